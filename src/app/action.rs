@@ -1,0 +1,113 @@
+//! The keymap's vocabulary: every action a key can be bound to, with its name and description.
+
+use crate::pane::Pane;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    FocusNext,
+    FocusPrev,
+    Focus(Pane),
+    Zoom,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    Top,
+    Bottom,
+    Detail,
+    Filter,
+    Close,
+    Follow,
+    Pause,
+    Help,
+    Command,
+    Isolate,
+    Restore,
+    Unban,
+    Ban,
+    Acknowledge,
+    Verify,
+}
+
+/// Where an action is offered, for the footer's hints and the help screen's groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Navigation,
+    View,
+    /// A response against the real world, offered only on these panes.
+    Respond(&'static [Pane]),
+}
+
+pub struct Spec {
+    pub action: Action,
+    pub name: &'static str,
+    pub desc: &'static str,
+    pub scope: Scope,
+}
+
+const fn spec(action: Action, name: &'static str, desc: &'static str, scope: Scope) -> Spec {
+    Spec { action, name, desc, scope }
+}
+
+use Scope::{Navigation as Nav, Respond, View};
+
+/// Every action, in the order the help screen lists them.
+pub const SPECS: &[Spec] = &[
+    spec(Action::FocusNext, "focus-next", "Focus the next pane", Nav),
+    spec(Action::FocusPrev, "focus-prev", "Focus the previous pane", Nav),
+    spec(Action::Focus(Pane::Tenants), "focus-tenants", "Focus Tenants", Nav),
+    spec(Action::Focus(Pane::Alerts), "focus-alerts", "Focus Alerts", Nav),
+    spec(Action::Focus(Pane::Access), "focus-access", "Focus the Access log", Nav),
+    spec(Action::Focus(Pane::Bans), "focus-bans", "Focus Bans", Nav),
+    spec(Action::Focus(Pane::Integrity), "focus-integrity", "Focus Integrity", Nav),
+    spec(Action::Focus(Pane::Audit), "focus-audit", "Open the Audit view", Nav),
+    spec(Action::Down, "down", "Move down", Nav),
+    spec(Action::Up, "up", "Move up", Nav),
+    spec(Action::PageDown, "page-down", "Move a page down", Nav),
+    spec(Action::PageUp, "page-up", "Move a page up", Nav),
+    spec(Action::Top, "top", "Go to the newest (top)", Nav),
+    spec(Action::Bottom, "bottom", "Go to the oldest (bottom)", Nav),
+    spec(Action::Detail, "detail", "Show every field of the selected row", View),
+    spec(Action::Filter, "filter", "Filter the pane (text, field:value, since:15m)", View),
+    spec(Action::Close, "close", "Close the popup, or clear the filter", View),
+    spec(Action::Zoom, "zoom", "Zoom the pane to full screen and back", View),
+    spec(Action::Follow, "follow", "Follow the newest rows on/off", View),
+    spec(Action::Pause, "pause", "Pause/resume live updates", View),
+    spec(Action::Help, "help", "Show this help", View),
+    spec(Action::Command, "command", "Command line (:tenants, :theme light, :q)", View),
+    spec(Action::Quit, "quit", "Quit rampart", View),
+    spec(Action::Isolate, "isolate", "Isolate the tenant's containers", Respond(&[Pane::Tenants])),
+    spec(Action::Restore, "restore", "Restore an isolated tenant", Respond(&[Pane::Tenants])),
+    spec(Action::Unban, "unban", "Unban the selected IP", Respond(&[Pane::Bans])),
+    spec(Action::Ban, "ban", "Ban the selected IP", Respond(&[Pane::Access, Pane::Alerts, Pane::Bans])),
+    spec(Action::Acknowledge, "acknowledge", "Acknowledge the selected alert", Respond(&[Pane::Alerts])),
+    spec(Action::Verify, "verify", "Re-verify the integrity target now", Respond(&[Pane::Integrity])),
+];
+
+impl Action {
+    pub fn spec(self) -> &'static Spec {
+        SPECS.iter().find(|s| s.action == self).expect("every action has a spec")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        SPECS.iter().find(|s| s.name == name).map(|s| s.action)
+    }
+
+    /// True for actions that change the world (and so are refused in read-only mode).
+    pub fn is_response(self) -> bool {
+        matches!(self.spec().scope, Scope::Respond(_))
+    }
+
+    /// Whether the action means something on this pane.
+    pub fn applies_to(self, pane: Pane) -> bool {
+        match self.spec().scope {
+            Scope::Respond(panes) => panes.contains(&pane),
+            _ => true,
+        }
+    }
+}

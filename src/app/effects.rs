@@ -1,0 +1,197 @@
+//! Effects: the slow work `update` asks for (queries, responses, file reads), and the two ways to
+//! carry it out — on worker threads for the live console, or in line for tests and benchmarks.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::update::Msg;
+use crate::pane::Pane;
+use crate::respond::{self, Backend, Operator, Outcome, Request};
+use crate::store::window::{self, Query};
+use crate::store::writer::{StoreWriter, Tables, Write};
+use crate::store::{bans, now_ms, overview};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Load { generation: u64, query: Query },
+    LoadOverview,
+    Respond(Request),
+    LoadTheme(String),
+    Quit,
+}
+
+/// Runs a window query into the message that carries its answer.
+pub fn load_msg(conn: &Connection, generation: u64, query: &Query, now_ms: i64) -> Msg {
+    let result = window::load(conn, query, now_ms).map_err(|e| e.to_string());
+    Msg::Loaded { pane: query.pane, generation, result }
+}
+
+pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
+    let result = overview::load(conn, now_ms).and_then(|o| Ok(Box::new((o, bans::jails(conn)?))));
+    Msg::Overview(result.map_err(|e| e.to_string()))
+}
+
+fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
+    Msg::ThemeLoaded(crate::config::load_theme(name, config_dir).map(Box::new).map_err(|e| e.to_string()))
+}
+
+/// Performs a request in its own immediate transaction (the writer does the same for the live console).
+pub fn perform_now(conn: &Connection, backend: Backend, operator: &Operator, request: &Request) -> (Outcome, Tables) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return (Outcome { ok: false, message: format!("the store is busy: {e}") }, Tables::NONE);
+    }
+    let result = respond::perform(conn, backend, operator, request);
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return (Outcome { ok: false, message: format!("nothing was saved: {e}") }, Tables::NONE);
+    }
+    result
+}
+
+/// Carries out effects in line, returning their messages at once. Tests and benchmarks drive the
+/// console with it; the live console uses [`Workers`], which calls the same functions.
+pub struct Inline {
+    pub reader: Connection,
+    pub writer: Connection,
+    pub backend: Backend,
+    pub operator: Operator,
+    pub config_dir: PathBuf,
+}
+
+impl Inline {
+    pub fn run(&self, effect: Effect, now_ms: i64) -> Vec<Msg> {
+        match effect {
+            Effect::Load { generation, query } => vec![load_msg(&self.reader, generation, &query, now_ms)],
+            Effect::LoadOverview => vec![overview_msg(&self.reader, now_ms)],
+            Effect::Respond(request) => {
+                let (outcome, tables) = perform_now(&self.writer, self.backend, &self.operator, &request);
+                vec![Msg::Responded(outcome), Msg::StoreChanged(tables)]
+            }
+            Effect::LoadTheme(name) => vec![theme_msg(&name, &self.config_dir)],
+            Effect::Quit => vec![],
+        }
+    }
+}
+
+enum Work {
+    Load { generation: u64, query: Query },
+    Overview,
+}
+
+/// The live console's effect runner: a query thread with its own read connection (which keeps
+/// only the newest request per pane when it falls behind), the store writer for responses, and
+/// tokio's blocking pool for file reads.
+pub struct Workers {
+    queries: std_mpsc::Sender<Work>,
+    writer: StoreWriter,
+    msgs: mpsc::UnboundedSender<Msg>,
+    backend: Backend,
+    operator: Arc<Operator>,
+    config_dir: PathBuf,
+}
+
+impl Workers {
+    pub fn start(
+        reader: Connection,
+        writer: StoreWriter,
+        msgs: mpsc::UnboundedSender<Msg>,
+        backend: Backend,
+        operator: Operator,
+        config_dir: PathBuf,
+    ) -> Workers {
+        let (tx, rx) = std_mpsc::channel();
+        let out = msgs.clone();
+        std::thread::Builder::new()
+            .name("store-reader".into())
+            .spawn(move || query_loop(reader, rx, out))
+            .expect("spawning the store reader thread");
+        Workers { queries: tx, writer, msgs, backend, operator: Arc::new(operator), config_dir }
+    }
+
+    pub fn run(&self, effect: Effect) {
+        match effect {
+            Effect::Load { generation, query } => {
+                let _ = self.queries.send(Work::Load { generation, query });
+            }
+            Effect::LoadOverview => {
+                let _ = self.queries.send(Work::Overview);
+            }
+            Effect::Respond(request) => {
+                let (done, answer) = oneshot::channel();
+                let (backend, operator) = (self.backend, self.operator.clone());
+                let job: crate::store::writer::Job = Box::new(move |conn| {
+                    let (outcome, tables) = respond::perform(conn, backend, &operator, &request);
+                    let _ = done.send(outcome);
+                    tables
+                });
+                let (writer, msgs) = (self.writer.clone(), self.msgs.clone());
+                tokio::spawn(async move {
+                    let outcome = match writer.send(Write::Job(job)).await {
+                        Ok(()) => answer.await.unwrap_or_else(|_| Outcome {
+                            ok: false,
+                            message: "the store writer stopped before the action finished".into(),
+                        }),
+                        Err(e) => Outcome { ok: false, message: e.to_string() },
+                    };
+                    let _ = msgs.send(Msg::Responded(outcome));
+                });
+            }
+            Effect::LoadTheme(name) => {
+                let (dir, msgs) = (self.config_dir.clone(), self.msgs.clone());
+                tokio::task::spawn_blocking(move || {
+                    let _ = msgs.send(theme_msg(&name, &dir));
+                });
+            }
+            Effect::Quit => {}
+        }
+    }
+}
+
+/// How often the reader looks for commits made by other processes (other consoles, `rampart collect`).
+const DATA_VERSION_POLL: Duration = Duration::from_millis(250);
+
+fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::UnboundedSender<Msg>) {
+    let data_version = |c: &Connection| c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok();
+    let mut seen_version = data_version(&reader);
+    loop {
+        let first = match rx.recv_timeout(DATA_VERSION_POLL) {
+            Ok(work) => work,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                let version = data_version(&reader);
+                if version != seen_version {
+                    seen_version = version;
+                    if out.send(Msg::StoreChanged(Tables::ALL)).is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let mut loads: HashMap<Pane, (u64, Query)> = HashMap::new();
+        let mut overview = false;
+        for work in std::iter::once(first).chain(rx.try_iter()) {
+            match work {
+                Work::Load { generation, query } => {
+                    loads.insert(query.pane, (generation, query));
+                }
+                Work::Overview => overview = true,
+            }
+        }
+        let now = now_ms();
+        for (generation, query) in loads.into_values() {
+            if out.send(load_msg(&reader, generation, &query, now)).is_err() {
+                return;
+            }
+        }
+        if overview && out.send(overview_msg(&reader, now)).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The console as The Elm Architecture: state, the actions keys map to, update, and effects.
+
+pub mod action;
+pub mod effects;
+pub mod state;
+pub mod update;

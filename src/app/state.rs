@@ -1,0 +1,259 @@
+//! The console's model: everything the screen shows, and nothing the store could tell instead.
+
+use ratatui::layout::Rect;
+use tui_textarea::TextArea;
+
+use super::effects::Effect;
+use crate::config::{Keymap, Theme};
+use crate::pane::Pane;
+use crate::respond::{Operator, Request};
+use crate::store::filter::Filter;
+use crate::store::overview::Overview;
+use crate::store::window::{Around, Page, Row};
+use crate::store::writer::Tables;
+use crate::ui::layout;
+
+/// Facts about this console's session, fixed at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub operator: Operator,
+    /// `Some(reason)` when actions are disabled.
+    pub read_only: Option<String>,
+    pub demo: bool,
+    pub role: Role,
+}
+
+/// Whether this process runs the collector or only views a store another process fills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Collector,
+    Viewer { holder: String },
+}
+
+/// One pane's window on its table.
+#[derive(Debug, Clone, Default)]
+pub struct PaneState {
+    pub rows: Vec<Row>,
+    pub selected: usize,
+    /// Index of the first visible row.
+    pub offset: usize,
+    pub at_newest: bool,
+    pub at_oldest: bool,
+    /// Stick to the newest row as rows arrive.
+    pub follow: bool,
+    /// The newest key when the operator scrolled away; rows above it are "new".
+    pub seen_key: Option<i64>,
+    pub new_rows: u64,
+    pub filter: Option<Filter>,
+    pub loaded: bool,
+    pub load_error: Option<String>,
+    /// Of the newest load request; older answers are dropped.
+    pub generation: u64,
+}
+
+impl PaneState {
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.rows.get(self.selected)
+    }
+
+    /// Takes a loaded page, keeping the selection on the same row when it is still there.
+    pub fn accept(&mut self, page: Page) {
+        let keep = self.selected_row().map(Row::key);
+        let screen_pos = self.selected.saturating_sub(self.offset);
+        self.selected = if self.follow {
+            0
+        } else {
+            keep.and_then(|k| page.rows.iter().position(|r| r.key() == k)).unwrap_or(page.focus)
+        };
+        self.rows = page.rows;
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.offset = self.selected.saturating_sub(screen_pos);
+        self.at_newest = page.at_newest;
+        self.at_oldest = page.at_oldest;
+        self.new_rows = page.newer_count.unwrap_or(0);
+        self.loaded = true;
+        self.load_error = None;
+    }
+
+    /// Keeps the selected row inside the `height` visible rows.
+    pub fn scroll_into_view(&mut self, height: usize) {
+        let height = height.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(height));
+        if self.follow {
+            self.offset = 0;
+        }
+    }
+}
+
+/// A text input that owns the keyboard while open.
+pub struct Input {
+    pub kind: InputKind,
+    pub text: TextArea<'static>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Filter(Pane),
+    Command,
+}
+
+/// A popup over the panes.
+pub enum Popup {
+    Help { scroll: u16 },
+    Detail { pane: Pane, row: Box<Row>, scroll: u16 },
+    Confirm(Box<Confirm>),
+}
+
+/// A dialog before an action that changes the world.
+pub struct Confirm {
+    pub request: Request,
+    pub title: String,
+    pub question: String,
+    /// A required reason, typed by the operator.
+    pub reason: Option<TextArea<'static>>,
+    /// The "also pause" option of isolate.
+    pub pause: Option<bool>,
+    /// Jail choices for a ban, and the chosen one.
+    pub jails: Vec<String>,
+    pub jail: usize,
+    pub field: ConfirmField,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmField {
+    Reason,
+    Pause,
+    Jail,
+}
+
+/// A short message about what just happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub text: String,
+    pub level: Level,
+    pub until_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Ok,
+    Error,
+}
+
+pub struct State {
+    pub session: Session,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub focus: Pane,
+    pub zoomed: bool,
+    pub panes: [PaneState; 6],
+    pub overview: Overview,
+    /// Jails seen in the store, offered when banning.
+    pub jails: Vec<String>,
+    pub popup: Option<Popup>,
+    pub input: Option<Input>,
+    pub flash: Option<Flash>,
+    pub paused: bool,
+    /// Changes that arrived while paused.
+    pub held_changes: Tables,
+    pub size: Rect,
+    pub now_ms: i64,
+    pub quit: bool,
+    next_generation: u64,
+}
+
+/// Rows asked for on each side of a window's anchor (a tall zoomed pane gets more).
+pub fn per_side(height: usize) -> usize {
+    (height * 2).max(100)
+}
+
+impl State {
+    pub fn new(session: Session, theme: Theme, keymap: Keymap, size: Rect, now_ms: i64) -> State {
+        let mut panes: [PaneState; 6] = Default::default();
+        for (p, state) in Pane::ALL.iter().zip(panes.iter_mut()) {
+            state.follow = p.is_stream();
+        }
+        State {
+            session,
+            theme,
+            keymap,
+            focus: Pane::Tenants,
+            zoomed: false,
+            panes,
+            overview: Overview::default(),
+            jails: Vec::new(),
+            popup: None,
+            input: None,
+            flash: None,
+            paused: false,
+            held_changes: Tables::NONE,
+            size,
+            now_ms,
+            quit: false,
+            next_generation: 0,
+        }
+    }
+
+    pub fn pane(&self, pane: Pane) -> &PaneState {
+        &self.panes[pane.index()]
+    }
+
+    pub fn pane_mut(&mut self, pane: Pane) -> &mut PaneState {
+        &mut self.panes[pane.index()]
+    }
+
+    /// The panes on screen now.
+    pub fn visible(&self) -> Vec<(Pane, Rect)> {
+        if layout::too_small(self.size) {
+            return Vec::new();
+        }
+        layout::panes(layout::screen(self.size).body, self.focus, self.zoomed)
+    }
+
+    /// Visible rows of `pane` (or of the grid cell it would take when hidden).
+    pub fn list_height(&self, pane: Pane) -> usize {
+        let rect = layout::pane_rect(self.size, self.focus, self.zoomed, pane)
+            .or_else(|| layout::pane_rect(self.size, pane, false, pane))
+            .unwrap_or(self.size);
+        layout::list_height(pane, rect)
+    }
+
+    /// A load request for `pane`, marking it as the one whose answer counts.
+    pub fn load(&mut self, pane: Pane, around: Around) -> Effect {
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let height = self.list_height(pane);
+        let p = self.pane_mut(pane);
+        p.generation = generation;
+        let query = crate::store::window::Query {
+            pane,
+            filter: p.filter.clone(),
+            around,
+            per_side: per_side(height),
+            count_newer_than: if p.follow { None } else { p.seen_key },
+        };
+        Effect::Load { generation, query }
+    }
+
+    /// Where `pane` should be reloaded from to show fresh data without moving the operator.
+    pub fn refresh_anchor(&self, pane: Pane) -> Around {
+        let p = self.pane(pane);
+        match (p.follow, p.selected_row()) {
+            (true, _) | (_, None) => Around::Newest,
+            (false, Some(row)) => Around::Key(row.key()),
+        }
+    }
+
+    pub fn flash(&mut self, level: Level, text: impl Into<String>) {
+        let ttl = if level == Level::Error { 10_000 } else { 5_000 };
+        self.flash = Some(Flash { text: text.into(), level, until_ms: self.now_ms + ttl });
+    }
+}

@@ -1,0 +1,57 @@
+//! The collector: the source tasks that fill a store. One process per store runs it, chosen by an
+//! exclusive lock on `<db>.collector.lock`; other consoles on the same store are viewers.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+
+/// Held for as long as this process is the store's collector; released on drop or exit.
+#[derive(Debug)]
+pub struct CollectorLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".collector.lock");
+    db.with_file_name(name)
+}
+
+/// Takes the collector lock, or says who holds it.
+pub fn try_lock(db: &Path) -> std::io::Result<Result<CollectorLock, String>> {
+    let path = lock_path(db);
+    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.seek(SeekFrom::Start(0))?;
+            writeln!(file, "pid {} ({})", std::process::id(), whoami::username())?;
+            file.flush()?;
+            Ok(Ok(CollectorLock { _file: file, path }))
+        }
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            Ok(Err(if holder.is_empty() { "another process".to_string() } else { holder.to_string() }))
+        }
+        Err(TryLockError::Error(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let first = try_lock(&db).unwrap().expect("first lock");
+        let second = try_lock(&db).unwrap();
+        assert_eq!(second.unwrap_err(), format!("pid {} ({})", std::process::id(), whoami::username()));
+        drop(first);
+        assert!(try_lock(&db).unwrap().is_ok());
+    }
+}

@@ -1,0 +1,186 @@
+//! Configuration: the config file, and themes and keymaps by name (shipped ones are embedded;
+//! files of the same name in the config folder override them) or by path.
+
+pub mod keymap;
+pub mod theme;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use keymap::Keymap;
+pub use theme::Theme;
+
+/// Shipped themes, embedded so the binary works from anywhere.
+pub const THEMES: &[(&str, &str)] = &[
+    ("default", include_str!("../../themes/default.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    ("mono", include_str!("../../themes/mono.toml")),
+];
+
+/// Shipped keymaps.
+pub const KEYMAPS: &[(&str, &str)] = &[
+    ("default", include_str!("../../keymaps/default.toml")),
+    ("emacs", include_str!("../../keymaps/emacs.toml")),
+];
+
+/// What is wrong with a config, theme or keymap file, said so that the fix is obvious.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{origin}, line {line}: {message}")]
+    Invalid { origin: String, line: usize, message: String },
+    #[error("unknown {kind} '{name}'; available: {} (or give the path of a .toml file)", available.join(", "))]
+    UnknownName { kind: &'static str, name: String, available: Vec<String> },
+    #[error("cannot read {path}: {cause}")]
+    Unreadable { path: String, cause: String },
+}
+
+impl ConfigError {
+    /// A TOML error, reduced to the file, the line and what the parser said.
+    pub fn syntax(origin: &str, text: &str, e: &toml::de::Error) -> ConfigError {
+        ConfigError::Invalid {
+            origin: origin.to_string(),
+            line: e.span().map_or(1, |span| line_of(text, span.start)),
+            message: e.message().trim().to_string(),
+        }
+    }
+}
+
+/// The 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// The config file (`~/.config/rampart/config.toml`); every key is optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Theme name or path.
+    pub theme: Option<String>,
+    /// Keymap name or path.
+    pub keymap: Option<String>,
+    /// Start every console read-only.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+impl Config {
+    /// Reads the config file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(ConfigError::Unreadable { path: path.display().to_string(), cause: e.to_string() }),
+        };
+        toml::from_str(&text).map_err(|e| ConfigError::syntax(&path.display().to_string(), &text, &e))
+    }
+}
+
+/// Where rampart keeps things by default (XDG on Linux).
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Dirs {
+    pub fn discover() -> Dirs {
+        match directories::ProjectDirs::from("", "", "rampart") {
+            Some(p) => Dirs { config_dir: p.config_dir().to_owned(), data_dir: p.data_dir().to_owned() },
+            None => Dirs { config_dir: PathBuf::from(".rampart"), data_dir: PathBuf::from(".rampart") },
+        }
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    pub fn default_db(&self) -> PathBuf {
+        self.data_dir.join("rampart.db")
+    }
+}
+
+/// A theme or keymap found by name or path, as text plus where it came from.
+struct Found {
+    origin: String,
+    text: String,
+}
+
+fn find(
+    kind: &'static str,
+    spec: &str,
+    user_dir: &Path,
+    shipped: &[(&str, &str)],
+) -> Result<Found, ConfigError> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .map(|text| Found { origin: path.display().to_string(), text })
+            .map_err(|e| ConfigError::Unreadable { path: path.display().to_string(), cause: e.to_string() })
+    };
+    if spec.contains('/') || spec.ends_with(".toml") {
+        return read(Path::new(spec));
+    }
+    let user_file = user_dir.join(format!("{spec}.toml"));
+    if user_file.is_file() {
+        return read(&user_file);
+    }
+    if let Some((name, text)) = shipped.iter().find(|(n, _)| *n == spec) {
+        return Ok(Found { origin: format!("{kind}s/{name}.toml"), text: text.to_string() });
+    }
+    Err(ConfigError::UnknownName { kind, name: spec.to_string(), available: available(user_dir, shipped) })
+}
+
+/// Shipped names, then user files, sorted and without duplicates.
+fn available(user_dir: &Path, shipped: &[(&str, &str)]) -> Vec<String> {
+    let mut names: Vec<String> = shipped.iter().map(|(n, _)| n.to_string()).collect();
+    if let Ok(entries) = std::fs::read_dir(user_dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    names.push(stem.to_string());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A shipped theme; `extends` resolves through here, so user files cannot form a cycle.
+pub fn shipped_theme(name: &str) -> Result<Theme, ConfigError> {
+    let (_, text) = THEMES.iter().find(|(n, _)| *n == name).ok_or_else(|| ConfigError::UnknownName {
+        kind: "theme",
+        name: name.to_string(),
+        available: THEMES.iter().map(|(n, _)| n.to_string()).collect(),
+    })?;
+    Theme::parse(&format!("themes/{name}.toml"), text, &|_| Err(no_nested_extends()))
+}
+
+fn no_nested_extends() -> ConfigError {
+    ConfigError::Invalid { origin: "themes".into(), line: 1, message: "shipped themes do not extend others".into() }
+}
+
+/// Loads a theme by name (user folder first, then shipped) or by path.
+pub fn load_theme(spec: &str, config_dir: &Path) -> Result<Theme, ConfigError> {
+    let found = find("theme", spec, &config_dir.join("themes"), THEMES)?;
+    Theme::parse(&found.origin, &found.text, &shipped_theme)
+}
+
+/// Loads a keymap by name (user folder first, then shipped) or by path.
+pub fn load_keymap(spec: &str, config_dir: &Path) -> Result<Keymap, ConfigError> {
+    let found = find("keymap", spec, &config_dir.join("keymaps"), KEYMAPS)?;
+    Keymap::parse(&found.origin, &found.text)
+}
+
+/// The theme to start with: an explicit choice wins, then NO_COLOR (mono), then the config file.
+pub fn theme_choice(flag: Option<&str>, config: &Config, no_color: bool) -> String {
+    match (flag, no_color, &config.theme) {
+        (Some(t), _, _) => t.to_string(),
+        (None, true, _) => "mono".to_string(),
+        (None, false, Some(t)) => t.clone(),
+        (None, false, None) => "default".to_string(),
+    }
+}

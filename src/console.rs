@@ -1,0 +1,165 @@
+//! Running the console: open the store, start the writer, the collector (if this process gets the
+//! lock) and the reader, then loop — events in, `update`, effects out, draw at most every 33 ms.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{eyre, WrapErr};
+use color_eyre::Result;
+use crossterm::event::{Event, EventStream};
+use futures::{FutureExt, StreamExt};
+use ratatui::layout::Rect;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::app::effects::Workers;
+use crate::app::state::{Role, Session, State};
+use crate::app::update::{self, Msg};
+use crate::config::{Keymap, Theme};
+use crate::respond::{Backend, Operator};
+use crate::store::writer::{ChangeNotes, StoreWriter};
+use crate::store::{self, now_ms, Access};
+use crate::{collector, demo, terminal, ui};
+
+/// Frames are drawn at most this often.
+const FRAME: Duration = Duration::from_millis(33);
+
+pub struct Options {
+    pub db: PathBuf,
+    pub config_dir: PathBuf,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub read_only: Option<String>,
+    pub demo: Option<DemoOptions>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOptions {
+    pub seed: u64,
+    pub rate: f64,
+    pub events: usize,
+}
+
+/// Runs the console until the operator quits or a signal ends it.
+pub fn run(opts: Options) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the async runtime")?;
+    runtime.block_on(run_async(opts))
+}
+
+async fn run_async(opts: Options) -> Result<()> {
+    let write_conn = store::open(&opts.db, Access::ReadWrite)?;
+    let generator = match opts.demo {
+        Some(d) => {
+            eprintln!("rampart demo: seeding {} access events of history…", d.events);
+            Some(demo::seed::seed(&write_conn, d.seed, now_ms(), d.events).wrap_err("cannot seed the demo store")?)
+        }
+        None => None,
+    };
+    let lock = collector::try_lock(&opts.db)
+        .wrap_err_with(|| format!("cannot create {}", collector::lock_path(&opts.db).display()))?;
+    let notes = Arc::new(ChangeNotes::default());
+    let (writer, writer_thread) = StoreWriter::spawn(write_conn, notes.clone());
+    let role = match &lock {
+        Ok(_) => Role::Collector,
+        Err(holder) => Role::Viewer { holder: holder.clone() },
+    };
+    let mut sources = tokio::task::JoinSet::new();
+    if let (Ok(_), Some(gen), Some(d)) = (&lock, generator, opts.demo) {
+        sources.spawn(demo::simulator::run(writer.clone(), gen, d.rate));
+    }
+    let reader = store::open(&opts.db, Access::ReadOnly)?;
+    let operator = Operator::current();
+    let backend = if opts.demo.is_some() { Backend::Demo } else { Backend::Live };
+    let (msg_tx, msg_rx) = mpsc::unbounded_channel();
+    let workers = Workers::start(reader, writer.clone(), msg_tx, backend, operator.clone(), opts.config_dir.clone());
+    let session = Session { operator, read_only: opts.read_only, demo: opts.demo.is_some(), role };
+
+    let mut term = terminal::enter().wrap_err("cannot take over the terminal (is this an interactive terminal?)")?;
+    let size = term.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
+    let state = State::new(session, opts.theme, opts.keymap, size, now_ms());
+    let result = event_loop(&mut term, state, &workers, &notes, msg_rx).await;
+    terminal::restore();
+
+    sources.shutdown().await;
+    drop(workers);
+    drop(writer);
+    let stats = tokio::task::spawn_blocking(move || writer_thread.join())
+        .await
+        .map_err(|e| eyre!("{e}"))?
+        .map_err(|_| eyre!("the store writer panicked; see the log file"))?;
+    tracing::info!(?stats, "store writer finished");
+    drop(lock);
+    result
+}
+
+async fn event_loop(
+    term: &mut terminal::Term,
+    mut state: State,
+    workers: &Workers,
+    notes: &ChangeNotes,
+    mut msgs: mpsc::UnboundedReceiver<Msg>,
+) -> Result<()> {
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    for effect in update::start(&mut state) {
+        workers.run(effect);
+    }
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            term.draw(|f| ui::draw(f, &state)).wrap_err("cannot draw to the terminal")?;
+            last_draw = Instant::now();
+            dirty = false;
+        }
+        let next_frame = tokio::time::sleep_until((last_draw + FRAME).into());
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => event_msg(ev),
+                Some(Err(e)) => return Err(e).wrap_err("cannot read from the terminal"),
+                None => Some(Msg::Quit),
+            },
+            Some(m) = msgs.recv() => Some(m),
+            tables = notes.next() => Some(Msg::StoreChanged(tables)),
+            _ = tick.tick() => Some(Msg::Tick(now_ms())),
+            _ = sigterm.recv() => Some(Msg::Quit),
+            _ = sighup.recv() => Some(Msg::Quit),
+            _ = sigint.recv() => Some(Msg::Quit),
+            _ = next_frame, if dirty => None,
+        };
+        let mut pending: Vec<Msg> = msg.into_iter().collect();
+        // Drain whatever else is ready, then draw once for all of it.
+        while let Ok(m) = msgs.try_recv() {
+            pending.push(m);
+        }
+        while let Some(Some(Ok(ev))) = events.next().now_or_never() {
+            pending.extend(event_msg(ev));
+        }
+        for msg in pending {
+            dirty = true;
+            for effect in update::update(&mut state, msg) {
+                workers.run(effect);
+            }
+        }
+        if state.quit {
+            return Ok(());
+        }
+    }
+}
+
+fn event_msg(ev: Event) -> Option<Msg> {
+    match ev {
+        Event::Key(k) => Some(Msg::Key(k)),
+        Event::Mouse(m) => Some(Msg::Mouse(m)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}

@@ -1,0 +1,93 @@
+//! A day of history for the demo store, written in one transaction.
+
+use rusqlite::Connection;
+
+use super::generator::{Generator, TENANTS};
+use crate::store::audit::{self, NewEntry};
+use crate::store::tenants::{self, status};
+use crate::store::writer::Write;
+
+/// Access events in the seeded day.
+pub const HISTORY_EVENTS: usize = 120_000;
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// Fills an empty store with a day of history ending at `now`, and returns the generator, ready
+/// to go on live.
+pub fn seed(conn: &Connection, seed: u64, now: i64, events: usize) -> rusqlite::Result<Generator> {
+    let mut gen = Generator::new(seed);
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let mut writes = gen.registry();
+        let start = now - DAY_MS;
+        // SSH brute-forcers banned through the day, newest first: popping gives them in time order.
+        let mut ssh_bans: Vec<(i64, bool)> = (0..12).map(|i| (now - (i * 97 + 13) * 60_000, i % 4 == 0)).collect();
+        for i in 0..events {
+            let ts = start + (i as i64 * DAY_MS) / events.max(1) as i64;
+            while ssh_bans.last().is_some_and(|(at, _)| *at <= ts) {
+                if let Some((at, permanent)) = ssh_bans.pop() {
+                    writes.push(gen.ssh_ban(at, permanent));
+                }
+            }
+            gen.step(ts, &mut writes);
+            if writes.len() > 1024 {
+                apply(conn, &mut writes, now)?;
+            }
+        }
+        for hour in (1..=24).rev() {
+            let ts = now - hour * HOUR_MS + 600_000;
+            for t in 0..TENANTS.len() {
+                // acme drifted after the last deploy; the others are clean.
+                let run = if t == 0 && hour == 1 { gen.drift_run(ts, t) } else { gen.clean_run(ts, t) };
+                writes.push(run);
+            }
+        }
+        apply(conn, &mut writes, now)?;
+        history_of_operators(conn, now)
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(gen)
+}
+
+fn apply(conn: &Connection, writes: &mut Vec<Write>, now: i64) -> rusqlite::Result<()> {
+    for w in writes.drain(..) {
+        w.apply(conn, now)?;
+    }
+    Ok(())
+}
+
+/// What the day's operators did: umbrella was isolated three hours ago and still is.
+fn history_of_operators(conn: &Connection, now: i64) -> rusqlite::Result<()> {
+    let isolated_at = now - 3 * HOUR_MS;
+    let reason = "crypto miner found in umbrella-app-1 (INC-2041)";
+    tenants::set_status(conn, "umbrella", status::ISOLATED, "alice", Some(reason), isolated_at)?;
+    let entries = [
+        (now - 9 * HOUR_MS, "bob", "acknowledge", "alert 12 (Launch Privileged Container)", None, "ok"),
+        (now - 7 * HOUR_MS, "bob", "unban", "203.0.113.45 in rampart-login", None, "ok"),
+        (isolated_at, "alice", "isolate", "tenant umbrella", Some(reason), "ok"),
+        (now - 2 * HOUR_MS, "alice", "ban", "198.51.100.66 in sshd", Some("C2 address from INC-2041"), "ok"),
+    ];
+    for (ts, operator, action, target, reason, outcome) in entries {
+        audit::append(
+            conn,
+            &NewEntry {
+                ts,
+                operator: operator.into(),
+                ssh_client: Some("192.0.2.10".into()),
+                host: super::generator::HOSTNAME.into(),
+                action: action.into(),
+                target: target.into(),
+                reason: reason.map(str::to_string),
+                outcome: outcome.into(),
+                detail_json: r#"{"backend":"Demo","message":"seeded history"}"#.into(),
+            },
+        )?;
+    }
+    Ok(())
+}

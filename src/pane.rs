@@ -1,0 +1,90 @@
+//! The six views of the console and what each one lists.
+
+use crate::store::{access, alerts, audit, bans, filter::Fields, integrity, tenants};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pane {
+    Tenants,
+    Alerts,
+    Access,
+    Bans,
+    Integrity,
+    Audit,
+}
+
+impl Pane {
+    /// In focus order; the number keys 1–6 follow it.
+    pub const ALL: [Pane; 6] = [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Tenants => "Tenants",
+            Pane::Alerts => "Alerts",
+            Pane::Access => "Access log",
+            Pane::Bans => "Bans",
+            Pane::Integrity => "Integrity",
+            Pane::Audit => "Audit",
+        }
+    }
+
+    pub fn number(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0) + 1
+    }
+
+    pub fn index(self) -> usize {
+        self.number() - 1
+    }
+
+    /// What the filter language can name in this pane.
+    pub fn fields(self) -> &'static Fields {
+        match self {
+            Pane::Tenants => &tenants::FIELDS,
+            Pane::Alerts => &alerts::FIELDS,
+            Pane::Access => &access::FIELDS,
+            Pane::Bans => &bans::FIELDS,
+            Pane::Integrity => &integrity::FIELDS,
+            Pane::Audit => &audit::FIELDS,
+        }
+    }
+
+    /// Live panes list a growing stream, newest first, and can follow it.
+    pub fn is_stream(self) -> bool {
+        matches!(self, Pane::Alerts | Pane::Access | Pane::Bans | Pane::Audit)
+    }
+
+    /// What an empty pane says: what would fill it and how to enable that.
+    pub fn empty_hint(self) -> &'static str {
+        match self {
+            Pane::Tenants => {
+                "No tenants yet. Tenants come from Docker containers labelled rampart.tenant=NAME, \
+                 or from [tenants] in the config file. Try `rampart demo` to see a populated console."
+            }
+            Pane::Alerts => {
+                "No alerts. Falco-style alerts arrive from Falco's JSON output and from rampart's detection \
+                 rules over the access log."
+            }
+            Pane::Access => {
+                "No access events. Programs may write rows into the access_events table (see README, \
+                 \"The access-events table\"), and access-log tailing fills it too."
+            }
+            Pane::Bans => "No active bans. Bans come from Fail2Ban's database, or from `b` on any IP.",
+            Pane::Integrity => {
+                "No integrity targets. A target is a file tree with an RSA-signed SHA-256 manifest; \
+                 add one under [integrity] in the config file."
+            }
+            Pane::Audit => "The audit log is empty: every action an operator takes is recorded here.",
+        }
+    }
+
+    pub fn tables(self) -> crate::store::writer::Tables {
+        use crate::store::writer::Tables;
+        match self {
+            Pane::Tenants => Tables::TENANTS | Tables::ALERTS | Tables::BANS | Tables::INTEGRITY,
+            Pane::Alerts => Tables::ALERTS,
+            Pane::Access => Tables::ACCESS,
+            Pane::Bans => Tables::BANS,
+            Pane::Integrity => Tables::INTEGRITY,
+            Pane::Audit => Tables::AUDIT,
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Falco-style alerts: the priority scale, rows, inserts and the Alerts pane's query.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rusqlite::{params, Connection, Row};
+use serde::{Deserialize, Serialize};
+
+use super::filter::{Field, FieldKind, Fields};
+
+/// Falco's ordered priorities, most severe first; the rank is the order (0 = Emergency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Priority {
+    Emergency,
+    Alert,
+    Critical,
+    Error,
+    Warning,
+    Notice,
+    Informational,
+    Debug,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 8] = [
+        Priority::Emergency,
+        Priority::Alert,
+        Priority::Critical,
+        Priority::Error,
+        Priority::Warning,
+        Priority::Notice,
+        Priority::Informational,
+        Priority::Debug,
+    ];
+
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_rank(rank: i64) -> Priority {
+        Priority::ALL[rank.clamp(0, 7) as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Emergency => "Emergency",
+            Priority::Alert => "Alert",
+            Priority::Critical => "Critical",
+            Priority::Error => "Error",
+            Priority::Warning => "Warning",
+            Priority::Notice => "Notice",
+            Priority::Informational => "Informational",
+            Priority::Debug => "Debug",
+        }
+    }
+
+    /// Up to four letters, for narrow columns and the per-priority counts.
+    pub fn short(self) -> &'static str {
+        match self {
+            Priority::Emergency => "EMER",
+            Priority::Alert => "ALRT",
+            Priority::Critical => "CRIT",
+            Priority::Error => "ERR",
+            Priority::Warning => "WARN",
+            Priority::Notice => "NOTE",
+            Priority::Informational => "INFO",
+            Priority::Debug => "DEBG",
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Priority {
+    type Err = ();
+    /// Case-insensitive; accepts Falco's `Info` and the short forms.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let s = s.to_ascii_lowercase();
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(&s) || p.short().eq_ignore_ascii_case(&s))
+            .or(match s.as_str() {
+                "info" => Some(Priority::Informational),
+                "emerg" => Some(Priority::Emergency),
+                "crit" => Some(Priority::Critical),
+                "warn" => Some(Priority::Warning),
+                _ => None,
+            })
+            .ok_or(())
+    }
+}
+
+/// One alert, in Falco's shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub id: i64,
+    pub ts: i64,
+    pub priority: Priority,
+    pub rule: String,
+    pub source: String,
+    pub hostname: String,
+    pub tenant: Option<String>,
+    pub output: String,
+    pub output_fields_json: String,
+    pub tags: String,
+    pub src_ip: Option<String>,
+    pub acked_by: Option<String>,
+    pub acked_at: Option<i64>,
+}
+
+pub const FIELDS: Fields = Fields {
+    fields: &[
+        Field { name: "priority", column: "priority", kind: FieldKind::Priority },
+        Field { name: "rule", column: "rule", kind: FieldKind::Text },
+        Field { name: "tenant", column: "tenant", kind: FieldKind::Text },
+        Field { name: "source", column: "source", kind: FieldKind::Text },
+        Field { name: "host", column: "hostname", kind: FieldKind::Text },
+        Field { name: "tag", column: "tags", kind: FieldKind::Tag },
+        Field { name: "ip", column: "src_ip", kind: FieldKind::Text },
+        Field { name: "acked", column: "acked_at", kind: FieldKind::Present },
+    ],
+    free_text: &["rule", "output", "tenant", "tags"],
+    time: Some("ts"),
+};
+
+pub const SELECT: &str = "SELECT id, ts, priority, rule, source, hostname, tenant, substr(output, 1, 65536), \
+     substr(output_fields_json, 1, 65536), tags, src_ip, acked_by, acked_at FROM alerts";
+
+pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
+    Ok(Alert {
+        id: r.get(0)?,
+        ts: r.get(1)?,
+        priority: Priority::from_rank(r.get(2)?),
+        rule: r.get(3)?,
+        source: r.get(4)?,
+        hostname: r.get(5)?,
+        tenant: r.get(6)?,
+        output: r.get(7)?,
+        output_fields_json: r.get(8)?,
+        tags: r.get(9)?,
+        src_ip: r.get(10)?,
+        acked_by: r.get(11)?,
+        acked_at: r.get(12)?,
+    })
+}
+
+pub fn insert(conn: &Connection, a: &Alert) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO alerts (ts, priority, rule, source, hostname, tenant, output, output_fields_json, tags, src_ip, acked_by, acked_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        a.ts,
+        a.priority.rank(),
+        a.rule,
+        a.source,
+        a.hostname,
+        a.tenant,
+        a.output,
+        a.output_fields_json,
+        a.tags,
+        a.src_ip,
+        a.acked_by,
+        a.acked_at
+    ])?;
+    Ok(())
+}
+
+/// Marks an alert acknowledged; false when it does not exist or was acknowledged already.
+pub fn acknowledge(conn: &Connection, id: i64, operator: &str, at: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE alerts SET acked_by = ?, acked_at = ? WHERE id = ? AND acked_at IS NULL",
+        params![operator, at, id],
+    )?;
+    Ok(n == 1)
+}

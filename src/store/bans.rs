@@ -1,0 +1,111 @@
+//! IP bans (from Fail2Ban or made by an operator): rows, inserts and the Bans pane's query.
+
+use rusqlite::{params, Connection, Row};
+
+use super::filter::{Field, FieldKind, Fields};
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Ban {
+    pub id: i64,
+    pub jail: String,
+    pub ip: String,
+    pub banned_at: i64,
+    /// Negative means permanent.
+    pub ban_seconds: i64,
+    pub ban_count: i64,
+    pub failures: i64,
+    pub matches_json: String,
+    pub source: String,
+    pub tenant: Option<String>,
+    pub unbanned_at: Option<i64>,
+    pub unbanned_by: Option<String>,
+}
+
+impl Ban {
+    /// When the ban ends, or `None` when it is permanent.
+    pub fn expires_at(&self) -> Option<i64> {
+        (self.ban_seconds >= 0).then(|| self.banned_at + self.ban_seconds * 1000)
+    }
+
+    pub fn is_active(&self, now_ms: i64) -> bool {
+        self.unbanned_at.is_none() && self.expires_at().is_none_or(|t| t > now_ms)
+    }
+}
+
+pub const FIELDS: Fields = Fields {
+    fields: &[
+        Field { name: "ip", column: "ip", kind: FieldKind::Text },
+        Field { name: "jail", column: "jail", kind: FieldKind::Text },
+        Field { name: "tenant", column: "tenant", kind: FieldKind::Text },
+        Field { name: "source", column: "source", kind: FieldKind::Text },
+        Field { name: "count", column: "ban_count", kind: FieldKind::Int },
+        Field { name: "failures", column: "failures", kind: FieldKind::Int },
+    ],
+    free_text: &["ip", "jail", "tenant", "matches_json"],
+    time: Some("banned_at"),
+};
+
+pub const SELECT: &str = "SELECT id, jail, ip, banned_at, ban_seconds, ban_count, failures, \
+     substr(matches_json, 1, 65536), source, tenant, unbanned_at, unbanned_by FROM bans";
+
+/// The SQL condition for "active at `?`" (one parameter: now in ms).
+pub const ACTIVE: &str = "unbanned_at IS NULL AND (ban_seconds < 0 OR banned_at + ban_seconds * 1000 > ?)";
+
+pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Ban> {
+    Ok(Ban {
+        id: r.get(0)?,
+        jail: r.get(1)?,
+        ip: r.get(2)?,
+        banned_at: r.get(3)?,
+        ban_seconds: r.get(4)?,
+        ban_count: r.get(5)?,
+        failures: r.get(6)?,
+        matches_json: r.get(7)?,
+        source: r.get(8)?,
+        tenant: r.get(9)?,
+        unbanned_at: r.get(10)?,
+        unbanned_by: r.get(11)?,
+    })
+}
+
+pub fn insert(conn: &Connection, b: &Ban) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO bans (jail, ip, banned_at, ban_seconds, ban_count, failures, matches_json, source, tenant, unbanned_at, unbanned_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        b.jail,
+        b.ip,
+        b.banned_at,
+        b.ban_seconds,
+        b.ban_count,
+        b.failures,
+        b.matches_json,
+        b.source,
+        b.tenant,
+        b.unbanned_at,
+        b.unbanned_by
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Ends a ban; false when it was not active.
+pub fn mark_unbanned(conn: &Connection, id: i64, operator: &str, at: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE bans SET unbanned_at = ?, unbanned_by = ? WHERE id = ? AND unbanned_at IS NULL",
+        params![at, operator, id],
+    )?;
+    Ok(n == 1)
+}
+
+/// How many times `ip` was banned before, so a repeat offender stands out.
+pub fn previous_count(conn: &Connection, ip: &str) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM bans WHERE ip = ?", [ip], |r| r.get(0))
+}
+
+/// Jails named in the store, offered when an operator bans an IP.
+pub fn jails(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT jail FROM bans ORDER BY jail LIMIT 100")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}

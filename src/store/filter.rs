@@ -1,0 +1,394 @@
+//! The filter language (`ip:203.0.113.7 status>=400 !tenant:acme since:15m login`) compiled to
+//! parameterised SQL. User text only ever reaches SQLite as a bound parameter.
+
+use rusqlite::types::Value;
+
+use super::alerts::Priority;
+
+/// What kind of value a filter field holds, which decides the comparisons it allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Exact, case-insensitive; `*` is a wildcard.
+    Text,
+    /// Integer comparisons; `4xx` means 400 to 499.
+    Int,
+    /// Falco priority; `>=` means "at least as severe as".
+    Priority,
+    /// One entry of a comma-separated list.
+    Tag,
+    /// `yes`/`no`: whether the column is set.
+    Present,
+}
+
+/// One field that a pane can be filtered on.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub column: &'static str,
+    pub kind: FieldKind,
+}
+
+/// Everything the filter language needs to know about one pane's table.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub fields: &'static [Field],
+    /// Columns that free text is searched in.
+    pub free_text: &'static [&'static str],
+    /// The time column that `since:` and `until:` restrict, if the pane has one.
+    pub time: Option<&'static str>,
+}
+
+impl Fields {
+    fn names(&self) -> String {
+        let mut names: Vec<&str> = self.fields.iter().map(|f| f.name).collect();
+        if self.time.is_some() {
+            names.extend(["since", "until"]);
+        }
+        names.join(", ")
+    }
+}
+
+/// A compiled filter: a SQL boolean expression with `?` placeholders and their values in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub text: String,
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+/// Why a filter could not be compiled; shown under the filter input as typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("unknown field '{field}' — this pane has: {known}")]
+    UnknownField { field: String, known: String },
+    #[error("'{field}' needs a value, as in {field}:VALUE")]
+    EmptyValue { field: String },
+    #[error("'{value}' is not a number for '{field}' (try {field}:404, {field}>=400 or {field}:4xx)")]
+    NotANumber { field: String, value: String },
+    #[error("unknown priority '{value}' — use emergency, alert, critical, error, warning, notice, informational or debug")]
+    UnknownPriority { value: String },
+    #[error("'{field}' takes yes or no, not '{value}'")]
+    NotYesNo { field: String, value: String },
+    #[error("'{field}' only takes ':' or '!=' (it is text, not a number)")]
+    NotOrdered { field: String },
+    #[error("'{value}' is not a time: use a duration like 15m, 2h, 7d or a date like 2026-11-26T10:00")]
+    BadTime { value: String },
+    #[error("this pane has no time column, so '{field}' does not apply")]
+    NoTime { field: String },
+    #[error("a quote is not closed")]
+    OpenQuote,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl Op {
+    fn sql(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "<>",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+        }
+    }
+}
+
+/// Compiles `input` for a pane. An empty input gives `Ok(None)`: no filter.
+pub fn compile(input: &str, fields: &Fields, now_ms: i64) -> Result<Option<Filter>, FilterError> {
+    let words = split_words(input)?;
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let mut clauses = Vec::new();
+    let mut params = Vec::new();
+    for word in words {
+        let (negated, body) = match word.strip_prefix('!') {
+            Some(rest) if !rest.is_empty() => (true, rest.to_string()),
+            _ => (false, word),
+        };
+        let clause = match split_term(&body) {
+            Some((name, op, value)) => term(fields, name, op, value, now_ms, &mut params)?,
+            None => free_text(fields, &body, &mut params),
+        };
+        clauses.push(if negated { format!("NOT IFNULL({clause}, 0)") } else { clause });
+    }
+    Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params }))
+}
+
+/// Splits on white space, keeping "quoted phrases" (with `\"` and `\\` escapes) together.
+fn split_words(input: &str) -> Result<Vec<String>, FilterError> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_quote = false;
+    let mut chars = input.chars();
+    let mut started = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_quote = !in_quote;
+                started = true;
+            }
+            '\\' if in_quote => current.extend(chars.next()),
+            c if c.is_whitespace() && !in_quote => {
+                if started {
+                    words.push(std::mem::take(&mut current));
+                    started = false;
+                }
+            }
+            c => {
+                current.push(c);
+                started = true;
+            }
+        }
+    }
+    if in_quote {
+        return Err(FilterError::OpenQuote);
+    }
+    if started {
+        words.push(current);
+    }
+    Ok(words)
+}
+
+/// `name<op>value` where name is a plain identifier; anything else is free text.
+fn split_term(word: &str) -> Option<(&str, Op, &str)> {
+    let end = word.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    if end == 0 {
+        return None;
+    }
+    let (name, rest) = word.split_at(end);
+    let (op, value) = [
+        ("!=", Op::Ne),
+        (">=", Op::Ge),
+        ("<=", Op::Le),
+        (":", Op::Eq),
+        ("=", Op::Eq),
+        (">", Op::Gt),
+        ("<", Op::Lt),
+    ]
+    .iter()
+    .find_map(|(sym, op)| rest.strip_prefix(sym).map(|v| (*op, v)))?;
+    Some((name, op, value))
+}
+
+fn term(
+    fields: &Fields,
+    name: &str,
+    op: Op,
+    value: &str,
+    now_ms: i64,
+    params: &mut Vec<Value>,
+) -> Result<String, FilterError> {
+    let lname = name.to_ascii_lowercase();
+    if value.is_empty() {
+        return Err(FilterError::EmptyValue { field: lname });
+    }
+    if lname == "since" || lname == "until" {
+        let column = fields.time.ok_or(FilterError::NoTime { field: lname.clone() })?;
+        params.push(Value::Integer(parse_time(value, now_ms)?));
+        let cmp = if lname == "since" { ">=" } else { "<" };
+        return Ok(format!("{column} {cmp} ?"));
+    }
+    let field = fields
+        .fields
+        .iter()
+        .find(|f| f.name == lname)
+        .ok_or_else(|| FilterError::UnknownField { field: name.to_string(), known: fields.names() })?;
+    let column = field.column;
+    match field.kind {
+        FieldKind::Text | FieldKind::Tag => {
+            if !matches!(op, Op::Eq | Op::Ne) {
+                return Err(FilterError::NotOrdered { field: lname });
+            }
+            let target = if field.kind == FieldKind::Tag {
+                format!("(',' || {column} || ',')")
+            } else {
+                column.to_string()
+            };
+            let (cmp, pattern) = if field.kind == FieldKind::Tag {
+                ("LIKE", format!("%,{},%", like_pattern(value)))
+            } else if value.contains('*') {
+                ("LIKE", like_pattern(value))
+            } else {
+                ("=", value.to_string())
+            };
+            params.push(Value::Text(pattern));
+            let clause = if cmp == "LIKE" {
+                format!("{target} LIKE ? ESCAPE '\\'")
+            } else {
+                format!("{target} = ? COLLATE NOCASE")
+            };
+            Ok(if op == Op::Ne { format!("NOT IFNULL({clause}, 0)") } else { clause })
+        }
+        FieldKind::Int => {
+            let lower = value.to_ascii_lowercase();
+            if let Some(hundreds) = lower.strip_suffix("xx").and_then(|d| d.parse::<i64>().ok()) {
+                if matches!(op, Op::Eq | Op::Ne) && (1..=9).contains(&hundreds) {
+                    params.push(Value::Integer(hundreds * 100));
+                    params.push(Value::Integer(hundreds * 100 + 99));
+                    let clause = format!("{column} BETWEEN ? AND ?");
+                    return Ok(if op == Op::Ne { format!("NOT ({clause})") } else { clause });
+                }
+            }
+            let n: i64 = value
+                .parse()
+                .map_err(|_| FilterError::NotANumber { field: lname, value: value.to_string() })?;
+            params.push(Value::Integer(n));
+            Ok(format!("{column} {} ?", op.sql()))
+        }
+        FieldKind::Priority => {
+            let p: Priority =
+                value.parse().map_err(|_| FilterError::UnknownPriority { value: value.to_string() })?;
+            // Lower rank = more severe, so "at least as severe" flips the comparison.
+            let flipped = match op {
+                Op::Gt => Op::Lt,
+                Op::Ge => Op::Le,
+                Op::Lt => Op::Gt,
+                Op::Le => Op::Ge,
+                other => other,
+            };
+            params.push(Value::Integer(p.rank()));
+            Ok(format!("{column} {} ?", flipped.sql()))
+        }
+        FieldKind::Present => {
+            let yes = match value.to_ascii_lowercase().as_str() {
+                "yes" | "true" | "1" => true,
+                "no" | "false" | "0" => false,
+                _ => return Err(FilterError::NotYesNo { field: lname, value: value.to_string() }),
+            };
+            let yes = yes != (op == Op::Ne);
+            Ok(format!("{column} IS {}NULL", if yes { "NOT " } else { "" }))
+        }
+    }
+}
+
+fn free_text(fields: &Fields, word: &str, params: &mut Vec<Value>) -> String {
+    let pattern = format!("%{}%", escape_like(word));
+    let parts: Vec<String> = fields
+        .free_text
+        .iter()
+        .map(|column| {
+            params.push(Value::Text(pattern.clone()));
+            format!("{column} LIKE ? ESCAPE '\\'")
+        })
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `*` becomes `%`; LIKE's own wildcards are escaped.
+fn like_pattern(s: &str) -> String {
+    escape_like(s).replace('*', "%")
+}
+
+/// A duration back from now (`90s`, `15m`, `2h`, `7d`, `1w`) or an absolute UTC date/time.
+fn parse_time(value: &str, now_ms: i64) -> Result<i64, FilterError> {
+    let bad = || FilterError::BadTime { value: value.to_string() };
+    if let Some(unit) = value.chars().last() {
+        let digits = &value[..value.len() - unit.len_utf8()];
+        if let Ok(n) = digits.parse::<i64>() {
+            let unit_ms = match unit {
+                's' => 1_000,
+                'm' => 60_000,
+                'h' => 3_600_000,
+                'd' => 86_400_000,
+                'w' => 604_800_000,
+                _ => return Err(bad()),
+            };
+            return Ok(now_ms.saturating_sub(n.saturating_mul(unit_ms)));
+        }
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(value) {
+        return Ok(t.timestamp_millis());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(value, format) {
+            return Ok(t.and_utc().timestamp_millis());
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc().timestamp_millis());
+    }
+    Err(bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIELDS: Fields = Fields {
+        fields: &[
+            Field { name: "ip", column: "src_ip", kind: FieldKind::Text },
+            Field { name: "status", column: "status", kind: FieldKind::Int },
+            Field { name: "priority", column: "priority", kind: FieldKind::Priority },
+        ],
+        free_text: &["path", "user_agent"],
+        time: Some("ts"),
+    };
+
+    #[test]
+    fn empty_input_is_no_filter() {
+        assert_eq!(compile("   ", &FIELDS, 0), Ok(None));
+    }
+
+    #[test]
+    fn terms_become_bound_parameters() {
+        let f = compile("ip:203.0.113.7 status>=400 since:15m", &FIELDS, 1_000_000_000).unwrap().unwrap();
+        assert_eq!(f.sql, "src_ip = ? COLLATE NOCASE AND status >= ? AND ts >= ?");
+        assert_eq!(
+            f.params,
+            vec![Value::Text("203.0.113.7".into()), Value::Integer(400), Value::Integer(1_000_000_000 - 900_000)]
+        );
+    }
+
+    #[test]
+    fn priority_at_least_warning_means_rank_at_most_four() {
+        let f = compile("priority>=WARNING", &FIELDS, 0).unwrap().unwrap();
+        assert_eq!(f.sql, "priority <= ?");
+        assert_eq!(f.params, vec![Value::Integer(4)]);
+    }
+
+    #[test]
+    fn status_class_and_negation() {
+        let f = compile("!status:4xx", &FIELDS, 0).unwrap().unwrap();
+        assert_eq!(f.sql, "NOT IFNULL(status BETWEEN ? AND ?, 0)");
+    }
+
+    #[test]
+    fn quoted_free_text_and_like_escapes() {
+        let f = compile(r#""100%_sure \"x\"""#, &FIELDS, 0).unwrap().unwrap();
+        assert_eq!(f.params[0], Value::Text(r#"%100\%\_sure "x"%"#.into()));
+        assert_eq!(f.sql, r"(path LIKE ? ESCAPE '\' OR user_agent LIKE ? ESCAPE '\')");
+    }
+
+    #[test]
+    fn errors_say_what_is_allowed() {
+        assert_eq!(
+            compile("stauts:401", &FIELDS, 0).unwrap_err().to_string(),
+            "unknown field 'stauts' — this pane has: ip, status, priority, since, until"
+        );
+        assert!(matches!(compile("status:abc", &FIELDS, 0), Err(FilterError::NotANumber { .. })));
+        assert!(matches!(compile("ip>3", &FIELDS, 0), Err(FilterError::NotOrdered { .. })));
+        assert!(matches!(compile("\"open", &FIELDS, 0), Err(FilterError::OpenQuote)));
+        assert!(matches!(compile("since:yesterday", &FIELDS, 0), Err(FilterError::BadTime { .. })));
+    }
+}

@@ -1,0 +1,133 @@
+//! The SQLite store: the model of the world that sources write and panes read.
+
+pub mod access;
+pub mod alerts;
+pub mod audit;
+pub mod bans;
+pub mod filter;
+pub mod integrity;
+pub mod overview;
+pub mod schema;
+pub mod status;
+pub mod tenants;
+pub mod window;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the store could not be opened. Each message tells the operator what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{path} was written by a newer rampart (schema version {found}; this build knows up to {supported}) \
+         — upgrade rampart, or pass --db to use another file; the file was left untouched"
+    )]
+    NewerSchema { path: PathBuf, found: i64, supported: i64 },
+    #[error(
+        "{path} is not a rampart database or is damaged ({cause}) \
+         — the file was left untouched; move it aside or pass --db to use another file"
+    )]
+    NotADatabase { path: PathBuf, cause: String },
+    #[error("cannot open {path}: {cause} — check that the file and its folder are readable and writable by you")]
+    Unreadable { path: PathBuf, cause: String },
+    #[error("{path} does not exist yet — start the collector (`rampart` or `rampart collect`) once to create it")]
+    Missing { path: PathBuf },
+    #[error("store error on {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+}
+
+/// Whether a connection may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Creates the file if needed and migrates the schema.
+    ReadWrite,
+    /// Never writes; the schema must already be current.
+    ReadOnly,
+}
+
+/// Opens (creating and migrating when `ReadWrite`) the store at `path`.
+pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
+    let flags = match access {
+        Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        Access::ReadOnly => {
+            if !path.exists() {
+                return Err(StoreError::Missing { path: path.to_owned() });
+            }
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        }
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| classify(path, e))?;
+    // Reading the version is the first real access: it is what fails on a file that is not SQLite.
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| classify(path, e))?;
+    if version > schema::latest_version() {
+        return Err(StoreError::NewerSchema {
+            path: path.to_owned(),
+            found: version,
+            supported: schema::latest_version(),
+        });
+    }
+    if access == Access::ReadWrite {
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| classify(path, e))?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| classify(path, e))?;
+        migrate(&conn).map_err(|e| classify(path, e))?;
+    } else if version < schema::latest_version() {
+        return Err(StoreError::Unreadable {
+            path: path.to_owned(),
+            cause: format!(
+                "its schema (version {version}) is older than this build's ({}) and read-only access cannot upgrade it",
+                schema::latest_version()
+            ),
+        });
+    }
+    Ok(conn)
+}
+
+/// Applies every pending migration, each in its own immediate transaction so that two processes
+/// opening the same new file never both apply one.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let Some(sql) = schema::MIGRATIONS.get(version as usize) else {
+            conn.execute_batch("COMMIT")?;
+            return Ok(());
+        };
+        let applied = conn
+            .execute_batch(sql)
+            .and_then(|()| conn.pragma_update(None, "user_version", version + 1));
+        if let Err(e) = applied {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        conn.execute_batch("COMMIT")?;
+    }
+}
+
+fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi::ErrorCode;
+    let path = path.to_owned();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::NotADatabase { path, cause: e.to_string() }
+        }
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+            StoreError::Unreadable { path, cause: e.to_string() }
+        }
+        _ => StoreError::Sqlite { path, source: e },
+    }
+}
+
+/// Milliseconds since the Unix epoch, the unit of every `ts` column.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,151 @@
+//! The store's schema as an ordered list of migrations; `PRAGMA user_version` counts those applied.
+
+/// Each entry moves the schema one version forward. Never edit a shipped entry: append a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // version 1: the first schema (see DESIGN.md, "Data model").
+    r#"
+    CREATE TABLE tenants (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        label_selector TEXT,
+        status        TEXT NOT NULL DEFAULT 'active',
+        isolated_at   INTEGER,
+        isolated_by   TEXT,
+        reason        TEXT,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE TABLE containers (
+        id            TEXT PRIMARY KEY,
+        tenant        TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        image         TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        networks_json TEXT NOT NULL DEFAULT '[]',
+        posture_json  TEXT NOT NULL DEFAULT '{}',
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE INDEX containers_by_tenant ON containers(tenant);
+
+    CREATE TABLE access_events (
+        id            INTEGER PRIMARY KEY,
+        ts            INTEGER NOT NULL,
+        tenant        TEXT NOT NULL DEFAULT '',
+        src_ip        TEXT NOT NULL,
+        user          TEXT,
+        method        TEXT NOT NULL DEFAULT '',
+        path          TEXT NOT NULL DEFAULT '',
+        status        INTEGER NOT NULL DEFAULT 0,
+        bytes         INTEGER NOT NULL DEFAULT 0,
+        user_agent    TEXT NOT NULL DEFAULT '',
+        target_tenant TEXT,
+        flags         INTEGER NOT NULL DEFAULT 0,
+        source        TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX access_events_by_ts ON access_events(ts);
+
+    CREATE TABLE alerts (
+        id            INTEGER PRIMARY KEY,
+        ts            INTEGER NOT NULL,
+        priority      INTEGER NOT NULL,
+        rule          TEXT NOT NULL,
+        source        TEXT NOT NULL DEFAULT '',
+        hostname      TEXT NOT NULL DEFAULT '',
+        tenant        TEXT,
+        output        TEXT NOT NULL DEFAULT '',
+        output_fields_json TEXT NOT NULL DEFAULT '{}',
+        tags          TEXT NOT NULL DEFAULT '',
+        src_ip        TEXT,
+        acked_by      TEXT,
+        acked_at      INTEGER
+    );
+    CREATE INDEX alerts_by_ts ON alerts(ts);
+    CREATE INDEX alerts_unacked ON alerts(priority) WHERE acked_at IS NULL;
+
+    CREATE TABLE bans (
+        id            INTEGER PRIMARY KEY,
+        jail          TEXT NOT NULL,
+        ip            TEXT NOT NULL,
+        banned_at     INTEGER NOT NULL,
+        ban_seconds   INTEGER NOT NULL,
+        ban_count     INTEGER NOT NULL DEFAULT 1,
+        failures      INTEGER NOT NULL DEFAULT 0,
+        matches_json  TEXT NOT NULL DEFAULT '[]',
+        source        TEXT NOT NULL DEFAULT 'fail2ban',
+        tenant        TEXT,
+        unbanned_at   INTEGER,
+        unbanned_by   TEXT
+    );
+    CREATE INDEX bans_by_ip ON bans(ip);
+
+    CREATE TABLE integrity_targets (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        tenant        TEXT,
+        root          TEXT NOT NULL,
+        manifest_path TEXT NOT NULL,
+        pubkey_path   TEXT NOT NULL
+    );
+    CREATE TABLE integrity_runs (
+        id            INTEGER PRIMARY KEY,
+        target        TEXT NOT NULL,
+        started       INTEGER NOT NULL,
+        finished      INTEGER,
+        signature_ok  INTEGER,
+        checked       INTEGER NOT NULL DEFAULT 0,
+        modified      INTEGER NOT NULL DEFAULT 0,
+        added         INTEGER NOT NULL DEFAULT 0,
+        removed       INTEGER NOT NULL DEFAULT 0,
+        unreadable    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX integrity_runs_by_target ON integrity_runs(target, id);
+    CREATE TABLE integrity_changes (
+        run           INTEGER NOT NULL,
+        path          TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        before_json   TEXT,
+        after_json    TEXT
+    );
+    CREATE INDEX integrity_changes_by_run ON integrity_changes(run);
+
+    CREATE TABLE isolation_journal (
+        id            INTEGER PRIMARY KEY,
+        tenant        TEXT NOT NULL,
+        container     TEXT NOT NULL,
+        step          TEXT NOT NULL,
+        state_before_json TEXT NOT NULL,
+        done          INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE audit (
+        id            INTEGER PRIMARY KEY,
+        ts            INTEGER NOT NULL,
+        operator      TEXT NOT NULL,
+        ssh_client    TEXT,
+        host          TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        reason        TEXT,
+        outcome       TEXT NOT NULL,
+        detail_json   TEXT NOT NULL DEFAULT '{}',
+        prev_hash     TEXT NOT NULL,
+        hash          TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+    CREATE TABLE source_status (
+        source        TEXT PRIMARY KEY,
+        state         TEXT NOT NULL,
+        detail        TEXT NOT NULL DEFAULT '',
+        last_ok       INTEGER,
+        last_error    TEXT
+    );
+    "#,
+];
+
+/// The newest schema version this build understands.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}

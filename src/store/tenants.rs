@@ -1,0 +1,149 @@
+//! Tenants and their containers: upserts and the Tenants pane's per-tenant summary query.
+
+use rusqlite::{params, Connection, Row};
+
+use super::filter::{Field, FieldKind, Fields};
+
+/// A tenant's isolation status as stored.
+pub mod status {
+    pub const ACTIVE: &str = "active";
+    pub const ISOLATED: &str = "isolated";
+    pub const PARTIAL: &str = "partially isolated";
+}
+
+/// One line of the Tenants pane: the tenant and what is known about it elsewhere in the store.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TenantRow {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub isolated_at: Option<i64>,
+    pub isolated_by: Option<String>,
+    pub reason: Option<String>,
+    pub running: i64,
+    pub containers: i64,
+    pub networks: String,
+    pub alerts_1h: i64,
+    pub active_bans: i64,
+    /// Files changed in the newest integrity run of the tenant's targets; `None` when never verified.
+    pub drift: Option<i64>,
+    pub signature_ok: Option<bool>,
+}
+
+/// A container as discovered (or simulated); networks are `[{"name":…,"ip":…,"aliases":[…]}]`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Container {
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    pub image: String,
+    pub state: String,
+    pub networks_json: String,
+    pub posture_json: String,
+}
+
+pub const FIELDS: Fields = Fields {
+    fields: &[
+        Field { name: "name", column: "t.name", kind: FieldKind::Text },
+        Field { name: "status", column: "t.status", kind: FieldKind::Text },
+    ],
+    free_text: &["t.name", "t.status"],
+    time: None,
+};
+
+/// Two parameters: the start of the last hour, and now (for active bans), both in ms.
+pub const SELECT: &str = "SELECT t.id, t.name, t.status, t.isolated_at, t.isolated_by, t.reason, \
+     (SELECT count(*) FROM containers c WHERE c.tenant = t.name AND c.state = 'running'), \
+     (SELECT count(*) FROM containers c WHERE c.tenant = t.name), \
+     (SELECT ifnull(group_concat(DISTINCT json_extract(j.value, '$.name')), '') \
+        FROM containers c, json_each(c.networks_json) j WHERE c.tenant = t.name), \
+     (SELECT count(*) FROM alerts a WHERE a.tenant = t.name AND a.ts >= ?), \
+     (SELECT count(*) FROM bans b WHERE b.tenant = t.name AND b.unbanned_at IS NULL \
+        AND (b.ban_seconds < 0 OR b.banned_at + b.ban_seconds * 1000 > ?)), \
+     (SELECT sum(r.modified + r.added + r.removed + r.unreadable) FROM integrity_targets g \
+        JOIN integrity_runs r ON r.id = (SELECT max(id) FROM integrity_runs WHERE target = g.name) \
+        WHERE g.tenant = t.name), \
+     (SELECT min(r.signature_ok) FROM integrity_targets g \
+        JOIN integrity_runs r ON r.id = (SELECT max(id) FROM integrity_runs WHERE target = g.name) \
+        WHERE g.tenant = t.name) \
+     FROM tenants t";
+
+pub fn from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
+    Ok(TenantRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        status: r.get(2)?,
+        isolated_at: r.get(3)?,
+        isolated_by: r.get(4)?,
+        reason: r.get(5)?,
+        running: r.get(6)?,
+        containers: r.get(7)?,
+        networks: r.get(8)?,
+        alerts_1h: r.get(9)?,
+        active_bans: r.get(10)?,
+        drift: r.get(11)?,
+        signature_ok: r.get(12)?,
+    })
+}
+
+pub fn upsert(conn: &Connection, name: &str, label_selector: &str, now: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO tenants (name, label_selector, updated_at) VALUES (?, ?, ?) \
+         ON CONFLICT(name) DO UPDATE SET label_selector = excluded.label_selector, updated_at = excluded.updated_at",
+    )?
+    .execute(params![name, label_selector, now])?;
+    Ok(())
+}
+
+pub fn upsert_container(conn: &Connection, c: &Container, now: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO containers (id, tenant, name, image, state, networks_json, posture_json, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET tenant = excluded.tenant, name = excluded.name, \
+         image = excluded.image, state = excluded.state, networks_json = excluded.networks_json, \
+         posture_json = excluded.posture_json, updated_at = excluded.updated_at",
+    )?
+    .execute(params![c.id, c.tenant, c.name, c.image, c.state, c.networks_json, c.posture_json, now])?;
+    Ok(())
+}
+
+pub fn containers_of(conn: &Connection, tenant: &str) -> rusqlite::Result<Vec<Container>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, tenant, name, image, state, networks_json, posture_json FROM containers WHERE tenant = ? ORDER BY name",
+    )?;
+    let rows = stmt.query_map([tenant], |r| {
+        Ok(Container {
+            id: r.get(0)?,
+            tenant: r.get(1)?,
+            name: r.get(2)?,
+            image: r.get(3)?,
+            state: r.get(4)?,
+            networks_json: r.get(5)?,
+            posture_json: r.get(6)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Records an isolation status change; `by` and `reason` are cleared when the tenant is active again.
+pub fn set_status(
+    conn: &Connection,
+    name: &str,
+    new_status: &str,
+    by: &str,
+    reason: Option<&str>,
+    at: i64,
+) -> rusqlite::Result<bool> {
+    let isolated = new_status != status::ACTIVE;
+    let n = conn.execute(
+        "UPDATE tenants SET status = ?, isolated_at = ?, isolated_by = ?, reason = ?, updated_at = ? WHERE name = ?",
+        params![
+            new_status,
+            isolated.then_some(at),
+            isolated.then_some(by),
+            if isolated { reason } else { None },
+            at,
+            name
+        ],
+    )?;
+    Ok(n == 1)
+}

@@ -1,0 +1,237 @@
+//! Windows of rows around a position, by keyset: the first screen of a ten-million-row table costs
+//! what the first screen of a ten-row one does. Small registries (tenants, integrity targets) are
+//! loaded whole, in name order.
+
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection};
+
+use super::{access, alerts, audit, bans, filter::Filter, integrity, tenants};
+use crate::pane::Pane;
+
+/// One row of any pane.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    Tenant(tenants::TenantRow),
+    Alert(alerts::Alert),
+    Access(access::AccessEvent),
+    Ban(bans::Ban),
+    Integrity(integrity::IntegrityRow),
+    Audit(audit::Entry),
+}
+
+impl Row {
+    /// The row's id: stable across reloads, and the keyset position for stream panes.
+    pub fn key(&self) -> i64 {
+        match self {
+            Row::Tenant(r) => r.id,
+            Row::Alert(r) => r.id,
+            Row::Access(r) => r.id,
+            Row::Ban(r) => r.id,
+            Row::Integrity(r) => r.id,
+            Row::Audit(r) => r.id,
+        }
+    }
+}
+
+/// Where a window is anchored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Around {
+    Newest,
+    Oldest,
+    /// The row with this key (or the next older one) and its neighbours on both sides.
+    Key(i64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub pane: Pane,
+    pub filter: Option<Filter>,
+    pub around: Around,
+    /// Rows wanted on each side of the anchor.
+    pub per_side: usize,
+    /// Count rows newer than this key (the "N new" marker of a pane scrolled away from the top).
+    pub count_newer_than: Option<i64>,
+}
+
+/// Rows newest first, with where the anchor landed and whether either end was reached.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    pub rows: Vec<Row>,
+    pub focus: usize,
+    pub at_newest: bool,
+    pub at_oldest: bool,
+    pub newer_count: Option<u64>,
+}
+
+/// Registries are capped: a pane of more tenants than this says so.
+pub const REGISTRY_LIMIT: usize = 5000;
+/// The "N new" marker stops counting here.
+pub const NEWER_COUNT_CAP: u64 = 10_000;
+
+struct Spec {
+    select: &'static str,
+    /// Parameters the SELECT itself takes, then a fixed condition and its parameters.
+    select_params: Vec<Value>,
+    base: Option<(&'static str, Vec<Value>)>,
+    /// `None` for a registry loaded whole in this order.
+    keyset: bool,
+    order_by_name: &'static str,
+    map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>,
+}
+
+fn spec(pane: Pane, now_ms: i64) -> Spec {
+    match pane {
+        Pane::Tenants => Spec {
+            select: tenants::SELECT,
+            select_params: vec![Value::Integer(now_ms - 3_600_000), Value::Integer(now_ms)],
+            base: None,
+            keyset: false,
+            order_by_name: "t.name",
+            map: |r| tenants::from_row(r).map(Row::Tenant),
+        },
+        Pane::Alerts => Spec {
+            select: alerts::SELECT,
+            select_params: vec![],
+            base: None,
+            keyset: true,
+            order_by_name: "",
+            map: |r| alerts::from_row(r).map(Row::Alert),
+        },
+        Pane::Access => Spec {
+            select: access::SELECT,
+            select_params: vec![],
+            base: None,
+            keyset: true,
+            order_by_name: "",
+            map: |r| access::from_row(r).map(Row::Access),
+        },
+        Pane::Bans => Spec {
+            select: bans::SELECT,
+            select_params: vec![],
+            base: Some((bans::ACTIVE, vec![Value::Integer(now_ms)])),
+            keyset: true,
+            order_by_name: "",
+            map: |r| bans::from_row(r).map(Row::Ban),
+        },
+        Pane::Integrity => Spec {
+            select: integrity::SELECT,
+            select_params: vec![],
+            base: None,
+            keyset: false,
+            order_by_name: "g.name",
+            map: |r| integrity::from_row(r).map(Row::Integrity),
+        },
+        Pane::Audit => Spec {
+            select: audit::SELECT,
+            select_params: vec![],
+            base: None,
+            keyset: true,
+            order_by_name: "",
+            map: |r| audit::from_row(r).map(Row::Audit),
+        },
+    }
+}
+
+impl Spec {
+    /// Runs `SELECT … WHERE <base> AND <filter> AND <extra> <tail>`.
+    fn fetch(
+        &self,
+        conn: &Connection,
+        filter: Option<&Filter>,
+        extra: Option<(&str, i64)>,
+        tail: &str,
+        limit: usize,
+    ) -> rusqlite::Result<Vec<Row>> {
+        let mut conditions = Vec::new();
+        let mut params = self.select_params.clone();
+        if let Some((sql, values)) = &self.base {
+            conditions.push(format!("({sql})"));
+            params.extend(values.iter().cloned());
+        }
+        if let Some(f) = filter {
+            conditions.push(format!("({})", f.sql));
+            params.extend(f.params.iter().cloned());
+        }
+        if let Some((sql, key)) = extra {
+            conditions.push(sql.to_string());
+            params.push(Value::Integer(key));
+        }
+        let mut sql = self.select.to_string();
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        sql.push_str(" LIMIT ?");
+        params.push(Value::Integer(limit as i64));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(params), self.map)?;
+        rows.collect()
+    }
+
+    fn count_newer(&self, conn: &Connection, filter: Option<&Filter>, key: i64) -> rusqlite::Result<u64> {
+        let mut conditions = vec!["id > ?".to_string()];
+        let mut params = vec![Value::Integer(key)];
+        if let Some((sql, values)) = &self.base {
+            conditions.push(format!("({sql})"));
+            params.extend(values.iter().cloned());
+        }
+        if let Some(f) = filter {
+            conditions.push(format!("({})", f.sql));
+            params.extend(f.params.iter().cloned());
+        }
+        let table = self.select.rsplit("FROM ").next().unwrap_or_default();
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {} LIMIT {NEWER_COUNT_CAP})",
+            conditions.join(" AND ")
+        );
+        conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0))
+    }
+}
+
+/// Loads the window a query asks for.
+pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page> {
+    let spec = spec(q.pane, now_ms);
+    let filter = q.filter.as_ref();
+    let n = q.per_side.max(1);
+    let mut page = if !spec.keyset {
+        let rows = spec.fetch(conn, filter, None, &format!("ORDER BY {}", spec.order_by_name), REGISTRY_LIMIT)?;
+        let focus = match q.around {
+            Around::Key(k) => rows.iter().position(|r| r.key() == k).unwrap_or(0),
+            Around::Oldest => rows.len().saturating_sub(1),
+            Around::Newest => 0,
+        };
+        Page { rows, focus, at_newest: true, at_oldest: true, newer_count: None }
+    } else {
+        match q.around {
+            Around::Newest => {
+                let rows = spec.fetch(conn, filter, None, "ORDER BY id DESC", 2 * n)?;
+                let at_oldest = rows.len() < 2 * n;
+                Page { rows, focus: 0, at_newest: true, at_oldest, newer_count: None }
+            }
+            Around::Oldest => {
+                let mut rows = spec.fetch(conn, filter, None, "ORDER BY id ASC", 2 * n)?;
+                rows.reverse();
+                let at_newest = rows.len() < 2 * n;
+                let focus = rows.len().saturating_sub(1);
+                Page { rows, focus, at_newest, at_oldest: true, newer_count: None }
+            }
+            Around::Key(k) => {
+                let mut rows = spec.fetch(conn, filter, Some(("id > ?", k)), "ORDER BY id ASC", n)?;
+                let at_newest = rows.len() < n;
+                rows.reverse();
+                let focus = rows.len();
+                let older = spec.fetch(conn, filter, Some(("id <= ?", k)), "ORDER BY id DESC", n)?;
+                let at_oldest = older.len() < n;
+                rows.extend(older);
+                let focus = focus.min(rows.len().saturating_sub(1));
+                Page { rows, focus, at_newest, at_oldest, newer_count: None }
+            }
+        }
+    };
+    if let (true, Some(key)) = (spec.keyset, q.count_newer_than) {
+        page.newer_count = Some(spec.count_newer(conn, filter, key)?);
+    }
+    Ok(page)
+}

@@ -1,0 +1,252 @@
+//! The one writer: a thread that owns the write connection, drains a bounded channel, commits a
+//! transaction per batch and then announces which tables changed.
+
+use std::ops::{BitOr, BitOrAssign};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, Notify};
+
+use super::{access, alerts, bans, integrity, status, tenants};
+
+/// A set of tables, as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tables(pub u32);
+
+impl Tables {
+    pub const NONE: Tables = Tables(0);
+    pub const TENANTS: Tables = Tables(1);
+    pub const ACCESS: Tables = Tables(2);
+    pub const ALERTS: Tables = Tables(4);
+    pub const BANS: Tables = Tables(8);
+    pub const INTEGRITY: Tables = Tables(16);
+    pub const AUDIT: Tables = Tables(32);
+    pub const STATUS: Tables = Tables(64);
+    pub const ALL: Tables = Tables(127);
+
+    pub fn intersects(self, other: Tables) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl BitOr for Tables {
+    type Output = Tables;
+    fn bitor(self, rhs: Tables) -> Tables {
+        Tables(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for Tables {
+    fn bitor_assign(&mut self, rhs: Tables) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// "These tables changed" notes from the writer, coalesced until the console takes them.
+#[derive(Debug, Default)]
+pub struct ChangeNotes {
+    pending: AtomicU32,
+    notify: Notify,
+}
+
+impl ChangeNotes {
+    pub fn announce(&self, tables: Tables) {
+        if !tables.is_empty() {
+            self.pending.fetch_or(tables.0, Ordering::AcqRel);
+            self.notify.notify_one();
+        }
+    }
+
+    /// Waits for at least one note, then returns and clears everything noted so far.
+    pub async fn next(&self) -> Tables {
+        loop {
+            let taken = Tables(self.pending.swap(0, Ordering::AcqRel));
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.notify.notified().await;
+        }
+    }
+
+    pub fn take(&self) -> Tables {
+        Tables(self.pending.swap(0, Ordering::AcqRel))
+    }
+}
+
+/// Work done by the writer inside a transaction; it reports its own result (e.g. over a oneshot).
+pub type Job = Box<dyn FnOnce(&Connection) -> Tables + Send>;
+
+/// One write. Data writes are batched; jobs run alone in an immediate transaction.
+pub enum Write {
+    Access(access::AccessEvent),
+    Alert(alerts::Alert),
+    Ban(bans::Ban),
+    Tenant { name: String, label_selector: String },
+    Container(tenants::Container),
+    IntegrityTarget(integrity::Target),
+    IntegrityRun(integrity::Run, Vec<integrity::Change>),
+    Status(status::SourceStatus),
+    Job(Job),
+}
+
+impl Write {
+    /// Applies one write (the writer batches these; the demo seed uses it directly).
+    pub fn apply(&self, conn: &Connection, now: i64) -> rusqlite::Result<Tables> {
+        Ok(match self {
+            Write::Access(e) => access::insert(conn, e).map(|()| Tables::ACCESS)?,
+            Write::Alert(a) => alerts::insert(conn, a).map(|()| Tables::ALERTS)?,
+            Write::Ban(b) => bans::insert(conn, b).map(|_| Tables::BANS)?,
+            Write::Tenant { name, label_selector } => {
+                tenants::upsert(conn, name, label_selector, now).map(|()| Tables::TENANTS)?
+            }
+            Write::Container(c) => tenants::upsert_container(conn, c, now).map(|()| Tables::TENANTS)?,
+            Write::IntegrityTarget(t) => integrity::upsert_target(conn, t).map(|()| Tables::INTEGRITY)?,
+            Write::IntegrityRun(r, c) => integrity::insert_run(conn, r, c).map(|_| Tables::INTEGRITY)?,
+            Write::Status(s) => status::upsert(conn, s).map(|()| Tables::STATUS)?,
+            Write::Job(_) => Tables::NONE,
+        })
+    }
+}
+
+/// Most writes committed in one transaction.
+pub const MAX_BATCH: usize = 20_000;
+/// Writes that may wait in the channel before senders wait (back-pressure, never loss).
+pub const CHANNEL_CAPACITY: usize = 65_536;
+
+/// The sending side, cheap to clone into every source task.
+#[derive(Clone)]
+pub struct StoreWriter {
+    tx: mpsc::Sender<Write>,
+}
+
+impl StoreWriter {
+    /// Starts the writer thread on `conn`. It ends when every `StoreWriter` is dropped, after
+    /// committing everything sent.
+    pub fn spawn(conn: Connection, notes: Arc<ChangeNotes>) -> (StoreWriter, JoinHandle<WriterStats>) {
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(conn, rx, &notes))
+            .expect("spawning the store writer thread");
+        (StoreWriter { tx }, handle)
+    }
+
+    pub async fn send(&self, w: Write) -> Result<(), WriterGone> {
+        self.tx.send(w).await.map_err(|_| WriterGone)
+    }
+
+    /// For code outside the async runtime (and tests).
+    pub fn blocking_send(&self, w: Write) -> Result<(), WriterGone> {
+        self.tx.blocking_send(w).map_err(|_| WriterGone)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the store writer has stopped (see the log file for why)")]
+pub struct WriterGone;
+
+/// What the writer did in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    pub written: u64,
+    pub failed: u64,
+    pub batches: u64,
+}
+
+fn run(conn: Connection, mut rx: mpsc::Receiver<Write>, notes: &ChangeNotes) -> WriterStats {
+    let mut stats = WriterStats::default();
+    let mut batch: Vec<Write> = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let mut changed = Tables::NONE;
+        let mut data = Vec::with_capacity(batch.len());
+        for w in batch.drain(..) {
+            match w {
+                Write::Job(job) => {
+                    // Commit the data before it, so the job sees it and the order is kept.
+                    changed |= commit_data(&conn, &mut data, &mut stats);
+                    changed |= run_job(&conn, job);
+                }
+                w => data.push(w),
+            }
+        }
+        changed |= commit_data(&conn, &mut data, &mut stats);
+        notes.announce(changed);
+    }
+    stats
+}
+
+fn run_job(conn: &Connection, job: Job) -> Tables {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!("cannot start a transaction for an action: {e}");
+    }
+    let changed = job(conn);
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        tracing::error!("cannot commit an action: {e}");
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    changed
+}
+
+/// Commits `data` in one transaction; if that fails, each write alone, so one bad row loses
+/// nothing but itself (and is logged).
+fn commit_data(conn: &Connection, data: &mut Vec<Write>, stats: &mut WriterStats) -> Tables {
+    if data.is_empty() {
+        return Tables::NONE;
+    }
+    let now = super::now_ms();
+    let attempt = || -> rusqlite::Result<Tables> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut changed = Tables::NONE;
+        for w in data.iter() {
+            match w.apply(conn, now) {
+                Ok(t) => changed |= t,
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(changed)
+    };
+    let changed = match attempt() {
+        Ok(changed) => {
+            stats.written += data.len() as u64;
+            changed
+        }
+        Err(e) => {
+            tracing::warn!("a batch of {} writes failed ({e}); writing them one by one", data.len());
+            let _ = conn.execute_batch("ROLLBACK");
+            let mut changed = Tables::NONE;
+            for w in data.iter() {
+                match w.apply(conn, now) {
+                    Ok(t) => {
+                        changed |= t;
+                        stats.written += 1;
+                    }
+                    Err(e) => {
+                        stats.failed += 1;
+                        tracing::error!("a write was refused by the store: {e}");
+                    }
+                }
+            }
+            changed
+        }
+    };
+    stats.batches += 1;
+    data.clear();
+    changed
+}

@@ -1,0 +1,162 @@
+//! The whole screen: header, panes, footer (hints, a message, or an input line) and popups.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{format, layout, panes, popups, sanitize};
+use crate::app::action::{Action, Scope};
+use crate::app::state::{InputKind, Level, Popup, Role, State};
+use crate::store::status::Health;
+
+pub fn draw(frame: &mut Frame<'_>, state: &State) {
+    let area = frame.area();
+    frame.render_widget(Paragraph::new("").style(state.theme.base), area);
+    if layout::too_small(area) {
+        too_small(frame, area, state);
+        return;
+    }
+    let screen = layout::screen(area);
+    header(frame, screen.header, state);
+    for (pane, rect) in layout::panes(screen.body, state.focus, state.zoomed) {
+        panes::draw(frame, rect, state, pane);
+    }
+    footer(frame, screen.footer, state);
+    match &state.popup {
+        Some(Popup::Help { scroll }) => popups::help::draw(frame, screen.body, state, *scroll),
+        Some(Popup::Detail { pane, row, scroll }) => popups::detail::draw(frame, screen.body, state, *pane, row, *scroll),
+        Some(Popup::Confirm(c)) => popups::confirm::draw(frame, screen.body, state, c),
+        None => {}
+    }
+}
+
+fn too_small(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let text = format!(
+        "Terminal too small: {}x{}.\nrampart needs at least {}x{}.\nEnlarge the window, or press q to quit.",
+        area.width,
+        area.height,
+        layout::MIN_WIDTH,
+        layout::MIN_HEIGHT
+    );
+    let height = 3.min(area.height);
+    let rect = Rect { y: area.y + (area.height - height) / 2, height, ..area };
+    frame.render_widget(
+        Paragraph::new(text).style(state.theme.warning).centered().wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
+fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let s = &state.session;
+    let sep = || Span::styled(" │ ", theme.header);
+    let mut spans = vec![
+        Span::styled(" rampart ", theme.header_accent),
+        sep(),
+        Span::styled(sanitize::clean(&s.operator.host, 40).into_owned(), theme.header),
+        sep(),
+        Span::styled(sanitize::clean(&s.operator.name, 40).into_owned(), theme.header),
+    ];
+    if s.demo {
+        spans.extend([sep(), Span::styled("DEMO", theme.header_accent)]);
+    }
+    if s.read_only.is_some() {
+        spans.extend([Span::raw(" "), Span::styled(" READ-ONLY ", theme.badge_read_only)]);
+    }
+    if state.paused {
+        spans.extend([Span::raw(" "), Span::styled(" PAUSED ", theme.badge_paused)]);
+    }
+    if let Role::Viewer { holder } = &s.role {
+        spans.extend([sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);
+    }
+    for source in &state.overview.sources {
+        let (mark, style) = match source.health {
+            Health::Ok => ("●", theme.ok),
+            Health::Degraded => ("◐", theme.warning),
+            Health::Down => ("✖", theme.error),
+            Health::Off => ("○", theme.muted),
+        };
+        spans.push(sep());
+        spans.push(Span::styled(format!("{mark} "), style.bg(theme.header.bg.unwrap_or_default())));
+        spans.push(Span::styled(sanitize::clean(&source.source, 24).into_owned(), theme.header));
+    }
+    let clock = format::clock(state.now_ms);
+    let left = Line::from(spans);
+    frame.render_widget(Paragraph::new(left).style(theme.header), area);
+    let width = clock.len() as u16 + 1;
+    if area.width > width {
+        let rect = Rect { x: area.right() - width, width, ..area };
+        frame.render_widget(Paragraph::new(Span::styled(clock, theme.header)), rect);
+    }
+}
+
+fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let theme = &state.theme;
+    if let Some(input) = &state.input {
+        let (prompt, label) = match input.kind {
+            InputKind::Filter(pane) => ("/", format!("filter {}: ", pane.title())),
+            InputKind::Command => (":", String::new()),
+        };
+        let prefix = format!("{label}{prompt}");
+        let prefix_width = prefix.chars().count() as u16;
+        frame.render_widget(Paragraph::new(Span::styled(prefix, theme.footer_key)).style(theme.footer), area);
+        let rest = Rect { x: area.x + prefix_width, width: area.width.saturating_sub(prefix_width), ..area };
+        let (text_rect, error_rect) = match &input.error {
+            Some(_) => {
+                let half = rest.width / 2;
+                (Rect { width: half, ..rest }, Some(Rect { x: rest.x + half, width: rest.width - half, ..rest }))
+            }
+            None => (rest, None),
+        };
+        let mut text = input.text.clone();
+        text.set_style(theme.filter);
+        text.set_cursor_style(theme.selection);
+        frame.render_widget(&text, text_rect);
+        if let (Some(e), Some(rect)) = (&input.error, error_rect) {
+            frame.render_widget(Paragraph::new(Span::styled(format!(" {e}"), theme.filter_error)).style(theme.footer), rect);
+        }
+        return;
+    }
+    if let Some(flash) = &state.flash {
+        let style = match flash.level {
+            Level::Info => theme.footer,
+            Level::Ok => theme.ok.bg(theme.footer.bg.unwrap_or_default()),
+            Level::Error => theme.error.bg(theme.footer.bg.unwrap_or_default()),
+        };
+        let text = format!(" {}", sanitize::clean(&flash.text, 400));
+        frame.render_widget(Paragraph::new(Span::styled(text, style)).style(theme.footer), area);
+        return;
+    }
+    frame.render_widget(Paragraph::new(hints(state)).style(theme.footer), area);
+}
+
+/// The key hints for the focused pane, from the active keymap.
+fn hints(state: &State) -> Line<'static> {
+    let theme = &state.theme;
+    let focus = state.focus;
+    let mut actions = vec![Action::Help, Action::Filter, Action::Detail, Action::Zoom];
+    if focus.is_stream() {
+        actions.push(Action::Follow);
+    }
+    actions.extend(
+        crate::app::action::SPECS
+            .iter()
+            .filter(|s| matches!(s.scope, Scope::Respond(_)) && s.action.applies_to(focus))
+            .map(|s| s.action),
+    );
+    actions.extend([Action::Pause, Action::Command, Action::Quit]);
+    let mut spans = vec![Span::raw(" ")];
+    for action in actions {
+        let Some(key) = state.keymap.key_for(action) else { continue };
+        let disabled = action.is_response() && state.session.read_only.is_some();
+        let (key_style, text_style) = if disabled {
+            (theme.disabled, theme.disabled)
+        } else {
+            (theme.footer_key, theme.footer)
+        };
+        spans.push(Span::styled(key.to_string(), key_style));
+        spans.push(Span::styled(format!(" {}  ", action.name()), text_style));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,61 @@
+//! How times, durations and sizes read on screen (always UTC, so every operator sees the same).
+
+use chrono::{DateTime, Utc};
+
+fn utc(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// `11-26 10:59:03`: compact, for list columns.
+pub fn time(ms: i64) -> String {
+    utc(ms).map_or_else(|| "?".into(), |t| t.format("%m-%d %H:%M:%S").to_string())
+}
+
+/// `2026-11-26T10:59:03.120Z`: exact, for detail views.
+pub fn timestamp(ms: i64) -> String {
+    utc(ms).map_or_else(|| format!("{ms} (not a valid time)"), |t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+/// `10:59:03 UTC`, for the header clock.
+pub fn clock(ms: i64) -> String {
+    utc(ms).map_or_else(String::new, |t| t.format("%H:%M:%S UTC").to_string())
+}
+
+/// `42s`, `7m`, `3h05m`, `2d04h`.
+pub fn duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// `512`, `12.3k`, `4.5M` bytes.
+pub fn bytes(n: i64) -> String {
+    match n {
+        i64::MIN..=9_999 => n.to_string(),
+        10_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(42_000), "42s");
+        assert_eq!(duration(7 * 60_000 + 5_000), "7m05s");
+        assert_eq!(duration(3 * 3_600_000 + 5 * 60_000), "3h05m");
+        assert_eq!(duration(2 * 86_400_000 + 4 * 3_600_000), "2d04h");
+    }
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(time(86_400_000 + 1_000), "01-02 00:00:01");
+    }
+}

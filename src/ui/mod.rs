@@ -1,0 +1,10 @@
+//! Drawing: pure functions from `&State` to a frame. Nothing here queries the store or changes state.
+
+pub mod draw;
+pub mod format;
+pub mod layout;
+pub mod panes;
+pub mod popups;
+pub mod sanitize;
+
+pub use draw::draw;

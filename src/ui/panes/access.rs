@@ -1,0 +1,52 @@
+//! The Access log pane: requests as they arrive, newest first.
+
+use ratatui::layout::Constraint;
+use ratatui::widgets::Cell;
+
+use super::{cell_text, styled, Ctx};
+use crate::store::access::{flags, AccessEvent};
+use crate::ui::format;
+
+pub const COLUMNS: &[(&str, Constraint)] = &[
+    ("TIME", Constraint::Length(14)),
+    ("TENANT", Constraint::Length(9)),
+    ("SOURCE IP", Constraint::Length(17)),
+    ("USER", Constraint::Length(8)),
+    ("!", Constraint::Length(2)),
+    ("METHOD", Constraint::Length(6)),
+    ("CODE", Constraint::Length(4)),
+    ("BYTES", Constraint::Length(6)),
+    ("PATH", Constraint::Fill(3)),
+    ("USER AGENT", Constraint::Fill(2)),
+];
+
+pub fn cells<'a>(e: &'a AccessEvent, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+    let theme = ctx.theme;
+    let code_style = match e.status {
+        500.. => theme.error,
+        400..=499 => theme.warning,
+        _ => theme.base,
+    };
+    let mut marks = String::new();
+    if e.flags & flags::ATTACK != 0 {
+        marks.push('A');
+    }
+    if e.flags & flags::CROSS_TENANT != 0 {
+        marks.push('X');
+    }
+    if e.flags & flags::AUTH_FAILURE != 0 && marks.len() < 2 {
+        marks.push('F');
+    }
+    vec![
+        styled(format::time(e.ts), theme.muted),
+        Cell::from(cell_text(&e.tenant)),
+        Cell::from(cell_text(&e.src_ip)),
+        Cell::from(cell_text(e.user.as_deref().unwrap_or("-"))),
+        styled(marks, theme.error),
+        Cell::from(cell_text(&e.method)),
+        styled(e.status.to_string(), code_style),
+        styled(format::bytes(e.bytes), theme.muted),
+        Cell::from(cell_text(&e.path)),
+        styled(cell_text(&e.user_agent), theme.muted),
+    ]
+}

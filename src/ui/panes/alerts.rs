@@ -1,0 +1,60 @@
+//! The Alerts pane: Falco-style alerts coloured by priority, with counts and a sparkline on top.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Sparkline};
+use ratatui::Frame;
+
+use super::{cell_text, styled, Ctx};
+use crate::app::state::State;
+use crate::store::alerts::{Alert, Priority};
+use crate::ui::format;
+
+pub const COLUMNS: &[(&str, Constraint)] = &[
+    ("TIME", Constraint::Length(14)),
+    ("PRIO", Constraint::Length(4)),
+    ("", Constraint::Length(1)),
+    ("RULE", Constraint::Fill(2)),
+    ("TENANT", Constraint::Length(9)),
+    ("OUTPUT", Constraint::Fill(3)),
+];
+
+pub fn cells<'a>(a: &'a Alert, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+    let style = ctx.theme.priority(a.priority);
+    vec![
+        styled(format::time(a.ts), ctx.theme.muted),
+        styled(a.priority.short(), style),
+        styled(if a.acked_at.is_some() { "✓" } else { " " }, ctx.theme.ok),
+        styled(cell_text(&a.rule), style),
+        Cell::from(cell_text(a.tenant.as_deref().unwrap_or("—"))),
+        Cell::from(cell_text(&a.output)),
+    ]
+}
+
+/// Unacknowledged alerts per priority, then alerts per minute over the last hour.
+pub fn summary(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let mut spans = vec![Span::styled("open ", theme.muted)];
+    for p in Priority::ALL {
+        let n = state.overview.unacked[p.rank() as usize];
+        if n > 0 {
+            spans.push(Span::styled(format!("{} {n}", p.short()), theme.priority(p)));
+            spans.push(Span::raw(" "));
+        }
+    }
+    if spans.len() == 1 {
+        spans.push(Span::styled("none", theme.ok));
+    }
+    let line = Line::from(spans);
+    let text_width = (line.width() as u16 + 1).min(area.width);
+    frame.render_widget(Paragraph::new(line), Rect { width: text_width, ..area });
+    let spark_width = (area.width.saturating_sub(text_width + 6)).min(60);
+    if spark_width >= 10 {
+        let data = &state.overview.per_minute;
+        let data = &data[data.len().saturating_sub(spark_width as usize)..];
+        let label = Rect { x: area.right() - spark_width - 5, width: 5, ..area };
+        frame.render_widget(Paragraph::new(Span::styled(" 1h ", theme.muted)), label);
+        let spark = Rect { x: area.right() - spark_width, width: spark_width, ..area };
+        frame.render_widget(Sparkline::default().data(data).style(theme.sparkline), spark);
+    }
+}

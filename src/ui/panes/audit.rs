@@ -1,0 +1,32 @@
+//! The Audit view: every action taken, by whom, and how it ended.
+
+use ratatui::layout::Constraint;
+use ratatui::widgets::Cell;
+
+use super::{cell_text, styled, Ctx};
+use crate::store::audit::Entry;
+use crate::ui::format;
+
+pub const COLUMNS: &[(&str, Constraint)] = &[
+    ("TIME", Constraint::Length(14)),
+    ("OPERATOR", Constraint::Length(16)),
+    ("FROM", Constraint::Length(15)),
+    ("ACTION", Constraint::Length(11)),
+    ("TARGET", Constraint::Fill(1)),
+    ("OUTCOME", Constraint::Length(7)),
+    ("REASON", Constraint::Fill(2)),
+];
+
+pub fn cells<'a>(e: &'a Entry, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+    let theme = ctx.theme;
+    let n = &e.new;
+    vec![
+        styled(format::time(n.ts), theme.muted),
+        Cell::from(cell_text(&n.operator)),
+        styled(cell_text(n.ssh_client.as_deref().unwrap_or("local")), theme.muted),
+        Cell::from(cell_text(&n.action)),
+        Cell::from(cell_text(&n.target)),
+        styled(cell_text(&n.outcome), if n.outcome == "ok" { theme.ok } else { theme.error }),
+        Cell::from(cell_text(n.reason.as_deref().unwrap_or(""))),
+    ]
+}

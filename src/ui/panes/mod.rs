@@ -1,0 +1,140 @@
+//! What every pane shares: its border and title, column headings, the selected row, and the
+//! message an empty pane shows. Each pane's file says only which columns it has.
+
+mod access;
+mod alerts;
+mod audit;
+mod bans;
+mod integrity;
+mod tenants;
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row as TableRow, Table, Wrap};
+use ratatui::Frame;
+
+use super::layout;
+use super::sanitize;
+use crate::app::state::State;
+use crate::config::Theme;
+use crate::pane::Pane;
+use crate::store::window::Row;
+
+/// No cell needs more characters than the widest terminal line.
+const CELL_CHARS: usize = 400;
+
+/// Text from the store, made safe and short enough to draw.
+pub fn cell_text(s: &str) -> String {
+    sanitize::clean(s, CELL_CHARS).into_owned()
+}
+
+/// What a pane's cells may look at besides the row.
+pub struct Ctx<'a> {
+    pub theme: &'a Theme,
+    pub now_ms: i64,
+}
+
+type Columns = &'static [(&'static str, Constraint)];
+
+fn columns(pane: Pane) -> Columns {
+    match pane {
+        Pane::Tenants => tenants::COLUMNS,
+        Pane::Alerts => alerts::COLUMNS,
+        Pane::Access => access::COLUMNS,
+        Pane::Bans => bans::COLUMNS,
+        Pane::Integrity => integrity::COLUMNS,
+        Pane::Audit => audit::COLUMNS,
+    }
+}
+
+fn cells<'a>(row: &'a Row, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+    match row {
+        Row::Tenant(r) => tenants::cells(r, ctx),
+        Row::Alert(r) => alerts::cells(r, ctx),
+        Row::Access(r) => access::cells(r, ctx),
+        Row::Ban(r) => bans::cells(r, ctx),
+        Row::Integrity(r) => integrity::cells(r, ctx),
+        Row::Audit(r) => audit::cells(r, ctx),
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
+    let theme = &state.theme;
+    let focused = state.focus == pane;
+    let p = state.pane(pane);
+    let mut title = vec![Span::styled(
+        format!(" {} {} ", pane.number(), pane.title()),
+        if focused { theme.title_focused } else { theme.title },
+    )];
+    if let Some(f) = &p.filter {
+        title.push(Span::styled(format!("/{} ", cell_text(&f.text)), theme.filter));
+    }
+    let mut status = Vec::new();
+    if pane.is_stream() {
+        if p.new_rows > 0 && !p.follow {
+            let more = if p.new_rows >= crate::store::window::NEWER_COUNT_CAP { "+" } else { "" };
+            status.push(Span::styled(format!(" ▲ {}{more} new ", p.new_rows), theme.marker));
+        } else if p.follow && !state.paused {
+            status.push(Span::styled(" following ", theme.muted));
+        }
+    }
+    if focused && state.zoomed {
+        status.push(Span::styled(" zoomed ", theme.muted));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(if focused { theme.border_focused } else { theme.border })
+        .title(Line::from(title))
+        .title(Line::from(status).right_aligned())
+        .style(theme.base);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let mut body = inner;
+    if pane == Pane::Alerts {
+        let summary = Rect { height: 1, ..inner };
+        alerts::summary(frame, summary, state);
+        body.y += 1;
+        body.height = body.height.saturating_sub(1);
+    }
+    let message = if let Some(e) = &p.load_error {
+        Some((format!("Cannot load {}: {e}", pane.title()), theme.error))
+    } else if !p.loaded {
+        Some(("loading…".to_string(), theme.muted))
+    } else if p.rows.is_empty() && p.filter.is_some() {
+        Some(("Nothing matches the filter. Esc clears it.".to_string(), theme.muted))
+    } else if p.rows.is_empty() {
+        Some((pane.empty_hint().to_string(), theme.muted))
+    } else {
+        None
+    };
+    if let Some((text, style)) = message {
+        frame.render_widget(Paragraph::new(text).style(style).wrap(Wrap { trim: true }), body);
+        return;
+    }
+    let ctx = Ctx { theme, now_ms: state.now_ms };
+    let height = layout::list_height(pane, area);
+    let end = (p.offset + height).min(p.rows.len());
+    let selected_style = if focused { theme.selection } else { theme.selection_unfocused };
+    let rows = p.rows[p.offset.min(end)..end].iter().enumerate().map(|(i, row)| {
+        let r = TableRow::new(cells(row, &ctx));
+        if p.offset + i == p.selected {
+            r.style(selected_style)
+        } else {
+            r
+        }
+    });
+    let cols = columns(pane);
+    let header = TableRow::new(cols.iter().map(|(t, _)| Cell::from(*t))).style(theme.column_header);
+    let table = Table::new(rows, cols.iter().map(|(_, w)| *w)).header(header).column_spacing(1);
+    frame.render_widget(table, body);
+}
+
+/// A cell in a style.
+pub fn styled<'a>(text: impl Into<String>, style: Style) -> Cell<'a> {
+    Cell::from(Span::styled(text.into(), style))
+}

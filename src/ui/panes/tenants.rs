@@ -1,0 +1,43 @@
+//! The Tenants pane: each tenant's isolation status, containers, and what else points at it.
+
+use ratatui::layout::Constraint;
+use ratatui::widgets::Cell;
+
+use super::{cell_text, styled, Ctx};
+use crate::store::tenants::{status, TenantRow};
+
+pub const COLUMNS: &[(&str, Constraint)] = &[
+    ("TENANT", Constraint::Fill(1)),
+    ("STATUS", Constraint::Length(9)),
+    ("CTRS", Constraint::Length(5)),
+    ("ALERTS/1h", Constraint::Length(9)),
+    ("BANS", Constraint::Length(4)),
+    ("INTEGRITY", Constraint::Length(9)),
+    ("NETWORKS", Constraint::Fill(1)),
+];
+
+pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+    let theme = ctx.theme;
+    let (state, state_style) = match t.status.as_str() {
+        status::ACTIVE if t.containers == 0 => ("no ctrs", theme.muted),
+        status::ACTIVE => ("active", theme.ok),
+        status::ISOLATED => ("ISOLATED", theme.error),
+        status::PARTIAL => ("PARTIAL", theme.warning),
+        _ => ("?", theme.warning),
+    };
+    let integrity = match (t.signature_ok, t.drift) {
+        (Some(false), _) => styled("BAD SIG", theme.error),
+        (_, Some(0)) => styled("ok", theme.ok),
+        (_, Some(n)) => styled(format!("{n} drift"), theme.warning),
+        (_, None) => styled("—", theme.muted),
+    };
+    vec![
+        Cell::from(cell_text(&t.name)),
+        styled(state, state_style),
+        Cell::from(format!("{}/{}", t.running, t.containers)),
+        styled(t.alerts_1h.to_string(), if t.alerts_1h > 0 { theme.warning } else { theme.muted }),
+        styled(t.active_bans.to_string(), if t.active_bans > 0 { theme.warning } else { theme.muted }),
+        integrity,
+        styled(cell_text(&t.networks.replace(',', ", ")), theme.muted),
+    ]
+}

@@ -1,0 +1,170 @@
+//! The detail popup: every field of one row, wrapped and scrollable.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::state::State;
+use crate::pane::Pane;
+use crate::store::window::Row;
+use crate::ui::format;
+use crate::ui::sanitize;
+
+/// Every field of a row as (name, value) pairs, values as an operator would want to read them.
+pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    let opt_time = |v: Option<i64>| v.map_or_else(|| "—".into(), format::timestamp);
+    match row {
+        Row::Tenant(t) => vec![
+            ("tenant", t.name.clone()),
+            ("status", t.status.clone()),
+            ("isolated at", opt_time(t.isolated_at)),
+            ("isolated by", opt(&t.isolated_by)),
+            ("reason", opt(&t.reason)),
+            ("containers", format!("{} running of {}", t.running, t.containers)),
+            ("networks", if t.networks.is_empty() { "—".into() } else { t.networks.replace(',', ", ") }),
+            ("alerts, last hour", t.alerts_1h.to_string()),
+            ("active bans", t.active_bans.to_string()),
+            ("integrity drift", t.drift.map_or_else(|| "never verified".into(), |d| format!("{d} files"))),
+        ],
+        Row::Alert(a) => vec![
+            ("id", a.id.to_string()),
+            ("time", format::timestamp(a.ts)),
+            ("priority", a.priority.to_string()),
+            ("rule", a.rule.clone()),
+            ("source", a.source.clone()),
+            ("hostname", a.hostname.clone()),
+            ("tenant", opt(&a.tenant)),
+            ("source ip", opt(&a.src_ip)),
+            ("tags", a.tags.clone()),
+            ("output", a.output.clone()),
+            ("output fields", pretty_json(&a.output_fields_json)),
+            ("acknowledged", match (&a.acked_by, a.acked_at) {
+                (Some(by), Some(at)) => format!("by {by} at {}", format::timestamp(at)),
+                _ => "no".into(),
+            }),
+        ],
+        Row::Access(e) => vec![
+            ("id", e.id.to_string()),
+            ("time", format::timestamp(e.ts)),
+            ("tenant", e.tenant.clone()),
+            ("source ip", e.src_ip.clone()),
+            ("user", opt(&e.user)),
+            ("method", e.method.clone()),
+            ("path", e.path.clone()),
+            ("status", e.status.to_string()),
+            ("bytes", e.bytes.to_string()),
+            ("user agent", e.user_agent.clone()),
+            ("target tenant", opt(&e.target_tenant)),
+            ("flags", flag_names(e.flags)),
+            ("source", e.source.clone()),
+        ],
+        Row::Ban(b) => vec![
+            ("ip", b.ip.clone()),
+            ("jail", b.jail.clone()),
+            ("banned at", format::timestamp(b.banned_at)),
+            ("ban time", if b.ban_seconds < 0 { "permanent".into() } else { format::duration(b.ban_seconds * 1000) }),
+            ("expires", b.expires_at().map_or_else(|| "never".into(), format::timestamp)),
+            ("times banned", b.ban_count.to_string()),
+            ("failures", b.failures.to_string()),
+            ("tenant", opt(&b.tenant)),
+            ("source", b.source.clone()),
+            ("matched lines", matches(&b.matches_json)),
+            ("unbanned", match (&b.unbanned_by, b.unbanned_at) {
+                (Some(by), Some(at)) => format!("by {by} at {}", format::timestamp(at)),
+                _ => "no".into(),
+            }),
+        ],
+        Row::Integrity(t) => {
+            let mut f = vec![
+                ("target", t.name.clone()),
+                ("tenant", opt(&t.tenant)),
+                ("root", t.root.clone()),
+                ("manifest", t.manifest_path.clone()),
+            ];
+            match &t.run {
+                None => f.push(("last run", "never verified".into())),
+                Some(r) => f.extend([
+                    ("last run", format::timestamp(r.started)),
+                    ("finished", opt_time(r.finished)),
+                    ("signature", match r.signature_ok {
+                        Some(true) => "valid".into(),
+                        Some(false) => "INVALID: the manifest does not match its signature".into(),
+                        None => "not checked".into(),
+                    }),
+                    ("files checked", r.checked.to_string()),
+                    ("modified", r.modified.to_string()),
+                    ("added", r.added.to_string()),
+                    ("removed", r.removed.to_string()),
+                    ("unreadable", r.unreadable.to_string()),
+                ]),
+            }
+            f
+        }
+        Row::Audit(e) => vec![
+            ("id", e.id.to_string()),
+            ("time", format::timestamp(e.new.ts)),
+            ("operator", e.new.operator.clone()),
+            ("ssh client", opt(&e.new.ssh_client)),
+            ("host", e.new.host.clone()),
+            ("action", e.new.action.clone()),
+            ("target", e.new.target.clone()),
+            ("reason", opt(&e.new.reason)),
+            ("outcome", e.new.outcome.clone()),
+            ("detail", pretty_json(&e.new.detail_json)),
+            ("hash", e.hash.clone()),
+            ("previous hash", e.prev_hash.clone()),
+        ],
+    }
+}
+
+fn pretty_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| text.to_string())
+}
+
+fn matches(json: &str) -> String {
+    match serde_json::from_str::<Vec<String>>(json) {
+        Ok(lines) if lines.is_empty() => "—".into(),
+        Ok(lines) => lines.join("\n"),
+        Err(_) => json.to_string(),
+    }
+}
+
+fn flag_names(flags: i64) -> String {
+    use crate::store::access::flags::*;
+    let names: Vec<&str> = [(AUTH_FAILURE, "auth failure (F)"), (CROSS_TENANT, "cross-tenant (X)"), (ATTACK, "attack pattern (A)")]
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane, row: &Row, scroll: u16) {
+    let theme = &state.theme;
+    let popup = super::centered(area, area.width.saturating_sub(8).min(110), area.height.saturating_sub(4));
+    let inner = super::frame_popup(frame, popup, theme, &format!("{} — detail", pane.title()), "j/k scroll · esc close");
+    let mut lines = Vec::new();
+    for (name, value) in fields(row) {
+        let mut first = true;
+        for part in value.split('\n') {
+            let label = if first { format!("{name:>18}  ") } else { " ".repeat(20) };
+            first = false;
+            lines.push(Line::from(vec![
+                Span::styled(label, theme.column_header),
+                Span::raw(sanitize::clean_all(part).into_owned()),
+            ]));
+        }
+    }
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let total = paragraph.line_count(inner.width) as u16;
+    let max_scroll = total.saturating_sub(inner.height);
+    frame.render_widget(paragraph.scroll((scroll.min(max_scroll), 0)), inner);
+}

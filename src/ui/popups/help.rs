@@ -1,0 +1,57 @@
+//! The help overlay, generated from the active keymap so it can never drift from the real keys.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::action::Scope;
+use crate::app::state::State;
+use crate::app::update::COMMANDS;
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
+    let theme = &state.theme;
+    let popup = super::centered(area, 86, area.height.saturating_sub(4));
+    let inner = super::frame_popup(
+        frame,
+        popup,
+        theme,
+        &format!("Help — keymap '{}'", state.keymap.name),
+        "j/k scroll · esc close",
+    );
+    let mut lines = Vec::new();
+    let groups = [
+        ("Move around", Scope::Navigation),
+        ("Look", Scope::View),
+        ("Act (confirmed where it matters, always audited)", Scope::Respond(&[])),
+    ];
+    for (heading, scope) in groups {
+        lines.push(Line::styled(heading, theme.column_header));
+        let in_group = |s: Scope| std::mem::discriminant(&s) == std::mem::discriminant(&scope);
+        for b in state.keymap.bindings.iter().filter(|b| in_group(b.action.spec().scope)) {
+            let keys = b.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
+            let mut spans = vec![Span::styled(format!("  {keys:<18}"), theme.footer_key.bg(theme.popup.bg.unwrap_or_default())), Span::raw(b.desc.clone())];
+            if b.action.is_response() && state.session.read_only.is_some() {
+                spans.push(Span::styled(" (disabled: read-only)", theme.muted));
+            }
+            lines.push(Line::from(spans));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled("Filter language (/)", theme.column_header));
+    for text in [
+        "  words            match anywhere in the row's text (\"quoted phrases\" too)",
+        "  field:value      exact match, * as wildcard: ip:203.0.113.7 path:*login*",
+        "  status>=400      numbers compare; status:4xx is 400-499",
+        "  priority>=warning  at least as severe as Warning",
+        "  since:15m until:2h  time window (s m h d w, or 2026-11-26T10:00)",
+        "  !term            anything but: !tenant:acme",
+    ] {
+        lines.push(Line::raw(text));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Commands (:)", theme.column_header));
+    lines.push(Line::raw(format!("  {COMMANDS}")));
+    let max_scroll = (lines.len() as u16).saturating_sub(inner.height);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll.min(max_scroll), 0)), inner);
+}

@@ -1,0 +1,39 @@
+//! Popups over the panes: help, a row's detail, and the confirmation before an action.
+
+pub mod confirm;
+pub mod detail;
+pub mod help;
+
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, BorderType, Borders, Clear};
+use ratatui::Frame;
+
+use crate::config::Theme;
+
+/// A rectangle of `width`×`height` (clamped to `area`) in the middle of `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+/// Clears `area`, draws a popup frame with `title` and a bottom hint, and returns the inside.
+pub fn frame_popup(frame: &mut Frame<'_>, area: Rect, theme: &Theme, title: &str, hint: &str) -> Rect {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.popup_border)
+        .title(Line::styled(format!(" {title} "), theme.title_focused))
+        .title_bottom(Line::styled(format!(" {hint} "), theme.muted).right_aligned())
+        .style(theme.popup);
+    let inner = block.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(block, area);
+    inner
+}
