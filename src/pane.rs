@@ -14,7 +14,14 @@ pub enum Pane {
 
 impl Pane {
     /// In focus order; the number keys 1–6 follow it.
-    pub const ALL: [Pane; 6] = [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit];
+    pub const ALL: [Pane; 6] = [
+        Pane::Tenants,
+        Pane::Alerts,
+        Pane::Access,
+        Pane::Bans,
+        Pane::Integrity,
+        Pane::Audit,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -56,8 +63,8 @@ impl Pane {
     pub fn empty_hint(self) -> &'static str {
         match self {
             Pane::Tenants => {
-                "No tenants yet. Tenants come from Docker containers labelled rampart.tenant=NAME, \
-                 or from [tenants] in the config file. Try `rampart demo` to see a populated console."
+                "No tenants yet. A tenant is the set of Docker containers labelled rampart.tenant=NAME. \
+                 Try `rampart demo` to see a populated console."
             }
             Pane::Alerts => {
                 "No alerts. Falco-style alerts arrive from Falco's JSON output and from rampart's detection \
@@ -69,8 +76,8 @@ impl Pane {
             }
             Pane::Bans => "No active bans. Bans come from Fail2Ban's database, or from `b` on any IP.",
             Pane::Integrity => {
-                "No integrity targets. A target is a file tree with an RSA-signed SHA-256 manifest; \
-                 add one under [integrity] in the config file."
+                "No integrity targets. A target is a file tree whose SHA-256 manifest is signed with RSA; \
+                 its verification runs appear here."
             }
             Pane::Audit => "The audit log is empty: every action an operator takes is recorded here.",
         }

@@ -1,6 +1,8 @@
 //! `update(state, msg) -> effects`: the only place the console's state changes.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::{Position, Rect};
 use tui_textarea::TextArea;
 
@@ -25,7 +27,11 @@ pub enum Msg {
     /// The clock moved (ms since the epoch).
     Tick(i64),
     StoreChanged(Tables),
-    Loaded { pane: Pane, generation: u64, result: Result<Page, String> },
+    Loaded {
+        pane: Pane,
+        generation: u64,
+        result: Result<Page, String>,
+    },
     Overview(Result<Box<(Overview, Vec<String>)>, String>),
     Responded(Outcome),
     ThemeLoaded(Result<Box<Theme>, String>),
@@ -35,7 +41,10 @@ pub enum Msg {
 
 /// The loads that fill a fresh console.
 pub fn start(state: &mut State) -> Vec<Effect> {
-    let mut effects: Vec<Effect> = Pane::ALL.iter().map(|p| state.load(*p, Around::Newest)).collect();
+    let mut effects: Vec<Effect> = Pane::ALL
+        .iter()
+        .map(|p| state.load(*p, Around::Newest))
+        .collect();
     effects.push(Effect::LoadOverview);
     effects
 }
@@ -62,7 +71,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 return vec![];
             }
             let mut effects = vec![Effect::LoadOverview];
-            let expired = state.pane(Pane::Bans).rows.iter().any(|r| matches!(r, Row::Ban(b) if !b.is_active(now)));
+            let expired = state
+                .pane(Pane::Bans)
+                .rows
+                .iter()
+                .any(|r| matches!(r, Row::Ban(b) if !b.is_active(now)));
             if expired {
                 let around = state.refresh_anchor(Pane::Bans);
                 effects.push(state.load(Pane::Bans, around));
@@ -76,7 +89,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             refresh(state, tables)
         }
-        Msg::Loaded { pane, generation, result } => {
+        Msg::Loaded {
+            pane,
+            generation,
+            result,
+        } => {
             let height = state.list_height(pane);
             let p = state.pane_mut(pane);
             if generation != p.generation {
@@ -159,7 +176,11 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Quit => quit(state),
         Action::FocusNext | Action::FocusPrev => {
             let n = Pane::ALL.len();
-            let step = if action == Action::FocusNext { 1 } else { n - 1 };
+            let step = if action == Action::FocusNext {
+                1
+            } else {
+                n - 1
+            };
             state.focus = Pane::ALL[(focus.index() + step) % n];
             vec![]
         }
@@ -207,17 +228,33 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Detail => match state.pane(focus).selected_row() {
             Some(row) => {
-                state.popup = Some(Popup::Detail { pane: focus, row: Box::new(row.clone()), scroll: 0 });
+                state.popup = Some(Popup::Detail {
+                    pane: focus,
+                    row: Box::new(row.clone()),
+                    scroll: 0,
+                });
                 vec![]
             }
             None => {
-                state.flash(Level::Info, format!("{} is empty: nothing to show", focus.title()));
+                state.flash(
+                    Level::Info,
+                    format!("{} is empty: nothing to show", focus.title()),
+                );
                 vec![]
             }
         },
         Action::Filter => {
-            let current = state.pane(focus).filter.as_ref().map(|f| f.text.clone()).unwrap_or_default();
-            state.input = Some(Input { kind: InputKind::Filter(focus), text: single_line(&current), error: None });
+            let current = state
+                .pane(focus)
+                .filter
+                .as_ref()
+                .map(|f| f.text.clone())
+                .unwrap_or_default();
+            state.input = Some(Input {
+                kind: InputKind::Filter(focus),
+                text: single_line(&current),
+                error: None,
+            });
             vec![]
         }
         Action::Close => {
@@ -245,7 +282,10 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 p.new_rows = 0;
                 p.selected = 0;
                 p.offset = 0;
-                state.flash(Level::Info, format!("{}: following the newest rows", focus.title()));
+                state.flash(
+                    Level::Info,
+                    format!("{}: following the newest rows", focus.title()),
+                );
                 vec![state.load(focus, Around::Newest)]
             }
         }
@@ -265,7 +305,11 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Command => {
-            state.input = Some(Input { kind: InputKind::Command, text: single_line(""), error: None });
+            state.input = Some(Input {
+                kind: InputKind::Command,
+                text: single_line(""),
+                error: None,
+            });
             vec![]
         }
         Action::Isolate
@@ -331,7 +375,9 @@ fn set_filter(state: &mut State, pane: Pane, filter: Option<filter::Filter>) -> 
 }
 
 fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
-    let Some(input) = state.input.as_mut() else { return vec![] };
+    let Some(input) = state.input.as_mut() else {
+        return vec![];
+    };
     let kind = input.kind;
     match key.code {
         KeyCode::Esc => {
@@ -363,16 +409,18 @@ fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
             input.text.input(key);
             let text = input.text.lines().join(" ");
             match kind {
-                InputKind::Filter(pane) => match filter::compile(&text, pane.fields(), state.now_ms) {
-                    Ok(f) => {
-                        input.error = None;
-                        set_filter(state, pane, f)
+                InputKind::Filter(pane) => {
+                    match filter::compile(&text, pane.fields(), state.now_ms) {
+                        Ok(f) => {
+                            input.error = None;
+                            set_filter(state, pane, f)
+                        }
+                        Err(e) => {
+                            input.error = Some(e.to_string());
+                            vec![]
+                        }
                     }
-                    Err(e) => {
-                        input.error = Some(e.to_string());
-                        vec![]
-                    }
-                },
+                }
                 InputKind::Command => vec![],
             }
         }
@@ -380,10 +428,13 @@ fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
 }
 
 /// The `:` commands.
-pub const COMMANDS: &str = "tenants, alerts, access, bans, integrity, audit, theme NAME, filter EXPR, help, q";
+pub const COMMANDS: &str =
+    "tenants, alerts, access, bans, integrity, audit, theme NAME, filter EXPR, help, q";
 
 fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
-    let (cmd, arg) = line.split_once(' ').map_or((line, ""), |(c, a)| (c, a.trim()));
+    let (cmd, arg) = line
+        .split_once(' ')
+        .map_or((line, ""), |(c, a)| (c, a.trim()));
     let pane = match cmd {
         "tenants" | "t" => Some(Pane::Tenants),
         "alerts" | "al" => Some(Pane::Alerts),
@@ -412,7 +463,10 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
             }
         }
         _ => {
-            state.flash(Level::Error, format!("unknown command ':{line}' — commands: {COMMANDS}"));
+            state.flash(
+                Level::Error,
+                format!("unknown command ':{line}' — commands: {COMMANDS}"),
+            );
             vec![]
         }
     }
@@ -422,41 +476,54 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
 fn respond(state: &mut State, action: Action) -> Vec<Effect> {
     let focus = state.focus;
     if let Some(reason) = &state.session.read_only {
-        state.flash(Level::Error, format!("{} is disabled: read-only ({reason})", action.name()));
+        state.flash(
+            Level::Error,
+            format!("{} is disabled: read-only ({reason})", action.name()),
+        );
         return vec![];
     }
     if !action.applies_to(focus) {
-        state.flash(Level::Info, format!("{}: {}", action.name(), where_it_works(action)));
+        state.flash(
+            Level::Info,
+            format!("{}: {}", action.name(), where_it_works(action)),
+        );
         return vec![];
     }
     let Some(row) = state.pane(focus).selected_row().cloned() else {
-        state.flash(Level::Info, format!("{} is empty: nothing to {}", focus.title(), action.name()));
+        state.flash(
+            Level::Info,
+            format!("{} is empty: nothing to {}", focus.title(), action.name()),
+        );
         return vec![];
     };
-    let confirm = |request, title: &str, question: String, reason: bool, pause: bool, jails: Vec<String>| {
-        let field = if reason {
-            ConfirmField::Reason
-        } else if !jails.is_empty() {
-            ConfirmField::Jail
-        } else {
-            ConfirmField::Pause
+    let confirm =
+        |request, title: &str, question: String, reason: bool, pause: bool, jails: Vec<String>| {
+            let field = if reason {
+                ConfirmField::Reason
+            } else if !jails.is_empty() {
+                ConfirmField::Jail
+            } else {
+                ConfirmField::Pause
+            };
+            Popup::Confirm(Box::new(Confirm {
+                request,
+                title: title.to_string(),
+                question,
+                reason: reason.then(|| single_line("")),
+                pause: pause.then_some(false),
+                jails,
+                jail: 0,
+                field,
+                error: None,
+            }))
         };
-        Popup::Confirm(Box::new(Confirm {
-            request,
-            title: title.to_string(),
-            question,
-            reason: reason.then(|| single_line("")),
-            pause: pause.then_some(false),
-            jails,
-            jail: 0,
-            field,
-            error: None,
-        }))
-    };
     let popup = match (action, &row) {
         (Action::Isolate, Row::Tenant(t)) => {
             if t.status == crate::store::tenants::status::ISOLATED {
-                state.flash(Level::Info, format!("{} is already isolated (R restores it)", t.name));
+                state.flash(
+                    Level::Info,
+                    format!("{} is already isolated (R restores it)", t.name),
+                );
                 return vec![];
             }
             confirm(
@@ -477,16 +544,25 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
                 return vec![];
             }
             confirm(
-                Request::Restore { tenant: t.name.clone() },
+                Request::Restore {
+                    tenant: t.name.clone(),
+                },
                 "Restore tenant",
-                format!("Reconnect {}'s containers to their journaled networks and leave quarantine?", t.name),
+                format!(
+                    "Reconnect {}'s containers to their journaled networks and leave quarantine?",
+                    t.name
+                ),
                 false,
                 false,
                 vec![],
             )
         }
         (Action::Unban, Row::Ban(b)) => confirm(
-            Request::Unban { ban_id: b.id, ip: b.ip.clone(), jail: b.jail.clone() },
+            Request::Unban {
+                ban_id: b.id,
+                ip: b.ip.clone(),
+                jail: b.jail.clone(),
+            },
             "Unban IP",
             format!("Unban {} from jail {}?", b.ip, b.jail),
             false,
@@ -509,7 +585,11 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
                 jails.push("manual".to_string());
             }
             confirm(
-                Request::Ban { ip: ip.clone(), jail: String::new(), reason: String::new() },
+                Request::Ban {
+                    ip: ip.clone(),
+                    jail: String::new(),
+                    reason: String::new(),
+                },
                 "Ban IP",
                 format!("Ban {ip}?"),
                 true,
@@ -519,15 +599,23 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
         }
         (Action::Acknowledge, Row::Alert(a)) => {
             if a.acked_at.is_some() {
-                state.flash(Level::Info, format!("alert {} is already acknowledged", a.id));
+                state.flash(
+                    Level::Info,
+                    format!("alert {} is already acknowledged", a.id),
+                );
                 return vec![];
             }
             state.flash(Level::Info, format!("acknowledging alert {}…", a.id));
-            return vec![Effect::Respond(Request::Acknowledge { alert_id: a.id, rule: a.rule.clone() })];
+            return vec![Effect::Respond(Request::Acknowledge {
+                alert_id: a.id,
+                rule: a.rule.clone(),
+            })];
         }
         (Action::Verify, Row::Integrity(t)) => {
             state.flash(Level::Info, format!("verifying {}…", t.name));
-            return vec![Effect::Respond(Request::Verify { target: t.name.clone() })];
+            return vec![Effect::Respond(Request::Verify {
+                target: t.name.clone(),
+            })];
         }
         _ => return vec![],
     };
@@ -538,7 +626,14 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
 fn where_it_works(action: Action) -> String {
     match action.spec().scope {
         super::action::Scope::Respond(panes) => {
-            format!("works on {}", panes.iter().map(|p| p.title()).collect::<Vec<_>>().join(", "))
+            format!(
+                "works on {}",
+                panes
+                    .iter()
+                    .map(|p| p.title())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         _ => String::new(),
     }
@@ -549,7 +644,9 @@ fn on_popup_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
         return on_confirm_key(state, key, ctrl_c);
     }
     let action = state.keymap.action_for(&key);
-    let Some(popup) = state.popup.as_mut() else { return vec![] };
+    let Some(popup) = state.popup.as_mut() else {
+        return vec![];
+    };
     let scroll = match popup {
         Popup::Help { scroll } | Popup::Detail { scroll, .. } => scroll,
         Popup::Confirm(_) => return vec![],
@@ -569,7 +666,9 @@ fn on_popup_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
 }
 
 fn on_confirm_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
-    let Some(Popup::Confirm(confirm)) = state.popup.as_mut() else { return vec![] };
+    let Some(Popup::Confirm(confirm)) = state.popup.as_mut() else {
+        return vec![];
+    };
     let fields: Vec<ConfirmField> = [
         confirm.reason.is_some().then_some(ConfirmField::Reason),
         confirm.pause.is_some().then_some(ConfirmField::Pause),
@@ -593,40 +692,61 @@ fn on_confirm_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect>
             state.flash(Level::Info, "cancelled: nothing was changed");
         }
         KeyCode::Enter | KeyCode::Char('y') if key.code == KeyCode::Enter || fields.is_empty() => {
-            let reason = confirm.reason.as_ref().map(|r| r.lines().join(" ").trim().to_string());
+            let reason = confirm
+                .reason
+                .as_ref()
+                .map(|r| r.lines().join(" ").trim().to_string());
             if reason.as_deref() == Some("") {
-                confirm.error = Some("a reason is required: it goes into the audit log".to_string());
+                confirm.error =
+                    Some("a reason is required: it goes into the audit log".to_string());
                 confirm.field = ConfirmField::Reason;
                 return vec![];
             }
             let mut request = confirm.request.clone();
             match &mut request {
-                Request::Isolate { reason: r, pause, .. } => {
+                Request::Isolate {
+                    reason: r, pause, ..
+                } => {
                     *r = reason.unwrap_or_default();
                     *pause = confirm.pause.unwrap_or(false);
                 }
-                Request::Ban { reason: r, jail, .. } => {
+                Request::Ban {
+                    reason: r, jail, ..
+                } => {
                     *r = reason.unwrap_or_default();
                     *jail = confirm.jails.get(confirm.jail).cloned().unwrap_or_default();
                 }
                 _ => {}
             }
             state.popup = None;
-            state.flash(Level::Info, format!("{}: {}…", request.action(), request.target()));
+            state.flash(
+                Level::Info,
+                format!("{}: {}…", request.action(), request.target()),
+            );
             return vec![Effect::Respond(request)];
         }
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Down | KeyCode::Up if fields.len() > 1 => {
             let at = fields.iter().position(|f| *f == confirm.field).unwrap_or(0);
             let forward = matches!(key.code, KeyCode::Tab | KeyCode::Down);
-            let next = if forward { at + 1 } else { at + fields.len() - 1 } % fields.len();
+            let next = if forward {
+                at + 1
+            } else {
+                at + fields.len() - 1
+            } % fields.len();
             confirm.field = fields[next % fields.len()];
         }
         KeyCode::Char(' ') if confirm.field == ConfirmField::Pause => {
             confirm.pause = confirm.pause.map(|p| !p);
         }
-        KeyCode::Left | KeyCode::Right if confirm.field == ConfirmField::Jail && !confirm.jails.is_empty() => {
+        KeyCode::Left | KeyCode::Right
+            if confirm.field == ConfirmField::Jail && !confirm.jails.is_empty() =>
+        {
             let n = confirm.jails.len();
-            confirm.jail = if key.code == KeyCode::Right { confirm.jail + 1 } else { confirm.jail + n - 1 } % n;
+            confirm.jail = if key.code == KeyCode::Right {
+                confirm.jail + 1
+            } else {
+                confirm.jail + n - 1
+            } % n;
         }
         _ if typing => {
             if let Some(reason) = confirm.reason.as_mut() {

@@ -114,20 +114,53 @@ pub struct Alert {
 
 pub const FIELDS: Fields = Fields {
     fields: &[
-        Field { name: "priority", column: "priority", kind: FieldKind::Priority },
-        Field { name: "rule", column: "rule", kind: FieldKind::Text },
-        Field { name: "tenant", column: "tenant", kind: FieldKind::Text },
-        Field { name: "source", column: "source", kind: FieldKind::Text },
-        Field { name: "host", column: "hostname", kind: FieldKind::Text },
-        Field { name: "tag", column: "tags", kind: FieldKind::Tag },
-        Field { name: "ip", column: "src_ip", kind: FieldKind::Text },
-        Field { name: "acked", column: "acked_at", kind: FieldKind::Present },
+        Field {
+            name: "priority",
+            column: "priority",
+            kind: FieldKind::Priority,
+        },
+        Field {
+            name: "rule",
+            column: "rule",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "tenant",
+            column: "tenant",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "source",
+            column: "source",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "host",
+            column: "hostname",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "tag",
+            column: "tags",
+            kind: FieldKind::Tag,
+        },
+        Field {
+            name: "ip",
+            column: "src_ip",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "acked",
+            column: "acked_at",
+            kind: FieldKind::Present,
+        },
     ],
     free_text: &["rule", "output", "tenant", "tags"],
     time: Some("ts"),
 };
 
-pub const SELECT: &str = "SELECT id, ts, priority, rule, source, hostname, tenant, substr(output, 1, 65536), \
+pub const SELECT: &str =
+    "SELECT id, ts, priority, rule, source, hostname, tenant, substr(output, 1, 65536), \
      substr(output_fields_json, 1, 65536), tags, src_ip, acked_by, acked_at FROM alerts";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {

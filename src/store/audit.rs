@@ -33,17 +33,45 @@ pub struct Entry {
 
 pub const FIELDS: Fields = Fields {
     fields: &[
-        Field { name: "operator", column: "operator", kind: FieldKind::Text },
-        Field { name: "action", column: "action", kind: FieldKind::Text },
-        Field { name: "target", column: "target", kind: FieldKind::Text },
-        Field { name: "outcome", column: "outcome", kind: FieldKind::Text },
-        Field { name: "host", column: "host", kind: FieldKind::Text },
+        Field {
+            name: "operator",
+            column: "operator",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "action",
+            column: "action",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "target",
+            column: "target",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "outcome",
+            column: "outcome",
+            kind: FieldKind::Text,
+        },
+        Field {
+            name: "host",
+            column: "host",
+            kind: FieldKind::Text,
+        },
     ],
-    free_text: &["operator", "action", "target", "reason", "outcome", "detail_json"],
+    free_text: &[
+        "operator",
+        "action",
+        "target",
+        "reason",
+        "outcome",
+        "detail_json",
+    ],
     time: Some("ts"),
 };
 
-pub const SELECT: &str = "SELECT id, ts, operator, ssh_client, host, action, target, reason, outcome, \
+pub const SELECT: &str =
+    "SELECT id, ts, operator, ssh_client, host, action, target, reason, outcome, \
      detail_json, prev_hash, hash FROM audit";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
@@ -87,7 +115,11 @@ fn chain_hash(id: i64, e: &NewEntry, prev_hash: &str) -> String {
 /// whole when several processes write to one store.
 pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
     let (last_id, prev_hash): (i64, String) = conn
-        .query_row("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS.to_string())),
             e => Err(e),
@@ -112,7 +144,12 @@ pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
         prev_hash,
         hash
     ])?;
-    Ok(Entry { id, new: e.clone(), prev_hash, hash })
+    Ok(Entry {
+        id,
+        new: e.clone(),
+        prev_hash,
+        hash,
+    })
 }
 
 /// What `verify` found.
@@ -134,7 +171,10 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
         let entry = from_row(row)?;
         count += 1;
         let problem = if entry.id != expected_id {
-            Some(format!("row {} is missing (found {} next)", expected_id, entry.id))
+            Some(format!(
+                "row {} is missing (found {} next)",
+                expected_id, entry.id
+            ))
         } else if entry.prev_hash != expected_prev {
             Some("its prev_hash does not match the row before it".to_string())
         } else if entry.hash != chain_hash(entry.id, &entry.new, &entry.prev_hash) {
@@ -143,10 +183,16 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
             None
         };
         if let Some(why) = problem {
-            return Ok(Verification { rows: count, first_break: Some((entry.id, why)) });
+            return Ok(Verification {
+                rows: count,
+                first_break: Some((entry.id, why)),
+            });
         }
         expected_prev = entry.hash;
         expected_id += 1;
     }
-    Ok(Verification { rows: count, first_break: None })
+    Ok(Verification {
+        rows: count,
+        first_break: None,
+    })
 }

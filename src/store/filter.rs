@@ -63,7 +63,9 @@ pub enum FilterError {
     UnknownField { field: String, known: String },
     #[error("'{field}' needs a value, as in {field}:VALUE")]
     EmptyValue { field: String },
-    #[error("'{value}' is not a number for '{field}' (try {field}:404, {field}>=400 or {field}:4xx)")]
+    #[error(
+        "'{value}' is not a number for '{field}' (try {field}:404, {field}>=400 or {field}:4xx)"
+    )]
     NotANumber { field: String, value: String },
     #[error("unknown priority '{value}' — use emergency, alert, critical, error, warning, notice, informational or debug")]
     UnknownPriority { value: String },
@@ -71,7 +73,9 @@ pub enum FilterError {
     NotYesNo { field: String, value: String },
     #[error("'{field}' only takes ':' or '!=' (it is text, not a number)")]
     NotOrdered { field: String },
-    #[error("'{value}' is not a time: use a duration like 15m, 2h, 7d or a date like 2026-11-26T10:00")]
+    #[error(
+        "'{value}' is not a time: use a duration like 15m, 2h, 7d or a date like 2026-11-26T10:00"
+    )]
     BadTime { value: String },
     #[error("this pane has no time column, so '{field}' does not apply")]
     NoTime { field: String },
@@ -119,9 +123,17 @@ pub fn compile(input: &str, fields: &Fields, now_ms: i64) -> Result<Option<Filte
             Some((name, op, value)) => term(fields, name, op, value, now_ms, &mut params)?,
             None => free_text(fields, &body, &mut params),
         };
-        clauses.push(if negated { format!("NOT IFNULL({clause}, 0)") } else { clause });
+        clauses.push(if negated {
+            format!("NOT IFNULL({clause}, 0)")
+        } else {
+            clause
+        });
     }
-    Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params }))
+    Ok(Some(Filter {
+        text: input.trim().to_string(),
+        sql: clauses.join(" AND "),
+        params,
+    }))
 }
 
 /// Splits on white space, keeping "quoted phrases" (with `\"` and `\\` escapes) together.
@@ -193,7 +205,9 @@ fn term(
         return Err(FilterError::EmptyValue { field: lname });
     }
     if lname == "since" || lname == "until" {
-        let column = fields.time.ok_or(FilterError::NoTime { field: lname.clone() })?;
+        let column = fields.time.ok_or(FilterError::NoTime {
+            field: lname.clone(),
+        })?;
         params.push(Value::Integer(parse_time(value, now_ms)?));
         let cmp = if lname == "since" { ">=" } else { "<" };
         return Ok(format!("{column} {cmp} ?"));
@@ -202,7 +216,10 @@ fn term(
         .fields
         .iter()
         .find(|f| f.name == lname)
-        .ok_or_else(|| FilterError::UnknownField { field: name.to_string(), known: fields.names() })?;
+        .ok_or_else(|| FilterError::UnknownField {
+            field: name.to_string(),
+            known: fields.names(),
+        })?;
     let column = field.column;
     match field.kind {
         FieldKind::Text | FieldKind::Tag => {
@@ -227,7 +244,11 @@ fn term(
             } else {
                 format!("{target} = ? COLLATE NOCASE")
             };
-            Ok(if op == Op::Ne { format!("NOT IFNULL({clause}, 0)") } else { clause })
+            Ok(if op == Op::Ne {
+                format!("NOT IFNULL({clause}, 0)")
+            } else {
+                clause
+            })
         }
         FieldKind::Int => {
             let lower = value.to_ascii_lowercase();
@@ -236,18 +257,24 @@ fn term(
                     params.push(Value::Integer(hundreds * 100));
                     params.push(Value::Integer(hundreds * 100 + 99));
                     let clause = format!("{column} BETWEEN ? AND ?");
-                    return Ok(if op == Op::Ne { format!("NOT ({clause})") } else { clause });
+                    return Ok(if op == Op::Ne {
+                        format!("NOT ({clause})")
+                    } else {
+                        clause
+                    });
                 }
             }
-            let n: i64 = value
-                .parse()
-                .map_err(|_| FilterError::NotANumber { field: lname, value: value.to_string() })?;
+            let n: i64 = value.parse().map_err(|_| FilterError::NotANumber {
+                field: lname,
+                value: value.to_string(),
+            })?;
             params.push(Value::Integer(n));
             Ok(format!("{column} {} ?", op.sql()))
         }
         FieldKind::Priority => {
-            let p: Priority =
-                value.parse().map_err(|_| FilterError::UnknownPriority { value: value.to_string() })?;
+            let p: Priority = value.parse().map_err(|_| FilterError::UnknownPriority {
+                value: value.to_string(),
+            })?;
             // Lower rank = more severe, so "at least as severe" flips the comparison.
             let flipped = match op {
                 Op::Gt => Op::Lt,
@@ -263,7 +290,12 @@ fn term(
             let yes = match value.to_ascii_lowercase().as_str() {
                 "yes" | "true" | "1" => true,
                 "no" | "false" | "0" => false,
-                _ => return Err(FilterError::NotYesNo { field: lname, value: value.to_string() }),
+                _ => {
+                    return Err(FilterError::NotYesNo {
+                        field: lname,
+                        value: value.to_string(),
+                    })
+                }
             };
             let yes = yes != (op == Op::Ne);
             Ok(format!("{column} IS {}NULL", if yes { "NOT " } else { "" }))
@@ -302,7 +334,9 @@ fn like_pattern(s: &str) -> String {
 
 /// A duration back from now (`90s`, `15m`, `2h`, `7d`, `1w`) or an absolute UTC date/time.
 fn parse_time(value: &str, now_ms: i64) -> Result<i64, FilterError> {
-    let bad = || FilterError::BadTime { value: value.to_string() };
+    let bad = || FilterError::BadTime {
+        value: value.to_string(),
+    };
     if let Some(unit) = value.chars().last() {
         let digits = &value[..value.len() - unit.len_utf8()];
         if let Ok(n) = digits.parse::<i64>() {
@@ -326,7 +360,11 @@ fn parse_time(value: &str, now_ms: i64) -> Result<i64, FilterError> {
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc().timestamp_millis());
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .ok_or_else(bad)?
+            .and_utc()
+            .timestamp_millis());
     }
     Err(bad())
 }
@@ -337,9 +375,21 @@ mod tests {
 
     const FIELDS: Fields = Fields {
         fields: &[
-            Field { name: "ip", column: "src_ip", kind: FieldKind::Text },
-            Field { name: "status", column: "status", kind: FieldKind::Int },
-            Field { name: "priority", column: "priority", kind: FieldKind::Priority },
+            Field {
+                name: "ip",
+                column: "src_ip",
+                kind: FieldKind::Text,
+            },
+            Field {
+                name: "status",
+                column: "status",
+                kind: FieldKind::Int,
+            },
+            Field {
+                name: "priority",
+                column: "priority",
+                kind: FieldKind::Priority,
+            },
         ],
         free_text: &["path", "user_agent"],
         time: Some("ts"),
@@ -352,11 +402,24 @@ mod tests {
 
     #[test]
     fn terms_become_bound_parameters() {
-        let f = compile("ip:203.0.113.7 status>=400 since:15m", &FIELDS, 1_000_000_000).unwrap().unwrap();
-        assert_eq!(f.sql, "src_ip = ? COLLATE NOCASE AND status >= ? AND ts >= ?");
+        let f = compile(
+            "ip:203.0.113.7 status>=400 since:15m",
+            &FIELDS,
+            1_000_000_000,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            f.sql,
+            "src_ip = ? COLLATE NOCASE AND status >= ? AND ts >= ?"
+        );
         assert_eq!(
             f.params,
-            vec![Value::Text("203.0.113.7".into()), Value::Integer(400), Value::Integer(1_000_000_000 - 900_000)]
+            vec![
+                Value::Text("203.0.113.7".into()),
+                Value::Integer(400),
+                Value::Integer(1_000_000_000 - 900_000)
+            ]
         );
     }
 
@@ -375,9 +438,14 @@ mod tests {
 
     #[test]
     fn quoted_free_text_and_like_escapes() {
-        let f = compile(r#""100%_sure \"x\"""#, &FIELDS, 0).unwrap().unwrap();
+        let f = compile(r#""100%_sure \"x\"""#, &FIELDS, 0)
+            .unwrap()
+            .unwrap();
         assert_eq!(f.params[0], Value::Text(r#"%100\%\_sure "x"%"#.into()));
-        assert_eq!(f.sql, r"(path LIKE ? ESCAPE '\' OR user_agent LIKE ? ESCAPE '\')");
+        assert_eq!(
+            f.sql,
+            r"(path LIKE ? ESCAPE '\' OR user_agent LIKE ? ESCAPE '\')"
+        );
     }
 
     #[test]
@@ -386,9 +454,21 @@ mod tests {
             compile("stauts:401", &FIELDS, 0).unwrap_err().to_string(),
             "unknown field 'stauts' — this pane has: ip, status, priority, since, until"
         );
-        assert!(matches!(compile("status:abc", &FIELDS, 0), Err(FilterError::NotANumber { .. })));
-        assert!(matches!(compile("ip>3", &FIELDS, 0), Err(FilterError::NotOrdered { .. })));
-        assert!(matches!(compile("\"open", &FIELDS, 0), Err(FilterError::OpenQuote)));
-        assert!(matches!(compile("since:yesterday", &FIELDS, 0), Err(FilterError::BadTime { .. })));
+        assert!(matches!(
+            compile("status:abc", &FIELDS, 0),
+            Err(FilterError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            compile("ip>3", &FIELDS, 0),
+            Err(FilterError::NotOrdered { .. })
+        ));
+        assert!(matches!(
+            compile("\"open", &FIELDS, 0),
+            Err(FilterError::OpenQuote)
+        ));
+        assert!(matches!(
+            compile("since:yesterday", &FIELDS, 0),
+            Err(FilterError::BadTime { .. })
+        ));
     }
 }

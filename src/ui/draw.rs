@@ -25,7 +25,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     footer(frame, screen.footer, state);
     match &state.popup {
         Some(Popup::Help { scroll }) => popups::help::draw(frame, screen.body, state, *scroll),
-        Some(Popup::Detail { pane, row, scroll }) => popups::detail::draw(frame, screen.body, state, *pane, row, *scroll),
+        Some(Popup::Detail { pane, row, scroll }) => {
+            popups::detail::draw(frame, screen.body, state, *pane, row, *scroll)
+        }
         Some(Popup::Confirm(c)) => popups::confirm::draw(frame, screen.body, state, c),
         None => {}
     }
@@ -40,9 +42,16 @@ fn too_small(frame: &mut Frame<'_>, area: Rect, state: &State) {
         layout::MIN_HEIGHT
     );
     let height = 3.min(area.height);
-    let rect = Rect { y: area.y + (area.height - height) / 2, height, ..area };
+    let rect = Rect {
+        y: area.y + (area.height - height) / 2,
+        height,
+        ..area
+    };
     frame.render_widget(
-        Paragraph::new(text).style(state.theme.warning).centered().wrap(Wrap { trim: true }),
+        Paragraph::new(text)
+            .style(state.theme.warning)
+            .centered()
+            .wrap(Wrap { trim: true }),
         rect,
     );
 }
@@ -54,21 +63,33 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let mut spans = vec![
         Span::styled(" rampart ", theme.header_accent),
         sep(),
-        Span::styled(sanitize::clean(&s.operator.host, 40).into_owned(), theme.header),
+        Span::styled(
+            sanitize::clean(&s.operator.host, 40).into_owned(),
+            theme.header,
+        ),
         sep(),
-        Span::styled(sanitize::clean(&s.operator.name, 40).into_owned(), theme.header),
+        Span::styled(
+            sanitize::clean(&s.operator.name, 40).into_owned(),
+            theme.header,
+        ),
     ];
     if s.demo {
         spans.extend([sep(), Span::styled("DEMO", theme.header_accent)]);
     }
     if s.read_only.is_some() {
-        spans.extend([Span::raw(" "), Span::styled(" READ-ONLY ", theme.badge_read_only)]);
+        spans.extend([
+            Span::raw(" "),
+            Span::styled(" READ-ONLY ", theme.badge_read_only),
+        ]);
     }
     if state.paused {
         spans.extend([Span::raw(" "), Span::styled(" PAUSED ", theme.badge_paused)]);
     }
     if let Role::Viewer { holder } = &s.role {
-        spans.extend([sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);
+        spans.extend([
+            sep(),
+            Span::styled(format!("viewer (collector: {holder})"), theme.header),
+        ]);
     }
     for source in &state.overview.sources {
         let (mark, style) = match source.health {
@@ -78,15 +99,25 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
             Health::Off => ("○", theme.muted),
         };
         spans.push(sep());
-        spans.push(Span::styled(format!("{mark} "), style.bg(theme.header.bg.unwrap_or_default())));
-        spans.push(Span::styled(sanitize::clean(&source.source, 24).into_owned(), theme.header));
+        spans.push(Span::styled(
+            format!("{mark} "),
+            style.bg(theme.header.bg.unwrap_or_default()),
+        ));
+        spans.push(Span::styled(
+            sanitize::clean(&source.source, 24).into_owned(),
+            theme.header,
+        ));
     }
     let clock = format::clock(state.now_ms);
     let left = Line::from(spans);
     frame.render_widget(Paragraph::new(left).style(theme.header), area);
     let width = clock.len() as u16 + 1;
     if area.width > width {
-        let rect = Rect { x: area.right() - width, width, ..area };
+        let rect = Rect {
+            x: area.right() - width,
+            width,
+            ..area
+        };
         frame.render_widget(Paragraph::new(Span::styled(clock, theme.header)), rect);
     }
 }
@@ -100,12 +131,29 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         };
         let prefix = format!("{label}{prompt}");
         let prefix_width = prefix.chars().count() as u16;
-        frame.render_widget(Paragraph::new(Span::styled(prefix, theme.footer_key)).style(theme.footer), area);
-        let rest = Rect { x: area.x + prefix_width, width: area.width.saturating_sub(prefix_width), ..area };
+        frame.render_widget(
+            Paragraph::new(Span::styled(prefix, theme.footer_key)).style(theme.footer),
+            area,
+        );
+        let rest = Rect {
+            x: area.x + prefix_width,
+            width: area.width.saturating_sub(prefix_width),
+            ..area
+        };
         let (text_rect, error_rect) = match &input.error {
             Some(_) => {
                 let half = rest.width / 2;
-                (Rect { width: half, ..rest }, Some(Rect { x: rest.x + half, width: rest.width - half, ..rest }))
+                (
+                    Rect {
+                        width: half,
+                        ..rest
+                    },
+                    Some(Rect {
+                        x: rest.x + half,
+                        width: rest.width - half,
+                        ..rest
+                    }),
+                )
             }
             None => (rest, None),
         };
@@ -114,7 +162,11 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         text.set_cursor_style(theme.selection);
         frame.render_widget(&text, text_rect);
         if let (Some(e), Some(rect)) = (&input.error, error_rect) {
-            frame.render_widget(Paragraph::new(Span::styled(format!(" {e}"), theme.filter_error)).style(theme.footer), rect);
+            frame.render_widget(
+                Paragraph::new(Span::styled(format!(" {e}"), theme.filter_error))
+                    .style(theme.footer),
+                rect,
+            );
         }
         return;
     }
@@ -125,7 +177,10 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
             Level::Error => theme.error.bg(theme.footer.bg.unwrap_or_default()),
         };
         let text = format!(" {}", sanitize::clean(&flash.text, 400));
-        frame.render_widget(Paragraph::new(Span::styled(text, style)).style(theme.footer), area);
+        frame.render_widget(
+            Paragraph::new(Span::styled(text, style)).style(theme.footer),
+            area,
+        );
         return;
     }
     frame.render_widget(Paragraph::new(hints(state)).style(theme.footer), area);
@@ -148,7 +203,9 @@ fn hints(state: &State) -> Line<'static> {
     actions.extend([Action::Pause, Action::Command, Action::Quit]);
     let mut spans = vec![Span::raw(" ")];
     for action in actions {
-        let Some(key) = state.keymap.key_for(action) else { continue };
+        let Some(key) = state.keymap.key_for(action) else {
+            continue;
+        };
         let disabled = action.is_response() && state.session.read_only.is_some();
         let (key_style, text_style) = if disabled {
             (theme.disabled, theme.disabled)

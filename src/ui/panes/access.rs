@@ -3,21 +3,21 @@
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
-use super::{cell_text, styled, Ctx};
+use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::access::{flags, AccessEvent};
 use crate::ui::format;
 
-pub const COLUMNS: &[(&str, Constraint)] = &[
-    ("TIME", Constraint::Length(14)),
-    ("TENANT", Constraint::Length(9)),
-    ("SOURCE IP", Constraint::Length(17)),
-    ("USER", Constraint::Length(8)),
-    ("!", Constraint::Length(2)),
-    ("METHOD", Constraint::Length(6)),
-    ("CODE", Constraint::Length(4)),
-    ("BYTES", Constraint::Length(6)),
-    ("PATH", Constraint::Fill(3)),
-    ("USER AGENT", Constraint::Fill(2)),
+pub const COLUMNS: &[Column] = &[
+    col("TIME", Constraint::Length(14), 14, 0),
+    col("TENANT", Constraint::Length(9), 9, 0),
+    col("SOURCE IP", Constraint::Length(17), 17, 0),
+    col("USER", Constraint::Length(8), 8, 4),
+    col("!", Constraint::Length(2), 2, 0),
+    col("METHOD", Constraint::Length(6), 6, 3),
+    col("CODE", Constraint::Length(4), 4, 0),
+    col("BYTES", Constraint::Length(6), 6, 2),
+    col("PATH", Constraint::Fill(3), 12, 0),
+    col("USER AGENT", Constraint::Fill(2), 12, 1),
 ];
 
 pub fn cells<'a>(e: &'a AccessEvent, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {

@@ -5,18 +5,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Sparkline};
 use ratatui::Frame;
 
-use super::{cell_text, styled, Ctx};
+use super::{cell_text, col, styled, Column, Ctx};
 use crate::app::state::State;
 use crate::store::alerts::{Alert, Priority};
 use crate::ui::format;
 
-pub const COLUMNS: &[(&str, Constraint)] = &[
-    ("TIME", Constraint::Length(14)),
-    ("PRIO", Constraint::Length(4)),
-    ("", Constraint::Length(1)),
-    ("RULE", Constraint::Fill(2)),
-    ("TENANT", Constraint::Length(9)),
-    ("OUTPUT", Constraint::Fill(3)),
+pub const COLUMNS: &[Column] = &[
+    col("TIME", Constraint::Length(14), 14, 0),
+    col("PRIO", Constraint::Length(4), 4, 0),
+    col("", Constraint::Length(1), 1, 0),
+    col("RULE", Constraint::Fill(2), 14, 0),
+    col("TENANT", Constraint::Length(9), 9, 2),
+    col("OUTPUT", Constraint::Fill(3), 16, 1),
 ];
 
 pub fn cells<'a>(a: &'a Alert, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
@@ -38,7 +38,10 @@ pub fn summary(frame: &mut Frame<'_>, area: Rect, state: &State) {
     for p in Priority::ALL {
         let n = state.overview.unacked[p.rank() as usize];
         if n > 0 {
-            spans.push(Span::styled(format!("{} {n}", p.short()), theme.priority(p)));
+            spans.push(Span::styled(
+                format!("{} {n}", p.short()),
+                theme.priority(p),
+            ));
             spans.push(Span::raw(" "));
         }
     }
@@ -47,14 +50,31 @@ pub fn summary(frame: &mut Frame<'_>, area: Rect, state: &State) {
     }
     let line = Line::from(spans);
     let text_width = (line.width() as u16 + 1).min(area.width);
-    frame.render_widget(Paragraph::new(line), Rect { width: text_width, ..area });
+    frame.render_widget(
+        Paragraph::new(line),
+        Rect {
+            width: text_width,
+            ..area
+        },
+    );
     let spark_width = (area.width.saturating_sub(text_width + 6)).min(60);
     if spark_width >= 10 {
         let data = &state.overview.per_minute;
         let data = &data[data.len().saturating_sub(spark_width as usize)..];
-        let label = Rect { x: area.right() - spark_width - 5, width: 5, ..area };
+        let label = Rect {
+            x: area.right() - spark_width - 5,
+            width: 5,
+            ..area
+        };
         frame.render_widget(Paragraph::new(Span::styled(" 1h ", theme.muted)), label);
-        let spark = Rect { x: area.right() - spark_width, width: spark_width, ..area };
-        frame.render_widget(Sparkline::default().data(data).style(theme.sparkline), spark);
+        let spark = Rect {
+            x: area.right() - spark_width,
+            width: spark_width,
+            ..area
+        };
+        frame.render_widget(
+            Sparkline::default().data(data).style(theme.sparkline),
+            spark,
+        );
     }
 }

@@ -3,18 +3,18 @@
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
-use super::{cell_text, styled, Ctx};
+use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::audit::Entry;
 use crate::ui::format;
 
-pub const COLUMNS: &[(&str, Constraint)] = &[
-    ("TIME", Constraint::Length(14)),
-    ("OPERATOR", Constraint::Length(16)),
-    ("FROM", Constraint::Length(15)),
-    ("ACTION", Constraint::Length(11)),
-    ("TARGET", Constraint::Fill(1)),
-    ("OUTCOME", Constraint::Length(7)),
-    ("REASON", Constraint::Fill(2)),
+pub const COLUMNS: &[Column] = &[
+    col("TIME", Constraint::Length(14), 14, 0),
+    col("OPERATOR", Constraint::Length(16), 16, 0),
+    col("FROM", Constraint::Length(15), 15, 2),
+    col("ACTION", Constraint::Length(11), 11, 0),
+    col("TARGET", Constraint::Fill(1), 16, 0),
+    col("OUTCOME", Constraint::Length(7), 7, 0),
+    col("REASON", Constraint::Fill(2), 12, 1),
 ];
 
 pub fn cells<'a>(e: &'a Entry, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
@@ -23,10 +23,20 @@ pub fn cells<'a>(e: &'a Entry, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
     vec![
         styled(format::time(n.ts), theme.muted),
         Cell::from(cell_text(&n.operator)),
-        styled(cell_text(n.ssh_client.as_deref().unwrap_or("local")), theme.muted),
+        styled(
+            cell_text(n.ssh_client.as_deref().unwrap_or("local")),
+            theme.muted,
+        ),
         Cell::from(cell_text(&n.action)),
         Cell::from(cell_text(&n.target)),
-        styled(cell_text(&n.outcome), if n.outcome == "ok" { theme.ok } else { theme.error }),
+        styled(
+            cell_text(&n.outcome),
+            if n.outcome == "ok" {
+                theme.ok
+            } else {
+                theme.error
+            },
+        ),
         Cell::from(cell_text(n.reason.as_deref().unwrap_or(""))),
     ]
 }

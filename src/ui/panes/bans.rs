@@ -3,18 +3,18 @@
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
-use super::{cell_text, styled, Ctx};
+use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::bans::Ban;
 use crate::ui::format;
 
-pub const COLUMNS: &[(&str, Constraint)] = &[
-    ("IP", Constraint::Fill(1)),
-    ("JAIL", Constraint::Length(10)),
-    ("BANNED", Constraint::Length(14)),
-    ("EXPIRES", Constraint::Length(9)),
-    ("#", Constraint::Length(2)),
-    ("FAILS", Constraint::Length(5)),
-    ("TENANT", Constraint::Length(8)),
+pub const COLUMNS: &[Column] = &[
+    col("IP", Constraint::Fill(1), 15, 0),
+    col("JAIL", Constraint::Length(10), 10, 0),
+    col("BANNED", Constraint::Length(14), 14, 3),
+    col("EXPIRES", Constraint::Length(9), 9, 0),
+    col("#", Constraint::Length(2), 2, 1),
+    col("FAILS", Constraint::Length(5), 5, 2),
+    col("TENANT", Constraint::Length(8), 8, 4),
 ];
 
 pub fn cells<'a>(b: &'a Ban, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
@@ -24,13 +24,24 @@ pub fn cells<'a>(b: &'a Ban, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         Some(t) if t <= ctx.now_ms => styled("expired", theme.muted),
         Some(t) => Cell::from(format::duration(t - ctx.now_ms)),
     };
-    let source_mark = if b.source == "manual" { " (manual)" } else { "" };
+    let source_mark = if b.source == "manual" {
+        " (manual)"
+    } else {
+        ""
+    };
     vec![
         Cell::from(format!("{}{source_mark}", cell_text(&b.ip))),
         Cell::from(cell_text(&b.jail)),
         styled(format::time(b.banned_at), theme.muted),
         expires,
-        styled(b.ban_count.to_string(), if b.ban_count > 1 { theme.warning } else { theme.base }),
+        styled(
+            b.ban_count.to_string(),
+            if b.ban_count > 1 {
+                theme.warning
+            } else {
+                theme.base
+            },
+        ),
         Cell::from(b.failures.to_string()),
         Cell::from(cell_text(b.tenant.as_deref().unwrap_or("—"))),
     ]

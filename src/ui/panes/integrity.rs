@@ -3,16 +3,16 @@
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
-use super::{cell_text, styled, Ctx};
+use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::integrity::IntegrityRow;
 use crate::ui::format;
 
-pub const COLUMNS: &[(&str, Constraint)] = &[
-    ("TARGET", Constraint::Fill(1)),
-    ("VERIFIED", Constraint::Length(10)),
-    ("SIG", Constraint::Length(3)),
-    ("FILES", Constraint::Length(6)),
-    ("DRIFT", Constraint::Length(12)),
+pub const COLUMNS: &[Column] = &[
+    col("TARGET", Constraint::Fill(1), 10, 0),
+    col("VERIFIED", Constraint::Length(10), 10, 2),
+    col("SIG", Constraint::Length(3), 3, 0),
+    col("FILES", Constraint::Length(6), 6, 1),
+    col("DRIFT", Constraint::Length(12), 12, 0),
 ];
 
 pub fn cells<'a>(t: &'a IntegrityRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
@@ -34,11 +34,17 @@ pub fn cells<'a>(t: &'a IntegrityRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
     let drift = if run.modified + run.added + run.removed + run.unreadable == 0 {
         styled("none", theme.ok)
     } else {
-        styled(format!("~{} +{} -{}", run.modified, run.added, run.removed), theme.warning)
+        styled(
+            format!("~{} +{} -{}", run.modified, run.added, run.removed),
+            theme.warning,
+        )
     };
     vec![
         Cell::from(cell_text(&t.name)),
-        styled(format!("{} ago", format::duration(ctx.now_ms - run.started)), theme.muted),
+        styled(
+            format!("{} ago", format::duration(ctx.now_ms - run.started)),
+            theme.muted,
+        ),
         sig,
         Cell::from(run.checked.to_string()),
         drift,

@@ -3,17 +3,17 @@
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
-use super::{cell_text, styled, Ctx};
+use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::tenants::{status, TenantRow};
 
-pub const COLUMNS: &[(&str, Constraint)] = &[
-    ("TENANT", Constraint::Fill(1)),
-    ("STATUS", Constraint::Length(9)),
-    ("CTRS", Constraint::Length(5)),
-    ("ALERTS/1h", Constraint::Length(9)),
-    ("BANS", Constraint::Length(4)),
-    ("INTEGRITY", Constraint::Length(9)),
-    ("NETWORKS", Constraint::Fill(1)),
+pub const COLUMNS: &[Column] = &[
+    col("TENANT", Constraint::Fill(1), 8, 0),
+    col("STATUS", Constraint::Length(9), 9, 0),
+    col("CTRS", Constraint::Length(5), 5, 3),
+    col("ALERTS/1h", Constraint::Length(9), 9, 2),
+    col("BANS", Constraint::Length(4), 4, 4),
+    col("INTEGRITY", Constraint::Length(9), 9, 1),
+    col("NETWORKS", Constraint::Fill(1), 10, 5),
 ];
 
 pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
@@ -35,8 +35,22 @@ pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         Cell::from(cell_text(&t.name)),
         styled(state, state_style),
         Cell::from(format!("{}/{}", t.running, t.containers)),
-        styled(t.alerts_1h.to_string(), if t.alerts_1h > 0 { theme.warning } else { theme.muted }),
-        styled(t.active_bans.to_string(), if t.active_bans > 0 { theme.warning } else { theme.muted }),
+        styled(
+            t.alerts_1h.to_string(),
+            if t.alerts_1h > 0 {
+                theme.warning
+            } else {
+                theme.muted
+            },
+        ),
+        styled(
+            t.active_bans.to_string(),
+            if t.active_bans > 0 {
+                theme.warning
+            } else {
+                theme.muted
+            },
+        ),
         integrity,
         styled(cell_text(&t.networks.replace(',', ", ")), theme.muted),
     ]

@@ -24,7 +24,13 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 /// Clears `area`, draws a popup frame with `title` and a bottom hint, and returns the inside.
-pub fn frame_popup(frame: &mut Frame<'_>, area: Rect, theme: &Theme, title: &str, hint: &str) -> Rect {
+pub fn frame_popup(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    hint: &str,
+) -> Rect {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)

@@ -1,0 +1,319 @@
+//! The store on real SQLite files: migrations, refusals, batching, keyset windows, the filter
+//! language against hostile input, and the audit chain.
+
+use std::sync::Arc;
+
+use rampart::pane::Pane;
+use rampart::store::access::{self, AccessEvent};
+use rampart::store::audit::{self, NewEntry};
+use rampart::store::filter::{compile, FilterError};
+use rampart::store::window::{self, Around, Query, Row};
+use rampart::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
+use rampart::store::{self, schema, Access, StoreError};
+
+fn event(i: i64) -> AccessEvent {
+    AccessEvent {
+        ts: 1_000_000 + i,
+        tenant: if i % 2 == 0 {
+            "acme".into()
+        } else {
+            "globex".into()
+        },
+        src_ip: format!("203.0.113.{}", i % 250),
+        method: "GET".into(),
+        path: format!("/page/{i}"),
+        status: if i % 10 == 0 { 404 } else { 200 },
+        user_agent: "curl/8".into(),
+        source: "test".into(),
+        ..Default::default()
+    }
+}
+
+fn store_with(n: i64) -> (tempfile::TempDir, rusqlite::Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = store::open(&dir.path().join("s.db"), Access::ReadWrite).unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    for i in 1..=n {
+        access::insert(&conn, &event(i)).unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    (dir, conn)
+}
+
+fn keys(page: &window::Page) -> Vec<i64> {
+    page.rows.iter().map(Row::key).collect()
+}
+
+#[test]
+fn a_new_store_is_created_at_the_latest_schema_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = store::open(&dir.path().join("new.db"), Access::ReadWrite).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, schema::latest_version());
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    for table in [
+        "tenants",
+        "containers",
+        "access_events",
+        "alerts",
+        "bans",
+        "integrity_targets",
+        "integrity_runs",
+        "integrity_changes",
+        "isolation_journal",
+        "audit",
+        "source_status",
+    ] {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "table {table}");
+    }
+    // Reopening migrates nothing twice.
+    drop(conn);
+    store::open(&dir.path().join("new.db"), Access::ReadWrite).unwrap();
+}
+
+#[test]
+fn a_store_from_a_newer_rampart_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.db");
+    {
+        let conn = store::open(&path, Access::ReadWrite).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let err = store::open(&path, Access::ReadWrite).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("written by a newer rampart (schema version 99"),
+        "{message}"
+    );
+    assert!(message.contains("left untouched"), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "not a byte changed");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_gives_a_clear_error_and_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.db");
+    let junk = b"this is not sqlite, it is somebody's notes\n".repeat(200);
+    std::fs::write(&path, &junk).unwrap();
+    for access in [Access::ReadWrite, Access::ReadOnly] {
+        let err = store::open(&path, access).unwrap_err();
+        assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is not a rampart database or is damaged"),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), junk);
+}
+
+#[test]
+fn read_only_access_to_a_missing_store_says_how_to_create_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = store::open(&dir.path().join("none.db"), Access::ReadOnly).unwrap_err();
+    assert!(err.to_string().contains("does not exist yet"), "{err}");
+}
+
+#[test]
+fn the_writer_batches_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let conn = store::open(&path, Access::ReadWrite).unwrap();
+    let notes = Arc::new(ChangeNotes::default());
+    let (writer, thread) = StoreWriter::spawn(conn, notes.clone());
+    let n = 50_000;
+    let producers: Vec<_> = (0..4)
+        .map(|p| {
+            let writer = writer.clone();
+            std::thread::spawn(move || {
+                for i in 0..n / 4 {
+                    writer
+                        .blocking_send(Write::Access(event(p * n + i)))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    drop(writer);
+    let stats = thread.join().unwrap();
+    assert_eq!(stats.written, n as u64);
+    assert_eq!(stats.failed, 0);
+    assert!(
+        stats.batches < n as u64 / 10,
+        "{} transactions for {n} rows: writes were batched",
+        stats.batches
+    );
+    let reader = store::open(&path, Access::ReadOnly).unwrap();
+    let stored: i64 = reader
+        .query_row("SELECT count(*) FROM access_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, n, "count in = count stored");
+    assert!(
+        notes.take().intersects(Tables::ACCESS),
+        "the console was told the access table changed"
+    );
+}
+
+#[test]
+fn keyset_windows_around_newest_a_key_and_oldest() {
+    let (_dir, conn) = store_with(1_000);
+    let q = |around, per_side| Query {
+        pane: Pane::Access,
+        filter: None,
+        around,
+        per_side,
+        count_newer_than: None,
+    };
+    let newest = window::load(&conn, &q(Around::Newest, 10), 0).unwrap();
+    assert_eq!(keys(&newest), (981..=1000).rev().collect::<Vec<_>>());
+    assert!(newest.at_newest && !newest.at_oldest);
+    assert_eq!(newest.focus, 0);
+
+    let middle = window::load(&conn, &q(Around::Key(500), 10), 0).unwrap();
+    assert_eq!(keys(&middle), (491..=510).rev().collect::<Vec<_>>());
+    assert_eq!(middle.rows[middle.focus].key(), 500);
+    assert!(!middle.at_newest && !middle.at_oldest);
+
+    let oldest = window::load(&conn, &q(Around::Oldest, 10), 0).unwrap();
+    assert_eq!(keys(&oldest), (1..=20).rev().collect::<Vec<_>>());
+    assert!(oldest.at_oldest);
+    assert_eq!(oldest.rows[oldest.focus].key(), 1);
+
+    let near_top = window::load(&conn, &q(Around::Key(998), 10), 0).unwrap();
+    assert!(near_top.at_newest);
+    assert_eq!(near_top.rows[near_top.focus].key(), 998);
+}
+
+#[test]
+fn windows_apply_the_filter_and_count_new_rows() {
+    let (_dir, conn) = store_with(1_000);
+    let filter = compile("status:404 tenant:acme", Pane::Access.fields(), 0).unwrap();
+    let q = Query {
+        pane: Pane::Access,
+        filter,
+        around: Around::Newest,
+        per_side: 5,
+        count_newer_than: Some(900),
+    };
+    let page = window::load(&conn, &q, 0).unwrap();
+    assert_eq!(
+        keys(&page),
+        vec![1000, 990, 980, 970, 960, 950, 940, 930, 920, 910]
+    );
+    assert_eq!(
+        page.newer_count,
+        Some(10),
+        "rows 910..=1000 matching, above key 900"
+    );
+}
+
+#[test]
+fn hostile_filter_input_stays_data() {
+    let (_dir, conn) = store_with(100);
+    let hostile = [
+        "'; DROP TABLE access_events; --",
+        "ip:\"' OR 1=1 --\"",
+        "path:*%_*",
+        "tenant:acme\" OR \"1\"=\"1",
+        "\\\"; ATTACH DATABASE '/tmp/x' AS x; --",
+        "status>=0) OR (1=1",
+        "!ip:*' UNION SELECT * FROM audit --",
+    ];
+    for input in hostile {
+        match compile(input, Pane::Access.fields(), 0) {
+            Ok(filter) => {
+                let q = Query {
+                    pane: Pane::Access,
+                    filter,
+                    around: Around::Newest,
+                    per_side: 50,
+                    count_newer_than: Some(0),
+                };
+                let page = window::load(&conn, &q, 0).unwrap_or_else(|e| panic!("{input}: {e}"));
+                if !input.starts_with('!') {
+                    assert!(
+                        page.rows.is_empty(),
+                        "{input} matched {} rows",
+                        page.rows.len()
+                    );
+                }
+            }
+            Err(e) => assert!(
+                matches!(e, FilterError::NotANumber { .. } | FilterError::OpenQuote),
+                "{input}: {e}"
+            ),
+        }
+    }
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM access_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 100, "the table is intact");
+    // LIKE's own wildcards are literal in user text.
+    let filter = compile("path:/page/1_", Pane::Access.fields(), 0).unwrap();
+    let q = Query {
+        pane: Pane::Access,
+        filter,
+        around: Around::Newest,
+        per_side: 50,
+        count_newer_than: None,
+    };
+    assert!(window::load(&conn, &q, 0).unwrap().rows.is_empty());
+}
+
+#[test]
+fn the_audit_log_is_append_only_and_a_tampered_row_is_found() {
+    let (_dir, conn) = store_with(0);
+    for i in 0..5 {
+        let entry = NewEntry {
+            ts: i,
+            operator: "alice".into(),
+            host: "h".into(),
+            action: "unban".into(),
+            target: format!("192.0.2.{i} in sshd"),
+            outcome: "ok".into(),
+            detail_json: "{}".into(),
+            ..Default::default()
+        };
+        audit::append(&conn, &entry).unwrap();
+    }
+    assert_eq!(
+        audit::verify(&conn).unwrap(),
+        audit::Verification {
+            rows: 5,
+            first_break: None
+        }
+    );
+    let refused = conn
+        .execute("UPDATE audit SET outcome = 'failed' WHERE id = 3", [])
+        .unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    assert!(conn.execute("DELETE FROM audit WHERE id = 2", []).is_err());
+    // Someone with write access drops the guard and edits a row: the chain shows it.
+    conn.execute_batch(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET target = '192.0.2.99 in sshd' WHERE id = 3",
+    )
+    .unwrap();
+    let v = audit::verify(&conn).unwrap();
+    assert_eq!(v.first_break.map(|(id, _)| id), Some(3));
+}

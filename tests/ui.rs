@@ -1,0 +1,284 @@
+//! The console as a person sees it: TestBackend snapshots of every pane, popup and notice, in every
+//! shipped theme, and colours asserted on cells (snapshot text holds no colour).
+
+mod support;
+
+use rampart::app::update::Msg;
+use rampart::store::alerts::{self, Alert, Priority};
+use rampart::store::writer::Tables;
+use ratatui::style::Color;
+use support::{theme, Harness};
+
+const W: u16 = 140;
+const H: u16 = 42;
+const EVENTS: usize = 6_000;
+
+fn demo() -> Harness {
+    Harness::demo(W, H, EVENTS)
+}
+
+#[test]
+fn full_screen_in_every_theme() {
+    for name in ["default", "light", "high-contrast", "mono"] {
+        let mut h = demo();
+        h.state.theme = theme(name);
+        insta::assert_snapshot!(format!("grid_{name}"), h.screen());
+    }
+}
+
+#[test]
+fn every_pane_zoomed() {
+    for (key, pane) in [
+        ("1", "tenants"),
+        ("2", "alerts"),
+        ("3", "access"),
+        ("4", "bans"),
+        ("5", "integrity"),
+        ("6", "audit"),
+    ] {
+        let mut h = demo();
+        h.press(&format!("{key} z"));
+        insta::assert_snapshot!(format!("zoomed_{pane}"), h.screen());
+    }
+}
+
+#[test]
+fn help_overlay_lists_the_active_keymap() {
+    let mut h = demo();
+    h.press("?");
+    insta::assert_snapshot!("help_default_keymap", h.screen());
+    let mut h = demo();
+    h.state.keymap = support::keymap("emacs");
+    h.press("f1");
+    let screen = h.screen();
+    assert!(screen.contains("Help — keymap 'emacs'"), "{screen}");
+    assert!(
+        screen.contains("ctrl-n, ↓"),
+        "emacs bindings shown: {screen}"
+    );
+}
+
+#[test]
+fn detail_popup_shows_every_field() {
+    let mut h = demo();
+    h.press("2 j enter");
+    insta::assert_snapshot!("detail_alert", h.screen());
+}
+
+#[test]
+fn filter_bar_while_typing_and_after() {
+    let mut h = demo();
+    h.press("3 /");
+    h.type_text("status:4xx tenant:acme");
+    insta::assert_snapshot!("filter_typing", h.screen());
+    h.press("enter");
+    insta::assert_snapshot!("filter_applied", h.screen());
+}
+
+#[test]
+fn filter_error_is_shown_and_keeps_the_last_good_filter() {
+    let mut h = demo();
+    h.press("3 /");
+    h.type_text("stauts:401");
+    let screen = h.screen();
+    assert!(screen.contains("unknown field 'stauts'"), "{screen}");
+}
+
+#[test]
+fn isolate_dialog_with_reason_and_pause() {
+    let mut h = demo();
+    h.press("1 i");
+    h.type_text("shell in globex");
+    insta::assert_snapshot!("confirm_isolate", h.screen());
+}
+
+#[test]
+fn too_small_notice_instead_of_garbage() {
+    let mut h = demo();
+    h.resize(79, 24);
+    insta::assert_snapshot!("too_small", h.screen());
+    h.resize(80, 24);
+    let screen = h.screen();
+    assert!(
+        screen.contains("1 Tenants") && !screen.contains("too small"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn smallest_supported_size_keeps_every_pane() {
+    let mut h = demo();
+    h.resize(80, 24);
+    insta::assert_snapshot!("grid_80x24", h.screen());
+}
+
+#[test]
+fn empty_store_says_what_would_fill_each_pane() {
+    let mut h = Harness::empty(W, H);
+    insta::assert_snapshot!("empty_store", h.screen());
+}
+
+#[test]
+fn read_only_badge_and_disabled_actions() {
+    let mut h = Harness::build(
+        W,
+        H,
+        Some(EVENTS),
+        rampart::respond::Backend::Demo,
+        Some("started with --read-only"),
+    );
+    let screen = h.screen();
+    assert!(screen.contains("READ-ONLY"), "{screen}");
+    h.press("1 i");
+    let screen = h.screen();
+    assert!(
+        screen.contains("isolate is disabled: read-only (started with --read-only)"),
+        "{screen}"
+    );
+    assert!(h.state.popup.is_none(), "no dialog opens in read-only mode");
+}
+
+/// The colour of the cell where `needle` starts.
+fn fg_at(h: &mut Harness, needle: &str) -> Color {
+    let (x, y) = h
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} not on screen:\n{}", h.screen()));
+    h.draw()[(x, y)].fg
+}
+
+#[test]
+fn every_priority_takes_its_theme_colour_in_every_theme() {
+    let mut h = Harness::empty(W, H);
+    for (i, p) in Priority::ALL.into_iter().enumerate() {
+        let alert = Alert {
+            id: 0,
+            ts: support::NOW - 60_000 * i as i64,
+            priority: p,
+            rule: format!("rule-{}", p.name()),
+            source: "syscall".into(),
+            hostname: "h".into(),
+            tenant: Some("acme".into()),
+            output: "out".into(),
+            output_fields_json: "{}".into(),
+            tags: String::new(),
+            src_ip: None,
+            acked_by: None,
+            acked_at: None,
+        };
+        alerts::insert(&h.fx.writer, &alert).unwrap();
+        if p == Priority::Debug {
+            // A newest row to carry the selection, so every priority row shows its own colours.
+            alerts::insert(
+                &h.fx.writer,
+                &Alert {
+                    rule: "selected".into(),
+                    ..alert
+                },
+            )
+            .unwrap();
+        }
+    }
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h.press("2 z");
+    for name in ["default", "light", "high-contrast", "mono"] {
+        h.state.theme = theme(name);
+        for p in Priority::ALL {
+            // What the cell should show: the theme's base style with the priority's on top.
+            let want = h.state.theme.base.patch(h.state.theme.priority(p));
+            let (x, y) = h
+                .find(&format!("rule-{}", p.name()))
+                .expect("rule on screen");
+            let cell = h.draw()[(x, y)].clone();
+            assert_eq!(
+                cell.fg,
+                want.fg.unwrap_or(Color::Reset),
+                "{name}: fg of {p}"
+            );
+            assert_eq!(
+                cell.bg,
+                want.bg.unwrap_or(Color::Reset),
+                "{name}: bg of {p}"
+            );
+            assert!(
+                cell.modifier.contains(want.add_modifier),
+                "{name}: modifiers of {p}"
+            );
+            // The PRIO column, five cells left of the rule, wears the same colours.
+            assert_eq!(h.draw()[(x - 7, y)].fg, cell.fg, "{name}: PRIO cell of {p}");
+        }
+    }
+    let default = theme("default");
+    assert_eq!(
+        default.priority(Priority::Emergency).bg,
+        Some(Color::Red),
+        "emergencies stand out on red"
+    );
+}
+
+#[test]
+fn themes_really_differ_on_screen() {
+    let mut dark = demo();
+    let mut light = demo();
+    light.state.theme = theme("light");
+    let mut mono = demo();
+    mono.state.theme = theme("mono");
+    assert_ne!(fg_at(&mut dark, "CRIT"), fg_at(&mut light, "CRIT"));
+    assert_eq!(
+        fg_at(&mut mono, "CRIT"),
+        Color::Reset,
+        "mono uses no colour"
+    );
+    let focused_border = |h: &mut Harness| {
+        // The top-left corner of the Tenants pane, just below the header.
+        h.draw()[(0, 1)].fg
+    };
+    assert_eq!(focused_border(&mut dark), Color::Cyan);
+    assert_eq!(focused_border(&mut mono), Color::Reset);
+}
+
+#[test]
+fn selected_row_uses_the_selection_style() {
+    let mut h = demo();
+    h.press("1 j");
+    let (x, y) = h.find("globex").unwrap();
+    let cell = h.draw()[(x, y)].clone();
+    assert_eq!(cell.bg, h.state.theme.selection.bg.unwrap());
+}
+
+#[test]
+fn theme_switch_by_command() {
+    let mut h = demo();
+    h.press(":");
+    h.type_text("theme light");
+    h.press("enter");
+    assert_eq!(h.state.theme.name, "light");
+    assert!(h.screen().contains("theme: light"));
+    h.press(":");
+    h.type_text("theme purple");
+    h.press("enter");
+    let screen = h.screen();
+    assert!(
+        screen.contains("unknown theme 'purple'; available: default, high-contrast, light, mono"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn resize_at_any_moment_keeps_the_selection_visible() {
+    let mut h = demo();
+    h.press("3");
+    for _ in 0..30 {
+        h.press("j");
+    }
+    let selected = h.state.pane(rampart::pane::Pane::Access).selected;
+    h.resize(100, 30);
+    let p = h.state.pane(rampart::pane::Pane::Access);
+    assert_eq!(p.selected, selected);
+    let height = h.state.list_height(rampart::pane::Pane::Access);
+    assert!(
+        p.selected >= p.offset && p.selected < p.offset + height,
+        "selection on screen after resize"
+    );
+    h.send(Msg::Resize(200, 60));
+    h.screen();
+}
