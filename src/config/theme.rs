@@ -220,7 +220,11 @@ impl Theme {
                     message: format!("theme '{parent}' cannot extend itself"),
                 })
             }
-            Some(parent) => Some(resolve(parent)?),
+            Some(parent) => Some(resolve(parent).map_err(|e| ConfigError::Invalid {
+                origin: origin.to_string(),
+                line: text.find("extends").map_or(1, |at| super::line_of(text, at)),
+                message: format!("extends {e}"),
+            })?),
             None => None,
         };
         let mut theme = Theme::from_file(file, base);

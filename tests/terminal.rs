@@ -1,0 +1,164 @@
+//! The real binary in a real terminal: tmux runs `rampart demo`, keys are sent as a person types
+//! them, the screen is read back with capture-pane, and afterwards the terminal must be sane.
+
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+
+/// A private tmux server (its own socket) running one bash.
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(name: &str) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = format!("rampart-test-{name}-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "120", "-y", "40"])
+            .args(["env", "-i", &format!("PATH={}", std::env::var("PATH").unwrap_or_default()), "HOME=/tmp"])
+            .args(["TERM=tmux-256color", "PS1=shell> ", "bash", "--norc", "--noprofile"])
+            .current_dir(dir.path())
+            .status()
+            .expect("tmux must be installed (the test command installs it)");
+        assert!(status.success(), "tmux did not start");
+        let t = Tmux { socket, dir };
+        t.wait_for("shell>");
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").args(["-L", &self.socket]).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types literal text (no key names).
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", text]);
+        sleep(Duration::from_millis(150));
+    }
+
+    /// Presses one named key (Enter, Escape, Tab, ...), then lets the console draw.
+    fn key(&self, key: &str) {
+        self.tmux(&["send-keys", "-t", "t", key]);
+        sleep(Duration::from_millis(250));
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Waits until `needle` is on screen (a readiness wait, not a speed check: generous on purpose).
+    fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "'{needle}' never appeared; screen:\n{screen}");
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_until_gone(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if !screen.contains(needle) {
+                return screen;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "'{needle}' never went away; screen:\n{screen}");
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alternate_screen_on(&self) -> bool {
+        self.tmux(&["display-message", "-p", "-t", "t", "#{alternate_on}"]).trim() == "1"
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+fn start_demo(t: &Tmux, seed: u32) {
+    t.type_text("stty -a > before.txt");
+    t.key("Enter");
+    t.type_text(&format!("{BIN} demo --seed {seed} --events 20000; echo \"EXIT=$?\""));
+    t.key("Enter");
+    t.wait_for("5 Integrity");
+    t.wait_for("umbrella");
+    assert!(t.alternate_screen_on(), "the console runs on the alternate screen");
+}
+
+/// After rampart ends: the shell is back, on the normal screen, with the terminal settings it had.
+fn assert_terminal_restored(t: &Tmux) {
+    t.wait_for("EXIT=0");
+    assert!(!t.alternate_screen_on(), "alternate screen left");
+    t.type_text("stty -a > after.txt");
+    t.key("Enter");
+    sleep(Duration::from_millis(300));
+    let (before, after) = (t.file("before.txt"), t.file("after.txt"));
+    assert!(before.contains("icanon") && before.contains(" echo"), "{before}");
+    assert_eq!(before, after, "terminal settings are restored exactly");
+    t.type_text("echo still-typing");
+    t.key("Enter");
+    t.wait_for("still-typing\n");
+}
+
+#[test]
+fn demo_in_a_real_terminal_focus_filter_zoom_help_quit() {
+    let t = Tmux::start("keys");
+    start_demo(&t, 1);
+    let screen = t.screen();
+    for tenant in ["acme", "globex", "initech", "umbrella"] {
+        assert!(screen.contains(tenant), "{tenant} listed:\n{screen}");
+    }
+    assert!(screen.contains("DEMO") && screen.contains("ISOLATED"), "{screen}");
+    assert!(screen.contains("┏ 1 Tenants"), "Tenants focused at start:\n{screen}");
+
+    t.key("3");
+    t.wait_for("┏ 3 Access log");
+    t.key("/");
+    t.type_text("status:404");
+    let screen = t.wait_for("filter Access log: /status:404");
+    assert!(screen.contains("3 Access log /status:404"), "{screen}");
+    t.key("Enter");
+    let screen = t.wait_until_gone("filter Access log:");
+    let access_rows: Vec<&str> = screen.lines().filter(|l| l.contains("11-") || l.contains("12-")).collect();
+    assert!(access_rows.iter().any(|l| l.contains(" 404 ")), "{screen}");
+
+    t.key("z");
+    let screen = t.wait_for("zoomed");
+    assert!(!screen.contains("1 Tenants"), "zoom shows one pane:\n{screen}");
+    t.key("z");
+    t.wait_for("1 Tenants");
+
+    t.key("?");
+    let screen = t.wait_for("Help — keymap 'default'");
+    assert!(screen.contains("Isolate the tenant's containers"), "{screen}");
+    t.key("Escape");
+    t.wait_until_gone("Help — keymap");
+
+    t.key("q");
+    assert_terminal_restored(&t);
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let t = Tmux::start("sigterm");
+    start_demo(&t, 7);
+    let killed = Command::new("pkill").args(["-TERM", "-f", "demo --seed 7 --events"]).status().unwrap();
+    assert!(killed.success(), "rampart was running");
+    assert_terminal_restored(&t);
+}
