@@ -1,1 +1,267 @@
-fn main() {}
+//! The console's budgets (DESIGN.md), measured on a store of 1,000,000 access events:
+//! ingest through the batched writer, start to first frame, keystroke to frame under a live feed
+//! of 1,000 events/s, filters to the first screen of results, and resident memory.
+//!
+//! Run: `cargo bench --bench console` (set RAMPART_BENCH_EVENTS to change the size).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+
+use rampart::app::effects::{Effect, Inline};
+use rampart::app::state::{Role, Session, State};
+use rampart::app::update::{self, Msg};
+use rampart::config;
+use rampart::demo::Generator;
+use rampart::pane::Pane;
+use rampart::respond::{Backend, Operator};
+use rampart::store::filter::compile;
+use rampart::store::window::{self, Around, Query};
+use rampart::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
+use rampart::store::{self, now_ms, Access};
+
+const WIDTH: u16 = 160;
+const HEIGHT: u16 = 48;
+
+struct Console {
+    state: State,
+    fx: Inline,
+    term: Terminal<TestBackend>,
+}
+
+impl Console {
+    fn open(db: &Path) -> Console {
+        let operator = Operator { name: "bench".into(), ssh_client: None, host: "bench".into() };
+        let session = Session { operator: operator.clone(), read_only: None, demo: false, role: Role::Collector };
+        let theme = config::shipped_theme("default").unwrap();
+        let keymap = config::load_keymap("default", Path::new("/nonexistent")).unwrap();
+        let state = State::new(session, theme, keymap, Rect::new(0, 0, WIDTH, HEIGHT), now_ms());
+        let fx = Inline {
+            reader: store::open(db, Access::ReadOnly).unwrap(),
+            writer: store::open(db, Access::ReadWrite).unwrap(),
+            backend: Backend::Live,
+            operator,
+            config_dir: "/nonexistent".into(),
+        };
+        let term = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
+        let mut c = Console { state, fx, term };
+        let effects = update::start(&mut c.state);
+        c.run(effects);
+        c.draw();
+        c
+    }
+
+    fn run(&mut self, mut queue: Vec<Effect>) {
+        while !queue.is_empty() {
+            let effect = queue.remove(0);
+            for msg in self.fx.run(effect, now_ms()) {
+                queue.extend(update::update(&mut self.state, msg));
+            }
+        }
+    }
+
+    fn send(&mut self, msg: Msg) {
+        let effects = update::update(&mut self.state, msg);
+        self.run(effects);
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn draw(&mut self) {
+        let state = &self.state;
+        self.term.draw(|f| rampart::ui::draw(f, state)).unwrap();
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Fills the store through the real writer, as a live source would.
+fn ingest(db: &Path, events: usize) {
+    let conn = store::open(db, Access::ReadWrite).unwrap();
+    let notes = Arc::new(ChangeNotes::default());
+    let (writer, thread) = StoreWriter::spawn(conn, notes);
+    let mut gen = Generator::new(42);
+    let start_ts = now_ms() - 7 * 86_400_000;
+    let span = 7 * 86_400_000i64;
+    let t0 = Instant::now();
+    for w in gen.registry() {
+        writer.blocking_send(w).unwrap();
+    }
+    let mut batch = Vec::new();
+    let mut produced = 0u64;
+    for i in 0..events {
+        gen.step(start_ts + i as i64 * span / events as i64, &mut batch);
+        for w in batch.drain(..) {
+            if matches!(w, Write::Access(_)) {
+                produced += 1;
+            }
+            writer.blocking_send(w).unwrap();
+        }
+    }
+    drop(writer);
+    let stats = thread.join().unwrap();
+    let elapsed = t0.elapsed();
+    let reader = store::open(db, Access::ReadOnly).unwrap();
+    let stored: u64 = reader.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
+    println!(
+        "ingest (generator + batched writer): {produced} access events ({} writes) in {:.2} s = {:.0} events/s; \
+         stored {stored} ({}); {} transactions",
+        stats.written,
+        elapsed.as_secs_f64(),
+        produced as f64 / elapsed.as_secs_f64(),
+        if stored == produced { "count in = count stored" } else { "MISMATCH" },
+        stats.batches
+    );
+}
+
+fn first_frame(db: &Path) {
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let t0 = Instant::now();
+        let c = Console::open(db);
+        times.push(t0.elapsed());
+        assert!(!c.state.pane(Pane::Access).rows.is_empty());
+    }
+    times.sort();
+    println!("start to first frame (open store, load six panes, draw {WIDTH}x{HEIGHT}): median {}, max {}", ms(times[3]), ms(times[6]));
+}
+
+fn filters(db: &Path) {
+    let conn = store::open(db, Access::ReadOnly).unwrap();
+    let now = now_ms();
+    for text in ["ip:203.0.113.7", "status:500", "sqlmap", "status>=400 since:15m", "path:*passwd*", "no-such-text-anywhere"] {
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let filter = compile(text, Pane::Access.fields(), now).unwrap();
+            let q = Query { pane: Pane::Access, filter, around: Around::Newest, per_side: 100, count_newer_than: None };
+            found = window::load(&conn, &q, now).unwrap().rows.len();
+            times.push(t0.elapsed());
+        }
+        times.sort();
+        println!("filter {text:<24} first screen ({found:>3} rows): median {}, max {}", ms(times[2]), ms(times[4]));
+    }
+}
+
+fn keystrokes_under_feed(db: &Path, rate: usize) {
+    let conn = store::open(db, Access::ReadWrite).unwrap();
+    let notes = Arc::new(ChangeNotes::default());
+    let (writer, thread) = StoreWriter::spawn(conn, notes.clone());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeder = {
+        let (writer, stop) = (writer.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut gen = Generator::new(7);
+            let mut batch = Vec::new();
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for _ in 0..rate / 10 {
+                    gen.step(now_ms(), &mut batch);
+                }
+                for w in batch.drain(..) {
+                    sent += 1;
+                    writer.blocking_send(w).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            sent
+        })
+    };
+    drop(writer);
+    let mut c = Console::open(db);
+    c.key(KeyCode::Char('3'));
+    let mut keystrokes = Vec::new();
+    let mut refreshes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut i = 0u64;
+    while Instant::now() < deadline {
+        let changed = notes.take();
+        if !changed.is_empty() {
+            let t0 = Instant::now();
+            c.send(Msg::StoreChanged(changed | Tables::NONE));
+            c.draw();
+            refreshes.push(t0.elapsed());
+        }
+        let t0 = Instant::now();
+        c.key(match i % 40 {
+            0..=19 => KeyCode::Char('j'),
+            _ => KeyCode::Char('k'),
+        });
+        c.draw();
+        keystrokes.push(t0.elapsed());
+        i += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = feeder.join().unwrap();
+    let stats = thread.join().unwrap();
+    keystrokes.sort();
+    refreshes.sort();
+    println!(
+        "keystroke to frame under a {rate} events/s feed ({} keys): p50 {}, p99 {}, max {}",
+        keystrokes.len(),
+        ms(percentile(&keystrokes, 0.5)),
+        ms(percentile(&keystrokes, 0.99)),
+        ms(*keystrokes.last().unwrap())
+    );
+    if !refreshes.is_empty() {
+        println!(
+            "store change to frame during that feed ({} refreshes): p50 {}, p99 {}",
+            refreshes.len(),
+            ms(percentile(&refreshes, 0.5)),
+            ms(percentile(&refreshes, 0.99))
+        );
+    }
+    println!("feed: {sent} writes sent, {} stored, {} failed", stats.written, stats.failed);
+}
+
+/// Run in a child process so that the store's generation does not count: open the console on the
+/// store, page through 2,000 screens of the access log, and report resident memory.
+fn memory_child(db: &Path) {
+    let mut c = Console::open(db);
+    c.key(KeyCode::Char('3'));
+    for _ in 0..2_000 {
+        c.key(KeyCode::PageDown);
+    }
+    c.draw();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).unwrap_or("").split_whitespace().nth(1).unwrap_or("0").to_string();
+    println!("{} {}", field("VmHWM:"), field("VmRSS:"));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--memory-child") {
+        memory_child(Path::new(&args[i + 1]));
+        return;
+    }
+    let events: usize = std::env::var("RAMPART_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    println!("rampart console benchmarks, {events} access events");
+    ingest(&db, events);
+    let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    println!("store size: {:.0} MB", size as f64 / 1e6);
+    first_frame(&db);
+    filters(&db);
+    let out = std::process::Command::new(&args[0]).args(["--memory-child", db.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let (hwm, rss): (u64, u64) = (parts.next().unwrap_or("0").parse().unwrap_or(0), parts.next().unwrap_or("0").parse().unwrap_or(0));
+    println!("resident memory of a console on this store after paging 2,000 screens: peak {} MB, now {} MB", hwm / 1024, rss / 1024);
+    keystrokes_under_feed(&db, 1_000);
+}
