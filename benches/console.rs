@@ -136,13 +136,19 @@ fn first_frame(db: &Path) {
         assert!(!c.state.pane(Pane::Access).rows.is_empty());
     }
     times.sort();
-    println!("start to first frame (open store, load six panes, draw {WIDTH}x{HEIGHT}): median {}, max {}", ms(times[3]), ms(times[6]));
+    println!(
+        "start to first frame (open store, load six panes, draw {WIDTH}x{HEIGHT}): median {}, max {}",
+        ms(times[3]),
+        ms(times[6])
+    );
 }
 
 fn filters(db: &Path) {
     let conn = store::open(db, Access::ReadOnly).unwrap();
     let now = now_ms();
-    for text in ["ip:203.0.113.7", "status:500", "sqlmap", "status>=400 since:15m", "path:*passwd*", "no-such-text-anywhere"] {
+    for text in
+        ["ip:203.0.113.7", "status:500", "sqlmap", "status>=400 since:15m", "path:*passwd*", "no-such-text-anywhere"]
+    {
         let mut times = Vec::new();
         let mut found = 0;
         for _ in 0..5 {
@@ -239,7 +245,9 @@ fn memory_child(db: &Path) {
     }
     c.draw();
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).unwrap_or("").split_whitespace().nth(1).unwrap_or("0").to_string();
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name)).unwrap_or("").split_whitespace().nth(1).unwrap_or("0").to_string()
+    };
     println!("{} {}", field("VmHWM:"), field("VmRSS:"));
 }
 
@@ -261,7 +269,12 @@ fn main() {
     let out = std::process::Command::new(&args[0]).args(["--memory-child", db.to_str().unwrap()]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let mut parts = text.split_whitespace();
-    let (hwm, rss): (u64, u64) = (parts.next().unwrap_or("0").parse().unwrap_or(0), parts.next().unwrap_or("0").parse().unwrap_or(0));
-    println!("resident memory of a console on this store after paging 2,000 screens: peak {} MB, now {} MB", hwm / 1024, rss / 1024);
+    let (hwm, rss): (u64, u64) =
+        (parts.next().unwrap_or("0").parse().unwrap_or(0), parts.next().unwrap_or("0").parse().unwrap_or(0));
+    println!(
+        "resident memory of a console on this store after paging 2,000 screens: peak {} MB, now {} MB",
+        hwm / 1024,
+        rss / 1024
+    );
     keystrokes_under_feed(&db, 1_000);
 }

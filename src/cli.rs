@@ -98,15 +98,9 @@ pub fn main() -> Result<ExitCode> {
     crate::terminal::install_hooks()?;
     let cli = Cli::parse();
     let dirs = Dirs::discover();
-    let config_path = cli
-        .global
-        .config
-        .clone()
-        .unwrap_or_else(|| dirs.config_file());
+    let config_path = cli.global.config.clone().unwrap_or_else(|| dirs.config_file());
     let config = Config::load(&config_path)?;
-    let config_dir = config_path
-        .parent()
-        .map_or_else(|| dirs.config_dir.clone(), Path::to_path_buf);
+    let config_dir = config_path.parent().map_or_else(|| dirs.config_dir.clone(), Path::to_path_buf);
     match cli.command {
         None | Some(Command::Console) => {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
@@ -122,13 +116,7 @@ pub fn main() -> Result<ExitCode> {
             let db = tmp.path().join("demo.db");
             init_logging(&tmp.path().join("rampart.log"));
             let demo = DemoOptions { seed, rate, events };
-            console::run(console_options(
-                &cli.global,
-                &config,
-                config_dir,
-                db,
-                Some(demo),
-            )?)?;
+            console::run(console_options(&cli.global, &config, config_dir, db, Some(demo))?)?;
         }
         Some(Command::Collect) => {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
@@ -136,9 +124,7 @@ pub fn main() -> Result<ExitCode> {
             init_logging(&db.with_extension("log"));
             collect(&db)?;
         }
-        Some(Command::Audit {
-            command: AuditCommand::Verify,
-        }) => {
+        Some(Command::Audit { command: AuditCommand::Verify }) => {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
             let conn = store::open(&db, Access::ReadOnly)?;
             let v = audit::verify(&conn).wrap_err("cannot read the audit log")?;
@@ -167,11 +153,7 @@ fn console_options(
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme_name = config::theme_choice(global.theme.as_deref(), config, no_color);
     let theme = config::load_theme(&theme_name, &config_dir)?;
-    let keymap_name = global
-        .keymap
-        .clone()
-        .or_else(|| config.keymap.clone())
-        .unwrap_or_else(|| "default".into());
+    let keymap_name = global.keymap.clone().or_else(|| config.keymap.clone()).unwrap_or_else(|| "default".into());
     let keymap = config::load_keymap(&keymap_name, &config_dir)?;
     let read_only = if global.read_only {
         Some("started with --read-only".to_string())
@@ -180,21 +162,13 @@ fn console_options(
     } else {
         None
     };
-    Ok(console::Options {
-        db,
-        config_dir,
-        theme,
-        keymap,
-        read_only,
-        demo,
-    })
+    Ok(console::Options { db, config_dir, theme, keymap, read_only, demo })
 }
 
 fn ensure_parent(db: &Path) -> Result<()> {
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
-            std::fs::create_dir_all(dir)
-                .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
@@ -207,11 +181,7 @@ fn ensure_parent(db: &Path) -> Result<()> {
 
 /// Logs go to a file: the terminal belongs to the console. `RUST_LOG` picks the level.
 fn init_logging(path: &Path) {
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    else {
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -228,15 +198,9 @@ fn collect(db: &Path) -> Result<()> {
     let conn = store::open(db, Access::ReadWrite)?;
     let lock = crate::collector::try_lock(db)?;
     if let Err(holder) = lock {
-        bail!(
-            "another collector already runs on {} ({holder}); only one may",
-            db.display()
-        );
+        bail!("another collector already runs on {} ({holder}); only one may", db.display());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let notes = std::sync::Arc::new(store::writer::ChangeNotes::default());
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);

@@ -21,12 +21,7 @@ pub fn lock_path(db: &Path) -> PathBuf {
 /// Takes the collector lock, or says who holds it.
 pub fn try_lock(db: &Path) -> std::io::Result<Result<CollectorLock, String>> {
     let path = lock_path(db);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)?;
+    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
     match file.try_lock() {
         Ok(()) => {
             file.set_len(0)?;
@@ -39,11 +34,7 @@ pub fn try_lock(db: &Path) -> std::io::Result<Result<CollectorLock, String>> {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
-            Ok(Err(if holder.is_empty() {
-                "another process".to_string()
-            } else {
-                holder.to_string()
-            }))
+            Ok(Err(if holder.is_empty() { "another process".to_string() } else { holder.to_string() }))
         }
         Err(TryLockError::Error(e)) => Err(e),
     }
@@ -59,10 +50,7 @@ mod tests {
         let db = dir.path().join("r.db");
         let first = try_lock(&db).unwrap().expect("first lock");
         let second = try_lock(&db).unwrap();
-        assert_eq!(
-            second.unwrap_err(),
-            format!("pid {} ({})", std::process::id(), whoami::username())
-        );
+        assert_eq!(second.unwrap_err(), format!("pid {} ({})", std::process::id(), whoami::username()));
         drop(first);
         assert!(try_lock(&db).unwrap().is_ok());
     }

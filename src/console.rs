@@ -55,14 +55,8 @@ async fn run_async(opts: Options) -> Result<()> {
     let write_conn = store::open(&opts.db, Access::ReadWrite)?;
     let generator = match opts.demo {
         Some(d) => {
-            eprintln!(
-                "rampart demo: seeding {} access events of history…",
-                d.events
-            );
-            Some(
-                demo::seed::seed(&write_conn, d.seed, now_ms(), d.events)
-                    .wrap_err("cannot seed the demo store")?,
-            )
+            eprintln!("rampart demo: seeding {} access events of history…", d.events);
+            Some(demo::seed::seed(&write_conn, d.seed, now_ms(), d.events).wrap_err("cannot seed the demo store")?)
         }
         None => None,
     };
@@ -72,9 +66,7 @@ async fn run_async(opts: Options) -> Result<()> {
     let (writer, writer_thread) = StoreWriter::spawn(write_conn, notes.clone());
     let role = match &lock {
         Ok(_) => Role::Collector,
-        Err(holder) => Role::Viewer {
-            holder: holder.clone(),
-        },
+        Err(holder) => Role::Viewer { holder: holder.clone() },
     };
     let mut sources = tokio::task::JoinSet::new();
     if let (Ok(_), Some(gen), Some(d)) = (&lock, generator, opts.demo) {
@@ -82,33 +74,13 @@ async fn run_async(opts: Options) -> Result<()> {
     }
     let reader = store::open(&opts.db, Access::ReadOnly)?;
     let operator = Operator::current();
-    let backend = if opts.demo.is_some() {
-        Backend::Demo
-    } else {
-        Backend::Live
-    };
+    let backend = if opts.demo.is_some() { Backend::Demo } else { Backend::Live };
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
-    let workers = Workers::start(
-        reader,
-        writer.clone(),
-        msg_tx,
-        backend,
-        operator.clone(),
-        opts.config_dir.clone(),
-    );
-    let session = Session {
-        operator,
-        read_only: opts.read_only,
-        demo: opts.demo.is_some(),
-        role,
-    };
+    let workers = Workers::start(reader, writer.clone(), msg_tx, backend, operator.clone(), opts.config_dir.clone());
+    let session = Session { operator, read_only: opts.read_only, demo: opts.demo.is_some(), role };
 
-    let mut term = terminal::enter()
-        .wrap_err("cannot take over the terminal (is this an interactive terminal?)")?;
-    let size = term
-        .size()
-        .map(|s| Rect::new(0, 0, s.width, s.height))
-        .unwrap_or_default();
+    let mut term = terminal::enter().wrap_err("cannot take over the terminal (is this an interactive terminal?)")?;
+    let size = term.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
     let state = State::new(session, opts.theme, opts.keymap, size, now_ms());
     let result = event_loop(&mut term, state, &workers, &notes, msg_rx).await;
     terminal::restore();
@@ -144,8 +116,7 @@ async fn event_loop(
     let mut last_draw = Instant::now() - FRAME;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
-            term.draw(|f| ui::draw(f, &state))
-                .wrap_err("cannot draw to the terminal")?;
+            term.draw(|f| ui::draw(f, &state)).wrap_err("cannot draw to the terminal")?;
             last_draw = Instant::now();
             dirty = false;
         }

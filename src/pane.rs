@@ -14,14 +14,7 @@ pub enum Pane {
 
 impl Pane {
     /// In focus order; the number keys 1–6 follow it.
-    pub const ALL: [Pane; 6] = [
-        Pane::Tenants,
-        Pane::Alerts,
-        Pane::Access,
-        Pane::Bans,
-        Pane::Integrity,
-        Pane::Audit,
-    ];
+    pub const ALL: [Pane; 6] = [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit];
 
     pub fn title(self) -> &'static str {
         match self {

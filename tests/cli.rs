@@ -27,9 +27,18 @@ fn help_lists_commands_options_and_files() {
     let out = rampart(&["--help"], home.path());
     assert!(out.status.success());
     let help = text(&out);
-    for needle in ["demo", "collect", "audit", "--db", "--config", "--theme", "--keymap", "--read-only",
-        "default, light, high-contrast, mono", "NO_COLOR"]
-    {
+    for needle in [
+        "demo",
+        "collect",
+        "audit",
+        "--db",
+        "--config",
+        "--theme",
+        "--keymap",
+        "--read-only",
+        "default, light, high-contrast, mono",
+        "NO_COLOR",
+    ] {
         assert!(help.contains(needle), "--help mentions {needle}:\n{help}");
     }
     let out = rampart(&["demo", "--help"], home.path());
@@ -43,7 +52,11 @@ fn unknown_theme_and_keymap_list_what_exists() {
     let home = tempfile::tempdir().unwrap();
     let out = rampart(&["demo", "--theme", "purple"], home.path());
     assert!(!out.status.success());
-    assert!(text(&out).contains("unknown theme 'purple'; available: default, high-contrast, light, mono"), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown theme 'purple'; available: default, high-contrast, light, mono"),
+        "{}",
+        text(&out)
+    );
     let out = rampart(&["--keymap", "vim"], home.path());
     assert!(text(&out).contains("unknown keymap 'vim'; available: default, emacs"), "{}", text(&out));
 }
@@ -86,5 +99,8 @@ fn audit_verify_reports_intact_and_broken_chains() {
     }
     let out = rampart(&["audit", "verify", "--db", db.to_str().unwrap()], home.path());
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out).trim(), "audit log BROKEN at row 2: its content does not match its hash (the row was changed)");
+    assert_eq!(
+        text(&out).trim(),
+        "audit log BROKEN at row 2: its content does not match its hash (the row was changed)"
+    );
 }

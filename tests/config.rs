@@ -89,7 +89,10 @@ fn two_actions_on_one_key() {
 #[test]
 fn unknown_key_name() {
     let e = keymap_error("keymaps/unknown_key.toml");
-    assert!(e.starts_with("FILE, line 3: unknown key 'ctrl-hyper-q'; write a character (q, G, ?), a name (enter"), "{e}");
+    assert!(
+        e.starts_with("FILE, line 3: unknown key 'ctrl-hyper-q'; write a character (q, G, ?), a name (enter"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -108,7 +111,8 @@ fn unknown_binding_field() {
 fn unknown_names_list_what_exists_including_user_files() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("themes")).unwrap();
-    std::fs::write(dir.path().join("themes/solarized.toml"), "extends = \"default\"\nborder = { fg = \"blue\" }\n").unwrap();
+    std::fs::write(dir.path().join("themes/solarized.toml"), "extends = \"default\"\nborder = { fg = \"blue\" }\n")
+        .unwrap();
     let e = config::load_theme("nope", dir.path()).unwrap_err().to_string();
     assert_eq!(e, "unknown theme 'nope'; available: default, high-contrast, light, mono, solarized (or give the path of a .toml file)");
     let e = config::load_keymap("vim", dir.path()).unwrap_err().to_string();

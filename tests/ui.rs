@@ -28,14 +28,9 @@ fn full_screen_in_every_theme() {
 
 #[test]
 fn every_pane_zoomed() {
-    for (key, pane) in [
-        ("1", "tenants"),
-        ("2", "alerts"),
-        ("3", "access"),
-        ("4", "bans"),
-        ("5", "integrity"),
-        ("6", "audit"),
-    ] {
+    for (key, pane) in
+        [("1", "tenants"), ("2", "alerts"), ("3", "access"), ("4", "bans"), ("5", "integrity"), ("6", "audit")]
+    {
         let mut h = demo();
         h.press(&format!("{key} z"));
         insta::assert_snapshot!(format!("zoomed_{pane}"), h.screen());
@@ -52,10 +47,7 @@ fn help_overlay_lists_the_active_keymap() {
     h.press("f1");
     let screen = h.screen();
     assert!(screen.contains("Help — keymap 'emacs'"), "{screen}");
-    assert!(
-        screen.contains("ctrl-n, ↓"),
-        "emacs bindings shown: {screen}"
-    );
+    assert!(screen.contains("ctrl-n, ↓"), "emacs bindings shown: {screen}");
 }
 
 #[test]
@@ -99,10 +91,7 @@ fn too_small_notice_instead_of_garbage() {
     insta::assert_snapshot!("too_small", h.screen());
     h.resize(80, 24);
     let screen = h.screen();
-    assert!(
-        screen.contains("1 Tenants") && !screen.contains("too small"),
-        "{screen}"
-    );
+    assert!(screen.contains("1 Tenants") && !screen.contains("too small"), "{screen}");
 }
 
 #[test]
@@ -120,29 +109,18 @@ fn empty_store_says_what_would_fill_each_pane() {
 
 #[test]
 fn read_only_badge_and_disabled_actions() {
-    let mut h = Harness::build(
-        W,
-        H,
-        Some(EVENTS),
-        rampart::respond::Backend::Demo,
-        Some("started with --read-only"),
-    );
+    let mut h = Harness::build(W, H, Some(EVENTS), rampart::respond::Backend::Demo, Some("started with --read-only"));
     let screen = h.screen();
     assert!(screen.contains("READ-ONLY"), "{screen}");
     h.press("1 i");
     let screen = h.screen();
-    assert!(
-        screen.contains("isolate is disabled: read-only (started with --read-only)"),
-        "{screen}"
-    );
+    assert!(screen.contains("isolate is disabled: read-only (started with --read-only)"), "{screen}");
     assert!(h.state.popup.is_none(), "no dialog opens in read-only mode");
 }
 
 /// The colour of the cell where `needle` starts.
 fn fg_at(h: &mut Harness, needle: &str) -> Color {
-    let (x, y) = h
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle} not on screen:\n{}", h.screen()));
+    let (x, y) = h.find(needle).unwrap_or_else(|| panic!("{needle} not on screen:\n{}", h.screen()));
     h.draw()[(x, y)].fg
 }
 
@@ -168,14 +146,7 @@ fn every_priority_takes_its_theme_colour_in_every_theme() {
         alerts::insert(&h.fx.writer, &alert).unwrap();
         if p == Priority::Debug {
             // A newest row to carry the selection, so every priority row shows its own colours.
-            alerts::insert(
-                &h.fx.writer,
-                &Alert {
-                    rule: "selected".into(),
-                    ..alert
-                },
-            )
-            .unwrap();
+            alerts::insert(&h.fx.writer, &Alert { rule: "selected".into(), ..alert }).unwrap();
         }
     }
     h.send(Msg::StoreChanged(Tables::ALL));
@@ -185,34 +156,17 @@ fn every_priority_takes_its_theme_colour_in_every_theme() {
         for p in Priority::ALL {
             // What the cell should show: the theme's base style with the priority's on top.
             let want = h.state.theme.base.patch(h.state.theme.priority(p));
-            let (x, y) = h
-                .find(&format!("rule-{}", p.name()))
-                .expect("rule on screen");
+            let (x, y) = h.find(&format!("rule-{}", p.name())).expect("rule on screen");
             let cell = h.draw()[(x, y)].clone();
-            assert_eq!(
-                cell.fg,
-                want.fg.unwrap_or(Color::Reset),
-                "{name}: fg of {p}"
-            );
-            assert_eq!(
-                cell.bg,
-                want.bg.unwrap_or(Color::Reset),
-                "{name}: bg of {p}"
-            );
-            assert!(
-                cell.modifier.contains(want.add_modifier),
-                "{name}: modifiers of {p}"
-            );
+            assert_eq!(cell.fg, want.fg.unwrap_or(Color::Reset), "{name}: fg of {p}");
+            assert_eq!(cell.bg, want.bg.unwrap_or(Color::Reset), "{name}: bg of {p}");
+            assert!(cell.modifier.contains(want.add_modifier), "{name}: modifiers of {p}");
             // The PRIO column, five cells left of the rule, wears the same colours.
             assert_eq!(h.draw()[(x - 7, y)].fg, cell.fg, "{name}: PRIO cell of {p}");
         }
     }
     let default = theme("default");
-    assert_eq!(
-        default.priority(Priority::Emergency).bg,
-        Some(Color::Red),
-        "emergencies stand out on red"
-    );
+    assert_eq!(default.priority(Priority::Emergency).bg, Some(Color::Red), "emergencies stand out on red");
 }
 
 #[test]
@@ -223,11 +177,7 @@ fn themes_really_differ_on_screen() {
     let mut mono = demo();
     mono.state.theme = theme("mono");
     assert_ne!(fg_at(&mut dark, "CRIT"), fg_at(&mut light, "CRIT"));
-    assert_eq!(
-        fg_at(&mut mono, "CRIT"),
-        Color::Reset,
-        "mono uses no colour"
-    );
+    assert_eq!(fg_at(&mut mono, "CRIT"), Color::Reset, "mono uses no colour");
     let focused_border = |h: &mut Harness| {
         // The top-left corner of the Tenants pane, just below the header.
         h.draw()[(0, 1)].fg
@@ -257,10 +207,7 @@ fn theme_switch_by_command() {
     h.type_text("theme purple");
     h.press("enter");
     let screen = h.screen();
-    assert!(
-        screen.contains("unknown theme 'purple'; available: default, high-contrast, light, mono"),
-        "{screen}"
-    );
+    assert!(screen.contains("unknown theme 'purple'; available: default, high-contrast, light, mono"), "{screen}");
 }
 
 #[test]
@@ -275,10 +222,7 @@ fn resize_at_any_moment_keeps_the_selection_visible() {
     let p = h.state.pane(rampart::pane::Pane::Access);
     assert_eq!(p.selected, selected);
     let height = h.state.list_height(rampart::pane::Pane::Access);
-    assert!(
-        p.selected >= p.offset && p.selected < p.offset + height,
-        "selection on screen after resize"
-    );
+    assert!(p.selected >= p.offset && p.selected < p.offset + height, "selection on screen after resize");
     h.send(Msg::Resize(200, 60));
     h.screen();
 }

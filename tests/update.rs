@@ -21,25 +21,14 @@ fn count(h: &Harness, sql: &str) -> i64 {
 }
 
 fn selected_key(h: &Harness, pane: Pane) -> i64 {
-    h.state
-        .pane(pane)
-        .selected_row()
-        .map(Row::key)
-        .expect("a selected row")
+    h.state.pane(pane).selected_row().map(Row::key).expect("a selected row")
 }
 
 #[test]
 fn tab_number_keys_and_zoom_move_focus() {
     let mut h = demo();
     assert_eq!(h.state.focus, Pane::Tenants);
-    for expected in [
-        Pane::Alerts,
-        Pane::Access,
-        Pane::Bans,
-        Pane::Integrity,
-        Pane::Audit,
-        Pane::Tenants,
-    ] {
+    for expected in [Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit, Pane::Tenants] {
         h.press("tab");
         assert_eq!(h.state.focus, expected);
     }
@@ -48,10 +37,7 @@ fn tab_number_keys_and_zoom_move_focus() {
     h.press("4 z");
     assert_eq!((h.state.focus, h.state.zoomed), (Pane::Bans, true));
     h.press("esc");
-    assert!(
-        !h.state.zoomed,
-        "esc leaves zoom when there is no filter to clear"
-    );
+    assert!(!h.state.zoomed, "esc leaves zoom when there is no filter to clear");
 }
 
 #[test]
@@ -86,26 +72,16 @@ fn paging_through_the_whole_table_by_keyset() {
         }
         last = key;
         assert!(presses < 2_000, "paging never ends");
-        assert!(
-            h.state.pane(Pane::Access).rows.len() <= 4 * 100,
-            "the window stays small"
-        );
+        assert!(h.state.pane(Pane::Access).rows.len() <= 4 * 100, "the window stays small");
     }
-    assert_eq!(
-        last,
-        count(&h, "SELECT min(id) FROM access_events"),
-        "reached the oldest row"
-    );
+    assert_eq!(last, count(&h, "SELECT min(id) FROM access_events"), "reached the oldest row");
     assert!(total > 6_000);
     h.press("G");
     assert_eq!(selected_key(&h, Pane::Access), last);
     h.press("k");
     assert_eq!(
         selected_key(&h, Pane::Access),
-        count(
-            &h,
-            "SELECT min(id) FROM access_events WHERE id > (SELECT min(id) FROM access_events)"
-        )
+        count(&h, "SELECT min(id) FROM access_events WHERE id > (SELECT min(id) FROM access_events)")
     );
 }
 
@@ -130,22 +106,14 @@ fn new_rows_are_counted_while_scrolled_away_and_shown_while_following() {
     h.send(Msg::StoreChanged(Tables::ACCESS));
     let p = h.state.pane(Pane::Access);
     assert_eq!(p.new_rows, 7);
-    assert_eq!(
-        selected_key(&h, Pane::Access),
-        kept,
-        "the operator's row stays put"
-    );
+    assert_eq!(selected_key(&h, Pane::Access), kept, "the operator's row stays put");
     assert!(h.screen().contains("▲ 7 new"));
     h.press("f");
     let newest = count(&h, "SELECT max(id) FROM access_events");
     assert_eq!(selected_key(&h, Pane::Access), newest);
     add_events(&h, 3);
     h.send(Msg::StoreChanged(Tables::ACCESS));
-    assert_eq!(
-        selected_key(&h, Pane::Access),
-        newest + 3,
-        "following shows the newest row"
-    );
+    assert_eq!(selected_key(&h, Pane::Access), newest + 3, "following shows the newest row");
 }
 
 #[test]
@@ -155,11 +123,7 @@ fn pause_holds_live_updates_until_resumed() {
     let before = selected_key(&h, Pane::Access);
     add_events(&h, 2);
     h.send(Msg::StoreChanged(Tables::ACCESS));
-    assert_eq!(
-        selected_key(&h, Pane::Access),
-        before,
-        "paused: nothing moves"
-    );
+    assert_eq!(selected_key(&h, Pane::Access), before, "paused: nothing moves");
     assert!(h.screen().contains("PAUSED"));
     h.press("p");
     assert_eq!(selected_key(&h, Pane::Access), before + 2);
@@ -173,24 +137,13 @@ fn filter_applies_live_and_esc_clears_it() {
     assert!(h.state.input.is_some());
     let p = h.state.pane(Pane::Access);
     assert!(p.filter.is_some());
-    assert!(p
-        .rows
-        .iter()
-        .all(|r| matches!(r, Row::Access(e) if e.status == 404)));
+    assert!(p.rows.iter().all(|r| matches!(r, Row::Access(e) if e.status == 404)));
     h.press("enter");
     assert!(h.state.input.is_none());
-    assert!(
-        h.state.pane(Pane::Access).filter.is_some(),
-        "enter keeps the filter"
-    );
+    assert!(h.state.pane(Pane::Access).filter.is_some(), "enter keeps the filter");
     h.press("esc");
     assert!(h.state.pane(Pane::Access).filter.is_none());
-    assert!(h
-        .state
-        .pane(Pane::Access)
-        .rows
-        .iter()
-        .any(|r| matches!(r, Row::Access(e) if e.status != 404)));
+    assert!(h.state.pane(Pane::Access).rows.iter().any(|r| matches!(r, Row::Access(e) if e.status != 404)));
 }
 
 #[test]
@@ -199,57 +152,26 @@ fn isolate_needs_a_reason_and_is_audited() {
     h.press("1 i");
     assert!(matches!(h.state.popup, Some(Popup::Confirm(_))));
     h.press("enter");
-    let Some(Popup::Confirm(c)) = &h.state.popup else {
-        panic!("dialog stays open")
-    };
-    assert_eq!(
-        c.error.as_deref(),
-        Some("a reason is required: it goes into the audit log")
-    );
+    let Some(Popup::Confirm(c)) = &h.state.popup else { panic!("dialog stays open") };
+    assert_eq!(c.error.as_deref(), Some("a reason is required: it goes into the audit log"));
     h.type_text("shell spawned in acme-web-1");
     h.press("tab space enter");
     assert!(h.state.popup.is_none());
-    assert_eq!(
-        count(
-            &h,
-            "SELECT count(*) FROM tenants WHERE name = 'acme' AND status = 'isolated'"
-        ),
-        1
-    );
+    assert_eq!(count(&h, "SELECT count(*) FROM tenants WHERE name = 'acme' AND status = 'isolated'"), 1);
     let (operator, reason, outcome, ssh): (String, String, String, String) =
         h.fx.reader
-            .query_row(
-                "SELECT operator, reason, outcome, ssh_client FROM audit ORDER BY id DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
+            .query_row("SELECT operator, reason, outcome, ssh_client FROM audit ORDER BY id DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .unwrap();
     assert_eq!(
-        (
-            operator.as_str(),
-            reason.as_str(),
-            outcome.as_str(),
-            ssh.as_str()
-        ),
-        (
-            "operator",
-            "shell spawned in acme-web-1",
-            "ok",
-            "192.0.2.10"
-        )
+        (operator.as_str(), reason.as_str(), outcome.as_str(), ssh.as_str()),
+        ("operator", "shell spawned in acme-web-1", "ok", "192.0.2.10")
     );
-    assert!(h
-        .screen()
-        .contains("isolated acme: 3/3 containers moved to the quarantine network and paused"));
+    assert!(h.screen().contains("isolated acme: 3/3 containers moved to the quarantine network and paused"));
     // And back.
     h.press("R y");
-    assert_eq!(
-        count(
-            &h,
-            "SELECT count(*) FROM tenants WHERE name = 'acme' AND status = 'active'"
-        ),
-        1
-    );
+    assert_eq!(count(&h, "SELECT count(*) FROM tenants WHERE name = 'acme' AND status = 'active'"), 1);
 }
 
 #[test]
@@ -270,40 +192,17 @@ fn unban_acknowledge_and_ban_act_on_the_demo_store() {
     h.press("4 u y");
     assert_eq!(active(&h), before - 1);
     h.press("2 a");
-    assert_eq!(
-        count(
-            &h,
-            "SELECT count(*) FROM alerts WHERE acked_by = 'operator'"
-        ),
-        1
-    );
+    assert_eq!(count(&h, "SELECT count(*) FROM alerts WHERE acked_by = 'operator'"), 1);
     h.press("3 b");
     h.type_text("scanning us");
     h.press("tab right enter");
-    assert_eq!(
-        count(
-            &h,
-            "SELECT count(*) FROM bans WHERE source = 'manual' AND jail = 'sshd'"
-        ),
-        1
-    );
+    assert_eq!(count(&h, "SELECT count(*) FROM bans WHERE source = 'manual' AND jail = 'sshd'"), 1);
     let actions: Vec<String> = {
-        let mut stmt =
-            h.fx.reader
-                .prepare("SELECT action FROM audit WHERE operator = 'operator' ORDER BY id")
-                .unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        let mut stmt = h.fx.reader.prepare("SELECT action FROM audit WHERE operator = 'operator' ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
     };
     assert_eq!(actions, ["unban", "acknowledge", "ban"]);
-    assert_eq!(
-        rampart::store::audit::verify(&h.fx.reader)
-            .unwrap()
-            .first_break,
-        None
-    );
+    assert_eq!(rampart::store::audit::verify(&h.fx.reader).unwrap().first_break, None);
 }
 
 #[test]
@@ -320,20 +219,8 @@ fn without_a_component_an_action_is_refused_and_audited_as_failed() {
     h.press("1 i");
     h.type_text("test");
     h.press("enter");
-    assert_eq!(
-        count(
-            &h,
-            "SELECT count(*) FROM tenants WHERE status = 'isolated' AND name = 'acme'"
-        ),
-        0
-    );
-    assert_eq!(
-        count(
-            &h,
-            "SELECT count(*) FROM audit WHERE action = 'isolate' AND outcome = 'failed'"
-        ),
-        1
-    );
+    assert_eq!(count(&h, "SELECT count(*) FROM tenants WHERE status = 'isolated' AND name = 'acme'"), 0);
+    assert_eq!(count(&h, "SELECT count(*) FROM audit WHERE action = 'isolate' AND outcome = 'failed'"), 1);
     assert!(h.screen().contains("isolation needs the Docker source"));
 }
 
@@ -362,14 +249,8 @@ fn q_closes_a_popup_before_it_quits() {
     h.press("q");
     assert!(h.state.quit);
     let mut h = demo();
-    h.send(Msg::Key(KeyEvent::new(
-        KeyCode::Char('c'),
-        KeyModifiers::CONTROL,
-    )));
-    assert!(
-        h.state.quit,
-        "ctrl-c quits when the keymap does not bind it"
-    );
+    h.send(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    assert!(h.state.quit, "ctrl-c quits when the keymap does not bind it");
 }
 
 #[test]
@@ -377,16 +258,9 @@ fn another_keymap_drives_the_same_actions() {
     let mut h = demo();
     h.state.keymap = support::keymap("emacs");
     h.press("alt-3 ctrl-n ctrl-n");
-    assert_eq!(
-        (h.state.focus, h.state.pane(Pane::Access).selected),
-        (Pane::Access, 2)
-    );
+    assert_eq!((h.state.focus, h.state.pane(Pane::Access).selected), (Pane::Access, 2));
     h.press("j");
-    assert_eq!(
-        h.state.pane(Pane::Access).selected,
-        2,
-        "j means nothing in the emacs keymap"
-    );
+    assert_eq!(h.state.pane(Pane::Access).selected, 2, "j means nothing in the emacs keymap");
 }
 
 #[test]
@@ -394,17 +268,11 @@ fn mouse_click_focuses_and_selects_and_the_wheel_scrolls() {
     let mut h = demo();
     h.draw();
     let (x, y) = h.find("globex ").expect("globex row in Tenants");
-    let click = MouseEvent {
-        kind: MouseEventKind::Down(MouseButton::Left),
-        column: x,
-        row: y,
-        modifiers: KeyModifiers::NONE,
-    };
+    let click =
+        MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), column: x, row: y, modifiers: KeyModifiers::NONE };
     h.send(Msg::Mouse(click));
     assert_eq!(h.state.focus, Pane::Tenants);
-    assert!(
-        matches!(h.state.pane(Pane::Tenants).selected_row(), Some(Row::Tenant(t)) if t.name == "globex")
-    );
+    assert!(matches!(h.state.pane(Pane::Tenants).selected_row(), Some(Row::Tenant(t)) if t.name == "globex"));
     let (x, y) = h.find("3 Access log").unwrap();
     h.send(Msg::Mouse(MouseEvent {
         kind: MouseEventKind::ScrollDown,
@@ -412,8 +280,5 @@ fn mouse_click_focuses_and_selects_and_the_wheel_scrolls() {
         row: y + 3,
         modifiers: KeyModifiers::NONE,
     }));
-    assert_eq!(
-        (h.state.focus, h.state.pane(Pane::Access).selected),
-        (Pane::Access, 3)
-    );
+    assert_eq!((h.state.focus, h.state.pane(Pane::Access).selected), (Pane::Access, 3));
 }

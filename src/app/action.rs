@@ -47,12 +47,7 @@ pub struct Spec {
 }
 
 const fn spec(action: Action, name: &'static str, desc: &'static str, scope: Scope) -> Spec {
-    Spec {
-        action,
-        name,
-        desc,
-        scope,
-    }
+    Spec { action, name, desc, scope }
 }
 
 use Scope::{Navigation as Nav, Respond, View};
@@ -60,132 +55,39 @@ use Scope::{Navigation as Nav, Respond, View};
 /// Every action, in the order the help screen lists them.
 pub const SPECS: &[Spec] = &[
     spec(Action::FocusNext, "focus-next", "Focus the next pane", Nav),
-    spec(
-        Action::FocusPrev,
-        "focus-prev",
-        "Focus the previous pane",
-        Nav,
-    ),
-    spec(
-        Action::Focus(Pane::Tenants),
-        "focus-tenants",
-        "Focus Tenants",
-        Nav,
-    ),
-    spec(
-        Action::Focus(Pane::Alerts),
-        "focus-alerts",
-        "Focus Alerts",
-        Nav,
-    ),
-    spec(
-        Action::Focus(Pane::Access),
-        "focus-access",
-        "Focus the Access log",
-        Nav,
-    ),
+    spec(Action::FocusPrev, "focus-prev", "Focus the previous pane", Nav),
+    spec(Action::Focus(Pane::Tenants), "focus-tenants", "Focus Tenants", Nav),
+    spec(Action::Focus(Pane::Alerts), "focus-alerts", "Focus Alerts", Nav),
+    spec(Action::Focus(Pane::Access), "focus-access", "Focus the Access log", Nav),
     spec(Action::Focus(Pane::Bans), "focus-bans", "Focus Bans", Nav),
-    spec(
-        Action::Focus(Pane::Integrity),
-        "focus-integrity",
-        "Focus Integrity",
-        Nav,
-    ),
-    spec(
-        Action::Focus(Pane::Audit),
-        "focus-audit",
-        "Open the Audit view",
-        Nav,
-    ),
+    spec(Action::Focus(Pane::Integrity), "focus-integrity", "Focus Integrity", Nav),
+    spec(Action::Focus(Pane::Audit), "focus-audit", "Open the Audit view", Nav),
     spec(Action::Down, "down", "Move down", Nav),
     spec(Action::Up, "up", "Move up", Nav),
     spec(Action::PageDown, "page-down", "Move a page down", Nav),
     spec(Action::PageUp, "page-up", "Move a page up", Nav),
     spec(Action::Top, "top", "Go to the newest (top)", Nav),
     spec(Action::Bottom, "bottom", "Go to the oldest (bottom)", Nav),
-    spec(
-        Action::Detail,
-        "detail",
-        "Show every field of the selected row",
-        View,
-    ),
-    spec(
-        Action::Filter,
-        "filter",
-        "Filter the pane (text, field:value, since:15m)",
-        View,
-    ),
-    spec(
-        Action::Close,
-        "close",
-        "Close the popup, or clear the filter",
-        View,
-    ),
-    spec(
-        Action::Zoom,
-        "zoom",
-        "Zoom the pane to full screen and back",
-        View,
-    ),
-    spec(
-        Action::Follow,
-        "follow",
-        "Follow the newest rows on/off",
-        View,
-    ),
+    spec(Action::Detail, "detail", "Show every field of the selected row", View),
+    spec(Action::Filter, "filter", "Filter the pane (text, field:value, since:15m)", View),
+    spec(Action::Close, "close", "Close the popup, or clear the filter", View),
+    spec(Action::Zoom, "zoom", "Zoom the pane to full screen and back", View),
+    spec(Action::Follow, "follow", "Follow the newest rows on/off", View),
     spec(Action::Pause, "pause", "Pause/resume live updates", View),
     spec(Action::Help, "help", "Show this help", View),
-    spec(
-        Action::Command,
-        "command",
-        "Command line (:tenants, :theme light, :q)",
-        View,
-    ),
+    spec(Action::Command, "command", "Command line (:tenants, :theme light, :q)", View),
     spec(Action::Quit, "quit", "Quit rampart", View),
-    spec(
-        Action::Isolate,
-        "isolate",
-        "Isolate the tenant's containers",
-        Respond(&[Pane::Tenants]),
-    ),
-    spec(
-        Action::Restore,
-        "restore",
-        "Restore an isolated tenant",
-        Respond(&[Pane::Tenants]),
-    ),
-    spec(
-        Action::Unban,
-        "unban",
-        "Unban the selected IP",
-        Respond(&[Pane::Bans]),
-    ),
-    spec(
-        Action::Ban,
-        "ban",
-        "Ban the selected IP",
-        Respond(&[Pane::Access, Pane::Alerts, Pane::Bans]),
-    ),
-    spec(
-        Action::Acknowledge,
-        "acknowledge",
-        "Acknowledge the selected alert",
-        Respond(&[Pane::Alerts]),
-    ),
-    spec(
-        Action::Verify,
-        "verify",
-        "Re-verify the integrity target now",
-        Respond(&[Pane::Integrity]),
-    ),
+    spec(Action::Isolate, "isolate", "Isolate the tenant's containers", Respond(&[Pane::Tenants])),
+    spec(Action::Restore, "restore", "Restore an isolated tenant", Respond(&[Pane::Tenants])),
+    spec(Action::Unban, "unban", "Unban the selected IP", Respond(&[Pane::Bans])),
+    spec(Action::Ban, "ban", "Ban the selected IP", Respond(&[Pane::Access, Pane::Alerts, Pane::Bans])),
+    spec(Action::Acknowledge, "acknowledge", "Acknowledge the selected alert", Respond(&[Pane::Alerts])),
+    spec(Action::Verify, "verify", "Re-verify the integrity target now", Respond(&[Pane::Integrity])),
 ];
 
 impl Action {
     pub fn spec(self) -> &'static Spec {
-        SPECS
-            .iter()
-            .find(|s| s.action == self)
-            .expect("every action has a spec")
+        SPECS.iter().find(|s| s.action == self).expect("every action has a spec")
     }
 
     pub fn name(self) -> &'static str {

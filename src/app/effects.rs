@@ -29,11 +29,7 @@ pub enum Effect {
 /// Runs a window query into the message that carries its answer.
 pub fn load_msg(conn: &Connection, generation: u64, query: &Query, now_ms: i64) -> Msg {
     let result = window::load(conn, query, now_ms).map_err(|e| e.to_string());
-    Msg::Loaded {
-        pane: query.pane,
-        generation,
-        result,
-    }
+    Msg::Loaded { pane: query.pane, generation, result }
 }
 
 pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
@@ -42,39 +38,18 @@ pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
 }
 
 fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
-    Msg::ThemeLoaded(
-        crate::config::load_theme(name, config_dir)
-            .map(Box::new)
-            .map_err(|e| e.to_string()),
-    )
+    Msg::ThemeLoaded(crate::config::load_theme(name, config_dir).map(Box::new).map_err(|e| e.to_string()))
 }
 
 /// Performs a request in its own immediate transaction (the writer does the same for the live console).
-pub fn perform_now(
-    conn: &Connection,
-    backend: Backend,
-    operator: &Operator,
-    request: &Request,
-) -> (Outcome, Tables) {
+pub fn perform_now(conn: &Connection, backend: Backend, operator: &Operator, request: &Request) -> (Outcome, Tables) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        return (
-            Outcome {
-                ok: false,
-                message: format!("the store is busy: {e}"),
-            },
-            Tables::NONE,
-        );
+        return (Outcome { ok: false, message: format!("the store is busy: {e}") }, Tables::NONE);
     }
     let result = respond::perform(conn, backend, operator, request);
     if let Err(e) = conn.execute_batch("COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");
-        return (
-            Outcome {
-                ok: false,
-                message: format!("nothing was saved: {e}"),
-            },
-            Tables::NONE,
-        );
+        return (Outcome { ok: false, message: format!("nothing was saved: {e}") }, Tables::NONE);
     }
     result
 }
@@ -97,8 +72,7 @@ impl Inline {
             }
             Effect::LoadOverview => vec![overview_msg(&self.reader, now_ms)],
             Effect::Respond(request) => {
-                let (outcome, tables) =
-                    perform_now(&self.writer, self.backend, &self.operator, &request);
+                let (outcome, tables) = perform_now(&self.writer, self.backend, &self.operator, &request);
                 vec![Msg::Responded(outcome), Msg::StoreChanged(tables)]
             }
             Effect::LoadTheme(name) => vec![theme_msg(&name, &self.config_dir)],
@@ -139,14 +113,7 @@ impl Workers {
             .name("store-reader".into())
             .spawn(move || query_loop(reader, rx, out))
             .expect("spawning the store reader thread");
-        Workers {
-            queries: tx,
-            writer,
-            msgs,
-            backend,
-            operator: Arc::new(operator),
-            config_dir,
-        }
+        Workers { queries: tx, writer, msgs, backend, operator: Arc::new(operator), config_dir }
     }
 
     pub fn run(&self, effect: Effect) {
@@ -172,10 +139,7 @@ impl Workers {
                             ok: false,
                             message: "the store writer stopped before the action finished".into(),
                         }),
-                        Err(e) => Outcome {
-                            ok: false,
-                            message: e.to_string(),
-                        },
+                        Err(e) => Outcome { ok: false, message: e.to_string() },
                     };
                     let _ = msgs.send(Msg::Responded(outcome));
                 });
@@ -195,10 +159,7 @@ impl Workers {
 const DATA_VERSION_POLL: Duration = Duration::from_millis(250);
 
 fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::UnboundedSender<Msg>) {
-    let data_version = |c: &Connection| {
-        c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
-            .ok()
-    };
+    let data_version = |c: &Connection| c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok();
     let mut seen_version = data_version(&reader);
     loop {
         let first = match rx.recv_timeout(DATA_VERSION_POLL) {
@@ -227,10 +188,7 @@ fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::Unbou
         }
         let now = now_ms();
         for (generation, query) in loads.into_values() {
-            if out
-                .send(load_msg(&reader, generation, &query, now))
-                .is_err()
-            {
+            if out.send(load_msg(&reader, generation, &query, now)).is_err() {
                 return;
             }
         }

@@ -63,8 +63,7 @@ impl PaneState {
         self.selected = if self.follow {
             0
         } else {
-            keep.and_then(|k| page.rows.iter().position(|r| r.key() == k))
-                .unwrap_or(page.focus)
+            keep.and_then(|k| page.rows.iter().position(|r| r.key() == k)).unwrap_or(page.focus)
         };
         self.rows = page.rows;
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
@@ -106,14 +105,8 @@ pub enum InputKind {
 
 /// A popup over the panes.
 pub enum Popup {
-    Help {
-        scroll: u16,
-    },
-    Detail {
-        pane: Pane,
-        row: Box<Row>,
-        scroll: u16,
-    },
+    Help { scroll: u16 },
+    Detail { pane: Pane, row: Box<Row>, scroll: u16 },
     Confirm(Box<Confirm>),
 }
 
@@ -261,10 +254,6 @@ impl State {
 
     pub fn flash(&mut self, level: Level, text: impl Into<String>) {
         let ttl = if level == Level::Error { 10_000 } else { 5_000 };
-        self.flash = Some(Flash {
-            text: text.into(),
-            level,
-            until_ms: self.now_ms + ttl,
-        });
+        self.flash = Some(Flash { text: text.into(), level, until_ms: self.now_ms + ttl });
     }
 }

@@ -1,8 +1,6 @@
 //! `update(state, msg) -> effects`: the only place the console's state changes.
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use tui_textarea::TextArea;
 
@@ -41,10 +39,7 @@ pub enum Msg {
 
 /// The loads that fill a fresh console.
 pub fn start(state: &mut State) -> Vec<Effect> {
-    let mut effects: Vec<Effect> = Pane::ALL
-        .iter()
-        .map(|p| state.load(*p, Around::Newest))
-        .collect();
+    let mut effects: Vec<Effect> = Pane::ALL.iter().map(|p| state.load(*p, Around::Newest)).collect();
     effects.push(Effect::LoadOverview);
     effects
 }
@@ -71,11 +66,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 return vec![];
             }
             let mut effects = vec![Effect::LoadOverview];
-            let expired = state
-                .pane(Pane::Bans)
-                .rows
-                .iter()
-                .any(|r| matches!(r, Row::Ban(b) if !b.is_active(now)));
+            let expired = state.pane(Pane::Bans).rows.iter().any(|r| matches!(r, Row::Ban(b) if !b.is_active(now)));
             if expired {
                 let around = state.refresh_anchor(Pane::Bans);
                 effects.push(state.load(Pane::Bans, around));
@@ -89,11 +80,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             refresh(state, tables)
         }
-        Msg::Loaded {
-            pane,
-            generation,
-            result,
-        } => {
+        Msg::Loaded { pane, generation, result } => {
             let height = state.list_height(pane);
             let p = state.pane_mut(pane);
             if generation != p.generation {
@@ -176,11 +163,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Quit => quit(state),
         Action::FocusNext | Action::FocusPrev => {
             let n = Pane::ALL.len();
-            let step = if action == Action::FocusNext {
-                1
-            } else {
-                n - 1
-            };
+            let step = if action == Action::FocusNext { 1 } else { n - 1 };
             state.focus = Pane::ALL[(focus.index() + step) % n];
             vec![]
         }
@@ -228,33 +211,17 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Detail => match state.pane(focus).selected_row() {
             Some(row) => {
-                state.popup = Some(Popup::Detail {
-                    pane: focus,
-                    row: Box::new(row.clone()),
-                    scroll: 0,
-                });
+                state.popup = Some(Popup::Detail { pane: focus, row: Box::new(row.clone()), scroll: 0 });
                 vec![]
             }
             None => {
-                state.flash(
-                    Level::Info,
-                    format!("{} is empty: nothing to show", focus.title()),
-                );
+                state.flash(Level::Info, format!("{} is empty: nothing to show", focus.title()));
                 vec![]
             }
         },
         Action::Filter => {
-            let current = state
-                .pane(focus)
-                .filter
-                .as_ref()
-                .map(|f| f.text.clone())
-                .unwrap_or_default();
-            state.input = Some(Input {
-                kind: InputKind::Filter(focus),
-                text: single_line(&current),
-                error: None,
-            });
+            let current = state.pane(focus).filter.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+            state.input = Some(Input { kind: InputKind::Filter(focus), text: single_line(&current), error: None });
             vec![]
         }
         Action::Close => {
@@ -282,10 +249,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 p.new_rows = 0;
                 p.selected = 0;
                 p.offset = 0;
-                state.flash(
-                    Level::Info,
-                    format!("{}: following the newest rows", focus.title()),
-                );
+                state.flash(Level::Info, format!("{}: following the newest rows", focus.title()));
                 vec![state.load(focus, Around::Newest)]
             }
         }
@@ -305,19 +269,12 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Command => {
-            state.input = Some(Input {
-                kind: InputKind::Command,
-                text: single_line(""),
-                error: None,
-            });
+            state.input = Some(Input { kind: InputKind::Command, text: single_line(""), error: None });
             vec![]
         }
-        Action::Isolate
-        | Action::Restore
-        | Action::Unban
-        | Action::Ban
-        | Action::Acknowledge
-        | Action::Verify => respond(state, action),
+        Action::Isolate | Action::Restore | Action::Unban | Action::Ban | Action::Acknowledge | Action::Verify => {
+            respond(state, action)
+        }
     }
 }
 
@@ -409,18 +366,16 @@ fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
             input.text.input(key);
             let text = input.text.lines().join(" ");
             match kind {
-                InputKind::Filter(pane) => {
-                    match filter::compile(&text, pane.fields(), state.now_ms) {
-                        Ok(f) => {
-                            input.error = None;
-                            set_filter(state, pane, f)
-                        }
-                        Err(e) => {
-                            input.error = Some(e.to_string());
-                            vec![]
-                        }
+                InputKind::Filter(pane) => match filter::compile(&text, pane.fields(), state.now_ms) {
+                    Ok(f) => {
+                        input.error = None;
+                        set_filter(state, pane, f)
                     }
-                }
+                    Err(e) => {
+                        input.error = Some(e.to_string());
+                        vec![]
+                    }
+                },
                 InputKind::Command => vec![],
             }
         }
@@ -428,13 +383,10 @@ fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
 }
 
 /// The `:` commands.
-pub const COMMANDS: &str =
-    "tenants, alerts, access, bans, integrity, audit, theme NAME, filter EXPR, help, q";
+pub const COMMANDS: &str = "tenants, alerts, access, bans, integrity, audit, theme NAME, filter EXPR, help, q";
 
 fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
-    let (cmd, arg) = line
-        .split_once(' ')
-        .map_or((line, ""), |(c, a)| (c, a.trim()));
+    let (cmd, arg) = line.split_once(' ').map_or((line, ""), |(c, a)| (c, a.trim()));
     let pane = match cmd {
         "tenants" | "t" => Some(Pane::Tenants),
         "alerts" | "al" => Some(Pane::Alerts),
@@ -463,10 +415,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
             }
         }
         _ => {
-            state.flash(
-                Level::Error,
-                format!("unknown command ':{line}' — commands: {COMMANDS}"),
-            );
+            state.flash(Level::Error, format!("unknown command ':{line}' — commands: {COMMANDS}"));
             vec![]
         }
     }
@@ -476,54 +425,41 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
 fn respond(state: &mut State, action: Action) -> Vec<Effect> {
     let focus = state.focus;
     if let Some(reason) = &state.session.read_only {
-        state.flash(
-            Level::Error,
-            format!("{} is disabled: read-only ({reason})", action.name()),
-        );
+        state.flash(Level::Error, format!("{} is disabled: read-only ({reason})", action.name()));
         return vec![];
     }
     if !action.applies_to(focus) {
-        state.flash(
-            Level::Info,
-            format!("{}: {}", action.name(), where_it_works(action)),
-        );
+        state.flash(Level::Info, format!("{}: {}", action.name(), where_it_works(action)));
         return vec![];
     }
     let Some(row) = state.pane(focus).selected_row().cloned() else {
-        state.flash(
-            Level::Info,
-            format!("{} is empty: nothing to {}", focus.title(), action.name()),
-        );
+        state.flash(Level::Info, format!("{} is empty: nothing to {}", focus.title(), action.name()));
         return vec![];
     };
-    let confirm =
-        |request, title: &str, question: String, reason: bool, pause: bool, jails: Vec<String>| {
-            let field = if reason {
-                ConfirmField::Reason
-            } else if !jails.is_empty() {
-                ConfirmField::Jail
-            } else {
-                ConfirmField::Pause
-            };
-            Popup::Confirm(Box::new(Confirm {
-                request,
-                title: title.to_string(),
-                question,
-                reason: reason.then(|| single_line("")),
-                pause: pause.then_some(false),
-                jails,
-                jail: 0,
-                field,
-                error: None,
-            }))
+    let confirm = |request, title: &str, question: String, reason: bool, pause: bool, jails: Vec<String>| {
+        let field = if reason {
+            ConfirmField::Reason
+        } else if !jails.is_empty() {
+            ConfirmField::Jail
+        } else {
+            ConfirmField::Pause
         };
+        Popup::Confirm(Box::new(Confirm {
+            request,
+            title: title.to_string(),
+            question,
+            reason: reason.then(|| single_line("")),
+            pause: pause.then_some(false),
+            jails,
+            jail: 0,
+            field,
+            error: None,
+        }))
+    };
     let popup = match (action, &row) {
         (Action::Isolate, Row::Tenant(t)) => {
             if t.status == crate::store::tenants::status::ISOLATED {
-                state.flash(
-                    Level::Info,
-                    format!("{} is already isolated (R restores it)", t.name),
-                );
+                state.flash(Level::Info, format!("{} is already isolated (R restores it)", t.name));
                 return vec![];
             }
             confirm(
@@ -544,25 +480,16 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
                 return vec![];
             }
             confirm(
-                Request::Restore {
-                    tenant: t.name.clone(),
-                },
+                Request::Restore { tenant: t.name.clone() },
                 "Restore tenant",
-                format!(
-                    "Reconnect {}'s containers to their journaled networks and leave quarantine?",
-                    t.name
-                ),
+                format!("Reconnect {}'s containers to their journaled networks and leave quarantine?", t.name),
                 false,
                 false,
                 vec![],
             )
         }
         (Action::Unban, Row::Ban(b)) => confirm(
-            Request::Unban {
-                ban_id: b.id,
-                ip: b.ip.clone(),
-                jail: b.jail.clone(),
-            },
+            Request::Unban { ban_id: b.id, ip: b.ip.clone(), jail: b.jail.clone() },
             "Unban IP",
             format!("Unban {} from jail {}?", b.ip, b.jail),
             false,
@@ -585,11 +512,7 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
                 jails.push("manual".to_string());
             }
             confirm(
-                Request::Ban {
-                    ip: ip.clone(),
-                    jail: String::new(),
-                    reason: String::new(),
-                },
+                Request::Ban { ip: ip.clone(), jail: String::new(), reason: String::new() },
                 "Ban IP",
                 format!("Ban {ip}?"),
                 true,
@@ -599,23 +522,15 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
         }
         (Action::Acknowledge, Row::Alert(a)) => {
             if a.acked_at.is_some() {
-                state.flash(
-                    Level::Info,
-                    format!("alert {} is already acknowledged", a.id),
-                );
+                state.flash(Level::Info, format!("alert {} is already acknowledged", a.id));
                 return vec![];
             }
             state.flash(Level::Info, format!("acknowledging alert {}…", a.id));
-            return vec![Effect::Respond(Request::Acknowledge {
-                alert_id: a.id,
-                rule: a.rule.clone(),
-            })];
+            return vec![Effect::Respond(Request::Acknowledge { alert_id: a.id, rule: a.rule.clone() })];
         }
         (Action::Verify, Row::Integrity(t)) => {
             state.flash(Level::Info, format!("verifying {}…", t.name));
-            return vec![Effect::Respond(Request::Verify {
-                target: t.name.clone(),
-            })];
+            return vec![Effect::Respond(Request::Verify { target: t.name.clone() })];
         }
         _ => return vec![],
     };
@@ -626,14 +541,7 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
 fn where_it_works(action: Action) -> String {
     match action.spec().scope {
         super::action::Scope::Respond(panes) => {
-            format!(
-                "works on {}",
-                panes
-                    .iter()
-                    .map(|p| p.title())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("works on {}", panes.iter().map(|p| p.title()).collect::<Vec<_>>().join(", "))
         }
         _ => String::new(),
     }
@@ -692,61 +600,40 @@ fn on_confirm_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect>
             state.flash(Level::Info, "cancelled: nothing was changed");
         }
         KeyCode::Enter | KeyCode::Char('y') if key.code == KeyCode::Enter || fields.is_empty() => {
-            let reason = confirm
-                .reason
-                .as_ref()
-                .map(|r| r.lines().join(" ").trim().to_string());
+            let reason = confirm.reason.as_ref().map(|r| r.lines().join(" ").trim().to_string());
             if reason.as_deref() == Some("") {
-                confirm.error =
-                    Some("a reason is required: it goes into the audit log".to_string());
+                confirm.error = Some("a reason is required: it goes into the audit log".to_string());
                 confirm.field = ConfirmField::Reason;
                 return vec![];
             }
             let mut request = confirm.request.clone();
             match &mut request {
-                Request::Isolate {
-                    reason: r, pause, ..
-                } => {
+                Request::Isolate { reason: r, pause, .. } => {
                     *r = reason.unwrap_or_default();
                     *pause = confirm.pause.unwrap_or(false);
                 }
-                Request::Ban {
-                    reason: r, jail, ..
-                } => {
+                Request::Ban { reason: r, jail, .. } => {
                     *r = reason.unwrap_or_default();
                     *jail = confirm.jails.get(confirm.jail).cloned().unwrap_or_default();
                 }
                 _ => {}
             }
             state.popup = None;
-            state.flash(
-                Level::Info,
-                format!("{}: {}…", request.action(), request.target()),
-            );
+            state.flash(Level::Info, format!("{}: {}…", request.action(), request.target()));
             return vec![Effect::Respond(request)];
         }
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Down | KeyCode::Up if fields.len() > 1 => {
             let at = fields.iter().position(|f| *f == confirm.field).unwrap_or(0);
             let forward = matches!(key.code, KeyCode::Tab | KeyCode::Down);
-            let next = if forward {
-                at + 1
-            } else {
-                at + fields.len() - 1
-            } % fields.len();
+            let next = if forward { at + 1 } else { at + fields.len() - 1 } % fields.len();
             confirm.field = fields[next % fields.len()];
         }
         KeyCode::Char(' ') if confirm.field == ConfirmField::Pause => {
             confirm.pause = confirm.pause.map(|p| !p);
         }
-        KeyCode::Left | KeyCode::Right
-            if confirm.field == ConfirmField::Jail && !confirm.jails.is_empty() =>
-        {
+        KeyCode::Left | KeyCode::Right if confirm.field == ConfirmField::Jail && !confirm.jails.is_empty() => {
             let n = confirm.jails.len();
-            confirm.jail = if key.code == KeyCode::Right {
-                confirm.jail + 1
-            } else {
-                confirm.jail + n - 1
-            } % n;
+            confirm.jail = if key.code == KeyCode::Right { confirm.jail + 1 } else { confirm.jail + n - 1 } % n;
         }
         _ if typing => {
             if let Some(reason) = confirm.reason.as_mut() {

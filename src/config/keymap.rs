@@ -18,8 +18,7 @@ pub struct Chord {
 
 impl Chord {
     pub fn from_event(e: &KeyEvent) -> Chord {
-        let mut mods =
-            e.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let mut mods = e.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
         let code = match e.code {
             KeyCode::Char(c) => {
                 // Terminals report `G` as Char('G') with or without SHIFT; the letter says it all.
@@ -41,9 +40,7 @@ impl Chord {
         let mut rest = s;
         loop {
             let lower = rest.to_ascii_lowercase();
-            let stripped = ["ctrl-", "alt-", "shift-"]
-                .iter()
-                .find(|p| lower.starts_with(**p) && rest.len() > p.len());
+            let stripped = ["ctrl-", "alt-", "shift-"].iter().find(|p| lower.starts_with(**p) && rest.len() > p.len());
             match stripped {
                 Some(&"ctrl-") => mods |= KeyModifiers::CONTROL,
                 Some(&"alt-") => mods |= KeyModifiers::ALT,
@@ -70,10 +67,7 @@ impl Chord {
             "home" => KeyCode::Home,
             "end" => KeyCode::End,
             "insert" => KeyCode::Insert,
-            f if f.len() >= 2
-                && f.starts_with('f')
-                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
-            {
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) => {
                 KeyCode::F(f[1..].parse().ok()?)
             }
             _ => {
@@ -150,10 +144,7 @@ impl Keymap {
 
     /// The first key bound to `action`, for hints ("i isolate").
     pub fn key_for(&self, action: Action) -> Option<Chord> {
-        self.bindings
-            .iter()
-            .find(|b| b.action == action)
-            .and_then(|b| b.keys.first().copied())
+        self.bindings.iter().find(|b| b.action == action).and_then(|b| b.keys.first().copied())
     }
 
     /// Parses a keymap file's text; `origin` names the file in error messages.
@@ -229,10 +220,7 @@ impl Keymap {
                 by_chord.insert(chord, (action, line));
                 keys.push(chord);
             }
-            let desc = bind
-                .desc
-                .clone()
-                .unwrap_or_else(|| action.spec().desc.to_string());
+            let desc = bind.desc.clone().unwrap_or_else(|| action.spec().desc.to_string());
             bindings.push(Binding { keys, action, desc });
         }
         Ok(Keymap {
@@ -250,10 +238,7 @@ mod tests {
     #[test]
     fn chords_parse_and_normalise() {
         let g = Chord::parse("G").unwrap();
-        assert_eq!(
-            g,
-            Chord::from_event(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT))
-        );
+        assert_eq!(g, Chord::from_event(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)));
         assert_eq!(Chord::parse("shift-g"), Some(g));
         assert_eq!(Chord::parse("shift-tab"), Chord::parse("backtab"));
         assert_eq!(Chord::parse("ctrl-c").unwrap().to_string(), "ctrl-c");

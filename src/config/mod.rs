@@ -15,34 +15,21 @@ pub use theme::Theme;
 pub const THEMES: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    (
-        "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
-    ),
+    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
 /// Shipped keymaps.
-pub const KEYMAPS: &[(&str, &str)] = &[
-    ("default", include_str!("../../keymaps/default.toml")),
-    ("emacs", include_str!("../../keymaps/emacs.toml")),
-];
+pub const KEYMAPS: &[(&str, &str)] =
+    &[("default", include_str!("../../keymaps/default.toml")), ("emacs", include_str!("../../keymaps/emacs.toml"))];
 
 /// What is wrong with a config, theme or keymap file, said so that the fix is obvious.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("{origin}, line {line}: {message}")]
-    Invalid {
-        origin: String,
-        line: usize,
-        message: String,
-    },
+    Invalid { origin: String, line: usize, message: String },
     #[error("unknown {kind} '{name}'; available: {} (or give the path of a .toml file)", available.join(", "))]
-    UnknownName {
-        kind: &'static str,
-        name: String,
-        available: Vec<String>,
-    },
+    UnknownName { kind: &'static str, name: String, available: Vec<String> },
     #[error("cannot read {path}: {cause}")]
     Unreadable { path: String, cause: String },
 }
@@ -60,11 +47,7 @@ impl ConfigError {
 
 /// The 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
 }
 
 /// The config file (`~/.config/rampart/config.toml`); every key is optional.
@@ -86,15 +69,9 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => {
-                return Err(ConfigError::Unreadable {
-                    path: path.display().to_string(),
-                    cause: e.to_string(),
-                })
-            }
+            Err(e) => return Err(ConfigError::Unreadable { path: path.display().to_string(), cause: e.to_string() }),
         };
-        toml::from_str(&text)
-            .map_err(|e| ConfigError::syntax(&path.display().to_string(), &text, &e))
+        toml::from_str(&text).map_err(|e| ConfigError::syntax(&path.display().to_string(), &text, &e))
     }
 }
 
@@ -108,14 +85,8 @@ pub struct Dirs {
 impl Dirs {
     pub fn discover() -> Dirs {
         match directories::ProjectDirs::from("", "", "rampart") {
-            Some(p) => Dirs {
-                config_dir: p.config_dir().to_owned(),
-                data_dir: p.data_dir().to_owned(),
-            },
-            None => Dirs {
-                config_dir: PathBuf::from(".rampart"),
-                data_dir: PathBuf::from(".rampart"),
-            },
+            Some(p) => Dirs { config_dir: p.config_dir().to_owned(), data_dir: p.data_dir().to_owned() },
+            None => Dirs { config_dir: PathBuf::from(".rampart"), data_dir: PathBuf::from(".rampart") },
         }
     }
 
@@ -134,22 +105,11 @@ struct Found {
     text: String,
 }
 
-fn find(
-    kind: &'static str,
-    spec: &str,
-    user_dir: &Path,
-    shipped: &[(&str, &str)],
-) -> Result<Found, ConfigError> {
+fn find(kind: &'static str, spec: &str, user_dir: &Path, shipped: &[(&str, &str)]) -> Result<Found, ConfigError> {
     let read = |path: &Path| {
         std::fs::read_to_string(path)
-            .map(|text| Found {
-                origin: path.display().to_string(),
-                text,
-            })
-            .map_err(|e| ConfigError::Unreadable {
-                path: path.display().to_string(),
-                cause: e.to_string(),
-            })
+            .map(|text| Found { origin: path.display().to_string(), text })
+            .map_err(|e| ConfigError::Unreadable { path: path.display().to_string(), cause: e.to_string() })
     };
     if spec.contains('/') || spec.ends_with(".toml") {
         return read(Path::new(spec));
@@ -159,16 +119,9 @@ fn find(
         return read(&user_file);
     }
     if let Some((name, text)) = shipped.iter().find(|(n, _)| *n == spec) {
-        return Ok(Found {
-            origin: format!("{kind}s/{name}.toml"),
-            text: text.to_string(),
-        });
+        return Ok(Found { origin: format!("{kind}s/{name}.toml"), text: text.to_string() });
     }
-    Err(ConfigError::UnknownName {
-        kind,
-        name: spec.to_string(),
-        available: available(user_dir, shipped),
-    })
+    Err(ConfigError::UnknownName { kind, name: spec.to_string(), available: available(user_dir, shipped) })
 }
 
 /// Shipped names, then user files, sorted and without duplicates.
@@ -191,26 +144,16 @@ fn available(user_dir: &Path, shipped: &[(&str, &str)]) -> Vec<String> {
 
 /// A shipped theme; `extends` resolves through here, so user files cannot form a cycle.
 pub fn shipped_theme(name: &str) -> Result<Theme, ConfigError> {
-    let (_, text) =
-        THEMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| ConfigError::UnknownName {
-                kind: "theme",
-                name: name.to_string(),
-                available: THEMES.iter().map(|(n, _)| n.to_string()).collect(),
-            })?;
-    Theme::parse(&format!("themes/{name}.toml"), text, &|_| {
-        Err(no_nested_extends())
-    })
+    let (_, text) = THEMES.iter().find(|(n, _)| *n == name).ok_or_else(|| ConfigError::UnknownName {
+        kind: "theme",
+        name: name.to_string(),
+        available: THEMES.iter().map(|(n, _)| n.to_string()).collect(),
+    })?;
+    Theme::parse(&format!("themes/{name}.toml"), text, &|_| Err(no_nested_extends()))
 }
 
 fn no_nested_extends() -> ConfigError {
-    ConfigError::Invalid {
-        origin: "themes".into(),
-        line: 1,
-        message: "shipped themes do not extend others".into(),
-    }
+    ConfigError::Invalid { origin: "themes".into(), line: 1, message: "shipped themes do not extend others".into() }
 }
 
 /// Loads a theme by name (user folder first, then shipped) or by path.

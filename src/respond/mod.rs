@@ -12,31 +12,12 @@ use crate::store::{alerts, audit, bans, integrity, now_ms, tenants};
 /// An action an operator asked for, with everything needed to perform it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Isolate {
-        tenant: String,
-        reason: String,
-        pause: bool,
-    },
-    Restore {
-        tenant: String,
-    },
-    Unban {
-        ban_id: i64,
-        ip: String,
-        jail: String,
-    },
-    Ban {
-        ip: String,
-        jail: String,
-        reason: String,
-    },
-    Acknowledge {
-        alert_id: i64,
-        rule: String,
-    },
-    Verify {
-        target: String,
-    },
+    Isolate { tenant: String, reason: String, pause: bool },
+    Restore { tenant: String },
+    Unban { ban_id: i64, ip: String, jail: String },
+    Ban { ip: String, jail: String, reason: String },
+    Acknowledge { alert_id: i64, rule: String },
+    Verify { target: String },
 }
 
 impl Request {
@@ -92,12 +73,7 @@ pub enum Backend {
 
 /// Performs `request` on the store inside the caller's transaction and appends the audit row.
 /// Runs on the store writer (see `store::writer::Job`).
-pub fn perform(
-    conn: &Connection,
-    backend: Backend,
-    operator: &Operator,
-    request: &Request,
-) -> (Outcome, Tables) {
+pub fn perform(conn: &Connection, backend: Backend, operator: &Operator, request: &Request) -> (Outcome, Tables) {
     let at = now_ms();
     let result = match (backend, request) {
         (_, Request::Acknowledge { alert_id, .. }) => match alerts::acknowledge(conn, *alert_id, &operator.name, at) {
@@ -170,24 +146,15 @@ pub fn perform(
         action: request.action().to_string(),
         target: request.target(),
         reason: request.reason().map(str::to_string),
-        outcome: if outcome.ok {
-            "ok".into()
-        } else {
-            "failed".into()
-        },
-        detail_json:
-            serde_json::json!({ "message": outcome.message, "backend": format!("{backend:?}") })
-                .to_string(),
+        outcome: if outcome.ok { "ok".into() } else { "failed".into() },
+        detail_json: serde_json::json!({ "message": outcome.message, "backend": format!("{backend:?}") }).to_string(),
     };
     if let Err(e) = audit::append(conn, &entry) {
         tracing::error!("cannot write the audit row for {}: {e}", request.action());
         return (
             Outcome {
                 ok: false,
-                message: format!(
-                    "{} — but the audit row could not be written: {e}",
-                    outcome.message
-                ),
+                message: format!("{} — but the audit row could not be written: {e}", outcome.message),
             },
             Tables::ALL,
         );

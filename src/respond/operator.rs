@@ -23,10 +23,6 @@ impl Operator {
             .and_then(|v| v.split_whitespace().next().map(str::to_string))
             .filter(|s| !s.is_empty());
         let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
-        Operator {
-            name,
-            ssh_client,
-            host,
-        }
+        Operator { name, ssh_client, host }
     }
 }

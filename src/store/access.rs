@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, Row};
 
-use super::filter::{Field, FieldKind, Fields};
+use super::filter::{Field, FieldKind, Fields, Time};
 
 /// Bits of `access_events.flags`.
 pub mod flags {
@@ -33,64 +33,23 @@ pub struct AccessEvent {
 
 pub const FIELDS: Fields = Fields {
     fields: &[
-        Field {
-            name: "ip",
-            column: "src_ip",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "tenant",
-            column: "tenant",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "user",
-            column: "user",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "method",
-            column: "method",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "path",
-            column: "path",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "status",
-            column: "status",
-            kind: FieldKind::Int,
-        },
-        Field {
-            name: "bytes",
-            column: "bytes",
-            kind: FieldKind::Int,
-        },
-        Field {
-            name: "ua",
-            column: "user_agent",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "target",
-            column: "target_tenant",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "source",
-            column: "source",
-            kind: FieldKind::Text,
-        },
+        Field { name: "ip", column: "src_ip", kind: FieldKind::Ip },
+        Field { name: "tenant", column: "tenant", kind: FieldKind::Text },
+        Field { name: "user", column: "user", kind: FieldKind::Text },
+        Field { name: "method", column: "method", kind: FieldKind::Text },
+        Field { name: "path", column: "path", kind: FieldKind::Text },
+        Field { name: "status", column: "status", kind: FieldKind::Int },
+        Field { name: "bytes", column: "bytes", kind: FieldKind::Int },
+        Field { name: "ua", column: "user_agent", kind: FieldKind::Text },
+        Field { name: "target", column: "target_tenant", kind: FieldKind::Text },
+        Field { name: "source", column: "source", kind: FieldKind::Text },
     ],
-    free_text: &["path", "user_agent", "src_ip", "user", "tenant"],
-    time: Some("ts"),
+    free_text: &["path", "user_agent", "src_ip", "user"],
+    time: Some(Time { column: "ts", indexed: Some(("access_events", "access_events_by_ts")) }),
 };
 
 /// Text columns are capped so that a hostile megabyte-long value cannot bloat a window.
-pub const SELECT: &str =
-    "SELECT id, ts, tenant, src_ip, user, method, substr(path, 1, 65536), status, bytes, \
+pub const SELECT: &str = "SELECT id, ts, tenant, src_ip, user, method, substr(path, 1, 65536), status, bytes, \
      substr(user_agent, 1, 65536), target_tenant, flags, source FROM access_events";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<AccessEvent> {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
 
-use super::filter::{Field, FieldKind, Fields};
+use super::filter::{Field, FieldKind, Fields, Time};
 
 /// Falco's ordered priorities, most severe first; the rank is the order (0 = Emergency).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -114,53 +114,20 @@ pub struct Alert {
 
 pub const FIELDS: Fields = Fields {
     fields: &[
-        Field {
-            name: "priority",
-            column: "priority",
-            kind: FieldKind::Priority,
-        },
-        Field {
-            name: "rule",
-            column: "rule",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "tenant",
-            column: "tenant",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "source",
-            column: "source",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "host",
-            column: "hostname",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "tag",
-            column: "tags",
-            kind: FieldKind::Tag,
-        },
-        Field {
-            name: "ip",
-            column: "src_ip",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "acked",
-            column: "acked_at",
-            kind: FieldKind::Present,
-        },
+        Field { name: "priority", column: "priority", kind: FieldKind::Priority },
+        Field { name: "rule", column: "rule", kind: FieldKind::Text },
+        Field { name: "tenant", column: "tenant", kind: FieldKind::Text },
+        Field { name: "source", column: "source", kind: FieldKind::Text },
+        Field { name: "host", column: "hostname", kind: FieldKind::Text },
+        Field { name: "tag", column: "tags", kind: FieldKind::Tag },
+        Field { name: "ip", column: "src_ip", kind: FieldKind::Ip },
+        Field { name: "acked", column: "acked_at", kind: FieldKind::Present },
     ],
     free_text: &["rule", "output", "tenant", "tags"],
-    time: Some("ts"),
+    time: Some(Time { column: "ts", indexed: Some(("alerts", "alerts_by_ts")) }),
 };
 
-pub const SELECT: &str =
-    "SELECT id, ts, priority, rule, source, hostname, tenant, substr(output, 1, 65536), \
+pub const SELECT: &str = "SELECT id, ts, priority, rule, source, hostname, tenant, substr(output, 1, 65536), \
      substr(output_fields_json, 1, 65536), tags, src_ip, acked_by, acked_at FROM alerts";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {

@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, Row};
 use sha2::{Digest, Sha256};
 
-use super::filter::{Field, FieldKind, Fields};
+use super::filter::{Field, FieldKind, Fields, Time};
 
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -33,45 +33,17 @@ pub struct Entry {
 
 pub const FIELDS: Fields = Fields {
     fields: &[
-        Field {
-            name: "operator",
-            column: "operator",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "action",
-            column: "action",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "target",
-            column: "target",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "outcome",
-            column: "outcome",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "host",
-            column: "host",
-            kind: FieldKind::Text,
-        },
+        Field { name: "operator", column: "operator", kind: FieldKind::Text },
+        Field { name: "action", column: "action", kind: FieldKind::Text },
+        Field { name: "target", column: "target", kind: FieldKind::Text },
+        Field { name: "outcome", column: "outcome", kind: FieldKind::Text },
+        Field { name: "host", column: "host", kind: FieldKind::Text },
     ],
-    free_text: &[
-        "operator",
-        "action",
-        "target",
-        "reason",
-        "outcome",
-        "detail_json",
-    ],
-    time: Some("ts"),
+    free_text: &["operator", "action", "target", "reason", "outcome", "detail_json"],
+    time: Some(Time { column: "ts", indexed: None }),
 };
 
-pub const SELECT: &str =
-    "SELECT id, ts, operator, ssh_client, host, action, target, reason, outcome, \
+pub const SELECT: &str = "SELECT id, ts, operator, ssh_client, host, action, target, reason, outcome, \
      detail_json, prev_hash, hash FROM audit";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
@@ -115,11 +87,7 @@ fn chain_hash(id: i64, e: &NewEntry, prev_hash: &str) -> String {
 /// whole when several processes write to one store.
 pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
     let (last_id, prev_hash): (i64, String) = conn
-        .query_row(
-            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS.to_string())),
             e => Err(e),
@@ -144,12 +112,7 @@ pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
         prev_hash,
         hash
     ])?;
-    Ok(Entry {
-        id,
-        new: e.clone(),
-        prev_hash,
-        hash,
-    })
+    Ok(Entry { id, new: e.clone(), prev_hash, hash })
 }
 
 /// What `verify` found.
@@ -171,10 +134,7 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
         let entry = from_row(row)?;
         count += 1;
         let problem = if entry.id != expected_id {
-            Some(format!(
-                "row {} is missing (found {} next)",
-                expected_id, entry.id
-            ))
+            Some(format!("row {} is missing (found {} next)", expected_id, entry.id))
         } else if entry.prev_hash != expected_prev {
             Some("its prev_hash does not match the row before it".to_string())
         } else if entry.hash != chain_hash(entry.id, &entry.new, &entry.prev_hash) {
@@ -183,16 +143,10 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
             None
         };
         if let Some(why) = problem {
-            return Ok(Verification {
-                rows: count,
-                first_break: Some((entry.id, why)),
-            });
+            return Ok(Verification { rows: count, first_break: Some((entry.id, why)) });
         }
         expected_prev = entry.hash;
         expected_id += 1;
     }
-    Ok(Verification {
-        rows: count,
-        first_break: None,
-    })
+    Ok(Verification { rows: count, first_break: None })
 }

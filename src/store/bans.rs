@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, Row};
 
-use super::filter::{Field, FieldKind, Fields};
+use super::filter::{Field, FieldKind, Fields, Time};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ban {
@@ -34,47 +34,22 @@ impl Ban {
 
 pub const FIELDS: Fields = Fields {
     fields: &[
-        Field {
-            name: "ip",
-            column: "ip",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "jail",
-            column: "jail",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "tenant",
-            column: "tenant",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "source",
-            column: "source",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "count",
-            column: "ban_count",
-            kind: FieldKind::Int,
-        },
-        Field {
-            name: "failures",
-            column: "failures",
-            kind: FieldKind::Int,
-        },
+        Field { name: "ip", column: "ip", kind: FieldKind::Ip },
+        Field { name: "jail", column: "jail", kind: FieldKind::Text },
+        Field { name: "tenant", column: "tenant", kind: FieldKind::Text },
+        Field { name: "source", column: "source", kind: FieldKind::Text },
+        Field { name: "count", column: "ban_count", kind: FieldKind::Int },
+        Field { name: "failures", column: "failures", kind: FieldKind::Int },
     ],
     free_text: &["ip", "jail", "tenant", "matches_json"],
-    time: Some("banned_at"),
+    time: Some(Time { column: "banned_at", indexed: None }),
 };
 
 pub const SELECT: &str = "SELECT id, jail, ip, banned_at, ban_seconds, ban_count, failures, \
      substr(matches_json, 1, 65536), source, tenant, unbanned_at, unbanned_by FROM bans";
 
 /// The SQL condition for "active at `?`" (one parameter: now in ms).
-pub const ACTIVE: &str =
-    "unbanned_at IS NULL AND (ban_seconds < 0 OR banned_at + ban_seconds * 1000 > ?)";
+pub const ACTIVE: &str = "unbanned_at IS NULL AND (ban_seconds < 0 OR banned_at + ban_seconds * 1000 > ?)";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Ban> {
     Ok(Ban {
@@ -115,12 +90,7 @@ pub fn insert(conn: &Connection, b: &Ban) -> rusqlite::Result<i64> {
 }
 
 /// Ends a ban; false when it was not active.
-pub fn mark_unbanned(
-    conn: &Connection,
-    id: i64,
-    operator: &str,
-    at: i64,
-) -> rusqlite::Result<bool> {
+pub fn mark_unbanned(conn: &Connection, id: i64, operator: &str, at: i64) -> rusqlite::Result<bool> {
     let n = conn.execute(
         "UPDATE bans SET unbanned_at = ?, unbanned_by = ? WHERE id = ? AND unbanned_at IS NULL",
         params![at, operator, id],

@@ -18,6 +18,9 @@ pub enum FieldKind {
     Tag,
     /// `yes`/`no`: whether the column is set.
     Present,
+    /// An IP address as stored: canonical text (lowercase, compressed IPv6), compared exactly so
+    /// the column's index serves it; `*` is a wildcard.
+    Ip,
 }
 
 /// One field that a pane can be filtered on.
@@ -35,7 +38,17 @@ pub struct Fields {
     /// Columns that free text is searched in.
     pub free_text: &'static [&'static str],
     /// The time column that `since:` and `until:` restrict, if the pane has one.
-    pub time: Option<&'static str>,
+    pub time: Option<Time>,
+}
+
+/// A pane's time column. Rows arrive roughly in time order, so a time bound also bounds the
+/// integer key: the compiled filter says so, and a keyset scan stops where the window ends
+/// instead of reading the whole table.
+#[derive(Debug, Clone, Copy)]
+pub struct Time {
+    pub column: &'static str,
+    /// The table and the index on `column`, when the table is large enough to need the key bound.
+    pub indexed: Option<(&'static str, &'static str)>,
 }
 
 impl Fields {
@@ -63,19 +76,17 @@ pub enum FilterError {
     UnknownField { field: String, known: String },
     #[error("'{field}' needs a value, as in {field}:VALUE")]
     EmptyValue { field: String },
-    #[error(
-        "'{value}' is not a number for '{field}' (try {field}:404, {field}>=400 or {field}:4xx)"
-    )]
+    #[error("'{value}' is not a number for '{field}' (try {field}:404, {field}>=400 or {field}:4xx)")]
     NotANumber { field: String, value: String },
-    #[error("unknown priority '{value}' — use emergency, alert, critical, error, warning, notice, informational or debug")]
+    #[error(
+        "unknown priority '{value}' — use emergency, alert, critical, error, warning, notice, informational or debug"
+    )]
     UnknownPriority { value: String },
     #[error("'{field}' takes yes or no, not '{value}'")]
     NotYesNo { field: String, value: String },
     #[error("'{field}' only takes ':' or '!=' (it is text, not a number)")]
     NotOrdered { field: String },
-    #[error(
-        "'{value}' is not a time: use a duration like 15m, 2h, 7d or a date like 2026-11-26T10:00"
-    )]
+    #[error("'{value}' is not a time: use a duration like 15m, 2h, 7d or a date like 2026-11-26T10:00")]
     BadTime { value: String },
     #[error("this pane has no time column, so '{field}' does not apply")]
     NoTime { field: String },
@@ -123,17 +134,9 @@ pub fn compile(input: &str, fields: &Fields, now_ms: i64) -> Result<Option<Filte
             Some((name, op, value)) => term(fields, name, op, value, now_ms, &mut params)?,
             None => free_text(fields, &body, &mut params),
         };
-        clauses.push(if negated {
-            format!("NOT IFNULL({clause}, 0)")
-        } else {
-            clause
-        });
+        clauses.push(if negated { format!("NOT IFNULL({clause}, 0)") } else { clause });
     }
-    Ok(Some(Filter {
-        text: input.trim().to_string(),
-        sql: clauses.join(" AND "),
-        params,
-    }))
+    Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params }))
 }
 
 /// Splits on white space, keeping "quoted phrases" (with `\"` and `\\` escapes) together.
@@ -178,17 +181,10 @@ fn split_term(word: &str) -> Option<(&str, Op, &str)> {
         return None;
     }
     let (name, rest) = word.split_at(end);
-    let (op, value) = [
-        ("!=", Op::Ne),
-        (">=", Op::Ge),
-        ("<=", Op::Le),
-        (":", Op::Eq),
-        ("=", Op::Eq),
-        (">", Op::Gt),
-        ("<", Op::Lt),
-    ]
-    .iter()
-    .find_map(|(sym, op)| rest.strip_prefix(sym).map(|v| (*op, v)))?;
+    let (op, value) =
+        [("!=", Op::Ne), (">=", Op::Ge), ("<=", Op::Le), (":", Op::Eq), ("=", Op::Eq), (">", Op::Gt), ("<", Op::Lt)]
+            .iter()
+            .find_map(|(sym, op)| rest.strip_prefix(sym).map(|v| (*op, v)))?;
     Some((name, op, value))
 }
 
@@ -205,32 +201,38 @@ fn term(
         return Err(FilterError::EmptyValue { field: lname });
     }
     if lname == "since" || lname == "until" {
-        let column = fields.time.ok_or(FilterError::NoTime {
-            field: lname.clone(),
-        })?;
-        params.push(Value::Integer(parse_time(value, now_ms)?));
-        let cmp = if lname == "since" { ">=" } else { "<" };
-        return Ok(format!("{column} {cmp} ?"));
+        let Time { column, indexed } = fields.time.ok_or(FilterError::NoTime { field: lname.clone() })?;
+        let at = parse_time(value, now_ms)?;
+        params.push(Value::Integer(at));
+        let (cmp, key_bound) = if lname == "since" {
+            (">=", "id >= ifnull((SELECT min(id)")
+        } else {
+            ("<", "id <= ifnull((SELECT max(id)")
+        };
+        let Some((table, index)) = indexed else {
+            return Ok(format!("{column} {cmp} ?"));
+        };
+        // The key bound follows from the time bound (it only tells the planner where to stop),
+        // and INDEXED BY keeps SQLite from finding min(id) by walking the whole table.
+        params.push(Value::Integer(at));
+        let none = if lname == "since" { i64::MAX } else { -1 };
+        return Ok(format!(
+            "({column} {cmp} ? AND {key_bound} FROM {table} INDEXED BY {index} WHERE {column} {cmp} ?), {none}))"
+        ));
     }
     let field = fields
         .fields
         .iter()
         .find(|f| f.name == lname)
-        .ok_or_else(|| FilterError::UnknownField {
-            field: name.to_string(),
-            known: fields.names(),
-        })?;
+        .ok_or_else(|| FilterError::UnknownField { field: name.to_string(), known: fields.names() })?;
     let column = field.column;
     match field.kind {
         FieldKind::Text | FieldKind::Tag => {
             if !matches!(op, Op::Eq | Op::Ne) {
                 return Err(FilterError::NotOrdered { field: lname });
             }
-            let target = if field.kind == FieldKind::Tag {
-                format!("(',' || {column} || ',')")
-            } else {
-                column.to_string()
-            };
+            let target =
+                if field.kind == FieldKind::Tag { format!("(',' || {column} || ',')") } else { column.to_string() };
             let (cmp, pattern) = if field.kind == FieldKind::Tag {
                 ("LIKE", format!("%,{},%", like_pattern(value)))
             } else if value.contains('*') {
@@ -244,11 +246,22 @@ fn term(
             } else {
                 format!("{target} = ? COLLATE NOCASE")
             };
-            Ok(if op == Op::Ne {
-                format!("NOT IFNULL({clause}, 0)")
+            Ok(if op == Op::Ne { format!("NOT IFNULL({clause}, 0)") } else { clause })
+        }
+        FieldKind::Ip => {
+            if !matches!(op, Op::Eq | Op::Ne) {
+                return Err(FilterError::NotOrdered { field: lname });
+            }
+            let clause = if value.contains('*') {
+                params.push(Value::Text(like_pattern(value)));
+                format!("{column} LIKE ? ESCAPE '\\'")
             } else {
-                clause
-            })
+                let canonical =
+                    value.parse::<std::net::IpAddr>().map_or_else(|_| value.to_ascii_lowercase(), |ip| ip.to_string());
+                params.push(Value::Text(canonical));
+                format!("{column} = ?")
+            };
+            Ok(if op == Op::Ne { format!("NOT IFNULL({clause}, 0)") } else { clause })
         }
         FieldKind::Int => {
             let lower = value.to_ascii_lowercase();
@@ -257,24 +270,16 @@ fn term(
                     params.push(Value::Integer(hundreds * 100));
                     params.push(Value::Integer(hundreds * 100 + 99));
                     let clause = format!("{column} BETWEEN ? AND ?");
-                    return Ok(if op == Op::Ne {
-                        format!("NOT ({clause})")
-                    } else {
-                        clause
-                    });
+                    return Ok(if op == Op::Ne { format!("NOT ({clause})") } else { clause });
                 }
             }
-            let n: i64 = value.parse().map_err(|_| FilterError::NotANumber {
-                field: lname,
-                value: value.to_string(),
-            })?;
+            let n: i64 =
+                value.parse().map_err(|_| FilterError::NotANumber { field: lname, value: value.to_string() })?;
             params.push(Value::Integer(n));
             Ok(format!("{column} {} ?", op.sql()))
         }
         FieldKind::Priority => {
-            let p: Priority = value.parse().map_err(|_| FilterError::UnknownPriority {
-                value: value.to_string(),
-            })?;
+            let p: Priority = value.parse().map_err(|_| FilterError::UnknownPriority { value: value.to_string() })?;
             // Lower rank = more severe, so "at least as severe" flips the comparison.
             let flipped = match op {
                 Op::Gt => Op::Lt,
@@ -290,12 +295,7 @@ fn term(
             let yes = match value.to_ascii_lowercase().as_str() {
                 "yes" | "true" | "1" => true,
                 "no" | "false" | "0" => false,
-                _ => {
-                    return Err(FilterError::NotYesNo {
-                        field: lname,
-                        value: value.to_string(),
-                    })
-                }
+                _ => return Err(FilterError::NotYesNo { field: lname, value: value.to_string() }),
             };
             let yes = yes != (op == Op::Ne);
             Ok(format!("{column} IS {}NULL", if yes { "NOT " } else { "" }))
@@ -334,9 +334,7 @@ fn like_pattern(s: &str) -> String {
 
 /// A duration back from now (`90s`, `15m`, `2h`, `7d`, `1w`) or an absolute UTC date/time.
 fn parse_time(value: &str, now_ms: i64) -> Result<i64, FilterError> {
-    let bad = || FilterError::BadTime {
-        value: value.to_string(),
-    };
+    let bad = || FilterError::BadTime { value: value.to_string() };
     if let Some(unit) = value.chars().last() {
         let digits = &value[..value.len() - unit.len_utf8()];
         if let Ok(n) = digits.parse::<i64>() {
@@ -360,11 +358,7 @@ fn parse_time(value: &str, now_ms: i64) -> Result<i64, FilterError> {
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return Ok(d
-            .and_hms_opt(0, 0, 0)
-            .ok_or_else(bad)?
-            .and_utc()
-            .timestamp_millis());
+        return Ok(d.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc().timestamp_millis());
     }
     Err(bad())
 }
@@ -375,24 +369,12 @@ mod tests {
 
     const FIELDS: Fields = Fields {
         fields: &[
-            Field {
-                name: "ip",
-                column: "src_ip",
-                kind: FieldKind::Text,
-            },
-            Field {
-                name: "status",
-                column: "status",
-                kind: FieldKind::Int,
-            },
-            Field {
-                name: "priority",
-                column: "priority",
-                kind: FieldKind::Priority,
-            },
+            Field { name: "ip", column: "src_ip", kind: FieldKind::Ip },
+            Field { name: "status", column: "status", kind: FieldKind::Int },
+            Field { name: "priority", column: "priority", kind: FieldKind::Priority },
         ],
         free_text: &["path", "user_agent"],
-        time: Some("ts"),
+        time: Some(Time { column: "ts", indexed: Some(("t", "t_by_ts")) }),
     };
 
     #[test]
@@ -402,25 +384,22 @@ mod tests {
 
     #[test]
     fn terms_become_bound_parameters() {
-        let f = compile(
-            "ip:203.0.113.7 status>=400 since:15m",
-            &FIELDS,
-            1_000_000_000,
-        )
-        .unwrap()
-        .unwrap();
+        let f = compile("ip:203.0.113.7 status>=400 since:15m", &FIELDS, 1_000_000_000).unwrap().unwrap();
         assert_eq!(
             f.sql,
-            "src_ip = ? COLLATE NOCASE AND status >= ? AND ts >= ?"
+            "src_ip = ? AND status >= ? AND \
+             (ts >= ? AND id >= ifnull((SELECT min(id) FROM t INDEXED BY t_by_ts WHERE ts >= ?), 9223372036854775807))"
         );
-        assert_eq!(
-            f.params,
-            vec![
-                Value::Text("203.0.113.7".into()),
-                Value::Integer(400),
-                Value::Integer(1_000_000_000 - 900_000)
-            ]
-        );
+        let since = Value::Integer(1_000_000_000 - 900_000);
+        assert_eq!(f.params, vec![Value::Text("203.0.113.7".into()), Value::Integer(400), since.clone(), since]);
+    }
+
+    #[test]
+    fn ip_addresses_compare_in_canonical_form() {
+        let f = compile("ip:2001:DB8:0:0::1", &FIELDS, 0).unwrap().unwrap();
+        assert_eq!((f.sql.as_str(), &f.params[..]), ("src_ip = ?", &[Value::Text("2001:db8::1".into())][..]));
+        let f = compile("ip:203.0.113.*", &FIELDS, 0).unwrap().unwrap();
+        assert_eq!(f.params, vec![Value::Text("203.0.113.%".into())]);
     }
 
     #[test]
@@ -438,14 +417,9 @@ mod tests {
 
     #[test]
     fn quoted_free_text_and_like_escapes() {
-        let f = compile(r#""100%_sure \"x\"""#, &FIELDS, 0)
-            .unwrap()
-            .unwrap();
+        let f = compile(r#""100%_sure \"x\"""#, &FIELDS, 0).unwrap().unwrap();
         assert_eq!(f.params[0], Value::Text(r#"%100\%\_sure "x"%"#.into()));
-        assert_eq!(
-            f.sql,
-            r"(path LIKE ? ESCAPE '\' OR user_agent LIKE ? ESCAPE '\')"
-        );
+        assert_eq!(f.sql, r"(path LIKE ? ESCAPE '\' OR user_agent LIKE ? ESCAPE '\')");
     }
 
     #[test]
@@ -454,21 +428,9 @@ mod tests {
             compile("stauts:401", &FIELDS, 0).unwrap_err().to_string(),
             "unknown field 'stauts' — this pane has: ip, status, priority, since, until"
         );
-        assert!(matches!(
-            compile("status:abc", &FIELDS, 0),
-            Err(FilterError::NotANumber { .. })
-        ));
-        assert!(matches!(
-            compile("ip>3", &FIELDS, 0),
-            Err(FilterError::NotOrdered { .. })
-        ));
-        assert!(matches!(
-            compile("\"open", &FIELDS, 0),
-            Err(FilterError::OpenQuote)
-        ));
-        assert!(matches!(
-            compile("since:yesterday", &FIELDS, 0),
-            Err(FilterError::BadTime { .. })
-        ));
+        assert!(matches!(compile("status:abc", &FIELDS, 0), Err(FilterError::NotANumber { .. })));
+        assert!(matches!(compile("ip>3", &FIELDS, 0), Err(FilterError::NotOrdered { .. })));
+        assert!(matches!(compile("\"open", &FIELDS, 0), Err(FilterError::OpenQuote)));
+        assert!(matches!(compile("since:yesterday", &FIELDS, 0), Err(FilterError::BadTime { .. })));
     }
 }

@@ -51,31 +51,20 @@ pub struct IntegrityRow {
 impl IntegrityRow {
     /// Files that differ in the newest run.
     pub fn drift(&self) -> Option<i64> {
-        self.run
-            .as_ref()
-            .map(|r| r.modified + r.added + r.removed + r.unreadable)
+        self.run.as_ref().map(|r| r.modified + r.added + r.removed + r.unreadable)
     }
 }
 
 pub const FIELDS: Fields = Fields {
     fields: &[
-        Field {
-            name: "name",
-            column: "g.name",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "tenant",
-            column: "g.tenant",
-            kind: FieldKind::Text,
-        },
+        Field { name: "name", column: "g.name", kind: FieldKind::Text },
+        Field { name: "tenant", column: "g.tenant", kind: FieldKind::Text },
     ],
     free_text: &["g.name", "g.root", "g.tenant"],
     time: None,
 };
 
-pub const SELECT: &str =
-    "SELECT g.id, g.name, g.tenant, g.root, g.manifest_path, r.id, r.started, r.finished, \
+pub const SELECT: &str = "SELECT g.id, g.name, g.tenant, g.root, g.manifest_path, r.id, r.started, r.finished, \
      r.signature_ok, r.checked, r.modified, r.added, r.removed, r.unreadable \
      FROM integrity_targets g LEFT JOIN integrity_runs r \
      ON r.id = (SELECT max(id) FROM integrity_runs WHERE target = g.name)";
@@ -97,15 +86,7 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<IntegrityRow> {
         }),
         None => None,
     };
-    Ok(IntegrityRow {
-        id: r.get(0)?,
-        name,
-        tenant: r.get(2)?,
-        root: r.get(3)?,
-        manifest_path: r.get(4)?,
-        run_id,
-        run,
-    })
+    Ok(IntegrityRow { id: r.get(0)?, name, tenant: r.get(2)?, root: r.get(3)?, manifest_path: r.get(4)?, run_id, run })
 }
 
 pub fn upsert_target(conn: &Connection, t: &Target) -> rusqlite::Result<()> {
@@ -150,12 +131,7 @@ pub fn changes_of(conn: &Connection, run: i64) -> rusqlite::Result<Vec<Change>> 
         "SELECT path, kind, before_json, after_json FROM integrity_changes WHERE run = ? ORDER BY path LIMIT 10000",
     )?;
     let rows = stmt.query_map([run], |r| {
-        Ok(Change {
-            path: r.get(0)?,
-            kind: r.get(1)?,
-            before_json: r.get(2)?,
-            after_json: r.get(3)?,
-        })
+        Ok(Change { path: r.get(0)?, kind: r.get(1)?, before_json: r.get(2)?, after_json: r.get(3)? })
     })?;
     rows.collect()
 }

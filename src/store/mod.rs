@@ -28,11 +28,7 @@ pub enum StoreError {
         "{path} was written by a newer rampart (schema version {found}; this build knows up to {supported}) \
          — upgrade rampart, or pass --db to use another file; the file was left untouched"
     )]
-    NewerSchema {
-        path: PathBuf,
-        found: i64,
-        supported: i64,
-    },
+    NewerSchema { path: PathBuf, found: i64, supported: i64 },
     #[error(
         "{path} is not a rampart database or is damaged ({cause}) \
          — the file was left untouched; move it aside or pass --db to use another file"
@@ -43,10 +39,7 @@ pub enum StoreError {
     #[error("{path} does not exist yet — start the collector (`rampart` or `rampart collect`) once to create it")]
     Missing { path: PathBuf },
     #[error("store error on {path}: {source}")]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Sqlite { path: PathBuf, source: rusqlite::Error },
 }
 
 /// Whether a connection may write.
@@ -64,21 +57,16 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
         Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         Access::ReadOnly => {
             if !path.exists() {
-                return Err(StoreError::Missing {
-                    path: path.to_owned(),
-                });
+                return Err(StoreError::Missing { path: path.to_owned() });
             }
             OpenFlags::SQLITE_OPEN_READ_ONLY
         }
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| classify(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| classify(path, e))?;
     // Reading the version is the first real access: it is what fails on a file that is not SQLite.
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| classify(path, e))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(path, e))?;
     if version > schema::latest_version() {
         return Err(StoreError::NewerSchema {
             path: path.to_owned(),
@@ -87,10 +75,8 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
         });
     }
     if access == Access::ReadWrite {
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| classify(path, e))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| classify(path, e))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| classify(path, e))?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| classify(path, e))?;
         migrate(&conn).map_err(|e| classify(path, e))?;
     } else if version < schema::latest_version() {
         return Err(StoreError::Unreadable {
@@ -114,9 +100,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             conn.execute_batch("COMMIT")?;
             return Ok(());
         };
-        let applied = conn
-            .execute_batch(sql)
-            .and_then(|()| conn.pragma_update(None, "user_version", version + 1));
+        let applied = conn.execute_batch(sql).and_then(|()| conn.pragma_update(None, "user_version", version + 1));
         if let Err(e) = applied {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e);
@@ -129,15 +113,11 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     use rusqlite::ffi::ErrorCode;
     let path = path.to_owned();
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::NotADatabase {
-            path,
-            cause: e.to_string(),
-        },
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::NotADatabase { path, cause: e.to_string() }
+        }
         Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
-            StoreError::Unreadable {
-                path,
-                cause: e.to_string(),
-            }
+            StoreError::Unreadable { path, cause: e.to_string() }
         }
         _ => StoreError::Sqlite { path, source: e },
     }

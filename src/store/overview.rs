@@ -19,9 +19,8 @@ pub struct Overview {
 
 pub fn load(conn: &Connection, now_ms: i64) -> rusqlite::Result<Overview> {
     let mut unacked = [0u64; 8];
-    let mut stmt = conn.prepare_cached(
-        "SELECT priority, count(*) FROM alerts WHERE acked_at IS NULL GROUP BY priority",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT priority, count(*) FROM alerts WHERE acked_at IS NULL GROUP BY priority")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
         let (rank, n) = row?;
         if let Some(slot) = unacked.get_mut(rank.clamp(0, 7) as usize) {
@@ -32,20 +31,13 @@ pub fn load(conn: &Connection, now_ms: i64) -> rusqlite::Result<Overview> {
     let end = now_ms - now_ms.rem_euclid(minute) + minute;
     let start = end - SPARK_MINUTES as i64 * minute;
     let mut per_minute = vec![0u64; SPARK_MINUTES];
-    let mut stmt = conn.prepare_cached(
-        "SELECT (ts - ?1) / 60000, count(*) FROM alerts WHERE ts >= ?1 AND ts < ?2 GROUP BY 1",
-    )?;
-    for row in stmt.query_map([start, end], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-    })? {
+    let mut stmt =
+        conn.prepare_cached("SELECT (ts - ?1) / 60000, count(*) FROM alerts WHERE ts >= ?1 AND ts < ?2 GROUP BY 1")?;
+    for row in stmt.query_map([start, end], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
         let (bucket, n) = row?;
         if let Some(slot) = per_minute.get_mut(bucket as usize) {
             *slot = n.max(0) as u64;
         }
     }
-    Ok(Overview {
-        unacked,
-        per_minute,
-        sources: status::list(conn)?,
-    })
+    Ok(Overview { unacked, per_minute, sources: status::list(conn)? })
 }

@@ -50,9 +50,8 @@ pub fn upsert(conn: &Connection, s: &SourceStatus) -> rusqlite::Result<()> {
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<SourceStatus>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT source, state, detail, last_ok, last_error FROM source_status ORDER BY source",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT source, state, detail, last_ok, last_error FROM source_status ORDER BY source")?;
     let rows = stmt.query_map([], |r| {
         Ok(SourceStatus {
             source: r.get(0)?,

@@ -44,16 +44,8 @@ pub struct Container {
 
 pub const FIELDS: Fields = Fields {
     fields: &[
-        Field {
-            name: "name",
-            column: "t.name",
-            kind: FieldKind::Text,
-        },
-        Field {
-            name: "status",
-            column: "t.status",
-            kind: FieldKind::Text,
-        },
+        Field { name: "name", column: "t.name", kind: FieldKind::Text },
+        Field { name: "status", column: "t.status", kind: FieldKind::Text },
     ],
     free_text: &["t.name", "t.status"],
     time: None,
@@ -94,12 +86,7 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
     })
 }
 
-pub fn upsert(
-    conn: &Connection,
-    name: &str,
-    label_selector: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
+pub fn upsert(conn: &Connection, name: &str, label_selector: &str, now: i64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO tenants (name, label_selector, updated_at) VALUES (?, ?, ?) \
          ON CONFLICT(name) DO UPDATE SET label_selector = excluded.label_selector, updated_at = excluded.updated_at",

@@ -170,12 +170,7 @@ impl Spec {
         rows.collect()
     }
 
-    fn count_newer(
-        &self,
-        conn: &Connection,
-        filter: Option<&Filter>,
-        key: i64,
-    ) -> rusqlite::Result<u64> {
+    fn count_newer(&self, conn: &Connection, filter: Option<&Filter>, key: i64) -> rusqlite::Result<u64> {
         let mut conditions = vec!["id > ?".to_string()];
         let mut params = vec![Value::Integer(key)];
         if let Some((sql, values)) = &self.base {
@@ -191,8 +186,7 @@ impl Spec {
             "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {} LIMIT {NEWER_COUNT_CAP})",
             conditions.join(" AND ")
         );
-        conn.prepare_cached(&sql)?
-            .query_row(params_from_iter(params), |r| r.get(0))
+        conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0))
     }
 }
 
@@ -202,69 +196,37 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page>
     let filter = q.filter.as_ref();
     let n = q.per_side.max(1);
     let mut page = if !spec.keyset {
-        let rows = spec.fetch(
-            conn,
-            filter,
-            None,
-            &format!("ORDER BY {}", spec.order_by_name),
-            REGISTRY_LIMIT,
-        )?;
+        let rows = spec.fetch(conn, filter, None, &format!("ORDER BY {}", spec.order_by_name), REGISTRY_LIMIT)?;
         let focus = match q.around {
             Around::Key(k) => rows.iter().position(|r| r.key() == k).unwrap_or(0),
             Around::Oldest => rows.len().saturating_sub(1),
             Around::Newest => 0,
         };
-        Page {
-            rows,
-            focus,
-            at_newest: true,
-            at_oldest: true,
-            newer_count: None,
-        }
+        Page { rows, focus, at_newest: true, at_oldest: true, newer_count: None }
     } else {
         match q.around {
             Around::Newest => {
                 let rows = spec.fetch(conn, filter, None, "ORDER BY id DESC", 2 * n)?;
                 let at_oldest = rows.len() < 2 * n;
-                Page {
-                    rows,
-                    focus: 0,
-                    at_newest: true,
-                    at_oldest,
-                    newer_count: None,
-                }
+                Page { rows, focus: 0, at_newest: true, at_oldest, newer_count: None }
             }
             Around::Oldest => {
                 let mut rows = spec.fetch(conn, filter, None, "ORDER BY id ASC", 2 * n)?;
                 rows.reverse();
                 let at_newest = rows.len() < 2 * n;
                 let focus = rows.len().saturating_sub(1);
-                Page {
-                    rows,
-                    focus,
-                    at_newest,
-                    at_oldest: true,
-                    newer_count: None,
-                }
+                Page { rows, focus, at_newest, at_oldest: true, newer_count: None }
             }
             Around::Key(k) => {
-                let mut rows =
-                    spec.fetch(conn, filter, Some(("id > ?", k)), "ORDER BY id ASC", n)?;
+                let mut rows = spec.fetch(conn, filter, Some(("id > ?", k)), "ORDER BY id ASC", n)?;
                 let at_newest = rows.len() < n;
                 rows.reverse();
                 let focus = rows.len();
-                let older =
-                    spec.fetch(conn, filter, Some(("id <= ?", k)), "ORDER BY id DESC", n)?;
+                let older = spec.fetch(conn, filter, Some(("id <= ?", k)), "ORDER BY id DESC", n)?;
                 let at_oldest = older.len() < n;
                 rows.extend(older);
                 let focus = focus.min(rows.len().saturating_sub(1));
-                Page {
-                    rows,
-                    focus,
-                    at_newest,
-                    at_oldest,
-                    newer_count: None,
-                }
+                Page { rows, focus, at_newest, at_oldest, newer_count: None }
             }
         }
     };

@@ -87,10 +87,7 @@ pub enum Write {
     Access(access::AccessEvent),
     Alert(alerts::Alert),
     Ban(bans::Ban),
-    Tenant {
-        name: String,
-        label_selector: String,
-    },
+    Tenant { name: String, label_selector: String },
     Container(tenants::Container),
     IntegrityTarget(integrity::Target),
     IntegrityRun(integrity::Run, Vec<integrity::Change>),
@@ -105,19 +102,12 @@ impl Write {
             Write::Access(e) => access::insert(conn, e).map(|()| Tables::ACCESS)?,
             Write::Alert(a) => alerts::insert(conn, a).map(|()| Tables::ALERTS)?,
             Write::Ban(b) => bans::insert(conn, b).map(|_| Tables::BANS)?,
-            Write::Tenant {
-                name,
-                label_selector,
-            } => tenants::upsert(conn, name, label_selector, now).map(|()| Tables::TENANTS)?,
-            Write::Container(c) => {
-                tenants::upsert_container(conn, c, now).map(|()| Tables::TENANTS)?
+            Write::Tenant { name, label_selector } => {
+                tenants::upsert(conn, name, label_selector, now).map(|()| Tables::TENANTS)?
             }
-            Write::IntegrityTarget(t) => {
-                integrity::upsert_target(conn, t).map(|()| Tables::INTEGRITY)?
-            }
-            Write::IntegrityRun(r, c) => {
-                integrity::insert_run(conn, r, c).map(|_| Tables::INTEGRITY)?
-            }
+            Write::Container(c) => tenants::upsert_container(conn, c, now).map(|()| Tables::TENANTS)?,
+            Write::IntegrityTarget(t) => integrity::upsert_target(conn, t).map(|()| Tables::INTEGRITY)?,
+            Write::IntegrityRun(r, c) => integrity::insert_run(conn, r, c).map(|_| Tables::INTEGRITY)?,
             Write::Status(s) => status::upsert(conn, s).map(|()| Tables::STATUS)?,
             Write::Job(_) => Tables::NONE,
         })
@@ -138,10 +128,7 @@ pub struct StoreWriter {
 impl StoreWriter {
     /// Starts the writer thread on `conn`. It ends when every `StoreWriter` is dropped, after
     /// committing everything sent.
-    pub fn spawn(
-        conn: Connection,
-        notes: Arc<ChangeNotes>,
-    ) -> (StoreWriter, JoinHandle<WriterStats>) {
+    pub fn spawn(conn: Connection, notes: Arc<ChangeNotes>) -> (StoreWriter, JoinHandle<WriterStats>) {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
@@ -241,10 +228,7 @@ fn commit_data(conn: &Connection, data: &mut Vec<Write>, stats: &mut WriterStats
             changed
         }
         Err(e) => {
-            tracing::warn!(
-                "a batch of {} writes failed ({e}); writing them one by one",
-                data.len()
-            );
+            tracing::warn!("a batch of {} writes failed ({e}); writing them one by one", data.len());
             let _ = conn.execute_batch("ROLLBACK");
             let mut changed = Tables::NONE;
             for w in data.iter() {

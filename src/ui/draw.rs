@@ -42,18 +42,8 @@ fn too_small(frame: &mut Frame<'_>, area: Rect, state: &State) {
         layout::MIN_HEIGHT
     );
     let height = 3.min(area.height);
-    let rect = Rect {
-        y: area.y + (area.height - height) / 2,
-        height,
-        ..area
-    };
-    frame.render_widget(
-        Paragraph::new(text)
-            .style(state.theme.warning)
-            .centered()
-            .wrap(Wrap { trim: true }),
-        rect,
-    );
+    let rect = Rect { y: area.y + (area.height - height) / 2, height, ..area };
+    frame.render_widget(Paragraph::new(text).style(state.theme.warning).centered().wrap(Wrap { trim: true }), rect);
 }
 
 fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
@@ -63,33 +53,21 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let mut spans = vec![
         Span::styled(" rampart ", theme.header_accent),
         sep(),
-        Span::styled(
-            sanitize::clean(&s.operator.host, 40).into_owned(),
-            theme.header,
-        ),
+        Span::styled(sanitize::clean(&s.operator.host, 40).into_owned(), theme.header),
         sep(),
-        Span::styled(
-            sanitize::clean(&s.operator.name, 40).into_owned(),
-            theme.header,
-        ),
+        Span::styled(sanitize::clean(&s.operator.name, 40).into_owned(), theme.header),
     ];
     if s.demo {
         spans.extend([sep(), Span::styled("DEMO", theme.header_accent)]);
     }
     if s.read_only.is_some() {
-        spans.extend([
-            Span::raw(" "),
-            Span::styled(" READ-ONLY ", theme.badge_read_only),
-        ]);
+        spans.extend([Span::raw(" "), Span::styled(" READ-ONLY ", theme.badge_read_only)]);
     }
     if state.paused {
         spans.extend([Span::raw(" "), Span::styled(" PAUSED ", theme.badge_paused)]);
     }
     if let Role::Viewer { holder } = &s.role {
-        spans.extend([
-            sep(),
-            Span::styled(format!("viewer (collector: {holder})"), theme.header),
-        ]);
+        spans.extend([sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);
     }
     for source in &state.overview.sources {
         let (mark, style) = match source.health {
@@ -99,25 +77,15 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
             Health::Off => ("○", theme.muted),
         };
         spans.push(sep());
-        spans.push(Span::styled(
-            format!("{mark} "),
-            style.bg(theme.header.bg.unwrap_or_default()),
-        ));
-        spans.push(Span::styled(
-            sanitize::clean(&source.source, 24).into_owned(),
-            theme.header,
-        ));
+        spans.push(Span::styled(format!("{mark} "), style.bg(theme.header.bg.unwrap_or_default())));
+        spans.push(Span::styled(sanitize::clean(&source.source, 24).into_owned(), theme.header));
     }
     let clock = format::clock(state.now_ms);
     let left = Line::from(spans);
     frame.render_widget(Paragraph::new(left).style(theme.header), area);
     let width = clock.len() as u16 + 1;
     if area.width > width {
-        let rect = Rect {
-            x: area.right() - width,
-            width,
-            ..area
-        };
+        let rect = Rect { x: area.right() - width, width, ..area };
         frame.render_widget(Paragraph::new(Span::styled(clock, theme.header)), rect);
     }
 }
@@ -131,29 +99,12 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         };
         let prefix = format!("{label}{prompt}");
         let prefix_width = prefix.chars().count() as u16;
-        frame.render_widget(
-            Paragraph::new(Span::styled(prefix, theme.footer_key)).style(theme.footer),
-            area,
-        );
-        let rest = Rect {
-            x: area.x + prefix_width,
-            width: area.width.saturating_sub(prefix_width),
-            ..area
-        };
+        frame.render_widget(Paragraph::new(Span::styled(prefix, theme.footer_key)).style(theme.footer), area);
+        let rest = Rect { x: area.x + prefix_width, width: area.width.saturating_sub(prefix_width), ..area };
         let (text_rect, error_rect) = match &input.error {
             Some(_) => {
                 let half = rest.width / 2;
-                (
-                    Rect {
-                        width: half,
-                        ..rest
-                    },
-                    Some(Rect {
-                        x: rest.x + half,
-                        width: rest.width - half,
-                        ..rest
-                    }),
-                )
+                (Rect { width: half, ..rest }, Some(Rect { x: rest.x + half, width: rest.width - half, ..rest }))
             }
             None => (rest, None),
         };
@@ -163,8 +114,7 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         frame.render_widget(&text, text_rect);
         if let (Some(e), Some(rect)) = (&input.error, error_rect) {
             frame.render_widget(
-                Paragraph::new(Span::styled(format!(" {e}"), theme.filter_error))
-                    .style(theme.footer),
+                Paragraph::new(Span::styled(format!(" {e}"), theme.filter_error)).style(theme.footer),
                 rect,
             );
         }
@@ -177,10 +127,7 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
             Level::Error => theme.error.bg(theme.footer.bg.unwrap_or_default()),
         };
         let text = format!(" {}", sanitize::clean(&flash.text, 400));
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, style)).style(theme.footer),
-            area,
-        );
+        frame.render_widget(Paragraph::new(Span::styled(text, style)).style(theme.footer), area);
         return;
     }
     frame.render_widget(Paragraph::new(hints(state)).style(theme.footer), area);
@@ -207,11 +154,8 @@ fn hints(state: &State) -> Line<'static> {
             continue;
         };
         let disabled = action.is_response() && state.session.read_only.is_some();
-        let (key_style, text_style) = if disabled {
-            (theme.disabled, theme.disabled)
-        } else {
-            (theme.footer_key, theme.footer)
-        };
+        let (key_style, text_style) =
+            if disabled { (theme.disabled, theme.disabled) } else { (theme.footer_key, theme.footer) };
         spans.push(Span::styled(key.to_string(), key_style));
         spans.push(Span::styled(format!(" {}  ", action.name()), text_style));
     }

@@ -13,10 +13,7 @@ pub fn time(ms: i64) -> String {
 
 /// `2026-11-26T10:59:03.120Z`: exact, for detail views.
 pub fn timestamp(ms: i64) -> String {
-    utc(ms).map_or_else(
-        || format!("{ms} (not a valid time)"),
-        |t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-    )
+    utc(ms).map_or_else(|| format!("{ms} (not a valid time)"), |t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
 /// `10:59:03 UTC`, for the header clock.

@@ -19,17 +19,9 @@ pub struct Screen {
 }
 
 pub fn screen(area: Rect) -> Screen {
-    let [header, body, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    Screen {
-        header,
-        body,
-        footer,
-    }
+    let [header, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    Screen { header, body, footer }
 }
 
 /// The panes on screen and their rectangles: the five-pane grid, or one pane zoomed. The Audit
@@ -38,19 +30,12 @@ pub fn panes(body: Rect, focus: Pane, zoomed: bool) -> Vec<(Pane, Rect)> {
     if zoomed || focus == Pane::Audit {
         return vec![(focus, body)];
     }
-    let rows = Layout::vertical([
-        Constraint::Percentage(36),
-        Constraint::Percentage(38),
-        Constraint::Percentage(26),
-    ])
-    .split(body);
+    let rows = Layout::vertical([Constraint::Percentage(36), Constraint::Percentage(38), Constraint::Percentage(26)])
+        .split(body);
     let halves = |r: Rect, left: u16| {
         Layout::default()
             .direction(Direction::Horizontal)
-            .constraints([
-                Constraint::Percentage(left),
-                Constraint::Percentage(100 - left),
-            ])
+            .constraints([Constraint::Percentage(left), Constraint::Percentage(100 - left)])
             .split(r)
     };
     let top = halves(rows[0], 46);
@@ -79,8 +64,5 @@ pub fn list_height(pane: Pane, rect: Rect) -> usize {
 
 /// The rectangle of `pane` on a screen of `size`, if it is visible.
 pub fn pane_rect(size: Rect, focus: Pane, zoomed: bool, pane: Pane) -> Option<Rect> {
-    panes(screen(size).body, focus, zoomed)
-        .into_iter()
-        .find(|(p, _)| *p == pane)
-        .map(|(_, r)| r)
+    panes(screen(size).body, focus, zoomed).into_iter().find(|(p, _)| *p == pane).map(|(_, r)| r)
 }

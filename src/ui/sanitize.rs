@@ -55,10 +55,7 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed_untouched() {
-        assert!(matches!(
-            clean("GET /index.html", 100),
-            Cow::Borrowed("GET /index.html")
-        ));
+        assert!(matches!(clean("GET /index.html", 100), Cow::Borrowed("GET /index.html")));
     }
 
     #[test]

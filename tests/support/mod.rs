@@ -22,11 +22,7 @@ use rampart::store::{self, Access};
 pub const NOW: i64 = 1_795_694_400_000;
 
 pub fn operator() -> Operator {
-    Operator {
-        name: "operator".into(),
-        ssh_client: Some("192.0.2.10".into()),
-        host: "testhost".into(),
-    }
+    Operator { name: "operator".into(), ssh_client: Some("192.0.2.10".into()), host: "testhost".into() }
 }
 
 pub fn theme(name: &str) -> Theme {
@@ -34,10 +30,7 @@ pub fn theme(name: &str) -> Theme {
 }
 
 pub fn keymap(name: &str) -> Keymap {
-    let (_, text) = config::KEYMAPS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .expect("shipped keymap");
+    let (_, text) = config::KEYMAPS.iter().find(|(n, _)| *n == name).expect("shipped keymap");
     Keymap::parse(name, text).expect("shipped keymap parses")
 }
 
@@ -60,13 +53,7 @@ impl Harness {
         Harness::build(width, height, None, Backend::Live, None)
     }
 
-    pub fn build(
-        width: u16,
-        height: u16,
-        events: Option<usize>,
-        backend: Backend,
-        read_only: Option<&str>,
-    ) -> Harness {
+    pub fn build(width: u16, height: u16, events: Option<usize>, backend: Backend, read_only: Option<&str>) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("test.db");
         let writer = store::open(&db, Access::ReadWrite).expect("open store");
@@ -80,28 +67,10 @@ impl Harness {
             demo: backend == Backend::Demo,
             role: Role::Collector,
         };
-        let state = State::new(
-            session,
-            theme("default"),
-            keymap("default"),
-            Rect::new(0, 0, width, height),
-            NOW,
-        );
-        let fx = Inline {
-            reader,
-            writer,
-            backend,
-            operator: operator(),
-            config_dir: dir.path().join("config"),
-        };
+        let state = State::new(session, theme("default"), keymap("default"), Rect::new(0, 0, width, height), NOW);
+        let fx = Inline { reader, writer, backend, operator: operator(), config_dir: dir.path().join("config") };
         let term = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-        let mut h = Harness {
-            state,
-            fx,
-            term,
-            db,
-            dir,
-        };
+        let mut h = Harness { state, fx, term, db, dir };
         let effects = update::start(&mut h.state);
         h.run(effects);
         h
@@ -125,8 +94,7 @@ impl Harness {
     /// Presses keys written as the keymap writes them, separated by spaces: `"tab j j enter"`.
     pub fn press(&mut self, keys: &str) {
         for name in keys.split(' ').filter(|k| !k.is_empty()) {
-            let chord = rampart::config::keymap::Chord::parse(name)
-                .unwrap_or_else(|| panic!("bad key {name}"));
+            let chord = rampart::config::keymap::Chord::parse(name).unwrap_or_else(|| panic!("bad key {name}"));
             self.send(Msg::Key(KeyEvent::new(chord.code, chord.mods)));
         }
     }
@@ -134,10 +102,7 @@ impl Harness {
     /// Types text character by character (into a filter, command line or reason field).
     pub fn type_text(&mut self, text: &str) {
         for c in text.chars() {
-            self.send(Msg::Key(KeyEvent::new(
-                KeyCode::Char(c),
-                KeyModifiers::NONE,
-            )));
+            self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
         }
     }
 
@@ -148,9 +113,7 @@ impl Harness {
 
     pub fn draw(&mut self) -> Buffer {
         let state = &self.state;
-        self.term
-            .draw(|f| rampart::ui::draw(f, state))
-            .expect("draw");
+        self.term.draw(|f| rampart::ui::draw(f, state)).expect("draw");
         self.term.backend().buffer().clone()
     }
 
@@ -164,10 +127,9 @@ impl Harness {
     pub fn find(&mut self, needle: &str) -> Option<(u16, u16)> {
         let buffer = self.draw();
         let text = buffer_text(&buffer);
-        text.lines().enumerate().find_map(|(y, line)| {
-            line.find(needle)
-                .map(|byte| (line[..byte].chars().count() as u16, y as u16))
-        })
+        text.lines()
+            .enumerate()
+            .find_map(|(y, line)| line.find(needle).map(|byte| (line[..byte].chars().count() as u16, y as u16)))
     }
 }
 

@@ -38,10 +38,7 @@ pub fn summary(frame: &mut Frame<'_>, area: Rect, state: &State) {
     for p in Priority::ALL {
         let n = state.overview.unacked[p.rank() as usize];
         if n > 0 {
-            spans.push(Span::styled(
-                format!("{} {n}", p.short()),
-                theme.priority(p),
-            ));
+            spans.push(Span::styled(format!("{} {n}", p.short()), theme.priority(p)));
             spans.push(Span::raw(" "));
         }
     }
@@ -50,31 +47,14 @@ pub fn summary(frame: &mut Frame<'_>, area: Rect, state: &State) {
     }
     let line = Line::from(spans);
     let text_width = (line.width() as u16 + 1).min(area.width);
-    frame.render_widget(
-        Paragraph::new(line),
-        Rect {
-            width: text_width,
-            ..area
-        },
-    );
+    frame.render_widget(Paragraph::new(line), Rect { width: text_width, ..area });
     let spark_width = (area.width.saturating_sub(text_width + 6)).min(60);
     if spark_width >= 10 {
         let data = &state.overview.per_minute;
         let data = &data[data.len().saturating_sub(spark_width as usize)..];
-        let label = Rect {
-            x: area.right() - spark_width - 5,
-            width: 5,
-            ..area
-        };
+        let label = Rect { x: area.right() - spark_width - 5, width: 5, ..area };
         frame.render_widget(Paragraph::new(Span::styled(" 1h ", theme.muted)), label);
-        let spark = Rect {
-            x: area.right() - spark_width,
-            width: spark_width,
-            ..area
-        };
-        frame.render_widget(
-            Sparkline::default().data(data).style(theme.sparkline),
-            spark,
-        );
+        let spark = Rect { x: area.right() - spark_width, width: spark_width, ..area };
+        frame.render_widget(Sparkline::default().data(data).style(theme.sparkline), spark);
     }
 }

@@ -23,20 +23,10 @@ pub fn cells<'a>(e: &'a Entry, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
     vec![
         styled(format::time(n.ts), theme.muted),
         Cell::from(cell_text(&n.operator)),
-        styled(
-            cell_text(n.ssh_client.as_deref().unwrap_or("local")),
-            theme.muted,
-        ),
+        styled(cell_text(n.ssh_client.as_deref().unwrap_or("local")), theme.muted),
         Cell::from(cell_text(&n.action)),
         Cell::from(cell_text(&n.target)),
-        styled(
-            cell_text(&n.outcome),
-            if n.outcome == "ok" {
-                theme.ok
-            } else {
-                theme.error
-            },
-        ),
+        styled(cell_text(&n.outcome), if n.outcome == "ok" { theme.ok } else { theme.error }),
         Cell::from(cell_text(n.reason.as_deref().unwrap_or(""))),
     ]
 }

@@ -24,24 +24,13 @@ pub fn cells<'a>(b: &'a Ban, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         Some(t) if t <= ctx.now_ms => styled("expired", theme.muted),
         Some(t) => Cell::from(format::duration(t - ctx.now_ms)),
     };
-    let source_mark = if b.source == "manual" {
-        " (manual)"
-    } else {
-        ""
-    };
+    let source_mark = if b.source == "manual" { " (manual)" } else { "" };
     vec![
         Cell::from(format!("{}{source_mark}", cell_text(&b.ip))),
         Cell::from(cell_text(&b.jail)),
         styled(format::time(b.banned_at), theme.muted),
         expires,
-        styled(
-            b.ban_count.to_string(),
-            if b.ban_count > 1 {
-                theme.warning
-            } else {
-                theme.base
-            },
-        ),
+        styled(b.ban_count.to_string(), if b.ban_count > 1 { theme.warning } else { theme.base }),
         Cell::from(b.failures.to_string()),
         Cell::from(cell_text(b.tenant.as_deref().unwrap_or("—"))),
     ]

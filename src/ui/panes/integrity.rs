@@ -34,17 +34,11 @@ pub fn cells<'a>(t: &'a IntegrityRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
     let drift = if run.modified + run.added + run.removed + run.unreadable == 0 {
         styled("none", theme.ok)
     } else {
-        styled(
-            format!("~{} +{} -{}", run.modified, run.added, run.removed),
-            theme.warning,
-        )
+        styled(format!("~{} +{} -{}", run.modified, run.added, run.removed), theme.warning)
     };
     vec![
         Cell::from(cell_text(&t.name)),
-        styled(
-            format!("{} ago", format::duration(ctx.now_ms - run.started)),
-            theme.muted,
-        ),
+        styled(format!("{} ago", format::duration(ctx.now_ms - run.started)), theme.muted),
         sig,
         Cell::from(run.checked.to_string()),
         drift,

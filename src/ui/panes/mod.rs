@@ -46,12 +46,7 @@ pub struct Column {
 }
 
 pub const fn col(title: &'static str, width: Constraint, min: u16, drop: u8) -> Column {
-    Column {
-        title,
-        width,
-        min,
-        drop,
-    }
+    Column { title, width, min, drop }
 }
 
 type Columns = &'static [Column];
@@ -63,12 +58,7 @@ fn fitting(cols: Columns, width: u16) -> Vec<usize> {
         keep.iter().map(|i| cols[*i].min).sum::<u16>() + keep.len().saturating_sub(1) as u16
     };
     while need(&keep) > width {
-        let Some(worst) = keep
-            .iter()
-            .copied()
-            .filter(|i| cols[*i].drop > 0)
-            .max_by_key(|i| (cols[*i].drop, *i))
-        else {
+        let Some(worst) = keep.iter().copied().filter(|i| cols[*i].drop > 0).max_by_key(|i| (cols[*i].drop, *i)) else {
             break;
         };
         keep.retain(|i| *i != worst);
@@ -104,30 +94,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     let p = state.pane(pane);
     let mut title = vec![Span::styled(
         format!(" {} {} ", pane.number(), pane.title()),
-        if focused {
-            theme.title_focused
-        } else {
-            theme.title
-        },
+        if focused { theme.title_focused } else { theme.title },
     )];
     if let Some(f) = &p.filter {
-        title.push(Span::styled(
-            format!("/{} ", cell_text(&f.text)),
-            theme.filter,
-        ));
+        title.push(Span::styled(format!("/{} ", cell_text(&f.text)), theme.filter));
     }
     let mut status = Vec::new();
     if pane.is_stream() {
         if p.new_rows > 0 && !p.follow {
-            let more = if p.new_rows >= crate::store::window::NEWER_COUNT_CAP {
-                "+"
-            } else {
-                ""
-            };
-            status.push(Span::styled(
-                format!(" ▲ {}{more} new ", p.new_rows),
-                theme.marker,
-            ));
+            let more = if p.new_rows >= crate::store::window::NEWER_COUNT_CAP { "+" } else { "" };
+            status.push(Span::styled(format!(" ▲ {}{more} new ", p.new_rows), theme.marker));
         } else if p.follow && !state.paused {
             status.push(Span::styled(" following ", theme.muted));
         }
@@ -137,16 +113,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     }
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(if focused {
-            theme.border_focused
-        } else {
-            theme.border
-        })
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(if focused { theme.border_focused } else { theme.border })
         .title(Line::from(title))
         .title(Line::from(status).right_aligned())
         .style(theme.base);
@@ -167,52 +135,32 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     } else if !p.loaded {
         Some(("loading…".to_string(), theme.muted))
     } else if p.rows.is_empty() && p.filter.is_some() {
-        Some((
-            "Nothing matches the filter. Esc clears it.".to_string(),
-            theme.muted,
-        ))
+        Some(("Nothing matches the filter. Esc clears it.".to_string(), theme.muted))
     } else if p.rows.is_empty() {
         Some((pane.empty_hint().to_string(), theme.muted))
     } else {
         None
     };
     if let Some((text, style)) = message {
-        frame.render_widget(
-            Paragraph::new(text).style(style).wrap(Wrap { trim: true }),
-            body,
-        );
+        frame.render_widget(Paragraph::new(text).style(style).wrap(Wrap { trim: true }), body);
         return;
     }
-    let ctx = Ctx {
-        theme,
-        now_ms: state.now_ms,
-    };
+    let ctx = Ctx { theme, now_ms: state.now_ms };
     let height = layout::list_height(pane, area);
     let end = (p.offset + height).min(p.rows.len());
-    let selected_style = if focused {
-        theme.selection
-    } else {
-        theme.selection_unfocused
-    };
+    let selected_style = if focused { theme.selection } else { theme.selection_unfocused };
     let cols = columns(pane);
     let keep = fitting(cols, body.width);
-    let rows = p.rows[p.offset.min(end)..end]
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let mut all: Vec<Option<Cell<'_>>> = cells(row, &ctx).into_iter().map(Some).collect();
-            let r = TableRow::new(
-                keep.iter()
-                    .filter_map(|k| all.get_mut(*k).and_then(Option::take)),
-            );
-            if p.offset + i == p.selected {
-                r.style(selected_style)
-            } else {
-                r
-            }
-        });
-    let header =
-        TableRow::new(keep.iter().map(|k| Cell::from(cols[*k].title))).style(theme.column_header);
+    let rows = p.rows[p.offset.min(end)..end].iter().enumerate().map(|(i, row)| {
+        let mut all: Vec<Option<Cell<'_>>> = cells(row, &ctx).into_iter().map(Some).collect();
+        let r = TableRow::new(keep.iter().filter_map(|k| all.get_mut(*k).and_then(Option::take)));
+        if p.offset + i == p.selected {
+            r.style(selected_style)
+        } else {
+            r
+        }
+    });
+    let header = TableRow::new(keep.iter().map(|k| Cell::from(cols[*k].title))).style(theme.column_header);
     let widths = keep.iter().map(|k| cols[*k].width);
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, body);

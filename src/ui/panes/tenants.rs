@@ -35,22 +35,8 @@ pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         Cell::from(cell_text(&t.name)),
         styled(state, state_style),
         Cell::from(format!("{}/{}", t.running, t.containers)),
-        styled(
-            t.alerts_1h.to_string(),
-            if t.alerts_1h > 0 {
-                theme.warning
-            } else {
-                theme.muted
-            },
-        ),
-        styled(
-            t.active_bans.to_string(),
-            if t.active_bans > 0 {
-                theme.warning
-            } else {
-                theme.muted
-            },
-        ),
+        styled(t.alerts_1h.to_string(), if t.alerts_1h > 0 { theme.warning } else { theme.muted }),
+        styled(t.active_bans.to_string(), if t.active_bans > 0 { theme.warning } else { theme.muted }),
         integrity,
         styled(cell_text(&t.networks.replace(',', ", ")), theme.muted),
     ]

@@ -22,25 +22,11 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("isolated at", opt_time(t.isolated_at)),
             ("isolated by", opt(&t.isolated_by)),
             ("reason", opt(&t.reason)),
-            (
-                "containers",
-                format!("{} running of {}", t.running, t.containers),
-            ),
-            (
-                "networks",
-                if t.networks.is_empty() {
-                    "—".into()
-                } else {
-                    t.networks.replace(',', ", ")
-                },
-            ),
+            ("containers", format!("{} running of {}", t.running, t.containers)),
+            ("networks", if t.networks.is_empty() { "—".into() } else { t.networks.replace(',', ", ") }),
             ("alerts, last hour", t.alerts_1h.to_string()),
             ("active bans", t.active_bans.to_string()),
-            (
-                "integrity drift",
-                t.drift
-                    .map_or_else(|| "never verified".into(), |d| format!("{d} files")),
-            ),
+            ("integrity drift", t.drift.map_or_else(|| "never verified".into(), |d| format!("{d} files"))),
         ],
         Row::Alert(a) => vec![
             ("id", a.id.to_string()),
@@ -81,19 +67,8 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("ip", b.ip.clone()),
             ("jail", b.jail.clone()),
             ("banned at", format::timestamp(b.banned_at)),
-            (
-                "ban time",
-                if b.ban_seconds < 0 {
-                    "permanent".into()
-                } else {
-                    format::duration(b.ban_seconds * 1000)
-                },
-            ),
-            (
-                "expires",
-                b.expires_at()
-                    .map_or_else(|| "never".into(), format::timestamp),
-            ),
+            ("ban time", if b.ban_seconds < 0 { "permanent".into() } else { format::duration(b.ban_seconds * 1000) }),
+            ("expires", b.expires_at().map_or_else(|| "never".into(), format::timestamp)),
             ("times banned", b.ban_count.to_string()),
             ("failures", b.failures.to_string()),
             ("tenant", opt(&b.tenant)),
@@ -123,9 +98,7 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
                         "signature",
                         match r.signature_ok {
                             Some(true) => "valid".into(),
-                            Some(false) => {
-                                "INVALID: the manifest does not match its signature".into()
-                            }
+                            Some(false) => "INVALID: the manifest does not match its signature".into(),
                             None => "not checked".into(),
                         },
                     ),
@@ -171,15 +144,12 @@ fn matches(json: &str) -> String {
 
 fn flag_names(flags: i64) -> String {
     use crate::store::access::flags::*;
-    let names: Vec<&str> = [
-        (AUTH_FAILURE, "auth failure (F)"),
-        (CROSS_TENANT, "cross-tenant (X)"),
-        (ATTACK, "attack pattern (A)"),
-    ]
-    .iter()
-    .filter(|(bit, _)| flags & bit != 0)
-    .map(|(_, name)| *name)
-    .collect();
+    let names: Vec<&str> =
+        [(AUTH_FAILURE, "auth failure (F)"), (CROSS_TENANT, "cross-tenant (X)"), (ATTACK, "attack pattern (A)")]
+            .iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|(_, name)| *name)
+            .collect();
     if names.is_empty() {
         "none".into()
     } else {
@@ -189,27 +159,14 @@ fn flag_names(flags: i64) -> String {
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane, row: &Row, scroll: u16) {
     let theme = &state.theme;
-    let popup = super::centered(
-        area,
-        area.width.saturating_sub(8).min(110),
-        area.height.saturating_sub(4),
-    );
-    let inner = super::frame_popup(
-        frame,
-        popup,
-        theme,
-        &format!("{} — detail", pane.title()),
-        "j/k scroll · esc close",
-    );
+    let popup = super::centered(area, area.width.saturating_sub(8).min(110), area.height.saturating_sub(4));
+    let inner =
+        super::frame_popup(frame, popup, theme, &format!("{} — detail", pane.title()), "j/k scroll · esc close");
     let mut lines = Vec::new();
     for (name, value) in fields(row) {
         let mut first = true;
         for part in value.split('\n') {
-            let label = if first {
-                format!("{name:>18}  ")
-            } else {
-                " ".repeat(20)
-            };
+            let label = if first { format!("{name:>18}  ") } else { " ".repeat(20) };
             first = false;
             lines.push(Line::from(vec![
                 Span::styled(label, theme.column_header),

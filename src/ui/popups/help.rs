@@ -23,31 +23,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
     let groups = [
         ("Move around", Scope::Navigation),
         ("Look", Scope::View),
-        (
-            "Act (confirmed where it matters, always audited)",
-            Scope::Respond(&[]),
-        ),
+        ("Act (confirmed where it matters, always audited)", Scope::Respond(&[])),
     ];
     for (heading, scope) in groups {
         lines.push(Line::styled(heading, theme.column_header));
         let in_group = |s: Scope| std::mem::discriminant(&s) == std::mem::discriminant(&scope);
-        for b in state
-            .keymap
-            .bindings
-            .iter()
-            .filter(|b| in_group(b.action.spec().scope))
-        {
-            let keys = b
-                .keys
-                .iter()
-                .map(|k| k.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
+        for b in state.keymap.bindings.iter().filter(|b| in_group(b.action.spec().scope)) {
+            let keys = b.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
             let mut spans = vec![
-                Span::styled(
-                    format!("  {keys:<18}"),
-                    theme.footer_key.bg(theme.popup.bg.unwrap_or_default()),
-                ),
+                Span::styled(format!("  {keys:<18}"), theme.footer_key.bg(theme.popup.bg.unwrap_or_default())),
                 Span::raw(b.desc.clone()),
             ];
             if b.action.is_response() && state.session.read_only.is_some() {
@@ -72,8 +56,5 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
     lines.push(Line::styled("Commands (:)", theme.column_header));
     lines.push(Line::raw(format!("  {COMMANDS}")));
     let max_scroll = (lines.len() as u16).saturating_sub(inner.height);
-    frame.render_widget(
-        Paragraph::new(lines).scroll((scroll.min(max_scroll), 0)),
-        inner,
-    );
+    frame.render_widget(Paragraph::new(lines).scroll((scroll.min(max_scroll), 0)), inner);
 }

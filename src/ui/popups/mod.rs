@@ -15,22 +15,11 @@ use crate::config::Theme;
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
     let height = height.min(area.height);
-    Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    }
+    Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
 }
 
 /// Clears `area`, draws a popup frame with `title` and a bottom hint, and returns the inside.
-pub fn frame_popup(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    theme: &Theme,
-    title: &str,
-    hint: &str,
-) -> Rect {
+pub fn frame_popup(frame: &mut Frame<'_>, area: Rect, theme: &Theme, title: &str, hint: &str) -> Rect {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
