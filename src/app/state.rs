@@ -75,6 +75,25 @@ impl PaneState {
         self.load_error = None;
     }
 
+    /// Selects the newest row; a live pane follows new rows from here.
+    pub fn to_top(&mut self, follow: bool) {
+        self.selected = 0;
+        self.offset = 0;
+        if follow {
+            self.follow = true;
+            self.seen_key = None;
+            self.new_rows = 0;
+        }
+    }
+
+    /// Stops following; rows newer than the current newest will count as new.
+    pub fn stop_following(&mut self) {
+        if self.follow {
+            self.follow = false;
+            self.seen_key = self.rows.first().map(Row::key);
+        }
+    }
+
     /// Keeps the selected row inside the `height` visible rows.
     pub fn scroll_into_view(&mut self, height: usize) {
         let height = height.max(1);

@@ -188,21 +188,13 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             move_by(state, -page)
         }
         Action::Top => {
-            let p = state.pane_mut(focus);
-            p.selected = 0;
-            p.offset = 0;
-            if focus.is_stream() {
-                p.follow = true;
-                p.seen_key = None;
-                p.new_rows = 0;
-            }
+            state.pane_mut(focus).to_top(focus.is_stream());
             vec![state.load(focus, Around::Newest)]
         }
         Action::Bottom => {
             let p = state.pane_mut(focus);
-            if focus.is_stream() && p.follow {
-                p.follow = false;
-                p.seen_key = p.rows.first().map(Row::key);
+            if focus.is_stream() {
+                p.stop_following();
             }
             p.selected = p.rows.len().saturating_sub(1);
             let height = state.list_height(focus);
@@ -239,16 +231,11 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             }
             let p = state.pane_mut(focus);
             if p.follow {
-                p.follow = false;
-                p.seen_key = p.rows.first().map(Row::key);
+                p.stop_following();
                 state.flash(Level::Info, format!("{}: follow off", focus.title()));
                 vec![]
             } else {
-                p.follow = true;
-                p.seen_key = None;
-                p.new_rows = 0;
-                p.selected = 0;
-                p.offset = 0;
+                p.to_top(true);
                 state.flash(Level::Info, format!("{}: following the newest rows", focus.title()));
                 vec![state.load(focus, Around::Newest)]
             }
@@ -297,12 +284,9 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
     p.selected = target;
     if pane.is_stream() {
         if target == 0 && p.at_newest {
-            p.follow = true;
-            p.seen_key = None;
-            p.new_rows = 0;
-        } else if p.follow {
-            p.follow = false;
-            p.seen_key = p.rows.first().map(Row::key);
+            p.to_top(true);
+        } else {
+            p.stop_following();
         }
     }
     p.scroll_into_view(height);
@@ -321,13 +305,7 @@ fn set_filter(state: &mut State, pane: Pane, filter: Option<filter::Filter>) -> 
         return vec![];
     }
     p.filter = filter;
-    p.selected = 0;
-    p.offset = 0;
-    if pane.is_stream() {
-        p.follow = true;
-        p.seen_key = None;
-        p.new_rows = 0;
-    }
+    p.to_top(pane.is_stream());
     vec![state.load(pane, Around::Newest)]
 }
 

@@ -70,65 +70,45 @@ pub const NEWER_COUNT_CAP: u64 = 10_000;
 
 struct Spec {
     select: &'static str,
-    /// Parameters the SELECT itself takes, then a fixed condition and its parameters.
+    /// Parameters the SELECT itself takes.
     select_params: Vec<Value>,
+    /// A fixed condition of the pane and its parameters.
     base: Option<(&'static str, Vec<Value>)>,
-    /// `None` for a registry loaded whole in this order.
-    keyset: bool,
-    order_by_name: &'static str,
+    order: Order,
     map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>,
+}
+
+enum Order {
+    /// A stream: newest first by id, read in keyset windows.
+    Keyset,
+    /// A registry: loaded whole in this column's order.
+    Whole(&'static str),
+}
+
+impl Spec {
+    fn stream(select: &'static str, map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>) -> Spec {
+        Spec { select, select_params: vec![], base: None, order: Order::Keyset, map }
+    }
 }
 
 fn spec(pane: Pane, now_ms: i64) -> Spec {
     match pane {
         Pane::Tenants => Spec {
-            select: tenants::SELECT,
             select_params: vec![Value::Integer(now_ms - 3_600_000), Value::Integer(now_ms)],
-            base: None,
-            keyset: false,
-            order_by_name: "t.name",
-            map: |r| tenants::from_row(r).map(Row::Tenant),
+            order: Order::Whole("t.name"),
+            ..Spec::stream(tenants::SELECT, |r| tenants::from_row(r).map(Row::Tenant))
         },
-        Pane::Alerts => Spec {
-            select: alerts::SELECT,
-            select_params: vec![],
-            base: None,
-            keyset: true,
-            order_by_name: "",
-            map: |r| alerts::from_row(r).map(Row::Alert),
-        },
-        Pane::Access => Spec {
-            select: access::SELECT,
-            select_params: vec![],
-            base: None,
-            keyset: true,
-            order_by_name: "",
-            map: |r| access::from_row(r).map(Row::Access),
-        },
+        Pane::Alerts => Spec::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
+        Pane::Access => Spec::stream(access::SELECT, |r| access::from_row(r).map(Row::Access)),
         Pane::Bans => Spec {
-            select: bans::SELECT,
-            select_params: vec![],
             base: Some((bans::ACTIVE, vec![Value::Integer(now_ms)])),
-            keyset: true,
-            order_by_name: "",
-            map: |r| bans::from_row(r).map(Row::Ban),
+            ..Spec::stream(bans::SELECT, |r| bans::from_row(r).map(Row::Ban))
         },
         Pane::Integrity => Spec {
-            select: integrity::SELECT,
-            select_params: vec![],
-            base: None,
-            keyset: false,
-            order_by_name: "g.name",
-            map: |r| integrity::from_row(r).map(Row::Integrity),
+            order: Order::Whole("g.name"),
+            ..Spec::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
         },
-        Pane::Audit => Spec {
-            select: audit::SELECT,
-            select_params: vec![],
-            base: None,
-            keyset: true,
-            order_by_name: "",
-            map: |r| audit::from_row(r).map(Row::Audit),
-        },
+        Pane::Audit => Spec::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
     }
 }
 
@@ -195,8 +175,8 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page>
     let spec = spec(q.pane, now_ms);
     let filter = q.filter.as_ref();
     let n = q.per_side.max(1);
-    let mut page = if !spec.keyset {
-        let rows = spec.fetch(conn, filter, None, &format!("ORDER BY {}", spec.order_by_name), REGISTRY_LIMIT)?;
+    let mut page = if let Order::Whole(column) = spec.order {
+        let rows = spec.fetch(conn, filter, None, &format!("ORDER BY {column}"), REGISTRY_LIMIT)?;
         let focus = match q.around {
             Around::Key(k) => rows.iter().position(|r| r.key() == k).unwrap_or(0),
             Around::Oldest => rows.len().saturating_sub(1),
@@ -230,7 +210,7 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page>
             }
         }
     };
-    if let (true, Some(key)) = (spec.keyset, q.count_newer_than) {
+    if let (Order::Keyset, Some(key)) = (&spec.order, q.count_newer_than) {
         page.newer_count = Some(spec.count_newer(conn, filter, key)?);
     }
     Ok(page)
