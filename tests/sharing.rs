@@ -45,8 +45,11 @@ fn one_console_sees_what_another_did() {
     {
         let conn = store::open(&db, Access::ReadWrite).unwrap();
         rampart::demo::seed::seed(&conn, 1, store::now_ms(), 500).unwrap();
-        conn.execute("INSERT INTO alerts (id, ts, priority, rule) VALUES (1000, 0, 2, 'Terminal shell in container')", [])
-            .unwrap();
+        conn.execute(
+            "INSERT INTO alerts (id, ts, priority, rule) VALUES (1000, 0, 2, 'Terminal shell in container')",
+            [],
+        )
+        .unwrap();
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
@@ -67,11 +70,8 @@ fn one_console_sees_what_another_did() {
 fn one_collector_per_store() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
-    let mut first = Command::new(BIN)
-        .args(["collect", "--db", db.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut first =
+        Command::new(BIN).args(["collect", "--db", db.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
     let lock = rampart::collector::lock_path(&db);
     let start = Instant::now();
     while std::fs::read_to_string(&lock).map_or(true, |s| s.is_empty()) {

@@ -154,11 +154,21 @@ fn demo_in_a_real_terminal_focus_filter_zoom_help_quit() {
     assert_terminal_restored(&t);
 }
 
+fn signal_restores_the_terminal(signal: &str, seed: u32) {
+    let t = Tmux::start(signal);
+    start_demo(&t, seed);
+    let pattern = format!("demo --seed {seed} --events");
+    let sent = Command::new("pkill").args([&format!("-{signal}"), "-f", &pattern]).status().unwrap();
+    assert!(sent.success(), "rampart was running");
+    assert_terminal_restored(&t);
+}
+
 #[test]
 fn sigterm_restores_the_terminal() {
-    let t = Tmux::start("sigterm");
-    start_demo(&t, 7);
-    let killed = Command::new("pkill").args(["-TERM", "-f", "demo --seed 7 --events"]).status().unwrap();
-    assert!(killed.success(), "rampart was running");
-    assert_terminal_restored(&t);
+    signal_restores_the_terminal("TERM", 7);
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    signal_restores_the_terminal("HUP", 8);
 }

@@ -14,9 +14,9 @@ pub const COLUMNS: &[Column] = &[
     col("TIME", Constraint::Length(14), 14, 0),
     col("PRIO", Constraint::Length(4), 4, 0),
     col("", Constraint::Length(1), 1, 0),
-    col("RULE", Constraint::Fill(2), 14, 0),
+    col("RULE", Constraint::Length(30), 14, 0),
     col("TENANT", Constraint::Length(9), 9, 2),
-    col("OUTPUT", Constraint::Fill(3), 16, 1),
+    col("OUTPUT", Constraint::Fill(1), 16, 1),
 ];
 
 pub fn cells<'a>(a: &'a Alert, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {

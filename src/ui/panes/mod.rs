@@ -51,19 +51,49 @@ pub const fn col(title: &'static str, width: Constraint, min: u16, drop: u8) -> 
 
 type Columns = &'static [Column];
 
-/// Which columns fit in `width`: the least important ones go first.
-fn fitting(cols: Columns, width: u16) -> Vec<usize> {
+/// Which columns fit in `width`, and how wide each one is: the least important columns go first,
+/// fixed columns shrink towards their minimum before a `Fill` column gets less than its own, and
+/// what is left is shared among the `Fill` columns by weight.
+fn fitting(cols: Columns, width: u16) -> Vec<(usize, u16)> {
     let mut keep: Vec<usize> = (0..cols.len()).collect();
-    let need = |keep: &[usize]| -> u16 {
-        keep.iter().map(|i| cols[*i].min).sum::<u16>() + keep.len().saturating_sub(1) as u16
-    };
-    while need(&keep) > width {
+    let spacing = |keep: &[usize]| keep.len().saturating_sub(1) as u16;
+    while keep.iter().map(|i| cols[*i].min).sum::<u16>() + spacing(&keep) > width {
         let Some(worst) = keep.iter().copied().filter(|i| cols[*i].drop > 0).max_by_key(|i| (cols[*i].drop, *i)) else {
             break;
         };
         keep.retain(|i| *i != worst);
     }
-    keep
+    let mut widths: Vec<(usize, u16)> = keep
+        .iter()
+        .map(|i| match cols[*i].width {
+            Constraint::Length(n) => (*i, n.max(cols[*i].min)),
+            _ => (*i, cols[*i].min),
+        })
+        .collect();
+    let room = width.saturating_sub(spacing(&keep));
+    let mut used: u16 = widths.iter().map(|(_, w)| *w).sum();
+    // Too wide: take from fixed columns, widest first, down to their minimum.
+    while used > room {
+        let Some(slot) = widths.iter_mut().filter(|(i, w)| *w > cols[*i].min).max_by_key(|(_, w)| *w) else {
+            break;
+        };
+        slot.1 -= 1;
+        used -= 1;
+    }
+    let weights: u16 = keep.iter().map(|i| if let Constraint::Fill(n) = cols[*i].width { n } else { 0 }).sum();
+    if weights > 0 && room > used {
+        let spare = room - used;
+        let mut given = 0;
+        let fills: Vec<usize> =
+            (0..widths.len()).filter(|k| matches!(cols[widths[*k].0].width, Constraint::Fill(_))).collect();
+        for (n, k) in fills.iter().enumerate() {
+            let Constraint::Fill(weight) = cols[widths[*k].0].width else { continue };
+            let share = if n + 1 == fills.len() { spare - given } else { spare * weight / weights };
+            widths[*k].1 += share;
+            given += share;
+        }
+    }
+    widths
 }
 
 fn columns(pane: Pane) -> Columns {
@@ -150,7 +180,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     let end = (p.offset + height).min(p.rows.len());
     let selected_style = if focused { theme.selection } else { theme.selection_unfocused };
     let cols = columns(pane);
-    let keep = fitting(cols, body.width);
+    let fitted = fitting(cols, body.width);
+    let keep: Vec<usize> = fitted.iter().map(|(i, _)| *i).collect();
     let rows = p.rows[p.offset.min(end)..end].iter().enumerate().map(|(i, row)| {
         let mut all: Vec<Option<Cell<'_>>> = cells(row, &ctx).into_iter().map(Some).collect();
         let r = TableRow::new(keep.iter().filter_map(|k| all.get_mut(*k).and_then(Option::take)));
@@ -161,7 +192,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         }
     });
     let header = TableRow::new(keep.iter().map(|k| Cell::from(cols[*k].title))).style(theme.column_header);
-    let widths = keep.iter().map(|k| cols[*k].width);
+    let widths = fitted.iter().map(|(_, w)| Constraint::Length(*w));
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, body);
 }
