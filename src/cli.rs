@@ -71,11 +71,50 @@ pub enum Command {
     },
     /// Run the collector headless (for systemd): sources write into the store, no console
     Collect,
+    /// Tenants on the Docker engine: list, isolate, restore (for scripts and runbooks)
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
     /// The audit log
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Every tenant with its status, containers and networks (synchronised from Docker first)
+    List {
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move every container of NAME to the quarantine network (journaled, audited)
+    Isolate {
+        name: String,
+        /// Why; recorded in the audit log
+        #[arg(long)]
+        reason: String,
+        /// Also pause the containers
+        #[arg(long)]
+        pause: bool,
+    },
+    /// Reconnect NAME's containers to the networks they had and leave quarantine
+    Restore { name: String },
+}
+
+/// Exit codes of `rampart tenants isolate|restore`.
+pub mod exit {
+    /// Every container done.
+    pub const OK: u8 = 0;
+    /// Some or all containers failed; the report says which.
+    pub const PARTIAL: u8 = 1;
+    /// Bad arguments, or no such tenant.
+    pub const USAGE: u8 = 2;
+    /// The Docker engine could not be reached: nothing was done.
+    pub const UNREACHABLE: u8 = 3;
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,7 +161,17 @@ pub fn main() -> Result<ExitCode> {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
             ensure_parent(&db)?;
             init_logging(&db.with_extension("log"));
-            collect(&db)?;
+            collect(&db, &config)?;
+        }
+        Some(Command::Tenants { command }) => {
+            let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
+            ensure_parent(&db)?;
+            init_logging(&db.with_extension("log"));
+            if cli.global.read_only && !matches!(command, TenantsCommand::List { .. }) {
+                eprintln!("refused: --read-only");
+                return Ok(ExitCode::from(exit::USAGE));
+            }
+            return crate::tenants_cli::run(&db, &config, command);
         }
         Some(Command::Audit { command: AuditCommand::Verify }) => {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
@@ -162,7 +211,16 @@ fn console_options(
     } else {
         None
     };
-    Ok(console::Options { db, config_dir, theme, keymap, read_only, demo })
+    Ok(console::Options {
+        db,
+        config_dir,
+        theme,
+        keymap,
+        read_only,
+        demo,
+        docker: config.docker.clone(),
+        tenants: config.tenants.clone(),
+    })
 }
 
 fn ensure_parent(db: &Path) -> Result<()> {
@@ -194,7 +252,7 @@ fn init_logging(path: &Path) {
 }
 
 /// `rampart collect`: hold the collector lock and run the sources until SIGTERM or Ctrl-C.
-fn collect(db: &Path) -> Result<()> {
+fn collect(db: &Path, config: &Config) -> Result<()> {
     let conn = store::open(db, Access::ReadWrite)?;
     let lock = crate::collector::try_lock(db)?;
     if let Err(holder) = lock {
@@ -204,16 +262,15 @@ fn collect(db: &Path) -> Result<()> {
     runtime.block_on(async {
         let notes = std::sync::Arc::new(store::writer::ChangeNotes::default());
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);
-        eprintln!(
-            "rampart collect: collecting into {}. No sources are configured in this version yet \
-             (Docker, Fail2Ban, access logs, Falco and CloudWatch come next); waiting for SIGTERM.",
-            db.display()
-        );
+        let mut sources = tokio::task::JoinSet::new();
+        crate::collector::spawn_sources(&mut sources, &writer, &config.docker, &config.tenants);
+        eprintln!("rampart collect: collecting into {} (sources: docker); stop with SIGTERM or Ctrl-C", db.display());
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
+        sources.shutdown().await;
         drop(writer);
         let _ = thread.join();
         Ok::<(), color_eyre::Report>(())

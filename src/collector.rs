@@ -5,6 +5,25 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
+/// Starts every configured source on the collector's task set.
+pub fn spawn_sources(
+    tasks: &mut tokio::task::JoinSet<()>,
+    writer: &crate::store::writer::StoreWriter,
+    docker: &crate::config::DockerConfig,
+    tenants: &[String],
+) {
+    let (writer, docker, tenants) = (writer.clone(), docker.clone(), tenants.to_vec());
+    tasks.spawn(async move {
+        for name in tenants {
+            let tenant = crate::store::writer::Write::Tenant { name, label_selector: String::new() };
+            if writer.send(tenant).await.is_err() {
+                return;
+            }
+        }
+        crate::sources::docker::run(writer, docker).await;
+    });
+}
+
 /// Held for as long as this process is the store's collector; released on drop or exit.
 #[derive(Debug)]
 pub struct CollectorLock {

@@ -8,6 +8,8 @@ pub mod console;
 pub mod demo;
 pub mod pane;
 pub mod respond;
+pub mod sources;
 pub mod store;
+pub mod tenants_cli;
 pub mod terminal;
 pub mod ui;

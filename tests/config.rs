@@ -127,7 +127,10 @@ fn unknown_names_list_what_exists_including_user_files() {
 fn config_file_errors() {
     let path = fixture("config_unknown_key.toml");
     let e = Config::load(Path::new(&path)).unwrap_err().to_string().replace(&path, "FILE");
-    assert_eq!(e, "FILE, line 2: unknown field `keymapp`, expected one of `theme`, `keymap`, `read_only`");
+    assert_eq!(
+        e,
+        "FILE, line 2: unknown field `keymapp`, expected one of `theme`, `keymap`, `read_only`, `tenants`, `docker`"
+    );
     assert_eq!(Config::load(Path::new("/nonexistent/config.toml")).unwrap(), Config::default(), "absent is fine");
 }
 

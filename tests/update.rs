@@ -6,7 +6,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use rampart::app::state::Popup;
 use rampart::app::update::Msg;
 use rampart::pane::Pane;
-use rampart::respond::Backend;
 use rampart::store::access::{self, AccessEvent};
 use rampart::store::window::Row;
 use rampart::store::writer::Tables;
@@ -214,14 +213,25 @@ fn actions_say_where_they_work() {
 }
 
 #[test]
-fn without_a_component_an_action_is_refused_and_audited_as_failed() {
-    let mut h = Harness::build(140, 42, Some(6_000), Backend::Live, None);
+fn on_the_real_host_a_refused_action_is_audited_as_failed() {
+    // The demo store's tenants have no containers on this machine's Docker engine.
+    let mut h = Harness::build(140, 42, Some(6_000), support::live(), None);
     h.press("1 i");
     h.type_text("test");
     h.press("enter");
     assert_eq!(count(&h, "SELECT count(*) FROM tenants WHERE status = 'isolated' AND name = 'acme'"), 0);
     assert_eq!(count(&h, "SELECT count(*) FROM audit WHERE action = 'isolate' AND outcome = 'failed'"), 1);
-    assert!(h.screen().contains("isolation needs the Docker source"));
+    assert!(
+        h.screen().contains("no container carries the label rampart.tenant=acme; nothing to isolate"),
+        "{}",
+        h.screen()
+    );
+    // Fail2Ban is not wired in yet: a ban is refused, not pretended.
+    h.press("3 b");
+    h.type_text("test");
+    h.press("enter");
+    assert_eq!(count(&h, "SELECT count(*) FROM bans WHERE source = 'manual'"), 0);
+    assert_eq!(count(&h, "SELECT count(*) FROM audit WHERE action = 'ban' AND outcome = 'failed'"), 1);
 }
 
 #[test]

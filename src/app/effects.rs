@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::update::Msg;
 use crate::pane::Pane;
 use crate::respond::{self, Backend, Operator, Outcome, Request};
 use crate::store::window::{self, Query};
-use crate::store::writer::{StoreWriter, Tables, Write};
+use crate::store::writer::{ChangeNotes, StoreWriter, Tables};
 use crate::store::{bans, now_ms, overview};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,19 +41,6 @@ fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
     Msg::ThemeLoaded(crate::config::load_theme(name, config_dir).map(Box::new).map_err(|e| e.to_string()))
 }
 
-/// Performs a request in its own immediate transaction (the writer does the same for the live console).
-pub fn perform_now(conn: &Connection, backend: Backend, operator: &Operator, request: &Request) -> (Outcome, Tables) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        return (Outcome { ok: false, message: format!("the store is busy: {e}") }, Tables::NONE);
-    }
-    let result = respond::perform(conn, backend, operator, request);
-    if let Err(e) = conn.execute_batch("COMMIT") {
-        let _ = conn.execute_batch("ROLLBACK");
-        return (Outcome { ok: false, message: format!("nothing was saved: {e}") }, Tables::NONE);
-    }
-    result
-}
-
 /// Carries out effects in line, returning their messages at once. Tests and benchmarks drive the
 /// console with it; the live console uses [`Workers`], which calls the same functions.
 pub struct Inline {
@@ -72,8 +59,22 @@ impl Inline {
             }
             Effect::LoadOverview => vec![overview_msg(&self.reader, now_ms)],
             Effect::Respond(request) => {
-                let (outcome, tables) = perform_now(&self.writer, self.backend, &self.operator, &request);
-                vec![Msg::Responded(outcome), Msg::StoreChanged(tables)]
+                // The same path as the live console: a writer thread on this store, and the
+                // async responder driven to completion here.
+                let path = self.writer.path().map(PathBuf::from).unwrap_or_default();
+                let conn = match crate::store::open(&path, crate::store::Access::ReadWrite) {
+                    Ok(conn) => conn,
+                    Err(e) => return vec![Msg::Responded(Outcome { ok: false, message: e.to_string() })],
+                };
+                let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let outcome = match runtime {
+                    Ok(rt) => rt.block_on(respond::perform(&writer, &self.backend, &self.operator, &request)),
+                    Err(e) => Outcome { ok: false, message: format!("cannot start a runtime: {e}") },
+                };
+                drop(writer);
+                let _ = thread.join();
+                vec![Msg::Responded(outcome), Msg::StoreChanged(Tables::ALL)]
             }
             Effect::LoadTheme(name) => vec![theme_msg(&name, &self.config_dir)],
             Effect::Quit => vec![],
@@ -125,22 +126,10 @@ impl Workers {
                 let _ = self.queries.send(Work::Overview);
             }
             Effect::Respond(request) => {
-                let (done, answer) = oneshot::channel();
-                let (backend, operator) = (self.backend, self.operator.clone());
-                let job: crate::store::writer::Job = Box::new(move |conn| {
-                    let (outcome, tables) = respond::perform(conn, backend, &operator, &request);
-                    let _ = done.send(outcome);
-                    tables
-                });
                 let (writer, msgs) = (self.writer.clone(), self.msgs.clone());
+                let (backend, operator) = (self.backend.clone(), self.operator.clone());
                 tokio::spawn(async move {
-                    let outcome = match writer.send(Write::Job(job)).await {
-                        Ok(()) => answer.await.unwrap_or_else(|_| Outcome {
-                            ok: false,
-                            message: "the store writer stopped before the action finished".into(),
-                        }),
-                        Err(e) => Outcome { ok: false, message: e.to_string() },
-                    };
+                    let outcome = respond::perform(&writer, &backend, &operator, &request).await;
                     let _ = msgs.send(Msg::Responded(outcome));
                 });
             }

@@ -61,6 +61,27 @@ pub struct Config {
     /// Start every console read-only.
     #[serde(default)]
     pub read_only: bool,
+    /// Tenants to list even while they have no containers.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    #[serde(default)]
+    pub docker: DockerConfig,
+}
+
+/// `[docker]`: how tenants are found and where isolated containers go.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerConfig {
+    /// The container label whose value names the tenant.
+    pub label: String,
+    /// The internal network isolated containers are moved to (created when missing).
+    pub quarantine_network: String,
+}
+
+impl Default for DockerConfig {
+    fn default() -> DockerConfig {
+        DockerConfig { label: "rampart.tenant".into(), quarantine_network: "rampart-quarantine".into() }
+    }
 }
 
 impl Config {

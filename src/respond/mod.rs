@@ -1,12 +1,16 @@
 //! Responders: what an operator's action does to the world, and the audit row that records it.
 
+pub mod isolate;
 pub mod operator;
+
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
 pub use operator::Operator;
 
-use crate::store::writer::Tables;
+use crate::config::DockerConfig;
+use crate::store::writer::{StoreWriter, Tables};
 use crate::store::{alerts, audit, bans, integrity, now_ms, tenants};
 
 /// An action an operator asked for, with everything needed to perform it.
@@ -63,17 +67,142 @@ pub struct Outcome {
 }
 
 /// Who carries out requests against what.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     /// `rampart demo`: every action acts on the demo database only.
     Demo,
     /// The real host. Components not wired in yet refuse with a reason rather than pretend.
-    Live,
+    Live(Arc<DockerConfig>),
 }
 
-/// Performs `request` on the store inside the caller's transaction and appends the audit row.
-/// Runs on the store writer (see `store::writer::Job`).
-pub fn perform(conn: &Connection, backend: Backend, operator: &Operator, request: &Request) -> (Outcome, Tables) {
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Demo => "demo",
+            Backend::Live(_) => "live",
+        }
+    }
+}
+
+/// Carries out `request` and records it in the audit log. Docker actions run against the engine
+/// (journaling through the writer as they go); the rest are store changes made on the writer.
+pub async fn perform(writer: &StoreWriter, backend: &Backend, operator: &Operator, request: &Request) -> Outcome {
+    let gone = |e: crate::store::writer::WriterGone| Outcome { ok: false, message: e.to_string() };
+    match (backend, request) {
+        (Backend::Live(docker_config), Request::Isolate { .. } | Request::Restore { .. }) => {
+            let result = match crate::sources::docker::connect().await {
+                Err(why) => Err(why),
+                Ok(docker) => on_docker(&docker, writer, docker_config, request).await,
+            };
+            record_docker(writer, operator, request, &result).await
+        }
+        _ => {
+            let (backend, operator, request) = (backend.clone(), operator.clone(), request.clone());
+            writer.call(move |conn| perform_in_store(conn, &backend, &operator, &request)).await.unwrap_or_else(gone)
+        }
+    }
+}
+
+/// Isolates or restores on the engine (any other request is not a Docker action).
+pub async fn on_docker(
+    docker: &bollard::Docker,
+    writer: &StoreWriter,
+    config: &DockerConfig,
+    request: &Request,
+) -> Result<isolate::Report, String> {
+    match request {
+        Request::Isolate { tenant, pause, .. } => isolate::isolate(docker, writer, config, tenant, *pause).await,
+        Request::Restore { tenant } => isolate::restore(docker, writer, config, tenant).await,
+        other => Err(format!("{} is not a Docker action", other.action())),
+    }
+}
+
+/// Records a Docker action's result: the tenant's status and the audit row.
+pub async fn record_docker(
+    writer: &StoreWriter,
+    operator: &Operator,
+    request: &Request,
+    result: &Result<isolate::Report, String>,
+) -> Outcome {
+    let gone = |e: crate::store::writer::WriterGone| Outcome { ok: false, message: e.to_string() };
+    let isolating = matches!(request, Request::Isolate { .. });
+    let (Request::Isolate { tenant, .. } | Request::Restore { tenant }) = request else {
+        return Outcome { ok: false, message: format!("{} is not a Docker action", request.action()) };
+    };
+    let (outcome, detail, status) = match result {
+        Ok(report) => {
+            let n = report.containers.len();
+            let failed = report.failed();
+            let verb = if isolating { "isolated" } else { "restored" };
+            let message = if failed == 0 {
+                format!("{verb} {tenant}: {n}/{n} containers")
+            } else {
+                let first = report.containers.iter().find(|c| !c.ok).map(|c| format!("{}: {}", c.container, c.detail));
+                format!("{tenant} partially {verb}: {}/{n} containers failed — {}", failed, first.unwrap_or_default())
+            };
+            let detail = serde_json::json!({ "backend": "docker", "containers": report.containers });
+            (Outcome { ok: failed == 0, message }, detail, Some(report.status_after(isolating)))
+        }
+        Err(why) => (
+            Outcome { ok: false, message: why.clone() },
+            serde_json::json!({ "backend": "docker", "error": why }),
+            None,
+        ),
+    };
+    let (ok, outcome_message) = (outcome.ok, outcome.message.clone());
+    let (operator, request, tenant, message) = (operator.clone(), request.clone(), tenant.clone(), outcome.message);
+    let recorded = writer
+        .call(move |conn| {
+            if let Some(status) = status {
+                let reason = match &request {
+                    Request::Isolate { reason, .. } => Some(reason.as_str()),
+                    _ => None,
+                };
+                if let Err(e) = tenants::set_status(conn, &tenant, status, &operator.name, reason, now_ms()) {
+                    tracing::error!("cannot record {tenant}'s status: {e}");
+                }
+            }
+            (record(conn, &operator, &request, ok, &message, detail), Tables::ALL)
+        })
+        .await;
+    match recorded {
+        Ok(Ok(())) => Outcome { ok, message: outcome_message },
+        Ok(Err(e)) => {
+            Outcome { ok: false, message: format!("{outcome_message} — but the audit row could not be written: {e}") }
+        }
+        Err(e) => gone(e),
+    }
+}
+
+/// Appends the audit row for a request.
+fn record(
+    conn: &Connection,
+    operator: &Operator,
+    request: &Request,
+    ok: bool,
+    message: &str,
+    mut detail: serde_json::Value,
+) -> rusqlite::Result<()> {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("message".into(), message.into());
+    }
+    let entry = audit::NewEntry {
+        ts: now_ms(),
+        operator: operator.name.clone(),
+        ssh_client: operator.ssh_client.clone(),
+        host: operator.host.clone(),
+        action: request.action().to_string(),
+        target: request.target(),
+        reason: request.reason().map(str::to_string),
+        outcome: if ok { "ok".into() } else { "failed".into() },
+        detail_json: detail.to_string(),
+    };
+    audit::append(conn, &entry).map(|_| ())
+}
+
+/// Store-only requests (and the demo's stand-ins for the real components), inside the writer's
+/// transaction, with their audit row.
+fn perform_in_store(conn: &Connection, backend: &Backend, operator: &Operator, request: &Request) -> (Outcome, Tables) {
     let at = now_ms();
     let result = match (backend, request) {
         (_, Request::Acknowledge { alert_id, .. }) => match alerts::acknowledge(conn, *alert_id, &operator.name, at) {
@@ -124,13 +253,13 @@ pub fn perform(conn: &Connection, backend: Backend, operator: &Operator, request
             }
         }
         (Backend::Demo, Request::Verify { target }) => demo_verify(conn, target, at),
-        (Backend::Live, Request::Isolate { .. } | Request::Restore { .. }) => {
-            Err("isolation needs the Docker source, which this build does not have yet; nothing was changed".into())
+        (Backend::Live(_), Request::Isolate { .. } | Request::Restore { .. }) => {
+            Err("isolation runs against the Docker engine, not the store".into())
         }
-        (Backend::Live, Request::Unban { .. } | Request::Ban { .. }) => {
+        (Backend::Live(_), Request::Unban { .. } | Request::Ban { .. }) => {
             Err("bans need the Fail2Ban source, which this build does not have yet; nothing was changed".into())
         }
-        (Backend::Live, Request::Verify { .. }) => {
+        (Backend::Live(_), Request::Verify { .. }) => {
             Err("verification needs the integrity checker, which this build does not have yet".into())
         }
     };
@@ -138,26 +267,11 @@ pub fn perform(conn: &Connection, backend: Backend, operator: &Operator, request
         Ok(message) => Outcome { ok: true, message },
         Err(message) => Outcome { ok: false, message },
     };
-    let entry = audit::NewEntry {
-        ts: at,
-        operator: operator.name.clone(),
-        ssh_client: operator.ssh_client.clone(),
-        host: operator.host.clone(),
-        action: request.action().to_string(),
-        target: request.target(),
-        reason: request.reason().map(str::to_string),
-        outcome: if outcome.ok { "ok".into() } else { "failed".into() },
-        detail_json: serde_json::json!({ "message": outcome.message, "backend": format!("{backend:?}") }).to_string(),
-    };
-    if let Err(e) = audit::append(conn, &entry) {
+    let detail = serde_json::json!({ "backend": backend.name() });
+    if let Err(e) = record(conn, operator, request, outcome.ok, &outcome.message, detail) {
         tracing::error!("cannot write the audit row for {}: {e}", request.action());
-        return (
-            Outcome {
-                ok: false,
-                message: format!("{} — but the audit row could not be written: {e}", outcome.message),
-            },
-            Tables::ALL,
-        );
+        let message = format!("{} — but the audit row could not be written: {e}", outcome.message);
+        return (Outcome { ok: false, message }, Tables::ALL);
     }
     (outcome, Tables::ALL)
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bans;
 pub mod filter;
 pub mod integrity;
+pub mod journal;
 pub mod overview;
 pub mod schema;
 pub mod status;

@@ -86,12 +86,40 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
     })
 }
 
+/// Adds a tenant if it is new; an empty `label_selector` keeps the one already stored.
 pub fn upsert(conn: &Connection, name: &str, label_selector: &str, now: i64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO tenants (name, label_selector, updated_at) VALUES (?, ?, ?) \
-         ON CONFLICT(name) DO UPDATE SET label_selector = excluded.label_selector, updated_at = excluded.updated_at",
+         ON CONFLICT(name) DO UPDATE SET label_selector = coalesce(nullif(excluded.label_selector, ''), label_selector), \
+         updated_at = excluded.updated_at",
     )?
     .execute(params![name, label_selector, now])?;
+    Ok(())
+}
+
+/// Replaces the containers table with what the Docker engine reports, and marks tenants whose
+/// isolation was interrupted as partially isolated.
+pub fn sync(conn: &Connection, containers: &[Container], now: i64) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS seen_containers (id TEXT PRIMARY KEY); DELETE FROM seen_containers",
+    )?;
+    for c in containers {
+        upsert(conn, &c.tenant, "", now)?;
+        upsert_container(conn, c, now)?;
+        conn.prepare_cached("INSERT OR IGNORE INTO seen_containers (id) VALUES (?)")?.execute([&c.id])?;
+    }
+    conn.execute("DELETE FROM containers WHERE id NOT IN (SELECT id FROM seen_containers)", [])?;
+    for tenant in super::journal::interrupted_tenants(conn)? {
+        conn.execute(
+            "UPDATE tenants SET status = ?, updated_at = ? WHERE name = ? AND status <> ?",
+            params![status::PARTIAL, now, tenant, status::PARTIAL],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn remove_container(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM containers WHERE id = ?", [id])?;
     Ok(())
 }
 

@@ -87,8 +87,14 @@ pub enum Write {
     Access(access::AccessEvent),
     Alert(alerts::Alert),
     Ban(bans::Ban),
-    Tenant { name: String, label_selector: String },
+    Tenant {
+        name: String,
+        label_selector: String,
+    },
     Container(tenants::Container),
+    /// Everything the Docker source sees at (re)connection: replaces the containers table.
+    SyncContainers(Vec<tenants::Container>),
+    RemoveContainer(String),
     IntegrityTarget(integrity::Target),
     IntegrityRun(integrity::Run, Vec<integrity::Change>),
     Status(status::SourceStatus),
@@ -105,7 +111,12 @@ impl Write {
             Write::Tenant { name, label_selector } => {
                 tenants::upsert(conn, name, label_selector, now).map(|()| Tables::TENANTS)?
             }
-            Write::Container(c) => tenants::upsert_container(conn, c, now).map(|()| Tables::TENANTS)?,
+            Write::Container(c) => {
+                tenants::upsert(conn, &c.tenant, "", now)?;
+                tenants::upsert_container(conn, c, now).map(|()| Tables::TENANTS)?
+            }
+            Write::SyncContainers(all) => tenants::sync(conn, all, now).map(|()| Tables::TENANTS)?,
+            Write::RemoveContainer(id) => tenants::remove_container(conn, id).map(|()| Tables::TENANTS)?,
             Write::IntegrityTarget(t) => integrity::upsert_target(conn, t).map(|()| Tables::INTEGRITY)?,
             Write::IntegrityRun(r, c) => integrity::insert_run(conn, r, c).map(|_| Tables::INTEGRITY)?,
             Write::Status(s) => status::upsert(conn, s).map(|()| Tables::STATUS)?,
@@ -139,6 +150,21 @@ impl StoreWriter {
 
     pub async fn send(&self, w: Write) -> Result<(), WriterGone> {
         self.tx.send(w).await.map_err(|_| WriterGone)
+    }
+
+    /// Runs `f` on the writer inside an immediate transaction and returns its result once committed.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> (T, Tables) + Send + 'static,
+    ) -> Result<T, WriterGone> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let (value, tables) = f(conn);
+            let _ = tx.send(value);
+            tables
+        });
+        self.send(Write::Job(job)).await?;
+        rx.await.map_err(|_| WriterGone)
     }
 
     /// For code outside the async runtime (and tests).

@@ -25,6 +25,11 @@ pub fn operator() -> Operator {
     Operator { name: "operator".into(), ssh_client: Some("192.0.2.10".into()), host: "testhost".into() }
 }
 
+/// The real-host backend with the default Docker settings.
+pub fn live() -> Backend {
+    Backend::Live(std::sync::Arc::new(rampart::config::DockerConfig::default()))
+}
+
 pub fn theme(name: &str) -> Theme {
     config::shipped_theme(name).expect("shipped theme")
 }
@@ -50,7 +55,7 @@ impl Harness {
 
     /// A console on a fresh, empty store.
     pub fn empty(width: u16, height: u16) -> Harness {
-        Harness::build(width, height, None, Backend::Live, None)
+        Harness::build(width, height, None, live(), None)
     }
 
     pub fn build(width: u16, height: u16, events: Option<usize>, backend: Backend, read_only: Option<&str>) -> Harness {
@@ -64,7 +69,7 @@ impl Harness {
         let session = Session {
             operator: operator(),
             read_only: read_only.map(str::to_string),
-            demo: backend == Backend::Demo,
+            demo: matches!(backend, Backend::Demo),
             role: Role::Collector,
         };
         let state = State::new(session, theme("default"), keymap("default"), Rect::new(0, 0, width, height), NOW);

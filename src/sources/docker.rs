@@ -1,0 +1,215 @@
+//! Tenants from the Docker Engine: containers carrying the tenant label, their networks and
+//! hardening posture. A full listing at (re)connection, then the events stream (no polling).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::{ContainerInspectResponse, EventMessage};
+use bollard::query_parameters::{EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder};
+use bollard::Docker;
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::config::DockerConfig;
+use crate::store::journal::Attachment;
+use crate::store::now_ms;
+use crate::store::status::{Health, SourceStatus};
+use crate::store::tenants::Container;
+use crate::store::writer::{StoreWriter, Write};
+
+pub const SOURCE: &str = "docker";
+
+/// Where the engine is expected, for messages.
+pub fn host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+/// Connects (honouring DOCKER_HOST) and agrees on an API version with the engine.
+pub async fn connect() -> Result<Docker, String> {
+    let explain = |e: bollard::errors::Error| {
+        format!(
+            "cannot reach the Docker engine at {} ({e}) — is dockerd running, and may this user use its socket?",
+            host()
+        )
+    };
+    let docker = Docker::connect_with_defaults().map_err(explain)?;
+    let docker = docker.negotiate_version().await.map_err(explain)?;
+    docker.ping().await.map_err(explain)?;
+    Ok(docker)
+}
+
+/// The tenant a container belongs to, from its label.
+fn tenant_of(labels: Option<&HashMap<String, String>>, label: &str) -> Option<String> {
+    labels.and_then(|l| l.get(label)).map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// A container's networks as attached now.
+pub fn attachments(c: &ContainerInspectResponse) -> Vec<Attachment> {
+    let mut out: Vec<Attachment> = c
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|networks| {
+            networks
+                .iter()
+                .map(|(name, ep)| Attachment {
+                    name: name.clone(),
+                    ip: ep.ip_address.clone().filter(|ip| !ip.is_empty()),
+                    aliases: ep.aliases.clone().unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// The store's row for an inspected container, if it carries the tenant label.
+pub fn container_row(c: &ContainerInspectResponse, label: &str) -> Option<Container> {
+    let config = c.config.as_ref();
+    let tenant = tenant_of(config.and_then(|c| c.labels.as_ref()), label)?;
+    let host = c.host_config.as_ref();
+    let user = config.and_then(|c| c.user.clone()).unwrap_or_default();
+    let runs_as_root =
+        user.is_empty() || user == "root" || user == "0" || user.starts_with("0:") || user.starts_with("root:");
+    let network_mode = host.and_then(|h| h.network_mode.clone()).unwrap_or_default();
+    let docker_socket = c.mounts.iter().flatten().any(|m| {
+        m.source.as_deref().is_some_and(|s| s.ends_with("docker.sock"))
+            || m.destination.as_deref().is_some_and(|d| d.ends_with("docker.sock"))
+    });
+    let posture = json!({
+        "user": if user.is_empty() { "root (image default)".to_string() } else { user.clone() },
+        "runs_as_root": runs_as_root,
+        "read_only_rootfs": host.and_then(|h| h.readonly_rootfs).unwrap_or(false),
+        "privileged": host.and_then(|h| h.privileged).unwrap_or(false),
+        "cap_add": host.and_then(|h| h.cap_add.clone()).unwrap_or_default(),
+        "host_network": network_mode == "host",
+        "host_pid": host.and_then(|h| h.pid_mode.clone()).is_some_and(|p| p == "host"),
+        "docker_socket": docker_socket,
+    });
+    let state = c.state.as_ref();
+    let status = match state {
+        Some(s) if s.paused == Some(true) => "paused".to_string(),
+        Some(s) => s.status.map(|st| st.to_string()).unwrap_or_else(|| "unknown".into()),
+        None => "unknown".into(),
+    };
+    let networks: Vec<serde_json::Value> =
+        attachments(c).into_iter().map(|a| json!({"name": a.name, "ip": a.ip, "aliases": a.aliases})).collect();
+    Some(Container {
+        id: c.id.clone().unwrap_or_default(),
+        tenant,
+        name: c.name.clone().unwrap_or_default().trim_start_matches('/').to_string(),
+        image: config.and_then(|c| c.image.clone()).unwrap_or_default(),
+        state: status,
+        networks_json: serde_json::Value::Array(networks).to_string(),
+        posture_json: posture.to_string(),
+    })
+}
+
+/// Every labelled container, inspected.
+pub async fn snapshot(docker: &Docker, label: &str) -> Result<Vec<Container>, bollard::errors::Error> {
+    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let mut rows = Vec::new();
+    for summary in docker.list_containers(Some(options)).await? {
+        let Some(id) = summary.id else { continue };
+        match docker.inspect_container(&id, None::<InspectContainerOptions>).await {
+            Ok(c) => rows.extend(container_row(&c, label)),
+            // Removed between the listing and the inspection.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(rows)
+}
+
+async fn status(writer: &StoreWriter, health: Health, detail: String) -> bool {
+    let ok = health == Health::Ok;
+    let s = SourceStatus {
+        source: SOURCE.into(),
+        health,
+        detail: detail.clone(),
+        last_ok: ok.then(now_ms),
+        last_error: (!ok).then_some(detail),
+    };
+    writer.send(Write::Status(s)).await.is_ok()
+}
+
+/// The container an event is about: the actor of a container event, or the `container`
+/// attribute of a network (dis)connect.
+fn event_container(e: &EventMessage) -> Option<String> {
+    let actor = e.actor.as_ref()?;
+    match e.typ {
+        Some(bollard::models::EventMessageTypeEnum::NETWORK) => actor.attributes.as_ref()?.get("container").cloned(),
+        _ => actor.id.clone(),
+    }
+}
+
+/// Runs until the writer goes away: sync, follow events, and on any loss reconnect with backoff.
+pub async fn run(writer: StoreWriter, config: DockerConfig) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let docker = match connect().await {
+            Ok(d) => d,
+            Err(why) => {
+                if !status(&writer, Health::Down, why).await {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        backoff = Duration::from_secs(1);
+        // Subscribe before listing so nothing that happens in between is missed.
+        let filters = HashMap::from([("type".to_string(), vec!["container".to_string(), "network".to_string()])]);
+        let mut events = docker.events(Some(EventsOptionsBuilder::default().filters(&filters).build()));
+        match snapshot(&docker, &config.label).await {
+            Ok(rows) => {
+                let tenants: std::collections::BTreeSet<&str> = rows.iter().map(|c| c.tenant.as_str()).collect();
+                let detail = format!("{} containers of {} tenants", rows.len(), tenants.len());
+                if writer.send(Write::SyncContainers(rows)).await.is_err() || !status(&writer, Health::Ok, detail).await
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                if !status(&writer, Health::Down, format!("cannot list containers: {e}")).await {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+        }
+        while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!("docker events stream ended: {e}");
+                    break;
+                }
+            };
+            let Some(id) = event_container(&event) else { continue };
+            let write = match docker.inspect_container(&id, None::<InspectContainerOptions>).await {
+                Ok(c) => match container_row(&c, &config.label) {
+                    Some(row) => Write::Container(row),
+                    None => continue,
+                },
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                    Write::RemoveContainer(id)
+                }
+                Err(e) => {
+                    tracing::warn!("cannot inspect container {id}: {e}");
+                    continue;
+                }
+            };
+            if writer.send(write).await.is_err() {
+                return;
+            }
+        }
+        if !status(&writer, Health::Down, format!("lost the Docker engine at {}; reconnecting", host())).await {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+    }
+}

@@ -1,0 +1,3 @@
+//! Sources: tasks of the collector that read the real components and write what they see.
+
+pub mod docker;

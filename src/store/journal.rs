@@ -1,0 +1,113 @@
+//! The isolation journal: what a container looked like before rampart isolated it, written before
+//! anything is changed, so an interrupted isolation can be finished or undone after a crash.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+/// One network a container was attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// A container's state before isolation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Before {
+    pub name: String,
+    pub networks: Vec<Attachment>,
+    pub paused: bool,
+}
+
+/// Where a container's journal entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Isolate,
+    Restore,
+}
+
+impl Step {
+    fn as_str(self) -> &'static str {
+        match self {
+            Step::Isolate => "isolate",
+            Step::Restore => "restore",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: i64,
+    pub tenant: String,
+    pub container: String,
+    pub step: Step,
+    pub before: Before,
+    pub done: bool,
+}
+
+const ACTIVE: &str = "NOT (step = 'restore' AND done = 1)";
+
+/// The entry of `container` that is not yet fully restored, if any.
+pub fn active(conn: &Connection, container: &str) -> rusqlite::Result<Option<Entry>> {
+    conn.query_row(
+        &format!(
+            "SELECT id, tenant, container, step, state_before_json, done FROM isolation_journal \
+             WHERE container = ? AND {ACTIVE} ORDER BY id DESC LIMIT 1"
+        ),
+        [container],
+        row,
+    )
+    .optional()
+}
+
+/// Every entry of `tenant` not yet fully restored.
+pub fn active_of(conn: &Connection, tenant: &str) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, tenant, container, step, state_before_json, done FROM isolation_journal \
+         WHERE tenant = ? AND {ACTIVE} ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([tenant], row)?;
+    rows.collect()
+}
+
+/// Tenants with a step that was started and never finished: an interrupted isolate or restore.
+pub fn interrupted_tenants(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT tenant FROM isolation_journal WHERE done = 0 ORDER BY tenant")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    let step: String = r.get(3)?;
+    let before: String = r.get(4)?;
+    let before = serde_json::from_str(&before)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(Entry {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        container: r.get(2)?,
+        step: if step == "restore" { Step::Restore } else { Step::Isolate },
+        before,
+        done: r.get(5)?,
+    })
+}
+
+/// Records, before touching it, that `container` is about to be isolated.
+pub fn begin_isolate(conn: &Connection, tenant: &str, container: &str, before: &Before) -> rusqlite::Result<i64> {
+    let json = serde_json::to_string(before).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.execute(
+        "INSERT INTO isolation_journal (tenant, container, step, state_before_json, done) VALUES (?, ?, 'isolate', ?, 0)",
+        params![tenant, container, json],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Moves an entry to `step`, finished or not.
+pub fn set(conn: &Connection, id: i64, step: Step, done: bool) -> rusqlite::Result<()> {
+    conn.execute("UPDATE isolation_journal SET step = ?, done = ? WHERE id = ?", params![step.as_str(), done, id])?;
+    Ok(())
+}
