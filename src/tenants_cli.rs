@@ -27,7 +27,7 @@ pub fn run(db: &Path, config: &Config, command: TenantsCommand) -> Result<ExitCo
         let engine = docker::connect().await;
         // Bring the store up to date with the engine before reporting or acting.
         if let Ok(engine) = &engine {
-            match docker::snapshot(engine, &config.docker.label).await {
+            match docker::snapshot(engine, &config.docker).await {
                 Ok(rows) => {
                     let _ = writer.send(Write::SyncContainers(rows)).await;
                 }

@@ -443,10 +443,18 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
             confirm(
                 Request::Isolate { tenant: t.name.clone(), reason: String::new(), pause: false },
                 "Isolate tenant",
-                format!(
-                    "Disconnect every network of {}'s {} containers and attach them to the quarantine network?",
-                    t.name, t.containers
-                ),
+                if t.status == crate::store::tenants::status::PARTIAL {
+                    format!(
+                        "{}'s isolation is unfinished (interrupted, or some containers failed). Finish it from the \
+                         journal? (R undoes it instead.)",
+                        t.name
+                    )
+                } else {
+                    format!(
+                        "Disconnect every network of {}'s {} containers and attach them to the quarantine network?",
+                        t.name, t.containers
+                    )
+                },
                 true,
                 true,
                 vec![],

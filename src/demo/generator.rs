@@ -172,16 +172,23 @@ impl Generator {
                     .enumerate()
                     .map(|(n, (role, image))| {
                         let id: String = (0..64).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect();
-                        let networks = json!([{ "name": format!("{name}-net"), "ip": format!("10.{subnet}.0.{}", n + 2), "aliases": [role] }]);
+                        let mut networks = vec![json!({ "name": format!("{name}-net"), "ip": format!("10.{subnet}.0.{}", n + 2), "aliases": [role] })];
+                        // A leftover from a migration: globex's worker and initech's cache share a network.
+                        if (i == 1 && *role == "worker") || (i == 2 && *role == "cache") {
+                            networks.push(json!({ "name": "legacy-cache-net", "ip": format!("10.99.0.{}", i + 2), "aliases": [role] }));
+                        }
+                        let user = if *role == "db" { "postgres" } else if n % 2 == 0 { "" } else { "app" };
                         let posture = json!({
-                            "user": if *role == "db" { "postgres" } else if n % 2 == 0 { "root" } else { "app" },
+                            "user": user,
+                            "runs_as_root": user.is_empty(),
                             "read_only_rootfs": *role == "web",
-                            "privileged": false,
+                            "privileged": i == 3 && *role == "app",
                             "cap_add": if *role == "web" { json!(["NET_BIND_SERVICE"]) } else { json!([]) },
-                            "network_mode": "bridge",
-                            "pid_mode": "",
+                            "host_network": false,
+                            "host_pid": false,
                             "docker_socket": false,
                         });
+                        let networks = serde_json::Value::Array(networks);
                         Container {
                             id,
                             tenant: name.to_string(),

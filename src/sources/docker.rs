@@ -65,9 +65,9 @@ pub fn attachments(c: &ContainerInspectResponse) -> Vec<Attachment> {
 }
 
 /// The store's row for an inspected container, if it carries the tenant label.
-pub fn container_row(c: &ContainerInspectResponse, label: &str) -> Option<Container> {
+pub fn container_row(c: &ContainerInspectResponse, docker: &DockerConfig) -> Option<Container> {
     let config = c.config.as_ref();
-    let tenant = tenant_of(config.and_then(|c| c.labels.as_ref()), label)?;
+    let tenant = tenant_of(config.and_then(|c| c.labels.as_ref()), &docker.label)?;
     let host = c.host_config.as_ref();
     let user = config.and_then(|c| c.user.clone()).unwrap_or_default();
     let runs_as_root =
@@ -78,7 +78,7 @@ pub fn container_row(c: &ContainerInspectResponse, label: &str) -> Option<Contai
             || m.destination.as_deref().is_some_and(|d| d.ends_with("docker.sock"))
     });
     let posture = json!({
-        "user": if user.is_empty() { "root (image default)".to_string() } else { user.clone() },
+        "user": user,
         "runs_as_root": runs_as_root,
         "read_only_rootfs": host.and_then(|h| h.readonly_rootfs).unwrap_or(false),
         "privileged": host.and_then(|h| h.privileged).unwrap_or(false),
@@ -94,7 +94,13 @@ pub fn container_row(c: &ContainerInspectResponse, label: &str) -> Option<Contai
         None => "unknown".into(),
     };
     let networks: Vec<serde_json::Value> =
-        attachments(c).into_iter().map(|a| json!({"name": a.name, "ip": a.ip, "aliases": a.aliases})).collect();
+        attachments(c)
+            .into_iter()
+            .map(|a| {
+                let quarantine = a.name == docker.quarantine_network;
+                json!({"name": a.name, "ip": a.ip, "aliases": a.aliases, "quarantine": quarantine})
+            })
+            .collect();
     Some(Container {
         id: c.id.clone().unwrap_or_default(),
         tenant,
@@ -107,14 +113,14 @@ pub fn container_row(c: &ContainerInspectResponse, label: &str) -> Option<Contai
 }
 
 /// Every labelled container, inspected.
-pub async fn snapshot(docker: &Docker, label: &str) -> Result<Vec<Container>, bollard::errors::Error> {
-    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+pub async fn snapshot(docker: &Docker, config: &DockerConfig) -> Result<Vec<Container>, bollard::errors::Error> {
+    let filters = HashMap::from([("label".to_string(), vec![config.label.clone()])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
     let mut rows = Vec::new();
     for summary in docker.list_containers(Some(options)).await? {
         let Some(id) = summary.id else { continue };
         match docker.inspect_container(&id, None::<InspectContainerOptions>).await {
-            Ok(c) => rows.extend(container_row(&c, label)),
+            Ok(c) => rows.extend(container_row(&c, config)),
             // Removed between the listing and the inspection.
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
             Err(e) => return Err(e),
@@ -164,7 +170,7 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
         // Subscribe before listing so nothing that happens in between is missed.
         let filters = HashMap::from([("type".to_string(), vec!["container".to_string(), "network".to_string()])]);
         let mut events = docker.events(Some(EventsOptionsBuilder::default().filters(&filters).build()));
-        match snapshot(&docker, &config.label).await {
+        match snapshot(&docker, &config).await {
             Ok(rows) => {
                 let tenants: std::collections::BTreeSet<&str> = rows.iter().map(|c| c.tenant.as_str()).collect();
                 let detail = format!("{} containers of {} tenants", rows.len(), tenants.len());
@@ -191,7 +197,7 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
             };
             let Some(id) = event_container(&event) else { continue };
             let write = match docker.inspect_container(&id, None::<InspectContainerOptions>).await {
-                Ok(c) => match container_row(&c, &config.label) {
+                Ok(c) => match container_row(&c, &config) {
                     Some(row) => Write::Container(row),
                     None => continue,
                 },

@@ -28,6 +28,14 @@ pub struct TenantRow {
     /// Files changed in the newest integrity run of the tenant's targets; `None` when never verified.
     pub drift: Option<i64>,
     pub signature_ok: Option<bool>,
+    /// Networks this tenant shares with another tenant's containers (a lateral-movement path).
+    pub shared_networks: String,
+    /// Containers on Docker's default bridge, which every container can join.
+    pub on_default_bridge: i64,
+    /// Containers that are privileged, mount the Docker socket, or share the host's network or PIDs.
+    pub risky: i64,
+    /// `[{"name", "image", "state", "networks": [...], "posture": {...}}]`, for the detail view.
+    pub containers_json: String,
 }
 
 /// A container as discovered (or simulated); networks are `[{"name":…,"ip":…,"aliases":[…]}]`.
@@ -58,14 +66,28 @@ pub const SELECT: &str = "SELECT t.id, t.name, t.status, t.isolated_at, t.isolat
      (SELECT ifnull(group_concat(DISTINCT json_extract(j.value, '$.name')), '') \
         FROM containers c, json_each(c.networks_json) j WHERE c.tenant = t.name), \
      (SELECT count(*) FROM alerts a WHERE a.tenant = t.name AND a.ts >= ?), \
-     (SELECT count(*) FROM bans b WHERE b.tenant = t.name AND b.unbanned_at IS NULL \
+     (SELECT count(*) FROM bans b WHERE (b.tenant = t.name OR b.ip IN (SELECT json_extract(j.value, '$.ip') \
+        FROM containers c, json_each(c.networks_json) j WHERE c.tenant = t.name)) AND b.unbanned_at IS NULL \
         AND (b.ban_seconds < 0 OR b.banned_at + b.ban_seconds * 1000 > ?)), \
      (SELECT sum(r.modified + r.added + r.removed + r.unreadable) FROM integrity_targets g \
         JOIN integrity_runs r ON r.id = (SELECT max(id) FROM integrity_runs WHERE target = g.name) \
         WHERE g.tenant = t.name), \
      (SELECT min(r.signature_ok) FROM integrity_targets g \
         JOIN integrity_runs r ON r.id = (SELECT max(id) FROM integrity_runs WHERE target = g.name) \
-        WHERE g.tenant = t.name) \
+        WHERE g.tenant = t.name), \
+     (SELECT ifnull(group_concat(DISTINCT json_extract(j.value, '$.name')), '') \
+        FROM containers c, json_each(c.networks_json) j \
+        WHERE c.tenant = t.name AND ifnull(json_extract(j.value, '$.quarantine'), 0) = 0 \
+        AND json_extract(j.value, '$.name') IN (SELECT json_extract(j2.value, '$.name') \
+            FROM containers c2, json_each(c2.networks_json) j2 WHERE c2.tenant <> t.name)), \
+     (SELECT count(DISTINCT c.id) FROM containers c, json_each(c.networks_json) j \
+        WHERE c.tenant = t.name AND json_extract(j.value, '$.name') = 'bridge'), \
+     (SELECT count(*) FROM containers c WHERE c.tenant = t.name AND ( \
+        json_extract(c.posture_json, '$.privileged') = 1 OR json_extract(c.posture_json, '$.docker_socket') = 1 \
+        OR json_extract(c.posture_json, '$.host_network') = 1 OR json_extract(c.posture_json, '$.host_pid') = 1)), \
+     (SELECT json_group_array(json_object('name', c.name, 'image', c.image, 'state', c.state, \
+        'networks', json(c.networks_json), 'posture', json(c.posture_json))) \
+        FROM (SELECT * FROM containers WHERE tenant = t.name ORDER BY name LIMIT 200) c) \
      FROM tenants t";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
@@ -83,6 +105,10 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
         active_bans: r.get(10)?,
         drift: r.get(11)?,
         signature_ok: r.get(12)?,
+        shared_networks: r.get(13)?,
+        on_default_bridge: r.get(14)?,
+        risky: r.get(15)?,
+        containers_json: r.get(16)?,
     })
 }
 

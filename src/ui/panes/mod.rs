@@ -141,13 +141,21 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     if focused && state.zoomed {
         status.push(Span::styled(" zoomed ", theme.muted));
     }
-    let block = Block::default()
+    // A source that feeds this pane and is not healthy says so on the pane itself.
+    let source_problem = source_of(pane).and_then(|name| {
+        state.overview.sources.iter().find(|s| s.source == name && s.health != crate::store::status::Health::Ok)
+    });
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
         .border_style(if focused { theme.border_focused } else { theme.border })
         .title(Line::from(title))
         .title(Line::from(status).right_aligned())
         .style(theme.base);
+    if let Some(problem) = source_problem {
+        let text = format!(" {}: {} ", problem.source, sanitize::clean(&problem.detail, 300));
+        block = block.title_bottom(Line::styled(text, theme.error));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
@@ -166,6 +174,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         Some(("loading…".to_string(), theme.muted))
     } else if p.rows.is_empty() && p.filter.is_some() {
         Some(("Nothing matches the filter. Esc clears it.".to_string(), theme.muted))
+    } else if let (true, Some(problem)) = (p.rows.is_empty(), source_problem) {
+        Some((format!("{}: {}\n\n{}", problem.source, sanitize::clean_all(&problem.detail), pane.empty_hint()), theme.error))
     } else if p.rows.is_empty() {
         Some((pane.empty_hint().to_string(), theme.muted))
     } else {
@@ -195,6 +205,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     let widths = fitted.iter().map(|(_, w)| Constraint::Length(*w));
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, body);
+}
+
+/// The collector source whose health a pane shows.
+fn source_of(pane: Pane) -> Option<&'static str> {
+    match pane {
+        Pane::Tenants => Some(crate::sources::docker::SOURCE),
+        _ => None,
+    }
 }
 
 /// A cell in a style.

@@ -13,6 +13,7 @@ pub const COLUMNS: &[Column] = &[
     col("ALERTS/1h", Constraint::Length(9), 9, 2),
     col("BANS", Constraint::Length(4), 4, 4),
     col("INTEGRITY", Constraint::Length(9), 9, 1),
+    col("RISK", Constraint::Length(16), 7, 2),
     col("NETWORKS", Constraint::Fill(1), 10, 5),
 ];
 
@@ -38,6 +39,26 @@ pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         styled(t.alerts_1h.to_string(), if t.alerts_1h > 0 { theme.warning } else { theme.muted }),
         styled(t.active_bans.to_string(), if t.active_bans > 0 { theme.warning } else { theme.muted }),
         integrity,
+        risk(t, ctx),
         styled(cell_text(&t.networks.replace(',', ", ")), theme.muted),
     ]
+}
+
+/// Segmentation faults and dangerous posture, shortest first.
+fn risk<'a>(t: &TenantRow, ctx: &Ctx<'_>) -> Cell<'a> {
+    let mut flags = Vec::new();
+    if !t.shared_networks.is_empty() {
+        flags.push("lateral".to_string());
+    }
+    if t.on_default_bridge > 0 {
+        flags.push("bridge".to_string());
+    }
+    if t.risky > 0 {
+        flags.push(format!("{} unsafe", t.risky));
+    }
+    if flags.is_empty() {
+        styled("—", ctx.theme.muted)
+    } else {
+        styled(flags.join(","), ctx.theme.error)
+    }
 }

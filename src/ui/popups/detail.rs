@@ -27,6 +27,8 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("alerts, last hour", t.alerts_1h.to_string()),
             ("active bans", t.active_bans.to_string()),
             ("integrity drift", t.drift.map_or_else(|| "never verified".into(), |d| format!("{d} files"))),
+            ("segmentation", segmentation(t)),
+            ("containers", containers(&t.containers_json)),
         ],
         Row::Alert(a) => vec![
             ("id", a.id.to_string()),
@@ -126,6 +128,67 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("previous hash", e.prev_hash.clone()),
         ],
     }
+}
+
+fn segmentation(t: &crate::store::tenants::TenantRow) -> String {
+    let mut lines = Vec::new();
+    for net in t.shared_networks.split(',').filter(|n| !n.is_empty()) {
+        lines.push(format!("network {net} is shared with another tenant's containers: a lateral-movement path"));
+    }
+    if t.on_default_bridge > 0 {
+        lines.push(format!("{} container(s) on Docker's default bridge, which any container can join", t.on_default_bridge));
+    }
+    if lines.is_empty() {
+        "no shared networks, nothing on the default bridge".into()
+    } else {
+        lines.join("\n")
+    }
+}
+
+/// Each container with its image, state, addresses and hardening posture.
+fn containers(json: &str) -> String {
+    let list: Vec<serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
+    if list.is_empty() {
+        return "none".into();
+    }
+    let text = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("?").to_string();
+    let flag = |p: &serde_json::Value, key: &str| p.get(key).and_then(|x| x.as_bool()).unwrap_or(false);
+    let mut lines = Vec::new();
+    for c in &list {
+        lines.push(format!("{}  {}  {}", text(c, "name"), text(c, "image"), text(c, "state")));
+        let networks: Vec<String> = c
+            .get("networks")
+            .and_then(|n| n.as_array())
+            .map(|nets| {
+                nets.iter()
+                    .map(|n| {
+                        let ip = n.get("ip").and_then(|x| x.as_str()).unwrap_or("no address");
+                        format!("{} {ip}", text(n, "name"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        lines.push(format!("  networks: {}", if networks.is_empty() { "none".into() } else { networks.join(", ") }));
+        let p = c.get("posture").cloned().unwrap_or_default();
+        let user = text(&p, "user");
+        let mut posture = vec![match (flag(&p, "runs_as_root"), user.is_empty()) {
+            (true, true) => "runs as root (the image's default user)".to_string(),
+            (true, false) => format!("runs as root ({user})"),
+            (false, _) => format!("runs as {user}"),
+        }];
+        posture.push(if flag(&p, "read_only_rootfs") { "read-only rootfs".into() } else { "writable rootfs".into() });
+        for (key, what) in [("privileged", "PRIVILEGED"), ("host_network", "host network"), ("host_pid", "host PID namespace"), ("docker_socket", "Docker socket mounted")] {
+            if flag(&p, key) {
+                posture.push(what.into());
+            }
+        }
+        let caps: Vec<&str> = p.get("cap_add").and_then(|c| c.as_array()).map(|a| a.iter().filter_map(|c| c.as_str()).collect()).unwrap_or_default();
+        if !caps.is_empty() {
+            posture.push(format!("adds {}", caps.join(", ")));
+        }
+        lines.push(format!("  posture: {}", posture.join(" · ")));
+    }
+    lines.join("\n")
 }
 
 fn pretty_json(text: &str) -> String {
