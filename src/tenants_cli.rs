@@ -24,7 +24,7 @@ pub fn run(db: &Path, config: &Config, command: TenantsCommand) -> Result<ExitCo
         for name in &config.tenants {
             let _ = writer.send(Write::Tenant { name: name.clone(), label_selector: String::new() }).await;
         }
-        let engine = docker::connect().await;
+        let engine = docker::connect(&config.docker).await;
         // Bring the store up to date with the engine before reporting or acting.
         if let Ok(engine) = &engine {
             match docker::snapshot(engine, &config.docker).await {

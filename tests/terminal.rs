@@ -1,95 +1,16 @@
 //! The real binary in a real terminal: tmux runs `rampart demo`, keys are sent as a person types
 //! them, the screen is read back with capture-pane, and afterwards the terminal must be sane.
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use std::process::Command;
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tmux::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rampart");
-
-/// A private tmux server (its own socket) running one bash.
-struct Tmux {
-    socket: String,
-    dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn start(name: &str) -> Tmux {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = format!("rampart-test-{name}-{}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "120", "-y", "40"])
-            .args(["env", "-i", &format!("PATH={}", std::env::var("PATH").unwrap_or_default()), "HOME=/tmp"])
-            .args(["TERM=tmux-256color", "PS1=shell> ", "bash", "--norc", "--noprofile"])
-            .current_dir(dir.path())
-            .status()
-            .expect("tmux must be installed (the test command installs it)");
-        assert!(status.success(), "tmux did not start");
-        let t = Tmux { socket, dir };
-        t.wait_for("shell>");
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").args(["-L", &self.socket]).args(args).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Types literal text (no key names).
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "t", "-l", text]);
-        sleep(Duration::from_millis(150));
-    }
-
-    /// Presses one named key (Enter, Escape, Tab, ...), then lets the console draw.
-    fn key(&self, key: &str) {
-        self.tmux(&["send-keys", "-t", "t", key]);
-        sleep(Duration::from_millis(250));
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    /// Waits until `needle` is on screen (a readiness wait, not a speed check: generous on purpose).
-    fn wait_for(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(needle) {
-                return screen;
-            }
-            assert!(start.elapsed() < Duration::from_secs(60), "'{needle}' never appeared; screen:\n{screen}");
-            sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn wait_until_gone(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if !screen.contains(needle) {
-                return screen;
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "'{needle}' never went away; screen:\n{screen}");
-            sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn alternate_screen_on(&self) -> bool {
-        self.tmux(&["display-message", "-p", "-t", "t", "#{alternate_on}"]).trim() == "1"
-    }
-
-    fn file(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
-    }
-}
 
 fn start_demo(t: &Tmux, seed: u32) {
     t.type_text("stty -a > before.txt");

@@ -72,6 +72,8 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DockerConfig {
+    /// Where the engine listens (`unix:///…`, `tcp://…`); unset means DOCKER_HOST, then the local socket.
+    pub host: Option<String>,
     /// The container label whose value names the tenant.
     pub label: String,
     /// The internal network isolated containers are moved to (created when missing).
@@ -80,7 +82,7 @@ pub struct DockerConfig {
 
 impl Default for DockerConfig {
     fn default() -> DockerConfig {
-        DockerConfig { label: "rampart.tenant".into(), quarantine_network: "rampart-quarantine".into() }
+        DockerConfig { host: None, label: "rampart.tenant".into(), quarantine_network: "rampart-quarantine".into() }
     }
 }
 

@@ -90,7 +90,7 @@ pub async fn perform(writer: &StoreWriter, backend: &Backend, operator: &Operato
     let gone = |e: crate::store::writer::WriterGone| Outcome { ok: false, message: e.to_string() };
     match (backend, request) {
         (Backend::Live(docker_config), Request::Isolate { .. } | Request::Restore { .. }) => {
-            let result = match crate::sources::docker::connect().await {
+            let result = match crate::sources::docker::connect(docker_config).await {
                 Err(why) => Err(why),
                 Ok(docker) => on_docker(&docker, writer, docker_config, request).await,
             };
@@ -154,6 +154,8 @@ pub async fn record_docker(
     let recorded = writer
         .call(move |conn| {
             if let Some(status) = status {
+                // The Docker source may not have listed the tenant yet (a headless run): add it.
+                let _ = tenants::upsert(conn, &tenant, "", now_ms());
                 let reason = match &request {
                     Request::Isolate { reason, .. } => Some(reason.as_str()),
                     _ => None,

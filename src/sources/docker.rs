@@ -19,20 +19,24 @@ use crate::store::writer::{StoreWriter, Write};
 
 pub const SOURCE: &str = "docker";
 
-/// Where the engine is expected, for messages.
-pub fn host() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+/// Where the engine is: the config's `host`, else DOCKER_HOST, else the local socket.
+pub fn host(config: &DockerConfig) -> String {
+    config
+        .host
+        .clone()
+        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
 }
 
-/// Connects (honouring DOCKER_HOST) and agrees on an API version with the engine.
-pub async fn connect() -> Result<Docker, String> {
+/// Connects and agrees on an API version with the engine.
+pub async fn connect(config: &DockerConfig) -> Result<Docker, String> {
+    let host = host(config);
     let explain = |e: bollard::errors::Error| {
         format!(
-            "cannot reach the Docker engine at {} ({e}) — is dockerd running, and may this user use its socket?",
-            host()
+            "cannot reach the Docker engine at {host} ({e}) — is dockerd running, and may this user use its socket?"
         )
     };
-    let docker = Docker::connect_with_defaults().map_err(explain)?;
+    let docker = Docker::connect_with_host(&host).map_err(explain)?;
     let docker = docker.negotiate_version().await.map_err(explain)?;
     docker.ping().await.map_err(explain)?;
     Ok(docker)
@@ -93,14 +97,13 @@ pub fn container_row(c: &ContainerInspectResponse, docker: &DockerConfig) -> Opt
         Some(s) => s.status.map(|st| st.to_string()).unwrap_or_else(|| "unknown".into()),
         None => "unknown".into(),
     };
-    let networks: Vec<serde_json::Value> =
-        attachments(c)
-            .into_iter()
-            .map(|a| {
-                let quarantine = a.name == docker.quarantine_network;
-                json!({"name": a.name, "ip": a.ip, "aliases": a.aliases, "quarantine": quarantine})
-            })
-            .collect();
+    let networks: Vec<serde_json::Value> = attachments(c)
+        .into_iter()
+        .map(|a| {
+            let quarantine = a.name == docker.quarantine_network;
+            json!({"name": a.name, "ip": a.ip, "aliases": a.aliases, "quarantine": quarantine})
+        })
+        .collect();
     Some(Container {
         id: c.id.clone().unwrap_or_default(),
         tenant,
@@ -155,7 +158,7 @@ fn event_container(e: &EventMessage) -> Option<String> {
 pub async fn run(writer: StoreWriter, config: DockerConfig) {
     let mut backoff = Duration::from_secs(1);
     loop {
-        let docker = match connect().await {
+        let docker = match connect(&config).await {
             Ok(d) => d,
             Err(why) => {
                 if !status(&writer, Health::Down, why).await {
@@ -213,7 +216,7 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
                 return;
             }
         }
-        if !status(&writer, Health::Down, format!("lost the Docker engine at {}; reconnecting", host())).await {
+        if !status(&writer, Health::Down, format!("lost the Docker engine at {}; reconnecting", host(&config))).await {
             return;
         }
         tokio::time::sleep(backoff).await;

@@ -57,19 +57,19 @@ type Columns = &'static [Column];
 fn fitting(cols: Columns, width: u16) -> Vec<(usize, u16)> {
     let mut keep: Vec<usize> = (0..cols.len()).collect();
     let spacing = |keep: &[usize]| keep.len().saturating_sub(1) as u16;
-    while keep.iter().map(|i| cols[*i].min).sum::<u16>() + spacing(&keep) > width {
+    // Columns drop until the rest fit at their natural width (fixed columns at full length,
+    // `Fill` columns at their minimum); only then do fixed columns shrink.
+    let natural = |i: usize| match cols[i].width {
+        Constraint::Length(n) => n.max(cols[i].min),
+        _ => cols[i].min,
+    };
+    while keep.iter().map(|i| natural(*i)).sum::<u16>() + spacing(&keep) > width {
         let Some(worst) = keep.iter().copied().filter(|i| cols[*i].drop > 0).max_by_key(|i| (cols[*i].drop, *i)) else {
             break;
         };
         keep.retain(|i| *i != worst);
     }
-    let mut widths: Vec<(usize, u16)> = keep
-        .iter()
-        .map(|i| match cols[*i].width {
-            Constraint::Length(n) => (*i, n.max(cols[*i].min)),
-            _ => (*i, cols[*i].min),
-        })
-        .collect();
+    let mut widths: Vec<(usize, u16)> = keep.iter().map(|i| (*i, natural(*i))).collect();
     let room = width.saturating_sub(spacing(&keep));
     let mut used: u16 = widths.iter().map(|(_, w)| *w).sum();
     // Too wide: take from fixed columns, widest first, down to their minimum.
@@ -175,7 +175,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     } else if p.rows.is_empty() && p.filter.is_some() {
         Some(("Nothing matches the filter. Esc clears it.".to_string(), theme.muted))
     } else if let (true, Some(problem)) = (p.rows.is_empty(), source_problem) {
-        Some((format!("{}: {}\n\n{}", problem.source, sanitize::clean_all(&problem.detail), pane.empty_hint()), theme.error))
+        Some((
+            format!("{}: {}\n\n{}", problem.source, sanitize::clean_all(&problem.detail), pane.empty_hint()),
+            theme.error,
+        ))
     } else if p.rows.is_empty() {
         Some((pane.empty_hint().to_string(), theme.muted))
     } else {

@@ -7,7 +7,7 @@ use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::tenants::{status, TenantRow};
 
 pub const COLUMNS: &[Column] = &[
-    col("TENANT", Constraint::Fill(1), 8, 0),
+    col("TENANT", Constraint::Fill(1), 12, 0),
     col("STATUS", Constraint::Length(9), 9, 0),
     col("CTRS", Constraint::Length(5), 5, 3),
     col("ALERTS/1h", Constraint::Length(9), 9, 2),

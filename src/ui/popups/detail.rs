@@ -136,7 +136,10 @@ fn segmentation(t: &crate::store::tenants::TenantRow) -> String {
         lines.push(format!("network {net} is shared with another tenant's containers: a lateral-movement path"));
     }
     if t.on_default_bridge > 0 {
-        lines.push(format!("{} container(s) on Docker's default bridge, which any container can join", t.on_default_bridge));
+        lines.push(format!(
+            "{} container(s) on Docker's default bridge, which any container can join",
+            t.on_default_bridge
+        ));
     }
     if lines.is_empty() {
         "no shared networks, nothing on the default bridge".into()
@@ -177,12 +180,21 @@ fn containers(json: &str) -> String {
             (false, _) => format!("runs as {user}"),
         }];
         posture.push(if flag(&p, "read_only_rootfs") { "read-only rootfs".into() } else { "writable rootfs".into() });
-        for (key, what) in [("privileged", "PRIVILEGED"), ("host_network", "host network"), ("host_pid", "host PID namespace"), ("docker_socket", "Docker socket mounted")] {
+        for (key, what) in [
+            ("privileged", "PRIVILEGED"),
+            ("host_network", "host network"),
+            ("host_pid", "host PID namespace"),
+            ("docker_socket", "Docker socket mounted"),
+        ] {
             if flag(&p, key) {
                 posture.push(what.into());
             }
         }
-        let caps: Vec<&str> = p.get("cap_add").and_then(|c| c.as_array()).map(|a| a.iter().filter_map(|c| c.as_str()).collect()).unwrap_or_default();
+        let caps: Vec<&str> = p
+            .get("cap_add")
+            .and_then(|c| c.as_array())
+            .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
+            .unwrap_or_default();
         if !caps.is_empty() {
             posture.push(format!("adds {}", caps.join(", ")));
         }

@@ -1,0 +1,90 @@
+//! A private tmux server running bash, for tests that drive the real binary in a real terminal.
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// A private tmux server (its own socket) running one bash.
+pub struct Tmux {
+    socket: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    pub fn start(name: &str) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = format!("rampart-test-{name}-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "120", "-y", "40"])
+            .args(["env", "-i", &format!("PATH={}", std::env::var("PATH").unwrap_or_default()), "HOME=/tmp"])
+            .args(["TERM=tmux-256color", "PS1=shell> ", "bash", "--norc", "--noprofile"])
+            .current_dir(dir.path())
+            .status()
+            .expect("tmux must be installed (the test command installs it)");
+        assert!(status.success(), "tmux did not start");
+        let t = Tmux { socket, dir };
+        t.wait_for("shell>");
+        t
+    }
+
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").args(["-L", &self.socket]).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types literal text (no key names).
+    pub fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", text]);
+        sleep(Duration::from_millis(150));
+    }
+
+    /// Presses one named key (Enter, Escape, Tab, ...), then lets the console draw.
+    pub fn key(&self, key: &str) {
+        self.tmux(&["send-keys", "-t", "t", key]);
+        sleep(Duration::from_millis(250));
+    }
+
+    pub fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Waits until `needle` is on screen (a readiness wait, not a speed check: generous on purpose).
+    pub fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "'{needle}' never appeared; screen:\n{screen}");
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn wait_until_gone(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if !screen.contains(needle) {
+                return screen;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "'{needle}' never went away; screen:\n{screen}");
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn alternate_screen_on(&self) -> bool {
+        self.tmux(&["display-message", "-p", "-t", "t", "#{alternate_on}"]).trim() == "1"
+    }
+
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
