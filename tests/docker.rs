@@ -313,3 +313,92 @@ fn a_network_shared_across_tenants_is_flagged_as_a_lateral_path() {
     h.press("enter");
     assert!(h.screen().contains(&format!("network {} is shared with another tenant's containers", a.network)));
 }
+
+/// A Unix-socket proxy in front of the real engine, that can be stopped and started again, so the
+/// daemon "goes away" and "comes back" without touching the machine's dockerd.
+struct EngineProxy {
+    path: PathBuf,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EngineProxy {
+    fn start(path: &Path) -> EngineProxy {
+        let _ = std::fs::remove_file(path);
+        let listener = tokio::net::UnixListener::bind(path).unwrap();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut engine) = tokio::net::UnixStream::connect("/var/run/docker.sock").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+                    }
+                });
+            }
+        });
+        EngineProxy { path: path.to_owned(), task: Some(task) }
+    }
+
+    /// Stops listening and cuts every open connection (the events stream among them).
+    async fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[test]
+fn the_source_says_when_the_daemon_goes_and_resynchronises_when_it_returns() {
+    let lab = Lab::new(&[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("g.db");
+    let sock = dir.path().join("engine.sock");
+    let config =
+        rampart::config::DockerConfig { host: Some(format!("unix://{}", sock.display())), ..lab.config.clone() };
+    let (writer, thread) =
+        StoreWriter::spawn(store::open(&db, Access::ReadWrite).unwrap(), Arc::new(ChangeNotes::default()));
+    let health = |db: &Path| -> Option<String> {
+        store::open(db, Access::ReadOnly)
+            .ok()?
+            .query_row("SELECT state FROM source_status WHERE source = 'docker'", [], |r| r.get(0))
+            .ok()
+    };
+    let containers = |db: &Path| -> i64 { query(db, "SELECT count(*) FROM containers") };
+    async fn until(what: &str, mut check: impl FnMut() -> bool) {
+        let start = std::time::Instant::now();
+        while !check() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(60), "never: {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    lab.runtime.block_on(async {
+        let mut proxy = EngineProxy::start(&sock);
+        let source = tokio::spawn(rampart::sources::docker::run(writer.clone(), config));
+        until("first sync", || health(&db).as_deref() == Some("ok") && containers(&db) == 1).await;
+
+        proxy.stop().await;
+        until("the pane learns the engine is gone", || health(&db).as_deref() == Some("down")).await;
+        // While it is gone, a container appears; the store cannot know yet.
+        let extra = format!("{}-late", lab.prefix);
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(lab::IMAGE.into()),
+            cmd: Some(vec!["/bin/sleep".into(), "3600".into()]),
+            labels: Some(std::collections::HashMap::from([
+                (lab.config.label.clone(), lab.tenants[0].name.clone()),
+                ("rampart.test".into(), lab.prefix.clone()),
+            ])),
+            ..Default::default()
+        };
+        let options = bollard::query_parameters::CreateContainerOptionsBuilder::default().name(&extra).build();
+        lab.docker.create_container(Some(options), body).await.unwrap();
+        assert_eq!(containers(&db), 1);
+
+        let _proxy = EngineProxy::start(&sock);
+        until("reconnected and resynchronised", || health(&db).as_deref() == Some("ok") && containers(&db) == 2).await;
+        source.abort();
+        let _ = source.await;
+    });
+    drop(writer);
+    thread.join().unwrap();
+}
