@@ -275,7 +275,14 @@ fn isolate_and_restore_by_keystroke_in_a_real_terminal() {
     t.type_text("keystroke test");
     t.key("Enter");
     t.wait_for(&format!("isolated {}: 2/2 containers", a.name));
-    t.wait_for("ISOLATED");
+    let screen = t.wait_for("ISOLATED");
+    for c in &a.containers {
+        assert!(
+            screen.contains(&format!("ok     {c}  1 of 1 networks disconnected")),
+            "per-container report:\n{screen}"
+        );
+    }
+    t.key("Escape");
     for c in &a.containers {
         assert_eq!(lab.networks_of(c)[0].0, lab.config.quarantine_network);
     }
@@ -283,6 +290,7 @@ fn isolate_and_restore_by_keystroke_in_a_real_terminal() {
     t.wait_for("Restore tenant");
     t.key("y");
     t.wait_for(&format!("restored {}: 2/2 containers", a.name));
+    t.key("Escape");
     assert_eq!(lab.networks_of(&a.containers[0])[0].0, a.network);
     t.key("q");
     t.wait_for("EXIT=0");

@@ -64,13 +64,13 @@ impl Inline {
                 let path = self.writer.path().map(PathBuf::from).unwrap_or_default();
                 let conn = match crate::store::open(&path, crate::store::Access::ReadWrite) {
                     Ok(conn) => conn,
-                    Err(e) => return vec![Msg::Responded(Outcome { ok: false, message: e.to_string() })],
+                    Err(e) => return vec![Msg::Responded(Outcome::failed(e.to_string()))],
                 };
                 let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 let outcome = match runtime {
                     Ok(rt) => rt.block_on(respond::perform(&writer, &self.backend, &self.operator, &request)),
-                    Err(e) => Outcome { ok: false, message: format!("cannot start a runtime: {e}") },
+                    Err(e) => Outcome::failed(format!("cannot start a runtime: {e}")),
                 };
                 drop(writer);
                 let _ = thread.join();

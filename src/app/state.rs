@@ -124,9 +124,21 @@ pub enum InputKind {
 
 /// A popup over the panes.
 pub enum Popup {
-    Help { scroll: u16 },
-    Detail { pane: Pane, row: Box<Row>, scroll: u16 },
+    Help {
+        scroll: u16,
+    },
+    Detail {
+        pane: Pane,
+        row: Box<Row>,
+        scroll: u16,
+    },
     Confirm(Box<Confirm>),
+    /// What an action did, part by part (each container of an isolation, say).
+    Report {
+        title: String,
+        lines: Vec<String>,
+        scroll: u16,
+    },
 }
 
 /// A dialog before an action that changes the world.

@@ -105,6 +105,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Responded(outcome) => {
             let level = if outcome.ok { Level::Ok } else { Level::Error };
+            if !outcome.details.is_empty() && state.popup.is_none() {
+                state.popup = Some(Popup::Report { title: outcome.message.clone(), lines: outcome.details, scroll: 0 });
+            }
             state.flash(level, outcome.message);
             vec![]
         }
@@ -542,7 +545,7 @@ fn on_popup_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
         return vec![];
     };
     let scroll = match popup {
-        Popup::Help { scroll } | Popup::Detail { scroll, .. } => scroll,
+        Popup::Help { scroll } | Popup::Detail { scroll, .. } | Popup::Report { scroll, .. } => scroll,
         Popup::Confirm(_) => return vec![],
     };
     match action {

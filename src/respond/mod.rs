@@ -64,6 +64,27 @@ impl Request {
 pub struct Outcome {
     pub ok: bool,
     pub message: String,
+    /// One line per part of the action (a container, say), when there is more to say than one line.
+    pub details: Vec<String>,
+}
+
+impl Outcome {
+    pub fn done(message: impl Into<String>) -> Outcome {
+        Outcome { ok: true, message: message.into(), details: Vec::new() }
+    }
+
+    pub fn failed(message: impl Into<String>) -> Outcome {
+        Outcome { ok: false, message: message.into(), details: Vec::new() }
+    }
+}
+
+/// A report's containers, one line each.
+fn lines(report: &isolate::Report) -> Vec<String> {
+    report
+        .containers
+        .iter()
+        .map(|c| format!("{:<6} {}  {}", if c.ok { "ok" } else { "FAILED" }, c.container, c.detail))
+        .collect()
 }
 
 /// Who carries out requests against what.
@@ -87,7 +108,7 @@ impl Backend {
 /// Carries out `request` and records it in the audit log. Docker actions run against the engine
 /// (journaling through the writer as they go); the rest are store changes made on the writer.
 pub async fn perform(writer: &StoreWriter, backend: &Backend, operator: &Operator, request: &Request) -> Outcome {
-    let gone = |e: crate::store::writer::WriterGone| Outcome { ok: false, message: e.to_string() };
+    let gone = |e: crate::store::writer::WriterGone| Outcome::failed(e.to_string());
     match (backend, request) {
         (Backend::Live(docker_config), Request::Isolate { .. } | Request::Restore { .. }) => {
             let result = match crate::sources::docker::connect(docker_config).await {
@@ -124,10 +145,10 @@ pub async fn record_docker(
     request: &Request,
     result: &Result<isolate::Report, String>,
 ) -> Outcome {
-    let gone = |e: crate::store::writer::WriterGone| Outcome { ok: false, message: e.to_string() };
+    let gone = |e: crate::store::writer::WriterGone| Outcome::failed(e.to_string());
     let isolating = matches!(request, Request::Isolate { .. });
     let (Request::Isolate { tenant, .. } | Request::Restore { tenant }) = request else {
-        return Outcome { ok: false, message: format!("{} is not a Docker action", request.action()) };
+        return Outcome::failed(format!("{} is not a Docker action", request.action()));
     };
     let (outcome, detail, status) = match result {
         Ok(report) => {
@@ -141,15 +162,11 @@ pub async fn record_docker(
                 format!("{tenant} partially {verb}: {}/{n} containers failed — {}", failed, first.unwrap_or_default())
             };
             let detail = serde_json::json!({ "backend": "docker", "containers": report.containers });
-            (Outcome { ok: failed == 0, message }, detail, Some(report.status_after(isolating)))
+            (Outcome { ok: failed == 0, message, details: lines(report) }, detail, Some(report.status_after(isolating)))
         }
-        Err(why) => (
-            Outcome { ok: false, message: why.clone() },
-            serde_json::json!({ "backend": "docker", "error": why }),
-            None,
-        ),
+        Err(why) => (Outcome::failed(why.clone()), serde_json::json!({ "backend": "docker", "error": why }), None),
     };
-    let (ok, outcome_message) = (outcome.ok, outcome.message.clone());
+    let (ok, outcome_message, details) = (outcome.ok, outcome.message.clone(), outcome.details.clone());
     let (operator, request, tenant, message) = (operator.clone(), request.clone(), tenant.clone(), outcome.message);
     let recorded = writer
         .call(move |conn| {
@@ -168,10 +185,8 @@ pub async fn record_docker(
         })
         .await;
     match recorded {
-        Ok(Ok(())) => Outcome { ok, message: outcome_message },
-        Ok(Err(e)) => {
-            Outcome { ok: false, message: format!("{outcome_message} — but the audit row could not be written: {e}") }
-        }
+        Ok(Ok(())) => Outcome { ok, message: outcome_message, details },
+        Ok(Err(e)) => Outcome::failed(format!("{outcome_message} — but the audit row could not be written: {e}")),
         Err(e) => gone(e),
     }
 }
@@ -266,14 +281,14 @@ fn perform_in_store(conn: &Connection, backend: &Backend, operator: &Operator, r
         }
     };
     let outcome = match result {
-        Ok(message) => Outcome { ok: true, message },
-        Err(message) => Outcome { ok: false, message },
+        Ok(message) => Outcome::done(message),
+        Err(message) => Outcome::failed(message),
     };
     let detail = serde_json::json!({ "backend": backend.name() });
     if let Err(e) = record(conn, operator, request, outcome.ok, &outcome.message, detail) {
         tracing::error!("cannot write the audit row for {}: {e}", request.action());
         let message = format!("{} — but the audit row could not be written: {e}", outcome.message);
-        return (Outcome { ok: false, message }, Tables::ALL);
+        return (Outcome::failed(message), Tables::ALL);
     }
     (outcome, Tables::ALL)
 }

@@ -29,6 +29,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
             popups::detail::draw(frame, screen.body, state, *pane, row, *scroll)
         }
         Some(Popup::Confirm(c)) => popups::confirm::draw(frame, screen.body, state, c),
+        Some(Popup::Report { title, lines, scroll }) => {
+            popups::report::draw(frame, screen.body, state, title, lines, *scroll)
+        }
         None => {}
     }
 }

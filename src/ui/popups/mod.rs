@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod detail;
 pub mod help;
+pub mod report;
 
 use ratatui::layout::Rect;
 use ratatui::text::Line;
