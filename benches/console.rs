@@ -44,7 +44,7 @@ impl Console {
         let fx = Inline {
             reader: store::open(db, Access::ReadOnly).unwrap(),
             writer: store::open(db, Access::ReadWrite).unwrap(),
-            backend: Backend::Live(Arc::new(config::DockerConfig::default())),
+            backend: Backend::Live(Arc::new(config::Config::default())),
             operator,
             config_dir: "/nonexistent".into(),
         };

@@ -20,7 +20,7 @@ fn main() {
     let db = dir.path().join("bench.db");
     let (writer, thread) =
         StoreWriter::spawn(store::open(&db, Access::ReadWrite).unwrap(), Arc::new(ChangeNotes::default()));
-    let backend = Backend::Live(Arc::new(lab.config.clone()));
+    let backend = Backend::Live(Arc::new(rampart::config::Config { docker: lab.config.clone(), ..Default::default() }));
     let operator = Operator { name: "bench".into(), ssh_client: None, host: "bench".into() };
     let (mut isolate, mut restore) = (Vec::new(), Vec::new());
     for _ in 0..7 {

@@ -211,16 +211,7 @@ fn console_options(
     } else {
         None
     };
-    Ok(console::Options {
-        db,
-        config_dir,
-        theme,
-        keymap,
-        read_only,
-        demo,
-        docker: config.docker.clone(),
-        tenants: config.tenants.clone(),
-    })
+    Ok(console::Options { db, config_dir, theme, keymap, read_only, demo, config: config.clone() })
 }
 
 fn ensure_parent(db: &Path) -> Result<()> {
@@ -263,8 +254,11 @@ fn collect(db: &Path, config: &Config) -> Result<()> {
         let notes = std::sync::Arc::new(store::writer::ChangeNotes::default());
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);
         let mut sources = tokio::task::JoinSet::new();
-        crate::collector::spawn_sources(&mut sources, &writer, &config.docker, &config.tenants);
-        eprintln!("rampart collect: collecting into {} (sources: docker); stop with SIGTERM or Ctrl-C", db.display());
+        crate::collector::spawn_sources(&mut sources, &writer, config);
+        eprintln!(
+            "rampart collect: collecting into {} (sources: docker, fail2ban); stop with SIGTERM or Ctrl-C",
+            db.display()
+        );
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => {}

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 pub fn spawn_sources(
     tasks: &mut tokio::task::JoinSet<()>,
     writer: &crate::store::writer::StoreWriter,
-    docker: &crate::config::DockerConfig,
-    tenants: &[String],
+    config: &crate::config::Config,
 ) {
-    let (writer, docker, tenants) = (writer.clone(), docker.clone(), tenants.to_vec());
+    tasks.spawn(crate::sources::fail2ban::run(writer.clone(), config.fail2ban.clone()));
+    let (writer, docker, tenants) = (writer.clone(), config.docker.clone(), config.tenants.clone());
     tasks.spawn(async move {
         for name in tenants {
             let tenant = crate::store::writer::Write::Tenant { name, label_selector: String::new() };

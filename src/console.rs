@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::app::effects::Workers;
 use crate::app::state::{Role, Session, State};
 use crate::app::update::{self, Msg};
-use crate::config::{DockerConfig, Keymap, Theme};
+use crate::config::{Config, Keymap, Theme};
 use crate::respond::{Backend, Operator};
 use crate::store::writer::{ChangeNotes, StoreWriter};
 use crate::store::{self, now_ms, Access};
@@ -32,9 +32,8 @@ pub struct Options {
     pub keymap: Keymap,
     pub read_only: Option<String>,
     pub demo: Option<DemoOptions>,
-    pub docker: DockerConfig,
-    /// Tenants named in the config file, listed even without containers.
-    pub tenants: Vec<String>,
+    /// The config file's settings for the real components.
+    pub config: Config,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -76,12 +75,12 @@ async fn run_async(opts: Options) -> Result<()> {
         (Ok(_), Some(gen), Some(d)) => {
             sources.spawn(demo::simulator::run(writer.clone(), gen, d.rate));
         }
-        (Ok(_), None, None) => collector::spawn_sources(&mut sources, &writer, &opts.docker, &opts.tenants),
+        (Ok(_), None, None) => collector::spawn_sources(&mut sources, &writer, &opts.config),
         _ => {}
     }
     let reader = store::open(&opts.db, Access::ReadOnly)?;
     let operator = Operator::current();
-    let backend = if opts.demo.is_some() { Backend::Demo } else { Backend::Live(Arc::new(opts.docker.clone())) };
+    let backend = if opts.demo.is_some() { Backend::Demo } else { Backend::Live(Arc::new(opts.config.clone())) };
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
     let workers = Workers::start(reader, writer.clone(), msg_tx, backend, operator.clone(), opts.config_dir.clone());
     let session = Session { operator, read_only: opts.read_only, demo: opts.demo.is_some(), role };

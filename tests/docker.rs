@@ -23,7 +23,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 fn perform(lab: &Lab, db: &Path, request: Request) -> Outcome {
     let conn = store::open(db, Access::ReadWrite).unwrap();
     let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
-    let backend = Backend::Live(Arc::new(lab.config.clone()));
+    let backend = Backend::Live(Arc::new(rampart::config::Config { docker: lab.config.clone(), ..Default::default() }));
     let outcome = lab.runtime.block_on(respond::perform(&writer, &backend, &support::operator(), &request));
     drop(writer);
     thread.join().unwrap();

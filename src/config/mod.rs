@@ -66,6 +66,30 @@ pub struct Config {
     pub tenants: Vec<String>,
     #[serde(default)]
     pub docker: DockerConfig,
+    #[serde(default)]
+    pub fail2ban: Fail2banConfig,
+}
+
+/// `[fail2ban]`: where Fail2Ban keeps its database and listens for `fail2ban-client`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fail2banConfig {
+    /// Fail2Ban's SQLite database (`dbfile` in fail2ban.conf), read read-only.
+    pub database: PathBuf,
+    /// Fail2Ban's control socket, passed to `fail2ban-client -s`.
+    pub socket: PathBuf,
+    /// The client program.
+    pub client: PathBuf,
+}
+
+impl Default for Fail2banConfig {
+    fn default() -> Fail2banConfig {
+        Fail2banConfig {
+            database: "/var/lib/fail2ban/fail2ban.sqlite3".into(),
+            socket: "/var/run/fail2ban/fail2ban.sock".into(),
+            client: "fail2ban-client".into(),
+        }
+    }
 }
 
 /// `[docker]`: how tenants are found and where isolated containers go.

@@ -1,5 +1,6 @@
 //! Responders: what an operator's action does to the world, and the audit row that records it.
 
+pub mod fail2ban;
 pub mod isolate;
 pub mod operator;
 
@@ -9,7 +10,7 @@ use rusqlite::Connection;
 
 pub use operator::Operator;
 
-use crate::config::DockerConfig;
+use crate::config::{Config, DockerConfig};
 use crate::store::writer::{StoreWriter, Tables};
 use crate::store::{alerts, audit, bans, integrity, now_ms, tenants};
 
@@ -92,8 +93,9 @@ fn lines(report: &isolate::Report) -> Vec<String> {
 pub enum Backend {
     /// `rampart demo`: every action acts on the demo database only.
     Demo,
-    /// The real host. Components not wired in yet refuse with a reason rather than pretend.
-    Live(Arc<DockerConfig>),
+    /// The real host, as the config file describes it. Components not wired in yet refuse with
+    /// a reason rather than pretend.
+    Live(Arc<Config>),
 }
 
 impl Backend {
@@ -110,12 +112,41 @@ impl Backend {
 pub async fn perform(writer: &StoreWriter, backend: &Backend, operator: &Operator, request: &Request) -> Outcome {
     let gone = |e: crate::store::writer::WriterGone| Outcome::failed(e.to_string());
     match (backend, request) {
-        (Backend::Live(docker_config), Request::Isolate { .. } | Request::Restore { .. }) => {
-            let result = match crate::sources::docker::connect(docker_config).await {
+        (Backend::Live(config), Request::Isolate { .. } | Request::Restore { .. }) => {
+            let result = match crate::sources::docker::connect(&config.docker).await {
                 Err(why) => Err(why),
-                Ok(docker) => on_docker(&docker, writer, docker_config, request).await,
+                Ok(docker) => on_docker(&docker, writer, &config.docker, request).await,
             };
             record_docker(writer, operator, request, &result).await
+        }
+        (Backend::Live(config), Request::Ban { ip, jail, .. } | Request::Unban { ip, jail, .. }) => {
+            let result = match request {
+                Request::Ban { .. } => fail2ban::ban(&config.fail2ban, jail, ip).await,
+                _ => fail2ban::unban(&config.fail2ban, jail, ip).await,
+            };
+            let outcome = match &result {
+                Ok(message) => Outcome::done(message.clone()),
+                Err(why) => Outcome::failed(why.clone()),
+            };
+            let (operator, request, message, ok) =
+                (operator.clone(), request.clone(), outcome.message.clone(), outcome.ok);
+            let recorded = writer
+                .call(move |conn| {
+                    // The pane shows an unban at once; Fail2Ban's database confirms it within a second.
+                    if let (true, Request::Unban { ban_id, .. }) = (ok, &request) {
+                        let _ = bans::mark_unbanned(conn, *ban_id, &operator.name, now_ms());
+                    }
+                    let detail = serde_json::json!({ "backend": "fail2ban" });
+                    (record(conn, &operator, &request, ok, &message, detail), Tables::ALL)
+                })
+                .await;
+            match recorded {
+                Ok(Ok(())) => outcome,
+                Ok(Err(e)) => {
+                    Outcome::failed(format!("{} — but the audit row could not be written: {e}", outcome.message))
+                }
+                Err(e) => gone(e),
+            }
         }
         _ => {
             let (backend, operator, request) = (backend.clone(), operator.clone(), request.clone());
@@ -274,7 +305,7 @@ fn perform_in_store(conn: &Connection, backend: &Backend, operator: &Operator, r
             Err("isolation runs against the Docker engine, not the store".into())
         }
         (Backend::Live(_), Request::Unban { .. } | Request::Ban { .. }) => {
-            Err("bans need the Fail2Ban source, which this build does not have yet; nothing was changed".into())
+            Err("bans go through fail2ban-client, not the store".into())
         }
         (Backend::Live(_), Request::Verify { .. }) => {
             Err("verification needs the integrity checker, which this build does not have yet".into())

@@ -103,9 +103,71 @@ pub fn previous_count(conn: &Connection, ip: &str) -> rusqlite::Result<i64> {
     conn.query_row("SELECT count(*) FROM bans WHERE ip = ?", [ip], |r| r.get(0))
 }
 
-/// Jails named in the store, offered when an operator bans an IP.
+/// Jails the host has, and jails named in the store, offered when an operator bans an IP.
 pub fn jails(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT DISTINCT jail FROM bans ORDER BY jail LIMIT 100")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT name FROM jails UNION SELECT jail FROM (SELECT DISTINCT jail FROM bans LIMIT 100) ORDER BY 1 LIMIT 100",
+    )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     rows.collect()
+}
+
+/// Brings the store in step with Fail2Ban: `history` rows are added once (by jail, IP and time of
+/// ban), and, when `active` is Fail2Ban's complete list of current bans, every ban of the store that
+/// Fail2Ban no longer holds is marked as ended. New rows get the tenant the IP belongs to.
+pub fn sync_fail2ban(
+    conn: &Connection,
+    active: Option<&[Ban]>,
+    history: &[Ban],
+    jails: &[String],
+    now: i64,
+) -> rusqlite::Result<()> {
+    let before: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM bans", [], |r| r.get(0))?;
+    for jail in jails {
+        conn.prepare_cached("INSERT OR IGNORE INTO jails (name, source) VALUES (?, 'fail2ban')")?.execute([jail])?;
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO bans (jail, ip, banned_at, ban_seconds, ban_count, failures, matches_json, source) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    for b in history.iter().chain(active.unwrap_or_default()) {
+        insert.execute(params![
+            b.jail,
+            b.ip,
+            b.banned_at,
+            b.ban_seconds,
+            b.ban_count,
+            b.failures,
+            b.matches_json,
+            b.source
+        ])?;
+    }
+    if let Some(active) = active {
+        conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS f2b_active (jail TEXT, ip TEXT, banned_at INTEGER); DELETE FROM f2b_active",
+        )?;
+        let mut keep = conn.prepare_cached("INSERT INTO f2b_active (jail, ip, banned_at) VALUES (?, ?, ?)")?;
+        for b in active {
+            keep.execute(params![b.jail, b.ip, b.banned_at])?;
+        }
+        conn.execute(
+            &format!(
+                "UPDATE bans SET unbanned_at = ?1, unbanned_by = 'fail2ban' WHERE source IN ('fail2ban', 'manual') \
+                 AND {} AND NOT EXISTS (SELECT 1 FROM f2b_active a WHERE a.jail = bans.jail AND a.ip = bans.ip \
+                 AND a.banned_at = bans.banned_at)",
+                ACTIVE.replace('?', "?1")
+            ),
+            [now],
+        )?;
+    }
+    // The tenant an address belongs to: inside a tenant's network, else last seen in its access log.
+    conn.execute(
+        "UPDATE bans SET tenant = coalesce( \
+            (SELECT c.tenant FROM containers c, json_each(c.networks_json) j \
+             WHERE json_extract(j.value, '$.ip') = bans.ip LIMIT 1), \
+            (SELECT e.tenant FROM access_events e WHERE e.src_ip = bans.ip ORDER BY e.id DESC LIMIT 1)) \
+         WHERE id > ? AND tenant IS NULL",
+        [before],
+    )?;
+    Ok(())
 }

@@ -143,6 +143,14 @@ pub const MIGRATIONS: &[&str] = &[
         last_error    TEXT
     );
     "#,
+    // version 2: Fail2Ban's bans are kept in step by identity; jails known to the host.
+    r#"
+    CREATE UNIQUE INDEX bans_identity ON bans(jail, ip, banned_at);
+    CREATE TABLE jails (
+        name          TEXT PRIMARY KEY,
+        source        TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -95,6 +95,12 @@ pub enum Write {
     /// Everything the Docker source sees at (re)connection: replaces the containers table.
     SyncContainers(Vec<tenants::Container>),
     RemoveContainer(String),
+    /// Fail2Ban's view: its complete list of current bans (when it has one), new history, its jails.
+    SyncFail2ban {
+        active: Option<Vec<bans::Ban>>,
+        history: Vec<bans::Ban>,
+        jails: Vec<String>,
+    },
     IntegrityTarget(integrity::Target),
     IntegrityRun(integrity::Run, Vec<integrity::Change>),
     Status(status::SourceStatus),
@@ -117,6 +123,9 @@ impl Write {
             }
             Write::SyncContainers(all) => tenants::sync(conn, all, now).map(|()| Tables::TENANTS)?,
             Write::RemoveContainer(id) => tenants::remove_container(conn, id).map(|()| Tables::TENANTS)?,
+            Write::SyncFail2ban { active, history, jails } => {
+                bans::sync_fail2ban(conn, active.as_deref(), history, jails, now).map(|()| Tables::BANS)?
+            }
             Write::IntegrityTarget(t) => integrity::upsert_target(conn, t).map(|()| Tables::INTEGRITY)?,
             Write::IntegrityRun(r, c) => integrity::insert_run(conn, r, c).map(|_| Tables::INTEGRITY)?,
             Write::Status(s) => status::upsert(conn, s).map(|()| Tables::STATUS)?,

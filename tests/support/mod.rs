@@ -27,7 +27,7 @@ pub fn operator() -> Operator {
 
 /// The real-host backend with the default Docker settings.
 pub fn live() -> Backend {
-    Backend::Live(std::sync::Arc::new(rampart::config::DockerConfig::default()))
+    Backend::Live(std::sync::Arc::new(rampart::config::Config::default()))
 }
 
 pub fn theme(name: &str) -> Theme {
