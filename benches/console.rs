@@ -154,7 +154,14 @@ fn filters(db: &Path) {
         for _ in 0..5 {
             let t0 = Instant::now();
             let filter = compile(text, Pane::Access.fields(), now).unwrap();
-            let q = Query { pane: Pane::Access, filter, around: Around::Newest, per_side: 100, count_newer_than: None };
+            let q = Query {
+                pane: Pane::Access,
+                filter,
+                around: Around::Newest,
+                per_side: 100,
+                count_newer_than: None,
+                history: false,
+            };
             found = window::load(&conn, &q, now).unwrap().rows.len();
             times.push(t0.elapsed());
         }

@@ -76,6 +76,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
+    /// Banned IPs through Fail2Ban: list, unban, ban (for scripts and runbooks)
+    Bans {
+        #[command(subcommand)]
+        command: BansCommand,
+    },
     /// The audit log
     Audit {
         #[command(subcommand)]
@@ -105,7 +110,35 @@ pub enum TenantsCommand {
     Restore { name: String },
 }
 
-/// Exit codes of `rampart tenants isolate|restore`.
+#[derive(Debug, Subcommand)]
+pub enum BansCommand {
+    /// Current bans (synchronised from Fail2Ban's database first)
+    List {
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Also expired and unbanned ones
+        #[arg(long)]
+        all: bool,
+    },
+    /// Unban IP (from JAIL, or from every jail that holds it)
+    Unban {
+        ip: String,
+        #[arg(long)]
+        jail: Option<String>,
+    },
+    /// Ban IP in JAIL
+    Ban {
+        ip: String,
+        #[arg(long)]
+        jail: String,
+        /// Why; recorded in the audit log
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Exit codes of `rampart tenants isolate|restore` and `rampart bans unban|ban`.
 pub mod exit {
     /// Every container done.
     pub const OK: u8 = 0;
@@ -113,7 +146,7 @@ pub mod exit {
     pub const PARTIAL: u8 = 1;
     /// Bad arguments, or no such tenant.
     pub const USAGE: u8 = 2;
-    /// The Docker engine could not be reached: nothing was done.
+    /// The Docker engine or Fail2Ban could not be reached: nothing was done.
     pub const UNREACHABLE: u8 = 3;
 }
 
@@ -172,6 +205,16 @@ pub fn main() -> Result<ExitCode> {
                 return Ok(ExitCode::from(exit::USAGE));
             }
             return crate::tenants_cli::run(&db, &config, command);
+        }
+        Some(Command::Bans { command }) => {
+            let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
+            ensure_parent(&db)?;
+            init_logging(&db.with_extension("log"));
+            if cli.global.read_only && !matches!(command, BansCommand::List { .. }) {
+                eprintln!("refused: --read-only");
+                return Ok(ExitCode::from(exit::USAGE));
+            }
+            return crate::bans_cli::run(&db, &config, command);
         }
         Some(Command::Audit { command: AuditCommand::Verify }) => {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());

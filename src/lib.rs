@@ -1,6 +1,7 @@
 //! rampart: a keyboard-driven terminal security operations console for multi-tenant container hosts.
 
 pub mod app;
+pub mod bans_cli;
 pub mod cli;
 pub mod collector;
 pub mod config;

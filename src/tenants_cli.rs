@@ -56,7 +56,14 @@ pub fn run(db: &Path, config: &Config, command: TenantsCommand) -> Result<ExitCo
 
 fn list(db: &Path, json: bool) -> Result<()> {
     let conn = store::open(db, Access::ReadOnly)?;
-    let q = Query { pane: Pane::Tenants, filter: None, around: Around::Newest, per_side: 1, count_newer_than: None };
+    let q = Query {
+        pane: Pane::Tenants,
+        filter: None,
+        around: Around::Newest,
+        per_side: 1,
+        count_newer_than: None,
+        history: false,
+    };
     let page = window::load(&conn, &q, now_ms()).wrap_err("cannot read tenants")?;
     let rows: Vec<&tenants::TenantRow> =
         page.rows.iter().filter_map(|r| if let Row::Tenant(t) = r { Some(t) } else { None }).collect();

@@ -19,6 +19,7 @@ pub enum Action {
     Filter,
     Close,
     Follow,
+    History,
     Pause,
     Help,
     Command,
@@ -35,6 +36,8 @@ pub enum Action {
 pub enum Scope {
     Navigation,
     View,
+    /// A way of looking offered only on these panes.
+    ViewOn(&'static [Pane]),
     /// A response against the real world, offered only on these panes.
     Respond(&'static [Pane]),
 }
@@ -73,6 +76,7 @@ pub const SPECS: &[Spec] = &[
     spec(Action::Close, "close", "Close the popup, or clear the filter", View),
     spec(Action::Zoom, "zoom", "Zoom the pane to full screen and back", View),
     spec(Action::Follow, "follow", "Follow the newest rows on/off", View),
+    spec(Action::History, "history", "Show ended bans too, and back", Scope::ViewOn(&[Pane::Bans])),
     spec(Action::Pause, "pause", "Pause/resume live updates", View),
     spec(Action::Help, "help", "Show this help", View),
     spec(Action::Command, "command", "Command line (:tenants, :theme light, :q)", View),
@@ -106,7 +110,7 @@ impl Action {
     /// Whether the action means something on this pane.
     pub fn applies_to(self, pane: Pane) -> bool {
         match self.spec().scope {
-            Scope::Respond(panes) => panes.contains(&pane),
+            Scope::Respond(panes) | Scope::ViewOn(panes) => panes.contains(&pane),
             _ => true,
         }
     }

@@ -49,6 +49,8 @@ pub struct PaneState {
     pub load_error: Option<String>,
     /// Of the newest load request; older answers are dropped.
     pub generation: u64,
+    /// Showing rows the pane normally hides (ended bans).
+    pub history: bool,
 }
 
 impl PaneState {
@@ -270,6 +272,7 @@ impl State {
             around,
             per_side: per_side(height),
             count_newer_than: if p.follow { None } else { p.seen_key },
+            history: p.history,
         };
         Effect::Load { generation, query }
     }

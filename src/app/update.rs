@@ -243,6 +243,18 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 vec![state.load(focus, Around::Newest)]
             }
         }
+        Action::History => {
+            if !action.applies_to(focus) {
+                state.flash(Level::Info, "history: works on Bans");
+                return vec![];
+            }
+            let p = state.pane_mut(focus);
+            p.history = !p.history;
+            let shown = if p.history { "all bans, ended ones too" } else { "active bans" };
+            p.to_top(true);
+            state.flash(Level::Info, format!("Bans: {shown}"));
+            vec![state.load(focus, Around::Newest)]
+        }
         Action::Pause => {
             state.paused = !state.paused;
             if state.paused {

@@ -18,6 +18,7 @@ pub const SOURCE: &str = "fail2ban";
 const POLL: Duration = Duration::from_millis(500);
 
 /// An open Fail2Ban database and how far it has been read.
+#[derive(Debug)]
 pub struct Reader {
     conn: Connection,
     pub version: i64,

@@ -51,6 +51,8 @@ pub struct Query {
     pub per_side: usize,
     /// Count rows newer than this key (the "N new" marker of a pane scrolled away from the top).
     pub count_newer_than: Option<i64>,
+    /// Include rows a pane normally hides (the Bans pane's expired and unbanned bans).
+    pub history: bool,
 }
 
 /// Rows newest first, with where the anchor landed and whether either end was reached.
@@ -91,7 +93,7 @@ impl Spec {
     }
 }
 
-fn spec(pane: Pane, now_ms: i64) -> Spec {
+fn spec(pane: Pane, now_ms: i64, history: bool) -> Spec {
     match pane {
         Pane::Tenants => Spec {
             select_params: vec![Value::Integer(now_ms - 3_600_000), Value::Integer(now_ms)],
@@ -101,7 +103,7 @@ fn spec(pane: Pane, now_ms: i64) -> Spec {
         Pane::Alerts => Spec::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
         Pane::Access => Spec::stream(access::SELECT, |r| access::from_row(r).map(Row::Access)),
         Pane::Bans => Spec {
-            base: Some((bans::ACTIVE, vec![Value::Integer(now_ms)])),
+            base: (!history).then(|| (bans::ACTIVE, vec![Value::Integer(now_ms)])),
             ..Spec::stream(bans::SELECT, |r| bans::from_row(r).map(Row::Ban))
         },
         Pane::Integrity => Spec {
@@ -172,7 +174,7 @@ impl Spec {
 
 /// Loads the window a query asks for.
 pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page> {
-    let spec = spec(q.pane, now_ms);
+    let spec = spec(q.pane, now_ms, q.history);
     let filter = q.filter.as_ref();
     let n = q.per_side.max(1);
     let mut page = if let Order::Whole(column) = spec.order {

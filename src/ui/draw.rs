@@ -144,6 +144,9 @@ fn hints(state: &State) -> Line<'static> {
     if focus.is_stream() {
         actions.push(Action::Follow);
     }
+    if Action::History.applies_to(focus) {
+        actions.push(Action::History);
+    }
     actions.extend(
         crate::app::action::SPECS
             .iter()

@@ -15,23 +15,25 @@ pub const COLUMNS: &[Column] = &[
     col("#", Constraint::Length(2), 2, 1),
     col("FAILS", Constraint::Length(5), 5, 2),
     col("TENANT", Constraint::Length(8), 8, 4),
+    col("SOURCE", Constraint::Length(8), 8, 5),
 ];
 
 pub fn cells<'a>(b: &'a Ban, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
     let theme = ctx.theme;
-    let expires = match b.expires_at() {
-        None => styled("permanent", theme.error),
-        Some(t) if t <= ctx.now_ms => styled("expired", theme.muted),
-        Some(t) => Cell::from(format::duration(t - ctx.now_ms)),
+    let expires = match (b.unbanned_at, b.expires_at()) {
+        (Some(_), _) => styled("unbanned", theme.muted),
+        (None, None) => styled("permanent", theme.error),
+        (None, Some(t)) if t <= ctx.now_ms => styled("expired", theme.muted),
+        (None, Some(t)) => Cell::from(format::duration(t - ctx.now_ms)),
     };
-    let source_mark = if b.source == "manual" { " (manual)" } else { "" };
     vec![
-        Cell::from(format!("{}{source_mark}", cell_text(&b.ip))),
+        Cell::from(cell_text(&b.ip)),
         Cell::from(cell_text(&b.jail)),
         styled(format::time(b.banned_at), theme.muted),
         expires,
         styled(b.ban_count.to_string(), if b.ban_count > 1 { theme.warning } else { theme.base }),
         Cell::from(b.failures.to_string()),
         Cell::from(cell_text(b.tenant.as_deref().unwrap_or("—"))),
+        styled(cell_text(&b.source), if b.source == "manual" { theme.warning } else { theme.muted }),
     ]
 }

@@ -138,6 +138,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
             status.push(Span::styled(" following ", theme.muted));
         }
     }
+    if p.history {
+        status.push(Span::styled(" history ", theme.marker));
+    }
     if focused && state.zoomed {
         status.push(Span::styled(" zoomed ", theme.muted));
     }

@@ -27,7 +27,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
     ];
     for (heading, scope) in groups {
         lines.push(Line::styled(heading, theme.column_header));
-        let in_group = |s: Scope| std::mem::discriminant(&s) == std::mem::discriminant(&scope);
+        let in_group = |s: Scope| {
+            let s = if let Scope::ViewOn(_) = s { Scope::View } else { s };
+            std::mem::discriminant(&s) == std::mem::discriminant(&scope)
+        };
         for b in state.keymap.bindings.iter().filter(|b| in_group(b.action.spec().scope)) {
             let keys = b.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
             let mut spans = vec![

@@ -1,0 +1,132 @@
+//! `rampart bans list|unban|ban`: the Bans pane and its actions, for scripts.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use color_eyre::Result;
+
+use crate::cli::{exit, BansCommand};
+use crate::config::Config;
+use crate::respond::{self, Backend, Operator, Request};
+use crate::sources::fail2ban::Reader;
+use crate::store::bans::{self, Ban};
+use crate::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
+use crate::store::{self, now_ms, Access};
+
+pub fn run(db: &Path, config: &Config, command: BansCommand) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let conn = store::open(db, Access::ReadWrite)?;
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    let code = runtime.block_on(async {
+        // Bring the store up to date with Fail2Ban's database first.
+        let synced = match Reader::open(&config.fail2ban.database).and_then(|mut r| r.poll()) {
+            Ok(Some(c)) => {
+                writer.send(Write::SyncFail2ban { active: c.active, history: c.history, jails: c.jails }).await.is_ok()
+            }
+            Ok(None) => true,
+            Err(why) => {
+                eprintln!("warning: {why}; showing what the store last saw");
+                false
+            }
+        };
+        let _ = writer.call(|_| ((), Tables::NONE)).await;
+        match command {
+            BansCommand::List { json, all } => list(db, json, all).map(|()| exit::OK),
+            BansCommand::Ban { ip, jail, reason } => Ok(act(&writer, config, Request::Ban { ip, jail, reason }).await),
+            BansCommand::Unban { ip, jail } => {
+                let held = held_by(db, &ip, jail.as_deref())?;
+                if held.is_empty() {
+                    eprintln!("unban: {ip} is not banned{}", jail.map(|j| format!(" in {j}")).unwrap_or_default());
+                    return Ok(if synced { exit::USAGE } else { exit::UNREACHABLE });
+                }
+                let mut worst = exit::OK;
+                for (ban_id, jail) in held {
+                    let code = act(&writer, config, Request::Unban { ban_id, ip: ip.clone(), jail }).await;
+                    worst = worst.max(code);
+                }
+                Ok(worst)
+            }
+        }
+    });
+    drop(writer);
+    let _ = thread.join();
+    Ok(ExitCode::from(code?))
+}
+
+/// The active bans of `ip`: (ban id, jail).
+fn held_by(db: &Path, ip: &str, jail: Option<&str>) -> Result<Vec<(i64, String)>> {
+    let conn = store::open(db, Access::ReadOnly)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, jail FROM bans WHERE ip = ?1 AND (?2 IS NULL OR jail = ?2) AND {}",
+        bans::ACTIVE.replace('?', "?3")
+    ))?;
+    let rows = stmt.query_map(rusqlite::params![ip, jail, now_ms()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn list(db: &Path, json: bool, all: bool) -> Result<()> {
+    let conn = store::open(db, Access::ReadOnly)?;
+    let now = now_ms();
+    let condition = if all { "1".to_string() } else { bans::ACTIVE.replace('?', &now.to_string()) };
+    let mut stmt = conn.prepare(&format!("{} WHERE {condition} ORDER BY id DESC LIMIT 100000", bans::SELECT))?;
+    let rows: Vec<Ban> = stmt.query_map([], bans::from_row)?.collect::<rusqlite::Result<_>>()?;
+    if json {
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "ip": b.ip, "jail": b.jail, "banned_at": crate::ui::format::timestamp(b.banned_at),
+                    "expires_at": b.expires_at().map(crate::ui::format::timestamp), "permanent": b.ban_seconds < 0,
+                    "active": b.is_active(now), "ban_count": b.ban_count, "failures": b.failures,
+                    "matches": serde_json::from_str::<serde_json::Value>(&b.matches_json).unwrap_or_default(),
+                    "tenant": b.tenant, "source": b.source, "unbanned_by": b.unbanned_by,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{:<40} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} TENANT",
+            "IP", "JAIL", "BANNED AT (UTC)", "EXPIRES", "COUNT", "FAILS", "SOURCE"
+        );
+        for b in rows {
+            let expires = match (b.unbanned_at, b.expires_at()) {
+                (Some(_), _) => "unbanned".to_string(),
+                (None, None) => "permanent".to_string(),
+                (None, Some(t)) if t <= now => "expired".to_string(),
+                (None, Some(t)) => crate::ui::format::duration(t - now),
+            };
+            println!(
+                "{:<40} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} {}",
+                b.ip,
+                b.jail,
+                crate::ui::format::time(b.banned_at),
+                expires,
+                b.ban_count,
+                b.failures,
+                b.source,
+                b.tenant.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn act(writer: &StoreWriter, config: &Config, request: Request) -> u8 {
+    let backend = Backend::Live(Arc::new(config.clone()));
+    let outcome = respond::perform(writer, &backend, &Operator::current(), &request).await;
+    if outcome.ok {
+        println!("{}", outcome.message);
+        exit::OK
+    } else {
+        eprintln!("{}: {}", request.action(), outcome.message);
+        if outcome.message.contains("not running") || outcome.message.contains("not installed") {
+            exit::UNREACHABLE
+        } else if outcome.message.contains("does not exist") || outcome.message.contains("is not an IP address") {
+            exit::USAGE
+        } else {
+            exit::PARTIAL
+        }
+    }
+}
