@@ -145,7 +145,14 @@ fn the_writer_batches_and_loses_nothing() {
 #[test]
 fn keyset_windows_around_newest_a_key_and_oldest() {
     let (_dir, conn) = store_with(1_000);
-    let q = |around, per_side| Query { pane: Pane::Access, filter: None, around, per_side, count_newer_than: None, history: false };
+    let q = |around, per_side| Query {
+        pane: Pane::Access,
+        filter: None,
+        around,
+        per_side,
+        count_newer_than: None,
+        history: false,
+    };
     let newest = window::load(&conn, &q(Around::Newest, 10), 0).unwrap();
     assert_eq!(keys(&newest), (981..=1000).rev().collect::<Vec<_>>());
     assert!(newest.at_newest && !newest.at_oldest);
@@ -170,7 +177,14 @@ fn keyset_windows_around_newest_a_key_and_oldest() {
 fn windows_apply_the_filter_and_count_new_rows() {
     let (_dir, conn) = store_with(1_000);
     let filter = compile("status:404 tenant:acme", Pane::Access.fields(), 0).unwrap();
-    let q = Query { pane: Pane::Access, filter, around: Around::Newest, per_side: 5, count_newer_than: Some(900), history: false };
+    let q = Query {
+        pane: Pane::Access,
+        filter,
+        around: Around::Newest,
+        per_side: 5,
+        count_newer_than: Some(900),
+        history: false,
+    };
     let page = window::load(&conn, &q, 0).unwrap();
     assert_eq!(keys(&page), vec![1000, 990, 980, 970, 960, 950, 940, 930, 920, 910]);
     assert_eq!(page.newer_count, Some(10), "rows 910..=1000 matching, above key 900");
@@ -197,7 +211,8 @@ fn hostile_filter_input_stays_data() {
                     around: Around::Newest,
                     per_side: 50,
                     count_newer_than: Some(0),
-               , history: false };
+                    history: false,
+                };
                 let page = window::load(&conn, &q, 0).unwrap_or_else(|e| panic!("{input}: {e}"));
                 if !input.starts_with('!') {
                     assert!(page.rows.is_empty(), "{input} matched {} rows", page.rows.len());
@@ -210,7 +225,14 @@ fn hostile_filter_input_stays_data() {
     assert_eq!(n, 100, "the table is intact");
     // LIKE's own wildcards are literal in user text.
     let filter = compile("path:/page/1_", Pane::Access.fields(), 0).unwrap();
-    let q = Query { pane: Pane::Access, filter, around: Around::Newest, per_side: 50, count_newer_than: None, history: false };
+    let q = Query {
+        pane: Pane::Access,
+        filter,
+        around: Around::Newest,
+        per_side: 50,
+        count_newer_than: None,
+        history: false,
+    };
     assert!(window::load(&conn, &q, 0).unwrap().rows.is_empty());
 }
 
