@@ -31,7 +31,7 @@ async fn client(config: &Fail2banConfig, args: &[&str]) -> Result<String, String
         let start = said[..at].rfind("the jail").unwrap_or(0);
         format!("Fail2Ban says: {}", said[start..at + "does not exist".len()].trim())
     } else {
-        let last = stderr.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim();
+        let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim();
         format!("fail2ban-client failed ({}): {}", output.status, if last.is_empty() { stdout.as_str() } else { last })
     })
 }
