@@ -299,3 +299,40 @@ fn unban_by_keystroke_in_a_real_terminal() {
     t.key("q");
     t.wait_for("EXIT=0");
 }
+
+#[test]
+fn a_missing_fail2ban_is_a_pane_state_that_says_how_to_fix_it() {
+    let mut h = Harness::empty(120, 30);
+    let (writer, thread) =
+        StoreWriter::spawn(store::open(&h.db, Access::ReadWrite).unwrap(), Arc::new(ChangeNotes::default()));
+    let config =
+        rampart::config::Fail2banConfig { database: "/nonexistent/fail2ban.sqlite3".into(), ..Default::default() };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let source = tokio::spawn(rampart::sources::fail2ban::run(writer.clone(), config));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        source.abort();
+        let _ = source.await;
+    });
+    drop(writer);
+    thread.join().unwrap();
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h.press("4 z");
+    let screen = h.screen();
+    assert!(screen.contains("fail2ban: Fail2Ban's database /nonexistent/fail2ban.sqlite3 does not exist"), "{screen}");
+    assert!(screen.contains("apt-get install fail2ban"), "{screen}");
+}
+
+#[test]
+fn the_ban_detail_shows_what_else_the_ip_did() {
+    let mut h = Harness::demo(140, 40, 20_000);
+    h.press("4 /");
+    h.type_text("jail:rampart-login");
+    h.press("enter enter");
+    let screen = h.screen();
+    assert!(screen.contains("this IP elsewhere"), "{screen}");
+    assert!(screen.contains("POST /login  401"), "the failed logins that led to the ban:\n{screen}");
+    h.press("G");
+    let screen = h.screen();
+    assert!(screen.contains("WARN  Brute-force login"), "and the alert they raised, at the end:\n{screen}");
+}

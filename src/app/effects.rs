@@ -19,8 +19,13 @@ use crate::store::{bans, now_ms, overview};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Load { generation: u64, query: Query },
+    Load {
+        generation: u64,
+        query: Query,
+    },
     LoadOverview,
+    /// Recent access events and alerts of an IP.
+    LoadRelated(String),
     Respond(Request),
     LoadTheme(String),
     Quit,
@@ -35,6 +40,45 @@ pub fn load_msg(conn: &Connection, generation: u64, query: &Query, now_ms: i64) 
 pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
     let result = overview::load(conn, now_ms).and_then(|o| Ok(Box::new((o, bans::jails(conn)?))));
     Msg::Overview(result.map_err(|e| e.to_string()))
+}
+
+/// The newest access events and alerts of `ip`, one line each.
+pub fn related_msg(conn: &Connection, ip: &str) -> Msg {
+    let mut lines = Vec::new();
+    let fmt = crate::ui::format::time;
+    let access = conn.prepare_cached(
+        "SELECT ts, tenant, method, substr(path, 1, 200), status FROM access_events WHERE src_ip = ? ORDER BY id DESC LIMIT 20",
+    );
+    if let Ok(mut stmt) = access {
+        let rows = stmt.query_map([ip], |r| {
+            Ok(format!(
+                "access {}  {}  {} {}  {}",
+                fmt(r.get(0)?),
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?
+            ))
+        });
+        lines.extend(rows.into_iter().flatten().flatten());
+    }
+    let alerts = conn.prepare_cached(
+        "SELECT ts, priority, rule, ifnull(tenant, '—') FROM alerts WHERE src_ip = ? ORDER BY id DESC LIMIT 10",
+    );
+    if let Ok(mut stmt) = alerts {
+        let rows = stmt.query_map([ip], |r| {
+            let priority = crate::store::alerts::Priority::from_rank(r.get(1)?);
+            Ok(format!(
+                "alert  {}  {}  {}  ({})",
+                fmt(r.get(0)?),
+                priority.short(),
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?
+            ))
+        });
+        lines.extend(rows.into_iter().flatten().flatten());
+    }
+    Msg::Related { ip: ip.to_string(), lines }
 }
 
 fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
@@ -58,6 +102,7 @@ impl Inline {
                 vec![load_msg(&self.reader, generation, &query, now_ms)]
             }
             Effect::LoadOverview => vec![overview_msg(&self.reader, now_ms)],
+            Effect::LoadRelated(ip) => vec![related_msg(&self.reader, &ip)],
             Effect::Respond(request) => {
                 // The same path as the live console: a writer thread on this store, and the
                 // async responder driven to completion here.
@@ -85,6 +130,7 @@ impl Inline {
 enum Work {
     Load { generation: u64, query: Query },
     Overview,
+    Related(String),
 }
 
 /// The live console's effect runner: a query thread with its own read connection (which keeps
@@ -124,6 +170,9 @@ impl Workers {
             }
             Effect::LoadOverview => {
                 let _ = self.queries.send(Work::Overview);
+            }
+            Effect::LoadRelated(ip) => {
+                let _ = self.queries.send(Work::Related(ip));
             }
             Effect::Respond(request) => {
                 let (writer, msgs) = (self.writer.clone(), self.msgs.clone());
@@ -167,12 +216,19 @@ fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::Unbou
         };
         let mut loads: HashMap<Pane, (u64, Query)> = HashMap::new();
         let mut overview = false;
+        let mut related = None;
         for work in std::iter::once(first).chain(rx.try_iter()) {
             match work {
                 Work::Load { generation, query } => {
                     loads.insert(query.pane, (generation, query));
                 }
                 Work::Overview => overview = true,
+                Work::Related(ip) => related = Some(ip),
+            }
+        }
+        if let Some(ip) = related {
+            if out.send(related_msg(&reader, &ip)).is_err() {
+                return;
             }
         }
         let now = now_ms();

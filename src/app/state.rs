@@ -129,10 +129,12 @@ pub enum Popup {
     Help {
         scroll: u16,
     },
+    /// Every field of a row; `related` is what else the store knows of the row's IP, once loaded.
     Detail {
         pane: Pane,
         row: Box<Row>,
         scroll: u16,
+        related: Option<Vec<String>>,
     },
     Confirm(Box<Confirm>),
     /// What an action did, part by part (each container of an isolation, say).

@@ -32,6 +32,11 @@ pub enum Msg {
     },
     Overview(Result<Box<(Overview, Vec<String>)>, String>),
     Responded(Outcome),
+    /// What the store knows of an IP, for the open detail popup.
+    Related {
+        ip: String,
+        lines: Vec<String>,
+    },
     ThemeLoaded(Result<Box<Theme>, String>),
     /// SIGTERM, SIGHUP or the like.
     Quit,
@@ -109,6 +114,20 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.popup = Some(Popup::Report { title: outcome.message.clone(), lines: outcome.details, scroll: 0 });
             }
             state.flash(level, outcome.message);
+            vec![]
+        }
+        Msg::Related { ip, lines } => {
+            if let Some(Popup::Detail { row, related, .. }) = state.popup.as_mut() {
+                let same = match row.as_ref() {
+                    Row::Ban(b) => b.ip == ip,
+                    Row::Access(e) => e.src_ip == ip,
+                    Row::Alert(a) => a.src_ip.as_deref() == Some(ip.as_str()),
+                    _ => false,
+                };
+                if same {
+                    *related = Some(lines);
+                }
+            }
             vec![]
         }
         Msg::ThemeLoaded(Ok(theme)) => {
@@ -206,8 +225,14 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Detail => match state.pane(focus).selected_row() {
             Some(row) => {
-                state.popup = Some(Popup::Detail { pane: focus, row: Box::new(row.clone()), scroll: 0 });
-                vec![]
+                let ip = match row {
+                    Row::Ban(b) => Some(b.ip.clone()),
+                    Row::Access(e) => Some(e.src_ip.clone()),
+                    Row::Alert(a) => a.src_ip.clone(),
+                    _ => None,
+                };
+                state.popup = Some(Popup::Detail { pane: focus, row: Box::new(row.clone()), scroll: 0, related: None });
+                ip.map(|ip| vec![Effect::LoadRelated(ip)]).unwrap_or_default()
             }
             None => {
                 state.flash(Level::Info, format!("{} is empty: nothing to show", focus.title()));

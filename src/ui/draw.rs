@@ -25,8 +25,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     footer(frame, screen.footer, state);
     match &state.popup {
         Some(Popup::Help { scroll }) => popups::help::draw(frame, screen.body, state, *scroll),
-        Some(Popup::Detail { pane, row, scroll }) => {
-            popups::detail::draw(frame, screen.body, state, *pane, row, *scroll)
+        Some(Popup::Detail { pane, row, scroll, related }) => {
+            popups::detail::draw(frame, screen.body, state, *pane, row, related.as_deref(), *scroll)
         }
         Some(Popup::Confirm(c)) => popups::confirm::draw(frame, screen.body, state, c),
         Some(Popup::Report { title, lines, scroll }) => {

@@ -217,6 +217,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
 fn source_of(pane: Pane) -> Option<&'static str> {
     match pane {
         Pane::Tenants => Some(crate::sources::docker::SOURCE),
+        Pane::Bans => Some(crate::sources::fail2ban::SOURCE),
         _ => None,
     }
 }

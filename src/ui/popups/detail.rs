@@ -232,13 +232,35 @@ fn flag_names(flags: i64) -> String {
     }
 }
 
-pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane, row: &Row, scroll: u16) {
+pub fn draw(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &State,
+    pane: Pane,
+    row: &Row,
+    related: Option<&[String]>,
+    scroll: u16,
+) {
     let theme = &state.theme;
     let popup = super::centered(area, area.width.saturating_sub(8).min(110), area.height.saturating_sub(4));
     let inner =
         super::frame_popup(frame, popup, theme, &format!("{} — detail", pane.title()), "j/k scroll · esc close");
     let mut lines = Vec::new();
-    for (name, value) in fields(row) {
+    let mut all = fields(row);
+    let related_text = match related {
+        Some([]) => "nothing else in the store".to_string(),
+        Some(lines) => lines.join("\n"),
+        None => "looking…".to_string(),
+    };
+    let has_ip = match row {
+        Row::Ban(_) | Row::Access(_) => true,
+        Row::Alert(a) => a.src_ip.is_some(),
+        _ => false,
+    };
+    if has_ip {
+        all.push(("this IP elsewhere", related_text));
+    }
+    for (name, value) in all {
         let mut first = true;
         for part in value.split('\n') {
             let label = if first { format!("{name:>18}  ") } else { " ".repeat(20) };
