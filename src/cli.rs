@@ -173,11 +173,23 @@ pub fn main() -> Result<ExitCode> {
     let config_path = cli.global.config.clone().unwrap_or_else(|| dirs.config_file());
     let config = Config::load(&config_path)?;
     let config_dir = config_path.parent().map_or_else(|| dirs.config_dir.clone(), Path::to_path_buf);
+    // The store everything but the demo works on, with its folder made and its log opened.
+    let store_path = || -> Result<PathBuf> {
+        let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
+        ensure_parent(&db)?;
+        init_logging(&db.with_extension("log"));
+        Ok(db)
+    };
+    let refuse_when_read_only = |changes: bool| {
+        let refuse = cli.global.read_only && changes;
+        if refuse {
+            eprintln!("refused: --read-only");
+        }
+        refuse
+    };
     match cli.command {
         None | Some(Command::Console) => {
-            let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
-            ensure_parent(&db)?;
-            init_logging(&db.with_extension("log"));
+            let db = store_path()?;
             console::run(console_options(&cli.global, &config, config_dir, db, None)?)?;
         }
         Some(Command::Demo { seed, rate, events }) => {
@@ -190,31 +202,18 @@ pub fn main() -> Result<ExitCode> {
             let demo = DemoOptions { seed, rate, events };
             console::run(console_options(&cli.global, &config, config_dir, db, Some(demo))?)?;
         }
-        Some(Command::Collect) => {
-            let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
-            ensure_parent(&db)?;
-            init_logging(&db.with_extension("log"));
-            collect(&db, &config)?;
-        }
+        Some(Command::Collect) => collect(&store_path()?, &config)?,
         Some(Command::Tenants { command }) => {
-            let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
-            ensure_parent(&db)?;
-            init_logging(&db.with_extension("log"));
-            if cli.global.read_only && !matches!(command, TenantsCommand::List { .. }) {
-                eprintln!("refused: --read-only");
+            if refuse_when_read_only(!matches!(command, TenantsCommand::List { .. })) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            return crate::tenants_cli::run(&db, &config, command);
+            return crate::tenants_cli::run(&store_path()?, &config, command);
         }
         Some(Command::Bans { command }) => {
-            let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
-            ensure_parent(&db)?;
-            init_logging(&db.with_extension("log"));
-            if cli.global.read_only && !matches!(command, BansCommand::List { .. }) {
-                eprintln!("refused: --read-only");
+            if refuse_when_read_only(!matches!(command, BansCommand::List { .. })) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            return crate::bans_cli::run(&db, &config, command);
+            return crate::bans_cli::run(&store_path()?, &config, command);
         }
         Some(Command::Audit { command: AuditCommand::Verify }) => {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());

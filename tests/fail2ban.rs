@@ -22,6 +22,18 @@ use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
 use rampart::store::{self, Access};
 use support::Harness;
 
+/// A config file pointing rampart at `f`.
+fn config_file(f: &Fail2ban, dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("config.toml");
+    let text = format!(
+        "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
+        f.config.database.display(),
+        f.config.socket.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn backend(f: &Fail2ban) -> Backend {
     Backend::Live(Arc::new(Config { fail2ban: f.config.clone(), ..Default::default() }))
 }
@@ -237,16 +249,7 @@ fn headless_bans_commands() {
     f.wait_banned(FINITE, "203.0.113.99");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
-            f.config.database.display(),
-            f.config.socket.display()
-        ),
-    )
-    .unwrap();
+    let config = config_file(&f, dir.path());
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
             .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
@@ -275,16 +278,7 @@ fn unban_by_keystroke_in_a_real_terminal() {
     f.fail(FINITE, "203.0.113.61", 3);
     f.wait_banned(FINITE, "203.0.113.61");
     let t = tmux::Tmux::start("fail2ban");
-    let config = t.dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
-            f.config.database.display(),
-            f.config.socket.display()
-        ),
-    )
-    .unwrap();
+    let config = config_file(&f, t.dir.path());
     let bin = env!("CARGO_BIN_EXE_rampart");
     t.type_text(&format!("{bin} --db {}/k.db --config {}; echo EXIT=$?", t.dir.path().display(), config.display()));
     t.key("Enter");

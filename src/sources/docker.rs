@@ -12,8 +12,7 @@ use serde_json::json;
 
 use crate::config::DockerConfig;
 use crate::store::journal::Attachment;
-use crate::store::now_ms;
-use crate::store::status::{Health, SourceStatus};
+use crate::store::status::Health;
 use crate::store::tenants::Container;
 use crate::store::writer::{StoreWriter, Write};
 
@@ -133,15 +132,7 @@ pub async fn snapshot(docker: &Docker, config: &DockerConfig) -> Result<Vec<Cont
 }
 
 async fn status(writer: &StoreWriter, health: Health, detail: String) -> bool {
-    let ok = health == Health::Ok;
-    let s = SourceStatus {
-        source: SOURCE.into(),
-        health,
-        detail: detail.clone(),
-        last_ok: ok.then(now_ms),
-        last_error: (!ok).then_some(detail),
-    };
-    writer.send(Write::Status(s)).await.is_ok()
+    super::report(writer, SOURCE, health, detail).await
 }
 
 /// The container an event is about: the actor of a container event, or the `container`

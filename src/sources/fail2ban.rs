@@ -9,8 +9,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::config::Fail2banConfig;
 use crate::store::bans::Ban;
-use crate::store::now_ms;
-use crate::store::status::{Health, SourceStatus};
+use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Write};
 
 pub const SOURCE: &str = "fail2ban";
@@ -171,15 +170,7 @@ fn matched_lines(json: &serde_json::Value) -> Vec<String> {
 }
 
 async fn status(writer: &StoreWriter, health: Health, detail: String) -> bool {
-    let ok = health == Health::Ok;
-    let s = SourceStatus {
-        source: SOURCE.into(),
-        health,
-        detail: detail.clone(),
-        last_ok: ok.then(now_ms),
-        last_error: (!ok).then_some(detail),
-    };
-    writer.send(Write::Status(s)).await.is_ok()
+    super::report(writer, SOURCE, health, detail).await
 }
 
 /// Runs until the writer goes away, reopening the database when it disappears or fails.
