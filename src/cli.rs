@@ -81,6 +81,21 @@ pub enum Command {
         #[command(subcommand)]
         command: BansCommand,
     },
+    /// Import whole files headless: access logs, Falco output
+    Ingest {
+        #[command(subcommand)]
+        command: IngestCommand,
+    },
+    /// Alerts, newest first (the Alerts pane, for scripts)
+    Alerts {
+        #[command(subcommand)]
+        command: ListCommand,
+    },
+    /// Access events, newest first (the Access log pane, for scripts)
+    Access {
+        #[command(subcommand)]
+        command: ListCommand,
+    },
     /// The audit log
     Audit {
         #[command(subcommand)]
@@ -108,6 +123,42 @@ pub enum TenantsCommand {
     },
     /// Reconnect NAME's containers to the networks they had and leave quarantine
     Restore { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestCommand {
+    /// Import nginx/Apache combined-format access logs
+    Access {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The tenant the requests belong to
+        #[arg(long, default_value = "")]
+        tenant: String,
+    },
+    /// Import Falco JSON output (json_output: true) from a file, or `-` for standard input
+    Falco { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// List rows, newest first
+    List {
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Only the last DURATION (90s, 15m, 2h, 7d)
+        #[arg(long)]
+        since: Option<String>,
+        /// Alerts only: at least this severe (emergency … debug)
+        #[arg(long)]
+        priority: Option<String>,
+        /// The console's filter language, as typed after `/`
+        #[arg(long)]
+        filter: Option<String>,
+        /// At most this many rows
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +265,13 @@ pub fn main() -> Result<ExitCode> {
                 return Ok(ExitCode::from(exit::USAGE));
             }
             return crate::bans_cli::run(&store_path()?, &config, command);
+        }
+        Some(Command::Ingest { command }) => return crate::query_cli::ingest(&store_path()?, command),
+        Some(Command::Alerts { command }) => {
+            return crate::query_cli::list(&store_path()?, crate::pane::Pane::Alerts, command)
+        }
+        Some(Command::Access { command }) => {
+            return crate::query_cli::list(&store_path()?, crate::pane::Pane::Access, command)
         }
         Some(Command::Audit { command: AuditCommand::Verify }) => {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());

@@ -178,3 +178,18 @@ pub fn acknowledge(conn: &Connection, id: i64, operator: &str, at: i64) -> rusql
     )?;
     Ok(n == 1)
 }
+
+/// Gives alerts newer than `after_id` the tenant of the container they name (by id prefix, name,
+/// or a Kubernetes namespace equal to a tenant's name).
+pub fn assign_tenants(conn: &Connection, after_id: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE alerts SET tenant = coalesce( \
+            (SELECT c.tenant FROM containers c WHERE \
+               (json_extract(alerts.output_fields_json, '$.\"container.id\"') IS NOT NULL \
+                AND c.id LIKE json_extract(alerts.output_fields_json, '$.\"container.id\"') || '%') \
+               OR c.name = json_extract(alerts.output_fields_json, '$.\"container.name\"') LIMIT 1), \
+            (SELECT t.name FROM tenants t WHERE t.name = json_extract(alerts.output_fields_json, '$.\"k8s.ns.name\"'))) \
+         WHERE id > ? AND tenant IS NULL",
+        [after_id],
+    )
+}

@@ -1,0 +1,105 @@
+//! `rampart ingest access` against lnav on the same 1,000,000-line combined log, and where the
+//! time goes (parsing alone, and parsing + storing).
+//!
+//! Run: `cargo bench --bench ingest` (lnav from Debian is timed when installed).
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+const LINES: usize = 1_000_000;
+
+/// A combined-format log, the same bytes every run.
+fn make_log(path: &Path) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let paths = [
+        "/",
+        "/index.html",
+        "/api/v1/orders",
+        "/api/v1/orders/1842",
+        "/static/app.js",
+        "/login",
+        "/search?q=blue+shoes",
+    ];
+    let agents = [
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+        "curl/8.5.0",
+        "python-requests/2.32.3",
+    ];
+    let mut x: u64 = 7;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-25T00:00:00Z").unwrap();
+    for i in 0..LINES {
+        let t = start + chrono::Duration::milliseconds(i as i64 * 86);
+        let r = next();
+        writeln!(
+            out,
+            "203.0.{}.{} - {} [{}] \"{} {} HTTP/1.1\" {} {} \"-\" \"{}\"",
+            r % 256,
+            (r >> 8) % 254 + 1,
+            ["-", "-", "bob", "alice"][(r >> 16) as usize % 4],
+            t.format("%d/%b/%Y:%H:%M:%S %z"),
+            ["GET", "GET", "POST"][(r >> 20) as usize % 3],
+            paths[(r >> 24) as usize % paths.len()],
+            [200, 200, 200, 304, 404, 401, 500][(r >> 28) as usize % 7],
+            (r >> 32) % 50_000,
+            agents[(r >> 40) as usize % agents.len()]
+        )
+        .unwrap();
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    make_log(&log);
+    let size = std::fs::metadata(&log).unwrap().len();
+    println!("{LINES} combined-format lines, {:.0} MB", size as f64 / 1e6);
+    let _ = std::fs::read(&log); // warm the page cache for everyone
+
+    let t0 = Instant::now();
+    let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&log).unwrap());
+    let mut parsed = 0;
+    for line in file.lines() {
+        parsed += rampart::ingest::combined::parse(&line.unwrap(), "acme", "bench").is_ok() as usize;
+    }
+    println!("parse only: {parsed} lines in {:.2} s", t0.elapsed().as_secs_f64());
+
+    let bin = env!("CARGO_BIN_EXE_rampart");
+    for run in 1..=3 {
+        let db = dir.path().join(format!("run{run}.db"));
+        let t0 = Instant::now();
+        let out = Command::new(bin)
+            .args(["--db", db.to_str().unwrap(), "ingest", "access", log.to_str().unwrap(), "--tenant", "acme"])
+            .output()
+            .unwrap();
+        let wall = t0.elapsed().as_secs_f64();
+        let said = String::from_utf8_lossy(&out.stderr);
+        println!("rampart ingest access, run {run}: {wall:.2} s wall — {}", said.lines().last().unwrap_or(""));
+    }
+    match Command::new("lnav").arg("-V").output() {
+        Ok(v) if v.status.success() => {
+            for run in 1..=3 {
+                let t0 = Instant::now();
+                let out = Command::new("lnav")
+                    .env("HOME", dir.path())
+                    .args(["-n", "-c", ";SELECT count(*) FROM access_log", log.to_str().unwrap()])
+                    .output()
+                    .unwrap();
+                let count = String::from_utf8_lossy(&out.stdout).split_whitespace().last().unwrap_or("?").to_string();
+                println!(
+                    "lnav {} loading the same file, run {run}: {:.2} s wall ({count} rows)",
+                    String::from_utf8_lossy(&v.stdout).trim(),
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+        }
+        _ => println!("lnav is not installed (apt-get install lnav) — not compared"),
+    }
+}

@@ -1,0 +1,207 @@
+//! The nginx/Apache "combined" access-log format, parsed by hand (no regex, no per-line date
+//! parser): `host ident user [time] "request" status bytes "referer" "user-agent"`.
+
+use crate::store::access::{flags, AccessEvent};
+
+/// Why a line is not an access event; counted, never silently dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unparsed {
+    Fields,
+    Time,
+    Status,
+}
+
+/// A cursor over one line.
+struct Line<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Line<'a> {
+    fn skip_spaces(&mut self) {
+        self.rest = self.rest.trim_start_matches(' ');
+    }
+
+    /// A bare word up to the next space.
+    fn word(&mut self) -> Option<&'a str> {
+        self.skip_spaces();
+        if self.rest.is_empty() {
+            return None;
+        }
+        let end = self.rest.find(' ').unwrap_or(self.rest.len());
+        let (w, r) = self.rest.split_at(end);
+        self.rest = r;
+        Some(w)
+    }
+
+    /// `[...]`.
+    fn bracketed(&mut self) -> Option<&'a str> {
+        self.skip_spaces();
+        let body = self.rest.strip_prefix('[')?;
+        let end = body.find(']')?;
+        self.rest = &body[end + 1..];
+        Some(&body[..end])
+    }
+
+    /// `"..."` with `\"` and `\\` escapes (Apache) or `\xHH` (nginx) left as text.
+    fn quoted(&mut self) -> Option<String> {
+        self.skip_spaces();
+        let body = self.rest.strip_prefix('"')?;
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, '"')) => out.push('"'),
+                    Some((_, '\\')) => out.push('\\'),
+                    Some((_, other)) => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                    None => return None,
+                },
+                '"' => {
+                    self.rest = &body[i + 1..];
+                    return Some(out);
+                }
+                c => out.push(c),
+            }
+        }
+        None
+    }
+}
+
+/// `26/Nov/2026:10:59:03 +0000` → Unix milliseconds.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| std::str::from_utf8(&b[r]).ok()?.parse::<u32>().ok();
+    let day = num(0..2)?;
+    let month = match &b[3..6] {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    };
+    let year = num(7..11)? as i32;
+    let (h, m, sec) = (num(12..14)?, num(15..17)?, num(18..20)?);
+    let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
+    let utc = date.and_hms_opt(h, m, sec)?.and_utc().timestamp_millis();
+    let offset = s[20..].trim();
+    let offset_ms = if offset.is_empty() {
+        0
+    } else {
+        let (sign, digits) = match offset.as_bytes().first()? {
+            b'+' => (1, &offset[1..]),
+            b'-' => (-1, &offset[1..]),
+            _ => return None,
+        };
+        if digits.len() != 4 {
+            return None;
+        }
+        let hh: i64 = digits[..2].parse().ok()?;
+        let mm: i64 = digits[2..].parse().ok()?;
+        sign * (hh * 60 + mm) * 60_000
+    };
+    Some(utc - offset_ms)
+}
+
+/// Parses one combined-format line for `tenant`.
+pub fn parse(line: &str, tenant: &str, source: &str) -> Result<AccessEvent, Unparsed> {
+    let mut l = Line { rest: line.trim_end_matches(['\r', '\n']) };
+    let host = l.word().ok_or(Unparsed::Fields)?;
+    let _ident = l.word().ok_or(Unparsed::Fields)?;
+    let user = l.word().ok_or(Unparsed::Fields)?;
+    let time = l.bracketed().ok_or(Unparsed::Fields)?;
+    let ts = parse_time(time).ok_or(Unparsed::Time)?;
+    let request = l.quoted().ok_or(Unparsed::Fields)?;
+    let status: i64 = l.word().ok_or(Unparsed::Fields)?.parse().map_err(|_| Unparsed::Status)?;
+    let bytes = l.word().map_or(0, |b| b.parse().unwrap_or(0));
+    let _referer = l.quoted();
+    let user_agent = l.quoted().unwrap_or_default();
+    let mut parts = request.splitn(3, ' ');
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let src_ip = host.parse::<std::net::IpAddr>().map(|ip| ip.to_string()).unwrap_or_else(|_| host.to_string());
+    let mut flag_bits = 0;
+    if status == 401 {
+        flag_bits |= flags::AUTH_FAILURE;
+    }
+    Ok(AccessEvent {
+        id: 0,
+        ts,
+        tenant: tenant.to_string(),
+        src_ip,
+        user: (user != "-").then(|| user.to_string()),
+        method,
+        path,
+        status,
+        bytes,
+        user_agent,
+        target_tenant: None,
+        flags: flag_bits,
+        source: source.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_line() {
+        let e = parse(
+            r#"203.0.113.7 - bob [26/Nov/2026:10:59:03 +0000] "GET /index.html?q=1 HTTP/1.1" 200 512 "-" "curl/8.5.0""#,
+            "acme",
+            "test",
+        )
+        .unwrap();
+        assert_eq!(
+            (e.src_ip.as_str(), e.user.as_deref(), e.method.as_str(), e.path.as_str()),
+            ("203.0.113.7", Some("bob"), "GET", "/index.html?q=1")
+        );
+        assert_eq!((e.status, e.bytes, e.user_agent.as_str()), (200, 512, "curl/8.5.0"));
+        assert_eq!(e.ts, chrono::DateTime::parse_from_rfc3339("2026-11-26T10:59:03Z").unwrap().timestamp_millis());
+    }
+
+    #[test]
+    fn quotes_escapes_ipv6_offsets_and_dashes() {
+        let e = parse(
+            r#"2001:DB8::1 - - [26/Nov/2026:12:59:03 +0200] "POST /login HTTP/1.1" 401 - "https://x/" "say \"hi\" \\ \x22""#,
+            "acme",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(e.src_ip, "2001:db8::1", "canonical form");
+        assert_eq!(e.user, None);
+        assert_eq!(e.bytes, 0);
+        assert_eq!(e.user_agent, r#"say "hi" \ \x22"#);
+        assert_eq!(e.ts, chrono::DateTime::parse_from_rfc3339("2026-11-26T10:59:03Z").unwrap().timestamp_millis());
+        assert_eq!(e.flags & flags::AUTH_FAILURE, flags::AUTH_FAILURE);
+    }
+
+    #[test]
+    fn garbage_is_counted_not_guessed() {
+        assert_eq!(parse("", "a", "t").unwrap_err(), Unparsed::Fields);
+        assert_eq!(parse("hello world", "a", "t").unwrap_err(), Unparsed::Fields);
+        assert_eq!(parse(r#"1.2.3.4 - - [yesterday] "GET / HTTP/1.1" 200 1"#, "a", "t").unwrap_err(), Unparsed::Time);
+        assert_eq!(
+            parse(r#"1.2.3.4 - - [26/Nov/2026:10:59:03 +0000] "GET / HTTP/1.1" abc 1"#, "a", "t").unwrap_err(),
+            Unparsed::Status
+        );
+        assert_eq!(
+            parse(r#"1.2.3.4 - - [26/Nov/2026:10:59:03 +0000] "GET / HTTP/1.1 200 1"#, "a", "t").unwrap_err(),
+            Unparsed::Fields
+        );
+    }
+}

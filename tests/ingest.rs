@@ -1,0 +1,85 @@
+//! Whole-file intake and the headless lists: every line is accounted for, and what is stored is
+//! what the console's filter language finds.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+
+fn rampart(db: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap()])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_access_log_is_imported_line_for_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let log = dir.path().join("access.log");
+    let mut text = String::new();
+    for i in 0..500 {
+        let status = if i % 10 == 0 { 401 } else { 200 };
+        text.push_str(&format!(
+            "203.0.113.{} - - [26/Nov/2026:10:{:02}:{:02} +0000] \"POST /login HTTP/1.1\" {status} 312 \"-\" \"curl/8.5.0\"\n",
+            i % 250 + 1,
+            i / 60,
+            i % 60
+        ));
+    }
+    text.push_str("garbage that is not a log line\n");
+    text.push_str(
+        "2001:db8::9 - eve [26/Nov/2026:11:00:00 +0100] \"GET /x HTTP/1.1\" 404 - \"-\" \"a \\\"quoted\\\" agent\"\n",
+    );
+    std::fs::write(&log, text).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap(), "--tenant", "acme"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("502 lines, 501 stored, 1 not parsed"), "{err}");
+    assert!(err.contains("line 501: Fields"), "the rejected line is named: {err}");
+    let (_, out, _) =
+        rampart(&db, &["access", "list", "--json", "--filter", "status:401 tenant:acme", "--limit", "1000"], None);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 50);
+    let (_, out, _) = rampart(&db, &["access", "list", "--json", "--filter", "ip:2001:DB8::9"], None);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["user_agent"], "a \"quoted\" agent");
+    assert_eq!(rows[0]["time"], "2026-11-26T10:00:00.000Z", "+0100 taken into account");
+}
+
+#[test]
+fn falco_output_is_imported_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let lines = [
+        r#"{"hostname":"h1","output":"A shell was spawned","output_fields":{"container.id":"3ad7d6c1e9a1","container.name":"globex-web-1","proc.cmdline":"bash"},"priority":"Critical","rule":"Terminal shell in container","source":"syscall","tags":["container","shell"],"time":"2026-11-26T11:54:56.789012345Z"}"#,
+        r#"{"output":"Sensitive file opened","priority":"Info","rule":"Read sensitive file untrusted","time":"2026-11-26T11:00:00Z","output_fields":{"fd.name":"/etc/shadow"}}"#,
+        r#"{"rule": "half a line"#,
+    ];
+    let (code, _, err) = rampart(&db, &["ingest", "falco", "-"], Some(&lines.join("\n")));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("3 lines, 2 stored, 1 not parsed"), "{err}");
+    let (_, out, _) = rampart(&db, &["alerts", "list", "--json", "--priority", "warning"], None);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(rows[0]["rule"], "Terminal shell in container");
+    assert_eq!(rows[0]["tags"], serde_json::json!(["container", "shell"]));
+    let (_, out, _) = rampart(&db, &["alerts", "list"], None);
+    assert!(out.contains("Informational") && out.contains("Critical"), "{out}");
+    let (code, _, err) = rampart(&db, &["access", "list", "--priority", "warning"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("--priority applies to alerts only"), "{err}");
+}
