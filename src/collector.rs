@@ -12,6 +12,21 @@ pub fn spawn_sources(
     config: &crate::config::Config,
 ) {
     tasks.spawn(crate::sources::fail2ban::run(writer.clone(), config.fail2ban.clone()));
+    for log in &config.access_log {
+        let (writer, log) = (writer.clone(), log.clone());
+        tasks.spawn(async move {
+            // Resume where the store says the last run stopped.
+            let path = log.path.display().to_string();
+            let resume = writer
+                .call(move |conn| {
+                    (crate::store::access::tail_state(conn, &path).ok().flatten(), crate::store::writer::Tables::NONE)
+                })
+                .await
+                .ok()
+                .flatten();
+            crate::sources::accesslog::run(writer, log, resume).await;
+        });
+    }
     let (writer, docker, tenants) = (writer.clone(), config.docker.clone(), config.tenants.clone());
     tasks.spawn(async move {
         for name in tenants {

@@ -68,6 +68,17 @@ pub struct Config {
     pub docker: DockerConfig,
     #[serde(default)]
     pub fail2ban: Fail2banConfig,
+    /// Access logs to follow, each for one tenant.
+    #[serde(default)]
+    pub access_log: Vec<AccessLog>,
+}
+
+/// `[[access_log]]`: a combined-format log file and the tenant its requests belong to.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLog {
+    pub path: PathBuf,
+    pub tenant: String,
 }
 
 /// `[fail2ban]`: where Fail2Ban keeps its database and listens for `fail2ban-client`.

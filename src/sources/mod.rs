@@ -1,7 +1,9 @@
 //! Sources: tasks of the collector that read the real components and write what they see.
 
+pub mod accesslog;
 pub mod docker;
 pub mod fail2ban;
+pub mod tail;
 
 use crate::store::now_ms;
 use crate::store::status::{Health, SourceStatus};

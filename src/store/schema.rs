@@ -151,6 +151,16 @@ pub const MIGRATIONS: &[&str] = &[
         source        TEXT NOT NULL
     );
     "#,
+    // version 3: where each tailed log file was read up to, committed with the rows it produced.
+    r#"
+    CREATE TABLE tail_positions (
+        path          TEXT PRIMARY KEY,
+        inode         INTEGER NOT NULL,
+        offset        INTEGER NOT NULL,
+        lines         INTEGER NOT NULL DEFAULT 0,
+        unparsed      INTEGER NOT NULL DEFAULT 0
+    );
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -104,6 +104,12 @@ pub enum Write {
     IntegrityTarget(integrity::Target),
     IntegrityRun(integrity::Run, Vec<integrity::Change>),
     Status(status::SourceStatus),
+    /// Lines read from a tailed file and where reading stands after them, stored atomically.
+    Tailed {
+        path: String,
+        state: access::TailState,
+        events: Vec<access::AccessEvent>,
+    },
     Job(Job),
 }
 
@@ -129,6 +135,9 @@ impl Write {
             Write::IntegrityTarget(t) => integrity::upsert_target(conn, t).map(|()| Tables::INTEGRITY)?,
             Write::IntegrityRun(r, c) => integrity::insert_run(conn, r, c).map(|_| Tables::INTEGRITY)?,
             Write::Status(s) => status::upsert(conn, s).map(|()| Tables::STATUS)?,
+            Write::Tailed { path, state, events } => {
+                access::store_tailed(conn, path, state, events).map(|()| Tables::ACCESS)?
+            }
             Write::Job(_) => Tables::NONE,
         })
     }

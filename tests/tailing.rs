@@ -1,0 +1,110 @@
+//! The collector following an access log through everything logrotate and a restart can do to
+//! it, with exact counts: every line stored once, garbage counted, nothing lost.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+
+fn line(i: usize) -> String {
+    format!(
+        "203.0.113.{} - - [26/Nov/2026:10:00:00 +0000] \"GET /page/{i} HTTP/1.1\" 200 10 \"-\" \"curl/8\"\n",
+        i % 250 + 1
+    )
+}
+
+fn append(path: &Path, text: &str) {
+    std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
+}
+
+fn lines(path: &Path, range: std::ops::Range<usize>) {
+    append(path, &range.map(line).collect::<String>());
+}
+
+fn stored(db: &Path) -> (i64, i64) {
+    let Ok(conn) = rampart::store::open(db, rampart::store::Access::ReadOnly) else { return (0, 0) };
+    let n =
+        conn.query_row("SELECT count(*), count(DISTINCT path) FROM access_events", [], |r| Ok((r.get(0)?, r.get(1)?)));
+    n.unwrap_or((0, 0))
+}
+
+fn wait_for(db: &Path, n: i64) {
+    let start = Instant::now();
+    while stored(db).0 != n {
+        assert!(start.elapsed() < Duration::from_secs(30), "expected {n} rows, have {:?}", stored(db));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn collect(db: &Path, config: &Path) -> Child {
+    Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut child: Child) {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log, config) = (dir.path().join("t.db"), dir.path().join("acme.log"), dir.path().join("config.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n\
+             [[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    // The file does not exist yet when the collector starts.
+    let child = collect(&db, &config);
+    std::thread::sleep(Duration::from_millis(500));
+    lines(&log, 0..100);
+    wait_for(&db, 100);
+
+    // A partial last line is held back until its newline arrives.
+    let tail = line(100);
+    append(&log, &tail[..30]);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(stored(&db).0, 100);
+    append(&log, &tail[30..]);
+    wait_for(&db, 101);
+
+    // Rotation by rename: what was written to the old file just before is still read.
+    lines(&log, 101..110);
+    std::fs::rename(&log, dir.path().join("acme.log.1")).unwrap();
+    lines(&log, 110..120);
+    wait_for(&db, 120);
+
+    // copytruncate.
+    std::fs::copy(&log, dir.path().join("acme.log.2")).unwrap();
+    std::fs::OpenOptions::new().write(true).truncate(true).open(&log).unwrap();
+    lines(&log, 120..125);
+    append(&log, "this is not an access log line\n");
+    wait_for(&db, 125);
+
+    // Stop, write while nobody reads, start again: exactly the new lines arrive.
+    stop(child);
+    lines(&log, 125..140);
+    let child = collect(&db, &config);
+    wait_for(&db, 140);
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(stored(&db).0, 140, "no duplicates after the restart");
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    let distinct: i64 = conn.query_row("SELECT count(DISTINCT path) FROM access_events", [], |r| r.get(0)).unwrap();
+    assert_eq!(distinct, 140, "each line once");
+    let unparsed: i64 = conn.query_row("SELECT unparsed FROM tail_positions", [], |r| r.get(0)).unwrap();
+    assert_eq!(unparsed, 1, "the garbage line is counted");
+    let detail: String =
+        conn.query_row("SELECT detail FROM source_status WHERE source = 'access:acme.log'", [], |r| r.get(0)).unwrap();
+    assert!(detail.ends_with("1 not parsed"), "{detail}");
+    stop(child);
+}
