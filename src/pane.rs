@@ -60,12 +60,12 @@ impl Pane {
                  Try `rampart demo` to see a populated console."
             }
             Pane::Alerts => {
-                "No alerts. Falco-style alerts arrive from Falco's JSON output and from rampart's detection \
-                 rules over the access log."
+                "No alerts. Falco's JSON output arrives with `rampart ingest falco FILE` (or `-` for a pipe \
+                 from falco)."
             }
             Pane::Access => {
-                "No access events. Programs may write rows into the access_events table (see README, \
-                 \"The access-events table\"), and access-log tailing fills it too."
+                "No access events. Follow a log with [[access_log]] path and tenant in the config file, import \
+                 one with `rampart ingest access FILE`, or write rows into the access_events table (README)."
             }
             Pane::Bans => "No active bans. Bans come from Fail2Ban's database, or from `b` on any IP.",
             Pane::Integrity => {
