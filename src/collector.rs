@@ -12,20 +12,14 @@ pub fn spawn_sources(
     config: &crate::config::Config,
 ) {
     tasks.spawn(crate::sources::fail2ban::run(writer.clone(), config.fail2ban.clone()));
-    for log in &config.access_log {
-        let (writer, log) = (writer.clone(), log.clone());
-        tasks.spawn(async move {
-            // Resume where the store says the last run stopped.
-            let path = log.path.display().to_string();
-            let resume = writer
-                .call(move |conn| {
-                    (crate::store::access::tail_state(conn, &path).ok().flatten(), crate::store::writer::Tables::NONE)
-                })
-                .await
-                .ok()
-                .flatten();
-            crate::sources::accesslog::run(writer, log, resume).await;
-        });
+    use crate::sources::logfile::{self, Format, LogFile};
+    let access = config
+        .access_log
+        .iter()
+        .map(|l| LogFile { path: l.path.clone(), format: Format::Combined { tenant: l.tenant.clone() } });
+    let falco = config.falco.files.iter().map(|path| LogFile { path: path.clone(), format: Format::Falco });
+    for log in access.chain(falco) {
+        tasks.spawn(logfile::run(writer.clone(), log));
     }
     let (writer, docker, tenants) = (writer.clone(), config.docker.clone(), config.tenants.clone());
     tasks.spawn(async move {

@@ -108,3 +108,56 @@ fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
     assert!(detail.ends_with("1 not parsed"), "{detail}");
     stop(child);
 }
+
+#[test]
+fn falco_output_written_to_a_file_becomes_alerts_of_the_right_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, events, config) =
+        (dir.path().join("f.db"), dir.path().join("events.json"), dir.path().join("config.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n\
+             [falco]\nfiles = [\"{}\"]\n",
+            events.display()
+        ),
+    )
+    .unwrap();
+    {
+        // A container the alert can be traced to.
+        let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+        let c = rampart::store::tenants::Container {
+            id: "3ad7d6c1e9a1ffff".into(),
+            tenant: "globex".into(),
+            name: "globex-web-1".into(),
+            image: "nginx".into(),
+            state: "running".into(),
+            networks_json: "[]".into(),
+            posture_json: "{}".into(),
+        };
+        rampart::store::tenants::sync(&conn, &[c], 0).unwrap();
+    }
+    let child = collect(&db, &config);
+    append(
+        &events,
+        concat!(
+            r#"{"output":"A shell was spawned","output_fields":{"container.id":"3ad7d6c1e9a1"},"priority":"Critical","rule":"Terminal shell in container","time":"2026-11-26T11:54:56.789012345Z"}"#,
+            "\n",
+            "not json at all\n"
+        ),
+    );
+    let start = Instant::now();
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    loop {
+        let tenant: Option<String> = conn.query_row("SELECT tenant FROM alerts LIMIT 1", [], |r| r.get(0)).ok();
+        if tenant.is_some() {
+            assert_eq!(tenant.as_deref(), Some("globex"), "mapped by container id");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the alert never arrived");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let unparsed: i64 = conn.query_row("SELECT unparsed FROM tail_positions", [], |r| r.get(0)).unwrap();
+    assert_eq!(unparsed, 1);
+    stop(child);
+}

@@ -71,6 +71,16 @@ pub struct Config {
     /// Access logs to follow, each for one tenant.
     #[serde(default)]
     pub access_log: Vec<AccessLog>,
+    #[serde(default)]
+    pub falco: FalcoConfig,
+}
+
+/// `[falco]`: files Falco writes its JSON output to (`json_output: true`, `file_output`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FalcoConfig {
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
 }
 
 /// `[[access_log]]`: a combined-format log file and the tenant its requests belong to.

@@ -1,8 +1,8 @@
 //! Sources: tasks of the collector that read the real components and write what they see.
 
-pub mod accesslog;
 pub mod docker;
 pub mod fail2ban;
+pub mod logfile;
 pub mod tail;
 
 use crate::store::now_ms;

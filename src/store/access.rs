@@ -91,39 +91,3 @@ pub fn insert(conn: &Connection, e: &AccessEvent) -> rusqlite::Result<()> {
     ])?;
     Ok(())
 }
-
-/// Where a tailed file was read up to, and how many of its lines could not be parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TailState {
-    pub inode: u64,
-    pub offset: u64,
-    pub lines: i64,
-    pub unparsed: i64,
-}
-
-pub fn tail_state(conn: &Connection, path: &str) -> rusqlite::Result<Option<TailState>> {
-    use rusqlite::OptionalExtension;
-    conn.query_row("SELECT inode, offset, lines, unparsed FROM tail_positions WHERE path = ?", [path], |r| {
-        Ok(TailState {
-            inode: r.get::<_, i64>(0)? as u64,
-            offset: r.get::<_, i64>(1)? as u64,
-            lines: r.get(2)?,
-            unparsed: r.get(3)?,
-        })
-    })
-    .optional()
-}
-
-/// Stores tailed events and the position after them, in the caller's transaction: together or not at all.
-pub fn store_tailed(conn: &Connection, path: &str, state: &TailState, events: &[AccessEvent]) -> rusqlite::Result<()> {
-    for e in events {
-        insert(conn, e)?;
-    }
-    conn.prepare_cached(
-        "INSERT INTO tail_positions (path, inode, offset, lines, unparsed) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT(path) DO UPDATE SET inode = excluded.inode, offset = excluded.offset, lines = excluded.lines, \
-         unparsed = excluded.unparsed",
-    )?
-    .execute(params![path, state.inode as i64, state.offset as i64, state.lines, state.unparsed])?;
-    Ok(())
-}

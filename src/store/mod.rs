@@ -10,6 +10,7 @@ pub mod journal;
 pub mod overview;
 pub mod schema;
 pub mod status;
+pub mod tails;
 pub mod tenants;
 pub mod window;
 pub mod writer;

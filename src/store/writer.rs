@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, Notify};
 
-use super::{access, alerts, bans, integrity, status, tenants};
+use super::{access, alerts, bans, integrity, status, tails, tenants};
 
 /// A set of tables, as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,8 +107,8 @@ pub enum Write {
     /// Lines read from a tailed file and where reading stands after them, stored atomically.
     Tailed {
         path: String,
-        state: access::TailState,
-        events: Vec<access::AccessEvent>,
+        state: tails::TailState,
+        rows: tails::Rows,
     },
     Job(Job),
 }
@@ -135,8 +135,12 @@ impl Write {
             Write::IntegrityTarget(t) => integrity::upsert_target(conn, t).map(|()| Tables::INTEGRITY)?,
             Write::IntegrityRun(r, c) => integrity::insert_run(conn, r, c).map(|_| Tables::INTEGRITY)?,
             Write::Status(s) => status::upsert(conn, s).map(|()| Tables::STATUS)?,
-            Write::Tailed { path, state, events } => {
-                access::store_tailed(conn, path, state, events).map(|()| Tables::ACCESS)?
+            Write::Tailed { path, state, rows } => {
+                tails::store(conn, path, state, rows)?;
+                match rows {
+                    tails::Rows::Access(_) => Tables::ACCESS,
+                    tails::Rows::Alerts(_) => Tables::ALERTS | Tables::TENANTS,
+                }
             }
             Write::Job(_) => Tables::NONE,
         })

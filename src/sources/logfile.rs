@@ -1,0 +1,101 @@
+//! Log files named in the config — access logs and Falco's JSON output — followed through
+//! rotation. Each batch of rows is stored together with the position after it, so a restart
+//! neither repeats nor skips a line; lines that cannot be parsed are counted, not dropped silently.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ingest::{combined, falco};
+use crate::store::status::Health;
+use crate::store::tails::Rows;
+use crate::store::writer::{StoreWriter, Tables, Write};
+
+use super::tail::{Position, Tail};
+
+/// How often a quiet file is looked at.
+const POLL: Duration = Duration::from_millis(250);
+
+/// What a followed file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// nginx/Apache combined format, for one tenant.
+    Combined { tenant: String },
+    /// Falco's JSON output, one alert per line.
+    Falco,
+}
+
+/// A file to follow and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+impl LogFile {
+    fn source_name(&self) -> String {
+        let kind = match self.format {
+            Format::Combined { .. } => "access",
+            Format::Falco => "falco",
+        };
+        format!("{kind}:{}", self.path.file_name().and_then(|n| n.to_str()).unwrap_or("log"))
+    }
+
+    /// Parses lines into rows, counting the ones that are not rows.
+    fn parse(&self, lines: &[String], source: &str, unparsed: &mut i64) -> Rows {
+        match &self.format {
+            Format::Combined { tenant } => Rows::Access(
+                lines
+                    .iter()
+                    .filter_map(|l| combined::parse(l, tenant, source).map_err(|_| *unparsed += 1).ok())
+                    .collect(),
+            ),
+            Format::Falco => {
+                Rows::Alerts(lines.iter().filter_map(|l| falco::parse(l).map_err(|_| *unparsed += 1).ok()).collect())
+            }
+        }
+    }
+}
+
+/// Follows one file until the writer goes away, resuming where the store says the last run stopped.
+pub async fn run(writer: StoreWriter, log: LogFile) {
+    let name = log.source_name();
+    let path_text = log.path.display().to_string();
+    let key = path_text.clone();
+    let resume = writer
+        .call(move |conn| (crate::store::tails::get(conn, &key).ok().flatten(), Tables::NONE))
+        .await
+        .ok()
+        .flatten();
+    let mut state = resume.unwrap_or_default();
+    let mut tail = Tail::new(&log.path, resume.map(|s| Position { inode: s.inode, offset: s.offset }));
+    let mut last_reported = None;
+    loop {
+        let report = match tail.read_new() {
+            Ok(lines) => {
+                if !lines.is_empty() {
+                    let rows = log.parse(&lines, &name, &mut state.unparsed);
+                    state.lines += lines.len() as i64;
+                    let p = tail.position();
+                    (state.inode, state.offset) = (p.inode, p.offset);
+                    if writer.send(Write::Tailed { path: path_text.clone(), state, rows }).await.is_err() {
+                        return;
+                    }
+                }
+                if log.path.exists() {
+                    (Health::Ok, format!("{} lines, {} not parsed", state.lines, state.unparsed))
+                } else {
+                    (Health::Degraded, format!("{path_text} does not exist (yet); waiting for it"))
+                }
+            }
+            Err(e) => (Health::Down, format!("cannot read {path_text}: {e}")),
+        };
+        // Report when the state changes, not on every look.
+        if last_reported.as_ref() != Some(&report) {
+            if !super::report(&writer, &name, report.0, report.1.clone()).await {
+                return;
+            }
+            last_reported = Some(report);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
