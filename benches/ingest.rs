@@ -71,6 +71,28 @@ fn main() {
     }
     println!("parse only: {parsed} lines in {:.2} s", t0.elapsed().as_secs_f64());
 
+    // The detection rules over the same events, in order, as the collector runs them.
+    let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&log).unwrap());
+    let events: Vec<_> = file
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            rampart::ingest::combined::parse(&l.unwrap(), "acme", "bench").ok().map(|mut e| {
+                e.id = i as i64;
+                e
+            })
+        })
+        .collect();
+    let mut detector = rampart::detect::Detector::new(rampart::detect::Rules::default());
+    let t0 = Instant::now();
+    let alerts: usize = events.iter().map(|e| detector.observe(e).len()).sum();
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "detection rules: {} events in {secs:.2} s = {:.0} events/s ({alerts} alerts)",
+        events.len(),
+        events.len() as f64 / secs
+    );
+
     let bin = env!("CARGO_BIN_EXE_rampart");
     for run in 1..=3 {
         let db = dir.path().join(format!("run{run}.db"));

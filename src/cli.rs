@@ -354,9 +354,9 @@ fn collect(db: &Path, config: &Config) -> Result<()> {
         let notes = std::sync::Arc::new(store::writer::ChangeNotes::default());
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);
         let mut sources = tokio::task::JoinSet::new();
-        crate::collector::spawn_sources(&mut sources, &writer, config);
+        crate::collector::spawn_sources(&mut sources, &writer, config, db);
         eprintln!(
-            "rampart collect: collecting into {} (sources: docker, fail2ban); stop with SIGTERM or Ctrl-C",
+            "rampart collect: collecting into {} (docker, fail2ban, log files, detection rules); stop with SIGTERM or Ctrl-C",
             db.display()
         );
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -10,7 +10,9 @@ pub fn spawn_sources(
     tasks: &mut tokio::task::JoinSet<()>,
     writer: &crate::store::writer::StoreWriter,
     config: &crate::config::Config,
+    db: &Path,
 ) {
+    tasks.spawn(crate::detect::runner::run(writer.clone(), db.to_owned(), config.detect.clone()));
     tasks.spawn(crate::sources::fail2ban::run(writer.clone(), config.fail2ban.clone()));
     use crate::sources::logfile::{self, Format, LogFile};
     let access = config

@@ -75,7 +75,7 @@ async fn run_async(opts: Options) -> Result<()> {
         (Ok(_), Some(gen), Some(d)) => {
             sources.spawn(demo::simulator::run(writer.clone(), gen, d.rate));
         }
-        (Ok(_), None, None) => collector::spawn_sources(&mut sources, &writer, &opts.config),
+        (Ok(_), None, None) => collector::spawn_sources(&mut sources, &writer, &opts.config, &opts.db),
         _ => {}
     }
     let reader = store::open(&opts.db, Access::ReadOnly)?;

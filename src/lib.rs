@@ -7,6 +7,7 @@ pub mod collector;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod detect;
 pub mod ingest;
 pub mod pane;
 pub mod query_cli;

@@ -161,3 +161,54 @@ fn falco_output_written_to_a_file_becomes_alerts_of_the_right_tenant() {
     assert_eq!(unparsed, 1);
     stop(child);
 }
+
+#[test]
+fn detection_rules_run_over_what_arrives_and_link_their_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log, config) = (dir.path().join("d.db"), dir.path().join("acme.log"), dir.path().join("config.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n\
+             [[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let child = collect(&db, &config);
+    std::thread::sleep(Duration::from_millis(700));
+    let burst: String = (0..12)
+        .map(|i| format!("203.0.113.66 - admin [26/Nov/2026:10:00:{i:02} +0000] \"POST /login HTTP/1.1\" 401 12 \"-\" \"python\"\n"))
+        .collect();
+    append(&log, &burst);
+    // A row written straight into the table by another program is judged too.
+    {
+        let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+        conn.execute(
+            "INSERT INTO access_events (ts, tenant, src_ip, method, path, status, user_agent, source) \
+             VALUES (1795694400000, 'acme', '198.51.100.77', 'GET', '/cgi-bin/;cat /etc/shadow', 403, 'x', 'my-proxy')",
+            [],
+        )
+        .unwrap();
+    }
+    let start = Instant::now();
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    let rules = || -> Vec<String> {
+        let mut stmt = conn.prepare("SELECT rule FROM alerts WHERE source = 'rampart' ORDER BY rule").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    while rules().len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(30), "alerts never came: {:?}", rules());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(rules(), ["Brute-force login", "Web attack pattern"]);
+    let linked: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM alert_events l JOIN alerts a ON a.id = l.alert WHERE a.rule = 'Brute-force login'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(linked, 10, "the alert names the ten failed logins that made it");
+    stop(child);
+}

@@ -73,6 +73,9 @@ pub struct Config {
     pub access_log: Vec<AccessLog>,
     #[serde(default)]
     pub falco: FalcoConfig,
+    /// Rampart's own detection rules over access events.
+    #[serde(default)]
+    pub detect: crate::detect::Rules,
 }
 
 /// `[falco]`: files Falco writes its JSON output to (`json_output: true`, `file_output`).

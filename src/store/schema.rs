@@ -161,6 +161,14 @@ pub const MIGRATIONS: &[&str] = &[
         unparsed      INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // version 4: which access events an alert of rampart's own rules was raised for.
+    r#"
+    CREATE TABLE alert_events (
+        alert         INTEGER NOT NULL,
+        event         INTEGER NOT NULL,
+        PRIMARY KEY (alert, event)
+    );
+    "#,
 ];
 
 /// The newest schema version this build understands.
