@@ -210,5 +210,17 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
         )
         .unwrap();
     assert_eq!(linked, 10, "the alert names the ten failed logins that made it");
+    // And the alert's detail view lists them.
+    let id: i64 = conn.query_row("SELECT id FROM alerts WHERE rule = 'Brute-force login'", [], |r| r.get(0)).unwrap();
+    let rampart::app::update::Msg::Related { lines, .. } =
+        rampart::app::effects::related_msg(&conn, "203.0.113.66", Some(id))
+    else {
+        panic!("not a Related message")
+    };
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("cause") && l.contains("POST /login  401")).count(),
+        10,
+        "{lines:?}"
+    );
     stop(child);
 }

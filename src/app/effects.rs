@@ -24,8 +24,11 @@ pub enum Effect {
         query: Query,
     },
     LoadOverview,
-    /// Recent access events and alerts of an IP.
-    LoadRelated(String),
+    /// Recent access events and alerts of an IP (and, for an alert, the events it was raised for).
+    LoadRelated {
+        ip: String,
+        alert: Option<i64>,
+    },
     Respond(Request),
     LoadTheme(String),
     Quit,
@@ -43,9 +46,28 @@ pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
 }
 
 /// The newest access events and alerts of `ip`, one line each.
-pub fn related_msg(conn: &Connection, ip: &str) -> Msg {
+pub fn related_msg(conn: &Connection, ip: &str, alert: Option<i64>) -> Msg {
     let mut lines = Vec::new();
     let fmt = crate::ui::format::time;
+    if let Some(alert) = alert {
+        let linked = conn.prepare_cached(
+            "SELECT e.ts, e.src_ip, e.method, substr(e.path, 1, 200), e.status FROM alert_events l \
+             JOIN access_events e ON e.id = l.event WHERE l.alert = ? ORDER BY e.id LIMIT 50",
+        );
+        if let Ok(mut stmt) = linked {
+            let rows = stmt.query_map([alert], |r| {
+                Ok(format!(
+                    "cause  {}  {}  {} {}  {}",
+                    fmt(r.get(0)?),
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?
+                ))
+            });
+            lines.extend(rows.into_iter().flatten().flatten());
+        }
+    }
     let access = conn.prepare_cached(
         "SELECT ts, tenant, method, substr(path, 1, 200), status FROM access_events WHERE src_ip = ? ORDER BY id DESC LIMIT 20",
     );
@@ -102,7 +124,7 @@ impl Inline {
                 vec![load_msg(&self.reader, generation, &query, now_ms)]
             }
             Effect::LoadOverview => vec![overview_msg(&self.reader, now_ms)],
-            Effect::LoadRelated(ip) => vec![related_msg(&self.reader, &ip)],
+            Effect::LoadRelated { ip, alert } => vec![related_msg(&self.reader, &ip, alert)],
             Effect::Respond(request) => {
                 // The same path as the live console: a writer thread on this store, and the
                 // async responder driven to completion here.
@@ -130,7 +152,7 @@ impl Inline {
 enum Work {
     Load { generation: u64, query: Query },
     Overview,
-    Related(String),
+    Related(String, Option<i64>),
 }
 
 /// The live console's effect runner: a query thread with its own read connection (which keeps
@@ -171,8 +193,8 @@ impl Workers {
             Effect::LoadOverview => {
                 let _ = self.queries.send(Work::Overview);
             }
-            Effect::LoadRelated(ip) => {
-                let _ = self.queries.send(Work::Related(ip));
+            Effect::LoadRelated { ip, alert } => {
+                let _ = self.queries.send(Work::Related(ip, alert));
             }
             Effect::Respond(request) => {
                 let (writer, msgs) = (self.writer.clone(), self.msgs.clone());
@@ -223,11 +245,11 @@ fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::Unbou
                     loads.insert(query.pane, (generation, query));
                 }
                 Work::Overview => overview = true,
-                Work::Related(ip) => related = Some(ip),
+                Work::Related(ip, alert) => related = Some((ip, alert)),
             }
         }
-        if let Some(ip) = related {
-            if out.send(related_msg(&reader, &ip)).is_err() {
+        if let Some((ip, alert)) = related {
+            if out.send(related_msg(&reader, &ip, alert)).is_err() {
                 return;
             }
         }

@@ -231,8 +231,9 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                     Row::Alert(a) => a.src_ip.clone(),
                     _ => None,
                 };
+                let alert = if let Row::Alert(a) = row { Some(a.id) } else { None };
                 state.popup = Some(Popup::Detail { pane: focus, row: Box::new(row.clone()), scroll: 0, related: None });
-                ip.map(|ip| vec![Effect::LoadRelated(ip)]).unwrap_or_default()
+                ip.map(|ip| vec![Effect::LoadRelated { ip, alert }]).unwrap_or_default()
             }
             None => {
                 state.flash(Level::Info, format!("{} is empty: nothing to show", focus.title()));
