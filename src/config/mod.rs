@@ -78,12 +78,24 @@ pub struct Config {
     pub detect: crate::detect::Rules,
 }
 
-/// `[falco]`: files Falco writes its JSON output to (`json_output: true`, `file_output`).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+/// `[falco]`: where Falco's JSON output (`json_output: true`) comes from: files it writes, and
+/// its `http_output` posting to a listener of rampart's.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
 pub struct FalcoConfig {
-    #[serde(default)]
     pub files: Vec<PathBuf>,
+    /// Address to accept Falco's `http_output` POSTs on (loopback unless you mean otherwise).
+    pub listen: Option<String>,
+    /// Largest accepted body, in bytes.
+    pub max_body: usize,
+    /// When set, a POST must carry it in the `X-Rampart-Token` header.
+    pub token: Option<String>,
+}
+
+impl Default for FalcoConfig {
+    fn default() -> FalcoConfig {
+        FalcoConfig { files: Vec::new(), listen: None, max_body: 1 << 20, token: None }
+    }
 }
 
 /// `[[access_log]]`: a combined-format log file and the tenant its requests belong to.

@@ -2,6 +2,7 @@
 
 pub mod docker;
 pub mod fail2ban;
+pub mod falco_http;
 pub mod logfile;
 pub mod tail;
 

@@ -124,7 +124,13 @@ impl Write {
     pub fn apply(&self, conn: &Connection, now: i64) -> rusqlite::Result<Tables> {
         Ok(match self {
             Write::Access(e) => access::insert(conn, e).map(|()| Tables::ACCESS)?,
-            Write::Alert(a) => alerts::insert(conn, a).map(|()| Tables::ALERTS)?,
+            Write::Alert(a) => {
+                alerts::insert(conn, a)?;
+                if a.tenant.is_none() {
+                    alerts::assign_tenants(conn, conn.last_insert_rowid() - 1)?;
+                }
+                Tables::ALERTS
+            }
             Write::Ban(b) => bans::insert(conn, b).map(|_| Tables::BANS)?,
             Write::Tenant { name, label_selector } => {
                 tenants::upsert(conn, name, label_selector, now).map(|()| Tables::TENANTS)?
