@@ -16,13 +16,23 @@ pub fn spawn_sources(
     tasks.spawn(crate::sources::falco_http::run(writer.clone(), config.falco.clone()));
     tasks.spawn(crate::sources::fail2ban::run(writer.clone(), config.fail2ban.clone()));
     use crate::sources::logfile::{self, Format, LogFile};
-    let access = config
-        .access_log
-        .iter()
-        .map(|l| LogFile { path: l.path.clone(), format: Format::Combined { tenant: l.tenant.clone() } });
-    let falco = config.falco.files.iter().map(|path| LogFile { path: path.clone(), format: Format::Falco });
-    for log in access.chain(falco) {
-        tasks.spawn(logfile::run(writer.clone(), log));
+    for entry in &config.access_log {
+        let format = match entry.tenant_rule() {
+            Ok(rule) if entry.format == crate::config::LogFormat::Json => Format::Json(rule, entry.fields.clone()),
+            Ok(rule) => Format::Combined(rule),
+            Err(why) => {
+                // A half-written entry is said in the header, not guessed at.
+                let (writer, name) = (writer.clone(), format!("access:{}", entry.path.display()));
+                tasks.spawn(async move {
+                    crate::sources::report(&writer, &name, crate::store::status::Health::Down, why).await;
+                });
+                continue;
+            }
+        };
+        tasks.spawn(logfile::run(writer.clone(), LogFile { path: entry.path.clone(), format }));
+    }
+    for path in &config.falco.files {
+        tasks.spawn(logfile::run(writer.clone(), LogFile { path: path.clone(), format: Format::Falco }));
     }
     let (writer, docker, tenants) = (writer.clone(), config.docker.clone(), config.tenants.clone());
     tasks.spawn(async move {

@@ -224,3 +224,44 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
     );
     stop(child);
 }
+
+#[test]
+fn json_lines_with_the_tenant_taken_from_the_virtual_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log, config) = (dir.path().join("j.db"), dir.path().join("app.json"), dir.path().join("config.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n\
+             [[access_log]]\npath = \"{}\"\nformat = \"json\"\ntenant_from = \"host\"\n\
+             [access_log.fields]\nip = \"client\"\n\
+             [[access_log]]\npath = \"{}/half.log\"\n",
+            log.display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let child = collect(&db, &config);
+    append(
+        &log,
+        concat!(
+            r#"{"time":"2026-11-26T10:00:00Z","client":"203.0.113.5","request_method":"GET","request_uri":"/","status":200,"host":"acme.example.com"}"#,
+            "\n",
+            r#"{"time":"2026-11-26T10:00:01Z","client":"203.0.113.6","request_method":"GET","request_uri":"/","status":200,"host":"globex.example.com"}"#,
+            "\n"
+        ),
+    );
+    wait_for(&db, 2);
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    let tenants: String = conn
+        .query_row("SELECT group_concat(tenant, ',') FROM (SELECT tenant FROM access_events ORDER BY id)", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(tenants, "acme,globex");
+    let half: String = conn
+        .query_row("SELECT detail FROM source_status WHERE source LIKE 'access:%half.log'", [], |r| r.get(0))
+        .unwrap();
+    assert!(half.contains("needs either tenant or tenant_from"), "{half}");
+    stop(child);
+}

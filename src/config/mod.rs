@@ -98,12 +98,56 @@ impl Default for FalcoConfig {
     }
 }
 
-/// `[[access_log]]`: a combined-format log file and the tenant its requests belong to.
+/// `[[access_log]]`: a log file, its format, and how its requests find their tenant.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct AccessLog {
     pub path: PathBuf,
-    pub tenant: String,
+    /// Every request belongs to this tenant…
+    pub tenant: Option<String>,
+    /// …or the tenant is the first label of the virtual `host`, of the `referer`'s host, or the
+    /// first segment of the `path`.
+    pub tenant_from: Option<TenantFrom>,
+    #[serde(default)]
+    pub format: LogFormat,
+    /// JSON field names, for `format = "json"`.
+    #[serde(default)]
+    pub fields: crate::ingest::jsonlines::FieldNames,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantFrom {
+    Host,
+    Referer,
+    Path,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Combined,
+    Json,
+}
+
+impl AccessLog {
+    /// How lines of this log find their tenant, or why the entry is incomplete.
+    pub fn tenant_rule(&self) -> Result<crate::ingest::TenantRule, String> {
+        use crate::ingest::TenantRule;
+        match (&self.tenant, self.tenant_from) {
+            (Some(t), None) => Ok(TenantRule::Fixed(t.clone())),
+            (None, Some(TenantFrom::Host)) if self.format == LogFormat::Combined => {
+                Err("tenant_from = \"host\" needs format = \"json\" (the combined format has no host)".into())
+            }
+            (None, Some(TenantFrom::Host)) => Ok(TenantRule::Host),
+            (None, Some(TenantFrom::Referer)) => Ok(TenantRule::Referer),
+            (None, Some(TenantFrom::Path)) => Ok(TenantRule::PathPrefix),
+            _ => {
+                Err(format!("[[access_log]] {} needs either tenant or tenant_from (and not both)", self.path.display()))
+            }
+        }
+    }
 }
 
 /// `[fail2ban]`: where Fail2Ban keeps its database and listens for `fail2ban-client`.

@@ -118,6 +118,11 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// Parses one combined-format line for `tenant`.
 pub fn parse(line: &str, tenant: &str, source: &str) -> Result<AccessEvent, Unparsed> {
+    parse_with(line, &super::TenantRule::Fixed(tenant.to_string()), source)
+}
+
+/// Parses one combined-format line, deriving the tenant by `rule`.
+pub fn parse_with(line: &str, rule: &super::TenantRule, source: &str) -> Result<AccessEvent, Unparsed> {
     let mut l = Line { rest: line.trim_end_matches(['\r', '\n']) };
     let host = l.word().ok_or(Unparsed::Fields)?;
     let _ident = l.word().ok_or(Unparsed::Fields)?;
@@ -127,7 +132,7 @@ pub fn parse(line: &str, tenant: &str, source: &str) -> Result<AccessEvent, Unpa
     let request = l.quoted().ok_or(Unparsed::Fields)?;
     let status: i64 = l.word().ok_or(Unparsed::Fields)?.parse().map_err(|_| Unparsed::Status)?;
     let bytes = l.word().map_or(0, |b| b.parse().unwrap_or(0));
-    let _referer = l.quoted();
+    let referer = l.quoted();
     let user_agent = l.quoted().unwrap_or_default();
     let mut parts = request.splitn(3, ' ');
     let method = parts.next().unwrap_or_default().to_string();
@@ -140,7 +145,7 @@ pub fn parse(line: &str, tenant: &str, source: &str) -> Result<AccessEvent, Unpa
     Ok(AccessEvent {
         id: 0,
         ts,
-        tenant: tenant.to_string(),
+        tenant: rule.tenant(None, referer.as_deref(), &path),
         src_ip,
         user: (user != "-").then(|| user.to_string()),
         method,

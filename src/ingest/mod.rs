@@ -2,6 +2,7 @@
 
 pub mod combined;
 pub mod falco;
+pub mod jsonlines;
 
 use std::io::BufRead;
 use std::path::Path;
@@ -9,6 +10,40 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use crate::store::{access, alerts};
+
+/// How an access log's lines are given their tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantRule {
+    /// Every line belongs to this tenant.
+    Fixed(String),
+    /// The first label of the virtual host (`acme.example.com` → `acme`).
+    Host,
+    /// The first label of the Referer's host.
+    Referer,
+    /// The first segment of the path (`/acme/cart` → `acme`).
+    PathPrefix,
+}
+
+fn first_label(host: &str) -> String {
+    host.split(['.', ':']).next().unwrap_or_default().to_ascii_lowercase()
+}
+
+impl TenantRule {
+    pub fn tenant(&self, host: Option<&str>, referer: Option<&str>, path: &str) -> String {
+        match self {
+            TenantRule::Fixed(t) => t.clone(),
+            TenantRule::Host => host.map(first_label).unwrap_or_default(),
+            TenantRule::Referer => referer
+                .and_then(|r| r.split("://").nth(1))
+                .and_then(|rest| rest.split('/').next())
+                .map(first_label)
+                .unwrap_or_default(),
+            TenantRule::PathPrefix => {
+                path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default().to_string()
+            }
+        }
+    }
+}
 
 /// Rows per transaction when importing.
 const BATCH: usize = 100_000;

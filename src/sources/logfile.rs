@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::ingest::{combined, falco};
+use crate::ingest::jsonlines::FieldNames;
+use crate::ingest::{combined, falco, jsonlines, TenantRule};
 use crate::store::status::Health;
 use crate::store::tails::Rows;
 use crate::store::writer::{StoreWriter, Tables, Write};
@@ -18,8 +19,10 @@ const POLL: Duration = Duration::from_millis(250);
 /// What a followed file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
-    /// nginx/Apache combined format, for one tenant.
-    Combined { tenant: String },
+    /// nginx/Apache combined format.
+    Combined(TenantRule),
+    /// JSON lines with these field names.
+    Json(TenantRule, FieldNames),
     /// Falco's JSON output, one alert per line.
     Falco,
 }
@@ -34,7 +37,7 @@ pub struct LogFile {
 impl LogFile {
     fn source_name(&self) -> String {
         let kind = match self.format {
-            Format::Combined { .. } => "access",
+            Format::Combined(_) | Format::Json(..) => "access",
             Format::Falco => "falco",
         };
         format!("{kind}:{}", self.path.file_name().and_then(|n| n.to_str()).unwrap_or("log"))
@@ -43,10 +46,16 @@ impl LogFile {
     /// Parses lines into rows, counting the ones that are not rows.
     fn parse(&self, lines: &[String], source: &str, unparsed: &mut i64) -> Rows {
         match &self.format {
-            Format::Combined { tenant } => Rows::Access(
+            Format::Combined(rule) => Rows::Access(
                 lines
                     .iter()
-                    .filter_map(|l| combined::parse(l, tenant, source).map_err(|_| *unparsed += 1).ok())
+                    .filter_map(|l| combined::parse_with(l, rule, source).map_err(|_| *unparsed += 1).ok())
+                    .collect(),
+            ),
+            Format::Json(rule, names) => Rows::Access(
+                lines
+                    .iter()
+                    .filter_map(|l| jsonlines::parse(l, names, rule, source).map_err(|_| *unparsed += 1).ok())
                     .collect(),
             ),
             Format::Falco => {
