@@ -18,7 +18,9 @@ pub fn spawn_sources(
     use crate::sources::logfile::{self, Format, LogFile};
     for entry in &config.access_log {
         let format = match entry.tenant_rule() {
-            Ok(rule) if entry.format == crate::config::LogFormat::Json => Format::Json(rule, entry.fields.clone()),
+            Ok(rule) if entry.format == crate::config::LogFormat::Json => {
+                Format::Json(rule, Box::new(entry.fields.clone()))
+            }
             Ok(rule) => Format::Combined(rule),
             Err(why) => {
                 // A half-written entry is said in the header, not guessed at.

@@ -22,7 +22,7 @@ pub enum Format {
     /// nginx/Apache combined format.
     Combined(TenantRule),
     /// JSON lines with these field names.
-    Json(TenantRule, FieldNames),
+    Json(TenantRule, Box<FieldNames>),
     /// Falco's JSON output, one alert per line.
     Falco,
 }
