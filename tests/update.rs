@@ -292,3 +292,23 @@ fn mouse_click_focuses_and_selects_and_the_wheel_scrolls() {
     }));
     assert_eq!((h.state.focus, h.state.pane(Pane::Access).selected), (Pane::Access, 3));
 }
+
+#[test]
+fn from_an_alert_to_its_tenant_and_to_its_ip_s_access_events() {
+    let mut h = demo();
+    h.press("2 /");
+    h.type_text("rule:\"Brute-force login\"");
+    h.press("enter");
+    let Some(Row::Alert(alert)) = h.state.pane(Pane::Alerts).selected_row().cloned() else { panic!("an alert") };
+    h.press("T");
+    assert_eq!(h.state.focus, Pane::Tenants);
+    assert!(
+        matches!(h.state.pane(Pane::Tenants).selected_row(), Some(Row::Tenant(t)) if Some(&t.name) == alert.tenant.as_ref())
+    );
+    h.press("2 E");
+    assert_eq!(h.state.focus, Pane::Access);
+    let ip = alert.src_ip.clone().unwrap();
+    let p = h.state.pane(Pane::Access);
+    assert_eq!(p.filter.as_ref().map(|f| f.text.clone()), Some(format!("ip:{ip}")));
+    assert!(!p.rows.is_empty() && p.rows.iter().all(|r| matches!(r, Row::Access(e) if e.src_ip == ip)));
+}

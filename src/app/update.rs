@@ -281,6 +281,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.flash(Level::Info, format!("Bans: {shown}"));
             vec![state.load(focus, Around::Newest)]
         }
+        Action::GotoTenant | Action::GotoIp => goto(state, action),
         Action::Pause => {
             state.paused = !state.paused;
             if state.paused {
@@ -304,6 +305,54 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             respond(state, action)
         }
     }
+}
+
+/// Follows the selected row to its tenant, or to its IP's access events.
+fn goto(state: &mut State, action: Action) -> Vec<Effect> {
+    let focus = state.focus;
+    if !action.applies_to(focus) {
+        state.flash(Level::Info, format!("{}: not on {}", action.name(), focus.title()));
+        return vec![];
+    }
+    let Some(row) = state.pane(focus).selected_row() else {
+        state.flash(Level::Info, format!("{} is empty", focus.title()));
+        return vec![];
+    };
+    let (tenant, ip) = match row {
+        Row::Alert(a) => (a.tenant.clone(), a.src_ip.clone()),
+        Row::Access(e) => (Some(e.tenant.clone()).filter(|t| !t.is_empty()), Some(e.src_ip.clone())),
+        Row::Ban(b) => (b.tenant.clone(), Some(b.ip.clone())),
+        _ => (None, None),
+    };
+    if action == Action::GotoIp {
+        let Some(ip) = ip else {
+            state.flash(Level::Info, "this row has no IP address");
+            return vec![];
+        };
+        state.focus = Pane::Access;
+        return match filter::compile(&format!("ip:{ip}"), Pane::Access.fields(), state.now_ms) {
+            Ok(f) => set_filter(state, Pane::Access, f),
+            Err(e) => {
+                state.flash(Level::Error, e.to_string());
+                vec![]
+            }
+        };
+    }
+    let Some(tenant) = tenant else {
+        state.flash(Level::Info, "this row belongs to no known tenant");
+        return vec![];
+    };
+    let height = state.list_height(Pane::Tenants);
+    let tenants = state.pane_mut(Pane::Tenants);
+    match tenants.rows.iter().position(|r| matches!(r, Row::Tenant(t) if t.name == tenant)) {
+        Some(index) => {
+            tenants.selected = index;
+            tenants.scroll_into_view(height);
+            state.focus = Pane::Tenants;
+        }
+        None => state.flash(Level::Info, format!("tenant {tenant} is not in the Tenants pane")),
+    }
+    vec![]
 }
 
 fn single_line(text: &str) -> TextArea<'static> {

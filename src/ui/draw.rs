@@ -144,9 +144,7 @@ fn hints(state: &State) -> Line<'static> {
     if focus.is_stream() {
         actions.push(Action::Follow);
     }
-    if Action::History.applies_to(focus) {
-        actions.push(Action::History);
-    }
+    actions.extend([Action::History, Action::GotoTenant, Action::GotoIp].into_iter().filter(|a| a.applies_to(focus)));
     actions.extend(
         crate::app::action::SPECS
             .iter()
