@@ -161,6 +161,7 @@ fn filters(db: &Path) {
                 per_side: 100,
                 count_newer_than: None,
                 history: false,
+                grouped: false,
             };
             found = window::load(&conn, &q, now).unwrap().rows.len();
             times.push(t0.elapsed());

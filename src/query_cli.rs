@@ -78,6 +78,7 @@ pub fn list(db: &Path, pane: Pane, command: ListCommand) -> Result<ExitCode> {
         per_side: limit.div_ceil(2).max(1),
         count_newer_than: None,
         history: false,
+        grouped: false,
     };
     let page = window::load(&conn, &q, now)?;
     let rows = page.rows.iter().take(limit);

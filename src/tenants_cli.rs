@@ -63,6 +63,7 @@ fn list(db: &Path, json: bool) -> Result<()> {
         per_side: 1,
         count_newer_than: None,
         history: false,
+        grouped: false,
     };
     let page = window::load(&conn, &q, now_ms()).wrap_err("cannot read tenants")?;
     let rows: Vec<&tenants::TenantRow> =

@@ -152,6 +152,7 @@ fn keyset_windows_around_newest_a_key_and_oldest() {
         per_side,
         count_newer_than: None,
         history: false,
+        grouped: false,
     };
     let newest = window::load(&conn, &q(Around::Newest, 10), 0).unwrap();
     assert_eq!(keys(&newest), (981..=1000).rev().collect::<Vec<_>>());
@@ -184,6 +185,7 @@ fn windows_apply_the_filter_and_count_new_rows() {
         per_side: 5,
         count_newer_than: Some(900),
         history: false,
+        grouped: false,
     };
     let page = window::load(&conn, &q, 0).unwrap();
     assert_eq!(keys(&page), vec![1000, 990, 980, 970, 960, 950, 940, 930, 920, 910]);
@@ -212,6 +214,8 @@ fn hostile_filter_input_stays_data() {
                     per_side: 50,
                     count_newer_than: Some(0),
                     history: false,
+                    grouped: false,
+                    grouped: false,
                 };
                 let page = window::load(&conn, &q, 0).unwrap_or_else(|e| panic!("{input}: {e}"));
                 if !input.starts_with('!') {
@@ -232,6 +236,7 @@ fn hostile_filter_input_stays_data() {
         per_side: 50,
         count_newer_than: None,
         history: false,
+        grouped: false,
     };
     assert!(window::load(&conn, &q, 0).unwrap().rows.is_empty());
 }

@@ -312,3 +312,30 @@ fn from_an_alert_to_its_tenant_and_to_its_ip_s_access_events() {
     assert_eq!(p.filter.as_ref().map(|f| f.text.clone()), Some(format!("ip:{ip}")));
     assert!(!p.rows.is_empty() && p.rows.iter().all(|r| matches!(r, Row::Access(e) if e.src_ip == ip)));
 }
+
+#[test]
+fn alerts_grouped_by_rule_and_opened_again() {
+    let mut h = demo();
+    h.press("2 r");
+    let groups: Vec<_> = h
+        .state
+        .pane(Pane::Alerts)
+        .rows
+        .iter()
+        .filter_map(|r| if let Row::RuleGroup(g) = r { Some(g.clone()) } else { None })
+        .collect();
+    let total: i64 = groups.iter().map(|g| g.count).sum();
+    assert_eq!(total, count(&h, "SELECT count(*) FROM alerts"), "every alert in one group");
+    assert!(groups.windows(2).all(|w| w[0].priority <= w[1].priority), "most severe first");
+    assert!(h.screen().contains("by rule"));
+    let brute = groups.iter().position(|g| g.rule == "Brute-force login").expect("a brute-force group");
+    for _ in 0..brute {
+        h.press("j");
+    }
+    assert_eq!(h.state.pane(Pane::Alerts).selected, brute);
+    h.press("enter");
+    let p = h.state.pane(Pane::Alerts);
+    assert!(!p.grouped);
+    assert_eq!(p.rows.len() as i64, groups[brute].count.min(p.rows.len() as i64));
+    assert!(p.rows.iter().all(|r| matches!(r, Row::Alert(a) if a.rule == "Brute-force login")));
+}

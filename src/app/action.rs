@@ -22,6 +22,7 @@ pub enum Action {
     History,
     GotoTenant,
     GotoIp,
+    Group,
     Pause,
     Help,
     Command,
@@ -79,6 +80,7 @@ pub const SPECS: &[Spec] = &[
     spec(Action::Zoom, "zoom", "Zoom the pane to full screen and back", View),
     spec(Action::Follow, "follow", "Follow the newest rows on/off", View),
     spec(Action::History, "history", "Show ended bans too, and back", Scope::ViewOn(&[Pane::Bans])),
+    spec(Action::Group, "group", "Group alerts by rule, and back (enter opens a rule)", Scope::ViewOn(&[Pane::Alerts])),
     spec(
         Action::GotoTenant,
         "goto-tenant",

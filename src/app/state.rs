@@ -51,6 +51,8 @@ pub struct PaneState {
     pub generation: u64,
     /// Showing rows the pane normally hides (ended bans).
     pub history: bool,
+    /// One row per rule (the Alerts pane).
+    pub grouped: bool,
 }
 
 impl PaneState {
@@ -275,6 +277,7 @@ impl State {
             per_side: per_side(height),
             count_newer_than: if p.follow { None } else { p.seen_key },
             history: p.history,
+            grouped: p.grouped,
         };
         Effect::Load { generation, query }
     }

@@ -223,6 +223,23 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.pane_mut(focus).scroll_into_view(height);
             vec![state.load(focus, Around::Oldest)]
         }
+        Action::Detail if matches!(state.pane(focus).selected_row(), Some(Row::RuleGroup(_))) => {
+            // Opening a rule shows its alerts.
+            let Some(Row::RuleGroup(g)) = state.pane(focus).selected_row() else { return vec![] };
+            let text = format!("rule:\"{}\"", g.rule.replace('\\', "\\\\").replace('"', "\\\""));
+            state.pane_mut(focus).grouped = false;
+            state.pane_mut(focus).rows.clear();
+            match filter::compile(&text, focus.fields(), state.now_ms) {
+                Ok(f) => {
+                    state.pane_mut(focus).filter = None;
+                    set_filter(state, focus, f)
+                }
+                Err(e) => {
+                    state.flash(Level::Error, e.to_string());
+                    vec![]
+                }
+            }
+        }
         Action::Detail => match state.pane(focus).selected_row() {
             Some(row) => {
                 let ip = match row {
@@ -282,6 +299,19 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             vec![state.load(focus, Around::Newest)]
         }
         Action::GotoTenant | Action::GotoIp => goto(state, action),
+        Action::Group => {
+            if !action.applies_to(focus) {
+                state.flash(Level::Info, "group: works on Alerts");
+                return vec![];
+            }
+            let p = state.pane_mut(focus);
+            p.grouped = !p.grouped;
+            // Rules and alerts share no keys: start the other view from its top.
+            p.rows.clear();
+            p.to_top(!p.grouped);
+            p.follow = !p.grouped;
+            vec![state.load(focus, Around::Newest)]
+        }
         Action::Pause => {
             state.paused = !state.paused;
             if state.paused {

@@ -193,3 +193,30 @@ pub fn assign_tenants(conn: &Connection, after_id: i64) -> rusqlite::Result<usiz
         [after_id],
     )
 }
+
+/// One line of the Alerts pane grouped by rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleGroup {
+    /// The newest alert of the rule.
+    pub id: i64,
+    pub rule: String,
+    pub count: i64,
+    pub open: i64,
+    pub last_ts: i64,
+    /// The most severe priority among them.
+    pub priority: Priority,
+}
+
+/// Alerts grouped by rule, most severe first, then most frequent.
+pub const GROUPED: &str = "SELECT max(id), rule, count(*), sum(acked_at IS NULL), max(ts), min(priority) FROM alerts";
+
+pub fn group_from_row(r: &Row<'_>) -> rusqlite::Result<RuleGroup> {
+    Ok(RuleGroup {
+        id: r.get(0)?,
+        rule: r.get(1)?,
+        count: r.get(2)?,
+        open: r.get(3)?,
+        last_ts: r.get(4)?,
+        priority: Priority::from_rank(r.get(5)?),
+    })
+}

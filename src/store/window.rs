@@ -17,6 +17,7 @@ pub enum Row {
     Ban(bans::Ban),
     Integrity(integrity::IntegrityRow),
     Audit(audit::Entry),
+    RuleGroup(alerts::RuleGroup),
 }
 
 impl Row {
@@ -29,6 +30,7 @@ impl Row {
             Row::Ban(r) => r.id,
             Row::Integrity(r) => r.id,
             Row::Audit(r) => r.id,
+            Row::RuleGroup(r) => r.id,
         }
     }
 }
@@ -53,6 +55,8 @@ pub struct Query {
     pub count_newer_than: Option<i64>,
     /// Include rows a pane normally hides (the Bans pane's expired and unbanned bans).
     pub history: bool,
+    /// One row per rule instead of per alert (the Alerts pane).
+    pub grouped: bool,
 }
 
 /// Rows newest first, with where the anchor landed and whether either end was reached.
@@ -83,7 +87,7 @@ struct Spec {
 enum Order {
     /// A stream: newest first by id, read in keyset windows.
     Keyset,
-    /// A registry: loaded whole in this column's order.
+    /// A registry: loaded whole in this order (a `GROUP BY` and `ORDER BY` tail).
     Whole(&'static str),
 }
 
@@ -93,11 +97,15 @@ impl Spec {
     }
 }
 
-fn spec(pane: Pane, now_ms: i64, history: bool) -> Spec {
+fn spec(pane: Pane, now_ms: i64, history: bool, grouped: bool) -> Spec {
     match pane {
+        Pane::Alerts if grouped => Spec {
+            order: Order::Whole("GROUP BY rule ORDER BY min(priority), count(*) DESC"),
+            ..Spec::stream(alerts::GROUPED, |r| alerts::group_from_row(r).map(Row::RuleGroup))
+        },
         Pane::Tenants => Spec {
             select_params: vec![Value::Integer(now_ms - 3_600_000), Value::Integer(now_ms)],
-            order: Order::Whole("t.name"),
+            order: Order::Whole("ORDER BY t.name"),
             ..Spec::stream(tenants::SELECT, |r| tenants::from_row(r).map(Row::Tenant))
         },
         Pane::Alerts => Spec::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
@@ -107,7 +115,7 @@ fn spec(pane: Pane, now_ms: i64, history: bool) -> Spec {
             ..Spec::stream(bans::SELECT, |r| bans::from_row(r).map(Row::Ban))
         },
         Pane::Integrity => Spec {
-            order: Order::Whole("g.name"),
+            order: Order::Whole("ORDER BY g.name"),
             ..Spec::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
         },
         Pane::Audit => Spec::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
@@ -174,11 +182,11 @@ impl Spec {
 
 /// Loads the window a query asks for.
 pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page> {
-    let spec = spec(q.pane, now_ms, q.history);
+    let spec = spec(q.pane, now_ms, q.history, q.grouped);
     let filter = q.filter.as_ref();
     let n = q.per_side.max(1);
-    let mut page = if let Order::Whole(column) = spec.order {
-        let rows = spec.fetch(conn, filter, None, &format!("ORDER BY {column}"), REGISTRY_LIMIT)?;
+    let mut page = if let Order::Whole(tail) = spec.order {
+        let rows = spec.fetch(conn, filter, None, tail, REGISTRY_LIMIT)?;
         let focus = match q.around {
             Around::Key(k) => rows.iter().position(|r| r.key() == k).unwrap_or(0),
             Around::Oldest => rows.len().saturating_sub(1),

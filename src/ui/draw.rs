@@ -144,7 +144,8 @@ fn hints(state: &State) -> Line<'static> {
     if focus.is_stream() {
         actions.push(Action::Follow);
     }
-    actions.extend([Action::History, Action::GotoTenant, Action::GotoIp].into_iter().filter(|a| a.applies_to(focus)));
+    let views = [Action::History, Action::Group, Action::GotoTenant, Action::GotoIp];
+    actions.extend(views.into_iter().filter(|a| a.applies_to(focus)));
     actions.extend(
         crate::app::action::SPECS
             .iter()

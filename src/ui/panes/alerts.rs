@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::{cell_text, col, styled, Column, Ctx};
 use crate::app::state::State;
-use crate::store::alerts::{Alert, Priority};
+use crate::store::alerts::{Alert, Priority, RuleGroup};
 use crate::ui::format;
 
 pub const COLUMNS: &[Column] = &[
@@ -28,6 +28,25 @@ pub fn cells<'a>(a: &'a Alert, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         styled(cell_text(&a.rule), style),
         Cell::from(cell_text(a.tenant.as_deref().unwrap_or("—"))),
         Cell::from(cell_text(&a.output)),
+    ]
+}
+
+pub const GROUP_COLUMNS: &[Column] = &[
+    col("PRIO", Constraint::Length(4), 4, 0),
+    col("RULE", Constraint::Fill(1), 16, 0),
+    col("COUNT", Constraint::Length(6), 6, 0),
+    col("OPEN", Constraint::Length(6), 6, 1),
+    col("LAST SEEN", Constraint::Length(14), 14, 2),
+];
+
+pub fn group_cells<'a>(g: &'a RuleGroup, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+    let style = ctx.theme.priority(g.priority);
+    vec![
+        styled(g.priority.short(), style),
+        styled(cell_text(&g.rule), style),
+        Cell::from(g.count.to_string()),
+        styled(g.open.to_string(), if g.open > 0 { ctx.theme.warning } else { ctx.theme.muted }),
+        styled(format::time(g.last_ts), ctx.theme.muted),
     ]
 }
 

@@ -96,8 +96,9 @@ fn fitting(cols: Columns, width: u16) -> Vec<(usize, u16)> {
     widths
 }
 
-fn columns(pane: Pane) -> Columns {
+fn columns(pane: Pane, grouped: bool) -> Columns {
     match pane {
+        Pane::Alerts if grouped => alerts::GROUP_COLUMNS,
         Pane::Tenants => tenants::COLUMNS,
         Pane::Alerts => alerts::COLUMNS,
         Pane::Access => access::COLUMNS,
@@ -115,6 +116,7 @@ fn cells<'a>(row: &'a Row, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         Row::Ban(r) => bans::cells(r, ctx),
         Row::Integrity(r) => integrity::cells(r, ctx),
         Row::Audit(r) => audit::cells(r, ctx),
+        Row::RuleGroup(r) => alerts::group_cells(r, ctx),
     }
 }
 
@@ -140,6 +142,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     }
     if p.history {
         status.push(Span::styled(" history ", theme.marker));
+    }
+    if p.grouped {
+        status.push(Span::styled(" by rule ", theme.marker));
     }
     if focused && state.zoomed {
         status.push(Span::styled(" zoomed ", theme.muted));
@@ -195,7 +200,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     let height = layout::list_height(pane, area);
     let end = (p.offset + height).min(p.rows.len());
     let selected_style = if focused { theme.selection } else { theme.selection_unfocused };
-    let cols = columns(pane);
+    let cols = columns(pane, p.grouped);
     let fitted = fitting(cols, body.width);
     let keep: Vec<usize> = fitted.iter().map(|(i, _)| *i).collect();
     let rows = p.rows[p.offset.min(end)..end].iter().enumerate().map(|(i, row)| {

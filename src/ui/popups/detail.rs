@@ -113,6 +113,13 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             }
             f
         }
+        Row::RuleGroup(g) => vec![
+            ("rule", g.rule.clone()),
+            ("highest priority", g.priority.to_string()),
+            ("alerts", g.count.to_string()),
+            ("not acknowledged", g.open.to_string()),
+            ("last seen", format::timestamp(g.last_ts)),
+        ],
         Row::Audit(e) => vec![
             ("id", e.id.to_string()),
             ("time", format::timestamp(e.new.ts)),
