@@ -215,7 +215,6 @@ fn hostile_filter_input_stays_data() {
                     count_newer_than: Some(0),
                     history: false,
                     grouped: false,
-                    grouped: false,
                 };
                 let page = window::load(&conn, &q, 0).unwrap_or_else(|e| panic!("{input}: {e}"));
                 if !input.starts_with('!') {
