@@ -76,7 +76,7 @@ fn in_batches<T: Send + 'static>(
     conn: &Connection,
     lines: impl Iterator<Item = std::io::Result<String>> + Send + 'static,
     parse: impl Fn(&str) -> Result<T, String> + Send + 'static,
-    insert: impl Fn(&Connection, &T) -> rusqlite::Result<()>,
+    insert: impl Fn(&Connection, &[T]) -> rusqlite::Result<()>,
 ) -> color_eyre::Result<Counts> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(8);
     let parser = std::thread::spawn(move || -> std::io::Result<Counts> {
@@ -106,9 +106,7 @@ fn in_batches<T: Send + 'static>(
     conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0; BEGIN IMMEDIATE")?;
     let stored_ok = (|| -> rusqlite::Result<()> {
         for chunk in rx {
-            for row in &chunk {
-                insert(conn, row)?;
-            }
+            insert(conn, &chunk)?;
             stored += chunk.len() as u64;
             pending += chunk.len();
             if pending >= BATCH {
@@ -136,7 +134,7 @@ pub fn access_file(conn: &Connection, path: &Path, tenant: &str) -> color_eyre::
         conn,
         reader.lines(),
         move |line| combined::parse(line, &tenant, &source).map_err(|why| format!("{why:?}")),
-        access::insert,
+        access::insert_many,
     )
 }
 
@@ -146,7 +144,9 @@ pub fn falco_lines(
     lines: impl Iterator<Item = std::io::Result<String>> + Send + 'static,
 ) -> color_eyre::Result<Counts> {
     let before: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM alerts", [], |r| r.get(0))?;
-    let counts = in_batches(conn, lines, falco::parse, alerts::insert)?;
+    let counts = in_batches(conn, lines, falco::parse, |conn, rows: &[alerts::Alert]| {
+        rows.iter().try_for_each(|a| alerts::insert(conn, a))
+    })?;
     alerts::assign_tenants(conn, before)?;
     Ok(counts)
 }

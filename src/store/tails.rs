@@ -35,11 +35,7 @@ pub fn get(conn: &Connection, path: &str) -> rusqlite::Result<Option<TailState>>
 /// Stores the rows and the position after them, in the caller's transaction: together or not at all.
 pub fn store(conn: &Connection, path: &str, state: &TailState, rows: &Rows) -> rusqlite::Result<()> {
     match rows {
-        Rows::Access(events) => {
-            for e in events {
-                super::access::insert(conn, e)?;
-            }
-        }
+        Rows::Access(events) => super::access::insert_many(conn, events)?,
         Rows::Alerts(list) => {
             let before: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM alerts", [], |r| r.get(0))?;
             for a in list {
