@@ -226,3 +226,10 @@ fn resize_at_any_moment_keeps_the_selection_visible() {
     h.send(Msg::Resize(200, 60));
     h.screen();
 }
+
+#[test]
+fn alerts_grouped_by_rule() {
+    let mut h = demo();
+    h.press("2 z r");
+    insta::assert_snapshot!("alerts_grouped", h.screen());
+}
