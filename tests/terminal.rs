@@ -67,7 +67,10 @@ fn demo_in_a_real_terminal_focus_filter_zoom_help_quit() {
 
     t.key("?");
     let screen = t.wait_for("Help — keymap 'default'");
-    assert!(screen.contains("Isolate the tenant's containers"), "{screen}");
+    assert!(screen.contains("Focus the next pane") && screen.contains("Zoom the pane to full screen"), "{screen}");
+    t.key("G");
+    let screen = t.wait_for("Isolate the tenant's containers");
+    assert!(screen.contains("Acknowledge the selected alert"), "the end of the help scrolls into view:\n{screen}");
     t.key("Escape");
     t.wait_until_gone("Help — keymap");
 
