@@ -38,6 +38,14 @@ fn wait_for(db: &Path, n: i64) {
     }
 }
 
+/// A config with no Docker or Fail2Ban to reach, plus `extra`.
+fn config_file(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("config.toml");
+    let base = "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n";
+    std::fs::write(&path, format!("{base}{extra}")).unwrap();
+    path
+}
+
 fn collect(db: &Path, config: &Path) -> Child {
     Command::new(BIN)
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
@@ -54,16 +62,8 @@ fn stop(mut child: Child) {
 #[test]
 fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, log, config) = (dir.path().join("t.db"), dir.path().join("acme.log"), dir.path().join("config.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n\
-             [[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
+    let (db, log) = (dir.path().join("t.db"), dir.path().join("acme.log"));
+    let config = config_file(dir.path(), &format!("[[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n", log.display()));
     // The file does not exist yet when the collector starts.
     let child = collect(&db, &config);
     std::thread::sleep(Duration::from_millis(500));
@@ -112,17 +112,8 @@ fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
 #[test]
 fn falco_output_written_to_a_file_becomes_alerts_of_the_right_tenant() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, events, config) =
-        (dir.path().join("f.db"), dir.path().join("events.json"), dir.path().join("config.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n\
-             [falco]\nfiles = [\"{}\"]\n",
-            events.display()
-        ),
-    )
-    .unwrap();
+    let (db, events) = (dir.path().join("f.db"), dir.path().join("events.json"));
+    let config = config_file(dir.path(), &format!("[falco]\nfiles = [\"{}\"]\n", events.display()));
     {
         // A container the alert can be traced to.
         let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
@@ -165,16 +156,8 @@ fn falco_output_written_to_a_file_becomes_alerts_of_the_right_tenant() {
 #[test]
 fn detection_rules_run_over_what_arrives_and_link_their_events() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, log, config) = (dir.path().join("d.db"), dir.path().join("acme.log"), dir.path().join("config.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n\
-             [[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
+    let (db, log) = (dir.path().join("d.db"), dir.path().join("acme.log"));
+    let config = config_file(dir.path(), &format!("[[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n", log.display()));
     let child = collect(&db, &config);
     std::thread::sleep(Duration::from_millis(700));
     let burst: String = (0..12)
@@ -228,19 +211,17 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
 #[test]
 fn json_lines_with_the_tenant_taken_from_the_virtual_host() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, log, config) = (dir.path().join("j.db"), dir.path().join("app.json"), dir.path().join("config.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n\
-             [[access_log]]\npath = \"{}\"\nformat = \"json\"\ntenant_from = \"host\"\n\
+    let (db, log) = (dir.path().join("j.db"), dir.path().join("app.json"));
+    let config = config_file(
+        dir.path(),
+        &format!(
+            "[[access_log]]\npath = \"{}\"\nformat = \"json\"\ntenant_from = \"host\"\n\
              [access_log.fields]\nip = \"client\"\n\
              [[access_log]]\npath = \"{}/half.log\"\n",
             log.display(),
             dir.path().display()
         ),
-    )
-    .unwrap();
+    );
     let child = collect(&db, &config);
     append(
         &log,

@@ -45,54 +45,50 @@ pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
     Msg::Overview(result.map_err(|e| e.to_string()))
 }
 
-/// The newest access events and alerts of `ip`, one line each.
+/// Lines `label  time  a  b c  d` from a query of (ts, text, text, text, status) rows.
+fn event_lines(conn: &Connection, label: &str, sql: &str, key: rusqlite::types::Value) -> Vec<String> {
+    let Ok(mut stmt) = conn.prepare_cached(sql) else { return Vec::new() };
+    let rows = stmt.query_map([key], |r| {
+        Ok(format!(
+            "{label} {}  {}  {} {}  {}",
+            crate::ui::format::time(r.get(0)?),
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?
+        ))
+    });
+    rows.into_iter().flatten().flatten().collect()
+}
+
+/// What the store knows of `ip`: for an alert, the events it was raised for; then the IP's newest
+/// access events and alerts, one line each.
 pub fn related_msg(conn: &Connection, ip: &str, alert: Option<i64>) -> Msg {
+    use rusqlite::types::Value;
     let mut lines = Vec::new();
-    let fmt = crate::ui::format::time;
     if let Some(alert) = alert {
-        let linked = conn.prepare_cached(
+        lines.extend(event_lines(
+            conn,
+            "cause ",
             "SELECT e.ts, e.src_ip, e.method, substr(e.path, 1, 200), e.status FROM alert_events l \
              JOIN access_events e ON e.id = l.event WHERE l.alert = ? ORDER BY e.id LIMIT 50",
-        );
-        if let Ok(mut stmt) = linked {
-            let rows = stmt.query_map([alert], |r| {
-                Ok(format!(
-                    "cause  {}  {}  {} {}  {}",
-                    fmt(r.get(0)?),
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?
-                ))
-            });
-            lines.extend(rows.into_iter().flatten().flatten());
-        }
+            Value::Integer(alert),
+        ));
     }
-    let access = conn.prepare_cached(
+    lines.extend(event_lines(
+        conn,
+        "access",
         "SELECT ts, tenant, method, substr(path, 1, 200), status FROM access_events WHERE src_ip = ? ORDER BY id DESC LIMIT 20",
-    );
-    if let Ok(mut stmt) = access {
-        let rows = stmt.query_map([ip], |r| {
-            Ok(format!(
-                "access {}  {}  {} {}  {}",
-                fmt(r.get(0)?),
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?
-            ))
-        });
-        lines.extend(rows.into_iter().flatten().flatten());
-    }
-    let alerts = conn.prepare_cached(
+        Value::Text(ip.to_string()),
+    ));
+    if let Ok(mut stmt) = conn.prepare_cached(
         "SELECT ts, priority, rule, ifnull(tenant, '—') FROM alerts WHERE src_ip = ? ORDER BY id DESC LIMIT 10",
-    );
-    if let Ok(mut stmt) = alerts {
+    ) {
         let rows = stmt.query_map([ip], |r| {
             let priority = crate::store::alerts::Priority::from_rank(r.get(1)?);
             Ok(format!(
                 "alert  {}  {}  {}  ({})",
-                fmt(r.get(0)?),
+                crate::ui::format::time(r.get(0)?),
                 priority.short(),
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?
