@@ -219,21 +219,10 @@ fn headless_commands_tell_outcomes_apart() {
 #[test]
 fn an_absent_daemon_is_a_pane_state_not_a_crash() {
     let mut h = support::Harness::empty(120, 30);
-    let conn = store::open(&h.db, Access::ReadWrite).unwrap();
-    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
     let config =
         rampart::config::DockerConfig { host: Some("unix:///nonexistent/docker.sock".into()), ..Default::default() };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let source = tokio::spawn(rampart::sources::docker::run(writer.clone(), config));
-        // The source reports, backs off and retries; give it its first report.
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        source.abort();
-        let _ = source.await;
-    });
-    drop(writer);
-    thread.join().unwrap();
-    h.send(Msg::StoreChanged(Tables::ALL));
+    // The source reports, backs off and retries; give it time for its first report.
+    h.run_source_for(500, |writer| rampart::sources::docker::run(writer, config));
     let screen = h.screen();
     assert!(screen.contains("docker: cannot reach the Docker engine at"), "{screen}");
     assert!(screen.contains("unix:///nonexistent/docker.sock"), "{screen}");

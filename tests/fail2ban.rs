@@ -297,20 +297,9 @@ fn unban_by_keystroke_in_a_real_terminal() {
 #[test]
 fn a_missing_fail2ban_is_a_pane_state_that_says_how_to_fix_it() {
     let mut h = Harness::empty(120, 30);
-    let (writer, thread) =
-        StoreWriter::spawn(store::open(&h.db, Access::ReadWrite).unwrap(), Arc::new(ChangeNotes::default()));
     let config =
         rampart::config::Fail2banConfig { database: "/nonexistent/fail2ban.sqlite3".into(), ..Default::default() };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let source = tokio::spawn(rampart::sources::fail2ban::run(writer.clone(), config));
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        source.abort();
-        let _ = source.await;
-    });
-    drop(writer);
-    thread.join().unwrap();
-    h.send(Msg::StoreChanged(Tables::ALL));
+    h.run_source_for(300, |writer| rampart::sources::fail2ban::run(writer, config));
     h.press("4 z");
     let screen = h.screen();
     assert!(screen.contains("fail2ban: Fail2Ban's database /nonexistent/fail2ban.sqlite3 does not exist"), "{screen}");

@@ -68,10 +68,11 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Ban> {
     })
 }
 
-pub fn insert(conn: &Connection, b: &Ban) -> rusqlite::Result<i64> {
+/// Stores a ban unless one with the same jail, IP and time is already there (its identity).
+pub fn insert(conn: &Connection, b: &Ban) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO bans (jail, ip, banned_at, ban_seconds, ban_count, failures, matches_json, source, tenant, unbanned_at, unbanned_by) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO bans (jail, ip, banned_at, ban_seconds, ban_count, failures, matches_json, source, tenant, \
+         unbanned_at, unbanned_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         b.jail,
@@ -86,7 +87,7 @@ pub fn insert(conn: &Connection, b: &Ban) -> rusqlite::Result<i64> {
         b.unbanned_at,
         b.unbanned_by
     ])?;
-    Ok(conn.last_insert_rowid())
+    Ok(())
 }
 
 /// Ends a ban; false when it was not active.
@@ -126,21 +127,8 @@ pub fn sync_fail2ban(
     for jail in jails {
         conn.prepare_cached("INSERT OR IGNORE INTO jails (name, source) VALUES (?, 'fail2ban')")?.execute([jail])?;
     }
-    let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO bans (jail, ip, banned_at, ban_seconds, ban_count, failures, matches_json, source) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )?;
     for b in history.iter().chain(active.unwrap_or_default()) {
-        insert.execute(params![
-            b.jail,
-            b.ip,
-            b.banned_at,
-            b.ban_seconds,
-            b.ban_count,
-            b.failures,
-            b.matches_json,
-            b.source
-        ])?;
+        insert(conn, b)?;
     }
     if let Some(active) = active {
         conn.execute_batch(

@@ -131,7 +131,7 @@ impl Write {
                 }
                 Tables::ALERTS
             }
-            Write::Ban(b) => bans::insert(conn, b).map(|_| Tables::BANS)?,
+            Write::Ban(b) => bans::insert(conn, b).map(|()| Tables::BANS)?,
             Write::Tenant { name, label_selector } => {
                 tenants::upsert(conn, name, label_selector, now).map(|()| Tables::TENANTS)?
             }

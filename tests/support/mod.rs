@@ -16,6 +16,7 @@ use rampart::app::state::{Role, Session, State};
 use rampart::app::update::{self, Msg};
 use rampart::config::{self, Keymap, Theme};
 use rampart::respond::{Backend, Operator};
+use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
 use rampart::store::{self, Access};
 
 /// 2026-11-26T12:00:00Z: every test sees the same clock.
@@ -109,6 +110,26 @@ impl Harness {
         for c in text.chars() {
             self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
         }
+    }
+
+    /// Runs a collector source against this console's store for `ms`, then stops it and tells
+    /// the console the store changed.
+    pub fn run_source_for<F>(&mut self, ms: u64, source: impl FnOnce(StoreWriter) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let conn = store::open(&self.db, Access::ReadWrite).unwrap();
+        let (writer, thread) = StoreWriter::spawn(conn, std::sync::Arc::new(ChangeNotes::default()));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let task = tokio::spawn(source(writer.clone()));
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            task.abort();
+            let _ = task.await;
+        });
+        drop(writer);
+        thread.join().unwrap();
+        self.send(Msg::StoreChanged(Tables::ALL));
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
