@@ -1,7 +1,6 @@
 //! `rampart ingest …`, `rampart alerts list`, `rampart access list`: intake and the streams'
 //! panes, headless, with the console's filter language.
 
-use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -38,10 +37,10 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
         }
         IngestCommand::Falco { file } => {
             let counts = if file.as_os_str() == "-" {
-                ingest::falco_lines(&conn, std::io::BufReader::new(std::io::stdin()).lines())?
+                ingest::falco_lines(&conn, std::io::stdin())?
             } else {
                 let f = std::fs::File::open(&file).map_err(|e| eyre!("cannot read {}: {e}", file.display()))?;
-                ingest::falco_lines(&conn, std::io::BufReader::new(f).lines())?
+                ingest::falco_lines(&conn, f)?
             };
             report(&file.display().to_string(), counts);
         }

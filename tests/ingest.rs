@@ -61,6 +61,54 @@ fn an_access_log_is_imported_line_for_line() {
 }
 
 #[test]
+fn a_stray_byte_costs_one_character_not_the_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let log = dir.path().join("access.log");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(
+        b"203.0.113.1 - - [26/Nov/2026:10:00:00 +0000] \"GET /a HTTP/1.1\" 200 1 \"-\" \"agent \xff\xfe\"\r\n",
+    );
+    bytes.extend_from_slice(b"203.0.113.2 - - [26/Nov/2026:10:00:01 +0000] \"GET /b HTTP/1.1\" 200 1 \"-\" \"curl\"");
+    std::fs::write(&log, bytes).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 lines, 2 stored, 0 not parsed"), "the last line needs no newline: {err}");
+    let (_, out, _) = rampart(&db, &["access", "list", "--json", "--filter", "path:/a"], None);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["user_agent"], "agent \u{fffd}\u{fffd}");
+}
+
+#[test]
+fn an_import_the_store_stops_keeps_its_committed_transactions_and_says_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("i.db");
+    let log = dir.path().join("access.log");
+    let line = |i: usize, path: &str| {
+        format!("203.0.113.1 - - [26/Nov/2026:10:00:00 +0000] \"GET {path} HTTP/1.1\" 200 {i} \"-\" \"curl\"\n")
+    };
+    let text: String = (0..120_000).map(|i| line(i, if i == 70_000 { "/refused" } else { "/ok" })).collect();
+    std::fs::write(&log, text).unwrap();
+    let conn = rampart::store::open(&path, rampart::store::Access::ReadWrite).unwrap();
+    conn.execute_batch(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON access_events WHEN NEW.path = '/refused' \
+         BEGIN SELECT RAISE(FAIL, 'refused'); END",
+    )
+    .unwrap();
+    let err = rampart::ingest::access_file(&conn, &log, "acme").unwrap_err().to_string();
+    let said: i64 = err
+        .strip_prefix("the store refused a write after ")
+        .and_then(|rest| rest.strip_suffix(" rows were stored: refused"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    let stored: i64 = conn.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, said, "what the error says is what is there");
+    assert!((50_000..70_000).contains(&stored), "the first transaction, nothing of the failed one: {stored}");
+    let refused: i64 = conn.query_row("SELECT max(bytes) FROM access_events", [], |r| r.get(0)).unwrap();
+    assert_eq!(refused, stored - 1, "rows in file order, with no gap");
+}
+
+#[test]
 fn falco_output_is_imported_from_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");

@@ -7,6 +7,7 @@ use rampart::pane::Pane;
 use rampart::store::access::{self, AccessEvent};
 use rampart::store::audit::{self, NewEntry};
 use rampart::store::filter::{compile, FilterError};
+use rampart::store::tails::{self, Rows, TailState};
 use rampart::store::window::{self, Around, Query, Row};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
 use rampart::store::{self, schema, Access, StoreError};
@@ -140,6 +141,64 @@ fn the_writer_batches_and_loses_nothing() {
     let stored: i64 = reader.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, n, "count in = count stored");
     assert!(notes.take().intersects(Tables::ACCESS), "the console was told the access table changed");
+}
+
+#[test]
+fn bulk_inserts_store_every_field_as_given() {
+    let (_dir, conn) = store_with(0);
+    let events: Vec<AccessEvent> = (0..123)
+        .map(|i| AccessEvent {
+            user: (i % 3 == 0).then(|| format!("us\u{e9}r{i}")),
+            target_tenant: (i % 5 == 0).then(|| "globex".to_string()),
+            user_agent: if i == 7 { "x".repeat(60_000) } else { String::new() },
+            path: format!("/caf\u{e9}/{i}?q=\"'\\"),
+            flags: i % 8,
+            bytes: i * 1_000_000_007,
+            ..event(i)
+        })
+        .collect();
+    conn.execute_batch("BEGIN").unwrap();
+    access::insert_many(&conn, &events).unwrap(); // two statements of 50 rows, then 23 one by one
+    conn.execute_batch("COMMIT").unwrap();
+    let mut stmt = conn.prepare(&format!("{} ORDER BY id", access::SELECT)).unwrap();
+    let stored: Vec<AccessEvent> = stmt.query_map([], access::from_row).unwrap().map(Result::unwrap).collect();
+    let expected: Vec<AccessEvent> =
+        events.into_iter().enumerate().map(|(i, e)| AccessEvent { id: i as i64 + 1, ..e }).collect();
+    assert_eq!(stored, expected);
+}
+
+#[test]
+fn a_write_that_fails_part_way_leaves_nothing_of_itself_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let conn = store::open(&path, Access::ReadWrite).unwrap();
+    // The store refuses one row in the middle of a batch of lines read from a file.
+    conn.execute_batch(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON access_events WHEN NEW.path = '/refused' \
+         BEGIN SELECT RAISE(FAIL, 'refused'); END",
+    )
+    .unwrap();
+    let notes = Arc::new(ChangeNotes::default());
+    let (writer, thread) = StoreWriter::spawn(conn, notes);
+    let mut lines: Vec<AccessEvent> = (0..120).map(event).collect();
+    lines[70].path = "/refused".into();
+    let state = TailState { inode: 1, offset: 12_000, lines: 120, unparsed: 0 };
+    writer.blocking_send(Write::Access(event(1000))).unwrap();
+    writer.blocking_send(Write::Tailed { path: "/var/log/a.log".into(), state, rows: Rows::Access(lines) }).unwrap();
+    writer.blocking_send(Write::Access(event(1001))).unwrap();
+    drop(writer);
+    let stats = thread.join().unwrap();
+    assert_eq!((stats.written, stats.failed), (2, 1));
+    let reader = store::open(&path, Access::ReadOnly).unwrap();
+    let paths: Vec<String> = reader
+        .prepare("SELECT path FROM access_events ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(paths, ["/page/1000", "/page/1001"], "none of the failed write's 70 good rows");
+    assert_eq!(tails::get(&reader, "/var/log/a.log").unwrap(), None, "nor its position: the lines will be read again");
 }
 
 #[test]

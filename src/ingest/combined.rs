@@ -1,7 +1,9 @@
 //! The nginx/Apache "combined" access-log format, parsed by hand (no regex, no per-line date
 //! parser): `host ident user [time] "request" status bytes "referer" "user-agent"`.
 
-use crate::store::access::{flags, AccessEvent};
+use std::borrow::Cow;
+
+use crate::store::access::{flags, AccessEvent, Row};
 
 /// Why a line is not an access event; counted, never silently dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +29,7 @@ impl<'a> Line<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let end = self.rest.find(' ').unwrap_or(self.rest.len());
+        let end = memchr::memchr(b' ', self.rest.as_bytes()).unwrap_or(self.rest.len());
         let (w, r) = self.rest.split_at(end);
         self.rest = r;
         Some(w)
@@ -37,16 +39,22 @@ impl<'a> Line<'a> {
     fn bracketed(&mut self) -> Option<&'a str> {
         self.skip_spaces();
         let body = self.rest.strip_prefix('[')?;
-        let end = body.find(']')?;
+        let end = memchr::memchr(b']', body.as_bytes())?;
         self.rest = &body[end + 1..];
         Some(&body[..end])
     }
 
-    /// `"..."` with `\"` and `\\` escapes (Apache) or `\xHH` (nginx) left as text.
-    fn quoted(&mut self) -> Option<String> {
+    /// `"..."` with `\"` and `\\` escapes (Apache) or `\xHH` (nginx) left as text; borrowed unless
+    /// it held an escape.
+    fn quoted(&mut self) -> Option<Cow<'a, str>> {
         self.skip_spaces();
         let body = self.rest.strip_prefix('"')?;
-        let mut out = String::new();
+        let end = memchr::memchr2(b'"', b'\\', body.as_bytes())?;
+        if body.as_bytes()[end] == b'"' {
+            self.rest = &body[end + 1..];
+            return Some(Cow::Borrowed(&body[..end]));
+        }
+        let mut out = String::with_capacity(body.len());
         let mut chars = body.char_indices();
         while let Some((i, c)) = chars.next() {
             match c {
@@ -61,7 +69,7 @@ impl<'a> Line<'a> {
                 },
                 '"' => {
                     self.rest = &body[i + 1..];
-                    return Some(out);
+                    return Some(Cow::Owned(out));
                 }
                 c => out.push(c),
             }
@@ -116,13 +124,77 @@ pub fn parse_time(s: &str) -> Option<i64> {
     Some(utc - offset_ms)
 }
 
-/// Parses one combined-format line for `tenant`.
-pub fn parse(line: &str, tenant: &str, source: &str) -> Result<AccessEvent, Unparsed> {
-    parse_with(line, &super::TenantRule::Fixed(tenant.to_string()), source)
+/// One combined-format line's fields, borrowed from the line wherever nothing had to be rewritten.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fields<'a> {
+    pub ts: i64,
+    pub src_ip: Cow<'a, str>,
+    pub user: Option<&'a str>,
+    pub method: Cow<'a, str>,
+    pub path: Cow<'a, str>,
+    pub status: i64,
+    pub bytes: i64,
+    pub referer: Option<Cow<'a, str>>,
+    pub user_agent: Cow<'a, str>,
 }
 
-/// Parses one combined-format line, deriving the tenant by `rule`.
-pub fn parse_with(line: &str, rule: &super::TenantRule, source: &str) -> Result<AccessEvent, Unparsed> {
+impl<'a> Fields<'a> {
+    /// The access event these fields make for `tenant`, read by `source`.
+    pub fn row<'s>(&'s self, tenant: &'s str, source: &'s str) -> Row<'s> {
+        Row {
+            ts: self.ts,
+            tenant,
+            src_ip: &self.src_ip,
+            user: self.user,
+            method: &self.method,
+            path: &self.path,
+            status: self.status,
+            bytes: self.bytes,
+            user_agent: &self.user_agent,
+            target_tenant: None,
+            flags: if self.status == 401 { flags::AUTH_FAILURE } else { 0 },
+            source,
+        }
+    }
+
+    /// The tenant `rule` gives this line.
+    pub fn tenant<'s>(&'s self, rule: &'s super::TenantRule) -> Cow<'s, str> {
+        rule.tenant(None, self.referer.as_deref(), &self.path)
+    }
+}
+
+/// An address in its canonical form: IPv6 compressed and lower-case; IPv4 as written, since Rust
+/// accepts only the canonical dotted quad (no leading zeros); anything else as written.
+fn canonical_ip(host: &str) -> Cow<'_, str> {
+    if !host.contains(':') {
+        return Cow::Borrowed(host); // not IPv6
+    }
+    match host.parse::<std::net::Ipv6Addr>() {
+        Ok(ip) => Cow::Owned(ip.to_string()),
+        Err(_) => Cow::Borrowed(host),
+    }
+}
+
+/// `METHOD PATH PROTOCOL` → method and path, borrowed when the request was.
+fn split_request(request: Cow<'_, str>) -> (Cow<'_, str>, Cow<'_, str>) {
+    fn split(r: &str) -> (&str, &str) {
+        let mut parts = r.splitn(3, ' ');
+        (parts.next().unwrap_or_default(), parts.next().unwrap_or_default())
+    }
+    match request {
+        Cow::Borrowed(r) => {
+            let (m, p) = split(r);
+            (Cow::Borrowed(m), Cow::Borrowed(p))
+        }
+        Cow::Owned(r) => {
+            let (m, p) = split(&r);
+            (Cow::Owned(m.to_string()), Cow::Owned(p.to_string()))
+        }
+    }
+}
+
+/// Parses one combined-format line.
+pub fn fields(line: &str) -> Result<Fields<'_>, Unparsed> {
     let mut l = Line { rest: line.trim_end_matches(['\r', '\n']) };
     let host = l.word().ok_or(Unparsed::Fields)?;
     let _ident = l.word().ok_or(Unparsed::Fields)?;
@@ -134,29 +206,29 @@ pub fn parse_with(line: &str, rule: &super::TenantRule, source: &str) -> Result<
     let bytes = l.word().map_or(0, |b| b.parse().unwrap_or(0));
     let referer = l.quoted();
     let user_agent = l.quoted().unwrap_or_default();
-    let mut parts = request.splitn(3, ' ');
-    let method = parts.next().unwrap_or_default().to_string();
-    let path = parts.next().unwrap_or_default().to_string();
-    let src_ip = host.parse::<std::net::IpAddr>().map(|ip| ip.to_string()).unwrap_or_else(|_| host.to_string());
-    let mut flag_bits = 0;
-    if status == 401 {
-        flag_bits |= flags::AUTH_FAILURE;
-    }
-    Ok(AccessEvent {
-        id: 0,
+    let (method, path) = split_request(request);
+    Ok(Fields {
         ts,
-        tenant: rule.tenant(None, referer.as_deref(), &path),
-        src_ip,
-        user: (user != "-").then(|| user.to_string()),
+        src_ip: canonical_ip(host),
+        user: (user != "-").then_some(user),
         method,
         path,
         status,
         bytes,
+        referer,
         user_agent,
-        target_tenant: None,
-        flags: flag_bits,
-        source: source.to_string(),
     })
+}
+
+/// Parses one combined-format line for `tenant`.
+pub fn parse(line: &str, tenant: &str, source: &str) -> Result<AccessEvent, Unparsed> {
+    parse_with(line, &super::TenantRule::Fixed(tenant.to_string()), source)
+}
+
+/// Parses one combined-format line, deriving the tenant by `rule`.
+pub fn parse_with(line: &str, rule: &super::TenantRule, source: &str) -> Result<AccessEvent, Unparsed> {
+    let f = fields(line)?;
+    Ok(AccessEvent::from(f.row(&f.tenant(rule), source)))
 }
 
 #[cfg(test)]

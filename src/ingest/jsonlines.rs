@@ -78,7 +78,7 @@ pub fn parse(line: &str, names: &FieldNames, rule: &TenantRule, source: &str) ->
     Ok(AccessEvent {
         id: 0,
         ts,
-        tenant: rule.tenant(text(&v, &names.host), text(&v, &names.referer), &path),
+        tenant: rule.tenant(text(&v, &names.host), text(&v, &names.referer), &path).into_owned(),
         src_ip,
         user: text(&v, &names.user).map(str::to_string),
         flags: if status == 401 { flags::AUTH_FAILURE } else { 0 },

@@ -4,9 +4,11 @@ pub mod combined;
 pub mod falco;
 pub mod jsonlines;
 
-use std::io::BufRead;
+use std::borrow::Cow;
+use std::io::Read;
 use std::path::Path;
 
+use color_eyre::eyre::eyre;
 use rusqlite::Connection;
 
 use crate::store::{access, alerts};
@@ -29,24 +31,27 @@ fn first_label(host: &str) -> String {
 }
 
 impl TenantRule {
-    pub fn tenant(&self, host: Option<&str>, referer: Option<&str>, path: &str) -> String {
+    pub fn tenant<'a>(&'a self, host: Option<&str>, referer: Option<&str>, path: &'a str) -> Cow<'a, str> {
         match self {
-            TenantRule::Fixed(t) => t.clone(),
-            TenantRule::Host => host.map(first_label).unwrap_or_default(),
-            TenantRule::Referer => referer
-                .and_then(|r| r.split("://").nth(1))
-                .and_then(|rest| rest.split('/').next())
-                .map(first_label)
-                .unwrap_or_default(),
+            TenantRule::Fixed(t) => Cow::Borrowed(t),
+            TenantRule::Host => Cow::Owned(host.map(first_label).unwrap_or_default()),
+            TenantRule::Referer => Cow::Owned(
+                referer
+                    .and_then(|r| r.split("://").nth(1))
+                    .and_then(|rest| rest.split('/').next())
+                    .map(first_label)
+                    .unwrap_or_default(),
+            ),
             TenantRule::PathPrefix => {
-                path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default().to_string()
+                Cow::Borrowed(path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default())
             }
         }
     }
 }
 
-/// Rows per transaction when importing.
-const BATCH: usize = 100_000;
+/// Rows per transaction when importing; after each, a second connection copies the committed pages
+/// into the database file while the next batch is written.
+const BATCH: usize = 50_000;
 
 /// What an import did: every line is accounted for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,86 +72,282 @@ impl Counts {
     }
 }
 
-/// Lines handed from the parsing thread to the storing one at a time.
-const CHUNK: usize = 8_192;
+/// One kind of import: how a line becomes rows of a chunk, and how a chunk is stored.
+trait Intake: Send + 'static {
+    type Chunk: Send + 'static;
+    fn chunk(&self) -> Self::Chunk;
+    /// Parses `line` into `chunk`, or says why it is not a row.
+    fn parse(&self, line: &str, chunk: &mut Self::Chunk) -> Result<(), String>;
+    /// Rows in the chunk, and whether it is big enough to hand over.
+    fn rows(chunk: &Self::Chunk) -> usize;
+    fn full(chunk: &Self::Chunk) -> bool;
+    fn store(conn: &Connection, chunk: &Self::Chunk) -> rusqlite::Result<()>;
+}
 
-/// Parses on one thread while storing on this one (the two halves take about as long each), in
-/// transactions of `BATCH` rows.
-fn in_batches<T: Send + 'static>(
+/// Combined-format access log lines of one file, for one tenant.
+struct AccessIntake {
+    tenant: String,
+    source: String,
+}
+
+impl Intake for AccessIntake {
+    type Chunk = access::Bulk;
+
+    fn chunk(&self) -> access::Bulk {
+        access::Bulk::default()
+    }
+
+    fn parse(&self, line: &str, chunk: &mut access::Bulk) -> Result<(), String> {
+        let fields = combined::fields(line).map_err(|why| format!("{why:?}"))?;
+        chunk.push(&fields.row(&self.tenant, &self.source));
+        Ok(())
+    }
+
+    fn rows(chunk: &access::Bulk) -> usize {
+        chunk.len()
+    }
+
+    fn full(chunk: &access::Bulk) -> bool {
+        chunk.len() >= 8_192 || chunk.text_len() >= 8 << 20
+    }
+
+    fn store(conn: &Connection, chunk: &access::Bulk) -> rusqlite::Result<()> {
+        access::insert_bulk(conn, chunk)
+    }
+}
+
+/// Falco JSON lines.
+struct FalcoIntake;
+
+impl Intake for FalcoIntake {
+    type Chunk = Vec<alerts::Alert>;
+
+    fn chunk(&self) -> Vec<alerts::Alert> {
+        Vec::new()
+    }
+
+    fn parse(&self, line: &str, chunk: &mut Vec<alerts::Alert>) -> Result<(), String> {
+        chunk.push(falco::parse(line)?);
+        Ok(())
+    }
+
+    fn rows(chunk: &Vec<alerts::Alert>) -> usize {
+        chunk.len()
+    }
+
+    fn full(chunk: &Vec<alerts::Alert>) -> bool {
+        chunk.len() >= 1_024
+    }
+
+    fn store(conn: &Connection, chunk: &Vec<alerts::Alert>) -> rusqlite::Result<()> {
+        chunk.iter().try_for_each(|a| alerts::insert(conn, a))
+    }
+}
+
+/// Calls `each` with every line of `input` (without its line ending; invalid UTF-8 replaced, so
+/// that a stray byte costs one odd character, not the import), reading in large blocks.
+fn for_each_line(input: impl Read, each: impl FnMut(&str) -> bool) -> std::io::Result<()> {
+    lines_in_blocks(input, 1 << 20, each)
+}
+
+fn lines_in_blocks(mut input: impl Read, block: usize, mut each: impl FnMut(&str) -> bool) -> std::io::Result<()> {
+    let mut buf = vec![0u8; block];
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0); // a line longer than the buffer
+        }
+        let n = match input.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let end = filled + n;
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', &buf[filled..end]) {
+            let line = &buf[start..filled + nl];
+            start = filled + nl + 1;
+            if !each(&text(line.strip_suffix(b"\r").unwrap_or(line))) {
+                return Ok(());
+            }
+        }
+        if n == 0 {
+            if start < end {
+                each(&text(&buf[start..end]));
+            }
+            return Ok(());
+        }
+        buf.copy_within(start..end, 0);
+        filled = end - start;
+    }
+}
+
+/// A line as text: as it is when it is UTF-8 (nearly always, and checked fastest that way).
+fn text(line: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(line) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(line),
+    }
+}
+
+/// Parses on one thread while storing on this one, in transactions of `BATCH` rows, with a third
+/// thread checkpointing what each transaction committed. Whatever stops an import early, the rows
+/// of the transactions committed before it stay, and the error says how many they are.
+fn in_batches<I: Intake>(
     conn: &Connection,
-    lines: impl Iterator<Item = std::io::Result<String>> + Send + 'static,
-    parse: impl Fn(&str) -> Result<T, String> + Send + 'static,
-    insert: impl Fn(&Connection, &[T]) -> rusqlite::Result<()>,
+    input: impl Read + Send + 'static,
+    intake: I,
 ) -> color_eyre::Result<Counts> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(8);
-    let parser = std::thread::spawn(move || -> std::io::Result<Counts> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<I::Chunk>(8);
+    let parser = std::thread::Builder::new().name("ingest-parse".into()).spawn(move || {
         let mut counts = Counts::default();
-        let mut chunk = Vec::with_capacity(CHUNK);
-        for line in lines {
-            let line = line?;
+        let mut chunk = intake.chunk();
+        let read = for_each_line(input, |line| {
             counts.lines += 1;
             if line.trim().is_empty() {
                 counts.reject(counts.lines, "empty line");
-                continue;
+            } else if let Err(why) = intake.parse(line, &mut chunk) {
+                counts.reject(counts.lines, &why);
             }
-            match parse(&line) {
-                Ok(row) => chunk.push(row),
-                Err(why) => counts.reject(counts.lines, &why),
-            }
-            if chunk.len() == CHUNK && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
-                break;
-            }
-        }
+            !I::full(&chunk) || tx.send(std::mem::replace(&mut chunk, intake.chunk())).is_ok()
+        });
         let _ = tx.send(chunk);
-        Ok(counts)
-    });
-    let mut stored = 0u64;
-    let mut pending = 0;
-    // A bigger page cache, and one checkpoint at the end instead of one per transaction.
-    conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0; BEGIN IMMEDIATE")?;
-    let stored_ok = (|| -> rusqlite::Result<()> {
+        (counts, read)
+    })?;
+    let checkpointer = Checkpointer::start(conn);
+    let mut committed = 0u64;
+    let mut pending = 0u64;
+    // A bigger page cache; checkpoints by the checkpointer, not by the commits.
+    conn.execute_batch("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0")?;
+    let stored = (|| -> rusqlite::Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
         for chunk in rx {
-            insert(conn, &chunk)?;
-            stored += chunk.len() as u64;
-            pending += chunk.len();
-            if pending >= BATCH {
+            I::store(conn, &chunk)?;
+            pending += I::rows(&chunk) as u64;
+            if pending >= BATCH as u64 {
                 conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
-                pending = 0;
+                committed += std::mem::take(&mut pending);
+                checkpointer.committed();
             }
         }
+        conn.execute_batch("COMMIT")?;
+        committed += pending;
         Ok(())
     })();
-    let commit = conn.execute_batch("COMMIT; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE)");
-    let mut counts = parser.join().map_err(|_| color_eyre::eyre::eyre!("the parsing thread panicked"))??;
-    stored_ok?;
-    commit?;
-    counts.stored = stored;
+    if stored.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    checkpointer.finish();
+    let checkpoint = conn.execute_batch("PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE)");
+    let (mut counts, read) =
+        parser.join().map_err(|_| eyre!("the parsing thread panicked; {committed} rows were stored"))?;
+    stored.map_err(|e| eyre!("the store refused a write after {committed} rows were stored: {e}"))?;
+    read.map_err(|e| {
+        eyre!("reading stopped after line {}: {e}; the {committed} rows before it were stored", counts.lines)
+    })?;
+    checkpoint?;
+    counts.stored = committed;
     Ok(counts)
+}
+
+/// Copies committed pages from the write-ahead log into the database file on its own connection
+/// and thread, so that an import's writes and their checkpoints overlap.
+struct Checkpointer {
+    wake: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(conn: &Connection) -> Checkpointer {
+        let own = conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .and_then(|p| crate::store::open(Path::new(p), crate::store::Access::ReadWrite).ok());
+        let Some(own) = own else {
+            return Checkpointer { wake: None, thread: None }; // in memory: nothing to copy
+        };
+        let (wake, woken) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new().name("ingest-ckpt".into()).spawn(move || {
+            while woken.recv().is_ok() {
+                while woken.try_recv().is_ok() {} // one pass covers every commit so far
+                                                  // PASSIVE never waits for the writer; what it cannot copy now, the next pass will.
+                let _ = own.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            }
+        });
+        match thread {
+            Ok(thread) => Checkpointer { wake: Some(wake), thread: Some(thread) },
+            Err(_) => Checkpointer { wake: None, thread: None }, // the final checkpoint does it all
+        }
+    }
+
+    fn committed(&self) {
+        if let Some(wake) = &self.wake {
+            let _ = wake.send(());
+        }
+    }
+
+    /// Waits for the pass under way, so that the final checkpoint has the log to itself.
+    fn finish(mut self) {
+        self.wake = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Imports combined-format access logs for `tenant`.
 pub fn access_file(conn: &Connection, path: &Path, tenant: &str) -> color_eyre::Result<Counts> {
-    let file = std::fs::File::open(path).map_err(|e| color_eyre::eyre::eyre!("cannot read {}: {e}", path.display()))?;
+    let file = std::fs::File::open(path).map_err(|e| eyre!("cannot read {}: {e}", path.display()))?;
     let source = format!("ingest:{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"));
-    let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let tenant = tenant.to_string();
-    in_batches(
-        conn,
-        reader.lines(),
-        move |line| combined::parse(line, &tenant, &source).map_err(|why| format!("{why:?}")),
-        access::insert_many,
-    )
+    in_batches(conn, file, AccessIntake { tenant: tenant.to_string(), source })
 }
 
 /// Imports Falco JSON lines, then maps the new alerts to tenants by container id or name.
-pub fn falco_lines(
-    conn: &Connection,
-    lines: impl Iterator<Item = std::io::Result<String>> + Send + 'static,
-) -> color_eyre::Result<Counts> {
+pub fn falco_lines(conn: &Connection, input: impl Read + Send + 'static) -> color_eyre::Result<Counts> {
     let before: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM alerts", [], |r| r.get(0))?;
-    let counts = in_batches(conn, lines, falco::parse, |conn, rows: &[alerts::Alert]| {
-        rows.iter().try_for_each(|a| alerts::insert(conn, a))
-    })?;
+    let counts = in_batches(conn, input, FalcoIntake)?;
     alerts::assign_tenants(conn, before)?;
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], block: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        lines_in_blocks(input, block, |l| {
+            out.push(l.to_string());
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_across_blocks_crlf_a_missing_last_newline_and_long_lines() {
+        let text = b"first\r\nsecond\n\nthird is much longer than the block\nlast";
+        let want = ["first", "second", "", "third is much longer than the block", "last"];
+        for block in [1, 4, 7, 64, 1 << 20] {
+            assert_eq!(lines(text, block), want, "block of {block} bytes");
+        }
+        assert!(lines(b"", 4).is_empty());
+        assert_eq!(lines(b"one\n", 4), ["one"], "a final newline ends the last line, it does not start one");
+    }
+
+    #[test]
+    fn invalid_utf8_costs_a_character_not_the_line() {
+        assert_eq!(lines(b"caf\xc3\xa9 ok\nbad \xff byte\n", 5), ["caf\u{e9} ok", "bad \u{fffd} byte"]);
+    }
+
+    #[test]
+    fn the_reader_stops_when_asked() {
+        let mut seen = 0;
+        lines_in_blocks(&b"a\nb\nc\n"[..], 2, |_| {
+            seen += 1;
+            seen < 2
+        })
+        .unwrap();
+        assert_eq!(seen, 2);
+    }
 }

@@ -300,12 +300,16 @@ fn commit_data(conn: &Connection, data: &mut Vec<Write>, stats: &mut WriterStats
             let _ = conn.execute_batch("ROLLBACK");
             let mut changed = Tables::NONE;
             for w in data.iter() {
-                match w.apply(conn, now) {
+                // Each in its own transaction, so that a write of several rows (lines and the
+                // position after them) still happens whole or not at all.
+                let one = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| w.apply(conn, now));
+                match one.and_then(|t| conn.execute_batch("COMMIT").map(|()| t)) {
                     Ok(t) => {
                         changed |= t;
                         stats.written += 1;
                     }
                     Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK");
                         stats.failed += 1;
                         tracing::error!("a write was refused by the store: {e}");
                     }
