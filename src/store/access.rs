@@ -214,35 +214,63 @@ pub fn insert(conn: &Connection, e: &AccessEvent) -> rusqlite::Result<()> {
     insert_many(conn, std::slice::from_ref(e))
 }
 
-/// Inserts a packed batch, `ROWS_PER_INSERT` rows to a statement.
+/// Inserts a packed batch: `ROWS_PER_INSERT` rows to a statement, the rest one by one.
 ///
-/// This is the one place rampart talks to SQLite's C interface itself: rusqlite copies every bound
-/// string (`SQLITE_TRANSIENT`), which was a quarter of an import's time; here the text is bound in
-/// place (`SQLITE_STATIC`), which is sound because `bulk` is borrowed for the whole call and every
-/// statement is finalized before it returns.
+/// The many-row statements are where rampart talks to SQLite's C interface itself: rusqlite copies
+/// every bound string (`SQLITE_TRANSIENT`), which was a quarter of an import's time; there the text
+/// is bound in place (`SQLITE_STATIC`), which is sound because `bulk` is borrowed for the whole call
+/// and the statement is finalized before it returns. The one-row statement stays in rusqlite's cache,
+/// since preparing it afresh for every live event would cost more than copying its strings.
 pub fn insert_bulk(conn: &Connection, bulk: &Bulk) -> rusqlite::Result<()> {
+    static ONE_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1));
     let mut chunks = bulk.rows.chunks_exact(ROWS_PER_INSERT);
     if bulk.len() >= ROWS_PER_INSERT {
-        let stmt = raw::Statement::prepare(conn, &insert_sql(ROWS_PER_INSERT))?;
+        let mut stmt = raw::Statement::prepare(conn, &insert_sql(ROWS_PER_INSERT))?;
         for chunk in chunks.by_ref() {
             for (i, row) in chunk.iter().enumerate() {
-                bind(&stmt, i * 12, &bulk.text, row)?;
+                bind(&mut stmt, i * 12, &bulk.text, row)?;
             }
             stmt.run()?;
         }
     }
     if !chunks.remainder().is_empty() {
-        let stmt = raw::Statement::prepare(conn, &insert_sql(1))?;
+        let mut stmt = conn.prepare_cached(&ONE_ROW)?;
         for row in chunks.remainder() {
-            bind(&stmt, 0, &bulk.text, row)?;
-            stmt.run()?;
+            bind(&mut stmt, 0, &bulk.text, row)?;
+            stmt.raw_execute()?;
         }
     }
     Ok(())
 }
 
+/// What [`bind`] needs of a statement: both kinds bind the same rows the same way.
+trait Binder<'t> {
+    fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()>;
+    fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()>;
+}
+
+impl<'t> Binder<'t> for raw::Statement<'t, '_> {
+    fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
+        raw::Statement::int(self, n, v)
+    }
+
+    fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()> {
+        raw::Statement::text(self, n, v)
+    }
+}
+
+impl<'t> Binder<'t> for rusqlite::CachedStatement<'_> {
+    fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
+        self.raw_bind_parameter(n, v)
+    }
+
+    fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()> {
+        self.raw_bind_parameter(n, v)
+    }
+}
+
 /// Binds one packed row's 12 values after the first `before` parameters.
-fn bind<'t>(stmt: &raw::Statement<'t, '_>, before: usize, text: &'t str, p: &Packed) -> rusqlite::Result<()> {
+fn bind<'t>(stmt: &mut impl Binder<'t>, before: usize, text: &'t str, p: &Packed) -> rusqlite::Result<()> {
     let span = |s: &Span| &text[s.clone()];
     let [tenant, src_ip, method, path, user_agent, source] = &p.texts;
     let n = before + 1;
