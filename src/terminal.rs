@@ -29,9 +29,17 @@ pub fn restore() {
 }
 
 /// Installs color-eyre's report hooks, with a panic hook that restores the terminal first so the
-/// report is readable.
+/// report is readable. Errors read as messages for an operator: no source location (a backtrace
+/// still comes with RUST_BACKTRACE=1), and colour only on a terminal without NO_COLOR.
 pub fn install_hooks() -> color_eyre::Result<()> {
-    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().display_env_section(false).into_hooks();
+    use std::io::IsTerminal;
+    let colour = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let theme = if colour { color_eyre::config::Theme::dark() } else { color_eyre::config::Theme::new() };
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default()
+        .theme(theme)
+        .display_env_section(false)
+        .display_location_section(false)
+        .into_hooks();
     eyre_hook.install()?;
     std::panic::set_hook(Box::new(move |info| {
         restore();

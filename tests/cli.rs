@@ -75,6 +75,25 @@ fn a_damaged_store_is_refused_clearly_and_left_alone() {
 }
 
 #[test]
+fn errors_read_as_plain_messages_when_not_on_a_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("s.db");
+    let missing = home.path().join("missing.log");
+    let out = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "ingest", "access", missing.to_str().unwrap()])
+        .env("HOME", home.path())
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains(&format!("cannot read {}: No such file or directory", missing.display())), "{msg}");
+    assert!(!msg.contains('\x1b'), "no colour codes in a pipe: {msg:?}");
+    assert!(!msg.contains("Location") && !msg.contains("src/"), "no source locations for an operator: {msg}");
+}
+
+#[test]
 fn bad_rate_is_a_usage_error() {
     let home = tempfile::tempdir().unwrap();
     let out = rampart(&["demo", "--rate", "0"], home.path());
