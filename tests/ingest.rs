@@ -109,6 +109,29 @@ fn an_import_the_store_stops_keeps_its_committed_transactions_and_says_how_many(
 }
 
 #[test]
+fn an_import_while_a_console_reads_the_store_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("i.db");
+    let log = dir.path().join("access.log");
+    let text: String = (0..120_000)
+        .map(|i| format!("203.0.113.1 - - [26/Nov/2026:10:00:00 +0000] \"GET /{i} HTTP/1.1\" 200 {i} \"-\" \"curl\"\n"))
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let conn = rampart::store::open(&path, rampart::store::Access::ReadWrite).unwrap();
+    // A console in the middle of reading a window: its snapshot must not fail the import.
+    let console = rampart::store::open(&path, rampart::store::Access::ReadOnly).unwrap();
+    console.execute_batch("BEGIN").unwrap();
+    let before: i64 = console.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
+    let counts = rampart::ingest::access_file(&conn, &log, "acme").unwrap();
+    assert_eq!((counts.lines, counts.stored, counts.unparsed), (120_000, 120_000, 0));
+    let during: i64 = console.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
+    assert_eq!((before, during), (0, 0), "the reader keeps its snapshot");
+    console.execute_batch("COMMIT").unwrap();
+    let after: i64 = console.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
+    assert_eq!(after, 120_000, "and sees every row once it reads again");
+}
+
+#[test]
 fn falco_output_is_imported_from_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");

@@ -238,14 +238,21 @@ fn in_batches<I: Intake>(
         let _ = conn.execute_batch("ROLLBACK");
     }
     checkpointer.finish();
-    let checkpoint = conn.execute_batch("PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE)");
+    // The rest of the log into the database, and its file back to nothing, unless a console is
+    // reading an older snapshot: then this does what it can at once, and the next checkpoint the
+    // rest; the rows are committed either way.
+    let _ = conn.busy_timeout(std::time::Duration::ZERO);
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    let restored = conn
+        .busy_timeout(crate::store::BUSY_TIMEOUT)
+        .and_then(|()| conn.execute_batch("PRAGMA wal_autocheckpoint = 1000"));
     let (mut counts, read) =
         parser.join().map_err(|_| eyre!("the parsing thread panicked; {committed} rows were stored"))?;
     stored.map_err(|e| eyre!("the store refused a write after {committed} rows were stored: {e}"))?;
     read.map_err(|e| {
         eyre!("reading stopped after line {}: {e}; the {committed} rows before it were stored", counts.lines)
     })?;
-    checkpoint?;
+    restored?;
     counts.stored = committed;
     Ok(counts)
 }
