@@ -26,6 +26,24 @@ fn rampart(db: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (i32, St
     )
 }
 
+/// A new store and a combined-format log of `n` requests, the i-th for `path(i)` with `i` bytes.
+fn store_and_log(
+    n: usize,
+    path: impl Fn(usize) -> String,
+) -> (tempfile::TempDir, rusqlite::Connection, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let text: String = (0..n)
+        .map(|i| {
+            let path = path(i);
+            format!("203.0.113.1 - - [26/Nov/2026:10:00:00 +0000] \"GET {path} HTTP/1.1\" 200 {i} \"-\" \"curl\"\n")
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let conn = rampart::store::open(&dir.path().join("i.db"), rampart::store::Access::ReadWrite).unwrap();
+    (dir, conn, log)
+}
+
 #[test]
 fn an_access_log_is_imported_line_for_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,15 +99,7 @@ fn a_stray_byte_costs_one_character_not_the_import() {
 
 #[test]
 fn an_import_the_store_stops_keeps_its_committed_transactions_and_says_how_many() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("i.db");
-    let log = dir.path().join("access.log");
-    let line = |i: usize, path: &str| {
-        format!("203.0.113.1 - - [26/Nov/2026:10:00:00 +0000] \"GET {path} HTTP/1.1\" 200 {i} \"-\" \"curl\"\n")
-    };
-    let text: String = (0..120_000).map(|i| line(i, if i == 70_000 { "/refused" } else { "/ok" })).collect();
-    std::fs::write(&log, text).unwrap();
-    let conn = rampart::store::open(&path, rampart::store::Access::ReadWrite).unwrap();
+    let (_dir, conn, log) = store_and_log(120_000, |i| if i == 70_000 { "/refused".into() } else { "/ok".into() });
     conn.execute_batch(
         "CREATE TEMP TRIGGER refuse BEFORE INSERT ON access_events WHEN NEW.path = '/refused' \
          BEGIN SELECT RAISE(FAIL, 'refused'); END",
@@ -110,14 +120,8 @@ fn an_import_the_store_stops_keeps_its_committed_transactions_and_says_how_many(
 
 #[test]
 fn an_import_while_a_console_reads_the_store_completes() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, conn, log) = store_and_log(120_000, |i| format!("/{i}"));
     let path = dir.path().join("i.db");
-    let log = dir.path().join("access.log");
-    let text: String = (0..120_000)
-        .map(|i| format!("203.0.113.1 - - [26/Nov/2026:10:00:00 +0000] \"GET /{i} HTTP/1.1\" 200 {i} \"-\" \"curl\"\n"))
-        .collect();
-    std::fs::write(&log, text).unwrap();
-    let conn = rampart::store::open(&path, rampart::store::Access::ReadWrite).unwrap();
     // A console in the middle of reading a window: its snapshot must not fail the import.
     let console = rampart::store::open(&path, rampart::store::Access::ReadOnly).unwrap();
     console.execute_batch("BEGIN").unwrap();
