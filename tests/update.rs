@@ -3,8 +3,9 @@
 mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use rampart::app::effects::Effect;
 use rampart::app::state::Popup;
-use rampart::app::update::Msg;
+use rampart::app::update::{self, Msg};
 use rampart::pane::Pane;
 use rampart::store::access::{self, AccessEvent};
 use rampart::store::window::Row;
@@ -143,6 +144,59 @@ fn filter_applies_live_and_esc_clears_it() {
     h.press("esc");
     assert!(h.state.pane(Pane::Access).filter.is_none());
     assert!(h.state.pane(Pane::Access).rows.iter().any(|r| matches!(r, Row::Access(e) if e.status != 404)));
+}
+
+/// Sends keys without carrying out their effects, returning the last load asked for `pane`: a
+/// query still on its way.
+fn keys_in_flight(h: &mut Harness, pane: Pane, keys: &str) -> Effect {
+    let mut last = None;
+    for c in keys.chars() {
+        let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+        for e in update::update(&mut h.state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))) {
+            if matches!(&e, Effect::Load { query, .. } if query.pane == pane) {
+                last = Some(e);
+            }
+        }
+    }
+    last.expect("a load")
+}
+
+fn answer(h: &mut Harness, load: Effect) {
+    let now = h.state.now_ms;
+    for msg in h.fx.run(load, now) {
+        update::update(&mut h.state, msg);
+    }
+}
+
+fn statuses(h: &Harness) -> std::collections::BTreeSet<i64> {
+    let rows = &h.state.pane(Pane::Access).rows;
+    rows.iter().map(|r| if let Row::Access(e) = r { e.status } else { 0 }).collect()
+}
+
+#[test]
+fn a_slow_answer_still_shows_when_the_store_changed_while_it_ran() {
+    let mut h = demo();
+    h.press("3");
+    let filtered = keys_in_flight(&mut h, Pane::Access, "/status:404\n");
+    // The live feed commits while the filtered query runs: a refresh is asked for...
+    let refresh = update::update(&mut h.state, Msg::StoreChanged(Tables::ACCESS));
+    let refresh = refresh.into_iter().find(|e| matches!(e, Effect::Load { query, .. } if query.pane == Pane::Access));
+    // ...and the filtered answer, though older than that request, is for this view: it shows.
+    answer(&mut h, filtered);
+    assert_eq!(statuses(&h), [404].into(), "the filtered rows, not the stale unfiltered ones");
+    answer(&mut h, refresh.expect("a refresh of the access pane"));
+    assert_eq!(statuses(&h), [404].into());
+    // An answer for a view the operator has left is dropped, however it arrives.
+    let stale = update::update(&mut h.state, Msg::StoreChanged(Tables::ACCESS));
+    let stale = stale.into_iter().find(|e| matches!(e, Effect::Load { query, .. } if query.pane == Pane::Access));
+    h.press("esc");
+    let unfiltered = statuses(&h);
+    assert!(unfiltered.len() > 3, "{unfiltered:?}");
+    let other = keys_in_flight(&mut h, Pane::Access, "/status:500\n");
+    answer(&mut h, stale.expect("a refresh"));
+    assert_eq!(statuses(&h), unfiltered, "the 404 refresh arrived after the view changed: dropped");
+    answer(&mut h, other);
+    assert_eq!(statuses(&h), [500].into());
 }
 
 #[test]

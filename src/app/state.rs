@@ -47,8 +47,11 @@ pub struct PaneState {
     pub filter: Option<Filter>,
     pub loaded: bool,
     pub load_error: Option<String>,
-    /// Of the newest load request; older answers are dropped.
-    pub generation: u64,
+    /// Of the request that set what the pane shows (its filter, anchor, history, grouping):
+    /// answers to earlier requests are for another view and are dropped.
+    pub view_generation: u64,
+    /// Of the newest answer taken: an answer never replaces a newer one.
+    pub answered_generation: u64,
     /// Showing rows the pane normally hides (ended bans).
     pub history: bool,
     /// One row per rule (the Alerts pane).
@@ -263,13 +266,28 @@ impl State {
         layout::list_height(pane, rect)
     }
 
-    /// A load request for `pane`, marking it as the one whose answer counts.
+    /// A load request that changes what `pane` shows: answers to earlier requests no longer count.
     pub fn load(&mut self, pane: Pane, around: Around) -> Effect {
+        self.request(pane, around, true)
+    }
+
+    /// A load request for fresh data in the same view. Answers to earlier refreshes still count, so
+    /// that a pane whose query takes longer than the store takes to change (a filter that scans a
+    /// big table under a live feed) keeps showing each answer instead of waiting forever for one
+    /// that is not already outdated.
+    pub fn reload(&mut self, pane: Pane) -> Effect {
+        let around = self.refresh_anchor(pane);
+        self.request(pane, around, false)
+    }
+
+    fn request(&mut self, pane: Pane, around: Around, new_view: bool) -> Effect {
         self.next_generation += 1;
         let generation = self.next_generation;
         let height = self.list_height(pane);
         let p = self.pane_mut(pane);
-        p.generation = generation;
+        if new_view {
+            p.view_generation = generation;
+        }
         let query = crate::store::window::Query {
             pane,
             filter: p.filter.clone(),

@@ -73,8 +73,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             let mut effects = vec![Effect::LoadOverview];
             let expired = state.pane(Pane::Bans).rows.iter().any(|r| matches!(r, Row::Ban(b) if !b.is_active(now)));
             if expired {
-                let around = state.refresh_anchor(Pane::Bans);
-                effects.push(state.load(Pane::Bans, around));
+                effects.push(state.reload(Pane::Bans));
             }
             effects
         }
@@ -88,9 +87,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Loaded { pane, generation, result } => {
             let height = state.list_height(pane);
             let p = state.pane_mut(pane);
-            if generation != p.generation {
+            if generation < p.view_generation || generation <= p.answered_generation {
                 return vec![];
             }
+            p.answered_generation = generation;
             match result {
                 Ok(page) => {
                     p.accept(page);
@@ -153,8 +153,7 @@ fn refresh(state: &mut State, tables: Tables) -> Vec<Effect> {
     let mut effects = Vec::new();
     for pane in Pane::ALL {
         if pane.tables().intersects(tables) {
-            let around = state.refresh_anchor(pane);
-            effects.push(state.load(pane, around));
+            effects.push(state.reload(pane));
         }
     }
     if tables.intersects(Tables::ALERTS | Tables::BANS | Tables::STATUS) {
