@@ -181,8 +181,10 @@ fn a_slow_answer_still_shows_when_the_store_changed_while_it_ran() {
     // The live feed commits while the filtered query runs: a refresh is asked for...
     let refresh = update::update(&mut h.state, Msg::StoreChanged(Tables::ACCESS));
     let refresh = refresh.into_iter().find(|e| matches!(e, Effect::Load { query, .. } if query.pane == Pane::Access));
+    assert!(h.screen().contains("searching…"), "the pane says its rows are not yet the filter's");
     // ...and the filtered answer, though older than that request, is for this view: it shows.
     answer(&mut h, filtered);
+    assert!(!h.screen().contains("searching…"));
     assert_eq!(statuses(&h), [404].into(), "the filtered rows, not the stale unfiltered ones");
     answer(&mut h, refresh.expect("a refresh of the access pane"));
     assert_eq!(statuses(&h), [404].into());

@@ -63,6 +63,11 @@ impl PaneState {
         self.rows.get(self.selected)
     }
 
+    /// The rows on screen are not yet those of the view asked for (a new filter still searching).
+    pub fn searching(&self) -> bool {
+        self.answered_generation < self.view_generation
+    }
+
     /// Takes a loaded page, keeping the selection on the same row when it is still there.
     pub fn accept(&mut self, page: Page) {
         let keep = self.selected_row().map(Row::key);

@@ -132,7 +132,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         title.push(Span::styled(format!("/{} ", cell_text(&f.text)), theme.filter));
     }
     let mut status = Vec::new();
-    if pane.is_stream() {
+    if p.searching() {
+        status.push(Span::styled(" searching… ", theme.marker));
+    } else if pane.is_stream() {
         if p.new_rows > 0 && !p.follow {
             let more = if p.new_rows >= crate::store::window::NEWER_COUNT_CAP { "+" } else { "" };
             status.push(Span::styled(format!(" ▲ {}{more} new ", p.new_rows), theme.marker));
