@@ -136,6 +136,43 @@ fn an_import_while_a_console_reads_the_store_completes() {
 }
 
 #[test]
+fn falco_piped_in_live_is_stored_as_it_comes_not_when_the_pipe_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let alert = |n: usize| {
+        format!(
+            "{{\"output\":\"shell {n}\",\"priority\":\"Critical\",\"rule\":\"Terminal shell in container\",\
+             \"time\":\"2026-11-26T11:00:0{n}Z\",\"output_fields\":{{}}}}\n"
+        )
+    };
+    let mut falco = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "ingest", "falco", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = falco.stdin.take().unwrap();
+    pipe.write_all(format!("{}{}", alert(1), alert(2)).as_bytes()).unwrap();
+    pipe.flush().unwrap();
+    let stored = || {
+        let (_, out, _) = rampart(&db, &["alerts", "list", "--json"], None);
+        serde_json::from_str::<serde_json::Value>(&out).map_or(0, |v| v.as_array().map_or(0, Vec::len))
+    };
+    let start = std::time::Instant::now();
+    while stored() < 2 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "two alerts written, the pipe open: not stored");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    pipe.write_all(alert(3).as_bytes()).unwrap();
+    drop(pipe);
+    let out = falco.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("3 lines, 3 stored, 0 not parsed"), "{err}");
+    assert_eq!(stored(), 3);
+}
+
+#[test]
 fn falco_output_is_imported_from_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");

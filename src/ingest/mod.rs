@@ -52,6 +52,9 @@ impl TenantRule {
 /// Rows per transaction when importing; after each, a second connection copies the committed pages
 /// into the database file while the next batch is written.
 const BATCH: usize = 50_000;
+/// How long a quiet input waits before what it gave is committed (a live `falco | rampart ingest
+/// falco -` shows each alert within this of Falco writing it).
+const IDLE_COMMIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What an import did: every line is accounted for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -144,19 +147,29 @@ impl Intake for FalcoIntake {
     }
 }
 
+/// What the reader hands on: a line, or word that it has read all the input there is for now.
+enum Input<'a> {
+    Line(&'a str),
+    /// A read came back short: a pipe's writer (`falco | rampart ingest falco -`) has nothing more
+    /// yet, so what was read so far should be stored now rather than when a chunk fills.
+    CaughtUp,
+}
+
 /// Calls `each` with every line of `input` (without its line ending; invalid UTF-8 replaced, so
-/// that a stray byte costs one odd character, not the import), reading in large blocks.
-fn for_each_line(input: impl Read, each: impl FnMut(&str) -> bool) -> std::io::Result<()> {
+/// that a stray byte costs one odd character, not the import), reading in large blocks; `each`
+/// returns false to stop.
+fn for_each_line(input: impl Read, each: impl FnMut(Input<'_>) -> bool) -> std::io::Result<()> {
     lines_in_blocks(input, 1 << 20, each)
 }
 
-fn lines_in_blocks(mut input: impl Read, block: usize, mut each: impl FnMut(&str) -> bool) -> std::io::Result<()> {
+fn lines_in_blocks(mut input: impl Read, block: usize, mut each: impl FnMut(Input<'_>) -> bool) -> std::io::Result<()> {
     let mut buf = vec![0u8; block];
     let mut filled = 0;
     loop {
         if filled == buf.len() {
             buf.resize(buf.len() * 2, 0); // a line longer than the buffer
         }
+        let wanted = buf.len() - filled;
         let n = match input.read(&mut buf[filled..]) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -167,14 +180,17 @@ fn lines_in_blocks(mut input: impl Read, block: usize, mut each: impl FnMut(&str
         for nl in memchr::memchr_iter(b'\n', &buf[filled..end]) {
             let line = &buf[start..filled + nl];
             start = filled + nl + 1;
-            if !each(&text(line.strip_suffix(b"\r").unwrap_or(line))) {
+            if !each(Input::Line(&text(line.strip_suffix(b"\r").unwrap_or(line)))) {
                 return Ok(());
             }
         }
         if n == 0 {
             if start < end {
-                each(&text(&buf[start..end]));
+                each(Input::Line(&text(&buf[start..end])));
             }
+            return Ok(());
+        }
+        if n < wanted && !each(Input::CaughtUp) {
             return Ok(());
         }
         buf.copy_within(start..end, 0);
@@ -202,14 +218,20 @@ fn in_batches<I: Intake>(
     let parser = std::thread::Builder::new().name("ingest-parse".into()).spawn(move || {
         let mut counts = Counts::default();
         let mut chunk = intake.chunk();
-        let read = for_each_line(input, |line| {
-            counts.lines += 1;
-            if line.trim().is_empty() {
-                counts.reject(counts.lines, "empty line");
-            } else if let Err(why) = intake.parse(line, &mut chunk) {
-                counts.reject(counts.lines, &why);
-            }
-            !I::full(&chunk) || tx.send(std::mem::replace(&mut chunk, intake.chunk())).is_ok()
+        let read = for_each_line(input, |input| {
+            let hand_over = match input {
+                Input::Line(line) => {
+                    counts.lines += 1;
+                    if line.trim().is_empty() {
+                        counts.reject(counts.lines, "empty line");
+                    } else if let Err(why) = intake.parse(line, &mut chunk) {
+                        counts.reject(counts.lines, &why);
+                    }
+                    I::full(&chunk)
+                }
+                Input::CaughtUp => I::rows(&chunk) > 0,
+            };
+            !hand_over || tx.send(std::mem::replace(&mut chunk, intake.chunk())).is_ok()
         });
         let _ = tx.send(chunk);
         (counts, read)
@@ -221,10 +243,18 @@ fn in_batches<I: Intake>(
     conn.execute_batch("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0")?;
     let stored = (|| -> rusqlite::Result<()> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        for chunk in rx {
-            I::store(conn, &chunk)?;
-            pending += I::rows(&chunk) as u64;
-            if pending >= BATCH as u64 {
+        loop {
+            // A full batch is committed at once; so is what a quiet input gave, after a short wait.
+            let idle = match rx.recv_timeout(IDLE_COMMIT) {
+                Ok(chunk) => {
+                    I::store(conn, &chunk)?;
+                    pending += I::rows(&chunk) as u64;
+                    false
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => true,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            if pending >= BATCH as u64 || (idle && pending > 0) {
                 conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
                 committed += std::mem::take(&mut pending);
                 checkpointer.committed();
@@ -323,8 +353,10 @@ mod tests {
 
     fn lines(input: &[u8], block: usize) -> Vec<String> {
         let mut out = Vec::new();
-        lines_in_blocks(input, block, |l| {
-            out.push(l.to_string());
+        lines_in_blocks(input, block, |i| {
+            if let Input::Line(l) = i {
+                out.push(l.to_string());
+            }
             true
         })
         .unwrap();
@@ -350,8 +382,8 @@ mod tests {
     #[test]
     fn the_reader_stops_when_asked() {
         let mut seen = 0;
-        lines_in_blocks(&b"a\nb\nc\n"[..], 2, |_| {
-            seen += 1;
+        lines_in_blocks(&b"a\nb\nc\n"[..], 2, |i| {
+            seen += matches!(i, Input::Line(_)) as usize;
             seen < 2
         })
         .unwrap();
