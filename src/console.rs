@@ -150,6 +150,9 @@ async fn event_loop(
             pending.extend(event_msg(ev));
         }
         for msg in pending {
+            if matches!(msg, Msg::Key(_)) && crate::fault::at("panic-on-key") {
+                panic!("{}=panic-on-key: a bug, as far as the terminal can tell", crate::fault::ENV);
+            }
             dirty = true;
             for effect in update::update(&mut state, msg) {
                 workers.run(effect);

@@ -8,6 +8,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod detect;
+pub mod fault;
 pub mod ingest;
 pub mod pane;
 pub mod query_cli;

@@ -13,9 +13,14 @@ use tmux::Tmux;
 const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 
 fn start_demo(t: &Tmux, seed: u32) {
+    start_demo_with(t, seed, "");
+}
+
+/// `env` goes before the command (`NAME=value `).
+fn start_demo_with(t: &Tmux, seed: u32, env: &str) {
     t.type_text("stty -a > before.txt");
     t.key("Enter");
-    t.type_text(&format!("{BIN} demo --seed {seed} --events 20000; echo \"EXIT=$?\""));
+    t.type_text(&format!("{env}{BIN} demo --seed {seed} --events 20000; echo \"EXIT=$?\""));
     t.key("Enter");
     t.wait_for("5 Integrity");
     t.wait_for("umbrella");
@@ -24,7 +29,11 @@ fn start_demo(t: &Tmux, seed: u32) {
 
 /// After rampart ends: the shell is back, on the normal screen, with the terminal settings it had.
 fn assert_terminal_restored(t: &Tmux) {
-    t.wait_for("EXIT=0");
+    assert_terminal_restored_after(t, 0);
+}
+
+fn assert_terminal_restored_after(t: &Tmux, exit: i32) {
+    t.wait_for(&format!("EXIT={exit}"));
     assert!(!t.alternate_screen_on(), "alternate screen left");
     t.type_text("stty -a > after.txt");
     t.key("Enter");
@@ -95,4 +104,18 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn sighup_restores_the_terminal() {
     signal_restores_the_terminal("HUP", 8);
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_the_report_is_readable() {
+    let t = Tmux::start("panic");
+    start_demo_with(&t, 9, "RUST_BACKTRACE=0 RAMPART_FAULT=panic-on-key ");
+    t.key("j");
+    let screen = t.wait_for("EXIT=101");
+    assert!(
+        screen.contains("The application panicked"),
+        "the report is printed after the screen is restored:\n{screen}"
+    );
+    assert!(screen.contains("RAMPART_FAULT=panic-on-key"), "{screen}");
+    assert_terminal_restored_after(&t, 101);
 }

@@ -18,10 +18,6 @@ use crate::store::journal::{self, Attachment, Before, Step};
 use crate::store::tenants::status;
 use crate::store::writer::{StoreWriter, Tables};
 
-/// Fault injection for the crash-recovery test: with `RAMPART_FAULT=isolate-after-disconnect`
-/// the process aborts right after the first network is disconnected, as a kill -9 would.
-pub const FAULT_ENV: &str = "RAMPART_FAULT";
-
 /// What happened to one container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContainerOutcome {
@@ -104,9 +100,11 @@ async fn ensure_quarantine(docker: &Docker, name: &str) -> Result<(), String> {
     }
 }
 
+/// For the crash-recovery test: with `RAMPART_FAULT=isolate-after-disconnect` the process aborts
+/// right after the first network is disconnected, as a kill -9 would.
 fn fault(point: &str) {
-    if std::env::var(FAULT_ENV).is_ok_and(|v| v == point) {
-        eprintln!("{FAULT_ENV}={point}: aborting as a crash would");
+    if crate::fault::at(point) {
+        eprintln!("{}={point}: aborting as a crash would", crate::fault::ENV);
         std::process::abort();
     }
 }
