@@ -123,7 +123,7 @@ fn rampart(db: &Path, config: &Path, args: &[&str], fault: Option<&str>) -> std:
     let mut cmd = Command::new(BIN);
     cmd.args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()]).args(args);
     if let Some(point) = fault {
-        cmd.env(rampart::respond::isolate::FAULT_ENV, point);
+        cmd.env(rampart::fault::ENV, point);
     }
     cmd.output().unwrap()
 }
