@@ -91,6 +91,33 @@ fn a_store_from_a_newer_rampart_is_refused_and_left_untouched() {
 }
 
 #[test]
+fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // A store as the previous release left it: schema version 4.
+        let conn = store::open(&path, Access::ReadWrite).unwrap();
+        conn.execute_batch("DROP INDEX bans_active; PRAGMA user_version = 4").unwrap();
+    }
+    let err = store::open(&path, Access::ReadOnly).unwrap_err();
+    assert!(matches!(err, StoreError::OlderSchema { found: 4, .. }), "{err}");
+    assert!(err.to_string().contains("run `rampart collect` or open the console on it once"), "{err}");
+    let conn = store::open(&path, Access::ReadWrite).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, schema::latest_version());
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM bans WHERE tenant = 'acme' AND unbanned_at IS NULL",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("bans_active"), "a tenant's active bans come from the index: {plan}");
+    drop(conn);
+    assert!(store::open(&path, Access::ReadOnly).is_ok());
+}
+
+#[test]
 fn a_file_that_is_not_a_database_gives_a_clear_error_and_is_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("garbage.db");

@@ -38,6 +38,11 @@ pub enum StoreError {
     NotADatabase { path: PathBuf, cause: String },
     #[error("cannot open {path}: {cause} — check that the file and its folder are readable and writable by you")]
     Unreadable { path: PathBuf, cause: String },
+    #[error(
+        "{path} has an older schema (version {found}; this build uses {supported}) and reading it cannot \
+         upgrade it — run `rampart collect` or open the console on it once (either upgrades it), then try again"
+    )]
+    OlderSchema { path: PathBuf, found: i64, supported: i64 },
     #[error("{path} does not exist yet — start the collector (`rampart` or `rampart collect`) once to create it")]
     Missing { path: PathBuf },
     #[error("store error on {path}: {source}")]
@@ -86,12 +91,10 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| classify(path, e))?;
         migrate(&conn).map_err(|e| classify(path, e))?;
     } else if version < schema::latest_version() {
-        return Err(StoreError::Unreadable {
+        return Err(StoreError::OlderSchema {
             path: path.to_owned(),
-            cause: format!(
-                "its schema (version {version}) is older than this build's ({}) and read-only access cannot upgrade it",
-                schema::latest_version()
-            ),
+            found: version,
+            supported: schema::latest_version(),
         });
     }
     Ok(conn)

@@ -169,6 +169,11 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (alert, event)
     );
     "#,
+    // version 5: a tenant's active bans without reading each ban's matched lines (which sit in
+    // overflow pages): the Tenants pane took 58 ms with 10,000 bans, 1 ms with this index.
+    r#"
+    CREATE INDEX bans_active ON bans(tenant, unbanned_at, ban_seconds, banned_at);
+    "#,
 ];
 
 /// The newest schema version this build understands.
