@@ -129,6 +129,7 @@ pub enum TenantsCommand {
 pub enum IngestCommand {
     /// Import nginx/Apache combined-format access logs
     Access {
+        /// Log files, each read whole; every line is counted as stored or not parsed
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The tenant the requests belong to
@@ -136,7 +137,10 @@ pub enum IngestCommand {
         tenant: String,
     },
     /// Import Falco JSON output (json_output: true) from a file, or `-` for standard input
-    Falco { file: PathBuf },
+    Falco {
+        /// A file Falco wrote, or `-` for standard input, stored as it comes (`falco … | rampart ingest falco -`)
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
