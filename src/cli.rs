@@ -303,8 +303,7 @@ fn console_options(
     db: PathBuf,
     demo: Option<DemoOptions>,
 ) -> Result<console::Options> {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme_name = config::theme_choice(global.theme.as_deref(), config, no_color);
+    let theme_name = config::theme_choice(global.theme.as_deref(), config, crate::terminal::no_color());
     let theme = config::load_theme(&theme_name, &config_dir)?;
     let keymap_name = global.keymap.clone().or_else(|| config.keymap.clone()).unwrap_or_else(|| "default".into());
     let keymap = config::load_keymap(&keymap_name, &config_dir)?;

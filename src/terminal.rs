@@ -28,12 +28,17 @@ pub fn restore() {
     let _ = disable_raw_mode();
 }
 
+/// Whether the user asked for no colour (https://no-color.org: NO_COLOR set and not empty).
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Installs color-eyre's report hooks, with a panic hook that restores the terminal first so the
 /// report is readable. Errors read as messages for an operator: no source location (a backtrace
 /// still comes with RUST_BACKTRACE=1), and colour only on a terminal without NO_COLOR.
 pub fn install_hooks() -> color_eyre::Result<()> {
     use std::io::IsTerminal;
-    let colour = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colour = io::stderr().is_terminal() && !no_color();
     let theme = if colour { color_eyre::config::Theme::dark() } else { color_eyre::config::Theme::new() };
     let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default()
         .theme(theme)

@@ -290,8 +290,9 @@ fn in_batches<I: Intake>(
 /// Copies committed pages from the write-ahead log into the database file on its own connection
 /// and thread, so that an import's writes and their checkpoints overlap.
 struct Checkpointer {
-    wake: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Its wake-up line and thread; none for a store in memory or when no thread could start
+    /// (the final checkpoint then does it all).
+    running: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
 
 impl Checkpointer {
@@ -300,33 +301,31 @@ impl Checkpointer {
             .path()
             .filter(|p| !p.is_empty())
             .and_then(|p| crate::store::open(Path::new(p), crate::store::Access::ReadWrite).ok());
-        let Some(own) = own else {
-            return Checkpointer { wake: None, thread: None }; // in memory: nothing to copy
-        };
-        let (wake, woken) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::Builder::new().name("ingest-ckpt".into()).spawn(move || {
-            while woken.recv().is_ok() {
-                while woken.try_recv().is_ok() {} // one pass covers every commit so far
-                                                  // PASSIVE never waits for the writer; what it cannot copy now, the next pass will.
-                let _ = own.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
-            }
+        let running = own.and_then(|own| {
+            let (wake, woken) = std::sync::mpsc::channel::<()>();
+            let thread = std::thread::Builder::new().name("ingest-ckpt".into()).spawn(move || {
+                while woken.recv().is_ok() {
+                    // One pass covers every commit so far. PASSIVE never waits for the writer;
+                    // what it cannot copy now, the next pass will.
+                    while woken.try_recv().is_ok() {}
+                    let _ = own.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                }
+            });
+            thread.ok().map(|thread| (wake, thread))
         });
-        match thread {
-            Ok(thread) => Checkpointer { wake: Some(wake), thread: Some(thread) },
-            Err(_) => Checkpointer { wake: None, thread: None }, // the final checkpoint does it all
-        }
+        Checkpointer { running }
     }
 
     fn committed(&self) {
-        if let Some(wake) = &self.wake {
+        if let Some((wake, _)) = &self.running {
             let _ = wake.send(());
         }
     }
 
     /// Waits for the pass under way, so that the final checkpoint has the log to itself.
-    fn finish(mut self) {
-        self.wake = None;
-        if let Some(thread) = self.thread.take() {
+    fn finish(self) {
+        if let Some((wake, thread)) = self.running {
+            drop(wake);
             let _ = thread.join();
         }
     }

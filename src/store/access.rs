@@ -249,16 +249,6 @@ trait Binder<'t> {
     fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()>;
 }
 
-impl<'t> Binder<'t> for raw::Statement<'t, '_> {
-    fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
-        raw::Statement::int(self, n, v)
-    }
-
-    fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()> {
-        raw::Statement::text(self, n, v)
-    }
-}
-
 impl<'t> Binder<'t> for rusqlite::CachedStatement<'_> {
     fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
         self.raw_bind_parameter(n, v)
@@ -316,26 +306,6 @@ mod raw {
             Ok(this)
         }
 
-        pub fn int(&self, n: usize, v: i64) -> rusqlite::Result<()> {
-            // SAFETY: `stmt` is a live prepared statement.
-            self.check(unsafe { ffi::sqlite3_bind_int64(self.stmt, n as c_int, v) })
-        }
-
-        /// Binds text in place: SQLite keeps the pointer until the next bind, reset or finalize, all of
-        /// which happen while `'t` (the text's borrow) lasts.
-        pub fn text(&self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()> {
-            let rc = match v {
-                // SAFETY: `stmt` is live; `v` outlives every use SQLite makes of it (see above).
-                Some(v) => unsafe {
-                    let len = c_int::try_from(v.len()).map_err(|_| too_big())?;
-                    ffi::sqlite3_bind_text(self.stmt, n as c_int, v.as_ptr().cast(), len, ffi::SQLITE_STATIC())
-                },
-                // SAFETY: `stmt` is a live prepared statement.
-                None => unsafe { ffi::sqlite3_bind_null(self.stmt, n as c_int) },
-            };
-            self.check(rc)
-        }
-
         /// Steps the statement to its end and resets it for the next rows.
         pub fn run(&self) -> rusqlite::Result<()> {
             // SAFETY: `stmt` is a live prepared statement.
@@ -355,6 +325,28 @@ mod raw {
             let message =
                 unsafe { std::ffi::CStr::from_ptr(ffi::sqlite3_errmsg(self.db)) }.to_string_lossy().into_owned();
             Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), Some(message)))
+        }
+    }
+
+    impl<'t> super::Binder<'t> for Statement<'t, '_> {
+        fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
+            // SAFETY: `stmt` is a live prepared statement.
+            self.check(unsafe { ffi::sqlite3_bind_int64(self.stmt, n as c_int, v) })
+        }
+
+        /// Binds text in place: SQLite keeps the pointer until the next bind, reset or finalize, all of
+        /// which happen while `'t` (the text's borrow) lasts.
+        fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()> {
+            let rc = match v {
+                // SAFETY: `stmt` is live; `v` outlives every use SQLite makes of it (see above).
+                Some(v) => unsafe {
+                    let len = c_int::try_from(v.len()).map_err(|_| too_big())?;
+                    ffi::sqlite3_bind_text(self.stmt, n as c_int, v.as_ptr().cast(), len, ffi::SQLITE_STATIC())
+                },
+                // SAFETY: `stmt` is a live prepared statement.
+                None => unsafe { ffi::sqlite3_bind_null(self.stmt, n as c_int) },
+            };
+            self.check(rc)
         }
     }
 
