@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{eyre, WrapErr};
 use color_eyre::Result;
 use crossterm::event::{Event, EventStream};
-use futures::{FutureExt, StreamExt};
+use futures::{Stream, StreamExt};
 use ratatui::layout::Rect;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::app::effects::Workers;
+use crate::app::effects::{Effect, Workers};
 use crate::app::state::{Role, Session, State};
 use crate::app::update::{self, Msg};
 use crate::config::{Config, Keymap, Theme};
@@ -78,6 +78,7 @@ async fn run_async(opts: Options) -> Result<()> {
         (Ok(_), None, None) => collector::spawn_sources(&mut sources, &writer, &opts.config, &opts.db),
         _ => {}
     }
+    let lock = lock.ok();
     let reader = store::open(&opts.db, Access::ReadOnly)?;
     let operator = Operator::current();
     let backend = if opts.demo.is_some() { Backend::Demo } else { Backend::Live(Arc::new(opts.config.clone())) };
@@ -88,8 +89,11 @@ async fn run_async(opts: Options) -> Result<()> {
     let mut term = terminal::enter().wrap_err("cannot take over the terminal (is this an interactive terminal?)")?;
     let size = term.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
     let state = State::new(session, opts.theme, opts.keymap, size, now_ms());
-    let result = event_loop(&mut term, state, &workers, &notes, msg_rx).await;
+    let mut collecting = Collecting { lock, sources, writer: writer.clone(), config: &opts.config, db: &opts.db };
+    let result = event_loop(&mut term, state, &workers, &notes, msg_rx, &mut collecting).await;
     terminal::restore();
+    let Collecting { lock, mut sources, writer: collecting_writer, .. } = collecting;
+    drop(collecting_writer);
 
     sources.shutdown().await;
     drop(workers);
@@ -103,12 +107,35 @@ async fn run_async(opts: Options) -> Result<()> {
     result
 }
 
+/// The collector side of a console: the lock while this process holds it, and its source tasks.
+struct Collecting<'a> {
+    lock: Option<collector::CollectorLock>,
+    sources: tokio::task::JoinSet<()>,
+    writer: StoreWriter,
+    config: &'a Config,
+    db: &'a std::path::Path,
+}
+
+impl Collecting<'_> {
+    /// A viewer takes over when the collector it deferred to is gone (killed, crashed): the lock
+    /// is free again. Returns who held it, for the console to say so.
+    fn take_over_if_free(&mut self, state: &State) -> Option<String> {
+        let Role::Viewer { holder } = &state.session.role else { return None };
+        let lock = collector::try_lock(self.db).ok()?.ok()?;
+        tracing::warn!(previous = %holder, "the collector is gone: this console collects now");
+        self.lock = Some(lock);
+        collector::spawn_sources(&mut self.sources, &self.writer, self.config, self.db);
+        Some(holder.clone())
+    }
+}
+
 async fn event_loop(
     term: &mut terminal::Term,
     mut state: State,
     workers: &Workers,
     notes: &ChangeNotes,
     mut msgs: mpsc::UnboundedReceiver<Msg>,
+    collecting: &mut Collecting<'_>,
 ) -> Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -135,7 +162,10 @@ async fn event_loop(
             },
             Some(m) = msgs.recv() => Some(m),
             tables = notes.next() => Some(Msg::StoreChanged(tables)),
-            _ = tick.tick() => Some(Msg::Tick(now_ms())),
+            _ = tick.tick() => match collecting.take_over_if_free(&state) {
+                Some(previous) => Some(Msg::TookOverCollecting { previous }),
+                None => Some(Msg::Tick(now_ms())),
+            },
             _ = sigterm.recv() => Some(Msg::Quit),
             _ = sighup.recv() => Some(Msg::Quit),
             _ = sigint.recv() => Some(Msg::Quit),
@@ -146,22 +176,56 @@ async fn event_loop(
         while let Ok(m) = msgs.try_recv() {
             pending.push(m);
         }
-        while let Some(Some(Ok(ev))) = events.next().now_or_never() {
-            pending.extend(event_msg(ev));
-        }
+        pending.extend(ready_events(&mut events).await?);
         for msg in pending {
             if matches!(msg, Msg::Key(_)) && crate::fault::at("panic-on-key") {
                 panic!("{}=panic-on-key: a bug, as far as the terminal can tell", crate::fault::ENV);
             }
             dirty = true;
             for effect in update::update(&mut state, msg) {
-                workers.run(effect);
+                match effect {
+                    Effect::Suspend => {
+                        suspend(term)?;
+                        for effect in update::update(&mut state, Msg::Resumed) {
+                            workers.run(effect);
+                        }
+                    }
+                    effect => workers.run(effect),
+                }
             }
         }
         if state.quit {
             return Ok(());
         }
     }
+}
+
+/// The terminal events that are ready now, without waiting. They are polled with this task's own
+/// waker: crossterm's stream wakes the waker it was last parked with, so draining it with a no-op
+/// waker (`now_or_never`) left keys waiting for the next clock tick on a quiet store.
+async fn ready_events<S>(events: &mut S) -> Result<Vec<Msg>>
+where
+    S: Stream<Item = std::io::Result<Event>> + Unpin,
+{
+    let mut ready = Vec::new();
+    std::future::poll_fn(|cx| loop {
+        match events.poll_next_unpin(cx) {
+            std::task::Poll::Ready(Some(Ok(ev))) => ready.extend(event_msg(ev)),
+            std::task::Poll::Ready(Some(Err(e))) => return std::task::Poll::Ready(Err(e)),
+            std::task::Poll::Ready(None) | std::task::Poll::Pending => return std::task::Poll::Ready(Ok(())),
+        }
+    })
+    .await
+    .wrap_err("cannot read from the terminal")?;
+    Ok(ready)
+}
+
+/// Ctrl-Z: gives the terminal back, stops the process as a shell's job (SIGTSTP), and takes the
+/// terminal again when the shell continues it (`fg`), with a full redraw.
+fn suspend(term: &mut terminal::Term) -> Result<()> {
+    terminal::restore();
+    nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP).wrap_err("cannot suspend")?;
+    terminal::resume(term).wrap_err("cannot take the terminal back after a suspend")
 }
 
 fn event_msg(ev: Event) -> Option<Msg> {

@@ -21,6 +21,13 @@ pub fn enter() -> io::Result<Term> {
     Terminal::new(CrosstermBackend::new(stdout))
 }
 
+/// Takes the terminal again after a suspend, and makes the next frame a full redraw.
+pub fn resume(term: &mut Term) -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture, cursor::Hide)?;
+    term.clear()
+}
+
 /// Puts the terminal back as it was. Safe to call more than once, and when the terminal is gone
 /// (a dropped SSH session): errors are ignored because there is no one left to tell.
 pub fn restore() {

@@ -119,3 +119,76 @@ fn a_panic_restores_the_terminal_and_the_report_is_readable() {
     assert!(screen.contains("RAMPART_FAULT=panic-on-key"), "{screen}");
     assert_terminal_restored_after(&t, 101);
 }
+
+#[test]
+fn ctrl_z_gives_the_terminal_back_and_fg_redraws() {
+    let t = Tmux::start("suspend");
+    t.type_text("stty -a > before.txt");
+    t.key("Enter");
+    // No `; echo EXIT` after it: the shell would run that as soon as the job stops.
+    t.type_text(&format!("{BIN} demo --seed 10 --events 20000"));
+    t.key("Enter");
+    t.wait_for("umbrella");
+    t.key("C-z");
+    let screen = t.wait_for("Stopped");
+    assert!(!t.alternate_screen_on(), "a suspended console leaves the alternate screen:\n{screen}");
+    t.type_text("stty -a > during.txt");
+    t.key("Enter");
+    t.type_text("echo typed-while-stopped");
+    t.key("Enter");
+    t.wait_for("typed-while-stopped\n");
+    assert_eq!(t.file("before.txt"), t.file("during.txt"), "the shell has its own terminal settings back");
+
+    t.type_text("fg");
+    t.key("Enter");
+    let screen = t.wait_for("5 Integrity");
+    assert!(t.alternate_screen_on(), "fg takes the alternate screen again");
+    assert!(screen.contains("1 Tenants") && screen.contains("umbrella"), "a full redraw:\n{screen}");
+    t.key("2");
+    t.wait_for("┏ 2 Alerts");
+    t.key("q");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while t.alternate_screen_on() {
+        assert!(std::time::Instant::now() < deadline, "q never ended the console:\n{}", t.screen());
+        sleep(Duration::from_millis(100));
+    }
+    t.type_text("echo \"EXIT=$?\"");
+    t.key("Enter");
+    assert_terminal_restored(&t);
+}
+
+#[test]
+fn a_viewer_takes_over_when_the_collector_is_killed() {
+    let t = Tmux::start("takeover");
+    let db = t.dir.path().join("store.db");
+    let config = t.dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let (db, config) = (db.to_str().unwrap(), config.to_str().unwrap());
+    let mut collector = Command::new(BIN)
+        .args(["collect", "--db", db, "--config", config])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = rampart::collector::lock_path(std::path::Path::new(db));
+    let pid = collector.id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&lock).unwrap_or_default().contains(&format!("pid {pid}")) {
+        assert!(std::time::Instant::now() < deadline, "the collector never took its lock");
+        sleep(Duration::from_millis(50));
+    }
+    t.type_text(&format!("{BIN} --db {db} --config {config}; echo \"EXIT=$?\""));
+    t.key("Enter");
+    t.wait_for(&format!("viewer (collector: pid {pid}"));
+
+    collector.kill().unwrap();
+    collector.wait().unwrap();
+    let screen = t.wait_for("this console collects now");
+    assert!(screen.contains(&format!("pid {pid}")), "it says which collector went away:\n{screen}");
+    let screen = t.wait_until_gone("viewer (collector");
+    let holder = std::fs::read_to_string(&lock).unwrap();
+    assert!(holder.starts_with("pid ") && !holder.contains(&format!("pid {pid} ")), "{holder}\n{screen}");
+    let second = Command::new(BIN).args(["collect", "--db", db, "--config", config]).output().unwrap();
+    assert!(!second.status.success(), "the console holds the collector lock now");
+    t.key("q");
+    t.wait_for("EXIT=0");
+}

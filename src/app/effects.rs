@@ -31,6 +31,9 @@ pub enum Effect {
     },
     Respond(Request),
     LoadTheme(String),
+    /// Ctrl-Z: give the terminal back and stop until the shell continues rampart. The event loop
+    /// carries it out itself (it owns the terminal), then sends `Msg::Resumed`.
+    Suspend,
     Quit,
 }
 
@@ -140,7 +143,7 @@ impl Inline {
                 vec![Msg::Responded(outcome), Msg::StoreChanged(Tables::ALL)]
             }
             Effect::LoadTheme(name) => vec![theme_msg(&name, &self.config_dir)],
-            Effect::Quit => vec![],
+            Effect::Suspend | Effect::Quit => vec![],
         }
     }
 }
@@ -206,7 +209,7 @@ impl Workers {
                     let _ = msgs.send(theme_msg(&name, &dir));
                 });
             }
-            Effect::Quit => {}
+            Effect::Suspend | Effect::Quit => {}
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::store::window::{Around, Page, Row};
 use crate::store::writer::Tables;
 use crate::ui::layout;
 
-/// Facts about this console's session, fixed at start.
+/// Facts about this console's session (the role changes when a viewer takes over collecting).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub operator: Operator,

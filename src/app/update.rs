@@ -6,7 +6,7 @@ use tui_textarea::TextArea;
 
 use super::action::Action;
 use super::effects::Effect;
-use super::state::{Confirm, ConfirmField, Input, InputKind, Level, Popup, State};
+use super::state::{Confirm, ConfirmField, Input, InputKind, Level, Popup, Role, State};
 use crate::config::Theme;
 use crate::pane::Pane;
 use crate::respond::{Outcome, Request};
@@ -38,6 +38,12 @@ pub enum Msg {
         lines: Vec<String>,
     },
     ThemeLoaded(Result<Box<Theme>, String>),
+    /// The terminal is ours again after a suspend (Ctrl-Z, then `fg`).
+    Resumed,
+    /// The collector this viewer deferred to is gone, and this console took over collecting.
+    TookOverCollecting {
+        previous: String,
+    },
     /// SIGTERM, SIGHUP or the like.
     Quit,
 }
@@ -139,6 +145,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.flash(Level::Error, e);
             vec![]
         }
+        Msg::Resumed => refresh(state, Tables::ALL),
+        Msg::TookOverCollecting { previous } => {
+            state.session.role = Role::Collector;
+            state.flash(Level::Info, format!("the collector ({previous}) is gone: this console collects now"));
+            vec![Effect::LoadOverview]
+        }
         Msg::Quit => quit(state),
     }
 }
@@ -163,7 +175,12 @@ fn refresh(state: &mut State, tables: Tables) -> Vec<Effect> {
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    let ctrl = |c: char| key.code == KeyCode::Char(c) && key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl('z') {
+        // As in every full-screen program, whatever is open: the shell's job control comes first.
+        return vec![Effect::Suspend];
+    }
+    let ctrl_c = ctrl('c');
     if state.popup.is_some() {
         return on_popup_key(state, key, ctrl_c);
     }
