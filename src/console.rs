@@ -22,7 +22,7 @@ use crate::store::writer::{ChangeNotes, StoreWriter};
 use crate::store::{self, now_ms, Access};
 use crate::{collector, demo, terminal, ui};
 
-/// Frames are drawn at most this often.
+/// Frames for store changes are drawn at most this often; the operator's own input is answered at once.
 const FRAME: Duration = Duration::from_millis(33);
 
 pub struct Options {
@@ -146,12 +146,14 @@ async fn event_loop(
         workers.run(effect);
     }
     let mut dirty = true;
+    // Set by a key, a click or a resize: the next frame is drawn now, not at the next frame slot.
+    let mut input = false;
     let mut last_draw = Instant::now() - FRAME;
     loop {
-        if dirty && last_draw.elapsed() >= FRAME {
-            term.draw(|f| ui::draw(f, &state)).wrap_err("cannot draw to the terminal")?;
+        if dirty && (input || last_draw.elapsed() >= FRAME) {
+            terminal::draw(term, |f| ui::draw(f, &state)).wrap_err("cannot draw to the terminal")?;
             last_draw = Instant::now();
-            dirty = false;
+            (dirty, input) = (false, false);
         }
         let next_frame = tokio::time::sleep_until((last_draw + FRAME).into());
         let msg = tokio::select! {
@@ -182,6 +184,7 @@ async fn event_loop(
                 panic!("{}=panic-on-key: a bug, as far as the terminal can tell", crate::fault::ENV);
             }
             dirty = true;
+            input |= matches!(msg, Msg::Key(_) | Msg::Mouse(_) | Msg::Resize(..));
             for effect in update::update(&mut state, msg) {
                 match effect {
                     Effect::Suspend => {

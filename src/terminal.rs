@@ -1,14 +1,44 @@
 //! Taking over the terminal and giving it back: on exit, on error, on panic, on SIGTERM and SIGHUP.
 
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
-use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
-use crossterm::{cursor, execute};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen,
+    LeaveAlternateScreen,
+};
+use crossterm::{cursor, execute, queue};
 use ratatui::backend::CrosstermBackend;
-use ratatui::Terminal;
+use ratatui::{Frame, Terminal};
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub type Term = Terminal<CrosstermBackend<FrameWriter>>;
+
+/// Where a frame is gathered before it goes to the terminal: in one write, inside a synchronized
+/// update, so a terminal never shows half a frame and a slow SSH link carries one packet train per
+/// frame instead of hundreds of small writes. Its `flush` is deliberately empty: `draw` sends.
+pub struct FrameWriter {
+    frame: Vec<u8>,
+    out: Stdout,
+}
+
+impl Write for FrameWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.frame.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl FrameWriter {
+    fn send(&mut self) -> io::Result<()> {
+        let result = self.out.write_all(&self.frame).and_then(|()| self.out.flush());
+        self.frame.clear();
+        result
+    }
+}
 
 /// Raw mode, the alternate screen and mouse reporting.
 pub fn enter() -> io::Result<Term> {
@@ -18,14 +48,25 @@ pub fn enter() -> io::Result<Term> {
         restore();
         return Err(e);
     }
-    Terminal::new(CrosstermBackend::new(stdout))
+    Terminal::new(CrosstermBackend::new(FrameWriter { frame: Vec::with_capacity(1 << 16), out: stdout }))
+}
+
+/// Draws one frame (ratatui writes only the cells that changed) and sends it in one write.
+pub fn draw(term: &mut Term, render: impl FnOnce(&mut Frame)) -> io::Result<()> {
+    queue!(term.backend_mut().writer_mut(), BeginSynchronizedUpdate)?;
+    let drawn = term.draw(render).map(|_| ());
+    let writer = term.backend_mut().writer_mut();
+    queue!(writer, EndSynchronizedUpdate)?;
+    writer.send()?;
+    drawn
 }
 
 /// Takes the terminal again after a suspend, and makes the next frame a full redraw.
 pub fn resume(term: &mut Term) -> io::Result<()> {
     enable_raw_mode()?;
     execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture, cursor::Hide)?;
-    term.clear()
+    term.clear()?;
+    term.backend_mut().writer_mut().send()
 }
 
 /// Puts the terminal back as it was. Safe to call more than once, and when the terminal is gone
