@@ -93,3 +93,43 @@ fn hostile_rows_draw_as_inert_text_in_lists_and_detail() {
         check(&mut h, &format!("detail of payload {i}"));
     }
 }
+
+#[test]
+fn a_nul_byte_hides_nothing_in_the_console_list_detail_or_filter() {
+    let mut h = Harness::empty(160, 48);
+    for (i, (path, agent)) in
+        [("/ok", "curl/8"), ("/c\0/../../etc/passwd", "Mozilla/5.0\0 sqlmap/1.7"), ("/fine", "curl/8")]
+            .iter()
+            .enumerate()
+    {
+        let e = AccessEvent {
+            ts: support::NOW + i as i64,
+            tenant: "acme".into(),
+            src_ip: format!("203.0.113.{}", i + 1),
+            method: "GET".into(),
+            path: path.to_string(),
+            status: 200,
+            user_agent: agent.to_string(),
+            source: "test".into(),
+            ..Default::default()
+        };
+        access::insert(&h.fx.writer, &e).unwrap();
+    }
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h.press("3 z");
+    let screen = h.screen();
+    assert!(screen.contains("/c^@/../../etc/passwd"), "the whole path, its NUL shown:\n{screen}");
+    assert!(screen.contains("Mozilla/5.0^@ sqlmap/1.7"), "the whole user agent:\n{screen}");
+    h.press("j enter");
+    let screen = h.screen();
+    assert!(screen.contains("path  /c^@/../../etc/passwd"), "detail:\n{screen}");
+    assert!(screen.contains("user agent  Mozilla/5.0^@ sqlmap/1.7"), "detail:\n{screen}");
+    for filter in ["sqlmap", "path:*passwd*"] {
+        h.press("esc esc /");
+        h.type_text(filter);
+        h.press("enter");
+        let screen = h.screen();
+        let shown = |ip: &str| screen.contains(&format!("{ip} "));
+        assert!(shown("203.0.113.2") && !shown("203.0.113.1") && !shown("203.0.113.3"), "{filter}:\n{screen}");
+    }
+}
