@@ -410,3 +410,14 @@ fn addresses_are_never_cut_and_cut_cells_end_in_an_ellipsis() {
         }
     }
 }
+
+#[test]
+fn a_message_longer_than_the_footer_ends_in_an_ellipsis() {
+    let mut h = Harness::empty(80, 24);
+    h.press(":");
+    h.type_text(&format!("theme {}", "x".repeat(60)));
+    h.press("enter");
+    let screen = h.screen();
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.starts_with(" unknown theme 'xxxx") && footer.ends_with('…'), "{footer:?}");
+}
