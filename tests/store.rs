@@ -194,6 +194,106 @@ fn bulk_inserts_store_every_field_as_given() {
     assert_eq!(stored, expected);
 }
 
+/// A path and a user agent that hide their payload behind a NUL byte.
+const NUL_PATH: &str = "/c\0/../../etc/passwd";
+const NUL_AGENT: &str = "Mozilla/5.0\0 sqlmap/1.7";
+
+fn nul_event(i: i64) -> AccessEvent {
+    AccessEvent { path: NUL_PATH.into(), user_agent: NUL_AGENT.into(), src_ip: "198.51.100.250".into(), ..event(i) }
+}
+
+fn access_page(conn: &rusqlite::Connection, filter: &str) -> Vec<AccessEvent> {
+    let q = Query {
+        pane: Pane::Access,
+        filter: compile(filter, Pane::Access.fields(), 0).unwrap(),
+        around: Around::Newest,
+        per_side: 500,
+        count_newer_than: None,
+        history: false,
+        grouped: false,
+    };
+    let page = window::load(conn, &q, 0).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    page.rows.into_iter().map(|r| if let Row::Access(e) = r { e } else { panic!("not an access row") }).collect()
+}
+
+#[test]
+fn a_nul_byte_hides_nothing_on_any_write_path_nor_from_windows_and_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nul.db");
+    let conn = store::open(&path, Access::ReadWrite).unwrap();
+    // Bulk: two 50-row statements bound in place, then the rest one row at a time.
+    let bulk: Vec<AccessEvent> = (0..120).map(|i| if i % 40 == 1 { nul_event(i) } else { event(i) }).collect();
+    access::insert_many(&conn, &bulk).unwrap();
+    // The collector's writer: one live event, and a followed file's batch.
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    writer.blocking_send(Write::Access(nul_event(500))).unwrap();
+    let state = TailState { inode: 1, offset: 1, lines: 1, unparsed: 0 };
+    let rows = Rows::Access(vec![nul_event(501)]);
+    writer.blocking_send(Write::Tailed { path: "/var/log/a.log".into(), state, rows }).unwrap();
+    drop(writer);
+    assert_eq!(thread.join().unwrap().failed, 0);
+    let reader = store::open(&path, Access::ReadOnly).unwrap();
+    let stored: Vec<(i64, Vec<u8>, Vec<u8>)> = reader
+        .prepare("SELECT ts, CAST(path AS BLOB), CAST(user_agent AS BLOB) FROM access_events WHERE src_ip = '198.51.100.250'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stored.len(), 5, "three bulk rows, one live, one tailed");
+    for (ts, path, agent) in &stored {
+        assert_eq!((&path[..], &agent[..]), (NUL_PATH.as_bytes(), NUL_AGENT.as_bytes()), "row at {ts} stored whole");
+    }
+    // Read back for a pane: every byte, on every row.
+    let all = access_page(&reader, "");
+    let hidden: Vec<&AccessEvent> = all.iter().filter(|e| e.src_ip == "198.51.100.250").collect();
+    assert_eq!(hidden.len(), 5);
+    for e in hidden {
+        assert_eq!((e.path.as_str(), e.user_agent.as_str()), (NUL_PATH, NUL_AGENT), "read whole");
+    }
+    // Filters see what follows the NUL, and only what is there.
+    for filter in ["sqlmap", "ua:*sqlmap*", "path:*passwd*", "path:/c*", "etc/passwd", "path:*/c^@/*"] {
+        assert_eq!(access_page(&reader, filter).len(), 5, "{filter} finds the rows with the NUL");
+    }
+    for filter in ["path:*/c", "ua:*5.0", "path:/c", "!sqlmap ua:*sqlmap*"] {
+        assert_eq!(access_page(&reader, filter).len(), 0, "{filter} must not match the part before the NUL alone");
+    }
+    assert_eq!(access_page(&reader, "!sqlmap").len(), all.len() - 5);
+}
+
+#[test]
+fn alert_text_is_read_whole_past_a_nul() {
+    let (_dir, conn) = store_with(0);
+    let alert = rampart::store::alerts::Alert {
+        ts: 1_000_000,
+        priority: rampart::store::alerts::Priority::Warning,
+        rule: "Web attack pattern".into(),
+        source: "rampart".into(),
+        output: "198.51.100.250 sent '../' to acme /c\0/../../etc/passwd".into(),
+        output_fields_json: "{}".into(),
+        hostname: String::new(),
+        tenant: Some("acme".into()),
+        tags: "rampart,access".into(),
+        id: 0,
+        src_ip: None,
+        acked_by: None,
+        acked_at: None,
+    };
+    rampart::store::alerts::insert(&conn, &alert).unwrap();
+    let q = Query {
+        pane: Pane::Alerts,
+        filter: compile("passwd", Pane::Alerts.fields(), 0).unwrap(),
+        around: Around::Newest,
+        per_side: 10,
+        count_newer_than: None,
+        history: false,
+        grouped: false,
+    };
+    let page = window::load(&conn, &q, 0).unwrap();
+    let [Row::Alert(a)] = &page.rows[..] else { panic!("one alert expected: {:?}", page.rows) };
+    assert_eq!(a.output, alert.output);
+}
+
 #[test]
 fn a_write_that_fails_part_way_leaves_nothing_of_itself_behind() {
     let dir = tempfile::tempdir().unwrap();

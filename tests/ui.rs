@@ -233,3 +233,191 @@ fn alerts_grouped_by_rule() {
     h.press("2 z r");
     insta::assert_snapshot!("alerts_grouped", h.screen());
 }
+
+/// Two IPv6 addresses that, cut short, read as other valid addresses.
+const LONG_V6: &str = "2001:db8:612f:1111:2222:3333:4444:5555";
+const SHORT_V6: &str = "2001:db8:612f::abcd:1234";
+/// Values without spaces that are longer than their columns at small sizes.
+const LONG_PATH: &str = "/api/v1/reports/monthly/2026/november/export.csv";
+const LONG_JAIL: &str = "nginx-http-auth-strict";
+const LONG_AGENT: &str = "python-requests-with-a-long-suffix/2.32.3";
+
+/// A store with those addresses in every pane that shows one: access events, bans, an alert, a
+/// tenant's container and an audit row.
+fn addresses() -> Harness {
+    use rampart::store::{access, audit, bans, tenants};
+    let mut h = Harness::empty(80, 24);
+    let conn = &h.fx.writer;
+    for (i, ip) in [LONG_V6, SHORT_V6, "203.0.113.9"].iter().enumerate() {
+        let e = access::AccessEvent {
+            ts: support::NOW - 1_000 + i as i64,
+            tenant: "acme".into(),
+            src_ip: ip.to_string(),
+            method: "GET".into(),
+            path: LONG_PATH.into(),
+            status: 200,
+            user_agent: LONG_AGENT.into(),
+            source: "test".into(),
+            ..Default::default()
+        };
+        access::insert(conn, &e).unwrap();
+    }
+    for (i, (ip, jail)) in
+        [(LONG_V6, "sshd"), (SHORT_V6, "rampart-login"), ("203.0.113.9", LONG_JAIL)].iter().enumerate()
+    {
+        let b = bans::Ban {
+            jail: jail.to_string(),
+            ip: ip.to_string(),
+            banned_at: support::NOW - 60_000 * (i as i64 + 1),
+            ban_seconds: 3600,
+            ban_count: 1,
+            failures: 5,
+            matches_json: "[]".into(),
+            source: "fail2ban".into(),
+            ..Default::default()
+        };
+        bans::insert(conn, &b).unwrap();
+    }
+    alerts::insert(
+        conn,
+        &Alert {
+            id: 0,
+            ts: support::NOW - 5_000,
+            priority: Priority::Warning,
+            rule: "Web attack pattern".into(),
+            source: "rampart".into(),
+            hostname: String::new(),
+            tenant: Some("acme".into()),
+            output: format!("{LONG_V6} sent '../' to acme /"),
+            output_fields_json: "{}".into(),
+            tags: "rampart".into(),
+            src_ip: Some(LONG_V6.into()),
+            acked_by: None,
+            acked_at: None,
+        },
+    )
+    .unwrap();
+    let container = tenants::Container {
+        id: "c1".into(),
+        tenant: "acme".into(),
+        name: "acme-web-1".into(),
+        image: "acme/web:1".into(),
+        state: "running".into(),
+        networks_json: format!(r#"[{{"name":"acme-net","ip":"{LONG_V6}"}}]"#),
+        posture_json: "{}".into(),
+    };
+    tenants::sync(conn, &[container], support::NOW).unwrap();
+    audit::append(
+        conn,
+        &audit::NewEntry {
+            ts: support::NOW - 2_000,
+            operator: "alice".into(),
+            ssh_client: Some(LONG_V6.into()),
+            host: "testhost".into(),
+            action: "unban".into(),
+            target: format!("{SHORT_V6} in rampart-login"),
+            outcome: "ok".into(),
+            detail_json: "{}".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h
+}
+
+/// The addresses on `screen` shown whole. Any other start of one must be a cut that says so (in
+/// free text, such as an audit target, when the column is narrower than the text): one cut with no
+/// mark, which reads as another address, fails the test.
+fn whole_addresses(screen: &str, what: &str) -> std::collections::HashSet<&'static str> {
+    let mut whole = std::collections::HashSet::new();
+    for line in screen.lines() {
+        for (at, _) in line.match_indices("2001:db8:612f") {
+            let rest = &line[at..];
+            let shown: String = rest.chars().take_while(|c| c.is_ascii_hexdigit() || *c == ':').collect();
+            match [LONG_V6, SHORT_V6].into_iter().find(|a| shown == *a) {
+                Some(addr) => {
+                    whole.insert(addr);
+                }
+                None => assert!(rest[shown.len()..].starts_with('…'), "{what}: a cut address in {line:?}\n{screen}"),
+            }
+        }
+    }
+    whole
+}
+
+/// The popup's part of the screen: the columns between its rounded corners.
+fn popup_text(screen: &str) -> String {
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let top = lines.iter().find(|l| l.contains(&'╭')).expect("a popup on screen");
+    let left = top.iter().position(|c| *c == '╭').unwrap();
+    let right = top.iter().position(|c| *c == '╮').unwrap();
+    lines.iter().map(|l| l[left..=right.min(l.len() - 1)].iter().collect::<String>() + "\n").collect()
+}
+
+/// A value without spaces shown shorter than it is ends in `…` (in the panes and popups: the header
+/// and footer lines are left out).
+fn cut_cells_are_marked(screen: &str, values: &[&str], what: &str) {
+    let lines: Vec<&str> = screen.lines().collect();
+    for line in &lines[1..lines.len() - 1] {
+        for value in values {
+            let head: String = value.chars().take(5).collect();
+            for (at, _) in line.match_indices(&head) {
+                let token = line[at..].split([' ', '│', '┃']).next().unwrap_or_default();
+                if token == *value {
+                    continue;
+                }
+                let kept =
+                    token.strip_suffix('…').unwrap_or_else(|| panic!("{what}: {token:?} cut with no mark\n{screen}"));
+                assert!(value.starts_with(kept), "{what}: {token:?} is not a cut of {value:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn addresses_are_never_cut_and_cut_cells_end_in_an_ellipsis() {
+    let both = std::collections::HashSet::from([LONG_V6, SHORT_V6]);
+    let cut_values = [LONG_PATH, LONG_JAIL, LONG_AGENT, "rampart-login"];
+    for (w, h_) in [(80, 24), (90, 26), (100, 30), (120, 40), (160, 48)] {
+        let mut h = addresses();
+        h.resize(w, h_);
+        let at = format!("{w}x{h_}");
+        let screen = h.screen();
+        assert_eq!(whole_addresses(&screen, &at), both, "{at}: both addresses whole in the grid\n{screen}");
+        cut_cells_are_marked(&screen, &cut_values, &at);
+        for (keys, pane) in [("3 z", "access"), ("z 4 z", "bans"), ("z 6", "audit")] {
+            h.press(keys);
+            let screen = h.screen();
+            let what = format!("{at} {pane}");
+            let whole = whole_addresses(&screen, &what);
+            if pane != "audit" {
+                assert_eq!(whole, both, "{what}:\n{screen}");
+            }
+            cut_cells_are_marked(&screen, &cut_values, &what);
+        }
+        // The detail popups (cropped from the pane cells that stay visible around them).
+        for (keys, label) in
+            [("esc 4 G enter", "ip  "), ("esc 2 enter", "source ip  "), ("esc 1 enter G", "networks: ")]
+        {
+            h.press(keys);
+            let screen = h.screen();
+            let popup = popup_text(&screen);
+            let what = format!("{at} {keys}");
+            assert!(whole_addresses(&popup, &what).contains(LONG_V6), "{what}:\n{popup}");
+            assert!(popup.contains(label), "{what}: {label}\n{popup}");
+            h.press("esc");
+        }
+    }
+}
+
+#[test]
+fn a_message_longer_than_the_footer_ends_in_an_ellipsis() {
+    let mut h = Harness::empty(80, 24);
+    h.press(":");
+    h.type_text(&format!("theme {}", "x".repeat(60)));
+    h.press("enter");
+    let screen = h.screen();
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.starts_with(" unknown theme 'xxxx") && footer.ends_with('…'), "{footer:?}");
+}

@@ -48,7 +48,8 @@ pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
     Msg::Overview(result.map_err(|e| e.to_string()))
 }
 
-/// Lines `label  time  a  b c  d` from a query of (ts, text, text, text, status) rows.
+/// Lines `label  time  a  b c  d` from a query of (ts, text, text, text, status) rows; the third
+/// text may be a BLOB cut of a longer value (see [`crate::store::text_at`]).
 fn event_lines(conn: &Connection, label: &str, sql: &str, key: rusqlite::types::Value) -> Vec<String> {
     let Ok(mut stmt) = conn.prepare_cached(sql) else { return Vec::new() };
     let rows = stmt.query_map([key], |r| {
@@ -57,7 +58,7 @@ fn event_lines(conn: &Connection, label: &str, sql: &str, key: rusqlite::types::
             crate::ui::format::time(r.get(0)?),
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
+            crate::store::text_at(r, 3)?,
             r.get::<_, i64>(4)?
         ))
     });
@@ -73,7 +74,7 @@ pub fn related_msg(conn: &Connection, ip: &str, alert: Option<i64>) -> Msg {
         lines.extend(event_lines(
             conn,
             "cause ",
-            "SELECT e.ts, e.src_ip, e.method, substr(e.path, 1, 200), e.status FROM alert_events l \
+            "SELECT e.ts, e.src_ip, e.method, substr(CAST(e.path AS BLOB), 1, 200), e.status FROM alert_events l \
              JOIN access_events e ON e.id = l.event WHERE l.alert = ? ORDER BY e.id LIMIT 50",
             Value::Integer(alert),
         ));
@@ -81,7 +82,7 @@ pub fn related_msg(conn: &Connection, ip: &str, alert: Option<i64>) -> Msg {
     lines.extend(event_lines(
         conn,
         "access",
-        "SELECT ts, tenant, method, substr(path, 1, 200), status FROM access_events WHERE src_ip = ? ORDER BY id DESC LIMIT 20",
+        "SELECT ts, tenant, method, substr(CAST(path AS BLOB), 1, 200), status FROM access_events WHERE src_ip = ? ORDER BY id DESC LIMIT 20",
         Value::Text(ip.to_string()),
     ));
     if let Ok(mut stmt) = conn.prepare_cached(

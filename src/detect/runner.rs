@@ -79,3 +79,49 @@ pub fn store(conn: &Connection, found: &[Detection], cursor: &str, state: &TailS
     }
     crate::store::tails::store(conn, cursor, state, &crate::store::tails::Rows::Access(Vec::new()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{self, Access};
+
+    /// What an attacker hides behind a NUL byte is judged too: the rules see every event whole.
+    #[test]
+    fn rules_see_past_a_nul_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = store::open(&dir.path().join("d.db"), Access::ReadWrite).unwrap();
+        let event = |ip: &str, path: &str, user_agent: &str| access::AccessEvent {
+            ts: 1_795_694_400_000,
+            tenant: "acme".into(),
+            src_ip: ip.into(),
+            method: "GET".into(),
+            path: path.into(),
+            status: 200,
+            user_agent: user_agent.into(),
+            source: "test".into(),
+            ..Default::default()
+        };
+        let events = [
+            event("203.0.113.1", "/c\0/../../etc/passwd", "curl/8"),
+            event("203.0.113.2", "/", "Mozilla/5.0\0 sqlmap/1.7"),
+        ];
+        access::insert_many(&conn, &events).unwrap();
+        let mut detector = Detector::new(Rules::default());
+        let found: Vec<Detection> = next_events(&conn, 0).unwrap().iter().flat_map(|e| detector.observe(e)).collect();
+        let outputs: Vec<(&str, &str)> =
+            found.iter().map(|d| (d.alert.rule.as_str(), d.alert.output.as_str())).collect();
+        assert_eq!(
+            outputs,
+            [
+                ("Web attack pattern", "203.0.113.1 sent '../' to acme /c\0/../../etc/passwd"),
+                ("Web attack pattern", "203.0.113.2 sent 'sqlmap' to acme /"),
+            ]
+        );
+        // The alert is stored and read back whole as well.
+        store(&conn, &found, CURSOR, &TailState::default()).unwrap();
+        let mut stmt = conn.prepare(&format!("{} ORDER BY id", crate::store::alerts::SELECT)).unwrap();
+        let alerts: Vec<String> =
+            stmt.query_map([], crate::store::alerts::from_row).unwrap().map(|a| a.unwrap().output).collect();
+        assert_eq!(alerts[0], "203.0.113.1 sent '../' to acme /c\0/../../etc/passwd");
+    }
+}

@@ -48,9 +48,10 @@ pub const FIELDS: Fields = Fields {
     time: Some(Time { column: "ts", indexed: Some(("access_events", "access_events_by_ts")) }),
 };
 
-/// Text columns are capped so that a hostile megabyte-long value cannot bloat a window.
-pub const SELECT: &str = "SELECT id, ts, tenant, src_ip, user, method, substr(path, 1, 65536), status, bytes, \
-     substr(user_agent, 1, 65536), target_tenant, flags, source FROM access_events";
+/// The long text columns are capped at [`super::TEXT_CAP`] bytes, NULs and all (read them with
+/// [`super::text_at`]).
+pub const SELECT: &str = "SELECT id, ts, tenant, src_ip, user, method, substr(CAST(path AS BLOB), 1, 65536), status, \
+     bytes, substr(CAST(user_agent AS BLOB), 1, 65536), target_tenant, flags, source FROM access_events";
 
 pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccessEvent> {
     Ok(AccessEvent {
@@ -60,10 +61,10 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccessEvent> {
         src_ip: r.get(3)?,
         user: r.get(4)?,
         method: r.get(5)?,
-        path: r.get(6)?,
+        path: super::text_at(r, 6)?,
         status: r.get(7)?,
         bytes: r.get(8)?,
-        user_agent: r.get(9)?,
+        user_agent: super::text_at(r, 9)?,
         target_tenant: r.get(10)?,
         flags: r.get(11)?,
         source: r.get(12)?,

@@ -127,8 +127,11 @@ pub const FIELDS: Fields = Fields {
     time: Some(Time { column: "ts", indexed: Some(("alerts", "alerts_by_ts")) }),
 };
 
-pub const SELECT: &str = "SELECT id, ts, priority, rule, source, hostname, tenant, substr(output, 1, 65536), \
-     substr(output_fields_json, 1, 65536), tags, src_ip, acked_by, acked_at FROM alerts";
+/// The long text columns are capped at [`super::TEXT_CAP`] bytes, NULs and all (read them with
+/// [`super::text_at`]).
+pub const SELECT: &str = "SELECT id, ts, priority, rule, source, hostname, tenant, \
+     substr(CAST(output AS BLOB), 1, 65536), substr(CAST(output_fields_json AS BLOB), 1, 65536), tags, src_ip, \
+     acked_by, acked_at FROM alerts";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
     Ok(Alert {
@@ -139,8 +142,8 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         source: r.get(4)?,
         hostname: r.get(5)?,
         tenant: r.get(6)?,
-        output: r.get(7)?,
-        output_fields_json: r.get(8)?,
+        output: super::text_at(r, 7)?,
+        output_fields_json: super::text_at(r, 8)?,
         tags: r.get(9)?,
         src_ip: r.get(10)?,
         acked_by: r.get(11)?,

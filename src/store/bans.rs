@@ -45,8 +45,9 @@ pub const FIELDS: Fields = Fields {
     time: Some(Time { column: "banned_at", indexed: None }),
 };
 
+/// `matches_json` is capped at [`super::TEXT_CAP`] bytes, NULs and all (read with [`super::text_at`]).
 pub const SELECT: &str = "SELECT id, jail, ip, banned_at, ban_seconds, ban_count, failures, \
-     substr(matches_json, 1, 65536), source, tenant, unbanned_at, unbanned_by FROM bans";
+     substr(CAST(matches_json AS BLOB), 1, 65536), source, tenant, unbanned_at, unbanned_by FROM bans";
 
 /// The SQL condition for "active at `?`" (one parameter: now in ms).
 pub const ACTIVE: &str = "unbanned_at IS NULL AND (ban_seconds < 0 OR banned_at + ban_seconds * 1000 > ?)";
@@ -60,7 +61,7 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Ban> {
         ban_seconds: r.get(4)?,
         ban_count: r.get(5)?,
         failures: r.get(6)?,
-        matches_json: r.get(7)?,
+        matches_json: super::text_at(r, 7)?,
         source: r.get(8)?,
         tenant: r.get(9)?,
         unbanned_at: r.get(10)?,

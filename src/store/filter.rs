@@ -241,11 +241,7 @@ fn term(
                 ("=", value.to_string())
             };
             params.push(Value::Text(pattern));
-            let clause = if cmp == "LIKE" {
-                format!("{target} LIKE ? ESCAPE '\\'")
-            } else {
-                format!("{target} = ? COLLATE NOCASE")
-            };
+            let clause = if cmp == "LIKE" { like(&target) } else { format!("{target} = ? COLLATE NOCASE") };
             Ok(if op == Op::Ne { format!("NOT IFNULL({clause}, 0)") } else { clause })
         }
         FieldKind::Ip => {
@@ -254,7 +250,7 @@ fn term(
             }
             let clause = if value.contains('*') {
                 params.push(Value::Text(like_pattern(value)));
-                format!("{column} LIKE ? ESCAPE '\\'")
+                like(column)
             } else {
                 let canonical =
                     value.parse::<std::net::IpAddr>().map_or_else(|_| value.to_ascii_lowercase(), |ip| ip.to_string());
@@ -310,10 +306,17 @@ fn free_text(fields: &Fields, word: &str, params: &mut Vec<Value>) -> String {
         .iter()
         .map(|column| {
             params.push(Value::Text(pattern.clone()));
-            format!("{column} LIKE ? ESCAPE '\\'")
+            like(column)
         })
         .collect();
     format!("({})", parts.join(" OR "))
+}
+
+/// `target LIKE ?`, seeing the whole value: SQLite's LIKE stops at a NUL byte, so a value that
+/// holds one is matched as the screen shows it, each NUL written `^@` (see `store::VISIBLE_NUL`;
+/// a value without one costs a scan for the byte and no copy).
+fn like(target: &str) -> String {
+    format!("ifnull({nul}({target}), {target}) LIKE ? ESCAPE '\\'", nul = super::VISIBLE_NUL)
 }
 
 fn escape_like(s: &str) -> String {
@@ -419,7 +422,13 @@ mod tests {
     fn quoted_free_text_and_like_escapes() {
         let f = compile(r#""100%_sure \"x\"""#, &FIELDS, 0).unwrap().unwrap();
         assert_eq!(f.params[0], Value::Text(r#"%100\%\_sure "x"%"#.into()));
-        assert_eq!(f.sql, r"(path LIKE ? ESCAPE '\' OR user_agent LIKE ? ESCAPE '\')");
+        assert_eq!(
+            f.sql,
+            concat!(
+                r"(ifnull(visible_nul(path), path) LIKE ? ESCAPE '\' OR ",
+                r"ifnull(visible_nul(user_agent), user_agent) LIKE ? ESCAPE '\')"
+            )
+        );
     }
 
     #[test]

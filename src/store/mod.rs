@@ -72,6 +72,7 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| classify(path, e))?;
+    register_functions(&conn).map_err(|e| classify(path, e))?;
     // Reading the version is the first real access: it is what fails on a file that is not SQLite.
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(path, e))?;
     if version > schema::latest_version() {
@@ -98,6 +99,53 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
         });
     }
     Ok(conn)
+}
+
+/// SQLite's text functions (`LIKE`, `substr`, `length`, …) read text only up to its first NUL byte,
+/// so `Mozilla/5.0\0 sqlmap/1.7` would look like `Mozilla/5.0` to a filter. Text is stored, bound
+/// and read with its length, whole; where SQL has to look inside it, it looks through these.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
+    // `visible_nul(x)`: NULL when `x` holds no NUL byte (the common case costs no copy), else `x`
+    // with each NUL written `^@`, as the screen shows it. Filters match `ifnull(visible_nul(x), x)`.
+    conn.create_scalar_function(VISIBLE_NUL, 1, flags, |ctx| {
+        let bytes = match ctx.get_raw(0) {
+            ValueRef::Text(b) | ValueRef::Blob(b) => b,
+            _ => return Ok(None),
+        };
+        if memchr::memchr(0, bytes).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(String::from_utf8_lossy(bytes).replace('\0', "^@")))
+    })
+}
+
+/// The name of the SQL function that shows NUL bytes as `^@` (see [`register_functions`]).
+pub const VISIBLE_NUL: &str = "visible_nul";
+
+/// Text capped at this many bytes when read for a window: a hostile megabyte-long value cannot
+/// bloat one. The SELECTs that cap write it out as `substr(CAST(x AS BLOB), 1, 65536)`: a BLOB is
+/// cut by bytes and keeps its NULs, where `substr` of TEXT would stop at the first NUL.
+pub const TEXT_CAP: usize = 65536;
+
+/// Reads column `i` as text, whole even if it holds NUL bytes: TEXT as stored, or a BLOB cut by
+/// [`TEXT_CAP`] (a character cut in two at the end is left out). Bytes that are not UTF-8 (a row
+/// another program wrote) read as U+FFFD instead of failing the whole window.
+pub fn text_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    use rusqlite::types::ValueRef;
+    let bytes = match r.get_ref(i)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => b,
+        ValueRef::Null => return Ok(String::new()),
+        ValueRef::Integer(n) => return Ok(n.to_string()),
+        ValueRef::Real(x) => return Ok(x.to_string()),
+    };
+    Ok(match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(e) if e.error_len().is_none() => String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    })
 }
 
 /// Applies every pending migration, each in its own immediate transaction so that two processes

@@ -129,8 +129,10 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
             Level::Ok => theme.ok.bg(theme.footer.bg.unwrap_or_default()),
             Level::Error => theme.error.bg(theme.footer.bg.unwrap_or_default()),
         };
+        // A message longer than the line says it was cut, like a cell.
         let text = format!(" {}", sanitize::clean(&flash.text, 400));
-        frame.render_widget(Paragraph::new(Span::styled(text, style)).style(theme.footer), area);
+        let line = panes::fit(Span::styled(text, style), area.width);
+        frame.render_widget(Paragraph::new(line).style(theme.footer), area);
         return;
     }
     frame.render_widget(Paragraph::new(hints(state)).style(theme.footer), area);

@@ -7,14 +7,44 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Characters that draw as nothing (zero-width spaces and joiners, invisible operators, fillers,
+/// variation selectors, tags, soft hyphens) or break the line: shown, `sql\u{200B}map` would
+/// read as `sqlmap`.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{2060}'..='\u{2065}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
+            | '\u{E0100}'..='\u{E01EF}'
+    )
+}
+
 fn needs_escape(c: char) -> bool {
-    c.is_control() || is_bidi_control(c)
+    c.is_control() || is_bidi_control(c) || is_invisible(c)
 }
 
 /// Returns `s` with every control character made visible and inert.
 ///
-/// C0 controls and DEL use caret notation (`ESC` becomes `^[`, as `cat -v` shows it), C1 controls
-/// and bidi overrides become `<U+XXXX>`. At most `max_chars` characters of `s` are looked at, so a
+/// C0 controls and DEL use caret notation (`ESC` becomes `^[`, NUL `^@`, as `cat -v` shows them);
+/// C1 controls, bidi overrides and invisible characters (`U+200B` and the like) become `<U+XXXX>`. At most `max_chars` characters of `s` are looked at, so a
 /// megabyte-long user agent costs no more to draw than the part that fits on screen.
 pub fn clean(s: &str, max_chars: usize) -> Cow<'_, str> {
     let mut end = s.len();
@@ -69,6 +99,14 @@ mod tests {
     fn c1_and_bidi_are_named() {
         assert_eq!(clean("x\u{9b}31m", 100), "x<U+009B>31m");
         assert_eq!(clean("evil\u{202E}txt.exe", 100), "evil<U+202E>txt.exe");
+    }
+
+    #[test]
+    fn invisible_characters_are_named() {
+        assert_eq!(clean("sql\u{200B}map", 100), "sql<U+200B>map");
+        assert_eq!(clean("sql\u{200D}map\u{FEFF}", 100), "sql<U+200D>map<U+FEFF>");
+        assert_eq!(clean("ad\u{00AD}min\u{2060}", 100), "ad<U+00AD>min<U+2060>");
+        assert_eq!(clean("tag\u{E0041}", 100), "tag<U+E0041>");
     }
 
     #[test]

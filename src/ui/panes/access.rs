@@ -1,26 +1,26 @@
 //! The Access log pane: requests as they arrive, newest first.
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Span;
 
-use super::{cell_text, col, styled, Column, Ctx};
+use super::{address_col, cell_text, col, styled, Column, Ctx};
 use crate::store::access::{flags, AccessEvent};
 use crate::ui::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TIME", Constraint::Length(14), 14, 0),
-    col("TENANT", Constraint::Length(9), 9, 0),
-    col("SOURCE IP", Constraint::Length(17), 17, 0),
+    col("TENANT", Constraint::Length(9), 6, 0),
+    address_col("SOURCE IP", Constraint::Length(17), 9, 0),
     col("USER", Constraint::Length(8), 8, 4),
     col("!", Constraint::Length(2), 2, 0),
     col("METHOD", Constraint::Length(6), 6, 3),
     col("CODE", Constraint::Length(4), 4, 0),
     col("BYTES", Constraint::Length(6), 6, 2),
-    col("PATH", Constraint::Fill(3), 12, 0),
+    col("PATH", Constraint::Fill(3), 8, 0),
     col("USER AGENT", Constraint::Fill(2), 12, 1),
 ];
 
-pub fn cells<'a>(e: &'a AccessEvent, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+pub fn cells<'a>(e: &'a AccessEvent, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     let theme = ctx.theme;
     let code_style = match e.status {
         500.. => theme.error,
@@ -39,14 +39,14 @@ pub fn cells<'a>(e: &'a AccessEvent, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
     }
     vec![
         styled(format::time(e.ts), theme.muted),
-        Cell::from(cell_text(&e.tenant)),
-        Cell::from(cell_text(&e.src_ip)),
-        Cell::from(cell_text(e.user.as_deref().unwrap_or("-"))),
+        Span::raw(cell_text(&e.tenant)),
+        Span::raw(cell_text(&e.src_ip)),
+        Span::raw(cell_text(e.user.as_deref().unwrap_or("-"))),
         styled(marks, theme.error),
-        Cell::from(cell_text(&e.method)),
+        Span::raw(cell_text(&e.method)),
         styled(e.status.to_string(), code_style),
         styled(format::bytes(e.bytes), theme.muted),
-        Cell::from(cell_text(&e.path)),
+        Span::raw(cell_text(&e.path)),
         styled(cell_text(&e.user_agent), theme.muted),
     ]
 }

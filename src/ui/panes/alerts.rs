@@ -2,7 +2,7 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Sparkline};
+use ratatui::widgets::{Paragraph, Sparkline};
 use ratatui::Frame;
 
 use super::{cell_text, col, styled, Column, Ctx};
@@ -19,15 +19,15 @@ pub const COLUMNS: &[Column] = &[
     col("OUTPUT", Constraint::Fill(1), 16, 1),
 ];
 
-pub fn cells<'a>(a: &'a Alert, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+pub fn cells<'a>(a: &'a Alert, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     let style = ctx.theme.priority(a.priority);
     vec![
         styled(format::time(a.ts), ctx.theme.muted),
         styled(a.priority.short(), style),
         styled(if a.acked_at.is_some() { "✓" } else { " " }, ctx.theme.ok),
         styled(cell_text(&a.rule), style),
-        Cell::from(cell_text(a.tenant.as_deref().unwrap_or("—"))),
-        Cell::from(cell_text(&a.output)),
+        Span::raw(cell_text(a.tenant.as_deref().unwrap_or("—"))),
+        Span::raw(cell_text(&a.output)),
     ]
 }
 
@@ -39,12 +39,12 @@ pub const GROUP_COLUMNS: &[Column] = &[
     col("LAST SEEN", Constraint::Length(14), 14, 2),
 ];
 
-pub fn group_cells<'a>(g: &'a RuleGroup, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+pub fn group_cells<'a>(g: &'a RuleGroup, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     let style = ctx.theme.priority(g.priority);
     vec![
         styled(g.priority.short(), style),
         styled(cell_text(&g.rule), style),
-        Cell::from(g.count.to_string()),
+        Span::raw(g.count.to_string()),
         styled(g.open.to_string(), if g.open > 0 { ctx.theme.warning } else { ctx.theme.muted }),
         styled(format::time(g.last_ts), ctx.theme.muted),
     ]

@@ -1,32 +1,32 @@
 //! The Audit view: every action taken, by whom, and how it ended.
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Span;
 
-use super::{cell_text, col, styled, Column, Ctx};
+use super::{address_col, cell_text, col, styled, Column, Ctx};
 use crate::store::audit::Entry;
 use crate::ui::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TIME", Constraint::Length(14), 14, 0),
     col("OPERATOR", Constraint::Length(16), 16, 0),
-    col("FROM", Constraint::Length(15), 15, 2),
+    address_col("FROM", Constraint::Length(15), 4, 2),
     col("ACTION", Constraint::Length(11), 11, 0),
     col("TARGET", Constraint::Fill(1), 16, 0),
     col("OUTCOME", Constraint::Length(7), 7, 0),
-    col("REASON", Constraint::Fill(2), 12, 1),
+    col("REASON", Constraint::Fill(1), 12, 1),
 ];
 
-pub fn cells<'a>(e: &'a Entry, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+pub fn cells<'a>(e: &'a Entry, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     let theme = ctx.theme;
     let n = &e.new;
     vec![
         styled(format::time(n.ts), theme.muted),
-        Cell::from(cell_text(&n.operator)),
+        Span::raw(cell_text(&n.operator)),
         styled(cell_text(n.ssh_client.as_deref().unwrap_or("local")), theme.muted),
-        Cell::from(cell_text(&n.action)),
-        Cell::from(cell_text(&n.target)),
+        Span::raw(cell_text(&n.action)),
+        Span::raw(cell_text(&n.target)),
         styled(cell_text(&n.outcome), if n.outcome == "ok" { theme.ok } else { theme.error }),
-        Cell::from(cell_text(n.reason.as_deref().unwrap_or(""))),
+        Span::raw(cell_text(n.reason.as_deref().unwrap_or(""))),
     ]
 }

@@ -1,7 +1,7 @@
 //! The Integrity pane: each target's newest verification and how far it drifted.
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Span;
 
 use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::integrity::IntegrityRow;
@@ -15,11 +15,11 @@ pub const COLUMNS: &[Column] = &[
     col("DRIFT", Constraint::Length(12), 12, 0),
 ];
 
-pub fn cells<'a>(t: &'a IntegrityRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+pub fn cells<'a>(t: &'a IntegrityRow, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     let theme = ctx.theme;
     let Some(run) = &t.run else {
         return vec![
-            Cell::from(cell_text(&t.name)),
+            Span::raw(cell_text(&t.name)),
             styled("never", theme.warning),
             styled("—", theme.muted),
             styled("—", theme.muted),
@@ -37,10 +37,10 @@ pub fn cells<'a>(t: &'a IntegrityRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         styled(format!("~{} +{} -{}", run.modified, run.added, run.removed), theme.warning)
     };
     vec![
-        Cell::from(cell_text(&t.name)),
+        Span::raw(cell_text(&t.name)),
         styled(format!("{} ago", format::duration(ctx.now_ms - run.started)), theme.muted),
         sig,
-        Cell::from(run.checked.to_string()),
+        Span::raw(run.checked.to_string()),
         drift,
     ]
 }

@@ -13,6 +13,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row as TableRow, Table, Wrap};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthChar;
+use unicode_width::UnicodeWidthStr;
 
 use super::layout;
 use super::sanitize;
@@ -41,59 +43,125 @@ pub struct Column {
     pub width: Constraint,
     /// Narrowest useful width; a `Fill` column is given at least this.
     pub min: u16,
-    /// Columns are dropped when the pane is too narrow, highest number first; 0 is never dropped.
+    /// Columns are dropped when the pane is too narrow, highest number first; 0 is dropped only
+    /// to make room for an address.
     pub drop: u8,
+    /// The column holds addresses, which are never cut: a cut address reads as another, valid
+    /// one (`2001:db8:612f::abcd:1234` as `2001:db8:612f::`). It is as wide as its widest
+    /// address on screen, and the other columns shrink or go to make room.
+    pub address: bool,
 }
 
 pub const fn col(title: &'static str, width: Constraint, min: u16, drop: u8) -> Column {
-    Column { title, width, min, drop }
+    Column { title, width, min, drop, address: false }
+}
+
+/// A column of addresses (see [`Column::address`]).
+pub const fn address_col(title: &'static str, width: Constraint, min: u16, drop: u8) -> Column {
+    Column { title, width, min, drop, address: true }
 }
 
 type Columns = &'static [Column];
 
-/// Which columns fit in `width`, and how wide each one is: the least important columns go first,
-/// fixed columns shrink towards their minimum before a `Fill` column gets less than its own, and
-/// what is left is shared among the `Fill` columns by weight.
-fn fitting(cols: Columns, width: u16) -> Vec<(usize, u16)> {
+/// Which columns fit in `width`, and how wide each one is. `needed` is, per column, the widest
+/// text it has to show whole (only address columns need any). The least important columns go
+/// first; fixed columns shrink towards their minimum before a `Fill` column gets less than its
+/// own; if addresses still do not fit, the other columns go, rightmost first; the `Fill` columns
+/// share what is left by weight. Only an address wider than the whole pane is cut.
+fn fitting(cols: Columns, width: u16, needed: &[u16]) -> Vec<(usize, u16)> {
     let mut keep: Vec<usize> = (0..cols.len()).collect();
     let spacing = |keep: &[usize]| keep.len().saturating_sub(1) as u16;
+    let least = |i: usize| if cols[i].address { cols[i].min.max(needed[i]) } else { cols[i].min };
     // Columns drop until the rest fit at their natural width (fixed columns at full length,
     // `Fill` columns at their minimum); only then do fixed columns shrink.
     let natural = |i: usize| match cols[i].width {
-        Constraint::Length(n) => n.max(cols[i].min),
-        _ => cols[i].min,
+        Constraint::Length(n) => n.max(least(i)),
+        _ => least(i),
     };
-    while keep.iter().map(|i| natural(*i)).sum::<u16>() + spacing(&keep) > width {
+    let total = |keep: &[usize], w: &dyn Fn(usize) -> u16| keep.iter().map(|i| w(*i)).sum::<u16>() + spacing(keep);
+    while total(&keep, &natural) > width {
         let Some(worst) = keep.iter().copied().filter(|i| cols[*i].drop > 0).max_by_key(|i| (cols[*i].drop, *i)) else {
             break;
         };
         keep.retain(|i| *i != worst);
     }
+    // Room for whole addresses: the other columns go, rightmost first.
+    while total(&keep, &least) > width {
+        let Some(last) = keep.iter().copied().filter(|i| !cols[*i].address).max() else { break };
+        keep.retain(|i| *i != last);
+    }
     let mut widths: Vec<(usize, u16)> = keep.iter().map(|i| (*i, natural(*i))).collect();
     let room = width.saturating_sub(spacing(&keep));
     let mut used: u16 = widths.iter().map(|(_, w)| *w).sum();
-    // Too wide: take from fixed columns, widest first, down to their minimum.
+    // Too wide: take from columns above their least width, widest first.
     while used > room {
-        let Some(slot) = widths.iter_mut().filter(|(i, w)| *w > cols[*i].min).max_by_key(|(_, w)| *w) else {
+        let Some(slot) = widths.iter_mut().filter(|(i, w)| *w > least(*i)).max_by_key(|(_, w)| *w) else {
             break;
         };
         slot.1 -= 1;
         used -= 1;
     }
-    let weights: u16 = keep.iter().map(|i| if let Constraint::Fill(n) = cols[*i].width { n } else { 0 }).sum();
+    // Only addresses are left and still too wide: the widest is cut (and marked).
+    while used > room {
+        let Some(slot) = widths.iter_mut().filter(|(_, w)| *w > 0).max_by_key(|(_, w)| *w) else { break };
+        slot.1 -= 1;
+        used -= 1;
+    }
+    // What is left goes to the `Fill` columns, each getting its weight's share of their room
+    // (never less than it has).
+    let fills: Vec<usize> =
+        (0..widths.len()).filter(|k| matches!(cols[widths[*k].0].width, Constraint::Fill(_))).collect();
+    let weight = |k: usize| if let Constraint::Fill(n) = cols[widths[k].0].width { n.max(1) } else { 0 };
+    let weights: u32 = fills.iter().map(|k| u32::from(weight(*k))).sum();
     if weights > 0 && room > used {
-        let spare = room - used;
-        let mut given = 0;
-        let fills: Vec<usize> =
-            (0..widths.len()).filter(|k| matches!(cols[widths[*k].0].width, Constraint::Fill(_))).collect();
-        for (n, k) in fills.iter().enumerate() {
-            let Constraint::Fill(weight) = cols[widths[*k].0].width else { continue };
-            let share = if n + 1 == fills.len() { spare - given } else { spare * weight / weights };
-            widths[*k].1 += share;
-            given += share;
+        let fill_room: u16 = room - used + fills.iter().map(|k| widths[*k].1).sum::<u16>();
+        let mut want: Vec<u16> = fills
+            .iter()
+            .map(|k| {
+                let share = u32::from(fill_room) * u32::from(weight(*k)) / weights;
+                widths[*k].1.max(share as u16)
+            })
+            .collect();
+        // A column held at its own width takes from the others' shares.
+        while want.iter().sum::<u16>() > fill_room {
+            let Some(j) = (0..want.len()).filter(|j| want[*j] > widths[fills[*j]].1).max_by_key(|j| want[*j]) else {
+                break;
+            };
+            want[j] -= 1;
+        }
+        // Rounding leaves a column or two over: the last `Fill` column takes them.
+        let short = fill_room.saturating_sub(want.iter().sum());
+        if let Some(last) = want.last_mut() {
+            *last += short;
+        }
+        for (k, w) in fills.iter().zip(want) {
+            widths[*k].1 = w;
         }
     }
     widths
+}
+
+/// `span` fitted to `width` columns of the terminal: whole if it fits, else cut and ending in `…`,
+/// so a cut value never passes for a whole one.
+pub fn fit(span: Span<'_>, width: u16) -> Span<'_> {
+    let width = width as usize;
+    if span.content.width() <= width {
+        return span;
+    }
+    let mut text = String::new();
+    let mut used = 0;
+    for c in span.content.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        text.push(c);
+        used += w;
+    }
+    if width > 0 {
+        text.push('…');
+    }
+    Span::styled(text, span.style)
 }
 
 fn columns(pane: Pane, grouped: bool) -> Columns {
@@ -108,7 +176,7 @@ fn columns(pane: Pane, grouped: bool) -> Columns {
     }
 }
 
-fn cells<'a>(row: &'a Row, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+fn cells<'a>(row: &'a Row, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     match row {
         Row::Tenant(r) => tenants::cells(r, ctx),
         Row::Alert(r) => alerts::cells(r, ctx),
@@ -203,21 +271,34 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     let end = (p.offset + height).min(p.rows.len());
     let selected_style = if focused { theme.selection } else { theme.selection_unfocused };
     let cols = columns(pane, p.grouped);
-    let fitted = fitting(cols, body.width);
-    let keep: Vec<usize> = fitted.iter().map(|(i, _)| *i).collect();
-    let rows = p.rows[p.offset.min(end)..end].iter().enumerate().map(|(i, row)| {
-        let mut all: Vec<Option<Cell<'_>>> = cells(row, &ctx).into_iter().map(Some).collect();
-        let r = TableRow::new(keep.iter().filter_map(|k| all.get_mut(*k).and_then(Option::take)));
+    let shown: Vec<Vec<Span<'_>>> = p.rows[p.offset.min(end)..end].iter().map(|row| cells(row, &ctx)).collect();
+    let mut needed = vec![0u16; cols.len()];
+    for row in &shown {
+        for ((need, col), span) in needed.iter_mut().zip(cols).zip(row) {
+            if col.address {
+                *need = (*need).max(u16::try_from(span.width()).unwrap_or(u16::MAX));
+            }
+        }
+    }
+    let fitted = fitting(cols, body.width, &needed);
+    let rows = shown.into_iter().enumerate().map(|(i, spans)| {
+        let r = TableRow::new(fitted_cells(&fitted, spans));
         if p.offset + i == p.selected {
             r.style(selected_style)
         } else {
             r
         }
     });
-    let header = TableRow::new(keep.iter().map(|k| Cell::from(cols[*k].title))).style(theme.column_header);
+    let titles = cols.iter().map(|c| Span::raw(c.title)).collect();
+    let header = TableRow::new(fitted_cells(&fitted, titles)).style(theme.column_header);
     let widths = fitted.iter().map(|(_, w)| Constraint::Length(*w));
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, body);
+}
+
+/// The cells of the columns that fit, each fitted to its width.
+fn fitted_cells<'a>(fitted: &[(usize, u16)], mut spans: Vec<Span<'a>>) -> Vec<Cell<'a>> {
+    fitted.iter().map(|(k, w)| Cell::from(fit(spans.get_mut(*k).map(std::mem::take).unwrap_or_default(), *w))).collect()
 }
 
 /// The collector source whose health a pane shows.
@@ -229,7 +310,43 @@ fn source_of(pane: Pane) -> Option<&'static str> {
     }
 }
 
-/// A cell in a style.
-pub fn styled<'a>(text: impl Into<String>, style: Style) -> Cell<'a> {
-    Cell::from(Span::styled(text.into(), style))
+/// A cell's text in a style.
+pub fn styled<'a>(text: impl Into<String>, style: Style) -> Span<'a> {
+    Span::styled(text.into(), style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLS: &[Column] = &[
+        col("TIME", Constraint::Length(14), 14, 0),
+        address_col("IP", Constraint::Length(15), 2, 0),
+        col("JAIL", Constraint::Length(10), 6, 0),
+        col("COUNT", Constraint::Length(5), 5, 1),
+        col("TEXT", Constraint::Fill(1), 8, 0),
+    ];
+
+    #[test]
+    fn an_address_column_is_as_wide_as_its_widest_address() {
+        let needed = [0, 38, 0, 0, 0];
+        // Room for all: the address is whole, the text takes the rest.
+        assert_eq!(fitting(COLS, 90, &needed), [(0, 14), (1, 38), (2, 10), (3, 5), (4, 19)]);
+        // Less: the droppable column goes, then the others shrink to their least width.
+        assert_eq!(fitting(COLS, 70, &needed), [(0, 14), (1, 38), (2, 7), (4, 8)]);
+        // Less still: the other columns go, rightmost first, never the address.
+        assert_eq!(fitting(COLS, 60, &needed), [(0, 14), (1, 38), (2, 6)]);
+        assert_eq!(fitting(COLS, 40, &needed), [(1, 38)]);
+        // Only an address wider than the pane itself is cut (and `fit` marks the cut).
+        assert_eq!(fitting(COLS, 30, &needed), [(1, 30)]);
+    }
+
+    #[test]
+    fn a_cut_cell_ends_in_an_ellipsis() {
+        assert_eq!(fit(Span::raw("rampart-login"), 10).content, "rampart-l…");
+        assert_eq!(fit(Span::raw("sshd"), 10).content, "sshd");
+        assert_eq!(fit(Span::raw("漢字漢字"), 6).content, "漢字…", "wide characters count double");
+        assert_eq!(fit(Span::raw("abc"), 1).content, "…");
+        assert_eq!(fit(Span::raw("abc"), 0).content, "");
+    }
 }

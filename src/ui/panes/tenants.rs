@@ -1,7 +1,7 @@
 //! The Tenants pane: each tenant's isolation status, containers, and what else points at it.
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Span;
 
 use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::tenants::{status, TenantRow};
@@ -17,7 +17,7 @@ pub const COLUMNS: &[Column] = &[
     col("NETWORKS", Constraint::Fill(1), 10, 5),
 ];
 
-pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
+pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     let theme = ctx.theme;
     let (state, state_style) = match t.status.as_str() {
         status::ACTIVE if t.containers == 0 => ("no ctrs", theme.muted),
@@ -33,9 +33,9 @@ pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
         (_, None) => styled("—", theme.muted),
     };
     vec![
-        Cell::from(cell_text(&t.name)),
+        Span::raw(cell_text(&t.name)),
         styled(state, state_style),
-        Cell::from(format!("{}/{}", t.running, t.containers)),
+        Span::raw(format!("{}/{}", t.running, t.containers)),
         styled(t.alerts_1h.to_string(), if t.alerts_1h > 0 { theme.warning } else { theme.muted }),
         styled(t.active_bans.to_string(), if t.active_bans > 0 { theme.warning } else { theme.muted }),
         integrity,
@@ -45,7 +45,7 @@ pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Cell<'a>> {
 }
 
 /// Segmentation faults and dangerous posture, shortest first.
-fn risk<'a>(t: &TenantRow, ctx: &Ctx<'_>) -> Cell<'a> {
+fn risk<'a>(t: &TenantRow, ctx: &Ctx<'_>) -> Span<'a> {
     let mut flags = Vec::new();
     if !t.shared_networks.is_empty() {
         flags.push("lateral".to_string());
