@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod bans;
 pub mod filter;
+pub mod imports;
 pub mod integrity;
 pub mod journal;
 pub mod overview;
