@@ -37,7 +37,7 @@ pub fn run(db: &Path, config: &Config, command: BansCommand) -> Result<ExitCode>
                 Ok(act(&writer, config, Request::Ban { ip, jail, reason }).await)
             }
             BansCommand::Unban { ip, jail, .. } => {
-                let Some(ip) = bans::canonical_ip(&ip) else {
+                let Some(ip) = crate::store::canonical_ip(&ip) else {
                     eprintln!("unban: '{ip}' is not an IP address");
                     return Ok(exit::USAGE);
                 };

@@ -355,6 +355,20 @@ impl ActArgs {
 }
 
 impl Command {
+    /// Whether the command only reads: `--read-only` before its name is then already true of it.
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::Tenants { command: TenantsCommand::List { .. } }
+                | Command::Bans { command: BansCommand::List { .. } }
+                | Command::Alerts { .. }
+                | Command::Access { .. }
+                | Command::Audit { .. }
+                | Command::Completions { .. }
+                | Command::Man { .. }
+        )
+    }
+
     /// The command's words (`bans unban`) and the shared options it takes.
     fn takes(&mut self) -> (&'static str, Takes<'_>) {
         match self {
@@ -402,7 +416,8 @@ impl Command {
 
 /// Parses the command line. An option written before a command's name goes to that command when
 /// it takes it (the command's own spelling of it wins); when the command does not take it, that is
-/// a usage error, as it is when written after the name.
+/// a usage error, as it is when written after the name — except `--read-only` before a command
+/// that only reads.
 pub fn parse() -> Cli {
     use clap::parser::ValueSource;
     use clap::{CommandFactory, FromArgMatches};
@@ -416,6 +431,7 @@ pub fn parse() -> Cli {
     let typed_after = |id: &str| leaf.value_source(id) == Some(ValueSource::CommandLine);
     let Some(command) = cli.command.as_mut() else { return cli };
     let leading = &cli.console;
+    let only_reads = command.only_reads();
     let (words, takes) = command.takes();
     let refuse = |option: &str| -> ! {
         let message =
@@ -443,8 +459,11 @@ pub fn parse() -> Cli {
         look.theme = look.theme.take().or_else(|| leading.look.theme.clone());
         look.keymap = look.keymap.take().or_else(|| leading.look.keymap.clone());
     }
-    if typed_before("read_only") {
-        takes.read_only.unwrap_or_else(|| refuse("--read-only")).read_only = true;
+    match (typed_before("read_only"), takes.read_only) {
+        (true, Some(read_only)) => read_only.read_only = true,
+        // `rampart --read-only bans list` (an alias, say): a command that only reads is read-only.
+        (true, None) if !only_reads => refuse("--read-only"),
+        _ => {}
     }
     cli
 }

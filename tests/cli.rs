@@ -354,3 +354,31 @@ fn lists_have_a_header_say_when_they_were_cut_and_when_they_are_empty() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no rows"), "{}", text(&out));
 }
+
+#[test]
+fn read_only_before_a_command_that_only_reads_is_true_of_it_already() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("s.db");
+    rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+    let out = rampart(&["--read-only", "audit", "verify", "--db", db.to_str().unwrap()], home.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let out = rampart(&["--read-only", "collect", "--db", db.to_str().unwrap()], home.path());
+    assert_eq!(out.status.code(), Some(2), "the collector writes: {}", text(&out));
+}
+
+#[test]
+fn the_demo_refuses_to_ban_an_address_its_jail_holds() {
+    use rampart::respond::{self, Backend, Operator, Request};
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rampart::store::open(&dir.path().join("d.db"), rampart::store::Access::ReadWrite).unwrap();
+    let (writer, thread) = rampart::store::writer::StoreWriter::spawn(conn, std::sync::Arc::new(Default::default()));
+    let operator = Operator { name: "operator".into(), ssh_client: None, host: "h".into() };
+    let ban = |ip: &str| Request::Ban { ip: ip.into(), jail: "sshd".into(), reason: "scanner".into() };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let first = rt.block_on(respond::perform(&writer, &Backend::Demo, &operator, &ban("2001:db8::7")));
+    assert!(first.ok, "{first:?}");
+    let again = rt.block_on(respond::perform(&writer, &Backend::Demo, &operator, &ban("2001:DB8:0::0007")));
+    assert_eq!((again.ok, again.message.as_str()), (false, "2001:db8::7 is already banned in sshd"));
+    drop(writer);
+    thread.join().unwrap();
+}

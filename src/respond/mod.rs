@@ -57,7 +57,7 @@ impl Request {
     pub fn canonical(&self) -> Request {
         let mut request = self.clone();
         if let Request::Unban { ip, .. } | Request::Ban { ip, .. } = &mut request {
-            if let Some(canonical) = bans::canonical_ip(ip) {
+            if let Some(canonical) = crate::store::canonical_ip(ip) {
                 *ip = canonical;
             }
         }

@@ -127,7 +127,7 @@ fn ban(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Ban> {
 /// Fail2Ban's address in the store's canonical form, so that it compares equal to the same
 /// address however it came to be written.
 fn address(ip: String) -> String {
-    crate::store::bans::canonical_ip(&ip).unwrap_or(ip)
+    crate::store::canonical_ip(&ip).unwrap_or(ip)
 }
 
 fn ban_fields(

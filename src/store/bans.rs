@@ -68,17 +68,10 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Ban> {
     })
 }
 
-/// An address in the one text form the store keeps (IPv6 compressed and lower-case, as
-/// `2001:db8::1`), so that comparing two addresses' text compares the addresses; `None` when
-/// `text` is not an address.
-pub fn canonical_ip(text: &str) -> Option<String> {
-    text.trim().parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
-}
-
 /// Stores a ban unless one with the same jail, IP and time is already there (its identity). The
 /// address is stored in its canonical form.
 pub fn insert(conn: &Connection, b: &Ban) -> rusqlite::Result<()> {
-    let ip = canonical_ip(&b.ip).unwrap_or_else(|| b.ip.clone());
+    let ip = super::canonical_ip(&b.ip).unwrap_or_else(|| b.ip.clone());
     conn.prepare_cached(
         "INSERT OR IGNORE INTO bans (jail, ip, banned_at, ban_seconds, ban_count, failures, matches_json, source, tenant, \
          unbanned_at, unbanned_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -50,6 +50,13 @@ pub enum StoreError {
     Sqlite { path: PathBuf, source: rusqlite::Error },
 }
 
+/// An address in the one text form the store keeps (IPv6 compressed and lower-case, as
+/// `2001:db8::1`), so that comparing two addresses' text compares the addresses; `None` when
+/// `text` is not an address.
+pub fn canonical_ip(text: &str) -> Option<String> {
+    text.trim().parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+}
+
 /// Whether a connection may write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
