@@ -33,7 +33,7 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
     let conn = store::open(db, Access::ReadWrite)?;
     let started = std::time::Instant::now();
     let mut total = Counts::default();
-    let mut useless = Vec::new();
+    let mut nothing_stored = Vec::new();
     let mut report = |name: &str, imported: Imported, what: &str| {
         let Imported::Read(c) = imported else { return };
         eprintln!("{name}: {} lines, {} stored, {} not parsed", c.lines, c.stored, c.unparsed);
@@ -42,7 +42,7 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
         }
         if c.lines > 0 && c.stored == 0 {
             eprintln!("  nothing in {name} was stored: none of its lines is {what}");
-            useless.push(name.to_string());
+            nothing_stored.push(name.to_string());
         }
         total.lines += c.lines;
         total.stored += c.stored;
@@ -66,7 +66,8 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
                     ingest::falco_lines(conn, f)
                 })?
             };
-            report(&file.display().to_string(), imported, "a Falco alert in JSON (json_output: true)");
+            let name = if file.as_os_str() == "-" { "standard input".to_string() } else { file.display().to_string() };
+            report(&name, imported, "a Falco alert in JSON (json_output: true)");
         }
     }
     eprintln!(
@@ -76,7 +77,7 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         total.unparsed
     );
-    Ok(if useless.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if nothing_stored.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Imports one named file with `import`, unless the store already holds an import of the same
