@@ -55,6 +55,17 @@ fn make_log(path: &Path) {
     }
 }
 
+/// lnav with a home of its own: it writes its sample configs and formats (`configs/`, `formats/`)
+/// into its home folder on every start, and must never write them into the work tree.
+fn lnav_in(home: &tempfile::TempDir) -> Command {
+    let mut lnav = Command::new("lnav");
+    lnav.current_dir(home.path())
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_DATA_HOME", home.path().join(".local/share"));
+    lnav
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
@@ -65,7 +76,8 @@ fn main() {
 
     // The two commands in turn, so that both see the same machine; a new store each time.
     let bin = env!("CARGO_BIN_EXE_rampart");
-    let lnav = Command::new("lnav").arg("-V").output().ok().filter(|v| v.status.success());
+    let lnav_home = tempfile::tempdir().unwrap();
+    let lnav = lnav_in(&lnav_home).arg("-V").output().ok().filter(|v| v.status.success());
     let lnav_version = lnav.map(|v| String::from_utf8_lossy(&v.stdout).trim().to_string());
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for run in 1..=5 {
@@ -84,8 +96,7 @@ fn main() {
         );
         if let Some(version) = &lnav_version {
             let t0 = Instant::now();
-            let out = Command::new("lnav")
-                .env("HOME", dir.path())
+            let out = lnav_in(&lnav_home)
                 .args(["-n", "-c", ";SELECT count(*) FROM access_log", log.to_str().unwrap()])
                 .output()
                 .unwrap();
@@ -109,6 +120,11 @@ fn main() {
             "median of 5: rampart {:.2} s; lnav is not installed (apt-get install lnav) — not compared",
             median(&mut ours)
         ),
+    }
+
+    for own in ["configs", "formats"] {
+        let stray = Path::new(env!("CARGO_MANIFEST_DIR")).join(own);
+        assert!(!stray.exists(), "lnav wrote {} into the work tree", stray.display());
     }
 
     let text = std::fs::read_to_string(&log).unwrap();

@@ -8,7 +8,7 @@ use color_eyre::Result;
 
 use crate::cli::{exit, BansCommand};
 use crate::config::Config;
-use crate::respond::{self, Backend, Operator, Request};
+use crate::respond::{self, fail2ban, Backend, Operator, Request};
 use crate::sources::fail2ban::Reader;
 use crate::store::bans::{self, Ban};
 use crate::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
@@ -20,25 +20,43 @@ pub fn run(db: &Path, config: &Config, command: BansCommand) -> Result<ExitCode>
     let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
     let code = runtime.block_on(async {
         // Bring the store up to date with Fail2Ban's database first.
-        let synced = match Reader::open(&config.fail2ban.database).and_then(|mut r| r.poll()) {
+        match Reader::open(&config.fail2ban.database).and_then(|mut r| r.poll()) {
             Ok(Some(c)) => {
-                writer.send(Write::SyncFail2ban { active: c.active, history: c.history, jails: c.jails }).await.is_ok()
+                let _ = writer.send(Write::SyncFail2ban { active: c.active, history: c.history, jails: c.jails }).await;
             }
-            Ok(None) => true,
-            Err(why) => {
+            Ok(None) => {}
+            Err(why) if matches!(command, BansCommand::List { .. }) => {
                 eprintln!("warning: {why}; showing what the store last saw");
-                false
             }
-        };
+            Err(_) => {}
+        }
         let _ = writer.call(|_| ((), Tables::NONE)).await;
         match command {
-            BansCommand::List { json, all } => list(db, json, all).map(|()| exit::OK),
-            BansCommand::Ban { ip, jail, reason } => Ok(act(&writer, config, Request::Ban { ip, jail, reason }).await),
-            BansCommand::Unban { ip, jail } => {
-                let held = held_by(db, &ip, jail.as_deref())?;
+            BansCommand::List { json, all, limit, .. } => list(db, json, all, limit).map(|()| exit::OK),
+            BansCommand::Ban { ip, jail, reason, .. } => {
+                Ok(act(&writer, config, Request::Ban { ip, jail, reason }).await)
+            }
+            BansCommand::Unban { ip, jail, .. } => {
+                let Some(ip) = crate::store::canonical_ip(&ip) else {
+                    eprintln!("unban: '{ip}' is not an IP address");
+                    return Ok(exit::USAGE);
+                };
+                let mut held = held_by(db, &ip, jail.as_deref())?;
                 if held.is_empty() {
-                    eprintln!("unban: {ip} is not banned{}", jail.map(|j| format!(" in {j}")).unwrap_or_default());
-                    return Ok(if synced { exit::USAGE } else { exit::UNREACHABLE });
+                    // The store does not know of a ban: Fail2Ban itself is asked, so that "not
+                    // banned" is only said when Fail2Ban says so.
+                    match banned_now(config, &ip, jail.as_deref()).await {
+                        Ok(jails) => held = jails.into_iter().map(|j| (0, j)).collect(),
+                        Err(why) => {
+                            eprintln!("unban: {why}");
+                            return Ok(code_for(&why));
+                        }
+                    }
+                }
+                if held.is_empty() {
+                    let jail = jail.map(|j| format!(" in {j}")).unwrap_or_default();
+                    eprintln!("unban: {ip} is not banned{jail} (Fail2Ban says so)");
+                    return Ok(exit::USAGE);
                 }
                 let mut worst = exit::OK;
                 for (ban_id, jail) in held {
@@ -65,12 +83,33 @@ fn held_by(db: &Path, ip: &str, jail: Option<&str>) -> Result<Vec<(i64, String)>
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-fn list(db: &Path, json: bool, all: bool) -> Result<()> {
+/// The jails Fail2Ban itself says hold `ip` now (only `jail`, when given).
+async fn banned_now(config: &Config, ip: &str, jail: Option<&str>) -> Result<Vec<String>, String> {
+    let jails = match jail {
+        Some(j) => vec![j.to_string()],
+        None => fail2ban::jails(&config.fail2ban).await?,
+    };
+    let mut holding = Vec::new();
+    for jail in jails {
+        if fail2ban::is_banned(&config.fail2ban, &jail, ip).await? {
+            holding.push(jail);
+        }
+    }
+    Ok(holding)
+}
+
+fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
     let conn = store::open(db, Access::ReadOnly)?;
     let now = now_ms();
     let condition = if all { "1".to_string() } else { bans::ACTIVE.replace('?', &now.to_string()) };
-    let mut stmt = conn.prepare(&format!("{} WHERE {condition} ORDER BY id DESC LIMIT 100000", bans::SELECT))?;
-    let rows: Vec<Ban> = stmt.query_map([], bans::from_row)?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(&format!("{} WHERE {condition} ORDER BY id DESC LIMIT ?", bans::SELECT))?;
+    let rows: Vec<Ban> = stmt.query_map([limit as i64], bans::from_row)?.collect::<rusqlite::Result<_>>()?;
+    let more = if rows.len() < limit {
+        0
+    } else {
+        let total: i64 = conn.query_row(&format!("SELECT count(*) FROM bans WHERE {condition}"), [], |r| r.get(0))?;
+        total as usize - rows.len()
+    };
     if json {
         let out: Vec<serde_json::Value> = rows
             .iter()
@@ -85,6 +124,8 @@ fn list(db: &Path, json: bool, all: bool) -> Result<()> {
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if rows.is_empty() {
+        crate::query_cli::say_no_rows();
     } else {
         println!(
             "{:<40} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} TENANT",
@@ -110,6 +151,7 @@ fn list(db: &Path, json: bool, all: bool) -> Result<()> {
             );
         }
     }
+    crate::query_cli::say_more(more, false);
     Ok(())
 }
 
@@ -121,12 +163,17 @@ async fn act(writer: &StoreWriter, config: &Config, request: Request) -> u8 {
         exit::OK
     } else {
         eprintln!("{}: {}", request.action(), outcome.message);
-        if outcome.message.contains("not running") || outcome.message.contains("not installed") {
-            exit::UNREACHABLE
-        } else if outcome.message.contains("does not exist") || outcome.message.contains("is not an IP address") {
-            exit::USAGE
-        } else {
-            exit::PARTIAL
-        }
+        code_for(&outcome.message)
+    }
+}
+
+/// The exit code for what went wrong, as fail2ban-client's words were put.
+fn code_for(why: &str) -> u8 {
+    if why.contains("not running") || why.contains("not installed") {
+        exit::UNREACHABLE
+    } else if why.contains("does not exist") || why.contains("is not an IP address") {
+        exit::USAGE
+    } else {
+        exit::PARTIAL
     }
 }

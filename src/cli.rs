@@ -25,40 +25,97 @@ use crate::store::{self, audit, Access};
         themes   ~/.config/rampart/themes/NAME.toml (override or add to: default, light, high-contrast, mono)\n  \
         keymaps  ~/.config/rampart/keymaps/NAME.toml (override or add to: default, emacs)\n  \
         store    ~/.local/share/rampart/rampart.db; log ~/.local/share/rampart/rampart.log (RUST_LOG honoured)\n\n\
-        NO_COLOR set in the environment selects the mono theme unless --theme is given."
+        NO_COLOR set in the environment selects the mono theme unless --theme is given.\n\
+        Each command lists the options it takes (`rampart COMMAND --help`); options written before the\n\
+        command's name are accepted where that command takes them."
 )]
 pub struct Cli {
+    /// The console's options (also accepted before a command's name, where that command takes them).
     #[command(flatten)]
-    pub global: Global,
+    pub console: ConsoleArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Args)]
-pub struct Global {
+/// `--db`: the store a command works on.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StoreArg {
     /// The store (SQLite) to use [default: ~/.local/share/rampart/rampart.db]
-    #[arg(long, global = true, value_name = "PATH", env = "RAMPART_DB")]
+    #[arg(long, value_name = "PATH", env = "RAMPART_DB")]
     pub db: Option<PathBuf>,
-    /// The config file [default: ~/.config/rampart/config.toml; a missing file is fine]
-    #[arg(long, global = true, value_name = "PATH")]
+}
+
+/// `--config`: the config file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArg {
+    /// The config file [default: ~/.config/rampart/config.toml, which may be missing; a file named here must exist]
+    #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
+}
+
+/// `--theme`, `--keymap`: how the console looks and which keys it takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LookArgs {
     /// Theme: a name (default, light, high-contrast, mono, or your own) or the path of a .toml file
-    #[arg(long, global = true, value_name = "NAME|PATH")]
+    #[arg(long, value_name = "NAME|PATH")]
     pub theme: Option<String>,
     /// Keymap: a name (default, emacs, or your own) or the path of a .toml file
-    #[arg(long, global = true, value_name = "NAME|PATH")]
+    #[arg(long, value_name = "NAME|PATH")]
     pub keymap: Option<String>,
-    /// Show everything, change nothing: every action is disabled
-    #[arg(long, global = true)]
+}
+
+/// `--read-only`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReadOnlyArg {
+    /// Change nothing: the console shows every action disabled; a command that would act refuses (exit 2).
+    /// `read_only = true` in the config file does the same
+    #[arg(long)]
     pub read_only: bool,
+}
+
+/// The console's options.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConsoleArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub look: LookArgs,
+    #[command(flatten)]
+    pub read_only: ReadOnlyArg,
+}
+
+/// What a command that reads the host takes: the store, and the config that says where things are.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HostArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// What a command that changes something takes: the host's options, and `--read-only`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ActArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+    #[command(flatten)]
+    pub read_only: ReadOnlyArg,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the console (the default)
-    Console,
+    Console(ConsoleArgs),
     /// Open the console on a throw-away store with a day of history and a live simulator
     Demo {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        look: LookArgs,
+        #[command(flatten)]
+        read_only: ReadOnlyArg,
         /// Seed for the simulated world; the same seed gives the same history
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -70,7 +127,7 @@ pub enum Command {
         events: usize,
     },
     /// Run the collector headless (for systemd): sources write into the store, no console
-    Collect,
+    Collect(HostArgs),
     /// Tenants on the Docker engine: list, isolate, restore (for scripts and runbooks)
     Tenants {
         #[command(subcommand)]
@@ -86,20 +143,31 @@ pub enum Command {
         #[command(subcommand)]
         command: IngestCommand,
     },
-    /// Alerts, newest first (the Alerts pane, for scripts)
+    /// Alerts, newest first by the time of the alert (the Alerts pane, for scripts)
     Alerts {
         #[command(subcommand)]
-        command: ListCommand,
+        command: AlertsCommand,
     },
-    /// Access events, newest first (the Access log pane, for scripts)
+    /// Access events, newest first by the time of the request (the Access log pane, for scripts)
     Access {
         #[command(subcommand)]
-        command: ListCommand,
+        command: AccessCommand,
     },
     /// The audit log
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Print a shell completion script (bash: `source <(rampart completions bash)`)
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder
+    Man {
+        /// Write rampart.1 and a page for every command (rampart-bans-unban.1, …) into this folder
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
 }
 
@@ -107,61 +175,99 @@ pub enum Command {
 pub enum TenantsCommand {
     /// Every tenant with its status, containers and networks (synchronised from Docker first)
     List {
+        #[command(flatten)]
+        host: HostArgs,
         /// One JSON array instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Move every container of NAME to the quarantine network (journaled, audited)
     Isolate {
+        #[command(flatten)]
+        act: ActArgs,
+        /// The tenant to isolate
         name: String,
-        /// Why; recorded in the audit log
-        #[arg(long)]
+        /// Why; recorded in the audit log (required, not blank)
+        #[arg(long, value_parser = parse_reason)]
         reason: String,
         /// Also pause the containers
         #[arg(long)]
         pause: bool,
     },
     /// Reconnect NAME's containers to the networks they had and leave quarantine
-    Restore { name: String },
+    Restore {
+        #[command(flatten)]
+        act: ActArgs,
+        /// The tenant to restore
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum IngestCommand {
     /// Import nginx/Apache combined-format access logs
     Access {
+        #[command(flatten)]
+        act: ActArgs,
         /// Log files, each read whole; every line is counted as stored or not parsed
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The tenant the requests belong to
         #[arg(long, default_value = "")]
         tenant: String,
+        /// Import a file again even though the store already holds an import of it
+        #[arg(long)]
+        again: bool,
     },
     /// Import Falco JSON output (json_output: true) from a file, or `-` for standard input
     Falco {
+        #[command(flatten)]
+        act: ActArgs,
         /// A file Falco wrote, or `-` for standard input, stored as it comes (`falco … | rampart ingest falco -`)
         file: PathBuf,
+        /// Import a file again even though the store already holds an import of it
+        #[arg(long)]
+        again: bool,
+    },
+}
+
+/// What every headless list takes.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// One JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Only the last DURATION (90s, 15m, 2h, 7d)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// The console's filter language, as typed after `/`
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// At most this many rows
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, newest first by the time of the alert
+    List {
+        #[command(flatten)]
+        list: ListArgs,
+        /// At least this severe (emergency, alert, critical, error, warning, notice, informational, debug)
+        #[arg(long)]
+        priority: Option<String>,
     },
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ListCommand {
-    /// List rows, newest first
+pub enum AccessCommand {
+    /// List access events, newest first by the time of the request
     List {
-        /// One JSON array instead of a table
-        #[arg(long)]
-        json: bool,
-        /// Only the last DURATION (90s, 15m, 2h, 7d)
-        #[arg(long)]
-        since: Option<String>,
-        /// Alerts only: at least this severe (emergency … debug)
-        #[arg(long)]
-        priority: Option<String>,
-        /// The console's filter language, as typed after `/`
-        #[arg(long)]
-        filter: Option<String>,
-        /// At most this many rows
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
+        #[command(flatten)]
+        list: ListArgs,
     },
 }
 
@@ -169,26 +275,39 @@ pub enum ListCommand {
 pub enum BansCommand {
     /// Current bans (synchronised from Fail2Ban's database first)
     List {
+        #[command(flatten)]
+        host: HostArgs,
         /// One JSON array instead of a table
         #[arg(long)]
         json: bool,
         /// Also expired and unbanned ones
         #[arg(long)]
         all: bool,
+        /// At most this many rows, newest first
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
     },
     /// Unban IP (from JAIL, or from every jail that holds it)
     Unban {
+        #[command(flatten)]
+        act: ActArgs,
+        /// The address to unban (IPv4 or IPv6, in any spelling)
         ip: String,
+        /// Only from this jail [default: every jail that holds the address]
         #[arg(long)]
         jail: Option<String>,
     },
     /// Ban IP in JAIL
     Ban {
+        #[command(flatten)]
+        act: ActArgs,
+        /// The address to ban (IPv4 or IPv6, in any spelling)
         ip: String,
+        /// The Fail2Ban jail to ban it in
         #[arg(long)]
         jail: String,
-        /// Why; recorded in the audit log
-        #[arg(long)]
+        /// Why; recorded in the audit log (required, not blank)
+        #[arg(long, value_parser = parse_reason)]
         reason: String,
     },
 }
@@ -199,7 +318,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// Some or all containers failed; the report says which.
     pub const PARTIAL: u8 = 1;
-    /// Bad arguments, or no such tenant.
+    /// Bad arguments, or no such tenant; also a refusal in read-only mode.
     pub const USAGE: u8 = 2;
     /// The Docker engine or Fail2Ban could not be reached: nothing was done.
     pub const UNREACHABLE: u8 = 3;
@@ -208,7 +327,154 @@ pub mod exit {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the hash chain of the whole audit log; exits 1 at the first broken row
-    Verify,
+    Verify {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
+/// The shared options a command takes: each is `None` where the command has no use for it.
+#[derive(Default)]
+struct Takes<'a> {
+    store: Option<&'a mut StoreArg>,
+    config: Option<&'a mut ConfigArg>,
+    look: Option<&'a mut LookArgs>,
+    read_only: Option<&'a mut ReadOnlyArg>,
+}
+
+impl HostArgs {
+    fn takes(&mut self) -> Takes<'_> {
+        Takes { store: Some(&mut self.store), config: Some(&mut self.config), ..Takes::default() }
+    }
+}
+
+impl ActArgs {
+    fn takes(&mut self) -> Takes<'_> {
+        Takes { read_only: Some(&mut self.read_only), ..self.host.takes() }
+    }
+}
+
+impl Command {
+    /// Whether the command only reads: `--read-only` before its name is then already true of it.
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::Tenants { command: TenantsCommand::List { .. } }
+                | Command::Bans { command: BansCommand::List { .. } }
+                | Command::Alerts { .. }
+                | Command::Access { .. }
+                | Command::Audit { .. }
+                | Command::Completions { .. }
+                | Command::Man { .. }
+        )
+    }
+
+    /// The command's words (`bans unban`) and the shared options it takes.
+    fn takes(&mut self) -> (&'static str, Takes<'_>) {
+        match self {
+            Command::Console(c) => (
+                "console",
+                Takes {
+                    store: Some(&mut c.store),
+                    config: Some(&mut c.config),
+                    look: Some(&mut c.look),
+                    read_only: Some(&mut c.read_only),
+                },
+            ),
+            Command::Demo { config, look, read_only, .. } => {
+                ("demo", Takes { store: None, config: Some(config), look: Some(look), read_only: Some(read_only) })
+            }
+            Command::Collect(host) => ("collect", host.takes()),
+            Command::Tenants { command } => match command {
+                TenantsCommand::List { host, .. } => ("tenants list", host.takes()),
+                TenantsCommand::Isolate { act, .. } => ("tenants isolate", act.takes()),
+                TenantsCommand::Restore { act, .. } => ("tenants restore", act.takes()),
+            },
+            Command::Bans { command } => match command {
+                BansCommand::List { host, .. } => ("bans list", host.takes()),
+                BansCommand::Unban { act, .. } => ("bans unban", act.takes()),
+                BansCommand::Ban { act, .. } => ("bans ban", act.takes()),
+            },
+            Command::Ingest { command } => match command {
+                IngestCommand::Access { act, .. } => ("ingest access", act.takes()),
+                IngestCommand::Falco { act, .. } => ("ingest falco", act.takes()),
+            },
+            Command::Alerts { command: AlertsCommand::List { list, .. } } => {
+                ("alerts list", Takes { store: Some(&mut list.store), ..Takes::default() })
+            }
+            Command::Access { command: AccessCommand::List { list } } => {
+                ("access list", Takes { store: Some(&mut list.store), ..Takes::default() })
+            }
+            Command::Audit { command: AuditCommand::Verify { store } } => {
+                ("audit verify", Takes { store: Some(store), ..Takes::default() })
+            }
+            Command::Completions { .. } => ("completions", Takes::default()),
+            Command::Man { .. } => ("man", Takes::default()),
+        }
+    }
+}
+
+/// Parses the command line. An option written before a command's name goes to that command when
+/// it takes it (the command's own spelling of it wins); when the command does not take it, that is
+/// a usage error, as it is when written after the name — except `--read-only` before a command
+/// that only reads.
+pub fn parse() -> Cli {
+    use clap::parser::ValueSource;
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut leaf = &matches;
+    while let Some((_, sub)) = leaf.subcommand() {
+        leaf = sub;
+    }
+    let typed_before = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let typed_after = |id: &str| leaf.value_source(id) == Some(ValueSource::CommandLine);
+    let Some(command) = cli.command.as_mut() else { return cli };
+    let leading = &cli.console;
+    let only_reads = command.only_reads();
+    let (words, takes) = command.takes();
+    let refuse = |option: &str| -> ! {
+        let message =
+            format!("{option} does nothing for `rampart {words}`; `rampart {words} --help` lists its options");
+        Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+    };
+    if typed_before("db") {
+        let store = takes.store.unwrap_or_else(|| refuse("--db"));
+        if !typed_after("db") {
+            store.db.clone_from(&leading.store.db);
+        }
+    }
+    if typed_before("config") {
+        let config = takes.config.unwrap_or_else(|| refuse("--config"));
+        if !typed_after("config") {
+            config.config.clone_from(&leading.config.config);
+        }
+    }
+    for (id, option) in [("theme", "--theme"), ("keymap", "--keymap")] {
+        if typed_before(id) && takes.look.is_none() {
+            refuse(option);
+        }
+    }
+    if let Some(look) = takes.look {
+        look.theme = look.theme.take().or_else(|| leading.look.theme.clone());
+        look.keymap = look.keymap.take().or_else(|| leading.look.keymap.clone());
+    }
+    match (typed_before("read_only"), takes.read_only) {
+        (true, Some(read_only)) => read_only.read_only = true,
+        // `rampart --read-only bans list` (an alias, say): a command that only reads is read-only.
+        (true, None) if !only_reads => refuse("--read-only"),
+        _ => {}
+    }
+    cli
+}
+
+/// A reason for the audit log: something must be said.
+fn parse_reason(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("a reason is required: say why (it is recorded in the audit log)".into())
+    } else {
+        Ok(s.trim().to_string())
+    }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -223,31 +489,19 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 /// Entry point of the binary.
 pub fn main() -> Result<ExitCode> {
     crate::terminal::install_hooks()?;
-    let cli = Cli::parse();
+    let cli = parse();
     let dirs = Dirs::discover();
-    let config_path = cli.global.config.clone().unwrap_or_else(|| dirs.config_file());
-    let config = Config::load(&config_path)?;
-    let config_dir = config_path.parent().map_or_else(|| dirs.config_dir.clone(), Path::to_path_buf);
-    // The store everything but the demo works on, with its folder made and its log opened.
-    let store_path = || -> Result<PathBuf> {
-        let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
-        ensure_parent(&db)?;
-        init_logging(&db.with_extension("log"));
-        Ok(db)
-    };
-    let refuse_when_read_only = |changes: bool| {
-        let refuse = cli.global.read_only && changes;
-        if refuse {
-            eprintln!("refused: --read-only");
+    let command = cli.command.unwrap_or(Command::Console(cli.console));
+    match command {
+        Command::Console(args) => {
+            let loaded = load_config(&args.config, &dirs)?;
+            let db = store_path(&args.store, &dirs)?;
+            let read_only = read_only_reason(&args.read_only, &loaded);
+            console::run(console_options(&args.look, loaded, read_only, db, None)?)?;
         }
-        refuse
-    };
-    match cli.command {
-        None | Some(Command::Console) => {
-            let db = store_path()?;
-            console::run(console_options(&cli.global, &config, config_dir, db, None)?)?;
-        }
-        Some(Command::Demo { seed, rate, events }) => {
+        Command::Demo { config, look, read_only, seed, rate, events } => {
+            let loaded = load_config(&config, &dirs)?;
+            let read_only = read_only_reason(&read_only, &loaded);
             let tmp = tempfile::Builder::new()
                 .prefix("rampart-demo-")
                 .tempdir()
@@ -255,30 +509,54 @@ pub fn main() -> Result<ExitCode> {
             let db = tmp.path().join("demo.db");
             init_logging(&tmp.path().join("rampart.log"));
             let demo = DemoOptions { seed, rate, events };
-            console::run(console_options(&cli.global, &config, config_dir, db, Some(demo))?)?;
+            console::run(console_options(&look, loaded, read_only, db, Some(demo))?)?;
         }
-        Some(Command::Collect) => collect(&store_path()?, &config)?,
-        Some(Command::Tenants { command }) => {
-            if refuse_when_read_only(!matches!(command, TenantsCommand::List { .. })) {
+        Command::Collect(host) => {
+            let loaded = load_config(&host.config, &dirs)?;
+            collect(&store_path(&host.store, &dirs)?, &loaded.config)?;
+        }
+        Command::Tenants { command } => {
+            let (host, acting) = match &command {
+                TenantsCommand::List { host, .. } => (host, None),
+                TenantsCommand::Isolate { act, .. } | TenantsCommand::Restore { act, .. } => {
+                    (&act.host, Some(&act.read_only))
+                }
+            };
+            let loaded = load_config(&host.config, &dirs)?;
+            if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            return crate::tenants_cli::run(&store_path()?, &config, command);
+            return crate::tenants_cli::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
         }
-        Some(Command::Bans { command }) => {
-            if refuse_when_read_only(!matches!(command, BansCommand::List { .. })) {
+        Command::Bans { command } => {
+            let (host, acting) = match &command {
+                BansCommand::List { host, .. } => (host, None),
+                BansCommand::Unban { act, .. } | BansCommand::Ban { act, .. } => (&act.host, Some(&act.read_only)),
+            };
+            let loaded = load_config(&host.config, &dirs)?;
+            if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            return crate::bans_cli::run(&store_path()?, &config, command);
+            return crate::bans_cli::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
         }
-        Some(Command::Ingest { command }) => return crate::query_cli::ingest(&store_path()?, command),
-        Some(Command::Alerts { command }) => {
-            return crate::query_cli::list(&store_path()?, crate::pane::Pane::Alerts, command)
+        Command::Ingest { command } => {
+            let (IngestCommand::Access { act, .. } | IngestCommand::Falco { act, .. }) = &command;
+            let loaded = load_config(&act.host.config, &dirs)?;
+            if refused_when_read_only(Some(&act.read_only), &loaded) {
+                return Ok(ExitCode::from(exit::USAGE));
+            }
+            return crate::query_cli::ingest(&store_path(&act.host.store, &dirs)?, command);
         }
-        Some(Command::Access { command }) => {
-            return crate::query_cli::list(&store_path()?, crate::pane::Pane::Access, command)
+        Command::Alerts { command: AlertsCommand::List { list, priority } } => {
+            let db = store_path(&list.store, &dirs)?;
+            return crate::query_cli::list(&db, crate::pane::Pane::Alerts, list, priority);
         }
-        Some(Command::Audit { command: AuditCommand::Verify }) => {
-            let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());
+        Command::Access { command: AccessCommand::List { list } } => {
+            let db = store_path(&list.store, &dirs)?;
+            return crate::query_cli::list(&db, crate::pane::Pane::Access, list, None);
+        }
+        Command::Audit { command: AuditCommand::Verify { store } } => {
+            let db = store.db.clone().unwrap_or_else(|| dirs.default_db());
             let conn = store::open(&db, Access::ReadOnly)?;
             let v = audit::verify(&conn).wrap_err("cannot read the audit log")?;
             return Ok(match v.first_break {
@@ -292,29 +570,97 @@ pub fn main() -> Result<ExitCode> {
                 }
             });
         }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "rampart",
+                &mut std::io::stdout(),
+            );
+        }
+        Command::Man { out_dir } => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match out_dir {
+                None => clap_mangen::Man::new(command)
+                    .render(&mut std::io::stdout())
+                    .wrap_err("cannot write the manual page")?,
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+                    clap_mangen::generate_to(command, &dir)
+                        .wrap_err_with(|| format!("cannot write the manual pages into {}", dir.display()))?;
+                    eprintln!(
+                        "manual pages written into {} (read one with: man -l {}/rampart.1)",
+                        dir.display(),
+                        dir.display()
+                    );
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// A config file as a command reads it, with where it came from.
+struct Loaded {
+    config: Config,
+    path: PathBuf,
+    /// Where the config's themes/ and keymaps/ folders are.
+    dir: PathBuf,
+}
+
+/// Reads the config file named with `--config` (which must exist) or the default one (which may not).
+fn load_config(arg: &ConfigArg, dirs: &Dirs) -> Result<Loaded> {
+    let (config, path) = match &arg.config {
+        Some(path) => (Config::load_given(path)?, path.clone()),
+        None => {
+            let path = dirs.config_file();
+            (Config::load(&path)?, path)
+        }
+    };
+    let dir = path.parent().map_or_else(|| dirs.config_dir.clone(), Path::to_path_buf);
+    Ok(Loaded { config, path, dir })
+}
+
+/// Why nothing may be changed, if so: `--read-only`, or `read_only = true` in the config file.
+fn read_only_reason(flag: &ReadOnlyArg, loaded: &Loaded) -> Option<String> {
+    if flag.read_only {
+        Some("started with --read-only".to_string())
+    } else if loaded.config.read_only {
+        Some(format!("read_only = true in {}", loaded.path.display()))
+    } else {
+        None
+    }
+}
+
+/// For a command that would act (`acting` holds its `--read-only`): says so and returns true
+/// when read-only mode forbids it.
+fn refused_when_read_only(acting: Option<&ReadOnlyArg>, loaded: &Loaded) -> bool {
+    let Some(why) = acting.and_then(|flag| read_only_reason(flag, loaded)) else { return false };
+    eprintln!("refused: read-only ({why}); nothing was done");
+    true
+}
+
+/// The store a command works on, with its folder made and its log opened.
+fn store_path(arg: &StoreArg, dirs: &Dirs) -> Result<PathBuf> {
+    let db = arg.db.clone().unwrap_or_else(|| dirs.default_db());
+    ensure_parent(&db)?;
+    init_logging(&db.with_extension("log"));
+    Ok(db)
+}
+
 fn console_options(
-    global: &Global,
-    config: &Config,
-    config_dir: PathBuf,
+    look: &LookArgs,
+    loaded: Loaded,
+    read_only: Option<String>,
     db: PathBuf,
     demo: Option<DemoOptions>,
 ) -> Result<console::Options> {
-    let theme_name = config::theme_choice(global.theme.as_deref(), config, crate::terminal::no_color());
+    let Loaded { config, dir: config_dir, .. } = loaded;
+    let theme_name = config::theme_choice(look.theme.as_deref(), &config, crate::terminal::no_color());
     let theme = config::load_theme(&theme_name, &config_dir)?;
-    let keymap_name = global.keymap.clone().or_else(|| config.keymap.clone()).unwrap_or_else(|| "default".into());
+    let keymap_name = look.keymap.clone().or_else(|| config.keymap.clone()).unwrap_or_else(|| "default".into());
     let keymap = config::load_keymap(&keymap_name, &config_dir)?;
-    let read_only = if global.read_only {
-        Some("started with --read-only".to_string())
-    } else if config.read_only {
-        Some("read_only = true in the config file".to_string())
-    } else {
-        None
-    };
-    Ok(console::Options { db, config_dir, theme, keymap, read_only, demo, config: config.clone() })
+    Ok(console::Options { db, config_dir, theme, keymap, read_only, demo, config })
 }
 
 fn ensure_parent(db: &Path) -> Result<()> {

@@ -35,7 +35,7 @@ pub fn run(db: &Path, config: &Config, command: TenantsCommand) -> Result<ExitCo
             }
         }
         match command {
-            TenantsCommand::List { json } => {
+            TenantsCommand::List { json, .. } => {
                 if let Err(why) = &engine {
                     eprintln!("warning: {why}; showing what the store last saw");
                 }
@@ -43,10 +43,12 @@ pub fn run(db: &Path, config: &Config, command: TenantsCommand) -> Result<ExitCo
                 let _ = writer.call(|_| ((), crate::store::writer::Tables::NONE)).await;
                 list(db, json).map(|()| exit::OK)
             }
-            TenantsCommand::Isolate { name, reason, pause } => {
+            TenantsCommand::Isolate { name, reason, pause, .. } => {
                 act(&writer, config, engine, Request::Isolate { tenant: name, reason, pause }).await
             }
-            TenantsCommand::Restore { name } => act(&writer, config, engine, Request::Restore { tenant: name }).await,
+            TenantsCommand::Restore { name, .. } => {
+                act(&writer, config, engine, Request::Restore { tenant: name }).await
+            }
         }
     });
     drop(writer);
@@ -94,6 +96,8 @@ fn list(db: &Path, json: bool) -> Result<()> {
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if rows.is_empty() {
+        crate::query_cli::say_no_rows();
     } else {
         println!("{:<20} {:<20} {:>9}  NETWORKS", "TENANT", "STATUS", "RUNNING");
         for t in rows {

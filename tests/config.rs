@@ -142,3 +142,19 @@ fn no_color_picks_mono_unless_a_theme_is_asked_for() {
     assert_eq!(config::theme_choice(None, &config, false), "light");
     assert_eq!(config::theme_choice(None, &Config::default(), false), "default");
 }
+
+#[test]
+fn a_config_file_given_by_name_must_exist_the_default_one_need_not() {
+    let missing = Path::new("/nonexistent/rampart/confg.toml");
+    assert_eq!(Config::load(missing), Ok(Config::default()));
+    assert_eq!(
+        Config::load_given(missing).unwrap_err().to_string(),
+        "the config file /nonexistent/rampart/confg.toml does not exist — check the path given with --config \
+         (only the default config file may be missing)"
+    );
+    let given = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid_configs/config_unknown_key.toml");
+    assert!(
+        Config::load_given(&given).unwrap_err().to_string().contains("unknown field"),
+        "a file that exists is read"
+    );
+}

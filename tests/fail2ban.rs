@@ -11,7 +11,7 @@ mod tmux;
 use std::path::Path;
 use std::sync::Arc;
 
-use f2b::{Fail2ban, BANTIME, FINITE, PERMANENT};
+use f2b::{Fail2ban, BANTIME, DATED, FINITE, PERMANENT};
 use rampart::app::update::Msg;
 use rampart::config::Config;
 use rampart::respond::{self, Backend, Request};
@@ -318,4 +318,76 @@ fn the_ban_detail_shows_what_else_the_ip_did() {
     h.press("G");
     let screen = h.screen();
     assert!(screen.contains("WARN  Brute-force login"), "and the alert they raised, at the end:\n{screen}");
+}
+
+/// `rampart …` with `--db` and `--config` pointing at `db` and `config`: (exit code, stdout, stderr).
+fn headless(db: &Path, config: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn an_address_written_any_way_is_banned_unbanned_and_audited_as_the_address() {
+    let f = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let config = config_file(&f, dir.path());
+    let (code, _, err) =
+        headless(&db, &config, &["bans", "ban", "2001:DB8:0:0::0001", "--jail", PERMANENT, "--reason", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(f.banned(PERMANENT).contains(&"2001:db8::1".to_string()));
+    let audited = |outcome: &str| {
+        count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM audit WHERE target = '2001:db8::1 in {PERMANENT}' AND outcome = '{outcome}'"
+            ),
+        )
+    };
+    assert_eq!((audited("ok"), audited("failed")), (1, 0), "audited as done, under the address's one spelling");
+    let (code, _, err) = headless(&db, &config, &["bans", "unban", "2001:db8:0000::01"]);
+    assert_eq!(code, 0, "found in the store and unbanned: {err}");
+    assert!(f.banned(PERMANENT).is_empty());
+    assert_eq!(audited("ok"), 2);
+    assert_eq!(count(&db, "SELECT count(*) FROM bans WHERE ip <> '2001:db8::1'"), 0, "stored canonically");
+}
+
+#[test]
+fn matched_lines_are_shown_as_the_log_had_them() {
+    let f = Fail2ban::start();
+    let written = f.fail_dated("203.0.113.44", 3);
+    f.wait_banned(DATED, "203.0.113.44");
+    let h = console(&f);
+    let bans = active_bans(&h);
+    assert_eq!(bans.len(), 1, "{bans:?}");
+    // Fail2Ban keeps the first line split around its time, as ["… [", "26/Nov/2026:…", "] \"POST …"].
+    let raw = rusqlite::Connection::open(&f.config.database)
+        .unwrap()
+        .query_row("SELECT CAST(data AS TEXT) FROM bips", [], |r| r.get::<_, String>(0))
+        .unwrap();
+    let data: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(data["matches"][0][0], "203.0.113.44 - mallory [", "the split Fail2Ban stores: {raw}");
+    let matches: Vec<String> = serde_json::from_str(&bans[0].matches_json).unwrap();
+    assert_eq!(matches, written, "each line exactly as written");
+}
+
+#[test]
+fn unban_without_fail2ban_says_it_is_not_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let absent = dir.path().display();
+    std::fs::write(
+        &config,
+        format!("[fail2ban]\ndatabase = \"{absent}/f2b.sqlite3\"\nsocket = \"{absent}/f2b.sock\"\n"),
+    )
+    .unwrap();
+    let (code, _, err) = headless(&dir.path().join("s.db"), &config, &["bans", "unban", "203.0.113.5"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("unban: Fail2Ban is not running (no server at "), "{err}");
+    assert!(!err.contains("not banned"), "it cannot know: {err}");
 }

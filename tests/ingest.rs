@@ -67,7 +67,10 @@ fn an_access_log_is_imported_line_for_line() {
     let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap(), "--tenant", "acme"], None);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("502 lines, 501 stored, 1 not parsed"), "{err}");
-    assert!(err.contains("line 501: Fields"), "the rejected line is named: {err}");
+    assert!(
+        err.contains("line 501: not in the combined format (host ident user [time]"),
+        "the rejected line is named: {err}"
+    );
     let (_, out, _) =
         rampart(&db, &["access", "list", "--json", "--filter", "status:401 tenant:acme", "--limit", "1000"], None);
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -192,8 +195,139 @@ fn falco_output_is_imported_from_standard_input() {
     let (_, out, _) = rampart(&db, &["alerts", "list"], None);
     assert!(out.contains("Informational") && out.contains("Critical"), "{out}");
     let (code, _, err) = rampart(&db, &["access", "list", "--priority", "warning"], None);
-    assert_ne!(code, 0);
-    assert!(err.contains("--priority applies to alerts only"), "{err}");
+    assert_eq!(code, 2, "--priority is not an option of access list: {err}");
+    assert!(err.contains("unexpected argument '--priority'"), "{err}");
+}
+
+/// A combined-format line from `ip` at minute `m` of 10:00.
+fn line(ip: &str, m: usize, status: &str) -> String {
+    format!("{ip} - - [26/Nov/2026:10:{m:02}:00 +0000] \"GET /p HTTP/1.1\" {status} 10 \"-\" \"curl\"\n")
+}
+
+#[test]
+fn a_file_where_nothing_parses_fails_and_says_why_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let log = dir.path().join("error.log");
+    let text: String = (0..793).map(|i| format!("[error] {i} upstream timed out\n")).collect();
+    std::fs::write(&log, text).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap()], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("793 lines, 0 stored, 793 not parsed"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "nothing in {} was stored: none of its lines is a combined-format access log line",
+            log.display()
+        )),
+        "{err}"
+    );
+    let mixed = dir.path().join("mixed.log");
+    let text = [line("203.0.113.1", 1, "200"), line("203.0.113.2", 2, "OK"), line("999.1.1.1", 3, "200")].concat();
+    std::fs::write(&mixed, text).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", mixed.to_str().unwrap()], None);
+    assert_eq!(code, 0, "one line stored is an import: {err}");
+    assert!(err.contains("3 lines, 1 stored, 2 not parsed"), "{err}");
+    assert!(err.contains("line 2: no status code"), "{err}");
+    assert!(err.contains("line 3: the client address is not an IP address"), "999.1.1.1 is not an address: {err}");
+    let (_, out, _) = rampart(&db, &["access", "list", "--json"], None);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{out}");
+}
+
+#[test]
+fn a_directory_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", logs.to_str().unwrap()], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("cannot read {}: it is a directory", logs.display())), "{err}");
+    let (code, _, err) = rampart(&db, &["ingest", "falco", logs.to_str().unwrap()], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("cannot read {}: it is a directory", logs.display())), "{err}");
+}
+
+#[test]
+fn the_same_file_imported_twice_is_recognised_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let log = dir.path().join("access.log");
+    std::fs::write(&log, (0..50).map(|m| line("203.0.113.9", m, "200")).collect::<String>()).unwrap();
+    let stored = || {
+        let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+        conn.query_row("SELECT count(*) FROM access_events", [], |r| r.get::<_, i64>(0)).unwrap()
+    };
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap()], None);
+    assert_eq!((code, stored()), (0, 50), "{err}");
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap()], None);
+    assert_eq!((code, stored()), (0, 50), "not stored twice: {err}");
+    assert!(err.contains(&format!("{}: skipped — the store already holds this file's lines", log.display())), "{err}");
+    assert!(err.contains("--again imports it again"), "{err}");
+    // The same file under another name (rotated, copied) is the same file.
+    let copy = dir.path().join("access.log.1");
+    std::fs::copy(&log, &copy).unwrap();
+    let (_, _, err) = rampart(&db, &["ingest", "access", copy.to_str().unwrap()], None);
+    assert_eq!(stored(), 50, "{err}");
+    // A file that grew is another file; --again imports one that was imported before.
+    std::fs::write(&log, (0..51).map(|m| line("203.0.113.9", m % 60, "200")).collect::<String>()).unwrap();
+    rampart(&db, &["ingest", "access", log.to_str().unwrap()], None);
+    assert_eq!(stored(), 101);
+    rampart(&db, &["ingest", "access", log.to_str().unwrap(), "--again"], None);
+    assert_eq!(stored(), 152);
+    // Falco files likewise.
+    let falco = dir.path().join("events.json");
+    let alert = r#"{"output":"x","priority":"Critical","rule":"Terminal shell in container","time":"2026-11-26T11:00:00Z","output_fields":{}}"#;
+    std::fs::write(&falco, format!("{alert}\n")).unwrap();
+    rampart(&db, &["ingest", "falco", falco.to_str().unwrap()], None);
+    let (code, _, err) = rampart(&db, &["ingest", "falco", falco.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("skipped"), "{err}");
+    let (_, out, _) = rampart(&db, &["alerts", "list", "--json"], None);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn read_only_refuses_to_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let log = dir.path().join("access.log");
+    std::fs::write(&log, line("203.0.113.9", 1, "200")).unwrap();
+    let (code, _, err) = rampart(&db, &["--read-only", "ingest", "access", log.to_str().unwrap()], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("refused: read-only (started with --read-only); nothing was done"), "{err}");
+    let (code, _, err) = rampart(&db, &["ingest", "falco", "--read-only", "-"], Some("{}\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(!db.exists(), "the store was not even created");
+}
+
+#[test]
+fn alerts_list_newest_first_by_the_alerts_own_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let alert = |minute: u32, rule: &str| {
+        format!(
+            "{{\"output\":\"o\",\"priority\":\"Critical\",\"rule\":\"{rule}\",\"time\":\"2026-11-26T11:{minute:02}:00Z\",\"output_fields\":{{}}}}\n"
+        )
+    };
+    // An older alert arrives last (a late import, a Falco buffer flushed late).
+    let input = [alert(30, "middle"), alert(50, "newest"), alert(10, "oldest")].concat();
+    let (code, _, err) = rampart(&db, &["ingest", "falco", "-"], Some(&input));
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = rampart(&db, &["alerts", "list", "--json"], None);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rules: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["newest", "middle", "oldest"]);
+    let (_, out, err) = rampart(&db, &["alerts", "list", "--limit", "2"], None);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("TIME (UTC)") && lines[0].contains("PRIORITY") && lines[0].contains("RULE"), "{out}");
+    assert!(lines[1].contains("newest") && lines[2].contains("middle") && lines.len() == 3, "{out}");
+    assert!(err.contains("1 more — use --limit to see more"), "{err}");
+    let (code, out, err) = rampart(&db, &["alerts", "list", "--filter", "rule:nothing-like-this"], None);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert_eq!(err.trim(), "no rows");
+    let (_, out, err) = rampart(&db, &["access", "list"], None);
+    assert_eq!((out.as_str(), err.trim()), ("", "no rows"));
 }
 
 #[test]

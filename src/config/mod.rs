@@ -32,6 +32,11 @@ pub enum ConfigError {
     UnknownName { kind: &'static str, name: String, available: Vec<String> },
     #[error("cannot read {path}: {cause}")]
     Unreadable { path: String, cause: String },
+    #[error(
+        "the config file {path} does not exist — check the path given with --config \
+         (only the default config file may be missing)"
+    )]
+    Missing { path: String },
 }
 
 impl ConfigError {
@@ -199,6 +204,17 @@ impl Config {
             Err(e) => return Err(ConfigError::Unreadable { path: path.display().to_string(), cause: e.to_string() }),
         };
         toml::from_str(&text).map_err(|e| ConfigError::syntax(&path.display().to_string(), &text, &e))
+    }
+
+    /// Reads a config file named on the command line: unlike the default one, it must exist, so
+    /// that a typo cannot silently drop what the file says (`read_only`, where Fail2Ban listens).
+    pub fn load_given(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ConfigError::Missing { path: path.display().to_string() })
+            }
+            _ => Config::load(path),
+        }
     }
 }
 

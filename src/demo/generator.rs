@@ -148,6 +148,9 @@ pub struct Generator {
     /// (attacker ip, tenant, failures, matched lines) of the brute force in progress.
     brute_force: Option<(String, String, i64, Vec<String>)>,
     ban_counts: std::collections::HashMap<String, i64>,
+    /// Until when each address is banned in each jail (`None`: for good). Fail2Ban never bans an
+    /// address in a jail that holds it already (it cannot fail there again), so neither does the demo.
+    banned_until: std::collections::HashMap<(&'static str, String), Option<i64>>,
     /// How much more often than in the seeded history something notable happens.
     pub intensity: f64,
 }
@@ -209,6 +212,7 @@ impl Generator {
             pending: Vec::new(),
             brute_force: None,
             ban_counts: Default::default(),
+            banned_until: Default::default(),
             intensity: 1.0,
         }
     }
@@ -240,7 +244,7 @@ impl Generator {
         }
         let roll: f64 = self.rng.gen::<f64>() / self.intensity;
         match roll {
-            r if r < 0.0010 => self.start_brute_force(),
+            r if r < 0.0010 => self.start_brute_force(ts),
             r if r < 0.0016 => self.start_web_attack(),
             r if r < 0.0020 => self.cross_tenant_probe(ts, out),
             r if r < 0.0028 => self.runtime_alert(ts, out),
@@ -293,9 +297,32 @@ impl Generator {
         }
     }
 
-    fn start_brute_force(&mut self) {
+    /// An attacker's address that `jail` does not hold at `ts`; IPv6 with chance `v6`, and always
+    /// once the IPv4 addresses tried are all banned.
+    fn unbanned_ip(&mut self, jail: &'static str, ts: i64, v6: f64) -> String {
+        for attempt in 0.. {
+            let ip = if attempt >= 50 || self.rng.gen_bool(v6) {
+                public_ipv6(&mut self.rng)
+            } else {
+                public_ip(&mut self.rng)
+            };
+            match self.banned_until.get(&(jail, ip.clone())) {
+                Some(None) => {}
+                Some(Some(until)) if *until > ts => {}
+                _ => return ip,
+            }
+        }
+        unreachable!("an endless loop returns")
+    }
+
+    /// Notes a ban, so the address is not banned in its jail again while it lasts.
+    fn banned(&mut self, jail: &'static str, ban: &Ban) {
+        self.banned_until.insert((jail, ban.ip.clone()), ban.expires_at());
+    }
+
+    fn start_brute_force(&mut self, ts: i64) {
         let t = self.tenant();
-        let ip = if self.rng.gen_bool(0.15) { public_ipv6(&mut self.rng) } else { public_ip(&mut self.rng) };
+        let ip = self.unbanned_ip(JAIL_LOGIN, ts, 0.15);
         let tenant = self.tenants[t].name.to_string();
         let attempts = self.rng.gen_range(6..14);
         for _ in 0..attempts {
@@ -365,7 +392,7 @@ impl Generator {
                     )));
                     let count = self.ban_counts.entry(ip.clone()).or_insert(0);
                     *count += 1;
-                    out.push(Write::Ban(Ban {
+                    let ban = Ban {
                         jail: JAIL_LOGIN.into(),
                         ip,
                         banned_at: e.ts,
@@ -376,7 +403,9 @@ impl Generator {
                         source: "fail2ban".into(),
                         tenant: Some(tenant),
                         ..Default::default()
-                    }));
+                    };
+                    self.banned(JAIL_LOGIN, &ban);
+                    out.push(Write::Ban(ban));
                 }
             }
         } else if e.flags & flags::ATTACK != 0 && !self.pending.iter().any(|p| p.src_ip == e.src_ip) {
@@ -523,14 +552,14 @@ impl Generator {
 
     /// An SSH brute-forcer banned by Fail2Ban's sshd jail.
     pub fn ssh_ban(&mut self, ts: i64, permanent: bool) -> Write {
-        let ip = if self.rng.gen_bool(0.2) { public_ipv6(&mut self.rng) } else { public_ip(&mut self.rng) };
+        let ip = self.unbanned_ip(JAIL_SSH, ts, 0.2);
         let failures = self.rng.gen_range(5..40);
         let matches: Vec<String> = (0..failures.min(5))
             .map(|i| {
                 format!("sshd[{}]: Failed password for invalid user admin from {ip} port {} ssh2", 4000 + i, 40_000 + i)
             })
             .collect();
-        Write::Ban(Ban {
+        let ban = Ban {
             jail: JAIL_SSH.into(),
             ip,
             banned_at: ts,
@@ -540,7 +569,9 @@ impl Generator {
             matches_json: serde_json::to_string(&matches).unwrap_or_default(),
             source: "fail2ban".into(),
             ..Default::default()
-        })
+        };
+        self.banned(JAIL_SSH, &ban);
+        Write::Ban(ban)
     }
 }
 

@@ -6,10 +6,15 @@ use std::borrow::Cow;
 use crate::store::access::{flags, AccessEvent, Row};
 
 /// Why a line is not an access event; counted, never silently dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Unparsed {
+    #[error("not in the combined format (host ident user [time] \"request\" status bytes \"referer\" \"user agent\")")]
     Fields,
+    #[error("the client address is not an IP address")]
+    Address,
+    #[error("the time is not written as 26/Nov/2026:10:59:03 +0000")]
     Time,
+    #[error("no status code (a number after the request)")]
     Status,
 }
 
@@ -164,14 +169,13 @@ impl<'a> Fields<'a> {
 }
 
 /// An address in its canonical form: IPv6 compressed and lower-case; IPv4 as written, since Rust
-/// accepts only the canonical dotted quad (no leading zeros); anything else as written.
-fn canonical_ip(host: &str) -> Cow<'_, str> {
-    if !host.contains(':') {
-        return Cow::Borrowed(host); // not IPv6
-    }
-    match host.parse::<std::net::Ipv6Addr>() {
-        Ok(ip) => Cow::Owned(ip.to_string()),
-        Err(_) => Cow::Borrowed(host),
+/// accepts only the canonical dotted quad (no leading zeros, every part 0-255). Anything else
+/// (`999.1.1.1`, a host name) is not an address.
+fn canonical_ip(host: &str) -> Result<Cow<'_, str>, Unparsed> {
+    if host.contains(':') {
+        host.parse::<std::net::Ipv6Addr>().map(|ip| Cow::Owned(ip.to_string())).map_err(|_| Unparsed::Address)
+    } else {
+        host.parse::<std::net::Ipv4Addr>().map(|_| Cow::Borrowed(host)).map_err(|_| Unparsed::Address)
     }
 }
 
@@ -209,7 +213,7 @@ pub fn fields(line: &str) -> Result<Fields<'_>, Unparsed> {
     let (method, path) = split_request(request);
     Ok(Fields {
         ts,
-        src_ip: canonical_ip(host),
+        src_ip: canonical_ip(host)?,
         user: (user != "-").then_some(user),
         method,
         path,
@@ -265,6 +269,15 @@ mod tests {
         assert_eq!(e.user_agent, r#"say "hi" \ \x22"#);
         assert_eq!(e.ts, chrono::DateTime::parse_from_rfc3339("2026-11-26T10:59:03Z").unwrap().timestamp_millis());
         assert_eq!(e.flags & flags::AUTH_FAILURE, flags::AUTH_FAILURE);
+    }
+
+    #[test]
+    fn a_client_that_is_not_an_address_is_refused() {
+        for host in ["999.1.1.1", "1.2.3", "01.2.3.4", "example.com", "2001:db8::zz", "-"] {
+            let line = format!(r#"{host} - - [26/Nov/2026:10:59:03 +0000] "GET / HTTP/1.1" 200 1 "-" "curl""#);
+            assert_eq!(parse(&line, "a", "t").unwrap_err(), Unparsed::Address, "{host}");
+        }
+        assert_eq!(Unparsed::Status.to_string(), "no status code (a number after the request)");
     }
 
     #[test]

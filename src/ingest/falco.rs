@@ -30,7 +30,7 @@ pub fn parse(line: &str) -> Result<Alert, String> {
         .timestamp_millis();
     let priority: Priority = f.priority.parse().map_err(|()| format!("unknown priority '{}'", f.priority))?;
     let field = |k: &str| f.output_fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let src_ip = field("fd.cip").or_else(|| field("fd.rip")).filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    let src_ip = field("fd.cip").or_else(|| field("fd.rip")).and_then(|ip| crate::store::canonical_ip(&ip));
     Ok(Alert {
         id: 0,
         ts,
@@ -74,6 +74,14 @@ mod tests {
     fn older_shape_loads() {
         let a = parse(OLDER).unwrap();
         assert_eq!((a.priority, a.hostname.as_str(), a.tags.as_str()), (Priority::Informational, "", ""));
+    }
+
+    #[test]
+    fn the_client_address_is_kept_in_canonical_form() {
+        let line = CURRENT.replace("\"proc.cmdline\":\"bash\"", "\"fd.cip\":\"2001:DB8:0:0::0001\"");
+        assert_eq!(parse(&line).unwrap().src_ip.as_deref(), Some("2001:db8::1"));
+        let line = CURRENT.replace("\"proc.cmdline\":\"bash\"", "\"fd.cip\":\"999.1.1.1\"");
+        assert_eq!(parse(&line).unwrap().src_ip, None, "not an address");
     }
 
     #[test]

@@ -71,7 +71,10 @@ pub fn parse(line: &str, names: &FieldNames, rule: &TenantRule, source: &str) ->
     let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let ts = v.get(&names.time).and_then(time).ok_or_else(|| format!("no usable time in '{}'", names.time))?;
     let ip = text(&v, &names.ip).ok_or_else(|| format!("no address in '{}'", names.ip))?;
-    let src_ip = ip.parse::<std::net::IpAddr>().map(|ip| ip.to_string()).unwrap_or_else(|_| ip.to_string());
+    let src_ip = ip
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| format!("the address in '{}' is not an IP address", names.ip))?;
     let path = text(&v, &names.path).unwrap_or_default().to_string();
     let status = number(&v, &names.status).ok_or_else(|| format!("no status in '{}'", names.status))?;
     let method = text(&v, &names.method).unwrap_or_default().to_string();

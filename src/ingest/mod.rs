@@ -2,6 +2,7 @@
 
 pub mod combined;
 pub mod falco;
+pub mod fingerprint;
 pub mod jsonlines;
 
 use std::borrow::Cow;
@@ -101,7 +102,7 @@ impl Intake for AccessIntake {
     }
 
     fn parse(&self, line: &str, chunk: &mut access::Bulk) -> Result<(), String> {
-        let fields = combined::fields(line).map_err(|why| format!("{why:?}"))?;
+        let fields = combined::fields(line).map_err(|why| why.to_string())?;
         chunk.push(&fields.row(&self.tenant, &self.source));
         Ok(())
     }

@@ -2,6 +2,8 @@
 //! then asking Fail2Ban whether it took effect. Errors come back in words; nothing is claimed that
 //! Fail2Ban did not confirm.
 
+use std::net::IpAddr;
+
 use crate::config::Fail2banConfig;
 
 /// Runs the client with `args` and returns its standard output, or what went wrong in words.
@@ -43,14 +45,19 @@ pub async fn jails(config: &Fail2banConfig) -> Result<Vec<String>, String> {
     Ok(list.split(',').map(|j| j.trim().to_string()).filter(|j| !j.is_empty()).collect())
 }
 
-/// Whether `ip` is banned in `jail` now, by Fail2Ban's own account.
+/// Whether `ip` is banned in `jail` now, by Fail2Ban's own account. Addresses are compared as
+/// addresses, not as text (`2001:DB8::0001` is `2001:db8::1`).
 pub async fn is_banned(config: &Fail2banConfig, jail: &str, ip: &str) -> Result<bool, String> {
+    let wanted = address(ip)?;
     let list = client(config, &["get", jail, "banip"]).await?;
-    Ok(list.split_whitespace().any(|b| b == ip))
+    Ok(list
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter_map(|b| b.parse::<IpAddr>().ok())
+        .any(|b| b == wanted))
 }
 
 pub async fn ban(config: &Fail2banConfig, jail: &str, ip: &str) -> Result<String, String> {
-    validate_ip(ip)?;
+    let ip = &address(ip)?.to_string();
     client(config, &["set", jail, "banip", ip]).await?;
     if is_banned(config, jail, ip).await? {
         Ok(format!("banned {ip} in {jail}"))
@@ -60,7 +67,7 @@ pub async fn ban(config: &Fail2banConfig, jail: &str, ip: &str) -> Result<String
 }
 
 pub async fn unban(config: &Fail2banConfig, jail: &str, ip: &str) -> Result<String, String> {
-    validate_ip(ip)?;
+    let ip = &address(ip)?.to_string();
     client(config, &["set", jail, "unbanip", ip]).await?;
     if is_banned(config, jail, ip).await? {
         Err(format!("Fail2Ban still lists {ip} as banned in {jail}"))
@@ -69,7 +76,8 @@ pub async fn unban(config: &Fail2banConfig, jail: &str, ip: &str) -> Result<Stri
     }
 }
 
-/// Only an address is ever passed to the client: never an option or anything else.
-fn validate_ip(ip: &str) -> Result<(), String> {
-    ip.parse::<std::net::IpAddr>().map(|_| ()).map_err(|_| format!("'{ip}' is not an IP address"))
+/// Only an address is ever passed to the client (never an option or anything else), and always
+/// in its canonical form, the one Fail2Ban answers with.
+fn address(ip: &str) -> Result<IpAddr, String> {
+    ip.trim().parse::<IpAddr>().map_err(|_| format!("'{ip}' is not an IP address"))
 }

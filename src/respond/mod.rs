@@ -52,6 +52,18 @@ impl Request {
         }
     }
 
+    /// The same request with its address in canonical form (`2001:DB8:0:0::0001` → `2001:db8::1`),
+    /// so that what is done, compared and audited is the address, however it was written.
+    pub fn canonical(&self) -> Request {
+        let mut request = self.clone();
+        if let Request::Unban { ip, .. } | Request::Ban { ip, .. } = &mut request {
+            if let Some(canonical) = crate::store::canonical_ip(ip) {
+                *ip = canonical;
+            }
+        }
+        request
+    }
+
     fn reason(&self) -> Option<&str> {
         match self {
             Request::Isolate { reason, .. } | Request::Ban { reason, .. } => Some(reason),
@@ -110,6 +122,7 @@ impl Backend {
 /// Carries out `request` and records it in the audit log. Docker actions run against the engine
 /// (journaling through the writer as they go); the rest are store changes made on the writer.
 pub async fn perform(writer: &StoreWriter, backend: &Backend, operator: &Operator, request: &Request) -> Outcome {
+    let request = &request.canonical();
     let gone = |e: crate::store::writer::WriterGone| Outcome::failed(e.to_string());
     match (backend, request) {
         (Backend::Live(config), Request::Isolate { .. } | Request::Restore { .. }) => {
@@ -282,6 +295,9 @@ fn perform_in_store(conn: &Connection, backend: &Backend, operator: &Operator, r
                 Ok(false) => Err(format!("{ip} is no longer banned in {jail}")),
                 Err(e) => Err(format!("store error: {e}")),
             }
+        }
+        (Backend::Demo, Request::Ban { ip, jail, .. }) if bans::active_in(conn, jail, ip, at).unwrap_or(false) => {
+            Err(format!("{ip} is already banned in {jail}"))
         }
         (Backend::Demo, Request::Ban { ip, jail, .. }) => {
             let count = bans::previous_count(conn, ip).unwrap_or(0) + 1;

@@ -102,7 +102,7 @@ impl Reader {
                 .prepare_cached("SELECT ip, jail, timeofban, bantime, bancount, data FROM bips LIMIT 100000")?;
             let rows = stmt.query_map([], |r| {
                 let mut b = ban_fields(r, 2, 3, 4, 5)?;
-                b.ip = r.get(0)?;
+                b.ip = address(r.get(0)?);
                 b.jail = r.get(1)?;
                 Ok(b)
             })?;
@@ -120,8 +120,14 @@ impl Reader {
 fn ban(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Ban> {
     let mut b = ban_fields(r, at + 2, at + 3, at + 4, at + 5)?;
     b.jail = r.get(at)?;
-    b.ip = r.get(at + 1)?;
+    b.ip = address(r.get(at + 1)?);
     Ok(b)
+}
+
+/// Fail2Ban's address in the store's canonical form, so that it compares equal to the same
+/// address however it came to be written.
+fn address(ip: String) -> String {
+    crate::store::canonical_ip(&ip).unwrap_or(ip)
 }
 
 fn ban_fields(
@@ -153,15 +159,18 @@ fn ban_fields(
     })
 }
 
-/// Fail2Ban's `matches`: lines, or tuples whose last element is the line.
+/// Fail2Ban's `matches`, each line as the log had it. Fail2Ban stores a line either whole, as a
+/// string, or split around the time it found in it, as `[before, time, after]`
+/// (`["203.0.113.9 - bob [", "26/Nov/2026:10:41:36 +0000", "] \"POST /login …"]`): the pieces
+/// joined with nothing between them are the line.
 fn matched_lines(json: &serde_json::Value) -> Vec<String> {
     let Some(list) = json.get("matches").and_then(|m| m.as_array()) else { return Vec::new() };
     list.iter()
         .filter_map(|m| match m {
             serde_json::Value::String(s) => Some(s.clone()),
             serde_json::Value::Array(parts) => {
-                let text: Vec<&str> = parts.iter().filter_map(|p| p.as_str()).filter(|p| !p.is_empty()).collect();
-                (!text.is_empty()).then(|| text.join(" "))
+                let line: String = parts.iter().filter_map(|p| p.as_str()).collect();
+                (!line.is_empty()).then_some(line)
             }
             _ => None,
         })

@@ -69,15 +69,17 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Ban> {
     })
 }
 
-/// Stores a ban unless one with the same jail, IP and time is already there (its identity).
+/// Stores a ban unless one with the same jail, IP and time is already there (its identity). The
+/// address is stored in its canonical form.
 pub fn insert(conn: &Connection, b: &Ban) -> rusqlite::Result<()> {
+    let ip = super::canonical_ip(&b.ip).unwrap_or_else(|| b.ip.clone());
     conn.prepare_cached(
         "INSERT OR IGNORE INTO bans (jail, ip, banned_at, ban_seconds, ban_count, failures, matches_json, source, tenant, \
          unbanned_at, unbanned_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         b.jail,
-        b.ip,
+        ip,
         b.banned_at,
         b.ban_seconds,
         b.ban_count,
@@ -98,6 +100,13 @@ pub fn mark_unbanned(conn: &Connection, id: i64, operator: &str, at: i64) -> rus
         params![at, operator, id],
     )?;
     Ok(n == 1)
+}
+
+/// Whether `ip` (canonical) is banned in `jail` at `now`.
+pub fn active_in(conn: &Connection, jail: &str, ip: &str, now: i64) -> rusqlite::Result<bool> {
+    let sql =
+        format!("SELECT EXISTS (SELECT 1 FROM bans WHERE jail = ?1 AND ip = ?2 AND {})", ACTIVE.replace('?', "?3"));
+    conn.prepare_cached(&sql)?.query_row(params![jail, ip, now], |r| r.get(0))
 }
 
 /// How many times `ip` was banned before, so a repeat offender stands out.

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod bans;
 pub mod filter;
+pub mod imports;
 pub mod integrity;
 pub mod journal;
 pub mod overview;
@@ -47,6 +48,13 @@ pub enum StoreError {
     Missing { path: PathBuf },
     #[error("store error on {path}: {source}")]
     Sqlite { path: PathBuf, source: rusqlite::Error },
+}
+
+/// An address in the one text form the store keeps (IPv6 compressed and lower-case, as
+/// `2001:db8::1`), so that comparing two addresses' text compares the addresses; `None` when
+/// `text` is not an address.
+pub fn canonical_ip(text: &str) -> Option<String> {
+    text.trim().parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 /// Whether a connection may write.

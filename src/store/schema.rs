@@ -174,6 +174,20 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX bans_active ON bans(tenant, unbanned_at, ban_seconds, banned_at);
     "#,
+    // version 6: files imported with `rampart ingest`, so that the same file is not imported twice.
+    r#"
+    CREATE TABLE imports (
+        id            INTEGER PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        fingerprint   TEXT NOT NULL,
+        path          TEXT NOT NULL,
+        lines         INTEGER NOT NULL,
+        stored        INTEGER NOT NULL,
+        imported_at   INTEGER NOT NULL,
+        imported_by   TEXT NOT NULL
+    );
+    CREATE INDEX imports_by_fingerprint ON imports(fingerprint);
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -13,6 +13,9 @@ use rampart::config::Fail2banConfig;
 pub const FINITE: &str = "web-login";
 pub const PERMANENT: &str = "ssh-perm";
 pub const BANTIME: i64 = 600;
+/// A jail over a combined-format access log, whose lines carry their time (Fail2Ban stores such
+/// a matched line split around the time it found in it).
+pub const DATED: &str = "web-access";
 
 pub struct Fail2ban {
     pub dir: tempfile::TempDir,
@@ -41,15 +44,22 @@ impl Fail2ban {
             "[Definition]\nfailregex = ^auth failure for \\S+ from <HOST>$\ndatepattern = {NONE}\n".into(),
         );
         write(
+            "filter.d/rampart-access.conf",
+            "[Definition]\nfailregex = ^<HOST> \\S+ \\S+ \\[\\] \"POST /login[^\"]*\" 401\n".into(),
+        );
+        write(
             "jail.conf",
             format!(
                 "[DEFAULT]\nbackend = polling\nbanaction = dummy[target={d}/dummy.bans]\naction = %(banaction)s\n\
                  maxretry = 3\nfindtime = 600\n\n[{FINITE}]\nenabled = true\nfilter = rampart-test\nlogpath = {d}/web.log\n\
-                 bantime = {BANTIME}\n\n[{PERMANENT}]\nenabled = true\nfilter = rampart-test\nlogpath = {d}/ssh.log\nbantime = -1\n"
+                 bantime = {BANTIME}\n\n[{PERMANENT}]\nenabled = true\nfilter = rampart-test\nlogpath = {d}/ssh.log\nbantime = -1\n\n\
+                 [{DATED}]\nenabled = true\nfilter = rampart-access\nlogpath = {d}/access.log\nbantime = {BANTIME}\n\
+                 datepattern = ^[^\\[]*\\[({{DATE}})\n"
             ),
         );
         write("web.log", String::new());
         write("ssh.log", String::new());
+        write("access.log", String::new());
         let status = Command::new("fail2ban-server")
             .args(["-c", &d, "-b", "-x"])
             .stdout(std::process::Stdio::null())
@@ -79,6 +89,20 @@ impl Fail2ban {
         for _ in 0..n {
             writeln!(f, "auth failure for mallory from {ip}").unwrap();
         }
+    }
+
+    /// Appends `n` failed logins from `ip`, timed now, to the combined-format log of the `DATED`
+    /// jail; returns the lines as written.
+    pub fn fail_dated(&self, ip: &str, n: usize) -> Vec<String> {
+        let mut f = std::fs::OpenOptions::new().append(true).open(self.dir.path().join("access.log")).unwrap();
+        let now = chrono::Utc::now().format("%d/%b/%Y:%H:%M:%S +0000");
+        let lines: Vec<String> = (0..n)
+            .map(|i| format!("{ip} - mallory [{now}] \"POST /login?try={i} HTTP/1.1\" 401 312 \"-\" \"curl/8.5.0\""))
+            .collect();
+        for line in &lines {
+            writeln!(f, "{line}").unwrap();
+        }
+        lines
     }
 
     /// What Fail2Ban itself says is banned in `jail`.
