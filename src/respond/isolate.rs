@@ -338,14 +338,16 @@ async fn isolate_one(
         paused_now = true;
     }
     journal_call(writer, move |conn| journal::set(conn, entry_id, Step::Isolate, true)).await?;
-    let mut detail = format!("{disconnected} of {} networks disconnected", before.networks.len() - before.held.len());
-    if !before.held.is_empty() {
-        detail.push_str(&format!(
-            ", {} cut in place keeping their addresses ({})",
-            before.held.len(),
-            before.held.join(", ")
-        ));
+    let mut parts = Vec::new();
+    let detachable = before.networks.len() - before.held.len();
+    if detachable > 0 || before.held.is_empty() {
+        parts.push(format!("{disconnected} of {detachable} networks disconnected"));
     }
+    if !before.held.is_empty() {
+        let held = before.held.join(", ");
+        parts.push(format!("{} cut in place keeping the address ({held})", before.held.len()));
+    }
+    let mut detail = parts.join(", ");
     detail.push_str(&format!(", on {quarantine}"));
     if paused_now {
         detail.push_str(", paused");
