@@ -325,6 +325,41 @@ fn a_crash_half_way_is_finished_or_undone_by_the_next_run() {
 }
 
 #[test]
+fn a_crash_after_cutting_a_link_is_finished_or_undone_with_every_address_kept() {
+    let lab = Lab::without_subnets(&[3]);
+    let dir = tempfile::tempdir().unwrap();
+    let (db, config) = (dir.path().join("k.db"), config_file(&lab, dir.path()));
+    let a = &lab.tenants[0];
+    let (web, client1, client2) = (&a.containers[0], &a.containers[1], &a.containers[2]);
+    let before: Vec<_> = a.containers.iter().map(|c| lab.networks_of(c)).collect();
+    let web_ip = lab.address_on(web, &a.network).unwrap();
+
+    // Killed right after the first container's link was cut (client1 comes first by name).
+    let crashed = rampart(&db, &config, &["tenants", "isolate", &a.name, "--reason", "x"], Some("isolate-after-cut"));
+    assert!(!crashed.status.success());
+    assert!(!lab.reaches(client1, &web_ip), "client1 was cut before the crash");
+    assert!(lab.reaches(client2, &web_ip), "the crash came before the others");
+    assert_eq!(tenant_status(&db, &config, &a.name), "partially isolated");
+
+    let undo = rampart(&db, &config, &["tenants", "restore", &a.name], None);
+    assert_eq!(undo.status.code(), Some(0), "{}", String::from_utf8_lossy(&undo.stdout));
+    assert_eq!(a.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), before);
+    assert!(lab.reaches(client1, &web_ip), "client1's link is up again");
+    assert_eq!(tenant_status(&db, &config, &a.name), "active");
+
+    // Crash again, and this time finish the isolation instead.
+    let crashed = rampart(&db, &config, &["tenants", "isolate", &a.name, "--reason", "x"], Some("isolate-after-cut"));
+    assert!(!crashed.status.success());
+    let finish = rampart(&db, &config, &["tenants", "isolate", &a.name, "--reason", "finish it"], None);
+    assert_eq!(finish.status.code(), Some(0), "{}", String::from_utf8_lossy(&finish.stdout));
+    assert!(!lab.reaches(client2, &web_ip), "every link is cut now");
+    assert_eq!(tenant_status(&db, &config, &a.name), "isolated");
+    assert_eq!(rampart(&db, &config, &["tenants", "restore", &a.name], None).status.code(), Some(0));
+    assert_eq!(a.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), before);
+    assert!(lab.reaches(client2, &web_ip));
+}
+
+#[test]
 fn headless_commands_tell_outcomes_apart() {
     let lab = Lab::new(&[1]);
     let dir = tempfile::tempdir().unwrap();

@@ -104,8 +104,9 @@ async fn ensure_quarantine(docker: &Docker, name: &str) -> Result<(), String> {
     }
 }
 
-/// For the crash-recovery test: with `RAMPART_FAULT=isolate-after-disconnect` the process aborts
-/// right after the first network is disconnected, as a kill -9 would.
+/// For the crash-recovery tests: with `RAMPART_FAULT=isolate-after-disconnect` (or
+/// `isolate-after-cut`) the process aborts right after the first network is disconnected (or cut
+/// in place), as a kill -9 would.
 fn fault(point: &str) {
     if crate::fault::at(point) {
         eprintln!("{}={point}: aborting as a crash would", crate::fault::ENV);
@@ -316,7 +317,8 @@ async fn isolate_one(
                 .await
                 .map_err(|e| format!("cannot cut {} in place: {e}", net.name))?;
             if end.up {
-                link::set(&end, false).await.map_err(|e| format!("cannot cut {} in place: {e}", net.name))?;
+                link::cut(&end).await.map_err(|e| format!("cannot cut {} in place: {e}", net.name))?;
+                fault("isolate-after-cut");
             }
             continue;
         }
@@ -462,7 +464,7 @@ async fn begin_restore_steps(
                 .await
                 .map_err(|e| format!("cannot let {} through again: {e}", net.name))?;
             if !end.up {
-                link::set(&end, true).await.map_err(|e| format!("cannot let {} through again: {e}", net.name))?;
+                link::let_through(&end).await.map_err(|e| format!("cannot let {} through again: {e}", net.name))?;
             }
         }
     }

@@ -9,6 +9,9 @@ use tokio::process::Command;
 pub struct HostEnd {
     pub ifname: String,
     pub up: bool,
+    /// The container's process, and the link's name inside its network namespace.
+    pub pid: i64,
+    pub inner: String,
 }
 
 async fn run(program: &str, args: &[&str]) -> Result<String, String> {
@@ -44,7 +47,7 @@ pub async fn host_end(pid: i64, mac: &str, ip: &str, bridge: &str) -> Result<Hos
         return Err("the container has no process".into());
     }
     let inside = links(&run("nsenter", &["-t", &pid.to_string(), "-n", "ip", "-j", "addr", "show"]).await?)?;
-    let peer = inside
+    let (inner, peer) = inside
         .iter()
         .find(|l| {
             text(l, "address").is_some_and(|a| a.eq_ignore_ascii_case(mac))
@@ -52,7 +55,7 @@ pub async fn host_end(pid: i64, mac: &str, ip: &str, bridge: &str) -> Result<Hos
                     .and_then(Value::as_array)
                     .is_some_and(|infos| infos.iter().any(|i| text(i, "local") == Some(ip)))
         })
-        .and_then(|l| l.get("link_index").and_then(Value::as_i64))
+        .and_then(|l| Some((text(l, "ifname")?.to_string(), l.get("link_index").and_then(Value::as_i64)?)))
         .ok_or_else(|| format!("no interface with {mac} and {ip} in the container's network namespace"))?;
     let host = links(&run("ip", &["-j", "link", "show", "master", bridge]).await?)?;
     host.iter()
@@ -60,12 +63,22 @@ pub async fn host_end(pid: i64, mac: &str, ip: &str, bridge: &str) -> Result<Hos
         .and_then(|l| {
             let ifname = text(l, "ifname")?.to_string();
             let up = l.get("flags").and_then(Value::as_array).is_some_and(|f| f.iter().any(|f| f == "UP"));
-            Some(HostEnd { ifname, up })
+            Some(HostEnd { ifname, up, pid, inner: inner.clone() })
         })
         .ok_or_else(|| format!("the container's link is not a port of bridge {bridge} on this host"))
 }
 
-/// Sets the host end of a link down (`up == false`: nothing passes) or up again.
-pub async fn set(end: &HostEnd, up: bool) -> Result<(), String> {
-    run("ip", &["link", "set", "dev", &end.ifname, if up { "up" } else { "down" }]).await.map(|_| ())
+/// Sets the host end of a link down: nothing passes either way, and the container cannot undo it.
+pub async fn cut(end: &HostEnd) -> Result<(), String> {
+    run("ip", &["link", "set", "dev", &end.ifname, "down"]).await.map(|_| ())
+}
+
+/// Sets the host end of a link up again, and makes the container forget the neighbours it failed
+/// to reach while cut: otherwise its first connection to each of them fails at once with "host
+/// unreachable" instead of resolving the neighbour afresh.
+pub async fn let_through(end: &HostEnd) -> Result<(), String> {
+    run("ip", &["link", "set", "dev", &end.ifname, "up"]).await?;
+    let pid = end.pid.to_string();
+    let flush = ["-t", &pid, "-n", "ip", "neigh", "flush", "dev", &end.inner, "nud", "failed", "nud", "incomplete"];
+    run("nsenter", &flush).await.map(|_| ())
 }
