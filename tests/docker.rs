@@ -21,9 +21,13 @@ use rampart::store::{self, Access};
 const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 
 fn perform(lab: &Lab, db: &Path, request: Request) -> Outcome {
+    perform_with(lab, lab.config.clone(), db, request)
+}
+
+fn perform_with(lab: &Lab, docker: rampart::config::DockerConfig, db: &Path, request: Request) -> Outcome {
     let conn = store::open(db, Access::ReadWrite).unwrap();
     let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
-    let backend = Backend::Live(Arc::new(rampart::config::Config { docker: lab.config.clone(), ..Default::default() }));
+    let backend = Backend::Live(Arc::new(rampart::config::Config { docker, ..Default::default() }));
     let outcome = lab.runtime.block_on(respond::perform(&writer, &backend, &support::operator(), &request));
     drop(writer);
     thread.join().unwrap();
@@ -94,6 +98,142 @@ fn isolate_cuts_a_tenant_off_and_restore_brings_it_back() {
     assert!(!nothing.ok);
     assert!(nothing.message.contains("has no isolation to undo"), "{nothing:?}");
     assert_eq!(rampart::store::audit::verify(&store::open(&db, Access::ReadOnly).unwrap()).unwrap().first_break, None);
+}
+
+/// The restore report's line for `container`.
+fn line_of<'a>(outcome: &'a Outcome, container: &str) -> &'a str {
+    outcome
+        .details
+        .iter()
+        .find(|l| l.contains(&format!(" {container}  ")))
+        .unwrap_or_else(|| panic!("no line for {container}: {outcome:?}"))
+}
+
+#[test]
+fn restore_gives_every_container_its_own_address_on_a_network_without_a_configured_subnet() {
+    // Compose-style: the engine's IPAM picks the subnet and hands out the lowest free address,
+    // and refuses a requested address on such a network, so a disconnected container cannot be
+    // given its address back. Names sort client1, client2, web; addresses go web, client1, client2.
+    let lab = Lab::without_subnets(&[3, 2]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (a, b) = (&lab.tenants[0], &lab.tenants[1]);
+    let (a_web, a_client) = (&a.containers[0], &a.containers[1]);
+    let (b_web, b_client) = (&b.containers[0], &b.containers[1]);
+    // Tenant B's web is on A's network too: a sibling on the shared network.
+    lab.attach(b_web, &a.network);
+    let a_before: Vec<_> = a.containers.iter().map(|c| lab.networks_of(c)).collect();
+    let b_before: Vec<_> = b.containers.iter().map(|c| lab.networks_of(c)).collect();
+    let a_web_ip = lab.address_on(a_web, &a.network).unwrap();
+    let b_web_ip = lab.address_on(b_web, &b.network).unwrap();
+    assert!(lab.reaches(a_client, &a_web_ip));
+    assert!(lab.reaches(b_web, &a_web_ip), "the sibling on the shared network reaches A's web");
+
+    let outcome = perform(&lab, &db, Request::Isolate { tenant: a.name.clone(), reason: "worm".into(), pause: false });
+    assert!(outcome.ok, "{outcome:?}");
+    assert!(!lab.reaches(a_client, &a_web_ip), "isolated: the sibling is out of reach");
+    assert!(!lab.reaches(b_web, &a_web_ip), "isolated: the other tenant on the shared network is cut off");
+    assert!(!lab.reaches(a_web, &b_web_ip), "isolated: A reaches nothing of B");
+    assert_eq!(b.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), b_before, "B is untouched");
+    assert!(lab.reaches(b_client, &b_web_ip), "B still works");
+    for c in &a.containers {
+        assert_eq!(lab.restart_policy(c), "no", "{c} cannot come back by itself while isolated");
+    }
+
+    let restored = perform(&lab, &db, Request::Restore { tenant: a.name.clone() });
+    assert!(restored.ok, "{restored:?}");
+    let a_after: Vec<_> = a.containers.iter().map(|c| lab.networks_of(c)).collect();
+    assert_eq!(a_after, a_before, "every container has exactly its own address again");
+    assert_eq!(b.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), b_before, "B is untouched");
+    assert!(lab.reaches(a_client, &a_web_ip), "reachable again");
+    assert!(lab.reaches(b_web, &a_web_ip), "reachable again over the shared network");
+    for (c, nets) in a.containers.iter().zip(&a_before) {
+        let line = line_of(&restored, c);
+        let (net, ip) = (&nets[0].0, nets[0].1.as_deref().unwrap());
+        assert!(line.contains(&format!("{net}: same address {ip}")), "{line}");
+        assert!(!line.contains("new address"), "no new address is reported when none was given: {line}");
+        assert_eq!(lab.restart_policy(c), "unless-stopped", "{c}'s restart policy is back");
+    }
+}
+
+#[test]
+fn restore_says_which_container_got_a_new_address() {
+    let lab = Lab::without_subnets(&[2]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    let a = &lab.tenants[0];
+    let (a_web, a_client) = (&a.containers[0], &a.containers[1]);
+    let web_ip = lab.address_on(a_web, &a.network).unwrap();
+    let client_ip = lab.address_on(a_client, &a.network).unwrap();
+    assert!(perform(&lab, &db, Request::Isolate { tenant: a.name.clone(), reason: "x".into(), pause: false }).ok);
+    // While the tenant is isolated, someone takes the client off the network by hand and a new
+    // container takes the address it had.
+    lab.detach(a_client, &a.network);
+    let newcomer = lab.bystander("newcomer", &a.network);
+    assert_eq!(lab.address_on(&newcomer, &a.network).as_deref(), Some(client_ip.as_str()));
+
+    let restored = perform(&lab, &db, Request::Restore { tenant: a.name.clone() });
+    assert!(restored.ok, "{restored:?}");
+    let client_now = lab.address_on(a_client, &a.network).expect("the client is back on its network");
+    assert_ne!(client_now, client_ip);
+    let line = line_of(&restored, a_client);
+    assert!(line.contains(&format!("{}: new address {client_ip} → {client_now}", a.network)), "{line}");
+    let line = line_of(&restored, a_web);
+    assert!(line.contains(&format!("{}: same address {web_ip}", a.network)), "{line}");
+    assert!(!line.contains("new address"), "{line}");
+}
+
+/// A TCP port on loopback in front of the engine's socket: the engine as rampart sees a remote one.
+fn engine_over_tcp(lab: &Lab) -> String {
+    let listener = lab.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    lab.runtime.spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut engine) = tokio::net::UnixStream::connect("/var/run/docker.sock").await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+                }
+            });
+        }
+    });
+    format!("tcp://127.0.0.1:{port}")
+}
+
+#[test]
+fn an_engine_elsewhere_is_isolated_by_disconnecting_and_restored_in_address_order() {
+    // Reached over TCP, the engine may be on another host: its links cannot be cut here, so the
+    // networks are disconnected, and restore reconnects in the order of the old addresses (the
+    // engine hands out the lowest free one). Names sort client1, client2, web; addresses go web,
+    // client1, client2.
+    let lab = Lab::without_subnets(&[3]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let config = rampart::config::DockerConfig { host: Some(engine_over_tcp(&lab)), ..lab.config.clone() };
+    let a = &lab.tenants[0];
+    let before: Vec<_> = a.containers.iter().map(|c| lab.networks_of(c)).collect();
+    let web_ip = lab.address_on(&a.containers[0], &a.network).unwrap();
+
+    let isolate = Request::Isolate { tenant: a.name.clone(), reason: "x".into(), pause: false };
+    let outcome = perform_with(&lab, config.clone(), &db, isolate);
+    assert!(outcome.ok, "{outcome:?}");
+    for c in &a.containers {
+        assert_eq!(
+            lab.networks_of(c).iter().map(|n| n.0.as_str()).collect::<Vec<_>>(),
+            [config.quarantine_network.as_str()]
+        );
+        let line = line_of(&outcome, c);
+        assert!(line.contains("the engine may not give") && line.contains("is not on this host"), "{line}");
+    }
+    assert!(!lab.reaches(&a.containers[1], &web_ip));
+
+    let restored = perform_with(&lab, config, &db, Request::Restore { tenant: a.name.clone() });
+    assert!(restored.ok, "{restored:?}");
+    assert_eq!(a.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), before);
+    assert!(lab.reaches(&a.containers[1], &web_ip));
+    for (c, nets) in a.containers.iter().zip(&before) {
+        let line = line_of(&restored, c);
+        assert!(line.contains(&format!("{}: same address {}", nets[0].0, nets[0].1.as_deref().unwrap())), "{line}");
+    }
 }
 
 #[test]
@@ -182,6 +322,41 @@ fn a_crash_half_way_is_finished_or_undone_by_the_next_run() {
     // And the restore after that still knows the original networks.
     assert_eq!(rampart(&db, &config, &["tenants", "restore", &a.name], None).status.code(), Some(0));
     assert_eq!(a.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), before);
+}
+
+#[test]
+fn a_crash_after_cutting_a_link_is_finished_or_undone_with_every_address_kept() {
+    let lab = Lab::without_subnets(&[3]);
+    let dir = tempfile::tempdir().unwrap();
+    let (db, config) = (dir.path().join("k.db"), config_file(&lab, dir.path()));
+    let a = &lab.tenants[0];
+    let (web, client1, client2) = (&a.containers[0], &a.containers[1], &a.containers[2]);
+    let before: Vec<_> = a.containers.iter().map(|c| lab.networks_of(c)).collect();
+    let web_ip = lab.address_on(web, &a.network).unwrap();
+
+    // Killed right after the first container's link was cut (client1 comes first by name).
+    let crashed = rampart(&db, &config, &["tenants", "isolate", &a.name, "--reason", "x"], Some("isolate-after-cut"));
+    assert!(!crashed.status.success());
+    assert!(!lab.reaches(client1, &web_ip), "client1 was cut before the crash");
+    assert!(lab.reaches(client2, &web_ip), "the crash came before the others");
+    assert_eq!(tenant_status(&db, &config, &a.name), "partially isolated");
+
+    let undo = rampart(&db, &config, &["tenants", "restore", &a.name], None);
+    assert_eq!(undo.status.code(), Some(0), "{}", String::from_utf8_lossy(&undo.stdout));
+    assert_eq!(a.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), before);
+    assert!(lab.reaches(client1, &web_ip), "client1's link is up again");
+    assert_eq!(tenant_status(&db, &config, &a.name), "active");
+
+    // Crash again, and this time finish the isolation instead.
+    let crashed = rampart(&db, &config, &["tenants", "isolate", &a.name, "--reason", "x"], Some("isolate-after-cut"));
+    assert!(!crashed.status.success());
+    let finish = rampart(&db, &config, &["tenants", "isolate", &a.name, "--reason", "finish it"], None);
+    assert_eq!(finish.status.code(), Some(0), "{}", String::from_utf8_lossy(&finish.stdout));
+    assert!(!lab.reaches(client2, &web_ip), "every link is cut now");
+    assert_eq!(tenant_status(&db, &config, &a.name), "isolated");
+    assert_eq!(rampart(&db, &config, &["tenants", "restore", &a.name], None).status.code(), Some(0));
+    assert_eq!(a.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), before);
+    assert!(lab.reaches(client2, &web_ip));
 }
 
 #[test]

@@ -1,20 +1,24 @@
-//! Isolating a tenant on the real Docker Engine, and restoring it: every container's networks are
-//! journaled before they are touched, then disconnected, and the container is attached to an
-//! internal quarantine network where it can be inspected but reach nothing. Both are idempotent,
-//! and both finish what an interrupted run left behind.
+//! Isolating a tenant on the real Docker Engine, and restoring it with every container's own
+//! addresses: networks are journaled before they are touched, then disconnected — or, where the
+//! engine could not give the address back (no configured subnet), kept and cut at the link — and
+//! the container joins an internal quarantine network. Both are idempotent and finish what an
+//! interrupted run left behind.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use bollard::models::{
-    EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+    ContainerInspectResponse, ContainerUpdateBody, EndpointIpamConfig, EndpointSettings, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkDisconnectRequest, RestartPolicy as EngineRestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{InspectContainerOptions, InspectNetworkOptions, ListContainersOptionsBuilder};
 use bollard::Docker;
 use serde::Serialize;
 
 use crate::config::DockerConfig;
-use crate::sources::docker::attachments;
-use crate::store::journal::{self, Attachment, Before, Step};
+use crate::respond::link::{self, HostEnd};
+use crate::sources::docker::{attachments, host as docker_host};
+use crate::store::journal::{self, Attachment, Before, RestartPolicy, Step};
 use crate::store::tenants::status;
 use crate::store::writer::{StoreWriter, Tables};
 
@@ -100,8 +104,9 @@ async fn ensure_quarantine(docker: &Docker, name: &str) -> Result<(), String> {
     }
 }
 
-/// For the crash-recovery test: with `RAMPART_FAULT=isolate-after-disconnect` the process aborts
-/// right after the first network is disconnected, as a kill -9 would.
+/// For the crash-recovery tests: with `RAMPART_FAULT=isolate-after-disconnect` (or
+/// `isolate-after-cut`) the process aborts right after the first network is disconnected (or cut
+/// in place), as a kill -9 would.
 fn fault(point: &str) {
     if crate::fault::at(point) {
         eprintln!("{}={point}: aborting as a crash would", crate::fault::ENV);
@@ -133,6 +138,130 @@ pub async fn isolate(
     Ok(report)
 }
 
+/// How the engine words its refusal of a chosen address on a network whose IPAM has no
+/// configured subnet (Docker Engine 20.10 to 28).
+const NO_CONFIGURED_SUBNET: &str = "user configured subnets";
+
+/// Whether the engine would refuse to give a container a chosen address on `network`, because its
+/// IPAM has no configured subnet (the usual compose network): a container disconnected from such a
+/// network could not be given its address back. Asked without changing anything: the container is
+/// attached there already, so a request that passes the address check is refused as a duplicate.
+async fn refuses_chosen_address(docker: &Docker, id: &str, network: &str, ip: &str) -> bool {
+    let endpoint = EndpointSettings {
+        ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+        ..Default::default()
+    };
+    let request = NetworkConnectRequest { container: id.to_string(), endpoint_config: Some(endpoint) };
+    match docker.connect_network(network, request).await {
+        Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+            message.contains(NO_CONFIGURED_SUBNET)
+        }
+        _ => false,
+    }
+}
+
+/// The Linux bridge behind a bridge network.
+async fn bridge_of(docker: &Docker, network: &str) -> Result<String, String> {
+    let n = docker
+        .inspect_network(network, None::<InspectNetworkOptions>)
+        .await
+        .map_err(|e| format!("cannot inspect network {network}: {e}"))?;
+    let driver = n.driver.clone().unwrap_or_default();
+    if driver != "bridge" {
+        return Err(format!("its driver is {driver}, not bridge"));
+    }
+    if let Some(name) = n.options.as_ref().and_then(|o| o.get("com.docker.network.bridge.name")) {
+        return Ok(name.clone());
+    }
+    n.id.as_deref().and_then(|id| id.get(..12)).map(|p| format!("br-{p}")).ok_or_else(|| "it has no id".into())
+}
+
+/// The host end of the container's link to `network`, where it can be cut in place.
+async fn host_end(
+    docker: &Docker,
+    config: &DockerConfig,
+    inspect: &ContainerInspectResponse,
+    network: &str,
+) -> Result<HostEnd, String> {
+    let engine = docker_host(config);
+    if !engine.starts_with("unix://") {
+        return Err(format!("the engine at {engine} is not on this host"));
+    }
+    let pid = inspect.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
+    let endpoint = inspect
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .and_then(|n| n.get(network))
+        .ok_or_else(|| format!("the container is not attached to {network}"))?;
+    let mac = endpoint.mac_address.as_deref().filter(|m| !m.is_empty()).ok_or("the engine shows no MAC address")?;
+    let ip = endpoint.ip_address.as_deref().filter(|i| !i.is_empty()).ok_or("the container has no address there")?;
+    let bridge = bridge_of(docker, network).await?;
+    link::host_end(pid, mac, ip, &bridge).await
+}
+
+async fn set_restart_policy(docker: &Docker, id: &str, policy: &RestartPolicy) -> Result<(), String> {
+    let name = policy.name.parse::<RestartPolicyNameEnum>().unwrap_or(RestartPolicyNameEnum::NO);
+    let body = ContainerUpdateBody {
+        restart_policy: Some(EngineRestartPolicy { name: Some(name), maximum_retry_count: policy.maximum_retry_count }),
+        ..Default::default()
+    };
+    docker
+        .update_container(id, body)
+        .await
+        .map_err(|e| format!("cannot set its restart policy to {}: {e}", policy.name))
+}
+
+fn restart_policy_of(inspect: &ContainerInspectResponse) -> RestartPolicy {
+    let policy = inspect.host_config.as_ref().and_then(|h| h.restart_policy.as_ref());
+    RestartPolicy {
+        name: policy.and_then(|p| p.name).map(|n| n.to_string()).unwrap_or_default(),
+        maximum_retry_count: policy.and_then(|p| p.maximum_retry_count).filter(|n| *n > 0),
+    }
+}
+
+/// What isolation will do to the container's networks, decided before anything changes: hold
+/// (keep attached, cut at the link) those where the engine would not give its address back, when
+/// the link can be cut on this host; disconnect the rest. Returns the journal's record and notes
+/// for the report on networks that had to be disconnected although their address may not return.
+async fn plan(
+    docker: &Docker,
+    config: &DockerConfig,
+    inspect: &ContainerInspectResponse,
+    id: &str,
+    now: &[Attachment],
+) -> (Before, Vec<String>) {
+    let quarantine = &config.quarantine_network;
+    let networks: Vec<Attachment> = now.iter().filter(|a| a.name != *quarantine).cloned().collect();
+    let state = inspect.state.as_ref();
+    let running = state.and_then(|s| s.running).unwrap_or(false);
+    let (mut held, mut notes) = (Vec::new(), Vec::new());
+    for net in networks.iter().filter(|_| running) {
+        let Some(ip) = net.ip.as_deref() else { continue };
+        if !refuses_chosen_address(docker, id, &net.name, ip).await {
+            continue;
+        }
+        match host_end(docker, config, inspect, &net.name).await {
+            Ok(_) => held.push(net.name.clone()),
+            Err(why) => notes.push(format!(
+                "{}: disconnected although the engine may not give {ip} back on restore (no configured subnet), \
+                 because the link cannot be cut in place: {why}",
+                net.name
+            )),
+        }
+    }
+    let policy = restart_policy_of(inspect);
+    let restart_policy = (!held.is_empty() && !matches!(policy.name.as_str(), "" | "no")).then_some(policy);
+    let before = Before {
+        name: inspect.name.clone().unwrap_or_default().trim_start_matches('/').to_string(),
+        networks,
+        paused: state.and_then(|s| s.paused).unwrap_or(false),
+        held,
+        restart_policy,
+    };
+    (before, notes)
+}
+
 async fn isolate_one(
     docker: &Docker,
     writer: &StoreWriter,
@@ -153,8 +282,8 @@ async fn isolate_one(
     // reused, because the container no longer shows the networks it had.
     let (container, t) = (id.to_string(), tenant.to_string());
     let existing = journal_call(writer, move |conn| journal::active(conn, &container)).await?;
-    let (entry_id, before) = match existing {
-        Some(e) if e.step == Step::Isolate => (e.id, e.before),
+    let (entry_id, before, mut notes) = match existing {
+        Some(e) if e.step == Step::Isolate => (e.id, e.before, Vec::new()),
         Some(e) => {
             return Err(format!(
                 "a restore of this container is in progress (journal entry {}); run restore first",
@@ -162,27 +291,44 @@ async fn isolate_one(
             ))
         }
         None => {
-            let before = Before {
-                name: inspect.name.clone().unwrap_or_default().trim_start_matches('/').to_string(),
-                networks: now.iter().filter(|a| a.name != *quarantine).cloned().collect(),
-                paused,
-            };
+            let (before, notes) = plan(docker, config, &inspect, id, &now).await;
             let (container, b) = (id.to_string(), before.clone());
             let entry = journal_call(writer, move |conn| journal::begin_isolate(conn, &t, &container, &b)).await?;
-            (entry, before)
+            (entry, before, notes)
         }
     };
+    // A restart would bring a held link back up uncut: the container may not restart by itself
+    // while it is isolated.
+    if before.restart_policy.is_some() && restart_policy_of(&inspect).name != "no" {
+        let no = RestartPolicy { name: "no".into(), maximum_retry_count: None };
+        set_restart_policy(docker, id, &no).await?;
+    }
     let mut disconnected = 0;
     for net in &before.networks {
-        if now.iter().any(|a| a.name == net.name) {
-            let request = NetworkDisconnectRequest { container: id.to_string(), force: Some(true) };
-            docker
-                .disconnect_network(&net.name, request)
-                .await
-                .map_err(|e| format!("cannot disconnect {}: {e}", net.name))?;
-            disconnected += 1;
-            fault("isolate-after-disconnect");
+        if !now.iter().any(|a| a.name == net.name) {
+            continue;
         }
+        if before.held.contains(&net.name) {
+            if !running {
+                notes.push(format!("{}: not running, so there is no link to cut", net.name));
+                continue;
+            }
+            let end = host_end(docker, config, &inspect, &net.name)
+                .await
+                .map_err(|e| format!("cannot cut {} in place: {e}", net.name))?;
+            if end.up {
+                link::cut(&end).await.map_err(|e| format!("cannot cut {} in place: {e}", net.name))?;
+                fault("isolate-after-cut");
+            }
+            continue;
+        }
+        let request = NetworkDisconnectRequest { container: id.to_string(), force: Some(true) };
+        docker
+            .disconnect_network(&net.name, request)
+            .await
+            .map_err(|e| format!("cannot disconnect {}: {e}", net.name))?;
+        disconnected += 1;
+        fault("isolate-after-disconnect");
     }
     if !now.iter().any(|a| a.name == *quarantine) {
         let request = NetworkConnectRequest { container: id.to_string(), endpoint_config: None };
@@ -194,14 +340,33 @@ async fn isolate_one(
         paused_now = true;
     }
     journal_call(writer, move |conn| journal::set(conn, entry_id, Step::Isolate, true)).await?;
-    Ok(format!(
-        "{disconnected} of {} networks disconnected, on {quarantine}{}",
-        before.networks.len(),
-        if paused_now { ", paused" } else { "" }
-    ))
+    let mut parts = Vec::new();
+    let detachable = before.networks.len() - before.held.len();
+    if detachable > 0 || before.held.is_empty() {
+        parts.push(format!("{disconnected} of {detachable} networks disconnected"));
+    }
+    if !before.held.is_empty() {
+        let held = before.held.join(", ");
+        parts.push(format!("{} cut in place keeping the address ({held})", before.held.len()));
+    }
+    let mut detail = parts.join(", ");
+    detail.push_str(&format!(", on {quarantine}"));
+    if paused_now {
+        detail.push_str(", paused");
+    }
+    if before.restart_policy.is_some() {
+        detail.push_str(", restart policy no");
+    }
+    for n in notes {
+        detail.push_str("; ");
+        detail.push_str(&n);
+    }
+    Ok(detail)
 }
 
-/// Restores every journaled container of `tenant` to the networks it had.
+/// Restores every journaled container of `tenant` to the networks it had, each with its own
+/// address: held networks are simply let through again; detached ones are reconnected across
+/// all the tenant's containers in the order of the addresses they had.
 pub async fn restore(
     docker: &Docker,
     writer: &StoreWriter,
@@ -213,71 +378,210 @@ pub async fn restore(
     if entries.is_empty() {
         return Err(format!("{tenant} has no isolation to undo (nothing in the journal)"));
     }
-    let mut report = Report { tenant: tenant.to_string(), containers: Vec::new() };
+    let mut work = Vec::new();
     for entry in entries {
-        let name = entry.before.name.clone();
-        let outcome = match restore_one(docker, writer, config, &entry).await {
-            Ok(detail) => ContainerOutcome { container: name, ok: true, detail },
-            Err(detail) => ContainerOutcome { container: name, ok: false, detail },
+        work.push(begin_restore(docker, writer, config, entry).await);
+    }
+    reconnect(docker, &mut work).await;
+    let mut report = Report { tenant: tenant.to_string(), containers: Vec::new() };
+    for w in work {
+        let container = w.entry.before.name.clone();
+        let outcome = match finish_restore(docker, writer, config, w).await {
+            Ok(detail) => ContainerOutcome { container, ok: true, detail },
+            Err(detail) => ContainerOutcome { container, ok: false, detail },
         };
         report.containers.push(outcome);
     }
     Ok(report)
 }
 
-async fn restore_one(
+/// One container on its way back.
+struct Restoring {
+    entry: journal::Entry,
+    /// Why it cannot be restored, once known; nothing more is tried on it.
+    failed: Option<String>,
+    /// The container no longer exists; its journal entry is closed.
+    gone: bool,
+    /// Indexes into `entry.before.networks` of the networks it must be attached to again.
+    detached: Vec<usize>,
+    on_quarantine: bool,
+    notes: Vec<String>,
+}
+
+/// Marks the entry as being restored, unpauses, puts the restart policy back and lets held links
+/// through again; what is left is reconnecting the detached networks.
+async fn begin_restore(
     docker: &Docker,
     writer: &StoreWriter,
     config: &DockerConfig,
-    entry: &journal::Entry,
-) -> Result<String, String> {
-    let id = entry.container.clone();
-    let entry_id = entry.id;
+    entry: journal::Entry,
+) -> Restoring {
+    let mut w =
+        Restoring { entry, failed: None, gone: false, detached: Vec::new(), on_quarantine: false, notes: Vec::new() };
+    if let Err(e) = begin_restore_steps(docker, writer, config, &mut w).await {
+        w.failed = Some(e);
+    }
+    w
+}
+
+async fn begin_restore_steps(
+    docker: &Docker,
+    writer: &StoreWriter,
+    config: &DockerConfig,
+    w: &mut Restoring,
+) -> Result<(), String> {
+    let (id, entry_id) = (w.entry.container.clone(), w.entry.id);
     journal_call(writer, move |conn| journal::set(conn, entry_id, Step::Restore, false)).await?;
     let inspect = match docker.inspect_container(&id, None::<InspectContainerOptions>).await {
         Ok(i) => i,
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
             journal_call(writer, move |conn| journal::set(conn, entry_id, Step::Restore, true)).await?;
-            return Ok("the container no longer exists; its journal entry is closed".into());
+            w.gone = true;
+            return Ok(());
         }
         Err(e) => return Err(format!("cannot inspect: {e}")),
     };
-    let paused = inspect.state.as_ref().and_then(|s| s.paused).unwrap_or(false);
-    if paused && !entry.before.paused {
+    let state = inspect.state.as_ref();
+    let (paused, running) =
+        (state.and_then(|s| s.paused).unwrap_or(false), state.and_then(|s| s.running).unwrap_or(false));
+    if paused && !w.entry.before.paused {
         docker.unpause_container(&id).await.map_err(|e| format!("cannot unpause: {e}"))?;
+        w.notes.push("unpaused".into());
+    }
+    if let Some(policy) = &w.entry.before.restart_policy {
+        if restart_policy_of(&inspect) != *policy {
+            set_restart_policy(docker, &id, policy).await?;
+            w.notes.push(format!("restart policy {} again", policy.name));
+        }
     }
     let now = attachments(&inspect);
-    let mut notes = Vec::new();
-    for net in &entry.before.networks {
-        if now.iter().any(|a| a.name == net.name) {
-            continue;
-        }
-        let endpoint = |ip: Option<String>| EndpointSettings {
-            aliases: Some(net.aliases.clone()).filter(|a| !a.is_empty()),
-            ipam_config: ip.map(|ip| EndpointIpamConfig { ipv4_address: Some(ip), ..Default::default() }),
-            ..Default::default()
-        };
-        let with_ip = NetworkConnectRequest { container: id.clone(), endpoint_config: Some(endpoint(net.ip.clone())) };
-        if let Err(e) = docker.connect_network(&net.name, with_ip).await {
-            // Networks without a configured subnet cannot pin an address: reconnect without it.
-            let plain = NetworkConnectRequest { container: id.clone(), endpoint_config: Some(endpoint(None)) };
-            docker
-                .connect_network(&net.name, plain)
+    w.on_quarantine = now.iter().any(|a| a.name == config.quarantine_network);
+    for (i, net) in w.entry.before.networks.iter().enumerate() {
+        if !now.iter().any(|a| a.name == net.name) {
+            w.detached.push(i);
+        } else if w.entry.before.held.contains(&net.name) && running {
+            let end = host_end(docker, config, &inspect, &net.name)
                 .await
-                .map_err(|e2| format!("cannot reconnect {}: {e2} (with its old address: {e})", net.name))?;
-            notes.push(format!("{} got a new address", net.name));
+                .map_err(|e| format!("cannot let {} through again: {e}", net.name))?;
+            if !end.up {
+                link::let_through(&end).await.map_err(|e| format!("cannot let {} through again: {e}", net.name))?;
+            }
         }
     }
+    Ok(())
+}
+
+fn endpoint(net: &Attachment, ip: Option<&str>) -> EndpointSettings {
+    EndpointSettings {
+        aliases: Some(net.aliases.clone()).filter(|a| !a.is_empty()),
+        ipam_config: ip.map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// Attaches every container to the networks it was detached from. First every address the
+/// engine will pin (networks with a configured subnet), so that no container left to the
+/// engine's choice takes an address another is about to ask back for; then the rest, in
+/// ascending order of the addresses they had: the engine hands out the lowest free address, so
+/// each gets its own back unless a lower one is free or its own was taken in the meantime
+/// (`finish_restore` reports exactly what each got).
+async fn reconnect(docker: &Docker, work: &mut [Restoring]) {
+    let mut order: Vec<(usize, usize)> = work
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.failed.is_none() && !w.gone)
+        .flat_map(|(wi, w)| w.detached.iter().map(move |&ni| (wi, ni)))
+        .collect();
+    let address = |w: &Restoring, ni: usize| -> Option<IpAddr> {
+        w.entry.before.networks[ni].ip.as_deref().and_then(|ip| ip.parse().ok())
+    };
+    order.sort_by_key(|&(wi, ni)| {
+        let ip = address(&work[wi], ni);
+        (ip.is_none(), ip)
+    });
+    let mut unpinned = Vec::new();
+    for (wi, ni) in order {
+        let w = &work[wi];
+        let net = &w.entry.before.networks[ni];
+        let Some(ip) = net.ip.as_deref() else {
+            unpinned.push((wi, ni, None));
+            continue;
+        };
+        let request = NetworkConnectRequest {
+            container: w.entry.container.clone(),
+            endpoint_config: Some(endpoint(net, Some(ip))),
+        };
+        if let Err(e) = docker.connect_network(&net.name, request).await {
+            unpinned.push((wi, ni, Some(e.to_string())));
+        }
+    }
+    for (wi, ni, pinned_error) in unpinned {
+        let w = &mut work[wi];
+        if w.failed.is_some() {
+            continue;
+        }
+        let net = &w.entry.before.networks[ni];
+        let request =
+            NetworkConnectRequest { container: w.entry.container.clone(), endpoint_config: Some(endpoint(net, None)) };
+        if let Err(e) = docker.connect_network(&net.name, request).await {
+            let with_address = pinned_error.map(|p| format!(" (with its old address: {p})")).unwrap_or_default();
+            w.failed = Some(format!("cannot reconnect {}: {e}{with_address}", net.name));
+        }
+    }
+}
+
+/// What one network looks like now against what the journal saw: "same address", "new address
+/// X → Y", aliases lost.
+fn compare(before: &Attachment, now: &Attachment) -> String {
+    let mut text = match (before.ip.as_deref(), now.ip.as_deref()) {
+        (Some(old), Some(new)) if old == new => format!("{}: same address {new}", before.name),
+        (Some(old), Some(new)) => format!("{}: new address {old} → {new}", before.name),
+        (Some(old), None) => format!("{}: no address now (had {old}; the container is not running)", before.name),
+        (None, Some(new)) => format!("{}: address {new} (had none)", before.name),
+        (None, None) => format!("{}: attached (no address)", before.name),
+    };
+    let lost: Vec<&str> = before.aliases.iter().filter(|a| !now.aliases.contains(a)).map(String::as_str).collect();
+    if !lost.is_empty() {
+        text.push_str(&format!(", aliases lost: {}", lost.join(", ")));
+    }
+    text
+}
+
+async fn finish_restore(
+    docker: &Docker,
+    writer: &StoreWriter,
+    config: &DockerConfig,
+    w: Restoring,
+) -> Result<String, String> {
+    if let Some(failed) = w.failed {
+        return Err(failed);
+    }
+    if w.gone {
+        return Ok("the container no longer exists; its journal entry is closed".into());
+    }
+    let (id, entry_id) = (w.entry.container.clone(), w.entry.id);
     let quarantine = &config.quarantine_network;
-    if now.iter().any(|a| a.name == *quarantine) {
+    if w.on_quarantine {
         let request = NetworkDisconnectRequest { container: id.clone(), force: Some(true) };
         docker.disconnect_network(quarantine, request).await.map_err(|e| format!("cannot leave {quarantine}: {e}"))?;
     }
-    journal_call(writer, move |conn| journal::set(conn, entry_id, Step::Restore, true)).await?;
-    let mut detail = format!("{} networks reconnected", entry.before.networks.len());
-    for n in notes {
-        detail.push_str("; ");
-        detail.push_str(&n);
+    let inspect = docker
+        .inspect_container(&id, None::<InspectContainerOptions>)
+        .await
+        .map_err(|e| format!("reconnected, but cannot inspect it to check: {e}"))?;
+    let now = attachments(&inspect);
+    let mut parts = Vec::new();
+    for net in &w.entry.before.networks {
+        let attached = now
+            .iter()
+            .find(|a| a.name == net.name)
+            .ok_or_else(|| format!("{} is not attached after reconnecting it", net.name))?;
+        parts.push(compare(net, attached));
     }
-    Ok(detail)
+    journal_call(writer, move |conn| journal::set(conn, entry_id, Step::Restore, true)).await?;
+    if parts.is_empty() {
+        parts.push("it had no networks".into());
+    }
+    parts.extend(w.notes);
+    Ok(parts.join("; "))
 }

@@ -2,6 +2,7 @@
 
 pub mod fail2ban;
 pub mod isolate;
+pub mod link;
 pub mod operator;
 
 use std::sync::Arc;

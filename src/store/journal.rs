@@ -20,6 +20,24 @@ pub struct Before {
     pub name: String,
     pub networks: Vec<Attachment>,
     pub paused: bool,
+    /// Networks left attached, so that the container keeps its address there, and cut at the
+    /// host end of the link instead: those without a configured subnet, where the engine would not
+    /// give a disconnected container its address back. Entries written before this field existed
+    /// have none: every network was disconnected.
+    #[serde(default)]
+    pub held: Vec<String>,
+    /// The restart policy rampart replaced with "no" while a network is held (a restart would
+    /// bring the link back up), to be put back on restore.
+    #[serde(default)]
+    pub restart_policy: Option<RestartPolicy>,
+}
+
+/// A container's restart policy, as the engine names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartPolicy {
+    pub name: String,
+    #[serde(default)]
+    pub maximum_retry_count: Option<i64>,
 }
 
 /// Where a container's journal entry stands.
@@ -110,4 +128,18 @@ pub fn begin_isolate(conn: &Connection, tenant: &str, container: &str, before: &
 pub fn set(conn: &Connection, id: i64, step: Step, done: bool) -> rusqlite::Result<()> {
     conn.execute("UPDATE isolation_journal SET step = ?, done = ? WHERE id = ?", params![step.as_str(), done, id])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_written_before_held_networks_existed_reads_as_all_disconnected() {
+        let old = r#"{"name":"acme-web","networks":[{"name":"acme_default","ip":"172.18.0.2","aliases":["web"]}],"paused":false}"#;
+        let before: Before = serde_json::from_str(old).unwrap();
+        assert_eq!(before.networks[0].ip.as_deref(), Some("172.18.0.2"));
+        assert!(before.held.is_empty());
+        assert_eq!(before.restart_policy, None);
+    }
 }

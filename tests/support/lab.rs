@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkCreateRequest, NetworkingConfig,
+    ContainerCreateBody, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkDisconnectRequest, NetworkingConfig, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
@@ -34,6 +35,9 @@ pub struct Lab {
     pub prefix: String,
     pub config: DockerConfig,
     pub tenants: Vec<Tenant>,
+    /// Whether tenant networks get a configured subnet (a /24 of their own) or, as compose
+    /// networks usually do, leave the engine's IPAM to pick one.
+    subnets: bool,
 }
 
 /// Builds the busybox image from Debian's busybox-static, unless it is there already.
@@ -81,6 +85,16 @@ impl Lab {
     /// A lab with one tenant per entry of `sizes` (containers per tenant), on the machine's engine.
     /// Fails, never skips, when the engine is not there.
     pub fn new(sizes: &[usize]) -> Lab {
+        Lab::build(sizes, true)
+    }
+
+    /// Like `new`, but compose-style: tenant networks without a configured subnet (the engine
+    /// picks one and hands out addresses itself) and containers that restart unless stopped.
+    pub fn without_subnets(sizes: &[usize]) -> Lab {
+        Lab::build(sizes, false)
+    }
+
+    fn build(sizes: &[usize], subnets: bool) -> Lab {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         // Fixed width, so that snapshots can redact it without moving columns.
@@ -95,7 +109,7 @@ impl Lab {
             ensure_image(&docker).await;
             docker
         });
-        let mut lab = Lab { docker, runtime, prefix, config, tenants: Vec::new() };
+        let mut lab = Lab { docker, runtime, prefix, config, tenants: Vec::new(), subnets };
         for (t, size) in sizes.iter().enumerate() {
             lab.add_tenant(t, *size, n);
         }
@@ -112,15 +126,18 @@ impl Lab {
         let docker = self.docker.clone();
         let label = self.config.label.clone();
         let prefix = self.prefix.clone();
+        let ipam = self.subnets.then(|| Ipam {
+            config: Some(vec![IpamConfig { subnet: Some(subnet), ..Default::default() }]),
+            ..Default::default()
+        });
+        let restart_policy = (!self.subnets)
+            .then_some(RestartPolicy { name: Some(RestartPolicyNameEnum::UNLESS_STOPPED), maximum_retry_count: None });
         let containers = self.runtime.block_on(async {
             docker
                 .create_network(NetworkCreateRequest {
                     name: network.clone(),
                     driver: Some("bridge".into()),
-                    ipam: Some(Ipam {
-                        config: Some(vec![IpamConfig { subnet: Some(subnet), ..Default::default() }]),
-                        ..Default::default()
-                    }),
+                    ipam,
                     labels: Some(HashMap::from([("rampart.test".into(), prefix.clone())])),
                     ..Default::default()
                 })
@@ -142,7 +159,11 @@ impl Lab {
                         (label.clone(), name.clone()),
                         ("rampart.test".into(), prefix.clone()),
                     ])),
-                    host_config: Some(HostConfig { network_mode: Some(network.clone()), ..Default::default() }),
+                    host_config: Some(HostConfig {
+                        network_mode: Some(network.clone()),
+                        restart_policy: restart_policy.clone(),
+                        ..Default::default()
+                    }),
                     networking_config: Some(NetworkingConfig {
                         endpoints_config: Some(HashMap::from([(
                             network.clone(),
@@ -172,6 +193,51 @@ impl Lab {
         let c =
             self.runtime.block_on(self.docker.inspect_container(container, None::<InspectContainerOptions>)).unwrap();
         rampart::sources::docker::attachments(&c).into_iter().map(|a| (a.name, a.ip)).collect()
+    }
+
+    /// The address of `container` on `network` now, if it is attached there with one.
+    pub fn address_on(&self, container: &str, network: &str) -> Option<String> {
+        self.networks_of(container).into_iter().find(|(n, _)| n == network).and_then(|(_, ip)| ip)
+    }
+
+    /// Attaches `container` to `network` as well (a tenant's container on another's network).
+    pub fn attach(&self, container: &str, network: &str) {
+        let request = NetworkConnectRequest { container: container.into(), endpoint_config: None };
+        self.runtime.block_on(self.docker.connect_network(network, request)).expect("attaching a container");
+    }
+
+    /// Detaches `container` from `network`, as an operator would by hand.
+    pub fn detach(&self, container: &str, network: &str) {
+        let request = NetworkDisconnectRequest { container: container.into(), force: Some(true) };
+        self.runtime.block_on(self.docker.disconnect_network(network, request)).expect("detaching a container");
+    }
+
+    /// Starts a container of no tenant on `network` (removed with the lab); returns its name.
+    pub fn bystander(&self, name: &str, network: &str) -> String {
+        let cname = format!("{}-{name}", self.prefix);
+        let body = ContainerCreateBody {
+            image: Some(IMAGE.into()),
+            cmd: Some(vec!["/bin/sleep".into(), "3600".into()]),
+            labels: Some(HashMap::from([("rampart.test".into(), self.prefix.clone())])),
+            host_config: Some(HostConfig { network_mode: Some(network.into()), ..Default::default() }),
+            ..Default::default()
+        };
+        self.runtime.block_on(async {
+            let options = CreateContainerOptionsBuilder::default().name(&cname).build();
+            self.docker.create_container(Some(options), body).await.expect("creating a bystander");
+            self.docker
+                .start_container(&cname, None::<bollard::query_parameters::StartContainerOptions>)
+                .await
+                .expect("starting a bystander");
+        });
+        cname
+    }
+
+    /// The container's restart policy name ("no", "unless-stopped", ...).
+    pub fn restart_policy(&self, container: &str) -> String {
+        let c =
+            self.runtime.block_on(self.docker.inspect_container(container, None::<InspectContainerOptions>)).unwrap();
+        c.host_config.and_then(|h| h.restart_policy).and_then(|p| p.name).map(|n| n.to_string()).unwrap_or_default()
     }
 
     pub fn is_paused(&self, container: &str) -> bool {
