@@ -14,9 +14,10 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
 
-use rampart::app::effects::{Effect, Inline};
+use rampart::app::effects::Inline;
+use rampart::app::msg::{Effect, Msg};
 use rampart::app::state::{Role, Session, State};
-use rampart::app::update::{self, Msg};
+use rampart::app::update;
 use rampart::config;
 use rampart::demo::Generator;
 use rampart::pane::Pane;

@@ -13,9 +13,10 @@ use ratatui::layout::Rect;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::app::effects::{Effect, Workers};
+use crate::app::effects::Workers;
+use crate::app::msg::{Effect, Msg};
 use crate::app::state::{Role, Session, State};
-use crate::app::update::{self, Msg};
+use crate::app::update;
 use crate::config::{Config, Keymap, Theme};
 use crate::respond::{Backend, Operator};
 use crate::store::writer::{ChangeNotes, StoreWriter};

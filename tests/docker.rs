@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use lab::Lab;
-use rampart::app::update::Msg;
+use rampart::app::msg::Msg;
 use rampart::respond::{self, Backend, Outcome, Request};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
 use rampart::store::{self, Access};

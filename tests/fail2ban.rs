@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use f2b::{Fail2ban, BANTIME, DATED, FINITE, PERMANENT};
-use rampart::app::update::Msg;
+use rampart::app::msg::Msg;
 use rampart::config::Config;
 use rampart::respond::{self, Backend, Request};
 use rampart::sources::fail2ban::Reader;

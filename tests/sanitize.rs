@@ -3,7 +3,7 @@
 
 mod support;
 
-use rampart::app::update::Msg;
+use rampart::app::msg::Msg;
 use rampart::store::access::{self, AccessEvent};
 use rampart::store::writer::Tables;
 use rampart::ui::sanitize::clean;

@@ -5,8 +5,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rampart::app::effects::{Effect, Workers};
-use rampart::app::update::Msg;
+use rampart::app::effects::Workers;
+use rampart::app::msg::{Effect, Msg};
 use rampart::respond::{Backend, Operator, Request};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
 use rampart::store::{self, Access};

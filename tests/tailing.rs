@@ -195,7 +195,7 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
     assert_eq!(linked, 10, "the alert names the ten failed logins that made it");
     // And the alert's detail view lists them.
     let id: i64 = conn.query_row("SELECT id FROM alerts WHERE rule = 'Brute-force login'", [], |r| r.get(0)).unwrap();
-    let rampart::app::update::Msg::Related { lines, .. } =
+    let rampart::app::msg::Msg::Related { lines, .. } =
         rampart::app::effects::related_msg(&conn, "203.0.113.66", Some(id))
     else {
         panic!("not a Related message")

@@ -3,7 +3,7 @@
 
 mod support;
 
-use rampart::app::update::Msg;
+use rampart::app::msg::Msg;
 use rampart::store::alerts::{self, Alert, Priority};
 use rampart::store::writer::Tables;
 use ratatui::style::Color;

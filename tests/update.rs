@@ -3,9 +3,9 @@
 mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use rampart::app::effects::Effect;
+use rampart::app::msg::{Effect, Msg};
 use rampart::app::state::Popup;
-use rampart::app::update::{self, Msg};
+use rampart::app::update;
 use rampart::pane::Pane;
 use rampart::store::access::{self, AccessEvent};
 use rampart::store::window::Row;

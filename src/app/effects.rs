@@ -10,32 +10,12 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
-use super::update::Msg;
+use super::msg::{Effect, Msg};
 use crate::pane::Pane;
-use crate::respond::{self, Backend, Operator, Outcome, Request};
+use crate::respond::{self, Backend, Operator, Outcome};
 use crate::store::window::{self, Query};
 use crate::store::writer::{ChangeNotes, StoreWriter, Tables};
 use crate::store::{bans, now_ms, overview};
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Load {
-        generation: u64,
-        query: Query,
-    },
-    LoadOverview,
-    /// Recent access events and alerts of an IP (and, for an alert, the events it was raised for).
-    LoadRelated {
-        ip: String,
-        alert: Option<i64>,
-    },
-    Respond(Request),
-    LoadTheme(String),
-    /// Ctrl-Z: give the terminal back and stop until the shell continues rampart. The event loop
-    /// carries it out itself (it owns the terminal), then sends `Msg::Resumed`.
-    Suspend,
-    Quit,
-}
 
 /// Runs a window query into the message that carries its answer.
 pub fn load_msg(conn: &Connection, generation: u64, query: &Query, now_ms: i64) -> Msg {

@@ -2,5 +2,6 @@
 
 pub mod action;
 pub mod effects;
+pub mod msg;
 pub mod state;
 pub mod update;

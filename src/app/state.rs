@@ -3,7 +3,7 @@
 use ratatui::layout::Rect;
 use tui_textarea::TextArea;
 
-use super::effects::Effect;
+use super::msg::Effect;
 use crate::config::{Keymap, Theme};
 use crate::pane::Pane;
 use crate::respond::{Operator, Request};

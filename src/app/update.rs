@@ -5,48 +5,14 @@ use ratatui::layout::{Position, Rect};
 use tui_textarea::TextArea;
 
 use super::action::Action;
-use super::effects::Effect;
+use super::msg::{Effect, Msg};
 use super::state::{Confirm, ConfirmField, Input, InputKind, Level, Popup, Role, State};
-use crate::config::Theme;
 use crate::pane::Pane;
-use crate::respond::{Outcome, Request};
+use crate::respond::Request;
 use crate::store::filter;
-use crate::store::overview::Overview;
-use crate::store::window::{Around, Page, Row};
+use crate::store::window::{Around, Row};
 use crate::store::writer::Tables;
 use crate::ui::layout;
-
-/// Everything that can happen to the console.
-#[derive(Debug)]
-pub enum Msg {
-    Key(KeyEvent),
-    Mouse(MouseEvent),
-    Resize(u16, u16),
-    /// The clock moved (ms since the epoch).
-    Tick(i64),
-    StoreChanged(Tables),
-    Loaded {
-        pane: Pane,
-        generation: u64,
-        result: Result<Page, String>,
-    },
-    Overview(Result<Box<(Overview, Vec<String>)>, String>),
-    Responded(Outcome),
-    /// What the store knows of an IP, for the open detail popup.
-    Related {
-        ip: String,
-        lines: Vec<String>,
-    },
-    ThemeLoaded(Result<Box<Theme>, String>),
-    /// The terminal is ours again after a suspend (Ctrl-Z, then `fg`).
-    Resumed,
-    /// The collector this viewer deferred to is gone, and this console took over collecting.
-    TookOverCollecting {
-        previous: String,
-    },
-    /// SIGTERM, SIGHUP or the like.
-    Quit,
-}
 
 /// The loads that fill a fresh console.
 pub fn start(state: &mut State) -> Vec<Effect> {

@@ -3,7 +3,7 @@
 
 use rusqlite::types::Value;
 
-use super::alerts::Priority;
+use super::priority::Priority;
 
 /// What kind of value a filter field holds, which decides the comparisons it allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

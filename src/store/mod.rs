@@ -9,6 +9,7 @@ pub mod imports;
 pub mod integrity;
 pub mod journal;
 pub mod overview;
+pub mod priority;
 pub mod schema;
 pub mod status;
 pub mod tails;

@@ -11,9 +11,10 @@ use ratatui::layout::Rect;
 use ratatui::Terminal;
 use tempfile::TempDir;
 
-use rampart::app::effects::{Effect, Inline};
+use rampart::app::effects::Inline;
+use rampart::app::msg::{Effect, Msg};
 use rampart::app::state::{Role, Session, State};
-use rampart::app::update::{self, Msg};
+use rampart::app::update;
 use rampart::config::{self, Keymap, Theme};
 use rampart::respond::{Backend, Operator};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};

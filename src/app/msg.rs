@@ -1,0 +1,63 @@
+//! The console's two vocabularies: `Msg`, everything that can happen to it, and `Effect`, the slow
+//! work `update` asks for. A leaf: `update`, `state` and the effect runners all use it.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::config::Theme;
+use crate::pane::Pane;
+use crate::respond::{Outcome, Request};
+use crate::store::overview::Overview;
+use crate::store::window::{Page, Query};
+use crate::store::writer::Tables;
+
+/// Everything that can happen to the console.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// The clock moved (ms since the epoch).
+    Tick(i64),
+    StoreChanged(Tables),
+    Loaded {
+        pane: Pane,
+        generation: u64,
+        result: Result<Page, String>,
+    },
+    Overview(Result<Box<(Overview, Vec<String>)>, String>),
+    Responded(Outcome),
+    /// What the store knows of an IP, for the open detail popup.
+    Related {
+        ip: String,
+        lines: Vec<String>,
+    },
+    ThemeLoaded(Result<Box<Theme>, String>),
+    /// The terminal is ours again after a suspend (Ctrl-Z, then `fg`).
+    Resumed,
+    /// The collector this viewer deferred to is gone, and this console took over collecting.
+    TookOverCollecting {
+        previous: String,
+    },
+    /// SIGTERM, SIGHUP or the like.
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Load {
+        generation: u64,
+        query: Query,
+    },
+    LoadOverview,
+    /// Recent access events and alerts of an IP (and, for an alert, the events it was raised for).
+    LoadRelated {
+        ip: String,
+        alert: Option<i64>,
+    },
+    Respond(Request),
+    LoadTheme(String),
+    /// Ctrl-Z: give the terminal back and stop until the shell continues rampart. The event loop
+    /// carries it out itself (it owns the terminal), then sends `Msg::Resumed`.
+    Suspend,
+    Quit,
+}
