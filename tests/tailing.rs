@@ -1,6 +1,7 @@
 //! The collector following an access log through everything logrotate and a restart can do to
 //! it, with exact counts: every line stored once, garbage counted, nothing lost.
 
+use rampart::store::related::Related;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command};
@@ -195,16 +196,11 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
     assert_eq!(linked, 10, "the alert names the ten failed logins that made it");
     // And the alert's detail view lists them.
     let id: i64 = conn.query_row("SELECT id FROM alerts WHERE rule = 'Brute-force login'", [], |r| r.get(0)).unwrap();
-    let rampart::app::msg::Msg::Related { lines, .. } =
-        rampart::app::effects::related_msg(&conn, "203.0.113.66", Some(id))
-    else {
-        panic!("not a Related message")
-    };
-    assert_eq!(
-        lines.iter().filter(|l| l.starts_with("cause") && l.contains("POST /login  401")).count(),
-        10,
-        "{lines:?}"
-    );
+    let rows = rampart::store::related::of_ip(&conn, "203.0.113.66", Some(id)).unwrap();
+    let causes = rows
+        .iter()
+        .filter(|r| matches!(r, Related::Cause(e) if e.method == "POST" && e.path == "/login" && e.status == 401));
+    assert_eq!(causes.count(), 10, "{rows:?}");
     stop(child);
 }
 

@@ -15,7 +15,7 @@ use crate::pane::Pane;
 use crate::respond::{self, Backend, Operator, Outcome};
 use crate::store::window::{self, Query};
 use crate::store::writer::{ChangeNotes, StoreWriter, Tables};
-use crate::store::{bans, now_ms, overview};
+use crate::store::{bans, now_ms, overview, related};
 
 /// Runs a window query into the message that carries its answer.
 pub fn load_msg(conn: &Connection, generation: u64, query: &Query, now_ms: i64) -> Msg {
@@ -28,59 +28,9 @@ pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
     Msg::Overview(result.map_err(|e| e.to_string()))
 }
 
-/// Lines `label  time  a  b c  d` from a query of (ts, text, text, text, status) rows; the third
-/// text may be a BLOB cut of a longer value (see [`crate::store::text_at`]).
-fn event_lines(conn: &Connection, label: &str, sql: &str, key: rusqlite::types::Value) -> Vec<String> {
-    let Ok(mut stmt) = conn.prepare_cached(sql) else { return Vec::new() };
-    let rows = stmt.query_map([key], |r| {
-        Ok(format!(
-            "{label} {}  {}  {} {}  {}",
-            crate::ui::format::time(r.get(0)?),
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            crate::store::text_at(r, 3)?,
-            r.get::<_, i64>(4)?
-        ))
-    });
-    rows.into_iter().flatten().flatten().collect()
-}
-
-/// What the store knows of `ip`: for an alert, the events it was raised for; then the IP's newest
-/// access events and alerts, one line each.
+/// What the store knows of `ip` (and, for an alert, the events it was raised for).
 pub fn related_msg(conn: &Connection, ip: &str, alert: Option<i64>) -> Msg {
-    use rusqlite::types::Value;
-    let mut lines = Vec::new();
-    if let Some(alert) = alert {
-        lines.extend(event_lines(
-            conn,
-            "cause ",
-            "SELECT e.ts, e.src_ip, e.method, substr(CAST(e.path AS BLOB), 1, 200), e.status FROM alert_events l \
-             JOIN access_events e ON e.id = l.event WHERE l.alert = ? ORDER BY e.id LIMIT 50",
-            Value::Integer(alert),
-        ));
-    }
-    lines.extend(event_lines(
-        conn,
-        "access",
-        "SELECT ts, tenant, method, substr(CAST(path AS BLOB), 1, 200), status FROM access_events WHERE src_ip = ? ORDER BY id DESC LIMIT 20",
-        Value::Text(ip.to_string()),
-    ));
-    if let Ok(mut stmt) = conn.prepare_cached(
-        "SELECT ts, priority, rule, ifnull(tenant, '—') FROM alerts WHERE src_ip = ? ORDER BY id DESC LIMIT 10",
-    ) {
-        let rows = stmt.query_map([ip], |r| {
-            let priority = crate::store::alerts::Priority::from_rank(r.get(1)?);
-            Ok(format!(
-                "alert  {}  {}  {}  ({})",
-                crate::ui::format::time(r.get(0)?),
-                priority.short(),
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?
-            ))
-        });
-        lines.extend(rows.into_iter().flatten().flatten());
-    }
-    Msg::Related { ip: ip.to_string(), lines }
+    Msg::Related { ip: ip.to_string(), rows: related::of_ip(conn, ip, alert).map_err(|e| e.to_string()) }
 }
 
 fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {

@@ -7,6 +7,7 @@ use crate::config::Theme;
 use crate::pane::Pane;
 use crate::respond::{Outcome, Request};
 use crate::store::overview::Overview;
+use crate::store::related::Related;
 use crate::store::window::{Page, Query};
 use crate::store::writer::Tables;
 
@@ -29,7 +30,7 @@ pub enum Msg {
     /// What the store knows of an IP, for the open detail popup.
     Related {
         ip: String,
-        lines: Vec<String>,
+        rows: Result<Vec<Related>, String>,
     },
     ThemeLoaded(Result<Box<Theme>, String>),
     /// The terminal is ours again after a suspend (Ctrl-Z, then `fg`).

@@ -9,6 +9,7 @@ use crate::pane::Pane;
 use crate::respond::{Operator, Request};
 use crate::store::filter::Filter;
 use crate::store::overview::Overview;
+use crate::store::related::Related;
 use crate::store::window::{Around, Page, Row};
 use crate::store::writer::Tables;
 use crate::ui::layout;
@@ -144,7 +145,7 @@ pub enum Popup {
         pane: Pane,
         row: Box<Row>,
         scroll: u16,
-        related: Option<Vec<String>>,
+        related: Option<Result<Vec<Related>, String>>,
     },
     Confirm(Box<Confirm>),
     /// What an action did, part by part (each container of an isolation, say).

@@ -88,7 +88,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.flash(level, outcome.message);
             vec![]
         }
-        Msg::Related { ip, lines } => {
+        Msg::Related { ip, rows } => {
             if let Some(Popup::Detail { row, related, .. }) = state.popup.as_mut() {
                 let same = match row.as_ref() {
                     Row::Ban(b) => b.ip == ip,
@@ -97,7 +97,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     _ => false,
                 };
                 if same {
-                    *related = Some(lines);
+                    *related = Some(rows);
                 }
             }
             vec![]

@@ -10,6 +10,7 @@ pub mod integrity;
 pub mod journal;
 pub mod overview;
 pub mod priority;
+pub mod related;
 pub mod schema;
 pub mod status;
 pub mod tails;

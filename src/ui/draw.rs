@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     match &state.popup {
         Some(Popup::Help { scroll }) => popups::help::draw(frame, screen.body, state, *scroll),
         Some(Popup::Detail { pane, row, scroll, related }) => {
-            popups::detail::draw(frame, screen.body, state, *pane, row, related.as_deref(), *scroll)
+            popups::detail::draw(frame, screen.body, state, *pane, row, related.as_ref(), *scroll)
         }
         Some(Popup::Confirm(c)) => popups::confirm::draw(frame, screen.body, state, c),
         Some(Popup::Report { title, lines, scroll }) => {

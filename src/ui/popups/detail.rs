@@ -7,6 +7,7 @@ use ratatui::Frame;
 
 use crate::app::state::State;
 use crate::pane::Pane;
+use crate::store::related::{self, Related};
 use crate::store::window::Row;
 use crate::ui::format;
 use crate::ui::sanitize;
@@ -239,13 +240,32 @@ fn flag_names(flags: i64) -> String {
     }
 }
 
+/// One line of "this IP elsewhere".
+fn related_line(row: &Related) -> String {
+    let event = |label: &str, who: &str, e: &related::Event| {
+        format!("{label} {}  {who}  {} {}  {}", format::time(e.ts), e.method, e.path, e.status)
+    };
+    match row {
+        Related::Cause(e) => event("cause ", &e.src_ip, e),
+        Related::Access(e) => event("access", &e.tenant, e),
+        Related::Alert { ts, priority, rule, tenant } => {
+            format!(
+                "alert  {}  {}  {rule}  ({})",
+                format::time(*ts),
+                priority.short(),
+                tenant.as_deref().unwrap_or("—")
+            )
+        }
+    }
+}
+
 pub fn draw(
     frame: &mut Frame<'_>,
     area: Rect,
     state: &State,
     pane: Pane,
     row: &Row,
-    related: Option<&[String]>,
+    related: Option<&Result<Vec<Related>, String>>,
     scroll: u16,
 ) {
     let theme = &state.theme;
@@ -255,8 +275,9 @@ pub fn draw(
     let mut lines = Vec::new();
     let mut all = fields(row);
     let related_text = match related {
-        Some([]) => "nothing else in the store".to_string(),
-        Some(lines) => lines.join("\n"),
+        Some(Ok(rows)) if rows.is_empty() => "nothing else in the store".to_string(),
+        Some(Ok(rows)) => rows.iter().map(related_line).collect::<Vec<_>>().join("\n"),
+        Some(Err(e)) => format!("cannot read the store: {e}"),
         None => "looking…".to_string(),
     };
     let has_ip = match row {
