@@ -101,6 +101,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// File integrity: RSA-signed baselines of file trees and their verification
+    Integrity {
+        #[command(subcommand)]
+        command: crate::integrity_cli::IntegrityCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,7 +228,7 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 /// Entry point of the binary.
 pub fn main() -> Result<ExitCode> {
     crate::terminal::install_hooks()?;
-    let cli = Cli::parse();
+    let cli: Cli = crate::integrity_cli::parse_args();
     let dirs = Dirs::discover();
     let config_path = cli.global.config.clone().unwrap_or_else(|| dirs.config_file());
     let config = Config::load(&config_path)?;
@@ -276,6 +281,9 @@ pub fn main() -> Result<ExitCode> {
         }
         Some(Command::Access { command }) => {
             return crate::query_cli::list(&store_path()?, crate::pane::Pane::Access, command)
+        }
+        Some(Command::Integrity { command }) => {
+            return crate::integrity_cli::run(&store_path, &config, cli.global.read_only, command)
         }
         Some(Command::Audit { command: AuditCommand::Verify }) => {
             let db = cli.global.db.clone().unwrap_or_else(|| dirs.default_db());

@@ -345,6 +345,7 @@ fn demo_verify(conn: &Connection, target: &str, at: i64) -> Result<String, Strin
         added,
         removed,
         unreadable,
+        ..Default::default()
     };
     integrity::insert_run(conn, &run, &changes).map_err(|e| format!("store error: {e}"))?;
     let drift = modified + added + removed + unreadable;
