@@ -13,7 +13,8 @@ use crate::config::Config;
 use crate::integrity::compare::{self, ChangeKind};
 use crate::integrity::{self, exit, sign, Spec, Verdict, Verification};
 use crate::respond::Operator;
-use crate::store::integrity::{self as stored, IntegrityRow, Status, Target};
+use crate::sources::integrity::{config_target, resolve};
+use crate::store::integrity::{self as stored, Target};
 use crate::store::{self, audit, now_ms, Access};
 
 const KEY_HELP: &str = "The rsa crate's private-key operations are not constant-time (RUSTSEC-2023-0071), \
@@ -140,45 +141,6 @@ fn open_store(db: &Path, config: &Config) -> Result<Connection> {
         stored::upsert_target(&conn, &config_target(t)).wrap_err("cannot register the config's integrity targets")?;
     }
     Ok(conn)
-}
-
-/// The store's row for a `[[integrity]]` entry.
-pub fn config_target(t: &integrity::TargetConfig) -> Target {
-    Target {
-        name: t.name.clone(),
-        tenant: t.tenant.clone(),
-        root: t.root.display().to_string(),
-        manifest_path: t.manifest.display().to_string(),
-        pubkey_path: t.public_key.display().to_string(),
-        key_fingerprint: sign::load_public(&t.public_key).ok().map(|k| sign::fingerprint(&k)),
-        every_ms: t.every.as_deref().and_then(|e| integrity::parse_every(e).ok()),
-        baselined_at: None,
-    }
-}
-
-/// What target `name` is checked against: the config's entry, else the store's.
-pub fn resolve(conn: &Connection, config: &Config, name: &str) -> Result<Option<Spec>, rusqlite::Error> {
-    if let Some(t) = config.integrity.iter().find(|t| t.name == name) {
-        return Ok(Some(Spec {
-            name: t.name.clone(),
-            root: t.root.clone(),
-            manifest: t.manifest.clone(),
-            public_key: t.public_key.clone(),
-            exclude: t.exclude.clone(),
-        }));
-    }
-    Ok(stored::find(conn, name)?.map(|row| spec_of(&row)))
-}
-
-/// A stored target as a verification spec (its exclude list is the signed one).
-pub fn spec_of(row: &IntegrityRow) -> Spec {
-    Spec {
-        name: row.name.clone(),
-        root: row.root.clone().into(),
-        manifest: row.manifest_path.clone().into(),
-        public_key: row.pubkey_path.clone().into(),
-        exclude: None,
-    }
 }
 
 fn audit_row(conn: &Connection, action: &str, name: &str, ok: bool, detail: serde_json::Value) -> Result<()> {
@@ -418,17 +380,6 @@ fn print_verification(spec: &Spec, v: &Verification) {
     }
 }
 
-/// `clean`, `drift 3`, `SIGNATURE INVALID`, `error`, `never verified`.
-pub fn status_text(status: Status) -> String {
-    match status {
-        Status::SignatureInvalid => "SIGNATURE INVALID".into(),
-        Status::Error => "error".into(),
-        Status::Drift(n) => format!("drift {n}"),
-        Status::Clean => "clean".into(),
-        Status::NeverVerified => "never verified".into(),
-    }
-}
-
 fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
     let conn = open_store(db, config)?;
     let rows = stored::list(&conn)?;
@@ -438,14 +389,14 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
             .map(|t| {
                 let last = t.run.as_ref().map(|r| {
                     serde_json::json!({
-                        "status": status_text(r.status()), "started": crate::ui::format::timestamp(r.started),
+                        "status": r.status().label(), "started": crate::ui::format::timestamp(r.started),
                         "duration_ms": r.duration_ms(), "checked": r.checked, "changed": r.modified, "added": r.added,
                         "removed": r.removed, "unreadable": r.unreadable, "signature_ok": r.signature_ok,
                         "problem": r.error,
                     })
                 });
                 serde_json::json!({
-                    "name": t.name, "tenant": t.tenant, "status": status_text(t.status()), "root": t.root,
+                    "name": t.name, "tenant": t.tenant, "status": t.status().label(), "root": t.root,
                     "manifest": t.manifest_path, "public_key": t.pubkey_path, "key_fingerprint": t.fingerprint(),
                     "every_ms": t.every_ms, "baselined_at": t.baselined_at.map(crate::ui::format::timestamp),
                     "last": last,
@@ -460,7 +411,7 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
                 "{:<20} {:<12} {:<18} {:<20} {}",
                 t.name,
                 t.tenant.as_deref().unwrap_or("-"),
-                status_text(t.status()),
+                t.status().label(),
                 t.run.as_ref().map_or_else(|| "-".to_string(), |r| crate::ui::format::time(r.started)),
                 t.manifest_path
             );

@@ -2,6 +2,10 @@
 //! of drift with its attributes, tampered manifests and signatures (checked by openssl too), the
 //! exit codes, and what reaches the store.
 
+mod support;
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -440,4 +444,68 @@ fn accept_re_baselines_keeps_the_previous_manifest_and_is_audited() {
     assert_eq!(list[0]["name"], "web");
     assert_eq!(list[0]["status"], "clean");
     assert_eq!(list[0]["manifest"], lab.manifest("web").to_str().unwrap());
+}
+
+#[test]
+fn v_in_the_console_verifies_for_real_and_is_audited() {
+    use rampart::app::update::Msg;
+    use rampart::store::writer::Tables;
+    let mut h = support::Harness::build(140, 42, None, support::live(), None);
+    let (private, _) = keys();
+    let lab = Lab::new();
+    let o = Command::new(BIN)
+        .args(["integrity", "baseline", "web", lab.tree().to_str().unwrap(), "--key", private.to_str().unwrap()])
+        .env("RAMPART_DB", &h.db)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h.press("5");
+    assert!(h.screen().contains("never verified"), "{}", h.screen());
+    h.press("v");
+    let screen = h.screen();
+    assert!(screen.contains("web: clean: 7 entries match the signed baseline"), "{screen}");
+    fs::write(lab.tree().join("etc/app.conf"), "listen 1\n").unwrap();
+    h.press("v");
+    let screen = h.screen();
+    assert!(screen.contains("web: DRIFT: 1 changed"), "{screen}");
+    assert!(screen.contains("drift 1"), "the pane shows the new run: {screen}");
+    h.press("enter");
+    let screen = h.screen();
+    assert!(screen.contains("CHANGED (1)") && screen.contains("etc/app.conf"), "{screen}");
+    let conn = rusqlite::Connection::open(&h.db).unwrap();
+    let verifies: i64 = conn
+        .query_row("SELECT count(*) FROM audit WHERE action = 'verify' AND outcome = 'ok'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(verifies, 2, "each v is audited");
+}
+
+#[test]
+fn v_in_a_real_terminal_against_a_live_store() {
+    let lab = baselined();
+    let t = tmux::Tmux::start("integrity-v");
+    let db = lab.dir.path().join("store.db");
+    let no_config = lab.dir.path().join("none.toml");
+    t.type_text(&format!("{BIN} --db {} --config {}; echo \"EXIT=$?\"", db.display(), no_config.display()));
+    t.key("Enter");
+    t.wait_for("5 Integrity");
+    // The collector verifies a never-verified target at once.
+    t.wait_for("clean");
+    fs::write(lab.tree().join("bin/implant"), "#!/bin/sh\n").unwrap();
+    t.key("5");
+    t.key("v");
+    // The file, and its folder's mtime.
+    t.wait_for("web: DRIFT: 1 changed, 1 added");
+    t.wait_for("drift 2");
+    t.key("Enter");
+    let screen = t.wait_for("ADDED (1)");
+    assert!(screen.contains("bin/implant"), "{screen}");
+    t.key("Escape");
+    t.key("q");
+    t.wait_for("EXIT=0");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let audited: String = conn
+        .query_row("SELECT target FROM audit WHERE action = 'verify' ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(audited, "integrity target web");
 }

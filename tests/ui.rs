@@ -233,3 +233,54 @@ fn alerts_grouped_by_rule() {
     h.press("2 z r");
     insta::assert_snapshot!("alerts_grouped", h.screen());
 }
+
+#[test]
+fn enter_on_an_integrity_target_lists_its_changes_filterable() {
+    let mut h = demo();
+    h.press("5 enter");
+    insta::assert_snapshot!("integrity_changes", h.screen());
+    h.press("/");
+    h.type_text("conf");
+    let screen = h.screen();
+    assert!(screen.contains("/conf") && screen.contains("Nothing matches the filter"), "{screen}");
+    h.press("backspace backspace backspace backspace");
+    h.type_text("bin/");
+    h.press("enter");
+    let screen = h.screen();
+    assert!(screen.contains("CHANGED (1)") && screen.contains("bin/app"), "{screen}");
+    h.press("esc");
+    assert!(h.state.popup.is_some(), "the first esc clears the filter");
+    assert!(!h.screen().contains("/bin/"));
+    h.press("esc");
+    assert!(h.state.popup.is_none());
+}
+
+#[test]
+fn a_signature_failure_is_the_loudest_state_on_screen() {
+    let mut h = demo();
+    let run = rampart::store::integrity::Run {
+        target: "globex-app".into(),
+        started: support::NOW - 60_000,
+        finished: Some(support::NOW - 59_000),
+        signature_ok: Some(false),
+        error: Some(
+            "the manifest does not match its signature: it was changed after signing, or signed by another key".into(),
+        ),
+        key_fingerprint: Some("SHA256:0123456789abcdef".into()),
+        ..Default::default()
+    };
+    rampart::store::integrity::insert_run(&h.fx.writer, &run, &[]).unwrap();
+    h.send(Msg::StoreChanged(Tables::ALL));
+    let screen = h.screen();
+    assert!(screen.contains("SIGNATURE INVALID: globex-app"), "in the header: {screen}");
+    let loud = h.state.theme.priority(rampart::store::alerts::Priority::Emergency);
+    let (x, y) = h.find("SIGNATURE INVALID: globex-app").unwrap();
+    assert_eq!(h.draw()[(x, y)].bg, loud.bg.unwrap(), "the header badge wears the emergency colours");
+    let (x, y) = h.find("BAD SIG").expect("the tenant's row says so");
+    assert_eq!(h.draw()[(x, y)].bg, loud.bg.unwrap(), "and so does the tenant's integrity cell");
+    h.press("5 z");
+    insta::assert_snapshot!("integrity_signature_invalid", h.screen());
+    h.press("j enter");
+    let screen = h.screen();
+    assert!(screen.contains("Nothing in the manifest is trusted; no files were compared"), "{screen}");
+}

@@ -47,6 +47,19 @@ pub enum Status {
     NeverVerified,
 }
 
+impl Status {
+    /// The words for it, as the pane, the detail and `rampart integrity list` say them.
+    pub fn label(self) -> String {
+        match self {
+            Status::SignatureInvalid => "SIGNATURE INVALID".into(),
+            Status::Error => "error".into(),
+            Status::Drift(n) => format!("drift {n}"),
+            Status::Clean => "clean".into(),
+            Status::NeverVerified => "never verified".into(),
+        }
+    }
+}
+
 impl Run {
     pub fn status(&self) -> Status {
         let drift = self.modified + self.added + self.removed + self.unreadable;

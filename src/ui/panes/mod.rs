@@ -229,6 +229,8 @@ fn source_of(pane: Pane) -> Option<&'static str> {
     }
 }
 
+pub use integrity::seconds;
+
 /// A cell in a style.
 pub fn styled<'a>(text: impl Into<String>, style: Style) -> Cell<'a> {
     Cell::from(Span::styled(text.into(), style))
