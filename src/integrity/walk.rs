@@ -188,8 +188,8 @@ impl Excludes {
 /// Bytes read from a file at a time.
 const CHUNK: usize = 256 * 1024;
 
-/// Walks `root` (not following symlinks, not crossing into other file systems), then hashes every
-/// regular file on `threads` threads.
+/// Walks `root` (not following symlinks below it, not entering other file systems — a mount point
+/// is recorded, its contents are not), then hashes every regular file on `threads` threads.
 pub fn walk(root: &Path, excludes: &Excludes, threads: usize) -> Result<Walked, WalkError> {
     let root_meta =
         fs::symlink_metadata(root).map_err(|e| WalkError::Root { path: root.to_owned(), why: io_reason(&e) })?;
@@ -381,4 +381,49 @@ pub fn io_reason(e: &io::Error) -> String {
 /// The threads hashing uses: every core.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entry a walk would have recorded for `rel` before it changed.
+    fn seen(root: &Path, rel: &str) -> Entry {
+        Entry::from_meta(rel.as_bytes().to_vec(), &fs::symlink_metadata(root.join(rel)).unwrap())
+    }
+
+    #[test]
+    fn a_file_that_vanishes_or_is_replaced_after_lstat_is_unreadable_never_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut buf = vec![0u8; CHUNK];
+        fs::write(root.join("gone"), "x").unwrap();
+        let gone = seen(root, "gone");
+        fs::remove_file(root.join("gone")).unwrap();
+        assert_eq!(hash_file(root, &gone, &mut buf), Err("vanished during the walk".into()));
+
+        // A FIFO put where a file was: opening it must not wait for a writer.
+        fs::write(root.join("pipe"), "x").unwrap();
+        let pipe = seen(root, "pipe");
+        fs::remove_file(root.join("pipe")).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(root.join("pipe")).status().unwrap().success());
+        assert_eq!(hash_file(root, &pipe, &mut buf), Err("replaced by a fifo during the walk".into()));
+
+        fs::write(root.join("link"), "x").unwrap();
+        let link = seen(root, "link");
+        fs::remove_file(root.join("link")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", root.join("link")).unwrap();
+        assert_eq!(hash_file(root, &link, &mut buf), Err("replaced by a symlink during the walk".into()));
+    }
+
+    #[test]
+    fn excludes_match_names_anywhere_and_paths_from_the_root() {
+        let x = Excludes::new(&["*.log".into(), "var/cache/**".into(), "/tmp".into()]).unwrap();
+        assert!(x.matches(b"a/b/app.log", b"app.log"));
+        assert!(x.matches(b"var/cache/x/y", b"y"));
+        assert!(x.matches(b"tmp", b"tmp"));
+        assert!(!x.matches(b"src/tmp", b"tmp"), "a pattern with / is anchored at the root");
+        assert!(!x.matches(b"var/cache", b"cache"));
+        assert!(Excludes::new(&["[".into()]).is_err());
+    }
 }
