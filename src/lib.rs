@@ -10,6 +10,8 @@ pub mod demo;
 pub mod detect;
 pub mod fault;
 pub mod ingest;
+pub mod integrity;
+pub mod integrity_cli;
 pub mod pane;
 pub mod query_cli;
 pub mod respond;

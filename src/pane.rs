@@ -69,8 +69,9 @@ impl Pane {
             }
             Pane::Bans => "No active bans. Bans come from Fail2Ban's database, or from `b` on any IP.",
             Pane::Integrity => {
-                "No integrity targets. A target is a file tree whose SHA-256 manifest is signed with RSA; \
-                 its verification runs appear here."
+                "No integrity targets. A target is a file tree whose SHA-256 manifest is signed with RSA: \
+                 make one with `rampart integrity baseline NAME PATH --key PRIVATE.pem`, or declare \
+                 [[integrity]] in the config file. Its verifications appear here; v runs one now."
             }
             Pane::Audit => "The audit log is empty: every action an operator takes is recorded here.",
         }

@@ -97,7 +97,13 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
     {
         // A store as the previous release left it: schema version 4.
         let conn = store::open(&path, Access::ReadWrite).unwrap();
-        conn.execute_batch("DROP INDEX bans_active; DROP TABLE imports; PRAGMA user_version = 4").unwrap();
+        conn.execute_batch(
+            "DROP INDEX bans_active; DROP TABLE imports; ALTER TABLE integrity_targets DROP COLUMN key_fingerprint; \
+             ALTER TABLE integrity_targets DROP COLUMN every_ms; ALTER TABLE integrity_targets DROP COLUMN baselined_at; \
+             ALTER TABLE integrity_runs DROP COLUMN error; ALTER TABLE integrity_runs DROP COLUMN key_fingerprint; \
+             PRAGMA user_version = 4",
+        )
+        .unwrap();
     }
     let err = store::open(&path, Access::ReadOnly).unwrap_err();
     assert!(matches!(err, StoreError::OlderSchema { found: 4, .. }), "{err}");

@@ -263,7 +263,7 @@ fn addresses() -> Harness {
         access::insert(conn, &e).unwrap();
     }
     for (i, (ip, jail)) in
-        [(LONG_V6, "sshd"), (SHORT_V6, "rampart-login"), ("203.0.113.9", LONG_JAIL)].iter().enumerate()
+        [(LONG_V6, "sshd"), (SHORT_V6, "f2b-login-jail"), ("203.0.113.9", LONG_JAIL)].iter().enumerate()
     {
         let b = bans::Ban {
             jail: jail.to_string(),
@@ -315,7 +315,7 @@ fn addresses() -> Harness {
             ssh_client: Some(LONG_V6.into()),
             host: "testhost".into(),
             action: "unban".into(),
-            target: format!("{SHORT_V6} in rampart-login"),
+            target: format!("{SHORT_V6} in f2b-login-jail"),
             outcome: "ok".into(),
             detail_json: "{}".into(),
             ..Default::default()
@@ -378,7 +378,7 @@ fn cut_cells_are_marked(screen: &str, values: &[&str], what: &str) {
 #[test]
 fn addresses_are_never_cut_and_cut_cells_end_in_an_ellipsis() {
     let both = std::collections::HashSet::from([LONG_V6, SHORT_V6]);
-    let cut_values = [LONG_PATH, LONG_JAIL, LONG_AGENT, "rampart-login"];
+    let cut_values = [LONG_PATH, LONG_JAIL, LONG_AGENT, "f2b-login-jail"];
     for (w, h_) in [(80, 24), (90, 26), (100, 30), (120, 40), (160, 48)] {
         let mut h = addresses();
         h.resize(w, h_);
@@ -420,4 +420,55 @@ fn a_message_longer_than_the_footer_ends_in_an_ellipsis() {
     let screen = h.screen();
     let footer = screen.lines().last().unwrap();
     assert!(footer.starts_with(" unknown theme 'xxxx") && footer.ends_with('…'), "{footer:?}");
+}
+
+#[test]
+fn enter_on_an_integrity_target_lists_its_changes_filterable() {
+    let mut h = demo();
+    h.press("5 enter");
+    insta::assert_snapshot!("integrity_changes", h.screen());
+    h.press("/");
+    h.type_text("conf");
+    let screen = h.screen();
+    assert!(screen.contains("/conf") && screen.contains("Nothing matches the filter"), "{screen}");
+    h.press("backspace backspace backspace backspace");
+    h.type_text("bin/");
+    h.press("enter");
+    let screen = h.screen();
+    assert!(screen.contains("CHANGED (1)") && screen.contains("bin/app"), "{screen}");
+    h.press("esc");
+    assert!(h.state.popup.is_some(), "the first esc clears the filter");
+    assert!(!h.screen().contains("/bin/"));
+    h.press("esc");
+    assert!(h.state.popup.is_none());
+}
+
+#[test]
+fn a_signature_failure_is_the_loudest_state_on_screen() {
+    let mut h = demo();
+    let run = rampart::store::integrity::Run {
+        target: "globex-app".into(),
+        started: support::NOW - 60_000,
+        finished: Some(support::NOW - 59_000),
+        signature_ok: Some(false),
+        error: Some(
+            "the manifest does not match its signature: it was changed after signing, or signed by another key".into(),
+        ),
+        key_fingerprint: Some("SHA256:0123456789abcdef".into()),
+        ..Default::default()
+    };
+    rampart::store::integrity::insert_run(&h.fx.writer, &run, &[]).unwrap();
+    h.send(Msg::StoreChanged(Tables::ALL));
+    let screen = h.screen();
+    assert!(screen.contains("SIGNATURE INVALID: globex-app"), "in the header: {screen}");
+    let loud = h.state.theme.priority(rampart::store::alerts::Priority::Emergency);
+    let (x, y) = h.find("SIGNATURE INVALID: globex-app").unwrap();
+    assert_eq!(h.draw()[(x, y)].bg, loud.bg.unwrap(), "the header badge wears the emergency colours");
+    let (x, y) = h.find("BAD SIG").expect("the tenant's row says so");
+    assert_eq!(h.draw()[(x, y)].bg, loud.bg.unwrap(), "and so does the tenant's integrity cell");
+    h.press("5 z");
+    insta::assert_snapshot!("integrity_signature_invalid", h.screen());
+    h.press("j enter");
+    let screen = h.screen();
+    assert!(screen.contains("Nothing in the manifest is trusted; no files were compared"), "{screen}");
 }

@@ -33,6 +33,10 @@ pub fn related_msg(conn: &Connection, ip: &str, alert: Option<i64>) -> Msg {
     Msg::Related { ip: ip.to_string(), rows: related::of_ip(conn, ip, alert).map_err(|e| e.to_string()) }
 }
 
+pub fn changes_msg(conn: &Connection, run: i64) -> Msg {
+    Msg::Changes { run, result: crate::store::integrity::changes_of(conn, run).map_err(|e| e.to_string()) }
+}
+
 fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
     Msg::ThemeLoaded(crate::config::load_theme(name, config_dir).map(Box::new).map_err(|e| e.to_string()))
 }
@@ -55,6 +59,7 @@ impl Inline {
             }
             Effect::LoadOverview => vec![overview_msg(&self.reader, now_ms)],
             Effect::LoadRelated { ip, alert } => vec![related_msg(&self.reader, &ip, alert)],
+            Effect::LoadChanges { run } => vec![changes_msg(&self.reader, run)],
             Effect::Respond(request) => {
                 // The same path as the live console: a writer thread on this store, and the
                 // async responder driven to completion here.
@@ -83,6 +88,7 @@ enum Work {
     Load { generation: u64, query: Query },
     Overview,
     Related(String, Option<i64>),
+    Changes(i64),
 }
 
 /// The live console's effect runner: a query thread with its own read connection (which keeps
@@ -125,6 +131,9 @@ impl Workers {
             }
             Effect::LoadRelated { ip, alert } => {
                 let _ = self.queries.send(Work::Related(ip, alert));
+            }
+            Effect::LoadChanges { run } => {
+                let _ = self.queries.send(Work::Changes(run));
             }
             Effect::Respond(request) => {
                 let (writer, msgs) = (self.writer.clone(), self.msgs.clone());
@@ -169,6 +178,7 @@ fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::Unbou
         let mut loads: HashMap<Pane, (u64, Query)> = HashMap::new();
         let mut overview = false;
         let mut related = None;
+        let mut changes = None;
         for work in std::iter::once(first).chain(rx.try_iter()) {
             match work {
                 Work::Load { generation, query } => {
@@ -176,6 +186,12 @@ fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::Unbou
                 }
                 Work::Overview => overview = true,
                 Work::Related(ip, alert) => related = Some((ip, alert)),
+                Work::Changes(run) => changes = Some(run),
+            }
+        }
+        if let Some(run) = changes {
+            if out.send(changes_msg(&reader, run)).is_err() {
+                return;
             }
         }
         if let Some((ip, alert)) = related {

@@ -33,6 +33,11 @@ pub enum Msg {
         rows: Result<Vec<Related>, String>,
     },
     ThemeLoaded(Result<Box<Theme>, String>),
+    /// The changed entries of integrity run `run`, for the open changes popup.
+    Changes {
+        run: i64,
+        result: Result<Vec<crate::store::integrity::Change>, String>,
+    },
     /// The terminal is ours again after a suspend (Ctrl-Z, then `fg`).
     Resumed,
     /// The collector this viewer deferred to is gone, and this console took over collecting.
@@ -54,6 +59,10 @@ pub enum Effect {
     LoadRelated {
         ip: String,
         alert: Option<i64>,
+    },
+    /// The changed entries of an integrity run, for the open changes popup.
+    LoadChanges {
+        run: i64,
     },
     Respond(Request),
     LoadTheme(String),

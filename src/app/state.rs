@@ -148,12 +148,40 @@ pub enum Popup {
         related: Option<Result<Vec<Related>, String>>,
     },
     Confirm(Box<Confirm>),
+    /// An integrity target's newest run: what changed, grouped by kind, filterable.
+    Changes(Box<ChangesView>),
     /// What an action did, part by part (each container of an isolation, say).
     Report {
         title: String,
         lines: Vec<String>,
         scroll: u16,
     },
+}
+
+/// The changed entries of an integrity target's newest run.
+pub struct ChangesView {
+    pub target: crate::store::integrity::IntegrityRow,
+    /// `None` while loading.
+    pub changes: Option<Result<Vec<crate::store::integrity::Change>, String>>,
+    /// Only entries whose kind or path contains this (case-insensitive).
+    pub filter: String,
+    /// The filter is being typed.
+    pub typing: bool,
+    pub scroll: u16,
+}
+
+impl ChangesView {
+    /// The loaded changes the filter keeps.
+    pub fn shown(&self) -> Vec<&crate::store::integrity::Change> {
+        let needle = self.filter.to_lowercase();
+        match &self.changes {
+            Some(Ok(all)) => all
+                .iter()
+                .filter(|c| needle.is_empty() || c.path.to_lowercase().contains(&needle) || c.kind.contains(&needle))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// A dialog before an action that changes the world.

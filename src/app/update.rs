@@ -6,7 +6,7 @@ use tui_textarea::TextArea;
 
 use super::action::Action;
 use super::msg::{Effect, Msg};
-use super::state::{Confirm, ConfirmField, Input, InputKind, Level, Popup, Role, State};
+use super::state::{ChangesView, Confirm, ConfirmField, Input, InputKind, Level, Popup, Role, State};
 use crate::pane::Pane;
 use crate::respond::Request;
 use crate::store::filter;
@@ -102,6 +102,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::Changes { run, result } => {
+            if let Some(Popup::Changes(view)) = state.popup.as_mut() {
+                if view.target.run_id == Some(run) {
+                    view.changes = Some(result);
+                }
+            }
+            vec![]
+        }
         Msg::ThemeLoaded(Ok(theme)) => {
             state.flash(Level::Info, format!("theme: {}", theme.name));
             state.theme = *theme;
@@ -134,7 +142,7 @@ fn refresh(state: &mut State, tables: Tables) -> Vec<Effect> {
             effects.push(state.reload(pane));
         }
     }
-    if tables.intersects(Tables::ALERTS | Tables::BANS | Tables::STATUS) {
+    if tables.intersects(Tables::ALERTS | Tables::BANS | Tables::STATUS | Tables::INTEGRITY) {
         effects.push(Effect::LoadOverview);
     }
     effects
@@ -221,6 +229,15 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                     vec![]
                 }
             }
+        }
+        Action::Detail if matches!(state.pane(focus).selected_row(), Some(Row::Integrity(_))) => {
+            // A target opens on what its newest run found.
+            let Some(Row::Integrity(t)) = state.pane(focus).selected_row().cloned() else { return vec![] };
+            let run = t.run_id;
+            let changes = if run.is_some() { None } else { Some(Ok(Vec::new())) };
+            let view = ChangesView { target: t, changes, filter: String::new(), typing: false, scroll: 0 };
+            state.popup = Some(Popup::Changes(Box::new(view)));
+            run.map(|run| vec![Effect::LoadChanges { run }]).unwrap_or_default()
         }
         Action::Detail => match state.pane(focus).selected_row() {
             Some(row) => {
@@ -639,13 +656,16 @@ fn on_popup_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
     if let Some(Popup::Confirm(_)) = state.popup {
         return on_confirm_key(state, key, ctrl_c);
     }
+    if let Some(Popup::Changes(_)) = state.popup {
+        return on_changes_key(state, key, ctrl_c);
+    }
     let action = state.keymap.action_for(&key);
     let Some(popup) = state.popup.as_mut() else {
         return vec![];
     };
     let scroll = match popup {
         Popup::Help { scroll } | Popup::Detail { scroll, .. } | Popup::Report { scroll, .. } => scroll,
-        Popup::Confirm(_) => return vec![],
+        Popup::Confirm(_) | Popup::Changes(_) => return vec![],
     };
     match action {
         Some(Action::Down) => *scroll = scroll.saturating_add(1),
@@ -659,6 +679,54 @@ fn on_popup_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
         _ => {}
     }
     vec![]
+}
+
+/// The changes popup: `/` types a filter (enter keeps it, esc clears it), movement scrolls, esc closes.
+fn on_changes_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
+    let action = state.keymap.action_for(&key);
+    let Some(Popup::Changes(view)) = state.popup.as_mut() else {
+        return vec![];
+    };
+    if view.typing {
+        match key.code {
+            KeyCode::Enter => view.typing = false,
+            KeyCode::Esc => {
+                view.typing = false;
+                view.filter.clear();
+            }
+            KeyCode::Backspace => {
+                view.filter.pop();
+            }
+            KeyCode::Char(c) if !ctrl_c && view.filter.chars().count() < 200 => view.filter.push(c),
+            _ if ctrl_c => state.popup = None,
+            _ => {}
+        }
+        view_scroll_reset(state);
+        return vec![];
+    }
+    match action {
+        Some(Action::Filter) => {
+            view.typing = true;
+            return vec![];
+        }
+        Some(Action::Down) => view.scroll = view.scroll.saturating_add(1),
+        Some(Action::Up) => view.scroll = view.scroll.saturating_sub(1),
+        Some(Action::PageDown) => view.scroll = view.scroll.saturating_add(10),
+        Some(Action::PageUp) => view.scroll = view.scroll.saturating_sub(10),
+        Some(Action::Top) => view.scroll = 0,
+        Some(Action::Bottom) => view.scroll = u16::MAX / 2,
+        Some(Action::Close) if !view.filter.is_empty() => view.filter.clear(),
+        Some(Action::Close | Action::Quit | Action::Help | Action::Detail) => state.popup = None,
+        _ if ctrl_c || key.code == KeyCode::Esc => state.popup = None,
+        _ => {}
+    }
+    vec![]
+}
+
+fn view_scroll_reset(state: &mut State) {
+    if let Some(Popup::Changes(view)) = state.popup.as_mut() {
+        view.scroll = 0;
+    }
 }
 
 fn on_confirm_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {

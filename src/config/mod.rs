@@ -81,6 +81,9 @@ pub struct Config {
     /// Rampart's own detection rules over access events.
     #[serde(default)]
     pub detect: crate::detect::Rules,
+    /// File trees whose signed baselines the collector re-verifies.
+    #[serde(default)]
+    pub integrity: Vec<crate::integrity::TargetConfig>,
 }
 
 /// `[falco]`: where Falco's JSON output (`json_output: true`) comes from: files it writes, and

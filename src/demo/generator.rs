@@ -15,6 +15,8 @@ use crate::store::writer::Write;
 
 pub const TENANTS: [&str; 4] = ["acme", "globex", "initech", "umbrella"];
 pub const HOSTNAME: &str = "tenant-host-01";
+/// The fingerprint the demo's targets show for their signing key.
+const DEMO_KEY: &str = "SHA256:5d41402abc4b2a76b9719d911017c592a1f0e6d3b2c4e5f60718293a4b5c6d7e";
 const JAIL_LOGIN: &str = "rampart-login";
 const JAIL_SSH: &str = "sshd";
 
@@ -229,6 +231,9 @@ impl Generator {
                 root: format!("/srv/tenants/{}/app", t.name),
                 manifest_path: format!("/srv/tenants/{}/manifest.json", t.name),
                 pubkey_path: "/etc/rampart/baseline.pub".into(),
+                key_fingerprint: Some(DEMO_KEY.into()),
+                every_ms: Some(3_600_000),
+                ..Default::default()
             }));
         }
         out
@@ -508,16 +513,10 @@ impl Generator {
                     (0..64).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect::<String>()
                 };
                 Change {
-                    path: format!("/srv/tenants/{name}/app/{f}"),
-                    kind: "modified".into(),
-                    before_json: Some(
-                        json!({"sha256": hash(&mut self.rng), "size": 18_432, "mode": "0755", "owner": "0:0"})
-                            .to_string(),
-                    ),
-                    after_json: Some(
-                        json!({"sha256": hash(&mut self.rng), "size": 18_996, "mode": "0755", "owner": "0:0"})
-                            .to_string(),
-                    ),
+                    path: f.to_string(),
+                    kind: "changed".into(),
+                    before_json: Some(json!({"sha256": hash(&mut self.rng), "size": 18_432}).to_string()),
+                    after_json: Some(json!({"sha256": hash(&mut self.rng), "size": 18_996}).to_string()),
                 }
             })
             .collect();

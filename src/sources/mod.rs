@@ -3,6 +3,7 @@
 pub mod docker;
 pub mod fail2ban;
 pub mod falco_http;
+pub mod integrity;
 pub mod logfile;
 pub mod tail;
 

@@ -11,6 +11,12 @@ pub struct Target {
     pub root: String,
     pub manifest_path: String,
     pub pubkey_path: String,
+    /// Of the key the baseline was signed with (`SHA256:…`), when rampart took the baseline.
+    pub key_fingerprint: Option<String>,
+    /// How often the collector re-verifies it.
+    pub every_ms: Option<i64>,
+    /// When the current baseline was taken (not part of the signed manifest).
+    pub baselined_at: Option<i64>,
 }
 
 /// The counts of one verification run.
@@ -25,6 +31,50 @@ pub struct Run {
     pub added: i64,
     pub removed: i64,
     pub unreadable: i64,
+    /// Why the run failed (a signature failure, or the check could not be done).
+    pub error: Option<String>,
+    /// Of the public key the signature was checked with.
+    pub key_fingerprint: Option<String>,
+}
+
+/// What an operator should make of a target, loudest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    SignatureInvalid,
+    Error,
+    Drift(i64),
+    Clean,
+    NeverVerified,
+}
+
+impl Status {
+    /// The words for it, as the pane, the detail and `rampart integrity list` say them.
+    pub fn label(self) -> String {
+        match self {
+            Status::SignatureInvalid => "SIGNATURE INVALID".into(),
+            Status::Error => "error".into(),
+            Status::Drift(n) => format!("drift {n}"),
+            Status::Clean => "clean".into(),
+            Status::NeverVerified => "never verified".into(),
+        }
+    }
+}
+
+impl Run {
+    pub fn status(&self) -> Status {
+        let drift = self.modified + self.added + self.removed + self.unreadable;
+        match (self.signature_ok, &self.error) {
+            (Some(false), _) => Status::SignatureInvalid,
+            (_, Some(_)) => Status::Error,
+            _ if drift > 0 => Status::Drift(drift),
+            _ => Status::Clean,
+        }
+    }
+
+    /// How long the run took, when it finished.
+    pub fn duration_ms(&self) -> Option<i64> {
+        self.finished.map(|f| f - self.started)
+    }
 }
 
 /// One file that differs from the baseline; before/after hold hash, size, mode and owner as JSON.
@@ -44,11 +94,24 @@ pub struct IntegrityRow {
     pub tenant: Option<String>,
     pub root: String,
     pub manifest_path: String,
+    pub pubkey_path: String,
+    pub key_fingerprint: Option<String>,
+    pub every_ms: Option<i64>,
+    pub baselined_at: Option<i64>,
     pub run_id: Option<i64>,
     pub run: Option<Run>,
 }
 
 impl IntegrityRow {
+    pub fn status(&self) -> Status {
+        self.run.as_ref().map_or(Status::NeverVerified, Run::status)
+    }
+
+    /// The key last checked, else the one the baseline was made with.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.run.as_ref().and_then(|r| r.key_fingerprint.as_deref()).or(self.key_fingerprint.as_deref())
+    }
+
     /// Files that differ in the newest run.
     pub fn drift(&self) -> Option<i64> {
         self.run.as_ref().map(|r| r.modified + r.added + r.removed + r.unreadable)
@@ -65,7 +128,8 @@ pub const FIELDS: Fields = Fields {
 };
 
 pub const SELECT: &str = "SELECT g.id, g.name, g.tenant, g.root, g.manifest_path, r.id, r.started, r.finished, \
-     r.signature_ok, r.checked, r.modified, r.added, r.removed, r.unreadable \
+     r.signature_ok, r.checked, r.modified, r.added, r.removed, r.unreadable, r.error, r.key_fingerprint, \
+     g.pubkey_path, g.key_fingerprint, g.every_ms, g.baselined_at \
      FROM integrity_targets g LEFT JOIN integrity_runs r \
      ON r.id = (SELECT max(id) FROM integrity_runs WHERE target = g.name)";
 
@@ -83,27 +147,67 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<IntegrityRow> {
             added: r.get(11)?,
             removed: r.get(12)?,
             unreadable: r.get(13)?,
+            error: r.get(14)?,
+            key_fingerprint: r.get(15)?,
         }),
         None => None,
     };
-    Ok(IntegrityRow { id: r.get(0)?, name, tenant: r.get(2)?, root: r.get(3)?, manifest_path: r.get(4)?, run_id, run })
+    Ok(IntegrityRow {
+        id: r.get(0)?,
+        name,
+        tenant: r.get(2)?,
+        root: r.get(3)?,
+        manifest_path: r.get(4)?,
+        pubkey_path: r.get(16)?,
+        key_fingerprint: r.get(17)?,
+        every_ms: r.get(18)?,
+        baselined_at: r.get(19)?,
+        run_id,
+        run,
+    })
+}
+
+/// Every target with its newest run, in name order.
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<IntegrityRow>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY g.name"))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+/// One target with its newest run.
+pub fn find(conn: &Connection, name: &str) -> rusqlite::Result<Option<IntegrityRow>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE g.name = ?"))?;
+    let mut rows = stmt.query_map([name], from_row)?;
+    rows.next().transpose()
 }
 
 pub fn upsert_target(conn: &Connection, t: &Target) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO integrity_targets (name, tenant, root, manifest_path, pubkey_path) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO integrity_targets (name, tenant, root, manifest_path, pubkey_path, key_fingerprint, every_ms, \
+         baselined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, root = excluded.root, \
-         manifest_path = excluded.manifest_path, pubkey_path = excluded.pubkey_path",
+         manifest_path = excluded.manifest_path, pubkey_path = excluded.pubkey_path, \
+         key_fingerprint = coalesce(excluded.key_fingerprint, key_fingerprint), \
+         every_ms = coalesce(excluded.every_ms, every_ms), baselined_at = coalesce(excluded.baselined_at, baselined_at)",
     )?
-    .execute(params![t.name, t.tenant, t.root, t.manifest_path, t.pubkey_path])?;
+    .execute(params![
+        t.name,
+        t.tenant,
+        t.root,
+        t.manifest_path,
+        t.pubkey_path,
+        t.key_fingerprint,
+        t.every_ms,
+        t.baselined_at
+    ])?;
     Ok(())
 }
 
 /// Stores a finished run and the changes it found; returns the run's id.
 pub fn insert_run(conn: &Connection, run: &Run, changes: &[Change]) -> rusqlite::Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO integrity_runs (target, started, finished, signature_ok, checked, modified, added, removed, unreadable) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO integrity_runs (target, started, finished, signature_ok, checked, modified, added, removed, \
+         unreadable, error, key_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         run.target,
@@ -114,7 +218,9 @@ pub fn insert_run(conn: &Connection, run: &Run, changes: &[Change]) -> rusqlite:
         run.modified,
         run.added,
         run.removed,
-        run.unreadable
+        run.unreadable,
+        run.error,
+        run.key_fingerprint
     ])?;
     let id = conn.last_insert_rowid();
     let mut stmt = conn.prepare_cached(
@@ -128,7 +234,7 @@ pub fn insert_run(conn: &Connection, run: &Run, changes: &[Change]) -> rusqlite:
 
 pub fn changes_of(conn: &Connection, run: i64) -> rusqlite::Result<Vec<Change>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT path, kind, before_json, after_json FROM integrity_changes WHERE run = ? ORDER BY path LIMIT 10000",
+        "SELECT path, kind, before_json, after_json FROM integrity_changes WHERE run = ? ORDER BY path LIMIT 20000",
     )?;
     let rows = stmt.query_map([run], |r| {
         Ok(Change { path: r.get(0)?, kind: r.get(1)?, before_json: r.get(2)?, after_json: r.get(3)? })

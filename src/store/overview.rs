@@ -15,6 +15,8 @@ pub struct Overview {
     /// Alerts per minute, oldest first; the last entry is the current minute.
     pub per_minute: Vec<u64>,
     pub sources: Vec<SourceStatus>,
+    /// Integrity targets whose newest run found the manifest's signature invalid: the loudest state.
+    pub signature_invalid: Vec<String>,
 }
 
 pub fn load(conn: &Connection, now_ms: i64) -> rusqlite::Result<Overview> {
@@ -39,5 +41,11 @@ pub fn load(conn: &Connection, now_ms: i64) -> rusqlite::Result<Overview> {
             *slot = n.max(0) as u64;
         }
     }
-    Ok(Overview { unacked, per_minute, sources: status::list(conn)? })
+    let mut stmt = conn.prepare_cached(
+        "SELECT g.name FROM integrity_targets g JOIN integrity_runs r \
+         ON r.id = (SELECT max(id) FROM integrity_runs WHERE target = g.name) \
+         WHERE r.signature_ok = 0 ORDER BY g.name LIMIT 20",
+    )?;
+    let signature_invalid = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(Overview { unacked, per_minute, sources: status::list(conn)?, signature_invalid })
 }

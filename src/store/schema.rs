@@ -188,6 +188,15 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX imports_by_fingerprint ON imports(fingerprint);
     "#,
+    // version 7: real integrity verification: the key a target was baselined with and when, how
+    // often it is re-verified, and per run the key that was checked and why a run failed.
+    r#"
+    ALTER TABLE integrity_targets ADD COLUMN key_fingerprint TEXT;
+    ALTER TABLE integrity_targets ADD COLUMN every_ms INTEGER;
+    ALTER TABLE integrity_targets ADD COLUMN baselined_at INTEGER;
+    ALTER TABLE integrity_runs ADD COLUMN error TEXT;
+    ALTER TABLE integrity_runs ADD COLUMN key_fingerprint TEXT;
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -29,6 +29,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
             popups::detail::draw(frame, screen.body, state, *pane, row, related.as_ref(), *scroll)
         }
         Some(Popup::Confirm(c)) => popups::confirm::draw(frame, screen.body, state, c),
+        Some(Popup::Changes(view)) => popups::changes::draw(frame, screen.body, state, view),
         Some(Popup::Report { title, lines, scroll }) => {
             popups::report::draw(frame, screen.body, state, title, lines, *scroll)
         }
@@ -68,6 +69,12 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     }
     if state.paused {
         spans.extend([Span::raw(" "), Span::styled(" PAUSED ", theme.badge_paused)]);
+    }
+    if !state.overview.signature_invalid.is_empty() {
+        // The loudest state the console has: a baseline that can no longer be trusted.
+        let names = sanitize::clean(&state.overview.signature_invalid.join(", "), 60).into_owned();
+        let loud = theme.priority(crate::store::alerts::Priority::Emergency);
+        spans.extend([Span::raw(" "), Span::styled(format!(" SIGNATURE INVALID: {names} "), loud)]);
     }
     if let Role::Viewer { holder } = &s.role {
         spans.extend([sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);

@@ -310,6 +310,8 @@ fn source_of(pane: Pane) -> Option<&'static str> {
     }
 }
 
+pub use integrity::seconds;
+
 /// A cell's text in a style.
 pub fn styled<'a>(text: impl Into<String>, style: Style) -> Span<'a> {
     Span::styled(text.into(), style)

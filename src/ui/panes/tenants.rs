@@ -27,7 +27,7 @@ pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
         _ => ("?", theme.warning),
     };
     let integrity = match (t.signature_ok, t.drift) {
-        (Some(false), _) => styled("BAD SIG", theme.error),
+        (Some(false), _) => styled("BAD SIG", theme.priority(crate::store::alerts::Priority::Emergency)),
         (_, Some(0)) => styled("ok", theme.ok),
         (_, Some(n)) => styled(format!("{n} drift"), theme.warning),
         (_, None) => styled("—", theme.muted),

@@ -1,5 +1,6 @@
 //! Popups over the panes: help, a row's detail, and the confirmation before an action.
 
+pub mod changes;
 pub mod confirm;
 pub mod detail;
 pub mod help;
