@@ -38,7 +38,9 @@ pub enum IntegrityCommand {
     /// Walk PATH, write its signed manifest (MANIFEST and MANIFEST.sig), and register target NAME
     #[command(after_help = KEY_HELP)]
     Baseline {
+        /// The target's name (how `verify`, `accept` and the console call it)
         name: String,
+        /// The root of the file tree to baseline
         path: PathBuf,
         /// The private key to sign with (PKCS#8 PEM, mode 0600)
         #[arg(long, value_name = "PRIVATE.pem")]
@@ -60,6 +62,7 @@ pub enum IntegrityCommand {
     /// Check NAME: the manifest's signature first, then the files; exit 0 clean, 1 drift, 2 signature
     /// failure, 3 usage or I/O error
     Verify {
+        /// The target to verify
         name: String,
         /// One JSON object instead of text
         #[arg(long)]
@@ -74,6 +77,7 @@ pub enum IntegrityCommand {
     /// Re-baseline NAME after a legitimate change: a new signed manifest, the previous one kept beside it
     #[command(after_help = KEY_HELP)]
     Accept {
+        /// The target to re-baseline
         name: String,
         /// The private key NAME's baseline was signed with
         #[arg(long, value_name = "PRIVATE.pem")]

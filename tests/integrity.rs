@@ -485,7 +485,8 @@ fn v_in_a_real_terminal_against_a_live_store() {
     let lab = baselined();
     let t = tmux::Tmux::start("integrity-v");
     let db = lab.dir.path().join("store.db");
-    let no_config = lab.dir.path().join("none.toml");
+    let no_config = lab.dir.path().join("empty.toml");
+    std::fs::write(&no_config, "").unwrap();
     t.type_text(&format!("{BIN} --db {} --config {}; echo \"EXIT=$?\"", db.display(), no_config.display()));
     t.key("Enter");
     t.wait_for("5 Integrity");
