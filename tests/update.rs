@@ -7,6 +7,7 @@ use rampart::app::msg::{Effect, Msg};
 use rampart::app::state::Popup;
 use rampart::app::update;
 use rampart::pane::Pane;
+use rampart::respond::Request;
 use rampart::store::access::{self, AccessEvent};
 use rampart::store::window::Row;
 use rampart::store::writer::Tables;
@@ -367,6 +368,66 @@ fn from_an_alert_to_its_tenant_and_to_its_ip_s_access_events() {
     let p = h.state.pane(Pane::Access);
     assert_eq!(p.filter.as_ref().map(|f| f.text.clone()), Some(format!("ip:{ip}")));
     assert!(!p.rows.is_empty() && p.rows.iter().all(|r| matches!(r, Row::Access(e) if e.src_ip == ip)));
+}
+
+#[test]
+fn esc_and_backspace_go_back_from_jumps_with_the_filter_and_selection_there_was() {
+    let mut h = demo();
+    h.press("3 /");
+    h.type_text("status:200");
+    h.press("enter j j");
+    let before = h.state.pane(Pane::Access).selected_row().cloned().expect("an access event");
+    h.press("2 /");
+    h.type_text("rule:\"Brute-force login\"");
+    h.press("enter");
+    let Some(Row::Alert(alert)) = h.state.pane(Pane::Alerts).selected_row().cloned() else { panic!("an alert") };
+    let ip = alert.src_ip.clone().unwrap();
+    h.press("E");
+    assert_eq!(h.state.focus, Pane::Access);
+    assert_eq!(h.state.pane(Pane::Access).filter.as_ref().map(|f| f.text.clone()), Some(format!("ip:{ip}")));
+    h.press("T");
+    assert_eq!(h.state.focus, Pane::Tenants);
+    h.press("backspace");
+    assert_eq!(h.state.focus, Pane::Access, "back from T: the Access log filtered by the IP");
+    assert_eq!(h.state.pane(Pane::Access).filter.as_ref().map(|f| f.text.clone()), Some(format!("ip:{ip}")));
+    h.press("esc");
+    assert_eq!(h.state.focus, Pane::Alerts, "back from E: the alert it started from");
+    assert_eq!(h.state.pane(Pane::Alerts).selected_row(), Some(&Row::Alert(alert)));
+    let access = h.state.pane(Pane::Access);
+    assert_eq!(access.filter.as_ref().map(|f| f.text.as_str()), Some("status:200"), "the filter there was");
+    assert!(!access.rows.is_empty() && access.rows.iter().all(|r| matches!(r, Row::Access(e) if e.status == 200)));
+    assert!(access.rows.contains(&before));
+    h.press("esc");
+    assert_eq!(h.state.pane(Pane::Alerts).filter, None, "with nothing to go back to, Esc clears the filter");
+}
+
+#[test]
+fn every_action_is_a_command_and_takes_the_row_it_names() {
+    let mut h = demo();
+    h.press(":");
+    h.type_text("isolate acme");
+    h.press("enter");
+    let Some(Popup::Confirm(c)) = &h.state.popup else { panic!("a confirmation:\n{}", h.screen()) };
+    assert!(matches!(&c.request, Request::Isolate { tenant, .. } if tenant == "acme"), "{:?}", c.request);
+    h.press("esc");
+    let Some(Row::Ban(ban)) = h.state.pane(Pane::Bans).rows.last().cloned() else { panic!("a ban") };
+    h.press("1 :");
+    h.type_text(&format!("unban {}", ban.ip));
+    h.press("enter");
+    assert_eq!(h.state.focus, Pane::Bans);
+    let Some(Popup::Confirm(c)) = &h.state.popup else { panic!("a confirmation:\n{}", h.screen()) };
+    assert!(matches!(&c.request, Request::Unban { ip, .. } if *ip == ban.ip), "{:?}", c.request);
+    h.press("esc esc");
+    assert_eq!(h.state.focus, Pane::Tenants, "a command that picked a row is a jump: Esc goes back");
+    h.press(":");
+    h.type_text("zoom");
+    h.press("enter");
+    assert!(h.state.zoomed);
+    h.press(":");
+    h.type_text("isolate nosuch");
+    h.press("enter");
+    assert!(h.state.popup.is_none());
+    assert!(h.screen().contains("isolate: no row 'nosuch'"), "{}", h.screen());
 }
 
 #[test]

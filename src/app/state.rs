@@ -241,7 +241,19 @@ pub struct State {
     pub size: Rect,
     pub now_ms: i64,
     pub quit: bool,
+    /// Where each jump (T, E, a `:` command naming a row) came from, newest last: Esc or Backspace
+    /// goes back.
+    pub back: Vec<Place>,
     next_generation: u64,
+}
+
+/// A view to go back to: the focus before a jump, and the filter and selection the jump changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub focus: Pane,
+    pub pane: Pane,
+    pub filter: Option<Filter>,
+    pub selected: usize,
 }
 
 /// Rows asked for on each side of a window's anchor (a tall zoomed pane gets more).
@@ -260,6 +272,7 @@ impl State {
             theme,
             keymap,
             focus: Pane::Tenants,
+            back: Vec::new(),
             zoomed: false,
             panes,
             overview: Overview::default(),

@@ -4,9 +4,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButto
 use ratatui::layout::{Position, Rect};
 use tui_textarea::TextArea;
 
-use super::action::Action;
+use super::action::{Action, Scope};
 use super::msg::{Effect, Msg};
-use super::state::{ChangesView, Confirm, ConfirmField, Input, InputKind, Level, Popup, Role, State};
+use super::state::{ChangesView, Confirm, ConfirmField, Input, InputKind, Level, Place, Popup, Role, State};
 use crate::pane::Pane;
 use crate::respond::Request;
 use crate::store::filter;
@@ -261,6 +261,8 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.input = Some(Input { kind: InputKind::Filter(focus), text: single_line(&current), error: None });
             vec![]
         }
+        Action::Back => back(state),
+        Action::Close if !state.back.is_empty() => back(state),
         Action::Close => {
             if state.pane(focus).filter.is_some() {
                 set_filter(state, focus, None)
@@ -336,6 +338,31 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
+/// Remembers where a jump to `target` leaves from.
+fn push_place(state: &mut State, target: Pane) {
+    let p = state.pane(target);
+    let place = Place { focus: state.focus, pane: target, filter: p.filter.clone(), selected: p.selected };
+    state.back.push(place);
+}
+
+/// Goes back to where the newest jump came from: its focus, and the filter and selection the jump
+/// changed.
+fn back(state: &mut State) -> Vec<Effect> {
+    let Some(place) = state.back.pop() else {
+        state.flash(Level::Info, "nothing to go back to");
+        return vec![];
+    };
+    state.focus = place.focus;
+    let effects = set_filter(state, place.pane, place.filter);
+    let height = state.list_height(place.pane);
+    let p = state.pane_mut(place.pane);
+    if effects.is_empty() && place.selected < p.rows.len() {
+        p.selected = place.selected;
+        p.scroll_into_view(height);
+    }
+    effects
+}
+
 /// Follows the selected row to its tenant, or to its IP's access events.
 fn goto(state: &mut State, action: Action) -> Vec<Effect> {
     let focus = state.focus;
@@ -358,9 +385,12 @@ fn goto(state: &mut State, action: Action) -> Vec<Effect> {
             state.flash(Level::Info, "this row has no IP address");
             return vec![];
         };
-        state.focus = Pane::Access;
         return match filter::compile(&format!("ip:{ip}"), Pane::Access.fields(), state.now_ms) {
-            Ok(f) => set_filter(state, Pane::Access, f),
+            Ok(f) => {
+                push_place(state, Pane::Access);
+                state.focus = Pane::Access;
+                set_filter(state, Pane::Access, f)
+            }
             Err(e) => {
                 state.flash(Level::Error, e.to_string());
                 vec![]
@@ -371,16 +401,68 @@ fn goto(state: &mut State, action: Action) -> Vec<Effect> {
         state.flash(Level::Info, "this row belongs to no known tenant");
         return vec![];
     };
-    let height = state.list_height(Pane::Tenants);
-    let tenants = state.pane_mut(Pane::Tenants);
-    match tenants.rows.iter().position(|r| matches!(r, Row::Tenant(t) if t.name == tenant)) {
-        Some(index) => {
-            tenants.selected = index;
-            tenants.scroll_into_view(height);
-            state.focus = Pane::Tenants;
-        }
-        None => state.flash(Level::Info, format!("tenant {tenant} is not in the Tenants pane")),
+    if !select_row(state, Pane::Tenants, &tenant) {
+        state.flash(Level::Info, format!("tenant {tenant} is not in the Tenants pane"));
     }
+    vec![]
+}
+
+/// The text a `:` command names a row of `pane` by: a tenant's or target's name, a ban's or an
+/// access event's address, an alert's id.
+fn row_is(row: &Row, name: &str) -> bool {
+    let same_ip = |ip: &str| match (ip.parse::<std::net::IpAddr>(), name.parse::<std::net::IpAddr>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => ip == name,
+    };
+    match row {
+        Row::Tenant(t) => t.name == name,
+        Row::Integrity(t) => t.name == name,
+        Row::Ban(b) => same_ip(&b.ip),
+        Row::Access(e) => same_ip(&e.src_ip),
+        Row::Alert(a) => a.id.to_string() == name,
+        _ => false,
+    }
+}
+
+/// Jumps to the first loaded row of `pane` that `name` names (remembering where it came from).
+fn select_row(state: &mut State, pane: Pane, name: &str) -> bool {
+    let Some(index) = state.pane(pane).rows.iter().position(|r| row_is(r, name)) else { return false };
+    push_place(state, pane);
+    let height = state.list_height(pane);
+    let p = state.pane_mut(pane);
+    p.selected = index;
+    if pane.is_stream() {
+        p.stop_following();
+    }
+    p.scroll_into_view(height);
+    state.focus = pane;
+    true
+}
+
+/// `:ACTION [NAME]`: any keymap action by its name; with a name, on the row it names first
+/// (`:isolate acme`, `:unban 203.0.113.7`, `:verify web`, `:acknowledge 42`).
+fn run_action_command(state: &mut State, action: Action, name: &str) -> Vec<Effect> {
+    if name.is_empty() {
+        return apply(state, action);
+    }
+    let panes: Vec<Pane> = match action.spec().scope {
+        Scope::Respond(panes) | Scope::ViewOn(panes) => panes.to_vec(),
+        _ => vec![state.focus],
+    };
+    let found = if panes.contains(&state.focus) {
+        std::iter::once(state.focus).chain(panes.iter().copied().filter(|p| *p != state.focus)).collect()
+    } else {
+        panes
+    };
+    for pane in found {
+        if select_row(state, pane, name) {
+            return apply(state, action);
+        }
+    }
+    state.flash(
+        Level::Error,
+        format!("{}: no row '{name}' on screen (only loaded rows are searched: filter with / first)", action.name()),
+    );
     vec![]
 }
 
@@ -480,7 +562,8 @@ fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
 }
 
 /// The `:` commands.
-pub const COMMANDS: &str = "tenants, alerts, access, bans, integrity, audit, theme NAME, filter EXPR, help, q";
+pub const COMMANDS: &str = "tenants, alerts, access, bans, integrity, audit, theme NAME, filter EXPR, help, q, \
+    and every action by its name, with the row's name where it takes one (isolate acme, unban 203.0.113.7, verify web)";
 
 fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
     let (cmd, arg) = line.split_once(' ').map_or((line, ""), |(c, a)| (c, a.trim()));
@@ -510,6 +593,10 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
                     vec![]
                 }
             }
+        }
+        _ if Action::from_name(cmd).is_some() => {
+            let action = Action::from_name(cmd).expect("checked");
+            run_action_command(state, action, arg)
         }
         _ => {
             state.flash(Level::Error, format!("unknown command ':{line}' — commands: {COMMANDS}"));
