@@ -270,7 +270,7 @@ pub fn main() -> Result<ExitCode> {
             }
             return crate::bans_cli::run(&store_path()?, &config, command);
         }
-        Some(Command::Ingest { command }) => return crate::query_cli::ingest(&store_path()?, command),
+        Some(Command::Ingest { command }) => return crate::query_cli::ingest(&store_path()?, command, &config.detect),
         Some(Command::Alerts { command }) => {
             return crate::query_cli::list(&store_path()?, crate::pane::Pane::Alerts, command)
         }

@@ -15,7 +15,7 @@ use crate::store::window::{self, Around, Query, Row};
 use crate::store::{self, now_ms, Access};
 use crate::ui::format;
 
-pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
+pub fn ingest(db: &Path, command: IngestCommand, rules: &crate::detect::Rules) -> Result<ExitCode> {
     let conn = store::open(db, Access::ReadWrite)?;
     let started = std::time::Instant::now();
     let mut total = Counts::default();
@@ -28,6 +28,7 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
         total.stored += c.stored;
         total.unparsed += c.unparsed;
     };
+    let judged = matches!(command, IngestCommand::Access { .. });
     match command {
         IngestCommand::Access { files, tenant } => {
             for file in files {
@@ -52,7 +53,22 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         total.unparsed
     );
+    if judged {
+        judge(&conn, rules)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Judges what the import stored (and anything else not judged yet) with the detection rules.
+fn judge(conn: &rusqlite::Connection, rules: &crate::detect::Rules) -> Result<()> {
+    let v = crate::detect::judge::judge_backlog(conn, rules)
+        .map_err(|e| eyre!("the rows are stored, but judging them with the detection rules failed: {e}"))?;
+    let elsewhere = match v.judged_elsewhere {
+        0 => String::new(),
+        n => format!(" ({n} more judged by the running collector)"),
+    };
+    eprintln!("judged {} events with the detection rules: {} alerts raised{elsewhere}", v.events, v.alerts);
+    Ok(())
 }
 
 pub fn list(db: &Path, pane: Pane, command: ListCommand) -> Result<ExitCode> {

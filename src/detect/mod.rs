@@ -2,6 +2,7 @@
 //! linked to the events that caused it. Rules see events one at a time, in order, keeping only
 //! short sliding windows per source address, so they run as fast as events arrive.
 
+pub mod judge;
 pub mod runner;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -83,12 +84,7 @@ const ATTACK_MARKS: &[&str] = &[
 ];
 const SCANNERS: &[&str] = &["sqlmap", "nikto", "nuclei", "masscan", "zgrab", "dirbuster", "gobuster", "wpscan"];
 
-/// An alert and the events that caused it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Detection {
-    pub alert: Alert,
-    pub events: Vec<i64>,
-}
+pub use crate::store::judged::Detection;
 
 #[derive(Default)]
 struct Window {
@@ -125,12 +121,24 @@ pub struct Detector {
     per_ip: HashMap<String, PerIp>,
     /// Which tenant each container address belongs to.
     pub addresses: HashMap<String, String>,
-    pub isolated: HashSet<String>,
+    /// Isolated tenants, each with when it was isolated (ms): requests before that are not flagged,
+    /// so judging an older log does not accuse traffic of a tenant isolated since.
+    pub isolated: HashMap<String, i64>,
 }
 
 impl Detector {
     pub fn new(rules: Rules) -> Detector {
-        Detector { rules, per_ip: HashMap::new(), addresses: HashMap::new(), isolated: HashSet::new() }
+        Detector { rules, per_ip: HashMap::new(), addresses: HashMap::new(), isolated: HashMap::new() }
+    }
+
+    /// The longest window of any rule, in ms: how far back the rules remember.
+    pub fn memory_ms(&self) -> i64 {
+        let r = &self.rules;
+        [&r.brute_force, &r.credential_stuffing, &r.cross_tenant, &r.web_attack, &r.scan_404, &r.isolated_tenant_access]
+            .iter()
+            .map(|rule| rule.window_seconds * 1000)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Looks at one event (in arrival order) and returns what it completes.
@@ -138,7 +146,7 @@ impl Detector {
         let mut out = Vec::new();
         let rules = &self.rules;
         let source_tenant = self.addresses.get(&e.src_ip).cloned();
-        let isolated = self.isolated.contains(&e.tenant);
+        let isolated = self.isolated.get(&e.tenant).is_some_and(|since| e.ts >= *since);
         let ip = self.per_ip.entry(e.src_ip.clone()).or_default();
         let mut fire = |name: &'static str, rule: &Rule, ip: &mut PerIp, events: Vec<i64>, text: String| {
             if !rule.enabled {
@@ -371,9 +379,10 @@ mod tests {
     #[test]
     fn any_access_to_an_isolated_tenant() {
         let mut d = Detector::new(Rules::default());
-        d.isolated.insert("acme".into());
+        d.isolated.insert("acme".into(), 1000);
+        assert!(d.observe(&event(1, 0, "198.51.100.1", 200, "/", None)).is_empty(), "before it was isolated");
         assert_eq!(
-            d.observe(&event(1, 1, "198.51.100.1", 200, "/", None))[0].alert.rule,
+            d.observe(&event(2, 1, "198.51.100.1", 200, "/", None))[0].alert.rule,
             "Access to an isolated tenant"
         );
     }

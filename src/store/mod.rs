@@ -7,6 +7,7 @@ pub mod bans;
 pub mod filter;
 pub mod integrity;
 pub mod journal;
+pub mod judged;
 pub mod overview;
 pub mod schema;
 pub mod status;
