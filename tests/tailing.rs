@@ -46,17 +46,31 @@ fn config_file(dir: &Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
-fn collect(db: &Path, config: &Path) -> Child {
-    Command::new(BIN)
-        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+/// A running `rampart collect`, killed if a failing test leaves it behind.
+struct Collector(Child);
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
-fn stop(mut child: Child) {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+fn collect(db: &Path, config: &Path) -> Collector {
+    let child = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Collector(child)
+}
+
+fn stop(mut collector: Collector) {
+    Command::new("kill").args(["-TERM", &collector.0.id().to_string()]).status().unwrap();
+    assert!(collector.0.wait().unwrap().success());
 }
 
 #[test]
