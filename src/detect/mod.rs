@@ -6,6 +6,9 @@ pub mod judge;
 pub mod runner;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use serde::Deserialize;
 
@@ -84,6 +87,16 @@ const ATTACK_MARKS: &[&str] = &[
 ];
 const SCANNERS: &[&str] = &["sqlmap", "nikto", "nuclei", "masscan", "zgrab", "dirbuster", "gobuster", "wpscan"];
 
+/// Every mark and scanner at once, in one pass over the text, letter case ignored (the first in
+/// the lists' order wins where several start at the same place).
+static MARKS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(ATTACK_MARKS.iter().chain(SCANNERS))
+        .expect("the attack marks are plain strings")
+});
+
 pub use crate::store::judged::Detection;
 
 #[derive(Default)]
@@ -124,11 +137,19 @@ pub struct Detector {
     /// Isolated tenants, each with when it was isolated (ms): requests before that are not flagged,
     /// so judging an older log does not accuse traffic of a tenant isolated since.
     pub isolated: HashMap<String, i64>,
+    /// The path and user agent of the event being judged, in one reused buffer.
+    text: String,
 }
 
 impl Detector {
     pub fn new(rules: Rules) -> Detector {
-        Detector { rules, per_ip: HashMap::new(), addresses: HashMap::new(), isolated: HashMap::new() }
+        Detector {
+            rules,
+            per_ip: HashMap::new(),
+            addresses: HashMap::new(),
+            isolated: HashMap::new(),
+            text: String::new(),
+        }
     }
 
     /// The longest window of any rule, in ms: how far back the rules remember.
@@ -147,7 +168,11 @@ impl Detector {
         let rules = &self.rules;
         let source_tenant = self.addresses.get(&e.src_ip).cloned();
         let isolated = self.isolated.get(&e.tenant).is_some_and(|since| e.ts >= *since);
-        let ip = self.per_ip.entry(e.src_ip.clone()).or_default();
+        if !self.per_ip.contains_key(&e.src_ip) {
+            // (An address seen before, the usual case, costs no allocation.)
+            self.per_ip.insert(e.src_ip.clone(), PerIp::default());
+        }
+        let Some(ip) = self.per_ip.get_mut(&e.src_ip) else { return out };
         let mut fire = |name: &'static str, rule: &Rule, ip: &mut PerIp, events: Vec<i64>, text: String| {
             if !rule.enabled {
                 return;
@@ -207,8 +232,11 @@ impl Detector {
                 );
             }
         }
-        let haystack = format!("{} {}", e.path, e.user_agent).to_ascii_lowercase();
-        let mark = ATTACK_MARKS.iter().chain(SCANNERS).find(|m| haystack.contains(*m));
+        self.text.clear();
+        self.text.extend([e.path.as_str(), " ", e.user_agent.as_str()]);
+        let mark =
+            MARKS.find(self.text.as_str()).map(|m| ATTACK_MARKS.iter().chain(SCANNERS).nth(m.pattern().as_usize()));
+        let mark = mark.flatten();
         if let Some(mark) = mark {
             fire(
                 "Web attack pattern",
