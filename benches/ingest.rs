@@ -89,10 +89,12 @@ fn main() {
             .unwrap();
         ours.push(t0.elapsed().as_secs_f64());
         let said = String::from_utf8_lossy(&out.stderr);
+        // The last two lines: what was stored, then what the detection rules made of it.
+        let summary: Vec<&str> = said.lines().rev().take(2).collect();
         println!(
             "rampart ingest access, run {run}: {:.2} s wall — {}",
             ours[run - 1],
-            said.lines().last().unwrap_or("")
+            summary.into_iter().rev().collect::<Vec<_>>().join("; ")
         );
         if let Some(version) = &lnav_version {
             let t0 = Instant::now();

@@ -561,7 +561,7 @@ pub fn main() -> Result<ExitCode> {
             if refused_when_read_only(Some(&act.read_only), &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            return crate::query_cli::ingest(&store_path(&act.host.store, &dirs)?, command);
+            return crate::query_cli::ingest(&store_path(&act.host.store, &dirs)?, command, &loaded.config.detect);
         }
         Command::Integrity { act, command } => {
             let loaded = load_config(&act.host.config, &dirs)?;

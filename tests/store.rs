@@ -95,10 +95,12 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
-        // A store as the previous release left it: schema version 4.
+        // A store as an earlier release left it: schema version 4, with the detection rules'
+        // position kept as a make-believe tailed file.
         let conn = store::open(&path, Access::ReadWrite).unwrap();
         conn.execute_batch(
-            "DROP INDEX bans_active; DROP TABLE imports; ALTER TABLE integrity_targets DROP COLUMN key_fingerprint; \
+            "DROP INDEX bans_active; DROP TABLE imports; DROP TABLE judged_through; \
+             INSERT INTO tail_positions (path, inode, offset, lines) VALUES ('rampart:detect', 0, 1234, 1234); ALTER TABLE integrity_targets DROP COLUMN key_fingerprint; \
              ALTER TABLE integrity_targets DROP COLUMN every_ms; ALTER TABLE integrity_targets DROP COLUMN baselined_at; \
              ALTER TABLE integrity_runs DROP COLUMN error; ALTER TABLE integrity_runs DROP COLUMN key_fingerprint; \
              PRAGMA user_version = 4",
@@ -119,6 +121,9 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
         )
         .unwrap();
     assert!(plan.contains("bans_active"), "a tenant's active bans come from the index: {plan}");
+    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 1234, "the rules go on where they stood");
+    let tails: i64 = conn.query_row("SELECT count(*) FROM tail_positions", [], |r| r.get(0)).unwrap();
+    assert_eq!(tails, 0, "and no file is followed by that name any more");
     drop(conn);
     assert!(store::open(&path, Access::ReadOnly).is_ok());
 }

@@ -47,17 +47,31 @@ fn config_file(dir: &Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
-fn collect(db: &Path, config: &Path) -> Child {
-    Command::new(BIN)
-        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+/// A running `rampart collect`, killed if a failing test leaves it behind.
+struct Collector(Child);
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
-fn stop(mut child: Child) {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+fn collect(db: &Path, config: &Path) -> Collector {
+    let child = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Collector(child)
+}
+
+fn stop(mut collector: Collector) {
+    Command::new("kill").args(["-TERM", &collector.0.id().to_string()]).status().unwrap();
+    assert!(collector.0.wait().unwrap().success());
 }
 
 #[test]
@@ -240,5 +254,111 @@ fn json_lines_with_the_tenant_taken_from_the_virtual_host() {
         .query_row("SELECT detail FROM source_status WHERE source LIKE 'access:%half.log'", [], |r| r.get(0))
         .unwrap();
     assert!(half.contains("needs either tenant or tenant_from"), "{half}");
+    stop(child);
+}
+
+/// An access event `t` seconds after 2026-11-26T10:00:00Z, as another program would write it.
+fn event(t: i64, ip: &str, path: &str, status: i64, agent: &str) -> rampart::store::access::AccessEvent {
+    rampart::store::access::AccessEvent {
+        ts: (1_795_687_200 + t) * 1000,
+        tenant: "acme".into(),
+        src_ip: ip.into(),
+        user: Some("admin".into()),
+        method: if path == "/login" { "POST" } else { "GET" }.into(),
+        path: path.into(),
+        status,
+        user_agent: agent.into(),
+        source: "my-proxy".into(),
+        ..Default::default()
+    }
+}
+
+fn insert(db: &Path, events: &[rampart::store::access::AccessEvent]) {
+    let conn = rampart::store::open(db, rampart::store::Access::ReadWrite).unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    rampart::store::access::insert_many(&conn, events).unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+/// Rampart's alerts per rule: how many, the first and the last time (of day).
+fn alerts_by_rule(db: &Path) -> Vec<(String, i64, String, String)> {
+    let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
+    let time = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%H:%M:%S").to_string();
+    let mut stmt = conn
+        .prepare(
+            "SELECT rule, count(*), min(ts), max(ts) FROM alerts WHERE source = 'rampart' GROUP BY rule ORDER BY rule",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, time(r.get(2)?), time(r.get(3)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Waits for the alert raised for `ip`: events are judged in order, so all before it are judged.
+fn wait_for_alert_on(db: &Path, ip: &str) {
+    let start = Instant::now();
+    let raised = || {
+        let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
+        conn.query_row("SELECT count(*) FROM alerts WHERE src_ip = ?", [ip], |r| r.get::<_, i64>(0)).unwrap()
+    };
+    while raised() == 0 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no alert for {ip}; have {:?}", alerts_by_rule(db));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_collector_judges_the_events_already_stored_and_after_a_restart_none_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    // Before any collector ran: 13,000 ordinary requests, 10,000 failed logins from one address
+    // (one a second), 2,000 sqlmap requests from another, and a probe at the end.
+    let mut history: Vec<_> = (0..13_000)
+        .map(|i| event(i - 14_000, &format!("198.51.100.{}", i % 50 + 1), "/", 200, "Mozilla/5.0"))
+        .collect();
+    history.extend((0..10_000).map(|i| event(i, "203.0.113.66", "/login", 401, "python-requests/2.32")));
+    history.extend((0..2_000).map(|i| event(3 * 3600 + i, "192.0.2.50", "/item?id=1", 200, "sqlmap/1.8.4#stable")));
+    history.push(event(4 * 3600, "192.0.2.98", "/../../etc/passwd", 404, "curl"));
+    insert(&db, &history);
+    let config = config_file(dir.path(), "");
+    let child = collect(&db, &config);
+    wait_for_alert_on(&db, "192.0.2.98");
+    let expected = |web: i64| {
+        vec![
+            ("Brute-force login".to_string(), 84, "10:00:09".to_string(), "12:46:09".to_string()),
+            ("Web attack pattern".to_string(), web, "13:00:00".to_string(), "14:00:00".to_string()),
+        ]
+    };
+    assert_eq!(alerts_by_rule(&db), expected(35), "every two minutes of the brute force, every minute of the scan");
+    // Stopped, one more event while nobody judges, started again: only that one is judged.
+    stop(child);
+    insert(&db, &[event(4 * 3600, "192.0.2.99", "/cgi-bin/;cat /etc/shadow", 403, "curl")]);
+    let child = collect(&db, &config);
+    wait_for_alert_on(&db, "192.0.2.99");
+    assert_eq!(alerts_by_rule(&db), expected(36), "nothing judged twice");
+    // While the collector works through 60,000 more events another program wrote, an import
+    // judges them too: each is judged once, by one or the other.
+    let scanner = |i: i64| event(5 * 3600 + i, &format!("10.9.{}.{}", i / 250, i % 250), "/", 200, "nikto");
+    insert(&db, &(0..60_000).map(scanner).collect::<Vec<_>>());
+    let log = dir.path().join("more.log");
+    std::fs::write(&log, "10.9.250.0 - - [26/Nov/2026:15:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"nikto\"\n")
+        .unwrap();
+    let out = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "ingest", "access"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    insert(&db, &[event(6 * 3600, "192.0.2.100", "/.env", 404, "curl")]);
+    wait_for_alert_on(&db, "192.0.2.100");
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    let (scanners, alerts): (i64, i64) = conn
+        .query_row("SELECT count(DISTINCT src_ip), count(*) FROM alerts WHERE src_ip LIKE '10.9.%'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((scanners, alerts), (60_001, 60_001), "{said}");
     stop(child);
 }

@@ -472,3 +472,77 @@ fn a_signature_failure_is_the_loudest_state_on_screen() {
     let screen = h.screen();
     assert!(screen.contains("Nothing in the manifest is trusted; no files were compared"), "{screen}");
 }
+
+/// The default keymap with quit on `x` only, and a few other actions moved.
+fn moved_keys() -> rampart::config::Keymap {
+    let text = "[[bind]]\non = \"x\"\nrun = \"quit\"\n\
+                [[bind]]\non = \"P\"\nrun = \"pause\"\n\
+                [[bind]]\non = \"n\"\nrun = \"down\"\n\
+                [[bind]]\non = \"e\"\nrun = \"up\"\n\
+                [[bind]]\non = \"ctrl-f\"\nrun = \"filter\"\n\
+                [[bind]]\non = \"backspace\"\nrun = \"close\"\n\
+                [[bind]]\non = \"B\"\nrun = \"ban\"\n";
+    rampart::config::Keymap::parse("moved", text).unwrap()
+}
+
+#[test]
+fn hints_name_the_keys_the_keymap_binds() {
+    let mut h = demo();
+    h.state.keymap = moved_keys();
+    let footer = h.screen().lines().last().unwrap().to_string();
+    assert!(footer.contains("x quit") && footer.contains("P pause") && footer.contains("? help"), "{footer}");
+    assert!(!footer.contains("q quit"), "{footer}");
+    h.press("P");
+    assert!(h.screen().contains("live updates paused (P to resume)"));
+    h.press("P ?");
+    let help = h.screen();
+    assert!(help.contains("n/e scroll · esc close"), "{help}");
+    assert!(help.contains("  x                 Quit rampart"), "{help}");
+    h.press("G");
+    let help = h.screen();
+    assert!(help.contains("Filter language (ctrl-f)"), "{help}");
+    h.press("esc 3 ctrl-f");
+    h.type_text("nothing-has-this-text");
+    h.press("enter");
+    let screen = h.screen();
+    assert!(screen.contains("Nothing matches the filter. Backspace clears it."), "{screen}");
+    h.press("backspace 2 enter");
+    assert!(h.screen().contains("n/e scroll · esc close"), "the detail popup too");
+    h.press("esc");
+    h.resize(79, 24);
+    let screen = h.screen();
+    assert!(screen.contains("Enlarge the window, or press x to quit."), "{screen}");
+    h.press("x");
+    assert!(h.state.quit);
+    let mut empty = Harness::empty(W, H);
+    empty.state.keymap = moved_keys();
+    let screen = empty.screen();
+    assert!(screen.contains("or from `B` on"), "{screen}");
+}
+
+#[test]
+fn a_colour_index_reaches_the_screen() {
+    let mut h = demo();
+    let text = "extends = \"default\"\nborder_focused = { fg = 42 }\n";
+    h.state.theme = rampart::config::Theme::parse("mine", text, &rampart::config::shipped_theme).unwrap();
+    assert_eq!(h.draw()[(0, 1)].fg, Color::Indexed(42), "the focused pane's corner");
+}
+
+#[test]
+fn the_light_theme_paints_every_cell_itself() {
+    let mut h = demo();
+    h.state.theme = theme("light");
+    let unpainted = |h: &mut Harness| {
+        let buffer = h.draw();
+        let area = buffer.area;
+        (0..area.height)
+            .flat_map(|y| (0..area.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| buffer[(x, y)].bg == Color::Reset)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(unpainted(&mut h), vec![], "no cell shows the terminal's own (perhaps dark) background");
+    h.press("?");
+    assert_eq!(unpainted(&mut h), vec![], "nor in a popup");
+    h.press("esc 2 enter");
+    assert_eq!(unpainted(&mut h), vec![], "nor in a row's detail");
+}

@@ -316,7 +316,9 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Pause => {
             state.paused = !state.paused;
             if state.paused {
-                state.flash(Level::Info, "live updates paused (p to resume)");
+                let resume =
+                    state.keymap.key_name(Action::Pause).map_or(String::new(), |k| format!(" ({k} to resume)"));
+                state.flash(Level::Info, format!("live updates paused{resume}"));
                 vec![]
             } else {
                 let held = std::mem::replace(&mut state.held_changes, Tables::NONE);
@@ -643,16 +645,22 @@ fn respond(state: &mut State, action: Action) -> Vec<Effect> {
     let popup = match (action, &row) {
         (Action::Isolate, Row::Tenant(t)) => {
             if t.status == crate::store::tenants::status::ISOLATED {
-                state.flash(Level::Info, format!("{} is already isolated (R restores it)", t.name));
+                let restore =
+                    state.keymap.key_name(Action::Restore).map_or(String::new(), |k| format!(" ({k} restores it)"));
+                state.flash(Level::Info, format!("{} is already isolated{restore}", t.name));
                 return vec![];
             }
             confirm(
                 Request::Isolate { tenant: t.name.clone(), reason: String::new(), pause: false },
                 "Isolate tenant",
                 if t.status == crate::store::tenants::status::PARTIAL {
+                    let undo = state
+                        .keymap
+                        .key_name(Action::Restore)
+                        .map_or(String::new(), |k| format!(" ({k} undoes it instead.)"));
                     format!(
                         "{}'s isolation is unfinished (interrupted, or some containers failed). Finish it from the \
-                         journal? (R undoes it instead.)",
+                         journal?{undo}",
                         t.name
                     )
                 } else {

@@ -1,6 +1,6 @@
 //! Keymaps: TOML files that bind keys to actions, with the description the help screen shows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -147,12 +147,33 @@ impl Keymap {
         self.bindings.iter().find(|b| b.action == action).and_then(|b| b.keys.first().copied())
     }
 
-    /// Parses a keymap file's text; `origin` names the file in error messages.
+    /// Every key bound to `action`, in the order the keymap lists them.
+    pub fn keys_for(&self, action: Action) -> impl Iterator<Item = Chord> + '_ {
+        self.bindings.iter().filter(move |b| b.action == action).flat_map(|b| b.keys.iter().copied())
+    }
+
+    /// The first key bound to `action` as the screen shows it, or `None` when nothing runs it.
+    pub fn key_name(&self, action: Action) -> Option<String> {
+        self.key_for(action).map(|k| k.to_string())
+    }
+
+    /// Parses a keymap file's text; `origin` names the file in error messages. The file extends
+    /// the shipped keymap its `extends` names (`"default"` when it names none; `"none"` for none).
     pub fn parse(origin: &str, text: &str) -> Result<Keymap, ConfigError> {
+        Keymap::parse_extending(origin, text, &super::shipped_keymap)
+    }
+
+    /// [`Keymap::parse`], with `resolve` loading the keymap named by `extends`.
+    pub fn parse_extending(
+        origin: &str,
+        text: &str,
+        resolve: &dyn Fn(&str) -> Result<Keymap, ConfigError>,
+    ) -> Result<Keymap, ConfigError> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct File {
             name: Option<String>,
+            extends: Option<toml::Spanned<String>>,
             #[serde(default)]
             bind: Vec<toml::Spanned<Bind>>,
         }
@@ -169,66 +190,127 @@ impl Keymap {
             One(String),
             Many(Vec<String>),
         }
+        let invalid = |line: usize, message: String| ConfigError::Invalid { origin: origin.to_string(), line, message };
         let file: File = toml::from_str(text).map_err(|e| ConfigError::syntax(origin, text, &e))?;
+        let extends_line = file.extends.as_ref().map_or(1, |e| line_of(text, e.span().start));
+        let base = match file.extends.as_ref().map_or("default", |e| e.get_ref().as_str()) {
+            "none" => None,
+            parent => Some(resolve(parent).map_err(|e| invalid(extends_line, format!("extends {e}")))?),
+        };
         let mut bindings = Vec::new();
         let mut by_chord: HashMap<Chord, (Action, usize)> = HashMap::new();
         for spanned in &file.bind {
             let line = line_of(text, spanned.span().start);
             let bind = spanned.get_ref();
-            let action = Action::from_name(&bind.run).ok_or_else(|| ConfigError::Invalid {
-                origin: origin.to_string(),
-                line,
-                message: format!(
-                    "unknown action '{}'; actions are: {}",
-                    bind.run,
-                    SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
-                ),
+            let action = Action::from_name(&bind.run).ok_or_else(|| {
+                invalid(
+                    line,
+                    format!(
+                        "unknown action '{}'; actions are: {}",
+                        bind.run,
+                        SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                    ),
+                )
             })?;
             let names = match &bind.on {
                 OneOrMany::One(s) => vec![s.clone()],
                 OneOrMany::Many(v) => v.clone(),
             };
             if names.is_empty() {
-                return Err(ConfigError::Invalid {
-                    origin: origin.to_string(),
-                    line,
-                    message: format!("binding for '{}' has no key in `on`", bind.run),
-                });
+                return Err(invalid(line, format!("binding for '{}' has no key in `on`", bind.run)));
             }
             let mut keys = Vec::new();
             for name in names {
-                let chord = Chord::parse(&name).ok_or_else(|| ConfigError::Invalid {
-                    origin: origin.to_string(),
-                    line,
-                    message: format!(
-                        "unknown key '{name}'; write a character (q, G, ?), a name (enter, esc, tab, space, \
-                         backspace, up, down, left, right, pageup, pagedown, home, end, f1-f12) \
-                         optionally after ctrl-, alt- or shift-"
-                    ),
+                let chord = Chord::parse(&name).ok_or_else(|| {
+                    invalid(
+                        line,
+                        format!(
+                            "unknown key '{name}'; write a character (q, G, ?), a name (enter, esc, tab, space, \
+                             backspace, up, down, left, right, pageup, pagedown, home, end, f1-f12) \
+                             optionally after ctrl-, alt- or shift-"
+                        ),
+                    )
                 })?;
                 if let Some((other, other_line)) = by_chord.get(&chord) {
-                    return Err(ConfigError::Invalid {
-                        origin: origin.to_string(),
+                    return Err(invalid(
                         line,
-                        message: format!(
+                        format!(
                             "key '{chord}' is bound twice: to '{}' (line {other_line}) and to '{}'",
                             other.name(),
                             action.name()
                         ),
-                    });
+                    ));
                 }
                 by_chord.insert(chord, (action, line));
                 keys.push(chord);
             }
             let desc = bind.desc.clone().unwrap_or_else(|| action.spec().desc.to_string());
-            bindings.push(Binding { keys, action, desc });
+            bindings.push((Binding { keys, action, desc }, line));
         }
-        Ok(Keymap {
-            name: file.name.unwrap_or_else(|| origin.to_string()),
-            bindings,
-            by_chord: by_chord.into_iter().map(|(k, (a, _))| (k, a)).collect(),
-        })
+        let bindings = match &base {
+            Some(base) => over(base, bindings, &by_chord),
+            None => bindings.into_iter().map(|(b, _)| b).collect(),
+        };
+        // Without these a person is stuck in the console with no way to learn why.
+        for needed in [Action::Quit, Action::Help] {
+            if bindings.iter().any(|b| b.action == needed) {
+                continue;
+            }
+            let rule = "a keymap must keep a key to quit and a key for help";
+            let taken = base.as_ref().and_then(|base| {
+                let key = base.key_for(needed)?;
+                let (by, line) = by_chord.get(&key)?;
+                Some((key, *by, *line))
+            });
+            return Err(match taken {
+                Some((key, by, line)) => invalid(
+                    line,
+                    format!(
+                        "'{key}' was the key for '{}' and is bound here to '{}', which leaves none; bind \
+                         another key to '{}' ({rule})",
+                        needed.name(),
+                        by.name(),
+                        needed.name()
+                    ),
+                ),
+                None => invalid(
+                    extends_line,
+                    format!(
+                        "no key runs '{}'; add a [[bind]] with run = \"{}\" ({rule})",
+                        needed.name(),
+                        needed.name()
+                    ),
+                ),
+            });
+        }
+        let by_chord = bindings.iter().flat_map(|b| b.keys.iter().map(|k| (*k, b.action))).collect();
+        Ok(Keymap { name: file.name.unwrap_or_else(|| origin.to_string()), bindings, by_chord })
     }
+}
+
+/// A file's bindings laid over its base: an action the file binds runs on the file's keys only
+/// (in the base's place in the list), a key the file binds is taken from whatever the base bound it
+/// to, and everything else stays as the base has it.
+fn over(base: &Keymap, file: Vec<(Binding, usize)>, file_keys: &HashMap<Chord, (Action, usize)>) -> Vec<Binding> {
+    let overridden: HashSet<Action> = file.iter().map(|(b, _)| b.action).collect();
+    let mut file: Vec<Option<Binding>> = file.into_iter().map(|(b, _)| Some(b)).collect();
+    let mut placed = HashSet::new();
+    let mut out = Vec::new();
+    for b in &base.bindings {
+        if overridden.contains(&b.action) {
+            if placed.insert(b.action) {
+                let of_action = file.iter_mut().filter(|f| f.as_ref().is_some_and(|f| f.action == b.action));
+                out.extend(of_action.flat_map(Option::take));
+            }
+            continue;
+        }
+        let keys: Vec<Chord> = b.keys.iter().copied().filter(|k| !file_keys.contains_key(k)).collect();
+        if !keys.is_empty() {
+            out.push(Binding { keys, ..b.clone() });
+        }
+    }
+    out.extend(file.into_iter().flatten());
+    out
 }
 
 #[cfg(test)]

@@ -308,10 +308,27 @@ pub fn load_theme(spec: &str, config_dir: &Path) -> Result<Theme, ConfigError> {
     Theme::parse(&found.origin, &found.text, &shipped_theme)
 }
 
-/// Loads a keymap by name (user folder first, then shipped) or by path.
+/// Loads a keymap by name (user folder first, then shipped) or by path; its `extends` names a
+/// shipped keymap (`default` unless it says otherwise).
 pub fn load_keymap(spec: &str, config_dir: &Path) -> Result<Keymap, ConfigError> {
     let found = find("keymap", spec, &config_dir.join("keymaps"), KEYMAPS)?;
     Keymap::parse(&found.origin, &found.text)
+}
+
+/// A shipped keymap; each is complete (`extends = "none"`), so `extends` cannot form a cycle.
+pub fn shipped_keymap(name: &str) -> Result<Keymap, ConfigError> {
+    let (_, text) = KEYMAPS.iter().find(|(n, _)| *n == name).ok_or_else(|| ConfigError::UnknownName {
+        kind: "keymap",
+        name: name.to_string(),
+        available: KEYMAPS.iter().map(|(n, _)| n.to_string()).collect(),
+    })?;
+    Keymap::parse_extending(&format!("keymaps/{name}.toml"), text, &|_| {
+        Err(ConfigError::Invalid {
+            origin: "keymaps".into(),
+            line: 1,
+            message: "shipped keymaps do not extend others".into(),
+        })
+    })
 }
 
 /// The theme to start with: an explicit choice wins, then NO_COLOR (mono), then the config file.

@@ -62,10 +62,28 @@ impl std::str::FromStr for ThemeColor {
     }
 }
 
+/// A colour is text (`"cyan"`, `"#1c2330"`, `"42"`) or a bare index (`42`).
 impl<'de> Deserialize<'de> for ThemeColor {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(de::Error::custom)
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = ThemeColor;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a colour name, '#rrggbb' or an index 0-255")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ThemeColor, E> {
+                s.parse().map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ThemeColor, E> {
+                u8::try_from(n)
+                    .map(|n| ThemeColor(Color::Indexed(n)))
+                    .map_err(|_| E::custom(format!("colour index {n} is out of range; indexes go from 0 to 255")))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ThemeColor, E> {
+                self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 

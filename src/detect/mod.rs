@@ -2,9 +2,13 @@
 //! linked to the events that caused it. Rules see events one at a time, in order, keeping only
 //! short sliding windows per source address, so they run as fast as events arrive.
 
+pub mod judge;
 pub mod runner;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use serde::Deserialize;
 
@@ -83,12 +87,17 @@ const ATTACK_MARKS: &[&str] = &[
 ];
 const SCANNERS: &[&str] = &["sqlmap", "nikto", "nuclei", "masscan", "zgrab", "dirbuster", "gobuster", "wpscan"];
 
-/// An alert and the events that caused it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Detection {
-    pub alert: Alert,
-    pub events: Vec<i64>,
-}
+/// Every mark and scanner at once, in one pass over the text, letter case ignored (the first in
+/// the lists' order wins where several start at the same place).
+static MARKS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(ATTACK_MARKS.iter().chain(SCANNERS))
+        .expect("the attack marks are plain strings")
+});
+
+pub use crate::store::judged::Detection;
 
 #[derive(Default)]
 struct Window {
@@ -125,12 +134,32 @@ pub struct Detector {
     per_ip: HashMap<String, PerIp>,
     /// Which tenant each container address belongs to.
     pub addresses: HashMap<String, String>,
-    pub isolated: HashSet<String>,
+    /// Isolated tenants, each with when it was isolated (ms): requests before that are not flagged,
+    /// so judging an older log does not accuse traffic of a tenant isolated since.
+    pub isolated: HashMap<String, i64>,
+    /// The path and user agent of the event being judged, in one reused buffer.
+    text: String,
 }
 
 impl Detector {
     pub fn new(rules: Rules) -> Detector {
-        Detector { rules, per_ip: HashMap::new(), addresses: HashMap::new(), isolated: HashSet::new() }
+        Detector {
+            rules,
+            per_ip: HashMap::new(),
+            addresses: HashMap::new(),
+            isolated: HashMap::new(),
+            text: String::new(),
+        }
+    }
+
+    /// The longest window of any rule, in ms: how far back the rules remember.
+    pub fn memory_ms(&self) -> i64 {
+        let r = &self.rules;
+        [&r.brute_force, &r.credential_stuffing, &r.cross_tenant, &r.web_attack, &r.scan_404, &r.isolated_tenant_access]
+            .iter()
+            .map(|rule| rule.window_seconds * 1000)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Looks at one event (in arrival order) and returns what it completes.
@@ -138,8 +167,12 @@ impl Detector {
         let mut out = Vec::new();
         let rules = &self.rules;
         let source_tenant = self.addresses.get(&e.src_ip).cloned();
-        let isolated = self.isolated.contains(&e.tenant);
-        let ip = self.per_ip.entry(e.src_ip.clone()).or_default();
+        let isolated = self.isolated.get(&e.tenant).is_some_and(|since| e.ts >= *since);
+        if !self.per_ip.contains_key(&e.src_ip) {
+            // (An address seen before, the usual case, costs no allocation.)
+            self.per_ip.insert(e.src_ip.clone(), PerIp::default());
+        }
+        let Some(ip) = self.per_ip.get_mut(&e.src_ip) else { return out };
         let mut fire = |name: &'static str, rule: &Rule, ip: &mut PerIp, events: Vec<i64>, text: String| {
             if !rule.enabled {
                 return;
@@ -199,8 +232,11 @@ impl Detector {
                 );
             }
         }
-        let haystack = format!("{} {}", e.path, e.user_agent).to_ascii_lowercase();
-        let mark = ATTACK_MARKS.iter().chain(SCANNERS).find(|m| haystack.contains(*m));
+        self.text.clear();
+        self.text.extend([e.path.as_str(), " ", e.user_agent.as_str()]);
+        let mark =
+            MARKS.find(self.text.as_str()).map(|m| ATTACK_MARKS.iter().chain(SCANNERS).nth(m.pattern().as_usize()));
+        let mark = mark.flatten();
         if let Some(mark) = mark {
             fire(
                 "Web attack pattern",
@@ -371,9 +407,10 @@ mod tests {
     #[test]
     fn any_access_to_an_isolated_tenant() {
         let mut d = Detector::new(Rules::default());
-        d.isolated.insert("acme".into());
+        d.isolated.insert("acme".into(), 1000);
+        assert!(d.observe(&event(1, 0, "198.51.100.1", 200, "/", None)).is_empty(), "before it was isolated");
         assert_eq!(
-            d.observe(&event(1, 1, "198.51.100.1", 200, "/", None))[0].alert.rule,
+            d.observe(&event(2, 1, "198.51.100.1", 200, "/", None))[0].alert.rule,
             "Access to an isolated tenant"
         );
     }

@@ -1,91 +1,108 @@
-//! The detection task of the collector: reads access events as they are stored (by id, so rows
-//! written by other programs count too), runs the rules, and stores alerts linked to their events.
-//! It resumes from its saved position after a restart and works through bursts in chunks.
+//! The detection task of the collector: judges every stored access event (by id, so imported rows,
+//! rows already there when it starts and rows written by other programs count too), a chunk at a
+//! time off the async workers, and stores each chunk's alerts with the new position through the
+//! writer. It resumes from the stored position after a restart.
 
 use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::{Detection, Detector, Rules};
-use crate::store::access;
-use crate::store::tails::TailState;
-use crate::store::writer::{StoreWriter, Tables, Write};
+use super::judge::{Judge, Judged};
+use super::Rules;
+use crate::store::judged::{self, Recorded};
+use crate::store::writer::{StoreWriter, Tables};
 
-/// The name its position is kept under in `tail_positions`.
-const CURSOR: &str = "rampart:detect";
-/// Events read per step; a burst of 100,000 is ten quick steps, never one long stall.
-const CHUNK: usize = 10_000;
-
-/// What the rules need from the store besides events: container addresses and isolated tenants.
-fn context(conn: &Connection, d: &mut Detector) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT json_extract(j.value, '$.ip'), c.tenant FROM containers c, json_each(c.networks_json) j \
-         WHERE json_extract(j.value, '$.ip') IS NOT NULL",
-    )?;
-    d.addresses = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-    let mut stmt = conn.prepare_cached("SELECT name FROM tenants WHERE status <> 'active'")?;
-    d.isolated = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(())
-}
-
-fn next_events(conn: &Connection, after: i64) -> rusqlite::Result<Vec<access::AccessEvent>> {
-    let mut stmt = conn.prepare_cached(&format!("{} WHERE id > ? ORDER BY id LIMIT {CHUNK}", access::SELECT))?;
-    let rows = stmt.query_map([after], access::from_row)?;
-    rows.collect()
-}
+/// How often an idle task looks for new events.
+const IDLE: Duration = Duration::from_millis(250);
+/// How long it waits after the store refused something before trying again.
+const AFTER_ERROR: Duration = Duration::from_secs(2);
 
 /// Runs until the writer goes away, reading through its own read-only connection to `db`.
 pub async fn run(writer: StoreWriter, db: std::path::PathBuf, rules: Rules) {
     let Ok(reader) = crate::store::open(&db, crate::store::Access::ReadOnly) else { return };
-    let mut detector = Detector::new(rules);
-    // Start where the last run stopped; on a first run, from now (history is not re-judged).
-    let saved =
-        writer.call(|conn| (crate::store::tails::get(conn, CURSOR).ok().flatten(), Tables::NONE)).await.ok().flatten();
-    let mut cursor = match saved {
-        Some(s) => s.offset as i64,
-        None => reader.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0)).unwrap_or(0),
+    let Some((mut judge, mut reader)) = off_workers(reader, move |reader| Judge::at_stored_position(reader, rules))
+        .await
+        .and_then(|(judge, reader)| Some((judge.ok()?, reader)))
+    else {
+        tracing::error!("the detection rules cannot read {}; access events are not being judged", db.display());
+        return;
     };
-    let mut state = saved.unwrap_or_default();
     loop {
-        let events = next_events(&reader, cursor).unwrap_or_default();
-        if events.is_empty() {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            let _ = context(&reader, &mut detector);
-            continue;
-        }
-        let mut found: Vec<Detection> = Vec::new();
-        for e in &events {
-            found.extend(detector.observe(e));
-        }
-        cursor = events.last().map_or(cursor, |e| e.id);
-        state.lines += events.len() as i64;
-        state.offset = cursor as u64;
-        if writer.send(Write::Detections { found, cursor: CURSOR.into(), state }).await.is_err() {
+        let Some((step, back)) = off_workers(reader, move |reader| {
+            let mut judge = judge;
+            (judge.next(reader, None), judge)
+        })
+        .await
+        else {
             return;
+        };
+        let (next, returned) = step;
+        (judge, reader) = (returned, back);
+        let chunk = match next {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => {
+                tokio::time::sleep(IDLE).await;
+                let _ = judge.refresh_context(&reader);
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("the detection rules cannot read access events: {e}");
+                tokio::time::sleep(AFTER_ERROR).await;
+                continue;
+            }
+        };
+        let recorded = match writer.call(move |conn| record(conn, chunk)).await {
+            Ok(recorded) => recorded,
+            Err(_) => return, // the writer has stopped: so has the collector
+        };
+        let resume = match recorded {
+            Ok(Recorded::Stored) => None,
+            // An import judged these first: go on from where it left the store.
+            Ok(Recorded::Moved { now }) => Some(now),
+            Err(e) => {
+                tracing::error!(
+                    "the store refused the detection rules' alerts: {e}; judging again from the stored position"
+                );
+                tokio::time::sleep(AFTER_ERROR).await;
+                Some(judged::position(&reader).unwrap_or(judge.position()))
+            }
+        };
+        if let Some(position) = resume {
+            if let Err(e) = judge.resume_at(&reader, position) {
+                tracing::warn!("the detection rules cannot read access events: {e}");
+            }
         }
         tokio::task::yield_now().await;
     }
 }
 
-/// Stores detections with their links, and the position after them, in the writer's transaction.
-pub fn store(conn: &Connection, found: &[Detection], cursor: &str, state: &TailState) -> rusqlite::Result<()> {
-    for d in found {
-        crate::store::alerts::insert(conn, &d.alert)?;
-        let alert = conn.last_insert_rowid();
-        let mut link = conn.prepare_cached("INSERT OR IGNORE INTO alert_events (alert, event) VALUES (?, ?)")?;
-        for event in &d.events {
-            link.execute([alert, *event])?;
-        }
-    }
-    crate::store::tails::store(conn, cursor, state, &crate::store::tails::Rows::Access(Vec::new()))
+/// Stores a judged chunk on the writer, in its transaction.
+fn record(conn: &Connection, chunk: Judged) -> (rusqlite::Result<Recorded>, Tables) {
+    let recorded = judged::record(conn, chunk.from, chunk.through, &chunk.found);
+    let changed = match recorded {
+        Ok(Recorded::Stored) if !chunk.found.is_empty() => Tables::ALERTS | Tables::TENANTS,
+        _ => Tables::NONE,
+    };
+    (recorded, changed)
+}
+
+/// Runs `work` with the reader on the blocking pool (reading and judging a chunk takes tens of
+/// milliseconds, which the async workers, shared with every source, should not spend), and hands
+/// the reader back; `None` if the runtime is shutting down.
+async fn off_workers<T: Send + 'static>(
+    reader: Connection,
+    work: impl FnOnce(&Connection) -> T + Send + 'static,
+) -> Option<(T, Connection)> {
+    tokio::task::spawn_blocking(move || (work(&reader), reader)).await.ok()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::store::{self, Access};
+    use crate::detect::{judge, Rules};
+    use crate::store::{self, access, Access};
 
-    /// What an attacker hides behind a NUL byte is judged too: the rules see every event whole.
+    /// What an attacker hides behind a NUL byte is judged too: the rules see every event whole,
+    /// and the alert is stored and read back whole as well.
     #[test]
     fn rules_see_past_a_nul_byte() {
         let dir = tempfile::tempdir().unwrap();
@@ -106,22 +123,20 @@ mod tests {
             event("203.0.113.2", "/", "Mozilla/5.0\0 sqlmap/1.7"),
         ];
         access::insert_many(&conn, &events).unwrap();
-        let mut detector = Detector::new(Rules::default());
-        let found: Vec<Detection> = next_events(&conn, 0).unwrap().iter().flat_map(|e| detector.observe(e)).collect();
-        let outputs: Vec<(&str, &str)> =
-            found.iter().map(|d| (d.alert.rule.as_str(), d.alert.output.as_str())).collect();
+        let verdict = judge::judge_backlog(&conn, &Rules::default()).unwrap();
+        assert_eq!((verdict.events, verdict.alerts), (2, 2));
+        let mut stmt = conn.prepare(&format!("{} ORDER BY id", crate::store::alerts::SELECT)).unwrap();
+        let alerts: Vec<(String, String)> = stmt
+            .query_map([], crate::store::alerts::from_row)
+            .unwrap()
+            .map(|a| a.map(|a| (a.rule, a.output)).unwrap())
+            .collect();
         assert_eq!(
-            outputs,
+            alerts,
             [
-                ("Web attack pattern", "203.0.113.1 sent '../' to acme /c\0/../../etc/passwd"),
-                ("Web attack pattern", "203.0.113.2 sent 'sqlmap' to acme /"),
+                ("Web attack pattern".to_string(), "203.0.113.1 sent '../' to acme /c\0/../../etc/passwd".to_string()),
+                ("Web attack pattern".to_string(), "203.0.113.2 sent 'sqlmap' to acme /".to_string()),
             ]
         );
-        // The alert is stored and read back whole as well.
-        store(&conn, &found, CURSOR, &TailState::default()).unwrap();
-        let mut stmt = conn.prepare(&format!("{} ORDER BY id", crate::store::alerts::SELECT)).unwrap();
-        let alerts: Vec<String> =
-            stmt.query_map([], crate::store::alerts::from_row).unwrap().map(|a| a.unwrap().output).collect();
-        assert_eq!(alerts[0], "203.0.113.1 sent '../' to acme /c\0/../../etc/passwd");
     }
 }

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod imports;
 pub mod integrity;
 pub mod journal;
+pub mod judged;
 pub mod overview;
 pub mod priority;
 pub mod related;

@@ -197,6 +197,16 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE integrity_runs ADD COLUMN error TEXT;
     ALTER TABLE integrity_runs ADD COLUMN key_fingerprint TEXT;
     "#,
+    // version 8: how far rampart's rules have judged the access events, in a table of its own
+    // (it was a make-believe file in tail_positions); a store without it is judged from the start.
+    r#"
+    CREATE TABLE judged_through (
+        only          INTEGER PRIMARY KEY CHECK (only = 1),
+        event         INTEGER NOT NULL
+    );
+    INSERT INTO judged_through (only, event) SELECT 1, offset FROM tail_positions WHERE path = 'rampart:detect';
+    DELETE FROM tail_positions WHERE path = 'rampart:detect';
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -110,12 +110,6 @@ pub enum Write {
         state: tails::TailState,
         rows: tails::Rows,
     },
-    /// Alerts of rampart's own rules, linked to their events, and how far the rules have read.
-    Detections {
-        found: Vec<crate::detect::Detection>,
-        cursor: String,
-        state: tails::TailState,
-    },
     Job(Job),
 }
 
@@ -152,14 +146,6 @@ impl Write {
                 match rows {
                     tails::Rows::Access(_) => Tables::ACCESS,
                     tails::Rows::Alerts(_) => Tables::ALERTS | Tables::TENANTS,
-                }
-            }
-            Write::Detections { found, cursor, state } => {
-                crate::detect::runner::store(conn, found, cursor, state)?;
-                if found.is_empty() {
-                    Tables::NONE
-                } else {
-                    Tables::ALERTS | Tables::TENANTS
                 }
             }
             Write::Job(_) => Tables::NONE,

@@ -38,8 +38,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
 }
 
 fn too_small(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let quit = state.keymap.key_name(Action::Quit).unwrap_or_else(|| "ctrl-c".to_string());
     let text = format!(
-        "Terminal too small: {}x{}.\nrampart needs at least {}x{}.\nEnlarge the window, or press q to quit.",
+        "Terminal too small: {}x{}.\nrampart needs at least {}x{}.\nEnlarge the window, or press {quit} to quit.",
         area.width,
         area.height,
         layout::MIN_WIDTH,

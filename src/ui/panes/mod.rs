@@ -251,14 +251,25 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     } else if !p.loaded {
         Some(("loading…".to_string(), theme.muted))
     } else if p.rows.is_empty() && p.filter.is_some() {
-        Some(("Nothing matches the filter. Esc clears it.".to_string(), theme.muted))
+        let clear = state.keymap.key_name(crate::app::action::Action::Close);
+        Some((
+            clear.map_or("Nothing matches the filter.".to_string(), |k| {
+                format!("Nothing matches the filter. {} clears it.", capitalised(&k))
+            }),
+            theme.muted,
+        ))
     } else if let (true, Some(problem)) = (p.rows.is_empty(), source_problem) {
         Some((
-            format!("{}: {}\n\n{}", problem.source, sanitize::clean_all(&problem.detail), pane.empty_hint()),
+            format!(
+                "{}: {}\n\n{}",
+                problem.source,
+                sanitize::clean_all(&problem.detail),
+                pane.empty_hint(&state.keymap)
+            ),
             theme.error,
         ))
     } else if p.rows.is_empty() {
-        Some((pane.empty_hint().to_string(), theme.muted))
+        Some((pane.empty_hint(&state.keymap), theme.muted))
     } else {
         None
     };
@@ -350,5 +361,14 @@ mod tests {
         assert_eq!(fit(Span::raw("漢字漢字"), 6).content, "漢字…", "wide characters count double");
         assert_eq!(fit(Span::raw("abc"), 1).content, "…");
         assert_eq!(fit(Span::raw("abc"), 0).content, "");
+    }
+}
+
+/// A key name at the start of a sentence: `esc` as `Esc`.
+fn capitalised(key: &str) -> String {
+    let mut chars = key.chars();
+    match chars.next() {
+        Some(first) if key.len() > 1 => first.to_uppercase().chain(chars).collect(),
+        _ => key.to_string(),
     }
 }

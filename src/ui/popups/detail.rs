@@ -270,8 +270,8 @@ pub fn draw(
 ) {
     let theme = &state.theme;
     let popup = super::centered(area, area.width.saturating_sub(8).min(110), area.height.saturating_sub(4));
-    let inner =
-        super::frame_popup(frame, popup, theme, &format!("{} — detail", pane.title()), "j/k scroll · esc close");
+    let title = format!("{} — detail", pane.title());
+    let inner = super::frame_popup(frame, popup, theme, &title, &super::scroll_hint(&state.keymap));
     let mut lines = Vec::new();
     let mut all = fields(row);
     let related_text = match related {

@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::app::action::Scope;
+use crate::app::action::{Action, Scope};
 use crate::app::state::State;
 use crate::app::update::COMMANDS;
 
@@ -17,7 +17,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
         popup,
         theme,
         &format!("Help — keymap '{}'", state.keymap.name),
-        "j/k scroll · esc close",
+        &super::scroll_hint(&state.keymap),
     );
     let mut lines = Vec::new();
     let groups = [
@@ -44,7 +44,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
         }
         lines.push(Line::raw(""));
     }
-    lines.push(Line::styled("Filter language (/)", theme.column_header));
+    let key = |action| state.keymap.key_name(action).map_or(String::new(), |k| format!(" ({k})"));
+    lines.push(Line::styled(format!("Filter language{}", key(Action::Filter)), theme.column_header));
     for text in [
         "  words            match anywhere in the row's text (\"quoted phrases\" too)",
         "  field:value      exact match, * as wildcard: ip:203.0.113.7 path:*login*",
@@ -56,7 +57,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
         lines.push(Line::raw(text));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled("Commands (:)", theme.column_header));
+    lines.push(Line::styled(format!("Commands{}", key(Action::Command)), theme.column_header));
     lines.push(Line::raw(format!("  {COMMANDS}")));
     let max_scroll = (lines.len() as u16).saturating_sub(inner.height);
     frame.render_widget(Paragraph::new(lines).scroll((scroll.min(max_scroll), 0)), inner);

@@ -11,7 +11,16 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Borders, Clear};
 use ratatui::Frame;
 
-use crate::config::Theme;
+use crate::app::action::Action;
+use crate::config::{Keymap, Theme};
+
+/// The bottom hint of a scrolling popup, with the active keymap's keys (Esc always closes one).
+pub fn scroll_hint(keymap: &Keymap) -> String {
+    match (keymap.key_for(Action::Down), keymap.key_for(Action::Up)) {
+        (Some(down), Some(up)) => format!("{down}/{up} scroll · esc close"),
+        _ => "esc close".to_string(),
+    }
+}
 
 /// A rectangle of `width`×`height` (clamped to `area`) in the middle of `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {

@@ -1,0 +1,241 @@
+//! Judging stored access events in id order, a bounded chunk at a time, from where the rules stand.
+//!
+//! One position in the store says how far the rules have judged; a chunk's alerts and the move of
+//! that position are committed together, and only if nobody else moved it first. The collector
+//! and any number of imports may judge at once: each event is judged once.
+
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+
+use super::{Detection, Detector, Rules};
+use crate::store::access;
+use crate::store::judged::{self, Recorded};
+
+/// Most events judged at a time: about ten milliseconds of reading and ten of rules, then a commit.
+pub const CHUNK: usize = 10_000;
+/// Most events replayed to bring the rules' windows up to where judging resumes.
+const RECALL: i64 = 10_000;
+
+/// The events after `from` up to and including `through`, judged, and the alerts they raised.
+#[derive(Debug)]
+pub struct Judged {
+    pub from: i64,
+    pub through: i64,
+    pub events: usize,
+    pub found: Vec<Detection>,
+}
+
+/// The rules, their windows, and the position they have judged up to.
+pub struct Judge {
+    rules: Rules,
+    detector: Detector,
+    position: i64,
+}
+
+impl Judge {
+    /// Rules that will judge the events after the store's position.
+    pub fn at_stored_position(conn: &Connection, rules: Rules) -> rusqlite::Result<Judge> {
+        let mut judge = Judge { detector: Detector::new(rules.clone()), rules, position: 0 };
+        judge.refresh_context(conn)?;
+        judge.resume_at(conn, judged::position(conn)?)?;
+        Ok(judge)
+    }
+
+    /// The last event judged (by this judge, whether or not that is stored yet).
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    /// Reads again which addresses belong to which tenant's containers, and which tenants are isolated.
+    pub fn refresh_context(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let d = &mut self.detector;
+        let mut stmt = conn.prepare_cached(
+            "SELECT json_extract(j.value, '$.ip'), c.tenant FROM containers c, json_each(c.networks_json) j \
+             WHERE json_extract(j.value, '$.ip') IS NOT NULL",
+        )?;
+        d.addresses = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT name, ifnull(isolated_at, 0) FROM tenants WHERE status <> 'active'")?;
+        d.isolated = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(())
+    }
+
+    /// Goes on from after event `position` (where someone else's judging left the store): the
+    /// rules start afresh, then see again the events just before it without raising anything,
+    /// so that an attack already alerted on is not alerted on twice and one that began there is
+    /// still counted from its start.
+    pub fn resume_at(&mut self, conn: &Connection, position: i64) -> rusqlite::Result<()> {
+        let mut detector = Detector::new(self.rules.clone());
+        detector.addresses = std::mem::take(&mut self.detector.addresses);
+        detector.isolated = std::mem::take(&mut self.detector.isolated);
+        let recent = events(conn, position.saturating_sub(RECALL), position, RECALL as usize)?;
+        let newest = recent.iter().map(|e| e.ts).max().unwrap_or(0);
+        let remembered = newest.saturating_sub(detector.memory_ms());
+        for e in recent.iter().filter(|e| e.ts >= remembered) {
+            detector.observe(e);
+        }
+        self.detector = detector;
+        self.position = position;
+        Ok(())
+    }
+
+    /// Judges the next events after the position (at most [`CHUNK`], none after `last` when
+    /// given) and moves past them; `None` when there are none. The caller stores the result with
+    /// [`judged::record`] and, if that says the store moved on, calls [`Judge::resume_at`].
+    pub fn next(&mut self, conn: &Connection, last: Option<i64>) -> rusqlite::Result<Option<Judged>> {
+        let batch = events(conn, self.position, last.unwrap_or(i64::MAX), CHUNK)?;
+        Ok(self.judge(&batch))
+    }
+
+    /// Judges `batch`, the events (in id order) that follow the position; `None` when it is empty.
+    fn judge(&mut self, batch: &[access::AccessEvent]) -> Option<Judged> {
+        let through = batch.last()?.id;
+        let found = batch.iter().flat_map(|e| self.detector.observe(e)).collect();
+        let from = std::mem::replace(&mut self.position, through);
+        Some(Judged { from, through, events: batch.len(), found })
+    }
+}
+
+/// Reads the events after `after` up to `last`, chunk by chunk, on a thread of its own with its
+/// own connection, so that reading the next chunk overlaps judging this one (each takes about
+/// half the time on a store of a million imported events).
+struct ReadAhead {
+    chunks: std::sync::mpsc::Receiver<rusqlite::Result<Vec<access::AccessEvent>>>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl ReadAhead {
+    /// `None` for a store with no file (in memory), or when no second connection or thread can
+    /// start (then the judge reads for itself).
+    fn start(conn: &Connection, after: i64, last: i64) -> Option<ReadAhead> {
+        let path = conn.path().filter(|p| !p.is_empty())?;
+        let reader = crate::store::open(std::path::Path::new(path), crate::store::Access::ReadOnly).ok()?;
+        let (tx, chunks) = std::sync::mpsc::sync_channel(2);
+        let thread = std::thread::Builder::new().name("judge-read".into()).spawn(move || {
+            let mut after = after;
+            loop {
+                let batch = events(&reader, after, last, CHUNK);
+                let next = batch.as_ref().ok().and_then(|b| b.last()).map(|e| e.id);
+                // Stops at the end, after an error, or when the judge stops listening.
+                if tx.send(batch).is_err() {
+                    return;
+                }
+                match next {
+                    Some(id) => after = id,
+                    None => return,
+                }
+            }
+        });
+        thread.ok().map(|thread| ReadAhead { chunks, _thread: thread })
+    }
+
+    fn next(&self) -> rusqlite::Result<Vec<access::AccessEvent>> {
+        self.chunks.recv().unwrap_or_else(|_| Ok(Vec::new()))
+    }
+}
+
+/// Access events with ids after `after` up to and including `through`, in id order, at most `limit`.
+fn events(conn: &Connection, after: i64, through: i64, limit: usize) -> rusqlite::Result<Vec<access::AccessEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, ts, tenant, src_ip, user, method, path, status, user_agent, target_tenant, flags \
+         FROM access_events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+    )?;
+    let rows = stmt.query_map([after, through, limit as i64], |r| {
+        Ok(access::AccessEvent {
+            id: r.get(0)?,
+            ts: number(r.get_ref(1)?),
+            tenant: text(r.get_ref(2)?),
+            src_ip: text(r.get_ref(3)?),
+            user: optional_text(r.get_ref(4)?),
+            method: text(r.get_ref(5)?),
+            path: text(r.get_ref(6)?),
+            status: number(r.get_ref(7)?),
+            user_agent: text(r.get_ref(8)?),
+            target_tenant: optional_text(r.get_ref(9)?),
+            flags: number(r.get_ref(10)?),
+            ..Default::default()
+        })
+    })?;
+    rows.collect()
+}
+
+/// Longest text the rules look at in one column: a hostile megabyte-long path costs no more.
+const TEXT_CAP: usize = 65_536;
+
+/// A column as text, whatever another program stored in it (the rules must never stop at a row
+/// they cannot read): capped, invalid UTF-8 replaced, numbers written out, NULL as nothing.
+fn text(v: ValueRef<'_>) -> String {
+    let bytes = match v {
+        ValueRef::Text(b) | ValueRef::Blob(b) => b,
+        ValueRef::Integer(n) => return n.to_string(),
+        ValueRef::Real(x) => return x.to_string(),
+        ValueRef::Null => return String::new(),
+    };
+    String::from_utf8_lossy(&bytes[..bytes.len().min(TEXT_CAP)]).into_owned()
+}
+
+fn optional_text(v: ValueRef<'_>) -> Option<String> {
+    (v != ValueRef::Null).then(|| text(v))
+}
+
+/// A column as a whole number; 0 for anything else.
+fn number(v: ValueRef<'_>) -> i64 {
+    match v {
+        ValueRef::Integer(n) => n,
+        ValueRef::Real(x) => x as i64,
+        _ => 0,
+    }
+}
+
+/// What judging the backlog did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// Events judged here.
+    pub events: u64,
+    /// Alerts those raised.
+    pub alerts: u64,
+    /// Events another process (a running collector) judged meanwhile.
+    pub judged_elsewhere: u64,
+}
+
+/// Judges every stored access event the rules have not judged yet, up to the newest there is when
+/// it starts, committing each chunk's alerts and position together (`conn` must not be inside a
+/// transaction). Used after an import; a running collector may judge alongside without an event
+/// being judged twice.
+pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdict> {
+    let last: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0))?;
+    let mut judge = Judge::at_stored_position(conn, rules.clone())?;
+    let mut verdict = Verdict::default();
+    let mut ahead = ReadAhead::start(conn, judge.position(), last);
+    loop {
+        let batch = match &ahead {
+            Some(ahead) => ahead.next()?,
+            None => events(conn, judge.position(), last, CHUNK)?,
+        };
+        let Some(chunk) = judge.judge(&batch) else { break };
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let recorded = judged::record(conn, chunk.from, chunk.through, &chunk.found);
+        match recorded.and_then(|r| conn.execute_batch("COMMIT").map(|()| r)) {
+            Ok(Recorded::Stored) => {
+                verdict.events += chunk.events as u64;
+                verdict.alerts += chunk.found.len() as u64;
+            }
+            Ok(Recorded::Moved { now }) => {
+                let skipped: i64 = conn.query_row(
+                    "SELECT count(*) FROM access_events WHERE id > ? AND id <= ?",
+                    [chunk.from, now.min(last)],
+                    |r| r.get(0),
+                )?;
+                verdict.judged_elsewhere += skipped.max(0) as u64;
+                judge.resume_at(conn, now)?;
+                // What was read ahead follows the old position: read again from the new one.
+                ahead = ahead.and_then(|_| ReadAhead::start(conn, now, last));
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+    Ok(verdict)
+}
