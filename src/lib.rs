@@ -1,4 +1,6 @@
 //! rampart: a keyboard-driven terminal security operations console for multi-tenant container hosts.
+// The one exception, binding text in place for bulk inserts, is `store::access::raw`.
+#![deny(unsafe_code)]
 
 pub mod app;
 pub mod bans_cli;

@@ -1,4 +1,5 @@
 //! The `rampart` binary; everything lives in the library.
+#![deny(unsafe_code)]
 
 fn main() -> color_eyre::Result<std::process::ExitCode> {
     rampart::cli::main()

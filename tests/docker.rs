@@ -396,8 +396,9 @@ fn an_absent_daemon_is_a_pane_state_not_a_crash() {
     let mut h = support::Harness::empty(120, 30);
     let config =
         rampart::config::DockerConfig { host: Some("unix:///nonexistent/docker.sock".into()), ..Default::default() };
-    // The source reports, backs off and retries; give it time for its first report.
-    h.run_source_for(500, |writer| rampart::sources::docker::run(writer, config));
+    // The source reports, backs off and retries; its first report is enough.
+    let unreachable = |c: &rusqlite::Connection| support::status_says(c, "docker", "cannot reach the Docker engine");
+    h.run_source_until(|writer| rampart::sources::docker::run(writer, config), unreachable);
     let screen = h.screen();
     assert!(screen.contains("docker: cannot reach the Docker engine at"), "{screen}");
     assert!(screen.contains("unix:///nonexistent/docker.sock"), "{screen}");
@@ -447,6 +448,9 @@ fn isolate_and_restore_by_keystroke_in_a_real_terminal() {
         );
     }
     t.key("Escape");
+    // The report closes before the next key (sent at once, it would read as Alt+R).
+    let report_line = format!("ok     {}  ", a.containers[0]);
+    t.wait_until_gone(&report_line);
     for c in &a.containers {
         assert_eq!(lab.networks_of(c)[0].0, lab.config.quarantine_network);
     }
@@ -455,6 +459,7 @@ fn isolate_and_restore_by_keystroke_in_a_real_terminal() {
     t.key("y");
     t.wait_for(&format!("restored {}: 2/2 containers", a.name));
     t.key("Escape");
+    t.wait_until_gone(&report_line);
     assert_eq!(lab.networks_of(&a.containers[0])[0].0, a.network);
     t.key("q");
     t.wait_for("EXIT=0");

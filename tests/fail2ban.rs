@@ -284,6 +284,7 @@ fn unban_by_keystroke_in_a_real_terminal() {
     t.key("Enter");
     t.wait_for("203.0.113.61");
     t.key("4");
+    t.wait_for("┏ 4 Bans");
     t.key("u");
     t.wait_for("Unban 203.0.113.61 from jail web-login?");
     t.key("y");
@@ -299,7 +300,8 @@ fn a_missing_fail2ban_is_a_pane_state_that_says_how_to_fix_it() {
     let mut h = Harness::empty(120, 30);
     let config =
         rampart::config::Fail2banConfig { database: "/nonexistent/fail2ban.sqlite3".into(), ..Default::default() };
-    h.run_source_for(300, |writer| rampart::sources::fail2ban::run(writer, config));
+    let missing = |c: &rusqlite::Connection| support::status_says(c, "fail2ban", "does not exist");
+    h.run_source_until(|writer| rampart::sources::fail2ban::run(writer, config), missing);
     h.press("4 z");
     let screen = h.screen();
     assert!(screen.contains("fail2ban: Fail2Ban's database /nonexistent/fail2ban.sqlite3 does not exist"), "{screen}");

@@ -35,15 +35,16 @@ fn assert_terminal_restored(t: &Tmux) {
 fn assert_terminal_restored_after(t: &Tmux, exit: i32) {
     t.wait_for(&format!("EXIT={exit}"));
     assert!(!t.alternate_screen_on(), "alternate screen left");
-    t.type_text("stty -a > after.txt");
+    // `$((6*7))` prints 42 only when the shell runs the line: the typed line itself never shows it.
+    t.type_text("stty -a > after.txt; echo stty-saved-$((6*7))");
     t.key("Enter");
-    sleep(Duration::from_millis(300));
+    t.wait_for("stty-saved-42");
     let (before, after) = (t.file("before.txt"), t.file("after.txt"));
     assert!(before.contains("icanon") && before.contains(" echo"), "{before}");
     assert_eq!(before, after, "terminal settings are restored exactly");
-    t.type_text("echo still-typing");
+    t.type_text("echo still-typing-$((6*7))");
     t.key("Enter");
-    t.wait_for("still-typing\n");
+    t.wait_for("still-typing-42");
 }
 
 #[test]
@@ -134,9 +135,9 @@ fn ctrl_z_gives_the_terminal_back_and_fg_redraws() {
     assert!(!t.alternate_screen_on(), "a suspended console leaves the alternate screen:\n{screen}");
     t.type_text("stty -a > during.txt");
     t.key("Enter");
-    t.type_text("echo typed-while-stopped");
+    t.type_text("echo typed-while-stopped-$((6*7))");
     t.key("Enter");
-    t.wait_for("typed-while-stopped\n");
+    t.wait_for("typed-while-stopped-42");
     assert_eq!(t.file("before.txt"), t.file("during.txt"), "the shell has its own terminal settings back");
 
     t.type_text("fg");

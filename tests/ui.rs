@@ -17,12 +17,60 @@ fn demo() -> Harness {
     Harness::demo(W, H, EVENTS)
 }
 
+const THEMES: [&str; 4] = ["default", "light", "high-contrast", "mono"];
+
+/// A colour as a theme file would write it.
+fn colour(c: Color) -> String {
+    match c {
+        Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+        Color::Indexed(i) => i.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The screen with its styles: the text, then one letter a cell naming the cell's style, then
+/// what each letter stands for (foreground, background, modifiers), so that a snapshot holds the
+/// colours a theme puts where.
+fn styled(buffer: &ratatui::buffer::Buffer) -> String {
+    const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut styles: Vec<(Color, Color, ratatui::style::Modifier)> = Vec::new();
+    let mut map = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            let cell = &buffer[(x, y)];
+            let style = (cell.fg, cell.bg, cell.modifier);
+            let i = styles.iter().position(|s| *s == style).unwrap_or_else(|| {
+                styles.push(style);
+                styles.len() - 1
+            });
+            map.push(LETTERS.chars().nth(i).expect("at most 62 styles on one screen"));
+        }
+        map.push('\n');
+    }
+    let legend: String = styles
+        .iter()
+        .zip(LETTERS.chars())
+        .map(|((fg, bg, modifier), letter)| {
+            format!("{letter}  fg {:<12} bg {:<12} {modifier:?}\n", colour(*fg), colour(*bg))
+        })
+        .collect();
+    format!("{}--- styles, a letter a cell ---\n{map}--- legend ---\n{legend}", support::buffer_text(buffer))
+}
+
 #[test]
 fn full_screen_in_every_theme() {
-    for name in ["default", "light", "high-contrast", "mono"] {
+    let mut screens = Vec::new();
+    for name in THEMES {
         let mut h = demo();
         h.state.theme = theme(name);
-        insta::assert_snapshot!(format!("grid_{name}"), h.screen());
+        let screen = styled(&h.draw());
+        insta::assert_snapshot!(format!("grid_{name}"), screen);
+        screens.push(screen);
+    }
+    for (i, a) in screens.iter().enumerate() {
+        for (j, b) in screens.iter().enumerate().skip(i + 1) {
+            assert_ne!(a, b, "themes {} and {} look the same", THEMES[i], THEMES[j]);
+        }
     }
 }
 
@@ -151,7 +199,7 @@ fn every_priority_takes_its_theme_colour_in_every_theme() {
     }
     h.send(Msg::StoreChanged(Tables::ALL));
     h.press("2 z");
-    for name in ["default", "light", "high-contrast", "mono"] {
+    for name in THEMES {
         h.state.theme = theme(name);
         for p in Priority::ALL {
             // What the cell should show: the theme's base style with the priority's on top.

@@ -1,15 +1,18 @@
 //! Log files named in the config — access logs and Falco's JSON output — followed through
-//! rotation. Each batch of rows is stored together with the position after it, so a restart
-//! neither repeats nor skips a line; lines that cannot be parsed are counted, not dropped silently.
+//! rotation, a bounded chunk at a time. Each chunk's rows are stored together with the position
+//! after them, so a restart neither repeats nor skips a line; lines that cannot be parsed are
+//! counted, not dropped silently.
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use crate::ingest::jsonlines::FieldNames;
 use crate::ingest::{combined, falco, jsonlines, TenantRule};
 use crate::store::status::Health;
 use crate::store::tails::Rows;
-use crate::store::writer::{StoreWriter, Tables, Write};
+use crate::store::writer::{Job, StoreWriter, Tables, Write};
 
 use super::tail::{Position, Tail};
 
@@ -78,6 +81,8 @@ pub async fn run(writer: StoreWriter, log: LogFile) {
     let mut state = resume.unwrap_or_default();
     let mut tail = Tail::new(&log.path, resume.map(|s| Position { inode: s.inode, offset: s.offset }));
     let mut last_reported = None;
+    // Word from the writer that the chunk sent last is committed.
+    let mut in_flight: Option<oneshot::Receiver<()>> = None;
     loop {
         let report = match tail.read_new() {
             Ok(lines) => {
@@ -86,8 +91,27 @@ pub async fn run(writer: StoreWriter, log: LogFile) {
                     state.lines += lines.len() as i64;
                     let p = tail.position();
                     (state.inode, state.offset) = (p.inode, p.offset);
+                    // Reading a large file runs at most one chunk ahead of what is committed, so
+                    // memory holds a chunk or two however big the file (the writer's queue would
+                    // otherwise take the whole file).
+                    if let Some(stored) = in_flight.take() {
+                        if stored.await.is_err() {
+                            return;
+                        }
+                    }
                     if writer.send(Write::Tailed { path: path_text.clone(), state, rows }).await.is_err() {
                         return;
+                    }
+                    if tail.more() {
+                        let (done, stored) = oneshot::channel();
+                        let note: Job = Box::new(move |_| {
+                            let _ = done.send(());
+                            Tables::NONE
+                        });
+                        if writer.send(Write::Job(note)).await.is_err() {
+                            return;
+                        }
+                        in_flight = Some(stored);
                     }
                 }
                 if log.path.exists() {
@@ -105,6 +129,8 @@ pub async fn run(writer: StoreWriter, log: LogFile) {
             }
             last_reported = Some(report);
         }
-        tokio::time::sleep(POLL).await;
+        if !tail.more() {
+            tokio::time::sleep(POLL).await;
+        }
     }
 }

@@ -215,29 +215,59 @@ pub fn insert(conn: &Connection, e: &AccessEvent) -> rusqlite::Result<()> {
     insert_many(conn, std::slice::from_ref(e))
 }
 
+/// How [`insert_bulk_with`] hands a batch's text to SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextBinding {
+    /// Pointers into the batch's own buffer (`SQLITE_STATIC`), never copied: what imports use.
+    InPlace,
+    /// Copied by SQLite at every bind (`SQLITE_TRANSIENT`, rusqlite's ordinary binding): kept so
+    /// that `benches/ingest.rs` can show what binding in place buys.
+    Copied,
+}
+
+/// Inserts a packed batch, its text bound in place (see [`insert_bulk_with`]).
+pub fn insert_bulk(conn: &Connection, bulk: &Bulk) -> rusqlite::Result<()> {
+    insert_bulk_with(conn, bulk, TextBinding::InPlace)
+}
+
 /// Inserts a packed batch: `ROWS_PER_INSERT` rows to a statement, the rest one by one.
 ///
-/// The many-row statements are where rampart talks to SQLite's C interface itself: rusqlite copies
-/// every bound string (`SQLITE_TRANSIENT`), which was a quarter of an import's time; there the text
-/// is bound in place (`SQLITE_STATIC`), which is sound because `bulk` is borrowed for the whole call
-/// and the statement is finalized before it returns. The one-row statement stays in rusqlite's cache,
-/// since preparing it afresh for every live event would cost more than copying its strings.
-pub fn insert_bulk(conn: &Connection, bulk: &Bulk) -> rusqlite::Result<()> {
+/// The many-row statements are where rampart talks to SQLite's C interface itself (the `raw`
+/// module, the crate's one use of `unsafe`): rusqlite copies every bound string
+/// (`SQLITE_TRANSIENT`), which was a quarter of an import's time; with [`TextBinding::InPlace`]
+/// the text is bound where it lies in `bulk` (`SQLITE_STATIC`). The one-row statement for the
+/// remainder stays in rusqlite's cache and always copies: a cached statement outlives `bulk`, so
+/// it must never hold pointers into it (rusqlite also clears its bindings when it is put back).
+pub fn insert_bulk_with(conn: &Connection, bulk: &Bulk, binding: TextBinding) -> rusqlite::Result<()> {
     static ONE_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1));
     let mut chunks = bulk.rows.chunks_exact(ROWS_PER_INSERT);
     if bulk.len() >= ROWS_PER_INSERT {
-        let mut stmt = raw::Statement::prepare(conn, &insert_sql(ROWS_PER_INSERT))?;
-        for chunk in chunks.by_ref() {
-            for (i, row) in chunk.iter().enumerate() {
-                bind(&mut stmt, i * 12, &bulk.text, row)?;
+        let sql = insert_sql(ROWS_PER_INSERT);
+        match binding {
+            TextBinding::InPlace => {
+                let mut stmt = raw::Statement::prepare(conn, &sql)?;
+                for chunk in chunks.by_ref() {
+                    for (i, row) in chunk.iter().enumerate() {
+                        bind(&mut stmt, i * 12, &bulk.text, row)?;
+                    }
+                    stmt.run()?;
+                }
             }
-            stmt.run()?;
+            TextBinding::Copied => {
+                let mut stmt = conn.prepare(&sql)?;
+                for chunk in chunks.by_ref() {
+                    for (i, row) in chunk.iter().enumerate() {
+                        bind(&mut stmt, i * 12, &bulk.text, row)?;
+                    }
+                    stmt.raw_execute()?;
+                }
+            }
         }
     }
     if !chunks.remainder().is_empty() {
         let mut stmt = conn.prepare_cached(&ONE_ROW)?;
         for row in chunks.remainder() {
-            bind(&mut stmt, 0, &bulk.text, row)?;
+            bind(&mut *stmt, 0, &bulk.text, row)?;
             stmt.raw_execute()?;
         }
     }
@@ -250,7 +280,8 @@ trait Binder<'t> {
     fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()>;
 }
 
-impl<'t> Binder<'t> for rusqlite::CachedStatement<'_> {
+/// rusqlite's own binding: SQLite copies the text (`SQLITE_TRANSIENT`).
+impl<'t> Binder<'t> for rusqlite::Statement<'_> {
     fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
         self.raw_bind_parameter(n, v)
     }
@@ -279,7 +310,38 @@ fn bind<'t>(stmt: &mut impl Binder<'t>, before: usize, text: &'t str, p: &Packed
     stmt.text(n + 11, Some(span(source)))
 }
 
-/// A prepared statement through SQLite's C interface, binding text without copying it.
+/// A prepared statement through SQLite's C interface, binding text without copying it: the one
+/// module of the crate allowed `unsafe` (the crate root denies it everywhere else).
+///
+/// # Why binding in place is sound
+///
+/// SQLite's contract for text bound with `SQLITE_STATIC` (sqlite3.h, `sqlite3_bind_blob`): "the
+/// object and the provided pointer to it must remain valid until either the prepared statement is
+/// finalized or the same SQL parameter is bound to something else, whichever occurs sooner".
+/// `sqlite3_reset` does not end that duty: "Bindings are not cleared by the sqlite3_reset()
+/// routine", so a statement that was reset still points at the text it was given, and would read
+/// it again if stepped; only a new bind of that parameter, `sqlite3_clear_bindings` or
+/// `sqlite3_finalize` lets go of it. The argument therefore does not rest on resets at all:
+///
+/// - Text reaches SQLite only through [`Statement::text`], which takes it as `&'t str`, so every
+///   text the statement has ever been given is borrowed for all of `'t`, and not mutable
+///   meanwhile.
+/// - [`Statement`] holds `PhantomData<&'t str>` and implements `Drop`, and its drop is the only
+///   place that finalizes it. Drop check therefore requires `'t` to be alive where the statement
+///   is dropped: the compiler rejects any program in which a bound text is freed or changed before
+///   `sqlite3_finalize` has run, whichever binding was the last one and however often the statement
+///   was reset and stepped in between. (`'t` is covariant: a statement may be moved to a shorter
+///   `'t`, which only shortens its own life; through `&mut` it cannot, so text that lives less
+///   than the statement can never be bound to it.)
+/// - SQLite reads a binding only while the statement runs (`sqlite3_step`, here in
+///   [`Statement::run`]), always on a live statement, so within `'t`. A statement leaked with
+///   `mem::forget` is never finalized, but nothing can step it again either.
+/// - The connection handle is valid while the statement lives: `'c` borrows the `Connection`
+///   and the same drop check keeps it open until after `sqlite3_finalize`. The raw pointers make
+///   the statement neither `Send` nor `Sync`, so it is used on the connection's thread only.
+/// - Lengths are passed explicitly (no NUL terminator is read) and an empty text is given a
+///   pointer to a static empty string, as rusqlite does, never a dangling one.
+#[allow(unsafe_code)]
 mod raw {
     use std::ffi::c_int;
     use std::marker::PhantomData;
@@ -307,9 +369,11 @@ mod raw {
             Ok(this)
         }
 
-        /// Steps the statement to its end and resets it for the next rows.
+        /// Steps the statement to its end and resets it for the next rows. The reset keeps every
+        /// binding: the text stays borrowed until the statement is dropped (see the module's note).
         pub fn run(&self) -> rusqlite::Result<()> {
-            // SAFETY: `stmt` is a live prepared statement.
+            // SAFETY: `stmt` is a live prepared statement; every text bound to it lives for `'t`,
+            // which lasts as long as the statement does.
             let rc = unsafe { ffi::sqlite3_step(self.stmt) };
             // The error message is read before the reset, which would repeat the code but not the words.
             let result = if rc == ffi::SQLITE_DONE { Ok(()) } else { self.check(rc) };
@@ -331,21 +395,25 @@ mod raw {
 
     impl<'t> super::Binder<'t> for Statement<'t, '_> {
         fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
+            let n = c_int::try_from(n).map_err(|_| too_big())?;
             // SAFETY: `stmt` is a live prepared statement.
-            self.check(unsafe { ffi::sqlite3_bind_int64(self.stmt, n as c_int, v) })
+            self.check(unsafe { ffi::sqlite3_bind_int64(self.stmt, n, v) })
         }
 
-        /// Binds text in place: SQLite keeps the pointer until the next bind, reset or finalize, all of
-        /// which happen while `'t` (the text's borrow) lasts.
+        /// Binds text in place (`SQLITE_STATIC`): SQLite keeps the pointer until the parameter is
+        /// bound again or the statement is finalized, and `'t` outlives both (see the module's note).
         fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()> {
+            let n = c_int::try_from(n).map_err(|_| too_big())?;
             let rc = match v {
-                // SAFETY: `stmt` is live; `v` outlives every use SQLite makes of it (see above).
-                Some(v) => unsafe {
+                Some(v) => {
                     let len = c_int::try_from(v.len()).map_err(|_| too_big())?;
-                    ffi::sqlite3_bind_text(self.stmt, n as c_int, v.as_ptr().cast(), len, ffi::SQLITE_STATIC())
-                },
+                    let ptr = if v.is_empty() { c"".as_ptr() } else { v.as_ptr().cast() };
+                    // SAFETY: `stmt` is live; `ptr` is valid for `len` bytes for all of `'t`,
+                    // which lasts until this statement is finalized (see the module's note).
+                    unsafe { ffi::sqlite3_bind_text(self.stmt, n, ptr, len, ffi::SQLITE_STATIC()) }
+                }
                 // SAFETY: `stmt` is a live prepared statement.
-                None => unsafe { ffi::sqlite3_bind_null(self.stmt, n as c_int) },
+                None => unsafe { ffi::sqlite3_bind_null(self.stmt, n) },
             };
             self.check(rc)
         }
@@ -353,12 +421,56 @@ mod raw {
 
     impl Drop for Statement<'_, '_> {
         fn drop(&mut self) {
-            // SAFETY: finalizing the statement we prepared, once; a null pointer is a no-op.
+            // SAFETY: finalizing the statement we prepared, once; a null pointer is a no-op. After
+            // this SQLite holds no pointer into any text bound to it.
             unsafe { ffi::sqlite3_finalize(self.stmt) };
         }
     }
 
     fn too_big() -> rusqlite::Error {
         rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_TOOBIG), Some("value too large".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(binding: TextBinding, events: &[AccessEvent]) -> Vec<AccessEvent> {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("a.db"), crate::store::Access::ReadWrite).unwrap();
+        let mut bulk = Bulk::default();
+        events.iter().for_each(|e| bulk.push(&e.as_row()));
+        conn.execute_batch("BEGIN").unwrap();
+        insert_bulk_with(&conn, &bulk, binding).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY id")).unwrap();
+        let rows = stmt.query_map([], from_row).unwrap().map(Result::unwrap);
+        rows.map(|e| AccessEvent { id: 0, ..e }).collect()
+    }
+
+    #[test]
+    fn text_bound_in_place_and_copied_store_the_same_rows() {
+        // Two 50-row statements (the second reuses the first's, reset with its bindings kept),
+        // then single rows; empty texts, missing values and a NUL byte among them.
+        let events: Vec<AccessEvent> = (0..120)
+            .map(|i| AccessEvent {
+                ts: i,
+                tenant: if i % 7 == 0 { String::new() } else { format!("tenant-{}", i % 3) },
+                src_ip: format!("192.0.2.{i}"),
+                user: (i % 2 == 0).then(|| format!("user{i}")),
+                method: "GET".into(),
+                path: if i % 11 == 0 { "/a\0b".into() } else { format!("/page/{i}") },
+                status: 200 + i,
+                bytes: i * 10,
+                user_agent: if i % 5 == 0 { String::new() } else { "curl/8".into() },
+                target_tenant: (i % 9 == 0).then(|| "globex".into()),
+                flags: i % 4,
+                source: "test".into(),
+                ..Default::default()
+            })
+            .collect();
+        assert_eq!(stored(TextBinding::InPlace, &events), events);
+        assert_eq!(stored(TextBinding::Copied, &events), events);
     }
 }

@@ -113,18 +113,26 @@ impl Harness {
         }
     }
 
-    /// Runs a collector source against this console's store for `ms`, then stops it and tells
-    /// the console the store changed.
-    pub fn run_source_for<F>(&mut self, ms: u64, source: impl FnOnce(StoreWriter) -> F)
-    where
+    /// Runs a collector source against this console's store until `done` holds for the store
+    /// (within a generous deadline), then stops it and tells the console the store changed.
+    pub fn run_source_until<F>(
+        &mut self,
+        source: impl FnOnce(StoreWriter) -> F,
+        done: impl Fn(&rusqlite::Connection) -> bool,
+    ) where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         let conn = store::open(&self.db, Access::ReadWrite).unwrap();
         let (writer, thread) = StoreWriter::spawn(conn, std::sync::Arc::new(ChangeNotes::default()));
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let reader = &self.fx.reader;
         rt.block_on(async {
             let task = tokio::spawn(source(writer.clone()));
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            let start = std::time::Instant::now();
+            while !done(reader) {
+                assert!(start.elapsed() < std::time::Duration::from_secs(30), "the source never got there");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
             task.abort();
             let _ = task.await;
         });
@@ -158,6 +166,13 @@ impl Harness {
             .enumerate()
             .find_map(|(y, line)| line.find(needle).map(|byte| (line[..byte].chars().count() as u16, y as u16)))
     }
+}
+
+/// Whether `source`'s status line in the store contains `text`.
+pub fn status_says(conn: &rusqlite::Connection, source: &str, text: &str) -> bool {
+    let detail =
+        conn.query_row("SELECT detail FROM source_status WHERE source = ?", [source], |r| r.get::<_, String>(0));
+    detail.is_ok_and(|d| d.contains(text))
 }
 
 pub fn buffer_text(buffer: &Buffer) -> String {

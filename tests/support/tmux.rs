@@ -33,32 +33,43 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Types literal text (no key names).
+    /// Types literal text (no key names) and waits until it shows (echoed by the shell, or in the
+    /// console's input field).
     pub fn type_text(&self, text: &str) {
         self.tmux(&["send-keys", "-t", "t", "-l", text]);
-        sleep(Duration::from_millis(150));
+        self.wait_until("typed text", |screen| screen.contains(text), Self::screen_joined);
     }
 
-    /// Presses one named key (Enter, Escape, Tab, ...), then lets the console draw.
+    /// Presses one named key (Enter, Escape, Tab, ...). It does not wait: the caller waits for
+    /// what the key does. (A key sent right after Escape may reach the console in the same read
+    /// and be taken for Alt+key, so wait for Escape's effect before the next key.)
     pub fn key(&self, key: &str) {
         self.tmux(&["send-keys", "-t", "t", key]);
-        sleep(Duration::from_millis(250));
     }
 
     pub fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-t", "t"])
     }
 
+    /// The screen with wrapped lines joined, as typed (a long command wraps at the window's edge).
+    fn screen_joined(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-J", "-t", "t"])
+    }
+
     /// Waits until `needle` is on screen (a readiness wait, not a speed check: generous on purpose).
     pub fn wait_for(&self, needle: &str) -> String {
+        self.wait_until(&format!("'{needle}'"), |screen| screen.contains(needle), Self::screen)
+    }
+
+    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool, capture: impl Fn(&Self) -> String) -> String {
         let start = Instant::now();
         loop {
-            let screen = self.screen();
-            if screen.contains(needle) {
+            let screen = capture(self);
+            if done(&screen) {
                 return screen;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "'{needle}' never appeared; screen:\n{screen}");
-            sleep(Duration::from_millis(100));
+            assert!(start.elapsed() < Duration::from_secs(60), "{what} never appeared; screen:\n{screen}");
+            sleep(Duration::from_millis(50));
         }
     }
 
