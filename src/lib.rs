@@ -3,7 +3,6 @@
 #![deny(unsafe_code)]
 
 pub mod app;
-pub mod bans_cli;
 pub mod cli;
 pub mod collector;
 pub mod config;
@@ -13,12 +12,9 @@ pub mod detect;
 pub mod fault;
 pub mod ingest;
 pub mod integrity;
-pub mod integrity_cli;
 pub mod pane;
-pub mod query_cli;
 pub mod respond;
 pub mod sources;
 pub mod store;
-pub mod tenants_cli;
 pub mod terminal;
 pub mod ui;

@@ -52,40 +52,6 @@ impl Pane {
         matches!(self, Pane::Alerts | Pane::Access | Pane::Bans | Pane::Audit)
     }
 
-    /// What an empty pane says: what would fill it and how to enable that.
-    /// What would fill the pane; `keymap` names the keys it mentions.
-    pub fn empty_hint(self, keymap: &crate::config::Keymap) -> String {
-        let text = match self {
-            Pane::Tenants => {
-                "No tenants yet. A tenant is the set of Docker containers labelled rampart.tenant=NAME. \
-                 Try `rampart demo` to see a populated console."
-            }
-            Pane::Alerts => {
-                "No alerts. Falco's JSON output arrives with `rampart ingest falco FILE` (or `-` for a pipe \
-                 from falco)."
-            }
-            Pane::Access => {
-                "No access events. Follow a log with [[access_log]] path and tenant in the config file, import \
-                 one with `rampart ingest access FILE`, or write rows into the access_events table (README)."
-            }
-            Pane::Bans => {
-                return match keymap.key_name(crate::app::action::Action::Ban) {
-                    Some(key) => {
-                        format!("No active bans. Bans come from Fail2Ban's database, or from `{key}` on any IP.")
-                    }
-                    None => "No active bans. Bans come from Fail2Ban's database.".to_string(),
-                }
-            }
-            Pane::Integrity => {
-                "No integrity targets. A target is a file tree whose SHA-256 manifest is signed with RSA: \
-                 make one with `rampart integrity baseline NAME PATH --key PRIVATE.pem`, or declare \
-                 [[integrity]] in the config file. Its verifications appear here; v runs one now."
-            }
-            Pane::Audit => "The audit log is empty: every action an operator takes is recorded here.",
-        };
-        text.to_string()
-    }
-
     pub fn tables(self) -> crate::store::writer::Tables {
         use crate::store::writer::Tables;
         match self {

@@ -18,6 +18,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::layout;
 use super::sanitize;
+use crate::app::action::Action;
 use crate::app::state::State;
 use crate::config::Theme;
 use crate::pane::Pane;
@@ -264,12 +265,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
                 "{}: {}\n\n{}",
                 problem.source,
                 sanitize::clean_all(&problem.detail),
-                pane.empty_hint(&state.keymap)
+                empty_hint(pane, &state.keymap)
             ),
             theme.error,
         ))
     } else if p.rows.is_empty() {
-        Some((pane.empty_hint(&state.keymap), theme.muted))
+        Some((empty_hint(pane, &state.keymap), theme.muted))
     } else {
         None
     };
@@ -328,6 +329,52 @@ pub fn styled<'a>(text: impl Into<String>, style: Style) -> Span<'a> {
     Span::styled(text.into(), style)
 }
 
+/// What an empty pane says: what would fill it and how to enable that; `keymap` names the keys it
+/// mentions.
+fn empty_hint(pane: Pane, keymap: &crate::config::Keymap) -> String {
+    let text = match pane {
+        Pane::Tenants => {
+            "No tenants yet. A tenant is the set of Docker containers labelled rampart.tenant=NAME. \
+             Try `rampart demo` to see a populated console."
+        }
+        Pane::Alerts => {
+            "No alerts. Falco's JSON output arrives with `rampart ingest falco FILE` (or `-` for a pipe \
+             from falco)."
+        }
+        Pane::Access => {
+            "No access events. Follow a log with [[access_log]] path and tenant in the config file, import \
+             one with `rampart ingest access FILE`, or write rows into the access_events table (README)."
+        }
+        Pane::Bans => {
+            return match keymap.key_name(Action::Ban) {
+                Some(key) => {
+                    format!("No active bans. Bans come from Fail2Ban's database, or from `{key}` on any IP.")
+                }
+                None => "No active bans. Bans come from Fail2Ban's database.".to_string(),
+            }
+        }
+        Pane::Integrity => {
+            let verify = keymap.key_name(Action::Verify).map(|k| format!("; {k} runs one now")).unwrap_or_default();
+            return format!(
+                "No integrity targets. A target is a file tree whose SHA-256 manifest is signed with RSA: \
+                 make one with `rampart integrity baseline NAME PATH --key PRIVATE.pem`, or declare \
+                 [[integrity]] in the config file. Its verifications appear here{verify}."
+            );
+        }
+        Pane::Audit => "The audit log is empty: every action an operator takes is recorded here.",
+    };
+    text.to_string()
+}
+
+/// A key name at the start of a sentence: `esc` as `Esc`.
+fn capitalised(key: &str) -> String {
+    let mut chars = key.chars();
+    match chars.next() {
+        Some(first) if key.len() > 1 => first.to_uppercase().chain(chars).collect(),
+        _ => key.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,14 +408,5 @@ mod tests {
         assert_eq!(fit(Span::raw("漢字漢字"), 6).content, "漢字…", "wide characters count double");
         assert_eq!(fit(Span::raw("abc"), 1).content, "…");
         assert_eq!(fit(Span::raw("abc"), 0).content, "");
-    }
-}
-
-/// A key name at the start of a sentence: `esc` as `Esc`.
-fn capitalised(key: &str) -> String {
-    let mut chars = key.chars();
-    match chars.next() {
-        Some(first) if key.len() > 1 => first.to_uppercase().chain(chars).collect(),
-        _ => key.to_string(),
     }
 }

@@ -4,10 +4,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::Subcommand;
 use color_eyre::eyre::WrapErr;
 use color_eyre::Result;
 
-use crate::cli::{exit, TenantsCommand};
+use super::args::{exit, parse_reason, ActArgs, HostArgs};
+use super::lists::say_no_rows;
 use crate::config::Config;
 use crate::pane::Pane;
 use crate::respond::{self, Operator, Request};
@@ -15,6 +17,38 @@ use crate::sources::docker;
 use crate::store::window::{self, Around, Query, Row};
 use crate::store::writer::{ChangeNotes, StoreWriter, Write};
 use crate::store::{self, now_ms, tenants, Access};
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Every tenant with its status, containers and networks (synchronised from Docker first)
+    List {
+        #[command(flatten)]
+        host: HostArgs,
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move every container of NAME to the quarantine network (journaled, audited)
+    Isolate {
+        #[command(flatten)]
+        act: ActArgs,
+        /// The tenant to isolate
+        name: String,
+        /// Why; recorded in the audit log (required, not blank)
+        #[arg(long, value_parser = parse_reason)]
+        reason: String,
+        /// Also pause the containers
+        #[arg(long)]
+        pause: bool,
+    },
+    /// Reconnect NAME's containers to the networks they had and leave quarantine
+    Restore {
+        #[command(flatten)]
+        act: ActArgs,
+        /// The tenant to restore
+        name: String,
+    },
+}
 
 pub fn run(db: &Path, config: &Config, command: TenantsCommand) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -97,7 +131,7 @@ fn list(db: &Path, json: bool) -> Result<()> {
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if rows.is_empty() {
-        crate::query_cli::say_no_rows();
+        say_no_rows();
     } else {
         println!("{:<20} {:<20} {:>9}  NETWORKS", "TENANT", "STATUS", "RUNNING");
         for t in rows {

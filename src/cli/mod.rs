@@ -3,13 +3,27 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use color_eyre::eyre::{bail, WrapErr};
 use color_eyre::Result;
 
+mod args;
+mod audit;
+mod bans;
+mod ingest;
+mod integrity;
+mod lists;
+mod tenants;
+
+use self::args::{exit, ActArgs, ConfigArg, ConsoleArgs, HostArgs, LookArgs, ReadOnlyArg, StoreArg, Takes};
+use self::audit::AuditCommand;
+use self::bans::BansCommand;
+use self::ingest::IngestCommand;
+use self::lists::{AccessCommand, AlertsCommand};
+use self::tenants::TenantsCommand;
 use crate::config::{self, Config, Dirs};
 use crate::console::{self, DemoOptions};
-use crate::store::{self, audit, Access};
+use crate::store::{self, Access};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,73 +49,6 @@ pub struct Cli {
     pub console: ConsoleArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-/// `--db`: the store a command works on.
-#[derive(Debug, Clone, Default, Args)]
-pub struct StoreArg {
-    /// The store (SQLite) to use [default: ~/.local/share/rampart/rampart.db]
-    #[arg(long, value_name = "PATH", env = "RAMPART_DB")]
-    pub db: Option<PathBuf>,
-}
-
-/// `--config`: the config file.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ConfigArg {
-    /// The config file [default: ~/.config/rampart/config.toml, which may be missing; a file named here must exist]
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-}
-
-/// `--theme`, `--keymap`: how the console looks and which keys it takes.
-#[derive(Debug, Clone, Default, Args)]
-pub struct LookArgs {
-    /// Theme: a name (default, light, high-contrast, mono, or your own) or the path of a .toml file
-    #[arg(long, value_name = "NAME|PATH")]
-    pub theme: Option<String>,
-    /// Keymap: a name (default, emacs, or your own) or the path of a .toml file
-    #[arg(long, value_name = "NAME|PATH")]
-    pub keymap: Option<String>,
-}
-
-/// `--read-only`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ReadOnlyArg {
-    /// Change nothing: the console shows every action disabled; a command that would act refuses (exit 2).
-    /// `read_only = true` in the config file does the same
-    #[arg(long)]
-    pub read_only: bool,
-}
-
-/// The console's options.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ConsoleArgs {
-    #[command(flatten)]
-    pub store: StoreArg,
-    #[command(flatten)]
-    pub config: ConfigArg,
-    #[command(flatten)]
-    pub look: LookArgs,
-    #[command(flatten)]
-    pub read_only: ReadOnlyArg,
-}
-
-/// What a command that reads the host takes: the store, and the config that says where things are.
-#[derive(Debug, Clone, Default, Args)]
-pub struct HostArgs {
-    #[command(flatten)]
-    pub store: StoreArg,
-    #[command(flatten)]
-    pub config: ConfigArg,
-}
-
-/// What a command that changes something takes: the host's options, and `--read-only`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ActArgs {
-    #[command(flatten)]
-    pub host: HostArgs,
-    #[command(flatten)]
-    pub read_only: ReadOnlyArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,7 +91,7 @@ pub enum Command {
         #[command(flatten)]
         act: ActArgs,
         #[command(subcommand)]
-        command: crate::integrity_cli::IntegrityCommand,
+        command: integrity::IntegrityCommand,
     },
     /// Import whole files headless: access logs, Falco output
     Ingest {
@@ -177,189 +124,6 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TenantsCommand {
-    /// Every tenant with its status, containers and networks (synchronised from Docker first)
-    List {
-        #[command(flatten)]
-        host: HostArgs,
-        /// One JSON array instead of a table
-        #[arg(long)]
-        json: bool,
-    },
-    /// Move every container of NAME to the quarantine network (journaled, audited)
-    Isolate {
-        #[command(flatten)]
-        act: ActArgs,
-        /// The tenant to isolate
-        name: String,
-        /// Why; recorded in the audit log (required, not blank)
-        #[arg(long, value_parser = parse_reason)]
-        reason: String,
-        /// Also pause the containers
-        #[arg(long)]
-        pause: bool,
-    },
-    /// Reconnect NAME's containers to the networks they had and leave quarantine
-    Restore {
-        #[command(flatten)]
-        act: ActArgs,
-        /// The tenant to restore
-        name: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum IngestCommand {
-    /// Import nginx/Apache combined-format access logs
-    Access {
-        #[command(flatten)]
-        act: ActArgs,
-        /// Log files, each read whole; every line is counted as stored or not parsed
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The tenant the requests belong to
-        #[arg(long, default_value = "")]
-        tenant: String,
-        /// Import a file again even though the store already holds an import of it
-        #[arg(long)]
-        again: bool,
-    },
-    /// Import Falco JSON output (json_output: true) from a file, or `-` for standard input
-    Falco {
-        #[command(flatten)]
-        act: ActArgs,
-        /// A file Falco wrote, or `-` for standard input, stored as it comes (`falco … | rampart ingest falco -`)
-        file: PathBuf,
-        /// Import a file again even though the store already holds an import of it
-        #[arg(long)]
-        again: bool,
-    },
-}
-
-/// What every headless list takes.
-#[derive(Debug, Clone, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub store: StoreArg,
-    /// One JSON array instead of a table
-    #[arg(long)]
-    pub json: bool,
-    /// Only the last DURATION (90s, 15m, 2h, 7d)
-    #[arg(long)]
-    pub since: Option<String>,
-    /// The console's filter language, as typed after `/`
-    #[arg(long)]
-    pub filter: Option<String>,
-    /// At most this many rows
-    #[arg(long, default_value_t = 100)]
-    pub limit: usize,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AlertsCommand {
-    /// List alerts, newest first by the time of the alert
-    List {
-        #[command(flatten)]
-        list: ListArgs,
-        /// At least this severe (emergency, alert, critical, error, warning, notice, informational, debug)
-        #[arg(long)]
-        priority: Option<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AccessCommand {
-    /// List access events, newest first by the time of the request
-    List {
-        #[command(flatten)]
-        list: ListArgs,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BansCommand {
-    /// Current bans (synchronised from Fail2Ban's database first)
-    List {
-        #[command(flatten)]
-        host: HostArgs,
-        /// One JSON array instead of a table
-        #[arg(long)]
-        json: bool,
-        /// Also expired and unbanned ones
-        #[arg(long)]
-        all: bool,
-        /// At most this many rows, newest first
-        #[arg(long, default_value_t = 1000)]
-        limit: usize,
-    },
-    /// Unban IP (from JAIL, or from every jail that holds it)
-    Unban {
-        #[command(flatten)]
-        act: ActArgs,
-        /// The address to unban (IPv4 or IPv6, in any spelling)
-        ip: String,
-        /// Only from this jail [default: every jail that holds the address]
-        #[arg(long)]
-        jail: Option<String>,
-    },
-    /// Ban IP in JAIL
-    Ban {
-        #[command(flatten)]
-        act: ActArgs,
-        /// The address to ban (IPv4 or IPv6, in any spelling)
-        ip: String,
-        /// The Fail2Ban jail to ban it in
-        #[arg(long)]
-        jail: String,
-        /// Why; recorded in the audit log (required, not blank)
-        #[arg(long, value_parser = parse_reason)]
-        reason: String,
-    },
-}
-
-/// Exit codes of `rampart tenants isolate|restore` and `rampart bans unban|ban`.
-pub mod exit {
-    /// Every container done.
-    pub const OK: u8 = 0;
-    /// Some or all containers failed; the report says which.
-    pub const PARTIAL: u8 = 1;
-    /// Bad arguments, or no such tenant; also a refusal in read-only mode.
-    pub const USAGE: u8 = 2;
-    /// The Docker engine or Fail2Ban could not be reached: nothing was done.
-    pub const UNREACHABLE: u8 = 3;
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Check the hash chain of the whole audit log; exits 1 at the first broken row
-    Verify {
-        #[command(flatten)]
-        store: StoreArg,
-    },
-}
-
-/// The shared options a command takes: each is `None` where the command has no use for it.
-#[derive(Default)]
-struct Takes<'a> {
-    store: Option<&'a mut StoreArg>,
-    config: Option<&'a mut ConfigArg>,
-    look: Option<&'a mut LookArgs>,
-    read_only: Option<&'a mut ReadOnlyArg>,
-}
-
-impl HostArgs {
-    fn takes(&mut self) -> Takes<'_> {
-        Takes { store: Some(&mut self.store), config: Some(&mut self.config), ..Takes::default() }
-    }
-}
-
-impl ActArgs {
-    fn takes(&mut self) -> Takes<'_> {
-        Takes { read_only: Some(&mut self.read_only), ..self.host.takes() }
-    }
 }
 
 impl Command {
@@ -484,15 +248,6 @@ pub fn parse() -> Cli {
     cli
 }
 
-/// A reason for the audit log: something must be said.
-fn parse_reason(s: &str) -> Result<String, String> {
-    if s.trim().is_empty() {
-        Err("a reason is required: say why (it is recorded in the audit log)".into())
-    } else {
-        Ok(s.trim().to_string())
-    }
-}
-
 fn parse_rate(s: &str) -> Result<f64, String> {
     let rate: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if (0.1..=100_000.0).contains(&rate) {
@@ -542,7 +297,7 @@ pub fn main() -> Result<ExitCode> {
             if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            return crate::tenants_cli::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
+            return tenants::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
         }
         Command::Bans { command } => {
             let (host, acting) = match &command {
@@ -553,7 +308,7 @@ pub fn main() -> Result<ExitCode> {
             if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            return crate::bans_cli::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
+            return bans::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
         }
         Command::Ingest { command } => {
             let (IngestCommand::Access { act, .. } | IngestCommand::Falco { act, .. }) = &command;
@@ -561,37 +316,23 @@ pub fn main() -> Result<ExitCode> {
             if refused_when_read_only(Some(&act.read_only), &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            return crate::query_cli::ingest(&store_path(&act.host.store, &dirs)?, command, &loaded.config.detect);
+            return ingest::ingest(&store_path(&act.host.store, &dirs)?, command, &loaded.config.detect);
         }
         Command::Integrity { act, command } => {
             let loaded = load_config(&act.host.config, &dirs)?;
             let read_only = act.read_only.read_only || loaded.config.read_only;
             let store = || store_path(&act.host.store, &dirs);
-            return crate::integrity_cli::run(&store, &loaded.config, read_only, command);
+            return integrity::run(&store, &loaded.config, read_only, command);
         }
         Command::Alerts { command: AlertsCommand::List { list, priority } } => {
             let db = store_path(&list.store, &dirs)?;
-            return crate::query_cli::list(&db, crate::pane::Pane::Alerts, list, priority);
+            return lists::list(&db, crate::pane::Pane::Alerts, list, priority);
         }
         Command::Access { command: AccessCommand::List { list } } => {
             let db = store_path(&list.store, &dirs)?;
-            return crate::query_cli::list(&db, crate::pane::Pane::Access, list, None);
+            return lists::list(&db, crate::pane::Pane::Access, list, None);
         }
-        Command::Audit { command: AuditCommand::Verify { store } } => {
-            let db = store.db.clone().unwrap_or_else(|| dirs.default_db());
-            let conn = store::open(&db, Access::ReadOnly)?;
-            let v = audit::verify(&conn).wrap_err("cannot read the audit log")?;
-            return Ok(match v.first_break {
-                None => {
-                    println!("audit log intact: {} rows, every hash chained", v.rows);
-                    ExitCode::SUCCESS
-                }
-                Some((id, why)) => {
-                    println!("audit log BROKEN at row {id}: {why}");
-                    ExitCode::FAILURE
-                }
-            });
-        }
+        Command::Audit { command: AuditCommand::Verify { store } } => return audit::verify(&store, &dirs),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -4,15 +4,58 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::Subcommand;
 use color_eyre::Result;
 
-use crate::cli::{exit, BansCommand};
+use super::args::{exit, parse_reason, ActArgs, HostArgs};
+use super::lists::{say_more, say_no_rows};
 use crate::config::Config;
 use crate::respond::{self, fail2ban, Backend, Operator, Request};
 use crate::sources::fail2ban::Reader;
 use crate::store::bans::{self, Ban};
 use crate::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
 use crate::store::{self, now_ms, Access};
+
+#[derive(Debug, Subcommand)]
+pub enum BansCommand {
+    /// Current bans (synchronised from Fail2Ban's database first)
+    List {
+        #[command(flatten)]
+        host: HostArgs,
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Also expired and unbanned ones
+        #[arg(long)]
+        all: bool,
+        /// At most this many rows, newest first
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Unban IP (from JAIL, or from every jail that holds it)
+    Unban {
+        #[command(flatten)]
+        act: ActArgs,
+        /// The address to unban (IPv4 or IPv6, in any spelling)
+        ip: String,
+        /// Only from this jail [default: every jail that holds the address]
+        #[arg(long)]
+        jail: Option<String>,
+    },
+    /// Ban IP in JAIL
+    Ban {
+        #[command(flatten)]
+        act: ActArgs,
+        /// The address to ban (IPv4 or IPv6, in any spelling)
+        ip: String,
+        /// The Fail2Ban jail to ban it in
+        #[arg(long)]
+        jail: String,
+        /// Why; recorded in the audit log (required, not blank)
+        #[arg(long, value_parser = parse_reason)]
+        reason: String,
+    },
+}
 
 pub fn run(db: &Path, config: &Config, command: BansCommand) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -125,7 +168,7 @@ fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if rows.is_empty() {
-        crate::query_cli::say_no_rows();
+        say_no_rows();
     } else {
         println!(
             "{:<40} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} TENANT",
@@ -151,7 +194,7 @@ fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
             );
         }
     }
-    crate::query_cli::say_more(more, false);
+    say_more(more, false);
     Ok(())
 }
 
