@@ -16,7 +16,7 @@ use crate::store::status::Health;
 use crate::store::tenants::Container;
 use crate::store::writer::{StoreWriter, Write};
 
-pub const SOURCE: &str = "docker";
+pub const SOURCE: &str = crate::store::status::names::DOCKER;
 
 /// Where the engine is: the config's `host`, else DOCKER_HOST, else the local socket.
 pub fn host(config: &DockerConfig) -> String {

@@ -12,7 +12,7 @@ use crate::store::bans::Ban;
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Write};
 
-pub const SOURCE: &str = "fail2ban";
+pub const SOURCE: &str = crate::store::status::names::FAIL2BAN;
 /// How often the database is looked at; a look that finds nothing new costs one PRAGMA.
 const POLL: Duration = Duration::from_millis(500);
 

@@ -13,7 +13,7 @@ use crate::ingest::falco;
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Write};
 
-pub const SOURCE: &str = "falco:http";
+pub const SOURCE: &str = crate::store::status::names::FALCO_HTTP;
 /// The header that carries the shared secret.
 pub const TOKEN_HEADER: &str = "x-rampart-token";
 

@@ -15,7 +15,7 @@ use crate::store::writer::{StoreWriter, Write};
 use crate::store::{self, now_ms, Access};
 
 /// The name in the header's source list.
-pub const SOURCE: &str = "integrity";
+pub const SOURCE: &str = crate::store::status::names::INTEGRITY;
 /// How often the schedule looks for new targets when none is due sooner.
 const LOOK_AGAIN: Duration = Duration::from_secs(60);
 

@@ -2,6 +2,14 @@
 
 use rusqlite::{params, Connection};
 
+/// The names sources report under: the sources write them, the console's panes look them up.
+pub mod names {
+    pub const DOCKER: &str = "docker";
+    pub const FAIL2BAN: &str = "fail2ban";
+    pub const FALCO_HTTP: &str = "falco:http";
+    pub const INTEGRITY: &str = "integrity";
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
     Ok,

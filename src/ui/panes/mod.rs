@@ -316,8 +316,8 @@ fn fitted_cells<'a>(fitted: &[(usize, u16)], mut spans: Vec<Span<'a>>) -> Vec<Ce
 /// The collector source whose health a pane shows.
 fn source_of(pane: Pane) -> Option<&'static str> {
     match pane {
-        Pane::Tenants => Some(crate::sources::docker::SOURCE),
-        Pane::Bans => Some(crate::sources::fail2ban::SOURCE),
+        Pane::Tenants => Some(crate::store::status::names::DOCKER),
+        Pane::Bans => Some(crate::store::status::names::FAIL2BAN),
         _ => None,
     }
 }
