@@ -146,6 +146,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::integrity_cli::IntegrityCommand,
     },
+    /// CloudWatch Logs as the AWS credentials see it: groups, and a group's events (tail, --follow)
+    Cloudwatch {
+        #[command(subcommand)]
+        command: crate::cloudwatch_cli::CloudwatchCommand,
+    },
     /// Import whole files headless: access logs, Falco output
     Ingest {
         #[command(subcommand)]
@@ -372,6 +377,7 @@ impl Command {
                 | Command::Alerts { .. }
                 | Command::Access { .. }
                 | Command::Audit { .. }
+                | Command::Cloudwatch { .. }
                 | Command::Completions { .. }
                 | Command::Man { .. }
         )
@@ -417,6 +423,7 @@ impl Command {
             Command::Audit { command: AuditCommand::Verify { store } } => {
                 ("audit verify", Takes { store: Some(store), ..Takes::default() })
             }
+            Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Completions { .. } => ("completions", Takes::default()),
             Command::Man { .. } => ("man", Takes::default()),
         }
@@ -563,6 +570,7 @@ pub fn main() -> Result<ExitCode> {
             }
             return crate::query_cli::ingest(&store_path(&act.host.store, &dirs)?, command);
         }
+        Command::Cloudwatch { command } => return crate::cloudwatch_cli::run(command),
         Command::Integrity { act, command } => {
             let loaded = load_config(&act.host.config, &dirs)?;
             let read_only = act.read_only.read_only || loaded.config.read_only;

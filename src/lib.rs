@@ -3,6 +3,7 @@
 pub mod app;
 pub mod bans_cli;
 pub mod cli;
+pub mod cloudwatch_cli;
 pub mod collector;
 pub mod config;
 pub mod console;

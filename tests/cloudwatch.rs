@@ -269,3 +269,51 @@ async fn missing_credentials_say_which_chain_was_tried() {
     assert!(detail.starts_with("no AWS credentials found; tried the standard chain"), "{detail}");
     assert!(detail.contains("AWS_ACCESS_KEY_ID"), "{detail}");
 }
+
+/// `rampart cloudwatch …` with the given credentials environment.
+fn cli(dir: &Path, keys: bool, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    c.arg("cloudwatch")
+        .args(args)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", dir);
+    if keys {
+        c.env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing");
+    } else {
+        c.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+    }
+    c.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headless_groups_and_tail_with_exit_codes() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    moto::create(&client, "/ecs/production/falco", &["a", "b"]).await;
+    let now = now_ms();
+    moto::put(&client, "/ecs/production/falco", "a", &[(now - 5_000, "first".into())]).await;
+    moto::put(&client, "/ecs/production/falco", "b", &[(now - 4_000, "second".into())]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let aws = ["--region", "us-east-1", "--endpoint-url", &moto.url];
+
+    let out = cli(dir.path(), true, &[&["groups", "--json"], &aws[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r#""name":"/ecs/production/falco""#), "{text}");
+
+    let out = cli(dir.path(), true, &[&["tail", "/ecs/production/falco", "--since", "1h"], &aws[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].ends_with(" a first") && lines[1].ends_with(" b second"), "{text}");
+
+    let out = cli(dir.path(), true, &[&["tail", "/no/such/group"], &aws[..]].concat());
+    assert_eq!(out.status.code(), Some(6), "no such group: {}", String::from_utf8_lossy(&out.stderr));
+
+    let out = cli(dir.path(), false, &[&["groups"], &aws[..]].concat());
+    assert_eq!(out.status.code(), Some(4), "no credentials: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID"));
+}
