@@ -39,6 +39,7 @@ pub enum CloudwatchCommand {
     Tail {
         #[command(flatten)]
         aws: AwsArgs,
+        /// The log group's name (`/ecs/production/falco`)
         group: String,
         /// How far back to start: 90s, 15m, 1h, 1d
         #[arg(long, default_value = "1h")]
