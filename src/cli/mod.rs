@@ -10,6 +10,7 @@ use color_eyre::Result;
 mod args;
 mod audit;
 mod bans;
+mod cloudwatch;
 mod ingest;
 mod integrity;
 mod lists;
@@ -93,6 +94,11 @@ pub enum Command {
         #[command(subcommand)]
         command: integrity::IntegrityCommand,
     },
+    /// CloudWatch Logs as the AWS credentials see it: groups, and a group's events (tail, --follow)
+    Cloudwatch {
+        #[command(subcommand)]
+        command: cloudwatch::CloudwatchCommand,
+    },
     /// Import whole files headless: access logs, Falco output
     Ingest {
         #[command(subcommand)]
@@ -136,6 +142,7 @@ impl Command {
                 | Command::Alerts { .. }
                 | Command::Access { .. }
                 | Command::Audit { .. }
+                | Command::Cloudwatch { .. }
                 | Command::Completions { .. }
                 | Command::Man { .. }
         )
@@ -181,6 +188,7 @@ impl Command {
             Command::Audit { command: AuditCommand::Verify { store } } => {
                 ("audit verify", Takes { store: Some(store), ..Takes::default() })
             }
+            Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Completions { .. } => ("completions", Takes::default()),
             Command::Man { .. } => ("man", Takes::default()),
         }
@@ -318,6 +326,7 @@ pub fn main() -> Result<ExitCode> {
             }
             return ingest::ingest(&store_path(&act.host.store, &dirs)?, command, &loaded.config.detect);
         }
+        Command::Cloudwatch { command } => return cloudwatch::run(command),
         Command::Integrity { act, command } => {
             let loaded = load_config(&act.host.config, &dirs)?;
             let read_only = act.read_only.read_only || loaded.config.read_only;

@@ -84,6 +84,9 @@ pub struct Config {
     /// File trees whose signed baselines the collector re-verifies.
     #[serde(default)]
     pub integrity: Vec<crate::integrity::TargetConfig>,
+    /// CloudWatch Logs groups to follow.
+    #[serde(default)]
+    pub cloudwatch: Vec<crate::sources::cloudwatch::GroupConfig>,
 }
 
 /// `[falco]`: where Falco's JSON output (`json_output: true`) comes from: files it writes, and

@@ -4,6 +4,7 @@ pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod bans;
+pub mod cursors;
 pub mod filter;
 pub mod imports;
 pub mod integrity;

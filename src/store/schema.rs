@@ -207,6 +207,23 @@ pub const MIGRATIONS: &[&str] = &[
     INSERT INTO judged_through (only, event) SELECT 1, offset FROM tail_positions WHERE path = 'rampart:detect';
     DELETE FROM tail_positions WHERE path = 'rampart:detect';
     "#,
+    // version 9: where each source (not a file) has read up to, as an opaque position
+    // written in the same transaction as its rows; and the event ids a source stored within its
+    // re-read window, the unique key that makes a re-read store nothing twice.
+    r#"
+    CREATE TABLE cursors (
+        source        TEXT PRIMARY KEY,
+        position      TEXT NOT NULL,
+        updated_at    INTEGER
+    );
+    CREATE TABLE cursor_seen (
+        source        TEXT NOT NULL,
+        event_id      TEXT NOT NULL,
+        ts            INTEGER NOT NULL,
+        PRIMARY KEY (source, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX cursor_seen_by_ts ON cursor_seen(source, ts);
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, Notify};
 
-use super::{access, alerts, bans, integrity, status, tails, tenants};
+use super::{access, alerts, bans, cursors, integrity, status, tails, tenants};
 
 /// A set of tables, as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,6 +110,9 @@ pub enum Write {
         state: tails::TailState,
         rows: tails::Rows,
     },
+    /// Rows a source read and its position after them (see [`cursors`]), stored atomically; rows
+    /// whose keys were stored before are skipped.
+    Cursored(cursors::Batch),
     Job(Job),
 }
 
@@ -148,6 +151,11 @@ impl Write {
                     tails::Rows::Alerts(_) => Tables::ALERTS | Tables::TENANTS,
                 }
             }
+            Write::Cursored(batch) => match (cursors::store(conn, batch, now)?, &batch.rows) {
+                (0, _) => Tables::NONE,
+                (_, tails::Rows::Access(_)) => Tables::ACCESS,
+                (_, tails::Rows::Alerts(_)) => Tables::ALERTS | Tables::TENANTS,
+            },
             Write::Job(_) => Tables::NONE,
         })
     }

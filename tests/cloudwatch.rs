@@ -1,0 +1,319 @@
+//! CloudWatch Logs in: `rampart collect` following groups on a real moto server, every event
+//! stored exactly once across pages, late events, restarts, throttling, 5xx and an endpoint that goes away.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use moto::{Fault, FaultProxy, Moto};
+
+/// A `rampart collect` process on its own store and config, killed when dropped.
+struct Collector {
+    child: Child,
+}
+
+impl Collector {
+    fn start(dir: &Path, config: &str) -> Collector {
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .arg("collect")
+            .arg("--db")
+            .arg(dir.join("r.db"))
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            // The standard chain finds these; nothing else of the machine's AWS setup is seen.
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOME", dir)
+            .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Collector { child }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Rows of `table` from `source`, and how many distinct `column` values they have.
+fn counts(db: &Path, table: &str, column: &str, source: &str) -> (i64, i64) {
+    let Ok(conn) = rampart::store::open(db, rampart::store::Access::ReadOnly) else { return (0, 0) };
+    conn.query_row(&format!("SELECT count(*), count(DISTINCT {column}) FROM {table} WHERE source = ?"), [source], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .unwrap_or((0, 0))
+}
+
+fn status(db: &Path, source: &str) -> Option<(String, String)> {
+    let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).ok()?;
+    conn.query_row("SELECT state, detail FROM source_status WHERE source = ?", [source], |r| Ok((r.get(0)?, r.get(1)?)))
+        .ok()
+}
+
+/// Waits (deadline, no fixed sleep) until `what` holds; says what was last seen if it never does.
+async fn wait_for<T: std::fmt::Debug>(what: &str, mut probe: impl FnMut() -> T, ok: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let seen = probe();
+        if ok(&seen) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}; last seen {seen:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// A JSON access-log line, unique by its path.
+fn access_line(n: usize) -> String {
+    format!(
+        r#"{{"time":"2026-11-26T11:00:00+00:00","remote_addr":"192.0.2.{}","request_method":"GET","request_uri":"/item/{n}","status":200,"body_bytes_sent":10,"http_user_agent":"curl"}}"#,
+        n % 250 + 1
+    )
+}
+
+fn json_group_config(group: &str, url: &str) -> String {
+    format!(
+        "[[cloudwatch]]\ngroup = \"{group}\"\nformat = \"json\"\ntenant = \"acme\"\nregion = \"us-east-1\"\n\
+         endpoint_url = \"{url}\"\nsince = \"1h\"\npoll = \"300ms\"\noverlap = \"10m\"\nrequests_per_second = 50\n"
+    )
+}
+
+fn db(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("r.db")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_is_stored_once_across_pages_streams_late_events_and_a_restart() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/flask-app";
+    let streams = ["web-1", "web-2", "web-3"];
+    moto::create(&client, group, &streams).await;
+    // 15,000 events over three streams, from 30 to 5 minutes ago: FilterLogEvents gives at most
+    // 10,000 a page, so the backfill takes several pages.
+    let base = now_ms() - 30 * 60_000;
+    let mut n = 0;
+    for (s, stream) in streams.iter().enumerate() {
+        let events: Vec<(i64, String)> = (0..5_000)
+            .map(|i| {
+                n += 1;
+                (base + (i * 3 + s as i64) * 100, access_line(n))
+            })
+            .collect();
+        moto::put(&client, group, stream, &events).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("cloudwatch:{group}");
+    let config = json_group_config(group, &moto.url);
+
+    // A restart half-way through the backfill: the first run is killed as soon as rows appear.
+    let first = Collector::start(dir.path(), &config);
+    wait_for("the first rows", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 > 0).await;
+    drop(first);
+    let _second = Collector::start(dir.path(), &config);
+    let seen =
+        wait_for("15,000 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_000).await;
+    assert_eq!(seen, (15_000, 15_000), "each event stored exactly once");
+    wait_for("the group ok", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+
+    // While following: new events, and late ones — minutes behind what was already stored.
+    let now = now_ms();
+    let fresh: Vec<(i64, String)> = (0..50).map(|i| (now + i, access_line(20_000 + i as usize))).collect();
+    moto::put(&client, group, "web-1", &fresh).await;
+    wait_for("the fresh events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_050).await;
+    let late: Vec<(i64, String)> = (0..30).map(|i| (now - 4 * 60_000 + i, access_line(30_000 + i as usize))).collect();
+    moto::put(&client, group, "web-2", &late).await;
+    let seen =
+        wait_for("the late events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_080).await;
+    assert_eq!(seen, (15_080, 15_080));
+    // Several more polls re-read the overlap window; nothing is stored twice.
+    let polls_before = status(&db(&dir), &source);
+    let more: Vec<(i64, String)> = vec![(now_ms(), access_line(40_000))];
+    moto::put(&client, group, "web-3", &more).await;
+    let seen = wait_for("one more", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_081).await;
+    assert_eq!(seen, (15_081, 15_081), "status before: {polls_before:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn falco_alerts_land_with_their_group_as_source_and_bad_lines_are_counted() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/falco";
+    moto::create(&client, group, &["host-a"]).await;
+    let now = now_ms();
+    let alert = |i: i64| {
+        format!(
+            r#"{{"output":"shell {i}","priority":"Critical","rule":"Terminal shell in container","time":"2026-11-26T11:54:56.789Z","output_fields":{{"container.name":"globex-web-1"}}}}"#
+        )
+    };
+    let mut events: Vec<(i64, String)> = (0..20).map(|i| (now - 60_000 + i, alert(i))).collect();
+    events.push((now - 30_000, "not json at all".into()));
+    moto::put(&client, group, "host-a", &events).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[cloudwatch]]\ngroup = \"{group}\"\nformat = \"falco\"\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\npoll = \"300ms\"\n",
+        moto.url
+    );
+    let _c = Collector::start(dir.path(), &config);
+    let source = format!("cloudwatch:{group}");
+    let seen = wait_for("20 alerts", || counts(&db(&dir), "alerts", "output", &source), |c| c.0 >= 20).await;
+    assert_eq!(seen, (20, 20));
+    let (state, detail) =
+        wait_for("the status", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok"))
+            .await
+            .unwrap();
+    assert_eq!(state, "ok");
+    assert!(detail.contains("1 not parsed"), "{detail}");
+    let conn = rampart::store::open(&db(&dir), rampart::store::Access::ReadOnly).unwrap();
+    let host: String = conn.query_row("SELECT hostname FROM alerts LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(host, "host-a", "the stream names the host");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_server_errors_and_a_vanished_endpoint_are_reported_and_lose_nothing() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.url);
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/api";
+    moto::create(&client, group, &["a", "b"]).await;
+    let now = now_ms();
+    let batch = |from: usize, ts: i64| -> Vec<(i64, String)> {
+        (0..100).map(|i| (ts + i as i64, access_line(from + i))).collect()
+    };
+    moto::put(&client, group, "a", &batch(0, now - 60_000)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("cloudwatch:{group}");
+    let _c = Collector::start(dir.path(), &json_group_config(group, &proxy.url));
+    wait_for("the first 100", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 100).await;
+
+    // Throttled: more refusals in a row than the SDK retries, so the source itself backs off.
+    proxy.inject(Fault::Throttle, 8);
+    moto::put(&client, group, "b", &batch(100, now_ms())).await;
+    wait_for(
+        "throttled shown",
+        || status(&db(&dir), &source),
+        |s| s.as_ref().is_some_and(|s| s.1.contains("throttled")),
+    )
+    .await;
+    wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 200).await;
+    wait_for("ok again", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+
+    // Server errors.
+    proxy.inject(Fault::ServerError, 8);
+    moto::put(&client, group, "a", &batch(200, now_ms())).await;
+    wait_for("5xx shown", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.1.contains("server error")))
+        .await;
+    wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 300).await;
+
+    // The endpoint goes away (connections refused), events keep arriving, then it comes back.
+    proxy.go_away();
+    moto::put(&client, group, "b", &batch(300, now_ms())).await;
+    wait_for(
+        "unreachable shown",
+        || status(&db(&dir), &source),
+        |s| s.as_ref().is_some_and(|s| s.0 == "down" && s.1.contains("unreachable")),
+    )
+    .await;
+    proxy.come_back();
+    let seen = wait_for("everything", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 400).await;
+    assert_eq!(seen, (400, 400), "nothing lost, nothing twice");
+    assert!(proxy.injected.load(std::sync::atomic::Ordering::Acquire) >= 16);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_credentials_say_which_chain_was_tried() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), json_group_config("/g", &moto.url)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["collect", "--db"])
+        .arg(db(&dir))
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", dir.path())
+        .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.path().display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (state, detail) =
+        wait_for("the credentials problem", || status(&db(&dir), "cloudwatch:/g"), |s| s.is_some()).await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(state, "down");
+    assert!(detail.starts_with("no AWS credentials found; tried the standard chain"), "{detail}");
+    assert!(detail.contains("AWS_ACCESS_KEY_ID"), "{detail}");
+}
+
+/// `rampart cloudwatch …` with the given credentials environment.
+fn cli(dir: &Path, keys: bool, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    c.arg("cloudwatch")
+        .args(args)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", dir);
+    if keys {
+        c.env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing");
+    } else {
+        c.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+    }
+    c.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headless_groups_and_tail_with_exit_codes() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    moto::create(&client, "/ecs/production/falco", &["a", "b"]).await;
+    let now = now_ms();
+    moto::put(&client, "/ecs/production/falco", "a", &[(now - 5_000, "first".into())]).await;
+    moto::put(&client, "/ecs/production/falco", "b", &[(now - 4_000, "second".into())]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let aws = ["--region", "us-east-1", "--endpoint-url", &moto.url];
+
+    let out = cli(dir.path(), true, &[&["groups", "--json"], &aws[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r#""name":"/ecs/production/falco""#), "{text}");
+
+    let out = cli(dir.path(), true, &[&["tail", "/ecs/production/falco", "--since", "1h"], &aws[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].ends_with(" a first") && lines[1].ends_with(" b second"), "{text}");
+
+    let out = cli(dir.path(), true, &[&["tail", "/no/such/group"], &aws[..]].concat());
+    assert_eq!(out.status.code(), Some(6), "no such group: {}", String::from_utf8_lossy(&out.stderr));
+
+    let out = cli(dir.path(), false, &[&["groups"], &aws[..]].concat());
+    assert_eq!(out.status.code(), Some(4), "no credentials: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID"));
+}
