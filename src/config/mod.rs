@@ -1,6 +1,7 @@
 //! Configuration: the config file, and themes and keymaps by name (shipped ones are embedded;
 //! files of the same name in the config folder override them) or by path.
 
+pub mod cloudwatch;
 pub mod keymap;
 pub mod theme;
 
@@ -86,7 +87,7 @@ pub struct Config {
     pub integrity: Vec<crate::integrity::TargetConfig>,
     /// CloudWatch Logs groups to follow.
     #[serde(default)]
-    pub cloudwatch: Vec<crate::sources::cloudwatch::GroupConfig>,
+    pub cloudwatch: Vec<cloudwatch::GroupConfig>,
 }
 
 /// `[falco]`: where Falco's JSON output (`json_output: true`) comes from: files it writes, and

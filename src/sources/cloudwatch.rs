@@ -15,6 +15,7 @@ use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::Client;
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::cloudwatch::{GroupConfig, PayloadFormat};
 use crate::config::TenantFrom;
 use crate::ingest::jsonlines::FieldNames;
 use crate::ingest::{combined, falco, jsonlines, TenantRule};
@@ -24,53 +25,6 @@ use crate::store::now_ms;
 use crate::store::status::Health;
 use crate::store::tails::Rows;
 use crate::store::writer::{StoreWriter, Tables, Write};
-
-/// `[[cloudwatch]]`: one log group (or every group under a prefix) and what its messages hold.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct GroupConfig {
-    pub group: Option<String>,
-    pub group_prefix: Option<String>,
-    #[serde(default)]
-    pub format: PayloadFormat,
-    pub filter_pattern: Option<String>,
-    #[serde(default)]
-    pub streams: Vec<String>,
-    pub stream_prefix: Option<String>,
-    /// How far back the first read goes: `15m`, `2h`, `1d` [default: 15m].
-    pub since: Option<String>,
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    /// Another endpoint than AWS's (a VPC endpoint, a local test server).
-    pub endpoint_url: Option<String>,
-    /// How often the group is polled [default: 5s].
-    pub poll: Option<String>,
-    /// How far behind the newest stored event each poll re-reads, for late events [default: 10m].
-    pub overlap: Option<String>,
-    /// FilterLogEvents requests per second, for all groups together (the smallest given wins;
-    /// the account's quota is 5–25/s per region, shared with every other client) [default: 3].
-    pub requests_per_second: Option<u32>,
-    /// Every event belongs to this tenant…
-    pub tenant: Option<String>,
-    /// …or its tenant comes from its virtual `host`, `referer`, `path` (JSON access events).
-    pub tenant_from: Option<TenantFrom>,
-    /// JSON field names, for `format = "json"`.
-    #[serde(default)]
-    pub fields: FieldNames,
-}
-
-/// What a group's messages are.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum PayloadFormat {
-    /// Falco's JSON output: alerts.
-    #[default]
-    Falco,
-    /// JSON access-log lines.
-    Json,
-    /// Combined-format access-log lines.
-    Text,
-}
 
 /// How a message becomes a row.
 #[derive(Debug, Clone, PartialEq, Eq)]

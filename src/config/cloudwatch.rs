@@ -1,0 +1,53 @@
+//! `[[cloudwatch]]` entries as the config file gives them (checked by the CloudWatch source).
+
+use serde::Deserialize;
+
+use super::TenantFrom;
+use crate::ingest::jsonlines::FieldNames;
+
+/// `[[cloudwatch]]`: one log group (or every group under a prefix) and what its messages hold.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub group: Option<String>,
+    pub group_prefix: Option<String>,
+    #[serde(default)]
+    pub format: PayloadFormat,
+    pub filter_pattern: Option<String>,
+    #[serde(default)]
+    pub streams: Vec<String>,
+    pub stream_prefix: Option<String>,
+    /// How far back the first read goes: `15m`, `2h`, `1d` [default: 15m].
+    pub since: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Another endpoint than AWS's (a VPC endpoint, a local test server).
+    pub endpoint_url: Option<String>,
+    /// How often the group is polled [default: 5s].
+    pub poll: Option<String>,
+    /// How far behind the newest stored event each poll re-reads, for late events [default: 10m].
+    pub overlap: Option<String>,
+    /// FilterLogEvents requests per second, for all groups together (the smallest given wins;
+    /// the account's quota is 5–25/s per region, shared with every other client) [default: 3].
+    pub requests_per_second: Option<u32>,
+    /// Every event belongs to this tenant…
+    pub tenant: Option<String>,
+    /// …or its tenant comes from its virtual `host`, `referer`, `path` (JSON access events).
+    pub tenant_from: Option<TenantFrom>,
+    /// JSON field names, for `format = "json"`.
+    #[serde(default)]
+    pub fields: FieldNames,
+}
+
+/// What a group's messages are.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadFormat {
+    /// Falco's JSON output: alerts.
+    #[default]
+    Falco,
+    /// JSON access-log lines.
+    Json,
+    /// Combined-format access-log lines.
+    Text,
+}
