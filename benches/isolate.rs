@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench --bench isolate` (needs the Docker engine and /bin/busybox from busybox-static).
 
-#[path = "../tests/support/lab.rs"]
+#[path = "../tests/it/support/lab.rs"]
 mod lab;
 
 use std::sync::Arc;

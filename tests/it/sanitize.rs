@@ -1,7 +1,7 @@
 //! Text from outside never reaches the terminal as control: a corpus of escape payloads, cleaned
 //! and drawn, leaves no ESC, C0/C1 control, DEL or bidi override in any cell.
 
-mod support;
+use crate::support;
 
 use rampart::app::msg::Msg;
 use rampart::store::access::{self, AccessEvent};

@@ -2,11 +2,9 @@
 //! the Bans pane, unban and ban act through fail2ban-client and are confirmed by Fail2Ban, errors
 //! come back in words, and reading while Fail2Ban writes troubles neither side.
 
-#[path = "support/f2b.rs"]
-mod f2b;
-mod support;
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support;
+use crate::support::f2b;
+use crate::support::tmux;
 
 use std::path::Path;
 use std::sync::Arc;

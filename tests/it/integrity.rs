@@ -2,9 +2,8 @@
 //! of drift with its attributes, tampered manifests and signatures (checked by openssl too), the
 //! exit codes, and what reaches the store.
 
-mod support;
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support;
+use crate::support::tmux;
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -99,8 +99,10 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
         // position kept as a make-believe tailed file.
         let conn = store::open(&path, Access::ReadWrite).unwrap();
         conn.execute_batch(
-            "DROP INDEX bans_active; DROP TABLE imports; DROP TABLE judged_through; \
-             INSERT INTO tail_positions (path, inode, offset, lines) VALUES ('rampart:detect', 0, 1234, 1234); ALTER TABLE integrity_targets DROP COLUMN key_fingerprint; \
+            "DROP INDEX bans_active; DROP TABLE imports; DROP TABLE judged_through; DROP TABLE cursors; \
+             DROP TABLE cursor_seen; \
+             INSERT INTO tail_positions (path, inode, offset, lines) VALUES ('rampart:detect', 0, 1234, 1234); \
+             ALTER TABLE integrity_targets DROP COLUMN key_fingerprint; \
              ALTER TABLE integrity_targets DROP COLUMN every_ms; ALTER TABLE integrity_targets DROP COLUMN baselined_at; \
              ALTER TABLE integrity_runs DROP COLUMN error; ALTER TABLE integrity_runs DROP COLUMN key_fingerprint; \
              PRAGMA user_version = 4",

@@ -1,6 +1,6 @@
 //! Key → action → state, without a terminal: the console's behaviour as an operator drives it.
 
-mod support;
+use crate::support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use rampart::app::msg::{Effect, Msg};

@@ -1,8 +1,7 @@
 //! CloudWatch Logs in: `rampart collect` following groups on a real moto server, every event
 //! stored exactly once across pages, late events, restarts, throttling, 5xx and an endpoint that goes away.
 
-#[path = "support/moto.rs"]
-mod moto;
+use crate::support::moto;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

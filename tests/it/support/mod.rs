@@ -2,6 +2,15 @@
 //! with keys injected and effects carried out in line.
 #![allow(dead_code)]
 
+#[cfg(feature = "real-components")]
+pub mod f2b;
+#[cfg(feature = "real-components")]
+pub mod lab;
+#[cfg(feature = "real-components")]
+pub mod moto;
+#[cfg(feature = "real-components")]
+pub mod tmux;
+
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -1,7 +1,7 @@
 //! The console as a person sees it: TestBackend snapshots of every pane, popup and notice, in every
 //! shipped theme, and colours asserted on cells (snapshot text holds no colour).
 
-mod support;
+use crate::support;
 
 use rampart::app::msg::Msg;
 use rampart::store::alerts::{self, Alert, Priority};

@@ -2,11 +2,9 @@
 //! that really brings it back, recovery after a crash half-way, an absent daemon, and the same by
 //! keystroke in a real terminal. Images are built here from busybox-static; no registry.
 
-#[path = "support/lab.rs"]
-mod lab;
-mod support;
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support;
+use crate::support::lab;
+use crate::support::tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

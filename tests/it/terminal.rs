@@ -1,8 +1,7 @@
 //! The real binary in a real terminal: tmux runs `rampart demo`, keys are sent as a person types
 //! them, the screen is read back with capture-pane, and afterwards the terminal must be sane.
 
-#[path = "support/tmux.rs"]
-mod tmux;
+use crate::support::tmux;
 
 use std::process::Command;
 use std::thread::sleep;

@@ -1,0 +1,30 @@
+//! Every integration test in one binary: one link instead of fifteen.
+//!
+//! `cargo test` runs the quick tier, which needs nothing outside this repository (real SQLite
+//! stores in temp dirs, the real binary, TestBackend screens). `cargo test --features
+//! real-components` adds the tests of the real components — the Docker engine, Fail2Ban, tmux,
+//! moto (CloudWatch Logs), openssl — which `tests/run` installs and starts; CI runs that.
+
+mod support;
+
+mod cli;
+mod config;
+mod falco_http;
+mod ingest;
+mod sanitize;
+mod sharing;
+mod store;
+mod tailing;
+mod ui;
+mod update;
+
+#[cfg(feature = "real-components")]
+mod cloudwatch;
+#[cfg(feature = "real-components")]
+mod docker;
+#[cfg(feature = "real-components")]
+mod fail2ban;
+#[cfg(feature = "real-components")]
+mod integrity;
+#[cfg(feature = "real-components")]
+mod terminal;
