@@ -23,7 +23,7 @@ use rampart::demo::Generator;
 use rampart::pane::Pane;
 use rampart::respond::{Backend, Operator};
 use rampart::store::filter::compile;
-use rampart::store::window::{self, Around, Query};
+use rampart::store::window::{self, Around, Listing, Query};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
 use rampart::store::{self, now_ms, Access};
 
@@ -157,7 +157,7 @@ fn filters(db: &Path) {
             let t0 = Instant::now();
             let filter = compile(text, Pane::Access.fields(), now).unwrap();
             let q = Query {
-                pane: Pane::Access,
+                listing: Listing::Access,
                 filter,
                 around: Around::Newest,
                 per_side: 100,

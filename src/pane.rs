@@ -1,5 +1,6 @@
 //! The six views of the console and what each one lists.
 
+use crate::store::window::Listing;
 use crate::store::{access, alerts, audit, bans, filter::Fields, integrity, tenants};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -15,6 +16,23 @@ pub enum Pane {
 impl Pane {
     /// In focus order; the number keys 1–6 follow it.
     pub const ALL: [Pane; 6] = [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit];
+
+    /// What the pane lists from the store.
+    pub fn listing(self) -> Listing {
+        match self {
+            Pane::Tenants => Listing::Tenants,
+            Pane::Alerts => Listing::Alerts,
+            Pane::Access => Listing::Access,
+            Pane::Bans => Listing::Bans,
+            Pane::Integrity => Listing::Integrity,
+            Pane::Audit => Listing::Audit,
+        }
+    }
+
+    /// The pane that shows `listing`.
+    pub fn showing(listing: Listing) -> Pane {
+        Pane::ALL.into_iter().find(|p| p.listing() == listing).unwrap_or(Pane::Tenants)
+    }
 
     pub fn title(self) -> &'static str {
         match self {

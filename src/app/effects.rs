@@ -13,14 +13,14 @@ use tokio::sync::mpsc;
 use super::msg::{Effect, Msg};
 use crate::pane::Pane;
 use crate::respond::{self, Backend, Operator, Outcome};
-use crate::store::window::{self, Query};
+use crate::store::window::{self, Listing, Query};
 use crate::store::writer::{ChangeNotes, StoreWriter, Tables};
 use crate::store::{bans, now_ms, overview, related};
 
 /// Runs a window query into the message that carries its answer.
 pub fn load_msg(conn: &Connection, generation: u64, query: &Query, now_ms: i64) -> Msg {
     let result = window::load(conn, query, now_ms).map_err(|e| e.to_string());
-    Msg::Loaded { pane: query.pane, generation, result }
+    Msg::Loaded { pane: Pane::showing(query.listing), generation, result }
 }
 
 pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
@@ -175,14 +175,14 @@ fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::Unbou
             }
             Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
         };
-        let mut loads: HashMap<Pane, (u64, Query)> = HashMap::new();
+        let mut loads: HashMap<Listing, (u64, Query)> = HashMap::new();
         let mut overview = false;
         let mut related = None;
         let mut changes = None;
         for work in std::iter::once(first).chain(rx.try_iter()) {
             match work {
                 Work::Load { generation, query } => {
-                    loads.insert(query.pane, (generation, query));
+                    loads.insert(query.listing, (generation, query));
                 }
                 Work::Overview => overview = true,
                 Work::Related(ip, alert) => related = Some((ip, alert)),

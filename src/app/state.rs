@@ -336,7 +336,7 @@ impl State {
             p.view_generation = generation;
         }
         let query = crate::store::window::Query {
-            pane,
+            listing: pane.listing(),
             filter: p.filter.clone(),
             around,
             per_side: per_side(height),

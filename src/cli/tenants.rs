@@ -11,10 +11,9 @@ use color_eyre::Result;
 use super::args::{exit, parse_reason, ActArgs, HostArgs};
 use super::lists::say_no_rows;
 use crate::config::Config;
-use crate::pane::Pane;
 use crate::respond::{self, Operator, Request};
 use crate::sources::docker;
-use crate::store::window::{self, Around, Query, Row};
+use crate::store::window::{self, Around, Listing, Query, Row};
 use crate::store::writer::{ChangeNotes, StoreWriter, Write};
 use crate::store::{self, now_ms, tenants, Access};
 
@@ -93,7 +92,7 @@ pub fn run(db: &Path, config: &Config, command: TenantsCommand) -> Result<ExitCo
 fn list(db: &Path, json: bool) -> Result<()> {
     let conn = store::open(db, Access::ReadOnly)?;
     let q = Query {
-        pane: Pane::Tenants,
+        listing: Listing::Tenants,
         filter: None,
         around: Around::Newest,
         per_side: 1,

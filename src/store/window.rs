@@ -6,7 +6,6 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
 use super::{access, alerts, audit, bans, filter::Filter, integrity, tenants};
-use crate::pane::Pane;
 
 /// One row of any pane.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,9 +43,20 @@ pub enum Around {
     Key(i64),
 }
 
+/// What a window lists: one table's rows in the order a console pane shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Listing {
+    Tenants,
+    Alerts,
+    Access,
+    Bans,
+    Integrity,
+    Audit,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
-    pub pane: Pane,
+    pub listing: Listing,
     pub filter: Option<Filter>,
     pub around: Around,
     /// Rows wanted on each side of the anchor.
@@ -97,28 +107,28 @@ impl Spec {
     }
 }
 
-fn spec(pane: Pane, now_ms: i64, history: bool, grouped: bool) -> Spec {
-    match pane {
-        Pane::Alerts if grouped => Spec {
+fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> Spec {
+    match listing {
+        Listing::Alerts if grouped => Spec {
             order: Order::Whole("GROUP BY rule ORDER BY min(priority), count(*) DESC"),
             ..Spec::stream(alerts::GROUPED, |r| alerts::group_from_row(r).map(Row::RuleGroup))
         },
-        Pane::Tenants => Spec {
+        Listing::Tenants => Spec {
             select_params: vec![Value::Integer(now_ms - 3_600_000), Value::Integer(now_ms)],
             order: Order::Whole("ORDER BY t.name"),
             ..Spec::stream(tenants::SELECT, |r| tenants::from_row(r).map(Row::Tenant))
         },
-        Pane::Alerts => Spec::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
-        Pane::Access => Spec::stream(access::SELECT, |r| access::from_row(r).map(Row::Access)),
-        Pane::Bans => Spec {
+        Listing::Alerts => Spec::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
+        Listing::Access => Spec::stream(access::SELECT, |r| access::from_row(r).map(Row::Access)),
+        Listing::Bans => Spec {
             base: (!history).then(|| (bans::ACTIVE, vec![Value::Integer(now_ms)])),
             ..Spec::stream(bans::SELECT, |r| bans::from_row(r).map(Row::Ban))
         },
-        Pane::Integrity => Spec {
+        Listing::Integrity => Spec {
             order: Order::Whole("ORDER BY g.name"),
             ..Spec::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
         },
-        Pane::Audit => Spec::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
+        Listing::Audit => Spec::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
     }
 }
 
@@ -182,7 +192,7 @@ impl Spec {
 
 /// Loads the window a query asks for.
 pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page> {
-    let spec = spec(q.pane, now_ms, q.history, q.grouped);
+    let spec = spec(q.listing, now_ms, q.history, q.grouped);
     let filter = q.filter.as_ref();
     let n = q.per_side.max(1);
     let mut page = if let Order::Whole(tail) = spec.order {

@@ -8,7 +8,7 @@ use rampart::store::access::{self, AccessEvent};
 use rampart::store::audit::{self, NewEntry};
 use rampart::store::filter::{compile, FilterError};
 use rampart::store::tails::{self, Rows, TailState};
-use rampart::store::window::{self, Around, Query, Row};
+use rampart::store::window::{self, Around, Listing, Query, Row};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
 use rampart::store::{self, schema, Access, StoreError};
 
@@ -217,7 +217,7 @@ fn nul_event(i: i64) -> AccessEvent {
 
 fn access_page(conn: &rusqlite::Connection, filter: &str) -> Vec<AccessEvent> {
     let q = Query {
-        pane: Pane::Access,
+        listing: Listing::Access,
         filter: compile(filter, Pane::Access.fields(), 0).unwrap(),
         around: Around::Newest,
         per_side: 500,
@@ -294,7 +294,7 @@ fn alert_text_is_read_whole_past_a_nul() {
     };
     rampart::store::alerts::insert(&conn, &alert).unwrap();
     let q = Query {
-        pane: Pane::Alerts,
+        listing: Listing::Alerts,
         filter: compile("passwd", Pane::Alerts.fields(), 0).unwrap(),
         around: Around::Newest,
         per_side: 10,
@@ -345,7 +345,7 @@ fn a_write_that_fails_part_way_leaves_nothing_of_itself_behind() {
 fn keyset_windows_around_newest_a_key_and_oldest() {
     let (_dir, conn) = store_with(1_000);
     let q = |around, per_side| Query {
-        pane: Pane::Access,
+        listing: Listing::Access,
         filter: None,
         around,
         per_side,
@@ -378,7 +378,7 @@ fn windows_apply_the_filter_and_count_new_rows() {
     let (_dir, conn) = store_with(1_000);
     let filter = compile("status:404 tenant:acme", Pane::Access.fields(), 0).unwrap();
     let q = Query {
-        pane: Pane::Access,
+        listing: Listing::Access,
         filter,
         around: Around::Newest,
         per_side: 5,
@@ -407,7 +407,7 @@ fn hostile_filter_input_stays_data() {
         match compile(input, Pane::Access.fields(), 0) {
             Ok(filter) => {
                 let q = Query {
-                    pane: Pane::Access,
+                    listing: Listing::Access,
                     filter,
                     around: Around::Newest,
                     per_side: 50,
@@ -428,7 +428,7 @@ fn hostile_filter_input_stays_data() {
     // LIKE's own wildcards are literal in user text.
     let filter = compile("path:/page/1_", Pane::Access.fields(), 0).unwrap();
     let q = Query {
-        pane: Pane::Access,
+        listing: Listing::Access,
         filter,
         around: Around::Newest,
         per_side: 50,

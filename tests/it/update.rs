@@ -9,7 +9,7 @@ use rampart::app::update;
 use rampart::pane::Pane;
 use rampart::respond::Request;
 use rampart::store::access::{self, AccessEvent};
-use rampart::store::window::Row;
+use rampart::store::window::{Listing, Row};
 use rampart::store::writer::Tables;
 use support::Harness;
 
@@ -174,7 +174,7 @@ fn keys_in_flight(h: &mut Harness, pane: Pane, keys: &str) -> Effect {
     for c in keys.chars() {
         let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
         for e in update::update(&mut h.state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))) {
-            if matches!(&e, Effect::Load { query, .. } if query.pane == pane) {
+            if matches!(&e, Effect::Load { query, .. } if query.listing == pane.listing()) {
                 last = Some(e);
             }
         }
@@ -201,7 +201,8 @@ fn a_slow_answer_still_shows_when_the_store_changed_while_it_ran() {
     let filtered = keys_in_flight(&mut h, Pane::Access, "/status:404\n");
     // The live feed commits while the filtered query runs: a refresh is asked for...
     let refresh = update::update(&mut h.state, Msg::StoreChanged(Tables::ACCESS));
-    let refresh = refresh.into_iter().find(|e| matches!(e, Effect::Load { query, .. } if query.pane == Pane::Access));
+    let refresh =
+        refresh.into_iter().find(|e| matches!(e, Effect::Load { query, .. } if query.listing == Listing::Access));
     assert!(h.screen().contains("searching…"), "the pane says its rows are not yet the filter's");
     // ...and the filtered answer, though older than that request, is for this view: it shows.
     answer(&mut h, filtered);
@@ -211,7 +212,7 @@ fn a_slow_answer_still_shows_when_the_store_changed_while_it_ran() {
     assert_eq!(statuses(&h), [404].into());
     // An answer for a view the operator has left is dropped, however it arrives.
     let stale = update::update(&mut h.state, Msg::StoreChanged(Tables::ACCESS));
-    let stale = stale.into_iter().find(|e| matches!(e, Effect::Load { query, .. } if query.pane == Pane::Access));
+    let stale = stale.into_iter().find(|e| matches!(e, Effect::Load { query, .. } if query.listing == Listing::Access));
     h.press("esc");
     let unfiltered = statuses(&h);
     assert!(unfiltered.len() > 3, "{unfiltered:?}");
