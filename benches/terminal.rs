@@ -166,8 +166,12 @@ fn main() {
         rampart::demo::seed::seed(&conn, 1, rampart::store::now_ms(), 100_000).unwrap();
     }
     let (db, config) = (db.to_str().unwrap(), config.to_str().unwrap());
-    measure("quiet store (no feed)", &mut Console::spawn(dir.path(), &["--db", db, "--config", config]), keys);
-    for rate in ["1000", "10000"] {
+    if std::env::var_os("RAMPART_BENCH_BIN").is_none() {
+        measure("quiet store (no feed)", &mut Console::spawn(dir.path(), &["--db", db, "--config", config]), keys);
+    } else {
+        println!("quiet store: skipped (another build may not open this build's schema); see the 0.1 events/s demo");
+    }
+    for rate in ["0.1", "1000", "10000"] {
         let mut console = Console::spawn(dir.path(), &["demo", "--seed", "1", "--events", "100000", "--rate", rate]);
         measure(&format!("demo feed {rate} events/s"), &mut console, keys);
     }
