@@ -51,3 +51,23 @@ pub enum PayloadFormat {
     /// Combined-format access-log lines.
     Text,
 }
+
+/// `[cloudwatch_publish]`: where the collector puts rampart's own events (a table of its own:
+/// TOML cannot hold both `[[cloudwatch]]` entries and a `[cloudwatch.publish]` table).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// The log group [default: `/rampart/<hostname>`]; the stream is the host's name.
+    pub group: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Another endpoint than AWS's (a VPC endpoint, a local test server).
+    pub endpoint_url: Option<String>,
+}
+
+impl PublishConfig {
+    /// The group events go to.
+    pub fn group_name(&self, host: &str) -> String {
+        self.group.clone().unwrap_or_else(|| format!("/rampart/{host}"))
+    }
+}

@@ -268,16 +268,25 @@ fn short(text: &str) -> String {
 /// An SDK client for an entry: the standard credential chain, the entry's region, profile and
 /// endpoint, and the SDK's adaptive retry mode.
 pub async fn client(entry: &GroupConfig) -> (Client, aws_config::SdkConfig) {
+    client_for(entry.region.as_deref(), entry.profile.as_deref(), entry.endpoint_url.as_deref()).await
+}
+
+/// An SDK client for a region, profile and endpoint (each optional), as [`client`] makes them.
+pub async fn client_for(
+    region: Option<&str>,
+    profile: Option<&str>,
+    endpoint_url: Option<&str>,
+) -> (Client, aws_config::SdkConfig) {
     use aws_config::retry::RetryConfig;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(RetryConfig::adaptive().with_max_attempts(3));
-    if let Some(region) = &entry.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
     }
-    if let Some(profile) = &entry.profile {
+    if let Some(profile) = profile {
         loader = loader.profile_name(profile);
     }
-    if let Some(url) = &entry.endpoint_url {
+    if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
     let sdk = loader.load().await;
@@ -552,7 +561,7 @@ impl Follower {
 }
 
 /// 1 s, 2 s, 4 s … up to 30 s, each with jitter (half to all of it), so clients do not retry in step.
-fn backoff(failures: u32) -> Duration {
+pub fn backoff(failures: u32) -> Duration {
     use rand::Rng;
     let full = 1000u64 << failures.saturating_sub(1).min(5);
     let full = full.min(30_000);
