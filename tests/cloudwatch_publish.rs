@@ -296,3 +296,66 @@ async fn audit_verify_finds_rows_deleted_from_the_end_and_an_emptied_table_by_th
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("the local audit log is EMPTY, but 5 rows (1..5) were published"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
+    let moto = Moto::start();
+    let publisher = tempfile::tempdir().unwrap();
+    let publisher = publisher.path();
+    write_config(publisher, &moto.url);
+    store::open(&db(publisher), Access::ReadWrite).unwrap();
+    audit_rows(publisher, 1, 2);
+    alert(publisher, "rampart", "Path traversal");
+    alert(publisher, "rampart", "Scanner");
+    let _host = Collector::start(publisher);
+    caught_up(publisher, 4).await;
+
+    // Another machine's collector follows every /rampart/ group.
+    let fleet = tempfile::tempdir().unwrap();
+    let fleet = fleet.path();
+    std::fs::write(
+        fleet.join("config.toml"),
+        format!(
+            "[[cloudwatch]]\ngroup_prefix = \"/rampart/\"\nformat = \"rampart\"\nregion = \"us-east-1\"\n\
+             endpoint_url = \"{}\"\nsince = \"1h\"\npoll = \"300ms\"\n",
+            moto.url
+        ),
+    )
+    .unwrap();
+    let _fleet = Collector::start(fleet);
+    let source = format!("cloudwatch:{GROUP}");
+    let seen = wait_for(
+        "the other host's alerts",
+        || async {
+            let Ok(conn) = store::open(&db(fleet), Access::ReadOnly) else { return vec![] };
+            let mut stmt =
+                conn.prepare("SELECT rule, hostname, tags FROM alerts WHERE source = ? ORDER BY id").unwrap();
+            stmt.query_map([&source], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+        },
+        |rows| rows.len() >= 2,
+    )
+    .await;
+    let host = "test-host".to_string();
+    assert_eq!(
+        seen,
+        [
+            ("Path traversal".to_string(), host.clone(), "rampart,scan".to_string()),
+            ("Scanner".to_string(), host, "rampart,scan".to_string())
+        ]
+    );
+    // The audit rows are recognised, not counted as lines that did not parse.
+    let conn = store::open(&db(fleet), Access::ReadOnly).unwrap();
+    let detail: String =
+        conn.query_row("SELECT detail FROM source_status WHERE source = ?", [&source], |r| r.get(0)).unwrap();
+    assert!(!detail.contains("not parsed"), "{detail}");
+    // The fleet's own store does not publish: it has no [cloudwatch_publish], and what it read
+    // from CloudWatch would not be published again anyway.
+    assert_eq!(
+        conn.query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0)).unwrap(),
+        0,
+        "other hosts' audit rows never enter this host's chain"
+    );
+}

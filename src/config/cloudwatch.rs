@@ -50,6 +50,9 @@ pub enum PayloadFormat {
     Json,
     /// Combined-format access-log lines.
     Text,
+    /// What other hosts' `[cloudwatch_publish]` put (`/rampart/<host>` groups): their alerts, for a
+    /// fleet view; their audit rows, bans and integrity runs are recognised but not stored yet.
+    Rampart,
 }
 
 /// `[cloudwatch_publish]`: where the collector puts rampart's own events (a table of its own:
