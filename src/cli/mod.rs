@@ -185,9 +185,7 @@ impl Command {
             Command::Access { command: AccessCommand::List { list } } => {
                 ("access list", Takes { store: Some(&mut list.store), ..Takes::default() })
             }
-            Command::Audit { command: AuditCommand::Verify { store } } => {
-                ("audit verify", Takes { store: Some(store), ..Takes::default() })
-            }
+            Command::Audit { command: AuditCommand::Verify { host } } => ("audit verify", host.takes()),
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Completions { .. } => ("completions", Takes::default()),
             Command::Man { .. } => ("man", Takes::default()),
@@ -341,7 +339,10 @@ pub fn main() -> Result<ExitCode> {
             let db = store_path(&list.store, &dirs)?;
             return lists::list(&db, crate::pane::Pane::Access, list, None);
         }
-        Command::Audit { command: AuditCommand::Verify { store } } => return audit::verify(&store, &dirs),
+        Command::Audit { command: AuditCommand::Verify { host } } => {
+            let loaded = load_config(&host.config, &dirs)?;
+            return audit::verify(&host.store, loaded.config.cloudwatch_publish.as_ref(), &dirs);
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

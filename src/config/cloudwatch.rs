@@ -50,4 +50,27 @@ pub enum PayloadFormat {
     Json,
     /// Combined-format access-log lines.
     Text,
+    /// What other hosts' `[cloudwatch_publish]` put (`/rampart/<host>` groups): their alerts, for a
+    /// fleet view; their audit rows, bans and integrity runs are recognised but not stored yet.
+    Rampart,
+}
+
+/// `[cloudwatch_publish]`: where the collector puts rampart's own events (a table of its own:
+/// TOML cannot hold both `[[cloudwatch]]` entries and a `[cloudwatch.publish]` table).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// The log group [default: `/rampart/<hostname>`]; the stream is the host's name.
+    pub group: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Another endpoint than AWS's (a VPC endpoint, a local test server).
+    pub endpoint_url: Option<String>,
+}
+
+impl PublishConfig {
+    /// The group events go to.
+    pub fn group_name(&self, host: &str) -> String {
+        self.group.clone().unwrap_or_else(|| format!("/rampart/{host}"))
+    }
 }

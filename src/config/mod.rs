@@ -88,6 +88,8 @@ pub struct Config {
     /// CloudWatch Logs groups to follow.
     #[serde(default)]
     pub cloudwatch: Vec<cloudwatch::GroupConfig>,
+    /// Where rampart's own events are published (CloudWatch Logs), when at all.
+    pub cloudwatch_publish: Option<cloudwatch::PublishConfig>,
 }
 
 /// `[falco]`: where Falco's JSON output (`json_output: true`) comes from: files it writes, and

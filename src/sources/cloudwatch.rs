@@ -32,6 +32,8 @@ pub enum Payload {
     Falco,
     Json(TenantRule, Box<FieldNames>),
     Text(TenantRule),
+    /// Events another host's `[cloudwatch_publish]` put.
+    Rampart,
 }
 
 /// One parsed event: an access event or an alert.
@@ -39,6 +41,8 @@ pub enum Payload {
 pub enum Parsed {
     Access(crate::store::access::AccessEvent),
     Alert(Alert),
+    /// A published audit row, ban or integrity run of another host: recognised, not stored.
+    Other,
 }
 
 impl Payload {
@@ -56,6 +60,23 @@ impl Payload {
             Payload::Json(rule, names) => jsonlines::parse(message, names, rule, source).map(Parsed::Access),
             Payload::Text(rule) => {
                 combined::parse_with(message.trim_end(), rule, source).map(Parsed::Access).map_err(|e| e.to_string())
+            }
+            Payload::Rampart => {
+                let v: serde_json::Value =
+                    serde_json::from_str(message).map_err(|e| format!("not a published rampart event: {e}"))?;
+                let origin = v.get("origin").and_then(|o| o.as_str()).unwrap_or(stream);
+                match v.get("kind").and_then(|k| k.as_str()) {
+                    Some("alert") => {
+                        let mut a = falco::parse(message)?;
+                        if a.hostname.is_empty() {
+                            a.hostname = origin.to_string();
+                        }
+                        a.source = source.to_string();
+                        Ok(Parsed::Alert(a))
+                    }
+                    Some("audit" | "ban" | "integrity") => Ok(Parsed::Other),
+                    other => Err(format!("not a published rampart event: kind {other:?}")),
+                }
             }
         }
     }
@@ -116,13 +137,16 @@ impl GroupConfig {
             (None, Some(TenantFrom::Host)) => TenantRule::Host,
             (None, Some(TenantFrom::Referer)) => TenantRule::Referer,
             (None, Some(TenantFrom::Path)) => TenantRule::PathPrefix,
-            (None, None) if self.format == PayloadFormat::Falco => TenantRule::Fixed(String::new()),
+            (None, None) if matches!(self.format, PayloadFormat::Falco | PayloadFormat::Rampart) => {
+                TenantRule::Fixed(String::new())
+            }
             _ => return Err(format!("[[cloudwatch]] {label} needs either tenant or tenant_from (and not both)")),
         };
         let payload = match self.format {
             PayloadFormat::Falco => Payload::Falco,
             PayloadFormat::Json => Payload::Json(rule, Box::new(self.fields.clone())),
             PayloadFormat::Text => Payload::Text(rule),
+            PayloadFormat::Rampart => Payload::Rampart,
         };
         let duration = |v: &Option<String>, default: &str| {
             parse_duration(v.as_deref().unwrap_or(default)).map_err(|e| format!("[[cloudwatch]] {label}: {e}"))
@@ -268,16 +292,25 @@ fn short(text: &str) -> String {
 /// An SDK client for an entry: the standard credential chain, the entry's region, profile and
 /// endpoint, and the SDK's adaptive retry mode.
 pub async fn client(entry: &GroupConfig) -> (Client, aws_config::SdkConfig) {
+    client_for(entry.region.as_deref(), entry.profile.as_deref(), entry.endpoint_url.as_deref()).await
+}
+
+/// An SDK client for a region, profile and endpoint (each optional), as [`client`] makes them.
+pub async fn client_for(
+    region: Option<&str>,
+    profile: Option<&str>,
+    endpoint_url: Option<&str>,
+) -> (Client, aws_config::SdkConfig) {
     use aws_config::retry::RetryConfig;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(RetryConfig::adaptive().with_max_attempts(3));
-    if let Some(region) = &entry.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
     }
-    if let Some(profile) = &entry.profile {
+    if let Some(profile) = profile {
         loader = loader.profile_name(profile);
     }
-    if let Some(url) = &entry.endpoint_url {
+    if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
     let sdk = loader.load().await;
@@ -387,6 +420,7 @@ impl Follower {
             }
             let message = e.message().unwrap_or_default();
             match self.settings.payload.parse(message, e.log_stream_name().unwrap_or_default(), &self.source) {
+                Ok(Parsed::Other) => {}
                 Ok(row) => {
                     page.rows.push(row);
                     page.keys.push(EventKey { id: id.to_string(), ts });
@@ -418,6 +452,7 @@ impl Follower {
                     alerts.0.push(a);
                     alerts.1.push(key);
                 }
+                Parsed::Other => {}
             }
         }
         self.position.stored += (access.0.len() + alerts.0.len()) as i64;
@@ -552,7 +587,7 @@ impl Follower {
 }
 
 /// 1 s, 2 s, 4 s … up to 30 s, each with jitter (half to all of it), so clients do not retry in step.
-fn backoff(failures: u32) -> Duration {
+pub fn backoff(failures: u32) -> Duration {
     use rand::Rng;
     let full = 1000u64 << failures.saturating_sub(1).min(5);
     let full = full.min(30_000);

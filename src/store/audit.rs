@@ -150,3 +150,99 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
     }
     Ok(Verification { rows: count, first_break: None })
 }
+
+/// Every row's id and hash, in id order (what the published copy is compared with).
+pub fn hashes(conn: &Connection) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare("SELECT id, hash FROM audit ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// What comparing the local log with its off-host copy found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Comparison {
+    /// Differences that mean the local log lost or changed rows.
+    pub broken: Vec<String>,
+    /// Differences that are only lag (rows not published yet).
+    pub notes: Vec<String>,
+}
+
+/// Compares the local `(id, hash)` rows with the published ones (both in id order): published rows
+/// missing locally at either end (deleted from the end, or the table emptied), rows whose hashes
+/// differ (a rewritten chain), and local rows not published yet.
+pub fn compare(local: &[(i64, String)], published: &[(i64, String)]) -> Comparison {
+    let mut c = Comparison::default();
+    let range = |rows: &[(i64, String)]| rows.first().zip(rows.last()).map(|(a, b)| (a.0, b.0));
+    let (Some((pub_first, pub_last)), local_range) = (range(published), range(local)) else {
+        if !local.is_empty() {
+            c.notes.push(format!("none of the {} local rows is published yet", local.len()));
+        }
+        return c;
+    };
+    let Some((first, last)) = local_range else {
+        c.broken.push(format!(
+            "the local audit log is EMPTY, but {} rows ({pub_first}..{pub_last}) were published — the table was emptied",
+            published.len()
+        ));
+        return c;
+    };
+    let span = |a: i64, b: i64| if a == b { format!("row {a} is") } else { format!("rows {a}..{b} are") };
+    if pub_first < first {
+        c.broken.push(format!(
+            "{} published but missing from the start of the local log",
+            span(pub_first, (first - 1).min(pub_last))
+        ));
+    }
+    if pub_last > last {
+        c.broken.push(format!(
+            "{} published but missing from the end of the local log (deleted from its end)",
+            span((last + 1).max(pub_first), pub_last)
+        ));
+    }
+    let local_by_id: std::collections::HashMap<i64, &str> = local.iter().map(|(i, h)| (*i, h.as_str())).collect();
+    let differing: Vec<i64> = published
+        .iter()
+        .filter(|(id, hash)| local_by_id.get(id).is_some_and(|h| *h != hash))
+        .map(|(id, _)| *id)
+        .collect();
+    if let Some(id) = differing.first() {
+        c.broken.push(format!(
+            "{} rows differ from their published copies, the first is row {id} (the local chain was rewritten)",
+            differing.len()
+        ));
+    }
+    if last > pub_last {
+        c.notes.push(format!("{} not published yet", span((pub_last + 1).max(first), last)));
+    }
+    c
+}
+
+#[cfg(test)]
+mod compare_tests {
+    use super::*;
+
+    fn rows(ids: std::ops::RangeInclusive<i64>) -> Vec<(i64, String)> {
+        ids.map(|i| (i, format!("h{i}"))).collect()
+    }
+
+    #[test]
+    fn rows_missing_at_either_end_or_rewritten_are_broken_and_lag_is_a_note() {
+        assert_eq!(compare(&rows(1..=5), &rows(1..=5)), Comparison::default());
+        let c = compare(&rows(1..=3), &rows(1..=5));
+        assert_eq!(
+            c.broken,
+            ["rows 4..5 are published but missing from the end of the local log (deleted from its end)"]
+        );
+        let c = compare(&[], &rows(1..=5));
+        assert_eq!(
+            c.broken,
+            ["the local audit log is EMPTY, but 5 rows (1..5) were published — the table was emptied"]
+        );
+        let c = compare(&rows(1..=6), &rows(1..=5));
+        assert!(c.broken.is_empty());
+        assert_eq!(c.notes, ["row 6 is not published yet"]);
+        let mut rewritten = rows(1..=5);
+        rewritten[2].1 = "other".into();
+        assert_eq!(compare(&rewritten, &rows(1..=5)).broken.len(), 1);
+    }
+}

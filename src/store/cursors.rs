@@ -65,12 +65,18 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<usi
         conn.prepare_cached("DELETE FROM cursor_seen WHERE source = ? AND ts < ?")?
             .execute(params![batch.source, before])?;
     }
+    put(conn, &batch.source, &batch.position, now)?;
+    Ok(stored)
+}
+
+/// Stores a source's position alone (a source whose rows are elsewhere, e.g. a publisher).
+pub fn put(conn: &Connection, source: &str, position: &str, now: i64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO cursors (source, position, updated_at) VALUES (?, ?, ?) \
          ON CONFLICT(source) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
     )?
-    .execute(params![batch.source, batch.position, now])?;
-    Ok(stored)
+    .execute(params![source, position, now])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -196,7 +196,7 @@ fn options_appear_only_where_they_do_something() {
     assert!(!help(&["demo", "--help"]).contains("--db"), "the demo's store is a throw-away one");
     assert!(help(&["bans", "ban", "--help"]).contains("--read-only"));
     assert!(!help(&["bans", "list", "--help"]).contains("--read-only"), "listing changes nothing");
-    assert!(!help(&["audit", "verify", "--help"]).contains("--config"));
+    assert!(help(&["audit", "verify", "--help"]).contains("--config"), "[cloudwatch_publish] is read from it");
     // Written after the command's name or before it, an option the command does not take is refused.
     let out = rampart(&["access", "list", "--theme", "light"], home.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -131,7 +131,7 @@ fn config_file_errors() {
     let e = Config::load(Path::new(&path)).unwrap_err().to_string().replace(&path, "FILE");
     assert_eq!(
         e,
-        "FILE, line 2: unknown field `keymapp`, expected one of `theme`, `keymap`, `read_only`, `tenants`, `docker`, `fail2ban`, `access_log`, `falco`, `detect`, `integrity`, `cloudwatch`"
+        "FILE, line 2: unknown field `keymapp`, expected one of `theme`, `keymap`, `read_only`, `tenants`, `docker`, `fail2ban`, `access_log`, `falco`, `detect`, `integrity`, `cloudwatch`, `cloudwatch_publish`"
     );
     assert_eq!(Config::load(Path::new("/nonexistent/config.toml")).unwrap(), Config::default(), "absent is fine");
 }

@@ -21,6 +21,8 @@ mod update;
 #[cfg(feature = "real-components")]
 mod cloudwatch;
 #[cfg(feature = "real-components")]
+mod cloudwatch_publish;
+#[cfg(feature = "real-components")]
 mod docker;
 #[cfg(feature = "real-components")]
 mod fail2ban;

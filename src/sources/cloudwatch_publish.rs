@@ -1,0 +1,557 @@
+//! CloudWatch Logs out: `[cloudwatch_publish]` puts rampart's own events (audit rows, alerts, bans, integrity runs) into one stream per host, exactly once.
+//!
+//! Each table is published in id order and its last published id is the table's cursor, kept in
+//! the store's `cursors` table. Every event carries the position *after* itself (`after`), and event
+//! timestamps never go back, so the newest event of the stream says exactly how far publishing got:
+//! when a PutLogEvents landed but its answer (or the cursor write after it) was lost — a crash, a
+//! timeout, a dropped connection — the publisher reads the stream's tail before it sends again and
+//! resumes from the later of the two positions. Nothing is lost (a failed put is retried with
+//! back-off, forever) and nothing is sent twice.
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_cloudwatchlogs::Client;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::cloudwatch::{backoff, classify, client_for, credentials_problem, Problem};
+use crate::config::cloudwatch::PublishConfig;
+use crate::store::now_ms;
+use crate::store::status::Health;
+use crate::store::writer::{StoreWriter, Tables};
+
+/// PutLogEvents' limits: events per request, bytes per request (each event counts its message's
+/// UTF-8 bytes plus 26), bytes per event, and the span of one request's timestamps.
+pub const MAX_EVENTS: usize = 10_000;
+pub const MAX_BYTES: usize = 1_048_576;
+pub const EVENT_OVERHEAD: usize = 26;
+pub const MAX_EVENT_BYTES: usize = 262_144;
+const MAX_SPAN_MS: i64 = 23 * 3_600_000;
+/// CloudWatch refuses events older than 14 days: older rows are stamped 13 days back (their own
+/// time stays in the message).
+const OLDEST_MS: i64 = 13 * 86_400_000;
+/// How often the tables are looked at when everything is published.
+const IDLE: Duration = Duration::from_millis(500);
+
+/// The tables published, by the `kind` their events carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Audit,
+    Alert,
+    Ban,
+    Integrity,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Audit, Kind::Alert, Kind::Ban, Kind::Integrity];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Audit => "audit",
+            Kind::Alert => "alert",
+            Kind::Ban => "ban",
+            Kind::Integrity => "integrity",
+        }
+    }
+}
+
+/// How far each table is published: its last published id; and the newest event timestamp put.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Published {
+    #[serde(default)]
+    pub audit: i64,
+    #[serde(default)]
+    pub alert: i64,
+    #[serde(default)]
+    pub ban: i64,
+    #[serde(default)]
+    pub integrity: i64,
+    #[serde(default)]
+    pub ts: i64,
+}
+
+impl Published {
+    pub fn get(&self, kind: Kind) -> i64 {
+        match kind {
+            Kind::Audit => self.audit,
+            Kind::Alert => self.alert,
+            Kind::Ban => self.ban,
+            Kind::Integrity => self.integrity,
+        }
+    }
+
+    fn set(&mut self, kind: Kind, id: i64) {
+        match kind {
+            Kind::Audit => self.audit = id,
+            Kind::Alert => self.alert = id,
+            Kind::Ban => self.ban = id,
+            Kind::Integrity => self.integrity = id,
+        }
+    }
+
+    /// The later of two positions, table by table (positions only ever move forward).
+    pub fn max(self, other: Published) -> Published {
+        Published {
+            audit: self.audit.max(other.audit),
+            alert: self.alert.max(other.alert),
+            ban: self.ban.max(other.ban),
+            integrity: self.integrity.max(other.integrity),
+            ts: self.ts.max(other.ts),
+        }
+    }
+}
+
+/// A row waiting to be published: its table, id, time, and its fields as the event gives them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub kind: Kind,
+    pub id: i64,
+    pub ts: i64,
+    pub fields: Map<String, Value>,
+}
+
+/// Each table's query: id, time and the row as a JSON object. Alerts are in Falco's shape (so a
+/// `format = "falco"` reader takes them as they are); alerts that came from CloudWatch are not
+/// published again (they are another host's, or already in CloudWatch).
+fn query(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Audit => {
+            "SELECT id, ts, json_object('id', id, 'ts', ts, 'operator', operator, 'ssh_client', ssh_client, \
+             'host', host, 'action', action, 'target', target, 'reason', reason, 'outcome', outcome, \
+             'detail_json', detail_json, 'prev_hash', prev_hash, 'hash', hash) \
+             FROM audit WHERE id > ? ORDER BY id LIMIT ?"
+        }
+        Kind::Alert => {
+            "SELECT id, ts, json_object('id', id, 'ts', ts, \
+             'time', strftime('%Y-%m-%dT%H:%M:%fZ', ts / 1000.0, 'unixepoch'), 'priority', priority, \
+             'rule', rule, 'source', source, 'hostname', hostname, 'tenant', tenant, 'output', output, \
+             'output_fields', json(CASE WHEN json_valid(output_fields_json) THEN output_fields_json ELSE '{}' END), \
+             'tags', tags, \
+             'src_ip', src_ip) \
+             FROM alerts WHERE id > ? AND source NOT LIKE 'cloudwatch:%' ORDER BY id LIMIT ?"
+        }
+        Kind::Ban => {
+            "SELECT id, banned_at, json_object('id', id, 'jail', jail, 'ip', ip, 'banned_at', banned_at, \
+             'ban_seconds', ban_seconds, 'ban_count', ban_count, 'failures', failures, 'source', source, \
+             'tenant', tenant, 'unbanned_at', unbanned_at, 'unbanned_by', unbanned_by) \
+             FROM bans WHERE id > ? ORDER BY id LIMIT ?"
+        }
+        Kind::Integrity => {
+            "SELECT id, coalesce(finished, started), json_object('id', id, 'target', target, 'started', started, \
+             'finished', finished, 'signature_ok', signature_ok, 'checked', checked, 'modified', modified, \
+             'added', added, 'removed', removed, 'unreadable', unreadable, 'error', error, \
+             'key_fingerprint', key_fingerprint) \
+             FROM integrity_runs WHERE id > ? ORDER BY id LIMIT ?"
+        }
+    }
+}
+
+/// Up to `limit` unpublished rows of each table, each table in id order.
+pub fn pending(conn: &Connection, after: &Published, limit: usize) -> rusqlite::Result<Vec<Vec<Pending>>> {
+    let mut tables = Vec::new();
+    for kind in Kind::ALL {
+        let mut stmt = conn.prepare_cached(query(kind))?;
+        let rows = stmt.query_map(rusqlite::params![after.get(kind), limit as i64], |r| {
+            let text: String = r.get(2)?;
+            let mut fields = match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            };
+            if kind == Kind::Alert {
+                // Stored as a rank; published by name, as Falco writes it.
+                let rank = fields.get("priority").and_then(Value::as_i64).unwrap_or(0);
+                let name = crate::store::priority::Priority::from_rank(rank).to_string();
+                fields.insert("priority".into(), Value::String(name));
+                let tags = fields.get("tags").and_then(Value::as_str).unwrap_or_default();
+                let tags: Vec<Value> =
+                    tags.split(',').filter(|t| !t.is_empty()).map(|t| Value::String(t.to_string())).collect();
+                fields.insert("tags".into(), Value::Array(tags));
+            }
+            Ok(Pending { kind, id: r.get(0)?, ts: r.get(1)?, fields })
+        })?;
+        tables.push(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+    }
+    Ok(tables)
+}
+
+/// One PutLogEvents request: `(timestamp, message)` in chronological order, and the position
+/// once it has landed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub events: Vec<(i64, String)>,
+    pub after: Published,
+}
+
+/// The message of an event: the row, its kind, the publishing host (`origin`) and the position after it; a message over
+/// the per-event limit has its long texts cut (its ids and hashes stay whole).
+fn message(row: &Pending, host: &str, after: &Published) -> String {
+    let mut fields = row.fields.clone();
+    fields.insert("kind".into(), json!(row.kind.name()));
+    fields.insert("origin".into(), json!(host));
+    fields.insert("after".into(), json!(after));
+    let text = Value::Object(fields.clone()).to_string();
+    if text.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES {
+        return text;
+    }
+    for value in fields.values_mut() {
+        if let Value::String(s) = value {
+            if s.len() > 4096 && !s.chars().all(|c| c.is_ascii_hexdigit()) {
+                let cut: String = s.chars().take(1024).collect();
+                *s = format!("{cut}… (cut from {} bytes)", s.len());
+            }
+        }
+    }
+    fields.insert("truncated".into(), json!(true));
+    Value::Object(fields).to_string()
+}
+
+/// Merges the tables' rows by time (each table stays in id order, so any prefix is a position) and
+/// takes as many as one request may carry. Event timestamps never go back and never lie more than
+/// 13 days in the past; the row's own time is in its message.
+pub fn batch(tables: Vec<Vec<Pending>>, from: Published, now: i64, host: &str) -> Batch {
+    let mut heads: Vec<std::iter::Peekable<std::vec::IntoIter<Pending>>> =
+        tables.into_iter().map(|t| t.into_iter().peekable()).collect();
+    let mut after = from;
+    let mut events = Vec::new();
+    let mut bytes = 0;
+    let mut first_ts = None;
+    loop {
+        let next =
+            heads.iter_mut().enumerate().filter_map(|(i, h)| h.peek().map(|row| (row.ts, i))).min().map(|(_, i)| i);
+        let Some(i) = next else { break };
+        let Some(row) = heads[i].peek() else { break };
+        let ts = row.ts.clamp(now - OLDEST_MS, now).max(after.ts);
+        let mut then = after;
+        then.set(row.kind, row.id);
+        then.ts = ts;
+        let text = message(row, host, &then);
+        let size = text.len() + EVENT_OVERHEAD;
+        let too_long = first_ts.is_some_and(|first| ts - first > MAX_SPAN_MS);
+        if events.len() == MAX_EVENTS || bytes + size > MAX_BYTES || too_long {
+            break;
+        }
+        heads[i].next();
+        first_ts.get_or_insert(ts);
+        bytes += size;
+        events.push((ts, text));
+        after = then;
+    }
+    Batch { events, after }
+}
+
+/// The host's name, as the stream is named.
+pub fn host_name() -> String {
+    whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into())
+}
+
+/// The client, group and stream of a `[cloudwatch_publish]` section.
+pub struct Destination {
+    pub client: Client,
+    pub sdk: aws_config::SdkConfig,
+    pub group: String,
+    pub stream: String,
+    pub endpoint: String,
+    pub profile: Option<String>,
+}
+
+impl Destination {
+    pub async fn new(config: &PublishConfig) -> Destination {
+        let host = host_name();
+        let (client, sdk) =
+            client_for(config.region.as_deref(), config.profile.as_deref(), config.endpoint_url.as_deref()).await;
+        let endpoint = config.endpoint_url.clone().unwrap_or_else(|| {
+            format!("the CloudWatch Logs endpoint of {}", sdk.region().map_or("(no region)".into(), |r| r.to_string()))
+        });
+        Destination {
+            client,
+            sdk,
+            group: config.group_name(&host),
+            stream: host,
+            endpoint,
+            profile: config.profile.clone(),
+        }
+    }
+
+    fn problem<E>(&self, e: &aws_sdk_cloudwatchlogs::error::SdkError<E>, action: &str) -> Problem
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        classify(e, action, &self.group, &self.endpoint)
+    }
+
+    /// Creates the group and the host's stream when they are missing (a group made by someone
+    /// else, with these credentials unable to create groups, is fine too).
+    async fn ensure(&self) -> Result<(), Problem> {
+        if let Some(p) = credentials_problem(&self.sdk, self.profile.as_deref()).await {
+            return Err(p);
+        }
+        let tolerated = |code: Option<&str>| matches!(code, Some("ResourceAlreadyExistsException"));
+        if let Err(e) = self.client.create_log_group().log_group_name(&self.group).send().await {
+            let code = e.as_service_error().and_then(|s| s.code());
+            if !tolerated(code) && code != Some("AccessDeniedException") {
+                return Err(self.problem(&e, "logs:CreateLogGroup"));
+            }
+        }
+        if let Err(e) =
+            self.client.create_log_stream().log_group_name(&self.group).log_stream_name(&self.stream).send().await
+        {
+            if !tolerated(e.as_service_error().and_then(|s| s.code())) {
+                return Err(self.problem(&e, "logs:CreateLogStream"));
+            }
+        }
+        Ok(())
+    }
+
+    /// How far the stream's newest events say publishing got (the default when it holds none).
+    pub async fn published(&self) -> Result<Published, Problem> {
+        let out = self
+            .client
+            .get_log_events()
+            .log_group_name(&self.group)
+            .log_stream_name(&self.stream)
+            .start_from_head(false)
+            .limit(1_000)
+            .send()
+            .await
+            .map_err(|e| self.problem(&e, "logs:GetLogEvents"))?;
+        let mut found = Published::default();
+        for e in out.events() {
+            let after = e
+                .message()
+                .and_then(|m| serde_json::from_str::<Value>(m).ok())
+                .and_then(|v| v.get("after").cloned())
+                .and_then(|a| serde_json::from_value::<Published>(a).ok());
+            if let Some(after) = after {
+                found = found.max(after);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every event of the host's stream, oldest first (for `rampart audit verify`).
+    pub async fn read_all(&self) -> Result<Vec<String>, Problem> {
+        let mut messages = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .get_log_events()
+                .log_group_name(&self.group)
+                .log_stream_name(&self.stream)
+                .start_from_head(true)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| self.problem(&e, "logs:GetLogEvents"))?;
+            let got = out.events().len();
+            messages.extend(out.events().iter().filter_map(|e| e.message().map(str::to_string)));
+            let next = out.next_forward_token().map(str::to_string);
+            if got == 0 || next.is_none() || next == token {
+                return Ok(messages);
+            }
+            token = next;
+        }
+    }
+
+    async fn put(&self, events: &[(i64, String)]) -> Result<(), Problem> {
+        let list: Vec<InputLogEvent> = events
+            .iter()
+            .filter_map(|(ts, m)| InputLogEvent::builder().timestamp(*ts).message(m).build().ok())
+            .collect();
+        let out = self
+            .client
+            .put_log_events()
+            .log_group_name(&self.group)
+            .log_stream_name(&self.stream)
+            .set_log_events(Some(list))
+            .send()
+            .await
+            .map_err(|e| self.problem(&e, "logs:PutLogEvents"))?;
+        if let Some(r) = out.rejected_log_events_info() {
+            // Timestamps are kept within the accepted window, so this means a clock far off.
+            tracing::error!(group = %self.group, "CloudWatch rejected events: {r:?} — check the host's clock");
+        }
+        Ok(())
+    }
+}
+
+/// The source name the publisher reports under.
+pub fn status_name(group: &str) -> String {
+    format!("cloudwatch-publish:{group}")
+}
+
+/// Publishes until the writer goes away; does nothing without a `[cloudwatch_publish]` section.
+pub async fn run(writer: StoreWriter, config: Option<PublishConfig>) {
+    let Some(config) = config else { return };
+    let to = Destination::new(&config).await;
+    let source = status_name(&to.group);
+    let cursor = source.clone();
+    let local = writer
+        .call(move |conn| (crate::store::cursors::get(conn, &cursor).ok().flatten(), Tables::NONE))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|text| serde_json::from_str::<Published>(&text).ok())
+        .unwrap_or_default();
+    let mut position = local;
+    let mut stored = local;
+    let mut published = 0u64;
+    let mut failures = 0u32;
+    // Until the stream has been asked how far it holds, nothing is sent: at start, and after any
+    // failed put (which may have landed all the same).
+    let mut unsure = true;
+    loop {
+        if unsure {
+            let asked = match to.ensure().await {
+                Ok(()) => to.published().await,
+                Err(p) => Err(p),
+            };
+            match asked {
+                Ok(remote) => {
+                    position = position.max(remote);
+                    unsure = false;
+                }
+                Err(problem) => {
+                    failures += 1;
+                    if !fail(&writer, &source, &problem, failures).await {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        if position != stored {
+            let (key, text) = (source.clone(), serde_json::to_string(&position).unwrap_or_default());
+            let wrote =
+                writer.call(move |conn| (crate::store::cursors::put(conn, &key, &text, now_ms()), Tables::NONE)).await;
+            match wrote {
+                Ok(Ok(())) => stored = position,
+                Ok(Err(e)) => tracing::error!("cannot store the publish cursor: {e}"),
+                Err(_) => return,
+            }
+        }
+        let from = position;
+        let Ok(read) = writer.call(move |conn| (pending(conn, &from, MAX_EVENTS), Tables::NONE)).await else {
+            return;
+        };
+        let rows = match read {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!("cannot read the rows to publish: {e}");
+                tokio::time::sleep(IDLE).await;
+                continue;
+            }
+        };
+        let batch = batch(rows, position, now_ms(), &to.stream);
+        if batch.events.is_empty() {
+            let detail = format!("ok: {published} events published to {} since start", to.group);
+            if !super::report(&writer, &source, Health::Ok, detail).await {
+                return;
+            }
+            tokio::time::sleep(IDLE).await;
+            continue;
+        }
+        match to.put(&batch.events).await {
+            Ok(()) => {
+                failures = 0;
+                published += batch.events.len() as u64;
+                position = batch.after;
+            }
+            Err(problem) => {
+                failures += 1;
+                unsure = true;
+                if matches!(problem, Problem::NoSuchGroup(_)) {
+                    tracing::warn!(group = %to.group, "the group or stream went away; creating it again");
+                }
+                if !fail(&writer, &source, &problem, failures).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Reports a problem and waits the back-off; false once the writer is gone.
+async fn fail(writer: &StoreWriter, source: &str, problem: &Problem, failures: u32) -> bool {
+    let wait = backoff(failures);
+    let detail = format!("{}; retrying in {} s", problem.describe(), wait.as_secs().max(1));
+    tracing::warn!(source, "{detail}");
+    if !super::report(writer, source, problem.health(), detail).await {
+        return false;
+    }
+    tokio::time::sleep(wait).await;
+    true
+}
+
+/// The published audit rows of a stream's messages: id and hash, in stream order (an id put twice
+/// counts once).
+pub fn published_audit(messages: &[String]) -> Vec<(i64, String)> {
+    let mut seen = std::collections::BTreeMap::new();
+    for m in messages {
+        let Ok(v) = serde_json::from_str::<Value>(m) else { continue };
+        if v.get("kind").and_then(Value::as_str) != Some("audit") {
+            continue;
+        }
+        if let (Some(id), Some(hash)) = (v.get("id").and_then(Value::as_i64), v.get("hash").and_then(Value::as_str)) {
+            seen.entry(id).or_insert_with(|| hash.to_string());
+        }
+    }
+    seen.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: Kind, id: i64, ts: i64, size: usize) -> Pending {
+        let mut fields = Map::new();
+        fields.insert("id".into(), json!(id));
+        fields.insert("text".into(), json!("x".repeat(size)));
+        Pending { kind, id, ts, fields }
+    }
+
+    #[test]
+    fn a_batch_is_chronological_keeps_each_table_in_id_order_and_says_where_it_ends() {
+        let now = 10_000_000_000;
+        let audit = vec![row(Kind::Audit, 1, now - 50, 1), row(Kind::Audit, 2, now - 10, 1)];
+        // Alert 8 is older than alert 7 (Falco's own times arrive out of order): still after it.
+        let alerts = vec![row(Kind::Alert, 7, now - 30, 1), row(Kind::Alert, 8, now - 40, 1)];
+        let b = batch(vec![audit, alerts, vec![], vec![]], Published::default(), now, "h");
+        let times: Vec<i64> = b.events.iter().map(|e| e.0).collect();
+        assert_eq!(times, [now - 50, now - 30, now - 30, now - 10], "never going back");
+        assert_eq!((b.after.audit, b.after.alert, b.after.ts), (2, 8, now - 10));
+        let last: Value = serde_json::from_str(&b.events[3].1).unwrap();
+        assert_eq!(last["kind"], "audit");
+        assert_eq!(last["after"]["alert"], 8);
+    }
+
+    #[test]
+    fn a_batch_stays_within_the_event_and_byte_limits_and_old_rows_are_stamped_within_14_days() {
+        let now = 100 * 86_400_000;
+        let many: Vec<Pending> = (1..=12_000).map(|i| row(Kind::Ban, i, 0, 1)).collect();
+        let b = batch(vec![vec![], vec![], many, vec![]], Published::default(), now, "h");
+        let bytes: usize = b.events.iter().map(|e| e.1.len() + EVENT_OVERHEAD).sum();
+        assert!(b.events.len() <= MAX_EVENTS && bytes <= MAX_BYTES && bytes > MAX_BYTES - 300);
+        assert_eq!(b.after.ban, b.events.len() as i64);
+        assert!(b.events.iter().all(|e| e.0 >= now - 14 * 86_400_000));
+        let big: Vec<Pending> = (1..=20).map(|i| row(Kind::Audit, i, now, 100_000)).collect();
+        let b = batch(vec![big, vec![], vec![], vec![]], Published::default(), now, "h");
+        let bytes: usize = b.events.iter().map(|e| e.1.len() + EVENT_OVERHEAD).sum();
+        assert!(bytes <= MAX_BYTES && b.events.len() == 10, "{} events, {bytes} bytes", b.events.len());
+        let huge = vec![row(Kind::Audit, 1, now, 400_000)];
+        let b = batch(vec![huge, vec![], vec![], vec![]], Published::default(), now, "h");
+        assert!(b.events[0].1.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES);
+    }
+
+    #[test]
+    fn a_batch_spans_less_than_a_day() {
+        let now = 100 * 86_400_000;
+        let rows: Vec<Pending> =
+            (0..5).map(|i| row(Kind::Audit, i + 1, now - 5 * 86_400_000 + i * 86_400_000, 1)).collect();
+        let b = batch(vec![rows, vec![], vec![], vec![]], Published::default(), now, "h");
+        assert_eq!(b.events.len(), 1);
+    }
+}

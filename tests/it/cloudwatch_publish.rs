@@ -1,0 +1,360 @@
+//! CloudWatch Logs out: `rampart collect` with `[cloudwatch_publish]` on a real moto server puts every
+//! audit row and alert into the host's stream exactly once, across restarts, a lost cursor and an
+//! outage; `rampart audit verify` finds rows deleted from the end of the local log, or all of them.
+
+use crate::support::moto;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use moto::{Fault, FaultProxy, Moto};
+use rampart::store::{self, audit, Access};
+
+const GROUP: &str = "/rampart/test-host";
+
+/// A `rampart collect` process on its own store and config, killed when dropped.
+struct Collector {
+    child: Child,
+}
+
+impl Collector {
+    fn start(dir: &Path) -> Collector {
+        let child = rampart_command(dir)
+            .arg("collect")
+            .arg("--db")
+            .arg(dir.join("r.db"))
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Collector { child }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// rampart with moto's dummy keys in the environment and nothing else of the machine's AWS setup.
+fn rampart_command(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    c.env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", dir)
+        .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.display()));
+    c
+}
+
+fn write_config(dir: &Path, url: &str) {
+    let config =
+        format!("[cloudwatch_publish]\ngroup = \"{GROUP}\"\nregion = \"us-east-1\"\nendpoint_url = \"{url}\"\n");
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+}
+
+fn db(dir: &Path) -> PathBuf {
+    dir.join("r.db")
+}
+
+/// Appends audit rows the way responders do (one immediate transaction each).
+fn audit_rows(dir: &Path, from: usize, n: usize) {
+    let mut conn = store::open(&db(dir), Access::ReadWrite).unwrap();
+    for i in from..from + n {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let entry = audit::NewEntry {
+            ts: now_ms(),
+            operator: "alice".into(),
+            host: "test-host".into(),
+            action: "unban".into(),
+            target: format!("192.0.2.{i}"),
+            reason: Some(format!("case {i}")),
+            outcome: "ok".into(),
+            detail_json: "{}".into(),
+            ..Default::default()
+        };
+        audit::append(&tx, &entry).unwrap();
+        tx.commit().unwrap();
+    }
+}
+
+fn alert(dir: &Path, source: &str, rule: &str) {
+    let conn = store::open(&db(dir), Access::ReadWrite).unwrap();
+    let a = rampart::store::alerts::Alert {
+        id: 0,
+        ts: now_ms(),
+        priority: rampart::store::alerts::Priority::Critical,
+        rule: rule.into(),
+        source: source.into(),
+        hostname: "test-host".into(),
+        tenant: Some("acme".into()),
+        output: format!("{rule} fired"),
+        output_fields_json: "{}".into(),
+        tags: "rampart,scan".into(),
+        src_ip: Some("192.0.2.9".into()),
+        acked_by: None,
+        acked_at: None,
+    };
+    rampart::store::alerts::insert(&conn, &a).unwrap();
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Every event of the host's stream: how often each `kind:id` appears.
+async fn published(client: &aws_sdk_cloudwatchlogs::Client) -> BTreeMap<String, usize> {
+    let stream = rampart::sources::cloudwatch_publish::host_name();
+    let mut seen = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let Ok(out) = client
+            .get_log_events()
+            .log_group_name(GROUP)
+            .log_stream_name(&stream)
+            .start_from_head(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+        else {
+            return seen;
+        };
+        for e in out.events() {
+            let v: serde_json::Value = serde_json::from_str(e.message().unwrap()).unwrap();
+            *seen.entry(format!("{}:{}", v["kind"].as_str().unwrap(), v["id"])).or_insert(0) += 1;
+        }
+        let next = out.next_forward_token().map(str::to_string);
+        if out.events().is_empty() || next == token {
+            return seen;
+        }
+        token = next;
+    }
+}
+
+fn status(dir: &Path) -> Option<(String, String)> {
+    let conn = store::open(&db(dir), Access::ReadOnly).ok()?;
+    conn.query_row(
+        "SELECT state, detail FROM source_status WHERE source = ?",
+        [rampart::sources::cloudwatch_publish::status_name(GROUP)],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .ok()
+}
+
+/// Waits (deadline, no fixed sleep) until `ok` holds of what `probe` sees.
+async fn wait_for<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
+    what: &str,
+    mut probe: impl FnMut() -> F,
+    ok: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let seen = probe().await;
+        if ok(&seen) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}; last seen {seen:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the publisher says it has published everything it found: `published` since it started.
+async fn caught_up(dir: &Path, published: usize) {
+    let want = format!("ok: {published} events published");
+    wait_for(
+        "the publisher caught up",
+        || async { status(dir) },
+        |s| s.as_ref().is_some_and(|s| s.1.starts_with(&want)),
+    )
+    .await;
+}
+
+fn expected(
+    audit: std::ops::RangeInclusive<usize>,
+    alerts: std::ops::RangeInclusive<usize>,
+) -> BTreeMap<String, usize> {
+    audit.map(|i| format!("audit:{i}")).chain(alerts.map(|i| format!("alert:{i}"))).map(|k| (k, 1)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_and_an_outage() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.url);
+    let client = moto::client(&moto.url);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write_config(dir, &proxy.url);
+    store::open(&db(dir), Access::ReadWrite).unwrap();
+    audit_rows(dir, 1, 3);
+    alert(dir, "rampart", "Path traversal");
+    alert(dir, "cloudwatch:/ecs/falco", "From another host");
+    alert(dir, "rampart", "Scanner");
+
+    let first = Collector::start(dir);
+    caught_up(dir, 5).await;
+    let mut want = expected(1..=3, 1..=1);
+    want.insert("alert:3".into(), 1);
+    assert_eq!(published(&client).await, want, "alert 2 came from CloudWatch: not published again");
+    drop(first);
+
+    // A plain restart resumes from the cursor.
+    audit_rows(dir, 4, 2);
+    let second = Collector::start(dir);
+    caught_up(dir, 2).await;
+    drop(second);
+
+    // PutLogEvents landed but the cursor was never written (a crash between the two): the
+    // restarted publisher reads how far the stream got instead of sending everything again.
+    let conn = store::open(&db(dir), Access::ReadWrite).unwrap();
+    conn.execute("DELETE FROM cursors WHERE source = ?", [rampart::sources::cloudwatch_publish::status_name(GROUP)])
+        .unwrap();
+    drop(conn);
+    audit_rows(dir, 6, 1);
+    let _third = Collector::start(dir);
+    caught_up(dir, 1).await;
+    let mut want = expected(1..=6, 1..=1);
+    want.insert("alert:3".into(), 1);
+    assert_eq!(published(&client).await, want);
+
+    // Throttled, then the endpoint goes away altogether, while rows keep coming.
+    proxy.inject(Fault::Throttle, 8);
+    audit_rows(dir, 7, 1);
+    wait_for("throttled shown", || async { status(dir) }, |s| s.as_ref().is_some_and(|s| s.1.contains("throttled")))
+        .await;
+    caught_up(dir, 2).await;
+    proxy.go_away();
+    audit_rows(dir, 8, 2);
+    alert(dir, "rampart", "Brute force");
+    wait_for(
+        "unreachable shown",
+        || async { status(dir) },
+        |s| s.as_ref().is_some_and(|s| s.0 == "down" && s.1.contains("unreachable")),
+    )
+    .await;
+    proxy.come_back();
+    caught_up(dir, 5).await;
+    let mut want = expected(1..=9, 1..=1);
+    want.insert("alert:3".into(), 1);
+    want.insert("alert:4".into(), 1);
+    assert_eq!(published(&client).await, want, "nothing lost, nothing twice");
+}
+
+/// `rampart audit verify` with the publish config.
+fn verify(dir: &Path) -> (Option<i32>, String) {
+    let out = rampart_command(dir)
+        .args(["audit", "verify", "--db"])
+        .arg(db(dir))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_verify_finds_rows_deleted_from_the_end_and_an_emptied_table_by_the_published_copy() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write_config(dir, &moto.url);
+    store::open(&db(dir), Access::ReadWrite).unwrap();
+    audit_rows(dir, 1, 5);
+    let collector = Collector::start(dir);
+    caught_up(dir, 5).await;
+    drop(collector);
+
+    let (code, text) = verify(dir);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("published copy in /rampart/test-host"), "{text}");
+
+    // Root on the host drops the append-only trigger and deletes the last two rows: the local
+    // chain alone still verifies.
+    let conn = store::open(&db(dir), Access::ReadWrite).unwrap();
+    conn.execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id > 3;").unwrap();
+    let local = audit::verify(&conn).unwrap();
+    assert_eq!(local.first_break, None, "the local chain cannot see it");
+    let (code, text) = verify(dir);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("audit log intact: 3 rows"), "{text}");
+    assert!(
+        text.contains("rows 4..5 are published but missing from the end of the local log (deleted from its end)"),
+        "{text}"
+    );
+
+    conn.execute_batch("DELETE FROM audit;").unwrap();
+    let (code, text) = verify(dir);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("the local audit log is EMPTY, but 5 rows (1..5) were published"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
+    let moto = Moto::start();
+    let publisher = tempfile::tempdir().unwrap();
+    let publisher = publisher.path();
+    write_config(publisher, &moto.url);
+    store::open(&db(publisher), Access::ReadWrite).unwrap();
+    audit_rows(publisher, 1, 2);
+    alert(publisher, "rampart", "Path traversal");
+    alert(publisher, "rampart", "Scanner");
+    let _host = Collector::start(publisher);
+    caught_up(publisher, 4).await;
+
+    // Another machine's collector follows every /rampart/ group.
+    let fleet = tempfile::tempdir().unwrap();
+    let fleet = fleet.path();
+    std::fs::write(
+        fleet.join("config.toml"),
+        format!(
+            "[[cloudwatch]]\ngroup_prefix = \"/rampart/\"\nformat = \"rampart\"\nregion = \"us-east-1\"\n\
+             endpoint_url = \"{}\"\nsince = \"1h\"\npoll = \"300ms\"\n",
+            moto.url
+        ),
+    )
+    .unwrap();
+    let _fleet = Collector::start(fleet);
+    let source = format!("cloudwatch:{GROUP}");
+    let seen = wait_for(
+        "the other host's alerts",
+        || async {
+            let Ok(conn) = store::open(&db(fleet), Access::ReadOnly) else { return vec![] };
+            let mut stmt =
+                conn.prepare("SELECT rule, hostname, tags FROM alerts WHERE source = ? ORDER BY id").unwrap();
+            stmt.query_map([&source], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+        },
+        |rows| rows.len() >= 2,
+    )
+    .await;
+    let host = "test-host".to_string();
+    assert_eq!(
+        seen,
+        [
+            ("Path traversal".to_string(), host.clone(), "rampart,scan".to_string()),
+            ("Scanner".to_string(), host, "rampart,scan".to_string())
+        ]
+    );
+    // The audit rows are recognised, not counted as lines that did not parse.
+    let conn = store::open(&db(fleet), Access::ReadOnly).unwrap();
+    let detail: String =
+        conn.query_row("SELECT detail FROM source_status WHERE source = ?", [&source], |r| r.get(0)).unwrap();
+    assert!(!detail.contains("not parsed"), "{detail}");
+    // The fleet's own store does not publish: it has no [cloudwatch_publish], and what it read
+    // from CloudWatch would not be published again anyway.
+    assert_eq!(
+        conn.query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0)).unwrap(),
+        0,
+        "other hosts' audit rows never enter this host's chain"
+    );
+}
