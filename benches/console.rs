@@ -148,9 +148,20 @@ fn first_frame(db: &Path) {
 fn filters(db: &Path) {
     let conn = store::open(db, Access::ReadOnly).unwrap();
     let now = now_ms();
-    for text in
-        ["ip:203.0.113.7", "status:500", "sqlmap", "status>=400 since:15m", "path:*passwd*", "no-such-text-anywhere"]
-    {
+    for text in [
+        "ip:203.0.113.7",
+        "ip:192.0.2.254",
+        "status:500",
+        "status:401",
+        "sqlmap",
+        "status>=400 since:15m",
+        "path:*passwd*",
+        "ua:*sqlmap*",
+        "no-such-text-anywhere",
+        "!status:200 no-such-text-anywhere",
+        "sqlmap !status:401",
+        "since:2h no-such-text-anywhere",
+    ] {
         let mut times = Vec::new();
         let mut found = 0;
         for _ in 0..5 {
@@ -170,6 +181,37 @@ fn filters(db: &Path) {
         }
         times.sort();
         println!("filter {text:<24} first screen ({found:>3} rows): median {}, max {}", ms(times[2]), ms(times[4]));
+    }
+}
+
+/// The collector's indexer catching up on the whole store, a chunk per transaction as it runs
+/// it, and the size of what it builds.
+fn index(db: &Path) {
+    let conn = store::open(db, Access::ReadWrite).unwrap();
+    let before = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    let from = store::search::indexed_through(&conn).unwrap();
+    let t0 = Instant::now();
+    let mut chunks = Vec::new();
+    loop {
+        let c0 = Instant::now();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let p = store::search::index_chunk(&conn, store::search::CHUNK_ROWS).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        chunks.push(c0.elapsed());
+        if p.caught_up() {
+            chunks.sort();
+            let after = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "indexer: events {from}..{} indexed in {:.2} s, {} rows a chunk (p50 {}, max {}); store grew by {:.0} MB",
+                p.through,
+                t0.elapsed().as_secs_f64(),
+                store::search::CHUNK_ROWS,
+                ms(percentile(&chunks, 0.5)),
+                ms(*chunks.last().unwrap()),
+                after.saturating_sub(before) as f64 / 1e6
+            );
+            return;
+        }
     }
 }
 
@@ -330,13 +372,25 @@ fn main() {
     }
     let events: usize = std::env::var("RAMPART_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
+    // RAMPART_BENCH_DB: a store to keep and reuse (generating 10,000,000 events takes minutes).
+    let db = std::env::var_os("RAMPART_BENCH_DB").map_or_else(|| dir.path().join("bench.db"), Into::into);
     println!("rampart console benchmarks, {events} access events");
-    ingest(&db, events);
+    if db.exists() {
+        println!("reusing the store at {}", db.display());
+    } else {
+        ingest(&db, events);
+    }
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     println!("store size: {:.0} MB", size as f64 / 1e6);
     first_frame(&db);
+    println!("filters before the indexes cover the store:");
     filters(&db);
+    index(&db);
+    println!("filters with the indexes caught up:");
+    filters(&db);
+    if std::env::var_os("RAMPART_BENCH_FILTERS_ONLY").is_some() {
+        return;
+    }
     let out = std::process::Command::new(&args[0]).args(["--memory-child", db.to_str().unwrap()]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let mut parts = text.split_whitespace();

@@ -13,6 +13,7 @@ pub fn spawn_sources(
     db: &Path,
 ) {
     tasks.spawn(crate::detect::runner::run(writer.clone(), db.to_owned(), config.detect.clone()));
+    tasks.spawn(crate::store::search::keep_indexed(writer.clone()));
     tasks.spawn(crate::sources::falco_http::run(writer.clone(), config.falco.clone()));
     tasks.spawn(crate::sources::fail2ban::run(writer.clone(), config.fail2ban.clone()));
     tasks.spawn(crate::sources::cloudwatch::run(writer.clone(), config.cloudwatch.clone()));

@@ -73,7 +73,11 @@ pub fn list(db: &Path, pane: Pane, args: ListArgs, priority: Option<String>) -> 
         Pane::Access => (access::SELECT, "access_events"),
         other => bail!("{} has no headless list", other.title()),
     };
-    let (condition, mut params) = match &filter {
+    let narrowed = match (&filter, pane) {
+        (Some(f), Pane::Access) => store::search::narrow(&conn, f)?,
+        _ => None,
+    };
+    let (condition, mut params) = match narrowed.as_ref().or(filter.as_ref()) {
         Some(f) => (format!(" WHERE ({})", f.sql), f.params.clone()),
         None => (String::new(), Vec::new()),
     };

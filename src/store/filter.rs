@@ -67,6 +67,19 @@ pub struct Filter {
     pub text: String,
     pub sql: String,
     pub params: Vec<Value>,
+    /// What the filter's positive terms require of a row, for an index to list the rows that
+    /// might match (see `store::search`); the SQL alone decides which do.
+    pub needles: Vec<Needle>,
+}
+
+/// What one positive term says every matching row holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Needle {
+    /// Each piece occurs in `column` (free text: in one of the pane's free-text columns), ignoring
+    /// ASCII case.
+    Text { column: Option<&'static str>, pieces: Vec<String> },
+    /// `column` is exactly this address, in the store's canonical form.
+    Address { column: &'static str, ip: String },
 }
 
 /// Why a filter could not be compiled; shown under the filter input as typed.
@@ -125,18 +138,42 @@ pub fn compile(input: &str, fields: &Fields, now_ms: i64) -> Result<Option<Filte
     }
     let mut clauses = Vec::new();
     let mut params = Vec::new();
+    let mut needles = Vec::new();
     for word in words {
         let (negated, body) = match word.strip_prefix('!') {
             Some(rest) if !rest.is_empty() => (true, rest.to_string()),
             _ => (false, word),
         };
         let clause = match split_term(&body) {
-            Some((name, op, value)) => term(fields, name, op, value, now_ms, &mut params)?,
-            None => free_text(fields, &body, &mut params),
+            Some((name, op, value)) => {
+                let clause = term(fields, name, op, value, now_ms, &mut params)?;
+                if !negated && op == Op::Eq {
+                    needles.extend(needle(fields, name, value));
+                }
+                clause
+            }
+            None => {
+                if !negated {
+                    needles.push(Needle::Text { column: None, pieces: vec![body.clone()] });
+                }
+                free_text(fields, &body, &mut params)
+            }
         };
         clauses.push(if negated { format!("NOT IFNULL({clause}, 0)") } else { clause });
     }
-    Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params }))
+    Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params, needles }))
+}
+
+/// What `name:value` (already compiled, so known to be valid) requires of a matching row.
+fn needle(fields: &Fields, name: &str, value: &str) -> Option<Needle> {
+    let field = fields.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))?;
+    let pieces = || value.split('*').filter(|p| !p.is_empty()).map(str::to_string).collect();
+    match field.kind {
+        FieldKind::Text => Some(Needle::Text { column: Some(field.column), pieces: pieces() }),
+        FieldKind::Ip if value.contains('*') => Some(Needle::Text { column: Some(field.column), pieces: pieces() }),
+        FieldKind::Ip => Some(Needle::Address { column: field.column, ip: canonical_address(value) }),
+        _ => None,
+    }
 }
 
 /// Splits on white space, keeping "quoted phrases" (with `\"` and `\\` escapes) together.
@@ -252,9 +289,7 @@ fn term(
                 params.push(Value::Text(like_pattern(value)));
                 like(column)
             } else {
-                let canonical =
-                    value.parse::<std::net::IpAddr>().map_or_else(|_| value.to_ascii_lowercase(), |ip| ip.to_string());
-                params.push(Value::Text(canonical));
+                params.push(Value::Text(canonical_address(value)));
                 format!("{column} = ?")
             };
             Ok(if op == Op::Ne { format!("NOT IFNULL({clause}, 0)") } else { clause })
@@ -297,6 +332,11 @@ fn term(
             Ok(format!("{column} IS {}NULL", if yes { "NOT " } else { "" }))
         }
     }
+}
+
+/// An address as the store keeps it; text that is not one, lower-cased.
+fn canonical_address(value: &str) -> String {
+    value.parse::<std::net::IpAddr>().map_or_else(|_| value.to_ascii_lowercase(), |ip| ip.to_string())
 }
 
 fn free_text(fields: &Fields, word: &str, params: &mut Vec<Value>) -> String {

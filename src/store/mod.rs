@@ -14,6 +14,7 @@ pub mod overview;
 pub mod priority;
 pub mod related;
 pub mod schema;
+pub mod search;
 pub mod status;
 pub mod tails;
 pub mod tenants;

@@ -224,6 +224,28 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX cursor_seen_by_ts ON cursor_seen(source, ts);
     "#,
+    // version 10: indexes over the access events that imports and live writes never wait for:
+    // the collector fills them in chunks after the rows are stored (`store::search`), up to
+    // `access_indexed_through`. A trigram index of the text a filter searches (contentless, no
+    // positions: only which rows hold each trigram; every candidate is checked against the row)
+    // and the rows of each source address. Filters use them for the rows they cover and scan the
+    // rest. `ts` is that event's time (-1 for an id no row has), so an index whose last event was
+    // deleted and its id handed out again is seen to be stale and rebuilt.
+    r#"
+    CREATE VIRTUAL TABLE access_text USING fts5(
+        path, user_agent, src_ip, user, content='', detail='none', tokenize='trigram'
+    );
+    CREATE TABLE access_by_ip (
+        src_ip        TEXT NOT NULL,
+        id            INTEGER NOT NULL,
+        PRIMARY KEY (src_ip, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE access_indexed_through (
+        only          INTEGER PRIMARY KEY CHECK (only = 1),
+        event         INTEGER NOT NULL,
+        ts            INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The newest schema version this build understands.

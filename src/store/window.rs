@@ -193,7 +193,11 @@ impl Spec {
 /// Loads the window a query asks for.
 pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page> {
     let spec = spec(q.listing, now_ms, q.history, q.grouped);
-    let filter = q.filter.as_ref();
+    let narrowed = match (&q.filter, q.listing) {
+        (Some(f), Listing::Access) => super::search::narrow(conn, f)?,
+        _ => None,
+    };
+    let filter = narrowed.as_ref().or(q.filter.as_ref());
     let n = q.per_side.max(1);
     let mut page = if let Order::Whole(tail) = spec.order {
         let rows = spec.fetch(conn, filter, None, tail, REGISTRY_LIMIT)?;
