@@ -4,46 +4,34 @@
 use crate::support::moto;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::Collector;
 use moto::{Fault, FaultProxy, Moto};
 
 /// A `rampart collect` process on its own store and config, killed when dropped.
-struct Collector {
-    child: Child,
-}
-
-impl Collector {
-    fn start(dir: &Path, config: &str) -> Collector {
-        std::fs::write(dir.join("config.toml"), config).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-            .arg("collect")
-            .arg("--db")
-            .arg(dir.join("r.db"))
-            .arg("--config")
-            .arg(dir.join("config.toml"))
-            // The standard chain finds these; nothing else of the machine's AWS setup is seen.
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("HOME", dir)
-            .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Collector { child }
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_collector(dir: &Path, config: &str) -> Collector {
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("collect")
+        .arg("--db")
+        .arg(dir.join("r.db"))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        // The standard chain finds these; nothing else of the machine's AWS setup is seen.
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", dir)
+        .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Collector { child }
 }
 
 /// Rows of `table` from `source`, and how many distinct `column` values they have.
@@ -122,10 +110,10 @@ async fn every_event_is_stored_once_across_pages_streams_late_events_and_a_resta
     let config = json_group_config(group, &moto.url);
 
     // A restart half-way through the backfill: the first run is killed as soon as rows appear.
-    let first = Collector::start(dir.path(), &config);
+    let first = start_collector(dir.path(), &config);
     wait_for("the first rows", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 > 0).await;
     drop(first);
-    let _second = Collector::start(dir.path(), &config);
+    let _second = start_collector(dir.path(), &config);
     let seen =
         wait_for("15,000 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_000).await;
     assert_eq!(seen, (15_000, 15_000), "each event stored exactly once");
@@ -169,7 +157,7 @@ async fn falco_alerts_land_with_their_group_as_source_and_bad_lines_are_counted(
         "[[cloudwatch]]\ngroup = \"{group}\"\nformat = \"falco\"\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\npoll = \"300ms\"\n",
         moto.url
     );
-    let _c = Collector::start(dir.path(), &config);
+    let _c = start_collector(dir.path(), &config);
     let source = format!("cloudwatch:{group}");
     let seen = wait_for("20 alerts", || counts(&db(&dir), "alerts", "output", &source), |c| c.0 >= 20).await;
     assert_eq!(seen, (20, 20));
@@ -198,7 +186,7 @@ async fn throttling_server_errors_and_a_vanished_endpoint_are_reported_and_lose_
     moto::put(&client, group, "a", &batch(0, now - 60_000)).await;
     let dir = tempfile::tempdir().unwrap();
     let source = format!("cloudwatch:{group}");
-    let _c = Collector::start(dir.path(), &json_group_config(group, &proxy.url));
+    let _c = start_collector(dir.path(), &json_group_config(group, &proxy.url));
     wait_for("the first 100", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 100).await;
 
     // Throttled: more refusals in a row than the SDK retries, so the source itself backs off.

@@ -6,41 +6,29 @@ use crate::support::moto;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::Collector;
 use moto::{Fault, FaultProxy, Moto};
 use rampart::store::{self, audit, Access};
 
 const GROUP: &str = "/rampart/test-host";
 
 /// A `rampart collect` process on its own store and config, killed when dropped.
-struct Collector {
-    child: Child,
-}
-
-impl Collector {
-    fn start(dir: &Path) -> Collector {
-        let child = rampart_command(dir)
-            .arg("collect")
-            .arg("--db")
-            .arg(dir.join("r.db"))
-            .arg("--config")
-            .arg(dir.join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Collector { child }
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_collector(dir: &Path) -> Collector {
+    let child = rampart_command(dir)
+        .arg("collect")
+        .arg("--db")
+        .arg(dir.join("r.db"))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Collector { child }
 }
 
 /// rampart with moto's dummy keys in the environment and nothing else of the machine's AWS setup.
@@ -199,7 +187,7 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
     alert(dir, "cloudwatch:/ecs/falco", "From another host");
     alert(dir, "rampart", "Scanner");
 
-    let first = Collector::start(dir);
+    let first = start_collector(dir);
     caught_up(dir, 5).await;
     let mut want = expected(1..=3, 1..=1);
     want.insert("alert:3".into(), 1);
@@ -208,7 +196,7 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
 
     // A plain restart resumes from the cursor.
     audit_rows(dir, 4, 2);
-    let second = Collector::start(dir);
+    let second = start_collector(dir);
     caught_up(dir, 2).await;
     drop(second);
 
@@ -219,7 +207,7 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
         .unwrap();
     drop(conn);
     audit_rows(dir, 6, 1);
-    let _third = Collector::start(dir);
+    let _third = start_collector(dir);
     caught_up(dir, 1).await;
     let mut want = expected(1..=6, 1..=1);
     want.insert("alert:3".into(), 1);
@@ -268,7 +256,7 @@ async fn audit_verify_finds_rows_deleted_from_the_end_and_an_emptied_table_by_th
     write_config(dir, &moto.url);
     store::open(&db(dir), Access::ReadWrite).unwrap();
     audit_rows(dir, 1, 5);
-    let collector = Collector::start(dir);
+    let collector = start_collector(dir);
     caught_up(dir, 5).await;
     drop(collector);
 
@@ -306,7 +294,7 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
     audit_rows(publisher, 1, 2);
     alert(publisher, "rampart", "Path traversal");
     alert(publisher, "rampart", "Scanner");
-    let _host = Collector::start(publisher);
+    let _host = start_collector(publisher);
     caught_up(publisher, 4).await;
 
     // Another machine's collector follows every /rampart/ group.
@@ -321,7 +309,7 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
         ),
     )
     .unwrap();
-    let _fleet = Collector::start(fleet);
+    let _fleet = start_collector(fleet);
     let source = format!("cloudwatch:{GROUP}");
     let seen = wait_for(
         "the other host's alerts",

@@ -414,20 +414,6 @@ fn night_log() -> String {
     text
 }
 
-/// Alerts of rampart's rules per rule: how many, the first and the last time.
-fn alerts_by_rule(conn: &rusqlite::Connection) -> Vec<(String, i64, String, String)> {
-    let time = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%H:%M:%S").to_string();
-    let mut stmt = conn
-        .prepare(
-            "SELECT rule, count(*), min(ts), max(ts) FROM alerts WHERE source = 'rampart' GROUP BY rule ORDER BY rule",
-        )
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, time(r.get(2)?), time(r.get(3)?))))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
 /// The brute force alerted every two minutes while it lasted (one alert per rule, address and
 /// window), the scan every minute: at the times they happened, not when they were imported.
 fn night_alerts() -> Vec<(String, i64, String, String)> {
@@ -446,7 +432,7 @@ fn an_imported_log_is_judged_and_its_attacks_alerted_at_the_time_they_happened()
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("judged 12500 events with the detection rules: 118 alerts raised"), "{err}");
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
-    assert_eq!(alerts_by_rule(&conn), night_alerts());
+    assert_eq!(crate::support::alerts_by_rule(&conn), night_alerts());
     let (_, out, _) =
         rampart(&db, &["alerts", "list", "--json", "--filter", "ip:203.0.113.66", "--limit", "1000"], None);
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();

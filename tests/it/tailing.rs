@@ -1,6 +1,7 @@
 //! The collector following an access log through everything logrotate and a restart can do to
 //! it, with exact counts: every line stored once, garbage counted, nothing lost.
 
+use crate::support::{self, Collector};
 use rampart::store::related::Related;
 use std::io::Write;
 use std::path::Path;
@@ -45,18 +46,6 @@ fn config_file(dir: &Path, extra: &str) -> std::path::PathBuf {
     let base = "[docker]\nhost = \"unix:///nonexistent/docker.sock\"\n[fail2ban]\ndatabase = \"/nonexistent/f2b\"\n";
     std::fs::write(&path, format!("{base}{extra}")).unwrap();
     path
-}
-
-/// A running `rampart collect`, killed if a failing test leaves it behind.
-struct Collector(Child);
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 /// Waits until `source`'s status line in the store contains `text`.
@@ -121,12 +110,12 @@ fn collect(db: &Path, config: &Path) -> Collector {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    Collector(child)
+    Collector { child }
 }
 
 fn stop(mut collector: Collector) {
-    Command::new("kill").args(["-TERM", &collector.0.id().to_string()]).status().unwrap();
-    assert!(collector.0.wait().unwrap().success());
+    Command::new("kill").args(["-TERM", &collector.child.id().to_string()]).status().unwrap();
+    assert!(collector.child.wait().unwrap().success());
 }
 
 #[test]
@@ -143,7 +132,7 @@ fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
     // A partial last line is held back until its newline arrives.
     let tail = line(100);
     append(&log, &tail[..30]);
-    wait_read_to_end(&child.0, &log);
+    wait_read_to_end(&child.child, &log);
     assert_eq!(stored(&db).0, 100);
     append(&log, &tail[30..]);
     wait_for(&db, 101);
@@ -341,19 +330,9 @@ fn insert(db: &Path, events: &[rampart::store::access::AccessEvent]) {
     conn.execute_batch("COMMIT").unwrap();
 }
 
-/// Rampart's alerts per rule: how many, the first and the last time (of day).
+/// Rampart's alerts per rule (see [`support::alerts_by_rule`]) in the store at `db`.
 fn alerts_by_rule(db: &Path) -> Vec<(String, i64, String, String)> {
-    let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
-    let time = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%H:%M:%S").to_string();
-    let mut stmt = conn
-        .prepare(
-            "SELECT rule, count(*), min(ts), max(ts) FROM alerts WHERE source = 'rampart' GROUP BY rule ORDER BY rule",
-        )
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, time(r.get(2)?), time(r.get(3)?))))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    support::alerts_by_rule(&rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap())
 }
 
 /// Waits for the alert raised for `ip`: events are judged in order, so all before it are judged.

@@ -202,3 +202,31 @@ pub fn buffer_text(buffer: &Buffer) -> String {
     }
     out
 }
+
+/// A running `rampart collect`, killed when dropped (a failing test leaves none behind).
+pub struct Collector {
+    pub child: std::process::Child,
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Alerts of rampart's own rules per rule: how many, the first and the last time (of day).
+pub fn alerts_by_rule(conn: &rusqlite::Connection) -> Vec<(String, i64, String, String)> {
+    let time = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%H:%M:%S").to_string();
+    let mut stmt = conn
+        .prepare(
+            "SELECT rule, count(*), min(ts), max(ts) FROM alerts WHERE source = 'rampart' GROUP BY rule ORDER BY rule",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, time(r.get(2)?), time(r.get(3)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
