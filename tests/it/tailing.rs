@@ -1,12 +1,14 @@
 //! The collector following an access log through everything logrotate and a restart can do to
 //! it, with exact counts: every line stored once, garbage counted, nothing lost.
 
-use crate::support::{self, Collector};
-use rampart::store::related::Related;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+use rampart::store::related::Related;
+
+use crate::support::{self, Collector};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 
