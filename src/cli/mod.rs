@@ -36,7 +36,7 @@ use crate::store::{self, Access};
         banned IPs and file integrity, with audited actions.\n\n\
         Run without a command to open the console on the default store; `rampart demo` opens it on \
         a throw-away store with a live simulator. Press ? in the console for every key.",
-    after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect])\n  \
+    after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect], [[integrity]],\n           [[cloudwatch]], [cloudwatch_publish])\n  \
         themes   ~/.config/rampart/themes/NAME.toml (override or add to: default, light, high-contrast, mono)\n  \
         keymaps  ~/.config/rampart/keymaps/NAME.toml (override or add to: default, emacs)\n  \
         store    ~/.local/share/rampart/rampart.db; log ~/.local/share/rampart/rampart.log (RUST_LOG honoured)\n\n\
