@@ -114,9 +114,12 @@ impl Workers {
     ) -> Workers {
         let (tx, rx) = std_mpsc::channel();
         let out = msgs.clone();
+        // The baseline is taken now, not when the thread first runs: a commit made right after
+        // the console started is then always seen as a change.
+        let seen_version = data_version(&reader);
         std::thread::Builder::new()
             .name("store-reader".into())
-            .spawn(move || query_loop(reader, rx, out))
+            .spawn(move || query_loop(reader, seen_version, rx, out))
             .expect("spawning the store reader thread");
         Workers { queries: tx, writer, msgs, backend, operator: Arc::new(operator), config_dir }
     }
@@ -157,9 +160,17 @@ impl Workers {
 /// How often the reader looks for commits made by other processes (other consoles, `rampart collect`).
 const DATA_VERSION_POLL: Duration = Duration::from_millis(250);
 
-fn query_loop(reader: Connection, rx: std_mpsc::Receiver<Work>, out: mpsc::UnboundedSender<Msg>) {
-    let data_version = |c: &Connection| c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok();
-    let mut seen_version = data_version(&reader);
+/// SQLite's count of commits by other connections, as `reader` sees it.
+fn data_version(reader: &Connection) -> Option<i64> {
+    reader.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok()
+}
+
+fn query_loop(
+    reader: Connection,
+    mut seen_version: Option<i64>,
+    rx: std_mpsc::Receiver<Work>,
+    out: mpsc::UnboundedSender<Msg>,
+) {
     loop {
         let first = match rx.recv_timeout(DATA_VERSION_POLL) {
             Ok(work) => work,

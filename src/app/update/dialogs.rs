@@ -68,7 +68,8 @@ pub(super) fn respond(state: &mut State, action: Action) -> Vec<Effect> {
                     )
                 } else {
                     format!(
-                        "Disconnect every network of {}'s {} containers and attach them to the quarantine network?",
+                        "Cut {}'s {} containers off every network (their addresses are kept for restore) and attach \
+                         them to the quarantine network?",
                         t.name, t.containers
                     )
                 },
