@@ -293,13 +293,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         }
     }
     let fitted = fitting(cols, body.width, &needed);
-    let rows = shown.into_iter().enumerate().map(|(i, spans)| {
-        let r = TableRow::new(fitted_cells(&fitted, spans));
-        if p.offset + i == p.selected {
-            r.style(selected_style)
-        } else {
-            r
+    let rows = shown.into_iter().enumerate().map(|(i, mut spans)| {
+        if p.offset + i != p.selected {
+            return TableRow::new(fitted_cells(&fitted, spans));
         }
+        // A cell's own colour stays on the selected row unless it is the selection's background,
+        // where it would vanish (light-yellow warning text on the light-yellow bar).
+        for span in &mut spans {
+            if span.style.fg.is_some() && span.style.fg == selected_style.bg {
+                span.style.fg = selected_style.fg;
+            }
+        }
+        TableRow::new(fitted_cells(&fitted, spans)).style(selected_style)
     });
     let titles = cols.iter().map(|c| Span::raw(c.title)).collect();
     let header = TableRow::new(fitted_cells(&fitted, titles)).style(theme.column_header);
