@@ -10,28 +10,10 @@ use std::time::{Duration, Instant};
 use crate::support::Collector;
 use moto::{Fault, FaultProxy, Moto};
 
-/// A `rampart collect` process on its own store and config, killed when dropped.
+/// A `rampart collect` process on its own store and `config`, killed when dropped.
 fn start_collector(dir: &Path, config: &str) -> Collector {
     std::fs::write(dir.join("config.toml"), config).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("collect")
-        .arg("--db")
-        .arg(dir.join("r.db"))
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        // The standard chain finds these; nothing else of the machine's AWS setup is seen.
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("HOME", dir)
-        .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Collector { child }
+    moto::collector(dir)
 }
 
 /// Rows of `table` from `source`, and how many distinct `column` values they have.

@@ -6,43 +6,12 @@ use crate::support::moto;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::Collector;
 use moto::{Fault, FaultProxy, Moto};
 use rampart::store::{self, audit, Access};
 
 const GROUP: &str = "/rampart/test-host";
-
-/// A `rampart collect` process on its own store and config, killed when dropped.
-fn start_collector(dir: &Path) -> Collector {
-    let child = rampart_command(dir)
-        .arg("collect")
-        .arg("--db")
-        .arg(dir.join("r.db"))
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Collector { child }
-}
-
-/// rampart with moto's dummy keys in the environment and nothing else of the machine's AWS setup.
-fn rampart_command(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
-    c.env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("HOME", dir)
-        .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.display()));
-    c
-}
 
 fn write_config(dir: &Path, url: &str) {
     let config =
@@ -187,7 +156,7 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
     alert(dir, "cloudwatch:/ecs/falco", "From another host");
     alert(dir, "rampart", "Scanner");
 
-    let first = start_collector(dir);
+    let first = moto::collector(dir);
     caught_up(dir, 5).await;
     let mut want = expected(1..=3, 1..=1);
     want.insert("alert:3".into(), 1);
@@ -196,7 +165,7 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
 
     // A plain restart resumes from the cursor.
     audit_rows(dir, 4, 2);
-    let second = start_collector(dir);
+    let second = moto::collector(dir);
     caught_up(dir, 2).await;
     drop(second);
 
@@ -207,7 +176,7 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
         .unwrap();
     drop(conn);
     audit_rows(dir, 6, 1);
-    let _third = start_collector(dir);
+    let _third = moto::collector(dir);
     caught_up(dir, 1).await;
     let mut want = expected(1..=6, 1..=1);
     want.insert("alert:3".into(), 1);
@@ -238,7 +207,7 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
 
 /// `rampart audit verify` with the publish config.
 fn verify(dir: &Path) -> (Option<i32>, String) {
-    let out = rampart_command(dir)
+    let out = moto::rampart(dir)
         .args(["audit", "verify", "--db"])
         .arg(db(dir))
         .arg("--config")
@@ -256,7 +225,7 @@ async fn audit_verify_finds_rows_deleted_from_the_end_and_an_emptied_table_by_th
     write_config(dir, &moto.url);
     store::open(&db(dir), Access::ReadWrite).unwrap();
     audit_rows(dir, 1, 5);
-    let collector = start_collector(dir);
+    let collector = moto::collector(dir);
     caught_up(dir, 5).await;
     drop(collector);
 
@@ -294,7 +263,7 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
     audit_rows(publisher, 1, 2);
     alert(publisher, "rampart", "Path traversal");
     alert(publisher, "rampart", "Scanner");
-    let _host = start_collector(publisher);
+    let _host = moto::collector(publisher);
     caught_up(publisher, 4).await;
 
     // Another machine's collector follows every /rampart/ group.
@@ -309,7 +278,7 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
         ),
     )
     .unwrap();
-    let _fleet = start_collector(fleet);
+    let _fleet = moto::collector(fleet);
     let source = format!("cloudwatch:{GROUP}");
     let seen = wait_for(
         "the other host's alerts",

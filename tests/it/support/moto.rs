@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,36 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
+
+/// rampart with moto's dummy keys in the environment and nothing else of the machine's AWS setup,
+/// its home in `dir` and no Docker engine.
+pub fn rampart(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    c.env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", dir)
+        .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.display()));
+    c
+}
+
+/// `rampart collect` on `dir`'s store (r.db) and config (config.toml), killed when dropped.
+pub fn collector(dir: &Path) -> super::Collector {
+    let child = rampart(dir)
+        .arg("collect")
+        .arg("--db")
+        .arg(dir.join("r.db"))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    super::Collector { child }
+}
 
 pub struct Moto {
     child: Child,
