@@ -1,7 +1,7 @@
-//! The six views of the console and what each one lists.
+//! The seven views of the console and what each one lists.
 
 use crate::store::window::Listing;
-use crate::store::{access, alerts, audit, bans, filter::Fields, integrity, tenants};
+use crate::store::{access, alerts, audit, bans, filter::Fields, integrity, status, tenants};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
@@ -11,11 +11,18 @@ pub enum Pane {
     Bans,
     Integrity,
     Audit,
+    Sources,
 }
 
 impl Pane {
-    /// In focus order; the number keys 1–6 follow it.
-    pub const ALL: [Pane; 6] = [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit];
+    /// In focus order; the number keys 1–7 follow it.
+    pub const ALL: [Pane; 7] =
+        [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit, Pane::Sources];
+
+    /// A view shown alone, outside the five-pane grid.
+    pub fn is_view(self) -> bool {
+        matches!(self, Pane::Audit | Pane::Sources)
+    }
 
     /// What the pane lists from the store.
     pub fn listing(self) -> Listing {
@@ -26,6 +33,7 @@ impl Pane {
             Pane::Bans => Listing::Bans,
             Pane::Integrity => Listing::Integrity,
             Pane::Audit => Listing::Audit,
+            Pane::Sources => Listing::Sources,
         }
     }
 
@@ -42,6 +50,7 @@ impl Pane {
             Pane::Bans => "Bans",
             Pane::Integrity => "Integrity",
             Pane::Audit => "Audit",
+            Pane::Sources => "Sources",
         }
     }
 
@@ -62,6 +71,7 @@ impl Pane {
             Pane::Bans => &bans::FIELDS,
             Pane::Integrity => &integrity::FIELDS,
             Pane::Audit => &audit::FIELDS,
+            Pane::Sources => &status::FIELDS,
         }
     }
 
@@ -79,6 +89,7 @@ impl Pane {
             Pane::Bans => Tables::BANS,
             Pane::Integrity => Tables::INTEGRITY,
             Pane::Audit => Tables::AUDIT,
+            Pane::Sources => Tables::STATUS,
         }
     }
 }

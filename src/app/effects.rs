@@ -37,6 +37,13 @@ pub fn changes_msg(conn: &Connection, run: i64) -> Msg {
     Msg::Changes { run, result: crate::store::integrity::changes_of(conn, run).map_err(|e| e.to_string()) }
 }
 
+pub fn unparsed_msg(conn: &Connection, source: &str) -> Msg {
+    Msg::Unparsed {
+        source: source.to_string(),
+        result: crate::store::unparsed::of(conn, source).map_err(|e| e.to_string()),
+    }
+}
+
 fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
     Msg::ThemeLoaded(crate::config::load_theme(name, config_dir).map(Box::new).map_err(|e| e.to_string()))
 }
@@ -60,6 +67,7 @@ impl Inline {
             Effect::LoadOverview => vec![overview_msg(&self.reader, now_ms)],
             Effect::LoadRelated { ip, alert } => vec![related_msg(&self.reader, &ip, alert)],
             Effect::LoadChanges { run } => vec![changes_msg(&self.reader, run)],
+            Effect::LoadUnparsed { source } => vec![unparsed_msg(&self.reader, &source)],
             Effect::Respond(request) => {
                 // The same path as the live console: a writer thread on this store, and the
                 // async responder driven to completion here.
@@ -89,6 +97,7 @@ enum Work {
     Overview,
     Related(String, Option<i64>),
     Changes(i64),
+    Unparsed(String),
 }
 
 /// The live console's effect runner: a query thread with its own read connection (which keeps
@@ -137,6 +146,9 @@ impl Workers {
             }
             Effect::LoadChanges { run } => {
                 let _ = self.queries.send(Work::Changes(run));
+            }
+            Effect::LoadUnparsed { source } => {
+                let _ = self.queries.send(Work::Unparsed(source));
             }
             Effect::Respond(request) => {
                 let (writer, msgs) = (self.writer.clone(), self.msgs.clone());
@@ -190,6 +202,7 @@ fn query_loop(
         let mut overview = false;
         let mut related = None;
         let mut changes = None;
+        let mut unparsed = None;
         for work in std::iter::once(first).chain(rx.try_iter()) {
             match work {
                 Work::Load { generation, query } => {
@@ -198,6 +211,12 @@ fn query_loop(
                 Work::Overview => overview = true,
                 Work::Related(ip, alert) => related = Some((ip, alert)),
                 Work::Changes(run) => changes = Some(run),
+                Work::Unparsed(source) => unparsed = Some(source),
+            }
+        }
+        if let Some(source) = unparsed {
+            if out.send(unparsed_msg(&reader, &source)).is_err() {
+                return;
             }
         }
         if let Some(run) = changes {

@@ -33,6 +33,11 @@ pub enum Msg {
         rows: Result<Vec<Related>, String>,
     },
     ThemeLoaded(Result<Box<Theme>, String>),
+    /// A source's kept unparsed lines, for the open detail popup.
+    Unparsed {
+        source: String,
+        result: Result<Vec<crate::store::unparsed::Line>, String>,
+    },
     /// The changed entries of integrity run `run`, for the open changes popup.
     Changes {
         run: i64,
@@ -63,6 +68,10 @@ pub enum Effect {
     /// The changed entries of an integrity run, for the open changes popup.
     LoadChanges {
         run: i64,
+    },
+    /// A source's kept unparsed lines, for the open detail popup.
+    LoadUnparsed {
+        source: String,
     },
     Respond(Request),
     LoadTheme(String),

@@ -146,6 +146,8 @@ pub enum Popup {
         row: Box<Row>,
         scroll: u16,
         related: Option<Result<Vec<Related>, String>>,
+        /// A source's kept unparsed lines, newest first, once loaded (the Sources view).
+        kept: Option<Result<Vec<crate::store::unparsed::Line>, String>>,
     },
     Confirm(Box<Confirm>),
     /// An integrity target's newest run: what changed, grouped by kind, filterable.
@@ -228,7 +230,7 @@ pub struct State {
     pub keymap: Keymap,
     pub focus: Pane,
     pub zoomed: bool,
-    pub panes: [PaneState; 6],
+    pub panes: [PaneState; 7],
     pub overview: Overview,
     /// Jails seen in the store, offered when banning.
     pub jails: Vec<String>,
@@ -263,7 +265,7 @@ pub fn per_side(height: usize) -> usize {
 
 impl State {
     pub fn new(session: Session, theme: Theme, keymap: Keymap, size: Rect, now_ms: i64) -> State {
-        let mut panes: [PaneState; 6] = Default::default();
+        let mut panes: [PaneState; 7] = Default::default();
         for (p, state) in Pane::ALL.iter().zip(panes.iter_mut()) {
             state.follow = p.is_stream();
         }

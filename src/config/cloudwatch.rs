@@ -32,11 +32,68 @@ pub struct GroupConfig {
     pub requests_per_second: Option<u32>,
     /// Every event belongs to this tenant…
     pub tenant: Option<String>,
-    /// …or its tenant comes from its virtual `host`, `referer`, `path` (JSON access events).
+    /// …or its tenant comes from its virtual `host`, `referer`, `path`, or the JSON `field` named
+    /// by `[cloudwatch.fields] tenant` (JSON access events).
     pub tenant_from: Option<TenantFrom>,
     /// JSON field names, for `format = "json"`.
     #[serde(default)]
-    pub fields: FieldNames,
+    pub fields: Fields,
+}
+
+/// `[cloudwatch.fields]`: the names of `[access_log.fields]`, plus `tenant` (for
+/// `tenant_from = "field"`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fields {
+    pub time: String,
+    pub ip: String,
+    pub user: String,
+    pub method: String,
+    pub path: String,
+    pub status: String,
+    pub bytes: String,
+    pub user_agent: String,
+    pub host: String,
+    pub referer: String,
+    /// The field that holds the tenant's name [default: tenant].
+    pub tenant: String,
+}
+
+impl Default for Fields {
+    fn default() -> Fields {
+        let n = FieldNames::default();
+        Fields {
+            time: n.time,
+            ip: n.ip,
+            user: n.user,
+            method: n.method,
+            path: n.path,
+            status: n.status,
+            bytes: n.bytes,
+            user_agent: n.user_agent,
+            host: n.host,
+            referer: n.referer,
+            tenant: "tenant".into(),
+        }
+    }
+}
+
+impl Fields {
+    /// The names the JSON lines parser reads (all but `tenant`).
+    pub fn names(&self) -> FieldNames {
+        FieldNames {
+            time: self.time.clone(),
+            ip: self.ip.clone(),
+            user: self.user.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status: self.status.clone(),
+            bytes: self.bytes.clone(),
+            user_agent: self.user_agent.clone(),
+            host: self.host.clone(),
+            referer: self.referer.clone(),
+        }
+    }
 }
 
 /// What a group's messages are.

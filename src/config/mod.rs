@@ -135,6 +135,8 @@ pub enum TenantFrom {
     Host,
     Referer,
     Path,
+    /// A JSON field of its own (`[cloudwatch.fields] tenant`); `[[cloudwatch]]` entries only.
+    Field,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -157,6 +159,10 @@ impl AccessLog {
             (None, Some(TenantFrom::Host)) => Ok(TenantRule::Host),
             (None, Some(TenantFrom::Referer)) => Ok(TenantRule::Referer),
             (None, Some(TenantFrom::Path)) => Ok(TenantRule::PathPrefix),
+            (None, Some(TenantFrom::Field)) => Err(format!(
+                "[[access_log]] {}: tenant_from = \"field\" is for [[cloudwatch]] entries; use \"host\", \"referer\" or \"path\"",
+                self.path.display()
+            )),
             _ => {
                 Err(format!("[[access_log]] {} needs either tenant or tenant_from (and not both)", self.path.display()))
             }

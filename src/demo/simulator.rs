@@ -43,6 +43,9 @@ pub async fn run(writer: StoreWriter, mut gen: Generator, rate: f64) {
                 detail: format!("simulating {rate} events/s; {sent} writes so far"),
                 last_ok: Some(now),
                 last_error: None,
+                summary: String::new(),
+                stored: Some(sent as i64),
+                unparsed: None,
             };
             if writer.send(Write::Status(status)).await.is_err() {
                 return;

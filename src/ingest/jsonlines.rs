@@ -92,6 +92,7 @@ pub fn parse(line: &str, names: &FieldNames, rule: &TenantRule, source: &str) ->
         user_agent: text(&v, &names.user_agent).unwrap_or_default().to_string(),
         target_tenant: None,
         source: source.to_string(),
+        host: None,
     })
 }
 

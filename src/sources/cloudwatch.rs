@@ -24,6 +24,7 @@ use crate::store::cursors::{Batch, EventKey};
 use crate::store::now_ms;
 use crate::store::status::Health;
 use crate::store::tails::Rows;
+use crate::store::unparsed;
 use crate::store::writer::{StoreWriter, Tables, Write};
 
 /// How a message becomes a row.
@@ -31,6 +32,8 @@ use crate::store::writer::{StoreWriter, Tables, Write};
 pub enum Payload {
     Falco,
     Json(TenantRule, Box<FieldNames>),
+    /// JSON access-log lines whose tenant is the value of this field (`tenant_from = "field"`).
+    JsonTenantField(String, Box<FieldNames>),
     Text(TenantRule),
     /// Events another host's `[cloudwatch_publish]` put.
     Rampart,
@@ -57,10 +60,15 @@ impl Payload {
                 a.source = source.to_string();
                 Ok(Parsed::Alert(a))
             }
-            Payload::Json(rule, names) => jsonlines::parse(message, names, rule, source).map(Parsed::Access),
-            Payload::Text(rule) => {
-                combined::parse_with(message.trim_end(), rule, source).map(Parsed::Access).map_err(|e| e.to_string())
+            Payload::Json(rule, names) => jsonlines::parse(message, names, rule, source).map(|e| host_from(e, stream)),
+            Payload::JsonTenantField(field, names) => {
+                let mut e = jsonlines::parse(message, names, &TenantRule::Fixed(String::new()), source)?;
+                e.tenant = tenant_of(message, field)?;
+                Ok(host_from(e, stream))
             }
+            Payload::Text(rule) => combined::parse_with(message.trim_end(), rule, source)
+                .map(|e| host_from(e, stream))
+                .map_err(|e| e.to_string()),
             Payload::Rampart => {
                 let v: serde_json::Value =
                     serde_json::from_str(message).map_err(|e| format!("not a published rampart event: {e}"))?;
@@ -79,6 +87,26 @@ impl Payload {
                 }
             }
         }
+    }
+}
+
+/// An access event with its stream's name as its host (streams are named for the host that
+/// writes them: `web-1`, an instance id).
+fn host_from(mut e: crate::store::access::AccessEvent, stream: &str) -> Parsed {
+    if !stream.is_empty() {
+        e.host = Some(stream.to_string());
+    }
+    Parsed::Access(e)
+}
+
+/// The tenant a JSON line names in `field`: text (or a number), lower-cased; a line without it
+/// does not parse (it would belong to no tenant).
+fn tenant_of(message: &str, field: &str) -> Result<String, String> {
+    let v: serde_json::Value = serde_json::from_str(message).map_err(|e| format!("not JSON: {e}"))?;
+    match v.get(field) {
+        Some(serde_json::Value::String(t)) if !t.trim().is_empty() && t != "-" => Ok(t.trim().to_lowercase()),
+        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(format!("no tenant in '{field}'")),
     }
 }
 
@@ -131,6 +159,11 @@ impl GroupConfig {
         }
         let rule = match (&self.tenant, self.tenant_from) {
             (Some(t), None) => TenantRule::Fixed(t.clone()),
+            (None, Some(TenantFrom::Field)) if self.format != PayloadFormat::Json => {
+                return Err(format!("[[cloudwatch]] {label}: tenant_from = \"field\" needs format = \"json\""))
+            }
+            // Read by `Payload::JsonTenantField`.
+            (None, Some(TenantFrom::Field)) => TenantRule::Fixed(String::new()),
             (None, Some(TenantFrom::Host)) if self.format == PayloadFormat::Text => {
                 return Err(format!("[[cloudwatch]] {label}: tenant_from = \"host\" needs format = \"json\""))
             }
@@ -144,7 +177,10 @@ impl GroupConfig {
         };
         let payload = match self.format {
             PayloadFormat::Falco => Payload::Falco,
-            PayloadFormat::Json => Payload::Json(rule, Box::new(self.fields.clone())),
+            PayloadFormat::Json if self.tenant_from == Some(TenantFrom::Field) => {
+                Payload::JsonTenantField(self.fields.tenant.clone(), Box::new(self.fields.names()))
+            }
+            PayloadFormat::Json => Payload::Json(rule, Box::new(self.fields.names())),
             PayloadFormat::Text => Payload::Text(rule),
             PayloadFormat::Rampart => Payload::Rampart,
         };
@@ -210,6 +246,20 @@ impl Problem {
         match self {
             Problem::Throttled | Problem::ServerError(_) => Health::Degraded,
             _ => Health::Down,
+        }
+    }
+
+    /// A few words for the Sources view's STATE column.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Problem::NoCredentials(why) if why.starts_with("no AWS credentials") => "credentials missing",
+            Problem::NoCredentials(_) => "credentials refused",
+            Problem::AccessDenied(_) => "access denied",
+            Problem::NoSuchGroup(_) => "no such group",
+            Problem::Throttled => "throttled",
+            Problem::ServerError(_) => "server error",
+            Problem::Unreachable(_) => "endpoint unreachable",
+            Problem::Other(_) => "error",
         }
     }
 
@@ -403,15 +453,19 @@ pub struct Follower {
 }
 
 /// The outcome of a page of events.
+#[derive(Default)]
 struct Page {
     rows: Vec<Parsed>,
     keys: Vec<EventKey>,
+    /// Messages that were not rows, kept for inspection, and their keys.
+    unparsed: Vec<unparsed::Line>,
+    unparsed_keys: Vec<EventKey>,
     newest: Option<i64>,
 }
 
 impl Follower {
     fn page(&mut self, events: &[aws_sdk_cloudwatchlogs::types::FilteredLogEvent]) -> Page {
-        let mut page = Page { rows: Vec::new(), keys: Vec::new(), newest: None };
+        let mut page = Page::default();
         for e in events {
             let (Some(id), Some(ts)) = (e.event_id(), e.timestamp()) else { continue };
             page.newest = Some(page.newest.map_or(ts, |n: i64| n.max(ts)));
@@ -432,6 +486,9 @@ impl Follower {
                         message.chars().filter(|c| !c.is_control()).take(UNPARSED_EXAMPLE_CHARS).collect();
                     self.last_unparsed = Some(format!("{why}: {example}"));
                     tracing::debug!(group = %self.group, "a message did not parse: {why}");
+                    let stream = e.log_stream_name().unwrap_or_default();
+                    page.unparsed.push(unparsed::Line::new(ts, &format!("{stream}: {why}"), message));
+                    page.unparsed_keys.push(EventKey { id: id.to_string(), ts });
                 }
             }
         }
@@ -464,8 +521,19 @@ impl Follower {
         if !access.0.is_empty() || batches.is_empty() {
             batches.push((Rows::Access(access.0), access.1));
         }
+        // The page's unparsed lines go with its first batch.
+        let mut unparsed = Some((page.unparsed, page.unparsed_keys));
         for (rows, keys) in batches {
-            let batch = Batch { source: self.source.clone(), position: position.clone(), rows, keys, forget_before };
+            let (unparsed, unparsed_keys) = unparsed.take().unwrap_or_default();
+            let batch = Batch {
+                source: self.source.clone(),
+                position: position.clone(),
+                rows,
+                keys,
+                forget_before,
+                unparsed,
+                unparsed_keys,
+            };
             if self.writer.send(Write::Cursored(batch)).await.is_err() {
                 return false;
             }
@@ -473,7 +541,7 @@ impl Follower {
         true
     }
 
-    async fn report(&self, health: Health, detail: String) -> bool {
+    async fn report(&self, health: Health, summary: String, detail: String) -> bool {
         let mut detail = detail;
         if self.position.unparsed > 0 {
             detail.push_str(&format!("; {} not parsed", self.position.unparsed));
@@ -481,7 +549,7 @@ impl Follower {
                 detail.push_str(&format!(" (last: {last})"));
             }
         }
-        super::report(&self.writer, &self.source, health, detail).await
+        super::report_as(&self.writer, &self.source, health, summary, detail).await
     }
 
     /// One pass over `[start, now]`: every page until `nextToken` is absent; a failed request is
@@ -512,7 +580,7 @@ impl Follower {
                     if let Some(n) = page.newest {
                         newest = Some(newest.map_or(n, |m| m.max(n)));
                     }
-                    if !page.rows.is_empty() && !self.store(page, None).await {
+                    if !(page.rows.is_empty() && page.unparsed.is_empty()) && !self.store(page, None).await {
                         return false;
                     }
                     token = out.next_token().map(str::to_string);
@@ -522,7 +590,7 @@ impl Follower {
                     if backfill {
                         let done = newest.map_or(0, |n| ((n - start) * 100 / (began - start).max(1)).clamp(0, 99));
                         let detail = format!("backfilling {done}%: {} events stored", self.position.stored);
-                        if !self.report(Health::Degraded, detail).await {
+                        if !self.report(Health::Degraded, format!("backfilling {done}%"), detail).await {
                             return false;
                         }
                     }
@@ -533,7 +601,7 @@ impl Follower {
                     let wait = backoff(failures);
                     let detail = format!("{}; retrying in {} s", problem.describe(), wait.as_secs().max(1));
                     tracing::warn!(group = %self.group, "{detail}");
-                    if !self.report(problem.health(), detail).await {
+                    if !self.report(problem.health(), problem.summary().into(), detail).await {
                         return false;
                     }
                     tokio::time::sleep(wait).await;
@@ -545,18 +613,18 @@ impl Follower {
         let overlap = self.settings.overlap.as_millis() as i64;
         let keep_from = self.position.newest.unwrap_or(start) - overlap - 60_000;
         self.seen.forget_before(keep_from);
-        let empty = Page { rows: Vec::new(), keys: Vec::new(), newest: None };
-        if !self.store(empty, Some(keep_from)).await {
+        if !self.store(Page::default(), Some(keep_from)).await {
             return false;
         }
         let took = now_ms() - began;
         let poll = self.settings.poll.as_millis() as i64;
-        let (health, detail) = if took > (2 * poll).max(10_000) {
-            (Health::Degraded, format!("lagging {} s: a poll took that long", took / 1000))
+        let (health, summary, detail) = if took > (2 * poll).max(10_000) {
+            let lag = format!("lagging {} s", took / 1000);
+            (Health::Degraded, lag.clone(), format!("{lag}: a poll took that long"))
         } else {
-            (Health::Ok, format!("ok: {} events stored", self.position.stored))
+            (Health::Ok, "ok".to_string(), format!("ok: {} events stored", self.position.stored))
         };
-        self.report(health, detail).await
+        self.report(health, summary, detail).await
     }
 
     /// Follows the group until the writer goes away.
@@ -723,7 +791,7 @@ async fn follow_entry(writer: StoreWriter, entry: GroupConfig, budget: Arc<Reque
                     Some(g) => format!("cloudwatch:{g}"),
                     None => label.clone(),
                 };
-                if !super::report(&writer, &name, problem.health(), detail).await {
+                if !super::report_as(&writer, &name, problem.health(), problem.summary().into(), detail).await {
                     return;
                 }
                 tokio::time::sleep(wait).await;

@@ -448,7 +448,8 @@ pub async fn run(writer: StoreWriter, config: Option<PublishConfig>) {
         let batch = batch(rows, position, now_ms(), &to.stream);
         if batch.events.is_empty() {
             let detail = format!("ok: {published} events published to {} since start", to.group);
-            if !super::report(&writer, &source, Health::Ok, detail).await {
+            let counts = Some((published as i64, 0));
+            if !super::report_counted(&writer, &source, Health::Ok, String::new(), detail, counts).await {
                 return;
             }
             tokio::time::sleep(IDLE).await;
@@ -479,7 +480,7 @@ async fn fail(writer: &StoreWriter, source: &str, problem: &Problem, failures: u
     let wait = backoff(failures);
     let detail = format!("{}; retrying in {} s", problem.describe(), wait.as_secs().max(1));
     tracing::warn!(source, "{detail}");
-    if !super::report(writer, source, problem.health(), detail).await {
+    if !super::report_as(writer, source, problem.health(), problem.summary().into(), detail).await {
         return false;
     }
     tokio::time::sleep(wait).await;

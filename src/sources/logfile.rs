@@ -124,7 +124,8 @@ pub async fn run(writer: StoreWriter, log: LogFile) {
         };
         // Report when the state changes, not on every look.
         if last_reported.as_ref() != Some(&report) {
-            if !super::report(&writer, &name, report.0, report.1.clone()).await {
+            let counts = Some((state.lines - state.unparsed, state.unparsed));
+            if !super::report_counted(&writer, &name, report.0, String::new(), report.1.clone(), counts).await {
                 return;
             }
             last_reported = Some(report);

@@ -29,6 +29,9 @@ pub struct AccessEvent {
     pub target_tenant: Option<String>,
     pub flags: i64,
     pub source: String,
+    /// The host the event came from, where its source knows it (a CloudWatch stream's name);
+    /// written after the row by [`insert_many`], never by the bulk import path.
+    pub host: Option<String>,
 }
 
 pub const FIELDS: Fields = Fields {
@@ -43,6 +46,7 @@ pub const FIELDS: Fields = Fields {
         Field { name: "ua", column: "user_agent", kind: FieldKind::Text },
         Field { name: "target", column: "target_tenant", kind: FieldKind::Text },
         Field { name: "source", column: "source", kind: FieldKind::Text },
+        Field { name: "host", column: "host", kind: FieldKind::Text },
     ],
     free_text: &["path", "user_agent", "src_ip", "user"],
     time: Some(Time { column: "ts", indexed: Some(("access_events", "access_events_by_ts")) }),
@@ -51,7 +55,7 @@ pub const FIELDS: Fields = Fields {
 /// The long text columns are capped at [`super::TEXT_CAP`] bytes, NULs and all (read them with
 /// [`super::text_at`]).
 pub const SELECT: &str = "SELECT id, ts, tenant, src_ip, user, method, substr(CAST(path AS BLOB), 1, 65536), status, \
-     bytes, substr(CAST(user_agent AS BLOB), 1, 65536), target_tenant, flags, source FROM access_events";
+     bytes, substr(CAST(user_agent AS BLOB), 1, 65536), target_tenant, flags, source, host FROM access_events";
 
 pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccessEvent> {
     Ok(AccessEvent {
@@ -68,6 +72,7 @@ pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccessEvent> {
         target_tenant: r.get(10)?,
         flags: r.get(11)?,
         source: r.get(12)?,
+        host: r.get(13)?,
     })
 }
 
@@ -107,6 +112,7 @@ impl From<Row<'_>> for AccessEvent {
             target_tenant: r.target_tenant.map(str::to_string),
             flags: r.flags,
             source: r.source.to_string(),
+            host: None,
         }
     }
 }
@@ -207,7 +213,19 @@ fn insert_sql(rows: usize) -> String {
 pub fn insert_many(conn: &Connection, events: &[AccessEvent]) -> rusqlite::Result<()> {
     let mut bulk = Bulk::default();
     events.iter().for_each(|e| bulk.push(&e.as_row()));
-    insert_bulk(conn, &bulk)
+    insert_bulk(conn, &bulk)?;
+    if events.iter().any(|e| e.host.is_some()) {
+        // In one transaction of the one writer the rows took consecutive ids, the last one being
+        // the last inserted; the host is set on those that have one.
+        let first = conn.last_insert_rowid() - events.len() as i64 + 1;
+        let mut set = conn.prepare_cached("UPDATE access_events SET host = ? WHERE id = ?")?;
+        for (i, e) in events.iter().enumerate() {
+            if let Some(host) = &e.host {
+                set.execute(rusqlite::params![host, first + i as i64])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Inserts one event.

@@ -23,6 +23,18 @@ pub struct Batch {
     pub keys: Vec<EventKey>,
     /// Keys older than this are forgotten (the source will not read that far back again).
     pub forget_before: Option<i64>,
+    /// Lines read with these rows that were not rows, kept for inspection (see [`super::unparsed`]).
+    pub unparsed: Vec<super::unparsed::Line>,
+    /// One key per unparsed line, in order (or none): a line read again is neither kept nor
+    /// counted twice.
+    pub unparsed_keys: Vec<EventKey>,
+}
+
+/// What a batch added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stored {
+    pub rows: usize,
+    pub unparsed: usize,
 }
 
 /// The position a source last stored.
@@ -31,18 +43,23 @@ pub fn get(conn: &Connection, source: &str) -> rusqlite::Result<Option<String>> 
 }
 
 /// Stores the rows whose keys were not stored before, and the position, in the caller's
-/// transaction: together or not at all. Returns how many rows were new.
-pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<usize> {
+/// transaction: together or not at all, with the lines that did not parse and the source's counts
+/// (`source_status.stored`, `.unparsed`). Returns how many rows and lines were new.
+pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<Stored> {
     let len = match &batch.rows {
         Rows::Access(v) => v.len(),
         Rows::Alerts(v) => v.len(),
     };
     let mut fresh = vec![true; len];
-    if !batch.keys.is_empty() {
+    let mut fresh_lines = vec![true; batch.unparsed.len()];
+    if !batch.keys.is_empty() || !batch.unparsed_keys.is_empty() {
         let mut seen =
             conn.prepare_cached("INSERT OR IGNORE INTO cursor_seen (source, event_id, ts) VALUES (?, ?, ?)")?;
         for (i, key) in batch.keys.iter().enumerate().take(len) {
             fresh[i] = seen.execute(params![batch.source, key.id, key.ts])? == 1;
+        }
+        for (i, key) in batch.unparsed_keys.iter().enumerate().take(fresh_lines.len()) {
+            fresh_lines[i] = seen.execute(params![batch.source, key.id, key.ts])? == 1;
         }
     }
     let mut stored = 0;
@@ -65,8 +82,11 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<usi
         conn.prepare_cached("DELETE FROM cursor_seen WHERE source = ? AND ts < ?")?
             .execute(params![batch.source, before])?;
     }
+    let lines: Vec<_> = batch.unparsed.iter().zip(&fresh_lines).filter(|(_, f)| **f).map(|(l, _)| l.clone()).collect();
+    super::unparsed::keep(conn, &batch.source, &lines)?;
+    super::status::count(conn, &batch.source, stored as i64, lines.len() as i64)?;
     put(conn, &batch.source, &batch.position, now)?;
-    Ok(stored)
+    Ok(Stored { rows: stored, unparsed: lines.len() })
 }
 
 /// Stores a source's position alone (a source whose rows are elsewhere, e.g. a publisher).
@@ -99,9 +119,11 @@ mod tests {
             rows: Rows::Access(ids.iter().map(|id| event(id)).collect()),
             keys: ids.iter().map(|id| key(id)).collect(),
             forget_before: None,
+            unparsed: Vec::new(),
+            unparsed_keys: Vec::new(),
         };
-        assert_eq!(store(&conn, &batch(&["a", "b"], "p1"), 0).unwrap(), 2);
-        assert_eq!(store(&conn, &batch(&["b", "c"], "p2"), 0).unwrap(), 1);
+        assert_eq!(store(&conn, &batch(&["a", "b"], "p1"), 0).unwrap().rows, 2);
+        assert_eq!(store(&conn, &batch(&["b", "c"], "p2"), 0).unwrap().rows, 1);
         let paths: Vec<String> = conn
             .prepare("SELECT path FROM access_events ORDER BY id")
             .unwrap()

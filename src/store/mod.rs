@@ -18,6 +18,7 @@ pub mod search;
 pub mod status;
 pub mod tails;
 pub mod tenants;
+pub mod unparsed;
 pub mod window;
 pub mod writer;
 

@@ -246,6 +246,24 @@ pub const MIGRATIONS: &[&str] = &[
         ts            INTEGER NOT NULL
     );
     "#,
+    // version 11: the Sources view. Each source's STATE in a few words and its counts, lines that
+    // did not parse kept for inspection (the newest `unparsed::KEEP` per source, each capped),
+    // and the host an access event came from (a CloudWatch stream), where a source knows it.
+    // Columns are added, never a table rewritten: a 10-million-row store migrates at once.
+    r#"
+    ALTER TABLE source_status ADD COLUMN summary TEXT;
+    ALTER TABLE source_status ADD COLUMN stored INTEGER;
+    ALTER TABLE source_status ADD COLUMN unparsed INTEGER;
+    CREATE TABLE unparsed_lines (
+        id            INTEGER PRIMARY KEY,
+        source        TEXT NOT NULL,
+        ts            INTEGER NOT NULL,
+        reason        TEXT NOT NULL,
+        line          TEXT NOT NULL
+    );
+    CREATE INDEX unparsed_lines_by_source ON unparsed_lines(source, id);
+    ALTER TABLE access_events ADD COLUMN host TEXT;
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -5,7 +5,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
-use super::{access, alerts, audit, bans, filter::Filter, integrity, tenants};
+use super::{access, alerts, audit, bans, filter::Filter, integrity, status, tenants};
 
 /// One row of any pane.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,7 @@ pub enum Row {
     Integrity(integrity::IntegrityRow),
     Audit(audit::Entry),
     RuleGroup(alerts::RuleGroup),
+    Source(status::SourceRow),
 }
 
 impl Row {
@@ -30,6 +31,7 @@ impl Row {
             Row::Integrity(r) => r.id,
             Row::Audit(r) => r.id,
             Row::RuleGroup(r) => r.id,
+            Row::Source(r) => r.id,
         }
     }
 }
@@ -52,6 +54,7 @@ pub enum Listing {
     Bans,
     Integrity,
     Audit,
+    Sources,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +132,10 @@ fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> Spec {
             ..Spec::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
         },
         Listing::Audit => Spec::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
+        Listing::Sources => Spec {
+            order: Order::Whole("ORDER BY source"),
+            ..Spec::stream(status::SELECT, |r| status::row_from(r).map(Row::Source))
+        },
     }
 }
 

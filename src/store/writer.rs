@@ -151,11 +151,17 @@ impl Write {
                     tails::Rows::Alerts(_) => Tables::ALERTS | Tables::TENANTS,
                 }
             }
-            Write::Cursored(batch) => match (cursors::store(conn, batch, now)?, &batch.rows) {
-                (0, _) => Tables::NONE,
-                (_, tails::Rows::Access(_)) => Tables::ACCESS,
-                (_, tails::Rows::Alerts(_)) => Tables::ALERTS | Tables::TENANTS,
-            },
+            Write::Cursored(batch) => {
+                let stored = cursors::store(conn, batch, now)?;
+                // The counts and kept lines show in the Sources view.
+                let counted = if stored.rows + stored.unparsed > 0 { Tables::STATUS } else { Tables::NONE };
+                counted
+                    | match (stored.rows, &batch.rows) {
+                        (0, _) => Tables::NONE,
+                        (_, tails::Rows::Access(_)) => Tables::ACCESS,
+                        (_, tails::Rows::Alerts(_)) => Tables::ALERTS | Tables::TENANTS,
+                    }
+            }
             Write::Job(_) => Tables::NONE,
         })
     }

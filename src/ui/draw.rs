@@ -25,8 +25,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     footer(frame, screen.footer, state);
     match &state.popup {
         Some(Popup::Help { scroll }) => popups::help::draw(frame, screen.body, state, *scroll),
-        Some(Popup::Detail { pane, row, scroll, related }) => {
-            popups::detail::draw(frame, screen.body, state, *pane, row, related.as_ref(), *scroll)
+        Some(Popup::Detail { pane, row, scroll, related, kept }) => {
+            popups::detail::draw(frame, screen.body, state, *pane, row, related.as_ref(), kept.as_ref(), *scroll)
         }
         Some(Popup::Confirm(c)) => popups::confirm::draw(frame, screen.body, state, c),
         Some(Popup::Changes(view)) => popups::changes::draw(frame, screen.body, state, view),
@@ -97,7 +97,9 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let width = clock.len() as u16 + 1;
     if area.width > width {
         let rect = Rect { x: area.right() - width, width, ..area };
-        frame.render_widget(Paragraph::new(Span::styled(clock, theme.header)), rect);
+        // Over a header too long for the line: the clock's cells are its own.
+        frame.render_widget(ratatui::widgets::Clear, rect);
+        frame.render_widget(Paragraph::new(Span::styled(clock, theme.header)).style(theme.header), rect);
     }
 }
 

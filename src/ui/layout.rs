@@ -25,9 +25,9 @@ pub fn screen(area: Rect) -> Screen {
 }
 
 /// The panes on screen and their rectangles: the five-pane grid, or one pane zoomed. The Audit
-/// view is always shown alone.
+/// and Sources views are always shown alone.
 pub fn panes(body: Rect, focus: Pane, zoomed: bool) -> Vec<(Pane, Rect)> {
-    if zoomed || focus == Pane::Audit {
+    if zoomed || focus.is_view() {
         return vec![(focus, body)];
     }
     let rows = Layout::vertical([Constraint::Percentage(36), Constraint::Percentage(38), Constraint::Percentage(26)])

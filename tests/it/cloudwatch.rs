@@ -152,6 +152,138 @@ async fn falco_alerts_land_with_their_group_as_source_and_bad_lines_are_counted(
     let conn = rampart::store::open(&db(&dir), rampart::store::Access::ReadOnly).unwrap();
     let host: String = conn.query_row("SELECT hostname FROM alerts LIMIT 1", [], |r| r.get(0)).unwrap();
     assert_eq!(host, "host-a", "the stream names the host");
+    // The line that did not parse is kept, with its stream and why, and counted with the rows.
+    assert_eq!(kept(&db(&dir), &source), [("host-a: not a Falco alert".to_string(), "not json at all".to_string())]);
+    assert_eq!(source_counts(&db(&dir), &source), (Some(20), Some(1)));
+    drop(conn);
+
+    // After a restart the overlap window is read again: nothing is kept or counted twice, and
+    // what is new is.
+    drop(_c);
+    moto::put(&client, group, "host-a", &[(now_ms(), alert(20)), (now_ms(), "{\"half\": ".into())]).await;
+    let _c = start_collector(dir.path(), &config);
+    let seen = wait_for("21 alerts", || counts(&db(&dir), "alerts", "output", &source), |c| c.0 >= 21).await;
+    assert_eq!(seen, (21, 21));
+    wait_for("2 kept", || kept(&db(&dir), &source).len(), |n| *n >= 2).await;
+    wait_for("a poll after", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+    let lines = kept(&db(&dir), &source);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0].1, "{\"half\": ", "newest first");
+    assert_eq!(source_counts(&db(&dir), &source), (Some(21), Some(2)));
+}
+
+/// A source's kept unparsed lines, newest first: (reason up to its first colon pair, line).
+fn kept(db: &Path, source: &str) -> Vec<(String, String)> {
+    let Ok(conn) = rampart::store::open(db, rampart::store::Access::ReadOnly) else { return vec![] };
+    let lines = rampart::store::unparsed::of(&conn, source).unwrap_or_default();
+    lines.into_iter().map(|l| (l.reason.split(':').take(2).collect::<Vec<_>>().join(":"), l.line)).collect()
+}
+
+/// A source's counts of rows stored and lines not parsed, as the Sources view shows them.
+fn source_counts(db: &Path, source: &str) -> (Option<i64>, Option<i64>) {
+    let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
+    conn.query_row("SELECT stored, unparsed FROM source_status WHERE source = ?", [source], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tenant_from_a_field_and_the_host_from_the_stream() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/shared";
+    moto::create(&client, group, &["web-1", "web-2"]).await;
+    let now = now_ms();
+    let line = |n: usize, customer: Option<&str>| {
+        let customer = customer.map_or(String::new(), |c| format!(r#","customer":"{c}""#));
+        format!(
+            r#"{{"time":"2026-11-26T11:00:00+00:00","client":"192.0.2.{n}","request_method":"GET","request_uri":"/item/{n}","status":200{customer}}}"#
+        )
+    };
+    moto::put(&client, group, "web-1", &[(now - 3_000, line(1, Some("Acme"))), (now - 2_000, line(2, Some("globex")))])
+        .await;
+    moto::put(&client, group, "web-2", &[(now - 1_500, line(3, Some("acme"))), (now - 1_000, line(4, None))]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[cloudwatch]]\ngroup = \"{group}\"\nformat = \"json\"\ntenant_from = \"field\"\nregion = \"us-east-1\"\n\
+         endpoint_url = \"{}\"\npoll = \"300ms\"\n[cloudwatch.fields]\ntenant = \"customer\"\nip = \"client\"\n",
+        moto.url
+    );
+    let _c = start_collector(dir.path(), &config);
+    let source = format!("cloudwatch:{group}");
+    wait_for("3 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 3).await;
+    wait_for("the line without a tenant", || kept(&db(&dir), &source).len(), |n| *n >= 1).await;
+    let conn = rampart::store::open(&db(&dir), rampart::store::Access::ReadOnly).unwrap();
+    let rows: Vec<(String, String, Option<String>)> = conn
+        .prepare("SELECT path, tenant, host FROM access_events ORDER BY path")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let row = |p: &str, t: &str, h: &str| (p.to_string(), t.to_string(), Some(h.to_string()));
+    assert_eq!(
+        rows,
+        [row("/item/1", "acme", "web-1"), row("/item/2", "globex", "web-1"), row("/item/3", "acme", "web-2")]
+    );
+    let lines = rampart::store::unparsed::of(&conn, &source).unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].reason, "web-2: no tenant in 'customer'");
+    assert!(lines[0].line.contains("/item/4"), "{:?}", lines[0]);
+    // The host is a filter field of the Access pane (and of `rampart access list`).
+    let out = moto::rampart(dir.path())
+        .args(["access", "list", "--json", "--filter", "host:web-2", "--db"])
+        .arg(db(&dir))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("/item/3") && !text.contains("/item/1"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_names_the_iam_action_and_recovers() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.url);
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/locked";
+    moto::create(&client, group, &["a"]).await;
+    let now = now_ms();
+    let batch: Vec<(i64, String)> = (0..50).map(|i| (now - 60_000 + i, access_line(i as usize))).collect();
+    moto::put(&client, group, "a", &batch).await;
+    // More refusals than the SDK retries (it does not retry these at all) before the first read.
+    proxy.inject(Fault::AccessDenied, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("cloudwatch:{group}");
+    let _c = start_collector(dir.path(), &json_group_config(group, &proxy.url));
+    let seen = wait_for(
+        "access denied shown",
+        || summary(&db(&dir), &source),
+        |s| s.as_ref().is_some_and(|s| s.0 == "access denied"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        seen.1,
+        format!("access denied: the credentials need the IAM action logs:FilterLogEvents on {group}"),
+        "the detail names the action"
+    );
+    let seen = wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 50).await;
+    assert_eq!(seen, (50, 50));
+    wait_for("ok again", || summary(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+}
+
+/// A source's STATE words and its detail up to the retry note.
+fn summary(db: &Path, source: &str) -> Option<(String, String)> {
+    let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).ok()?;
+    conn.query_row("SELECT summary, detail FROM source_status WHERE source = ?", [source], |r| {
+        let detail: String = r.get(1)?;
+        Ok((
+            r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+            detail.split("; retrying").next().unwrap_or("").to_string(),
+        ))
+    })
+    .ok()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,6 +13,7 @@ mod falco_http;
 mod ingest;
 mod sanitize;
 mod sharing;
+mod sources;
 mod store;
 mod tailing;
 mod ui;

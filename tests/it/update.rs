@@ -46,12 +46,13 @@ fn selected_key(h: &Harness, pane: Pane) -> i64 {
 fn tab_number_keys_and_zoom_move_focus() {
     let mut h = demo();
     assert_eq!(h.state.focus, Pane::Tenants);
-    for expected in [Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit, Pane::Tenants] {
+    for expected in [Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit, Pane::Sources, Pane::Tenants]
+    {
         h.press("tab");
         assert_eq!(h.state.focus, expected);
     }
     h.press("shift-tab");
-    assert_eq!(h.state.focus, Pane::Audit);
+    assert_eq!(h.state.focus, Pane::Sources);
     h.press("4 z");
     assert_eq!((h.state.focus, h.state.zoomed), (Pane::Bans, true));
     h.press("esc");

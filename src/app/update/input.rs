@@ -64,7 +64,8 @@ pub(super) fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Ve
 }
 
 /// The `:` commands.
-pub const COMMANDS: &str = "tenants, alerts, access, bans, integrity, audit, theme NAME, filter EXPR, help, q, \
+pub const COMMANDS: &str =
+    "tenants, alerts, access, bans, integrity, audit, sources, theme NAME, filter EXPR, help, q, \
     and every action by its name, with the row's name where it takes one (isolate acme, unban 203.0.113.7, verify web)";
 
 pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
@@ -76,6 +77,7 @@ pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         "bans" | "b" => Some(Pane::Bans),
         "integrity" | "i" => Some(Pane::Integrity),
         "audit" | "au" => Some(Pane::Audit),
+        "sources" | "so" => Some(Pane::Sources),
         _ => None,
     };
     if let Some(pane) = pane {

@@ -112,6 +112,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::Unparsed { source, result } => {
+            if let Some(Popup::Detail { row, kept, .. }) = state.popup.as_mut() {
+                if matches!(row.as_ref(), Row::Source(s) if s.status.source == source) {
+                    *kept = Some(result);
+                }
+            }
+            vec![]
+        }
         Msg::Changes { run, result } => {
             if let Some(Popup::Changes(view)) = state.popup.as_mut() {
                 if view.target.run_id == Some(run) {

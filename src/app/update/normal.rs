@@ -91,8 +91,17 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                     _ => None,
                 };
                 let alert = if let Row::Alert(a) = row { Some(a.id) } else { None };
-                state.popup = Some(Popup::Detail { pane: focus, row: Box::new(row.clone()), scroll: 0, related: None });
-                ip.map(|ip| vec![Effect::LoadRelated { ip, alert }]).unwrap_or_default()
+                let source = if let Row::Source(s) = row { Some(s.status.source.clone()) } else { None };
+                state.popup = Some(Popup::Detail {
+                    pane: focus,
+                    row: Box::new(row.clone()),
+                    scroll: 0,
+                    related: None,
+                    kept: None,
+                });
+                let mut effects: Vec<Effect> = ip.map(|ip| Effect::LoadRelated { ip, alert }).into_iter().collect();
+                effects.extend(source.map(|source| Effect::LoadUnparsed { source }));
+                effects
             }
             None => {
                 state.flash(Level::Info, format!("{} is empty: nothing to show", focus.title()));

@@ -3,13 +3,14 @@
 use ratatui::layout::Constraint;
 use ratatui::text::Span;
 
-use super::{address_col, cell_text, col, styled, Column, Ctx};
+use super::{address_col, cell_text, col, host_col, styled, Column, Ctx};
 use crate::store::access::{flags, AccessEvent};
 use crate::ui::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TIME", Constraint::Length(14), 14, 0),
     col("TENANT", Constraint::Length(9), 6, 0),
+    host_col("HOST", Constraint::Length(12), 6, 3),
     address_col("SOURCE IP", Constraint::Length(17), 9, 0),
     col("USER", Constraint::Length(8), 8, 4),
     col("!", Constraint::Length(2), 2, 0),
@@ -40,6 +41,7 @@ pub fn cells<'a>(e: &'a AccessEvent, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     vec![
         styled(format::time(e.ts), theme.muted),
         Span::raw(cell_text(&e.tenant)),
+        styled(cell_text(e.host.as_deref().unwrap_or("")), theme.muted),
         Span::raw(cell_text(&e.src_ip)),
         Span::raw(cell_text(e.user.as_deref().unwrap_or("-"))),
         styled(marks, theme.error),

@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 use ratatui::Frame;
 
-use super::{cell_text, col, styled, Column, Ctx};
+use super::{cell_text, col, host_col, styled, Column, Ctx};
 use crate::app::state::State;
 use crate::store::alerts::{Alert, Priority, RuleGroup};
 use crate::ui::format;
@@ -16,6 +16,7 @@ pub const COLUMNS: &[Column] = &[
     col("", Constraint::Length(1), 1, 0),
     col("RULE", Constraint::Length(30), 14, 0),
     col("TENANT", Constraint::Length(9), 9, 2),
+    host_col("HOST", Constraint::Length(12), 6, 2),
     col("OUTPUT", Constraint::Fill(1), 16, 1),
 ];
 
@@ -27,6 +28,7 @@ pub fn cells<'a>(a: &'a Alert, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
         styled(if a.acked_at.is_some() { "✓" } else { " " }, ctx.theme.ok),
         styled(cell_text(&a.rule), style),
         Span::raw(cell_text(a.tenant.as_deref().unwrap_or("—"))),
+        styled(cell_text(&a.hostname), ctx.theme.muted),
         Span::raw(cell_text(&a.output)),
     ]
 }

@@ -6,6 +6,7 @@ mod alerts;
 mod audit;
 mod bans;
 mod integrity;
+mod sources;
 mod tenants;
 
 use ratatui::layout::{Constraint, Rect};
@@ -51,15 +52,26 @@ pub struct Column {
     /// one (`2001:db8:612f::abcd:1234` as `2001:db8:612f::`). It is as wide as its widest
     /// address on screen, and the other columns shrink or go to make room.
     pub address: bool,
+    /// The column names the host a row came from: shown only when the rows on screen come from
+    /// more than one host, or the pane is at least [`WIDE`] columns wide.
+    pub host: bool,
 }
 
+/// A pane this wide has room for a HOST column even when every row has the same host.
+pub const WIDE: u16 = 160;
+
 pub const fn col(title: &'static str, width: Constraint, min: u16, drop: u8) -> Column {
-    Column { title, width, min, drop, address: false }
+    Column { title, width, min, drop, address: false, host: false }
 }
 
 /// A column of addresses (see [`Column::address`]).
 pub const fn address_col(title: &'static str, width: Constraint, min: u16, drop: u8) -> Column {
-    Column { title, width, min, drop, address: true }
+    Column { title, width, min, drop, address: true, host: false }
+}
+
+/// A column of host names (see [`Column::host`]).
+pub const fn host_col(title: &'static str, width: Constraint, min: u16, drop: u8) -> Column {
+    Column { title, width, min, drop, address: false, host: true }
 }
 
 type Columns = &'static [Column];
@@ -69,8 +81,8 @@ type Columns = &'static [Column];
 /// first; fixed columns shrink towards their minimum before a `Fill` column gets less than its
 /// own; if addresses still do not fit, the other columns go, rightmost first; the `Fill` columns
 /// share what is left by weight. Only an address wider than the whole pane is cut.
-fn fitting(cols: Columns, width: u16, needed: &[u16]) -> Vec<(usize, u16)> {
-    let mut keep: Vec<usize> = (0..cols.len()).collect();
+fn fitting(cols: Columns, width: u16, needed: &[u16], hidden: &[bool]) -> Vec<(usize, u16)> {
+    let mut keep: Vec<usize> = (0..cols.len()).filter(|i| !hidden.get(*i).copied().unwrap_or(false)).collect();
     let spacing = |keep: &[usize]| keep.len().saturating_sub(1) as u16;
     let least = |i: usize| if cols[i].address { cols[i].min.max(needed[i]) } else { cols[i].min };
     // Columns drop until the rest fit at their natural width (fixed columns at full length,
@@ -174,6 +186,7 @@ fn columns(pane: Pane, grouped: bool) -> Columns {
         Pane::Bans => bans::COLUMNS,
         Pane::Integrity => integrity::COLUMNS,
         Pane::Audit => audit::COLUMNS,
+        Pane::Sources => sources::COLUMNS,
     }
 }
 
@@ -186,6 +199,7 @@ fn cells<'a>(row: &'a Row, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
         Row::Integrity(r) => integrity::cells(r, ctx),
         Row::Audit(r) => audit::cells(r, ctx),
         Row::RuleGroup(r) => alerts::group_cells(r, ctx),
+        Row::Source(r) => sources::cells(r, ctx),
     }
 }
 
@@ -292,7 +306,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
             }
         }
     }
-    let fitted = fitting(cols, body.width, &needed);
+    // A HOST column earns its place when the rows on screen come from more than one host.
+    let hidden: Vec<bool> = cols
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let mut hosts =
+                shown.iter().filter_map(|row| row.get(k)).map(|s| s.content.as_ref()).filter(|h| !h.is_empty());
+            let first = hosts.next();
+            c.host && body.width < WIDE && hosts.all(|h| Some(h) == first)
+        })
+        .collect();
+    let fitted = fitting(cols, body.width, &needed, &hidden);
     let rows = shown.into_iter().enumerate().map(|(i, mut spans)| {
         if p.offset + i != p.selected {
             return TableRow::new(fitted_cells(&fitted, spans));
@@ -367,6 +392,11 @@ fn empty_hint(pane: Pane, keymap: &crate::config::Keymap) -> String {
             );
         }
         Pane::Audit => "The audit log is empty: every action an operator takes is recorded here.",
+        Pane::Sources => {
+            "No source has reported yet. The collector (`rampart`, or `rampart collect`) runs the sources \
+             the config file names — Docker, Fail2Ban, [[access_log]], [falco], [[cloudwatch]], \
+             [cloudwatch_publish], [[integrity]] — and each reports its state here."
+        }
     };
     text.to_string()
 }
@@ -395,15 +425,19 @@ mod tests {
     #[test]
     fn an_address_column_is_as_wide_as_its_widest_address() {
         let needed = [0, 38, 0, 0, 0];
+        let shown = [false; 5];
         // Room for all: the address is whole, the text takes the rest.
-        assert_eq!(fitting(COLS, 90, &needed), [(0, 14), (1, 38), (2, 10), (3, 5), (4, 19)]);
+        assert_eq!(fitting(COLS, 90, &needed, &shown), [(0, 14), (1, 38), (2, 10), (3, 5), (4, 19)]);
         // Less: the droppable column goes, then the others shrink to their least width.
-        assert_eq!(fitting(COLS, 70, &needed), [(0, 14), (1, 38), (2, 7), (4, 8)]);
+        assert_eq!(fitting(COLS, 70, &needed, &shown), [(0, 14), (1, 38), (2, 7), (4, 8)]);
         // Less still: the other columns go, rightmost first, never the address.
-        assert_eq!(fitting(COLS, 60, &needed), [(0, 14), (1, 38), (2, 6)]);
-        assert_eq!(fitting(COLS, 40, &needed), [(1, 38)]);
+        assert_eq!(fitting(COLS, 60, &needed, &shown), [(0, 14), (1, 38), (2, 6)]);
+        assert_eq!(fitting(COLS, 40, &needed, &shown), [(1, 38)]);
         // Only an address wider than the pane itself is cut (and `fit` marks the cut).
-        assert_eq!(fitting(COLS, 30, &needed), [(1, 30)]);
+        assert_eq!(fitting(COLS, 30, &needed, &shown), [(1, 30)]);
+        // A hidden column gives its room to the others.
+        let hidden = [false, false, false, true, false];
+        assert_eq!(fitting(COLS, 90, &needed, &hidden), [(0, 14), (1, 38), (2, 10), (4, 25)]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use ratatui::Frame;
 use crate::app::state::State;
 use crate::pane::Pane;
 use crate::store::related::{self, Related};
+use crate::store::unparsed;
 use crate::store::window::Row;
 use crate::ui::format;
 use crate::ui::sanitize;
@@ -65,6 +66,7 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("target tenant", opt(&e.target_tenant)),
             ("flags", flag_names(e.flags)),
             ("source", e.source.clone()),
+            ("host", opt(&e.host)),
         ],
         Row::Ban(b) => vec![
             ("ip", b.ip.clone()),
@@ -121,6 +123,20 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("not acknowledged", g.open.to_string()),
             ("last seen", format::timestamp(g.last_ts)),
         ],
+        Row::Source(r) => {
+            let s = &r.status;
+            let count = |n: Option<i64>| n.map_or_else(|| "not counted".into(), |n| n.to_string());
+            vec![
+                ("source", s.source.clone()),
+                ("state", s.state().to_string()),
+                ("health", s.health.as_str().to_string()),
+                ("detail", s.detail.clone()),
+                ("last ok", opt_time(s.last_ok)),
+                ("last error", opt(&s.last_error)),
+                ("stored", count(s.stored)),
+                ("not parsed", count(s.unparsed)),
+            ]
+        }
         Row::Audit(e) => vec![
             ("id", e.id.to_string()),
             ("time", format::timestamp(e.new.ts)),
@@ -240,6 +256,28 @@ fn flag_names(flags: i64) -> String {
     }
 }
 
+/// A source's kept unparsed lines, newest first: when and why, then the line (on one line).
+fn kept_text(count: i64, kept: Option<&Result<Vec<unparsed::Line>, String>>) -> String {
+    match kept {
+        None if count > 0 => "looking…".to_string(),
+        None => "none: every line read so far was a row".to_string(),
+        Some(Err(e)) => format!("cannot read the store: {e}"),
+        Some(Ok(lines)) if lines.is_empty() => "none: every line read so far was a row".to_string(),
+        Some(Ok(lines)) => {
+            let mut text = format!(
+                "the newest {} that did not parse (at most {} are kept), newest first",
+                lines.len(),
+                unparsed::KEEP
+            );
+            for l in lines {
+                text.push_str(&format!("\n{}  {}", format::time(l.ts), l.reason.replace('\n', " ")));
+                text.push_str(&format!("\n    {}", l.line.replace('\n', "\\n")));
+            }
+            text
+        }
+    }
+}
+
 /// One line of "this IP elsewhere".
 fn related_line(row: &Related) -> String {
     let event = |label: &str, who: &str, e: &related::Event| {
@@ -266,6 +304,7 @@ pub fn draw(
     pane: Pane,
     row: &Row,
     related: Option<&Result<Vec<Related>, String>>,
+    kept: Option<&Result<Vec<unparsed::Line>, String>>,
     scroll: u16,
 ) {
     let theme = &state.theme;
@@ -287,6 +326,9 @@ pub fn draw(
     };
     if has_ip {
         all.push(("this IP elsewhere", related_text));
+    }
+    if let Row::Source(r) = row {
+        all.push(("kept lines", kept_text(r.kept, kept)));
     }
     for (name, value) in all {
         let mut first = true;

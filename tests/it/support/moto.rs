@@ -133,6 +133,9 @@ pub enum Fault {
     Throttle,
     /// 500 with an internal-failure body.
     ServerError,
+    /// 400 AccessDeniedException, as IAM answers a request its policy does not allow (moto
+    /// does not enforce IAM).
+    AccessDenied,
 }
 
 /// An HTTP proxy in front of moto that can answer with faults, or go away altogether
@@ -267,6 +270,15 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, fault: Option<Fault>) {
     let answer = match fault {
         Some(Fault::Throttle) => {
             let body = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+            format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: fault\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        }
+        Some(Fault::AccessDenied) => {
+            let body = r#"{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/ops is not authorized to perform: logs:FilterLogEvents"}"#;
             format!(
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: fault\r\n\
                  Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
