@@ -632,14 +632,22 @@ impl Follower {
         let since = self.settings.since.as_millis() as i64;
         let overlap = self.settings.overlap.as_millis() as i64;
         let key = self.source.clone();
-        let stored = self
+        // The position, and the events already stored within the overlap window: after a restart
+        // the window read again is neither sent to the store nor counted a second time.
+        let (stored, seen) = self
             .writer
-            .call(move |conn| (crate::store::cursors::get(conn, &key).ok().flatten(), Tables::NONE))
+            .call(move |conn| {
+                let position = crate::store::cursors::get(conn, &key).ok().flatten();
+                let seen = crate::store::cursors::seen(conn, &key).unwrap_or_default();
+                ((position, seen), Tables::NONE)
+            })
             .await
-            .ok()
-            .flatten();
+            .unwrap_or_default();
         if let Some(p) = stored.and_then(|text| serde_json::from_str::<Position>(&text).ok()) {
             self.position = p;
+        }
+        for key in seen {
+            self.seen.insert(&key.id, key.ts);
         }
         loop {
             let (start, backfill) = match self.position.newest {

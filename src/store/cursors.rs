@@ -42,6 +42,13 @@ pub fn get(conn: &Connection, source: &str) -> rusqlite::Result<Option<String>> 
     conn.query_row("SELECT position FROM cursors WHERE source = ?", [source], |r| r.get(0)).optional()
 }
 
+/// The keys `source` stored and has not forgotten yet (those within its re-read window).
+pub fn seen(conn: &Connection, source: &str) -> rusqlite::Result<Vec<EventKey>> {
+    let mut stmt = conn.prepare_cached("SELECT event_id, ts FROM cursor_seen WHERE source = ?")?;
+    let rows = stmt.query_map([source], |r| Ok(EventKey { id: r.get(0)?, ts: r.get(1)? }))?;
+    rows.collect()
+}
+
 /// Stores the rows whose keys were not stored before, and the position, in the caller's
 /// transaction: together or not at all, with the lines that did not parse and the source's counts
 /// (`source_status.stored`, `.unparsed`). Returns how many rows and lines were new.

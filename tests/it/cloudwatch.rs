@@ -170,6 +170,8 @@ async fn falco_alerts_land_with_their_group_as_source_and_bad_lines_are_counted(
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0].1, "{\"half\": ", "newest first");
     assert_eq!(source_counts(&db(&dir), &source), (Some(21), Some(2)));
+    let (_, detail) = status(&db(&dir), &source).unwrap();
+    assert!(detail.starts_with("ok: 21 events stored; 2 not parsed"), "the header says the same: {detail}");
 }
 
 /// A source's kept unparsed lines, newest first: (reason up to its first colon pair, line).
