@@ -580,7 +580,8 @@ impl Follower {
                     if let Some(n) = page.newest {
                         newest = Some(newest.map_or(n, |m| m.max(n)));
                     }
-                    if !(page.rows.is_empty() && page.unparsed.is_empty()) && !self.store(page, None).await {
+                    let anything = !page.rows.is_empty() || !page.unparsed.is_empty();
+                    if anything && !self.store(page, None).await {
                         return false;
                     }
                     token = out.next_token().map(str::to_string);

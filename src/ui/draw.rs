@@ -26,7 +26,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     match &state.popup {
         Some(Popup::Help { scroll }) => popups::help::draw(frame, screen.body, state, *scroll),
         Some(Popup::Detail { pane, row, scroll, related, kept }) => {
-            popups::detail::draw(frame, screen.body, state, *pane, row, related.as_ref(), kept.as_ref(), *scroll)
+            let loaded = popups::detail::Loaded { related: related.as_ref(), kept: kept.as_ref() };
+            popups::detail::draw(frame, screen.body, state, *pane, row, loaded, *scroll)
         }
         Some(Popup::Confirm(c)) => popups::confirm::draw(frame, screen.body, state, c),
         Some(Popup::Changes(view)) => popups::changes::draw(frame, screen.body, state, view),

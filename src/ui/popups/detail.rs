@@ -297,16 +297,16 @@ fn related_line(row: &Related) -> String {
     }
 }
 
-pub fn draw(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    state: &State,
-    pane: Pane,
-    row: &Row,
-    related: Option<&Result<Vec<Related>, String>>,
-    kept: Option<&Result<Vec<unparsed::Line>, String>>,
-    scroll: u16,
-) {
+/// What the popup loaded besides the row, `None` while loading.
+pub struct Loaded<'a> {
+    /// What else the store knows of the row's IP.
+    pub related: Option<&'a Result<Vec<Related>, String>>,
+    /// A source's kept unparsed lines.
+    pub kept: Option<&'a Result<Vec<unparsed::Line>, String>>,
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane, row: &Row, loaded: Loaded<'_>, scroll: u16) {
+    let Loaded { related, kept } = loaded;
     let theme = &state.theme;
     let popup = super::centered(area, area.width.saturating_sub(8).min(110), area.height.saturating_sub(4));
     let title = format!("{} — detail", pane.title());
