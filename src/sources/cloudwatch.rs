@@ -834,6 +834,30 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_field_names_each_lines_tenant_and_the_stream_its_host() {
+        let text = "format = \"json\"\ngroup = \"/g\"\ntenant_from = \"field\"\n[fields]\ntenant = \"customer\"\nip = \"client\"";
+        let entry: GroupConfig = toml::from_str(text).unwrap();
+        let payload = entry.settings().unwrap().payload;
+        let line = |customer: &str| {
+            format!(r#"{{"time":"2026-11-26T11:00:00+00:00","client":"192.0.2.1","status":200{customer}}}"#)
+        };
+        match payload.parse(&line(r#","customer":"Globex""#), "web-1", "cloudwatch:/g") {
+            Ok(Parsed::Access(e)) => {
+                assert_eq!(
+                    (e.tenant.as_str(), e.host.as_deref(), e.src_ip.as_str()),
+                    ("globex", Some("web-1"), "192.0.2.1")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(payload.parse(&line(""), "web-1", "s").unwrap_err(), "no tenant in 'customer'");
+        let entry: GroupConfig = toml::from_str("format = \"text\"\ngroup = \"/g\"\ntenant_from = \"field\"").unwrap();
+        assert_eq!(entry.settings().unwrap_err(), "[[cloudwatch]] /g: tenant_from = \"field\" needs format = \"json\"");
+        let wrong: Result<GroupConfig, _> = toml::from_str("group = \"/g\"\n[fields]\ncustomer = \"x\"");
+        assert!(wrong.unwrap_err().to_string().contains("unknown field `customer`"));
+    }
+
+    #[test]
     fn an_entry_without_group_or_tenant_says_so() {
         let entry: GroupConfig = toml::from_str("format = \"json\"\ngroup = \"/ecs/app\"").unwrap();
         assert_eq!(

@@ -118,6 +118,18 @@ fn enter_shows_a_sources_kept_lines_inert() {
 }
 
 #[test]
+fn the_sources_view_filters_by_state() {
+    let mut h = sources();
+    h.press("7");
+    command(&mut h, "filter state:throttled");
+    let screen = h.screen();
+    assert!(screen.contains("flask-app") && !screen.contains("staging/api"), "{screen}");
+    command(&mut h, "filter health:down");
+    let screen = h.screen();
+    assert!(screen.contains("staging/api") && screen.contains("docker") && !screen.contains("fail2ban"), "{screen}");
+}
+
+#[test]
 fn sources_is_a_command_and_in_help() {
     let mut h = sources();
     command(&mut h, "sources");

@@ -105,6 +105,9 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
              ALTER TABLE integrity_targets DROP COLUMN key_fingerprint; \
              ALTER TABLE integrity_targets DROP COLUMN every_ms; ALTER TABLE integrity_targets DROP COLUMN baselined_at; \
              ALTER TABLE integrity_runs DROP COLUMN error; ALTER TABLE integrity_runs DROP COLUMN key_fingerprint; \
+             DROP TABLE unparsed_lines; ALTER TABLE source_status DROP COLUMN summary; \
+             ALTER TABLE source_status DROP COLUMN stored; ALTER TABLE source_status DROP COLUMN unparsed; \
+             ALTER TABLE access_events DROP COLUMN host; \
              PRAGMA user_version = 4",
         )
         .unwrap();
@@ -126,6 +129,8 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
     assert_eq!(rampart::store::judged::position(&conn).unwrap(), 1234, "the rules go on where they stood");
     let tails: i64 = conn.query_row("SELECT count(*) FROM tail_positions", [], |r| r.get(0)).unwrap();
     assert_eq!(tails, 0, "and no file is followed by that name any more");
+    let hosts: i64 = conn.query_row("SELECT count(host) FROM access_events", [], |r| r.get(0)).unwrap();
+    assert_eq!(hosts, 0, "access events gained a host column, empty");
     drop(conn);
     assert!(store::open(&path, Access::ReadOnly).is_ok());
 }
