@@ -209,3 +209,31 @@ fn theme_colours_reach_the_sources_view_in_every_theme() {
         assert_eq!(h.draw()[(x, y)].fg, want, "{name}");
     }
 }
+
+#[test]
+fn the_alerts_pane_names_hosts_when_there_are_several() {
+    use rampart::store::alerts::{self, Alert, Priority};
+    let mut h = Harness::empty(W, H);
+    for (i, host) in ["node-a", "node-b"].iter().enumerate() {
+        let a = Alert {
+            ts: NOW - 1_000 + i as i64,
+            priority: Priority::Critical,
+            rule: "Terminal shell in container".into(),
+            source: "cloudwatch:/ecs/production/falco".into(),
+            hostname: host.to_string(),
+            output: format!("shell {i}"),
+            id: 0,
+            tenant: None,
+            output_fields_json: "{}".into(),
+            tags: String::new(),
+            src_ip: None,
+            acked_by: None,
+            acked_at: None,
+        };
+        alerts::insert(&h.fx.writer, &a).unwrap();
+    }
+    h.send(rampart::app::msg::Msg::StoreChanged(Tables::ALERTS));
+    h.press("2 z");
+    let screen = h.screen();
+    assert!(screen.contains("HOST") && screen.contains("node-a") && screen.contains("node-b"), "{screen}");
+}
