@@ -253,7 +253,8 @@ impl Problem {
     pub fn summary(&self) -> &'static str {
         match self {
             Problem::NoCredentials(why) if why.starts_with("no AWS credentials") => "credentials missing",
-            Problem::NoCredentials(_) => "credentials refused",
+            Problem::NoCredentials(why) if why.starts_with("the AWS credentials were refused") => "credentials refused",
+            Problem::NoCredentials(_) => "credentials unusable",
             Problem::AccessDenied(_) => "access denied",
             Problem::NoSuchGroup(_) => "no such group",
             Problem::Throttled => "throttled",
@@ -855,6 +856,24 @@ mod tests {
         assert_eq!(entry.settings().unwrap_err(), "[[cloudwatch]] /g: tenant_from = \"field\" needs format = \"json\"");
         let wrong: Result<GroupConfig, _> = toml::from_str("group = \"/g\"\n[fields]\ncustomer = \"x\"");
         assert!(wrong.unwrap_err().to_string().contains("unknown field `customer`"));
+    }
+
+    #[test]
+    fn each_problem_has_its_words_for_the_sources_view() {
+        let words = |p: Problem| p.summary();
+        assert_eq!(words(Problem::NoCredentials(chain_tried(None))), "credentials missing");
+        assert_eq!(
+            words(Problem::NoCredentials("the AWS credentials were refused (ExpiredTokenException) — …".into())),
+            "credentials refused"
+        );
+        assert_eq!(
+            words(Problem::NoCredentials("cannot load AWS credentials: sso expired".into())),
+            "credentials unusable"
+        );
+        assert_eq!(words(Problem::AccessDenied("x".into())), "access denied");
+        assert_eq!(words(Problem::NoSuchGroup("/g".into())), "no such group");
+        assert_eq!(words(Problem::Throttled), "throttled");
+        assert_eq!(words(Problem::Unreachable("x".into())), "endpoint unreachable");
     }
 
     #[test]
