@@ -41,7 +41,7 @@ pub enum Payload {
 pub enum Parsed {
     Access(crate::store::access::AccessEvent),
     Alert(Alert),
-    /// A published audit row, ban or integrity run of another host: recognised, not stored.
+    /// A published audit row, ban, unban or integrity run of another host: recognised, not stored.
     Other,
 }
 
@@ -74,7 +74,7 @@ impl Payload {
                         a.source = source.to_string();
                         Ok(Parsed::Alert(a))
                     }
-                    Some("audit" | "ban" | "integrity") => Ok(Parsed::Other),
+                    Some("audit" | "ban" | "unban" | "integrity") => Ok(Parsed::Other),
                     other => Err(format!("not a published rampart event: kind {other:?}")),
                 }
             }

@@ -246,6 +246,21 @@ pub const MIGRATIONS: &[&str] = &[
         ts            INTEGER NOT NULL
     );
     "#,
+    // version 14: every end of a ban, in the order bans end, whoever ended it (an operator through
+    // rampart, or Fail2Ban itself: `fail2ban-client unban`, a restart without the ban), so the
+    // publisher can put unbans out in order like every other row. Bans inserted already ended
+    // (Fail2Ban's history) carry their end in their own row.
+    r#"
+    CREATE TABLE ban_ends (
+        id            INTEGER PRIMARY KEY,
+        ban           INTEGER NOT NULL,
+        at            INTEGER NOT NULL,
+        by            TEXT
+    );
+    CREATE TRIGGER bans_ended AFTER UPDATE OF unbanned_at ON bans
+        WHEN old.unbanned_at IS NULL AND new.unbanned_at IS NOT NULL
+        BEGIN INSERT INTO ban_ends (ban, at, by) VALUES (new.id, new.unbanned_at, new.unbanned_by); END;
+    "#,
 ];
 
 /// The newest schema version this build understands.
