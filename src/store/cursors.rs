@@ -36,6 +36,7 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<usi
     let len = match &batch.rows {
         Rows::Access(v) => v.len(),
         Rows::Alerts(v) => v.len(),
+        Rows::Fleet(v) => v.len(),
     };
     let mut fresh = vec![true; len];
     if !batch.keys.is_empty() {
@@ -59,6 +60,10 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<usi
                 stored += 1;
             }
             alerts::assign_tenants(conn, before)?;
+        }
+        Rows::Fleet(list) => {
+            let new: Vec<_> = list.iter().zip(&fresh).filter(|(_, f)| **f).map(|(r, _)| r.clone()).collect();
+            stored = super::fleet::insert_many(conn, &new)?;
         }
     }
     if let Some(before) = batch.forget_before {

@@ -306,7 +306,7 @@ async fn audit_verify_finds_rows_deleted_from_the_end_and_an_emptied_table_by_th
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
+async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_audit_rows() {
     let moto = Moto::start();
     let publisher = tempfile::tempdir().unwrap();
     let publisher = publisher.path();
@@ -354,7 +354,26 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
             ("Scanner".to_string(), host, "rampart,scan".to_string())
         ]
     );
-    // The audit rows are recognised, not counted as lines that did not parse.
+    // The audit rows are kept apart, as the other host's (not counted as lines that did not parse).
+    let fleet_rows = wait_for(
+        "the other host's audit rows",
+        || async {
+            let Ok(conn) = store::open(&db(fleet), Access::ReadOnly) else { return vec![] };
+            rampart::store::fleet::newest(&conn, 10).unwrap_or_default()
+        },
+        |rows| rows.len() >= 2,
+    )
+    .await;
+    let summaries: Vec<(String, String, i64, String)> =
+        fleet_rows.into_iter().rev().map(|r| (r.origin, r.kind, r.ref_id, r.summary)).collect();
+    let origin = rampart::sources::cloudwatch_publish::host_name();
+    assert_eq!(
+        summaries,
+        [
+            (origin.clone(), "audit".into(), 1, "unban 192.0.2.1 by alice: ok — case 1".into()),
+            (origin, "audit".into(), 2, "unban 192.0.2.2 by alice: ok — case 2".into()),
+        ]
+    );
     let conn = store::open(&db(fleet), Access::ReadOnly).unwrap();
     let detail: String =
         conn.query_row("SELECT detail FROM source_status WHERE source = ?", [&source], |r| r.get(0)).unwrap();
