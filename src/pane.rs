@@ -1,7 +1,7 @@
-//! The six views of the console and what each one lists.
+//! The views of the console and what each one lists.
 
 use crate::store::window::Listing;
-use crate::store::{access, alerts, audit, bans, filter::Fields, integrity, tenants};
+use crate::store::{access, alerts, audit, bans, filter::Fields, fleet, integrity, tenants};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
@@ -11,11 +11,14 @@ pub enum Pane {
     Bans,
     Integrity,
     Audit,
+    /// Other hosts' published record (audit rows, bans, unbans, integrity runs), read-only.
+    Fleet,
 }
 
 impl Pane {
-    /// In focus order; the number keys 1–6 follow it.
-    pub const ALL: [Pane; 6] = [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit];
+    /// In focus order; the number keys 1–7 follow it.
+    pub const ALL: [Pane; 7] =
+        [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit, Pane::Fleet];
 
     /// What the pane lists from the store.
     pub fn listing(self) -> Listing {
@@ -26,6 +29,7 @@ impl Pane {
             Pane::Bans => Listing::Bans,
             Pane::Integrity => Listing::Integrity,
             Pane::Audit => Listing::Audit,
+            Pane::Fleet => Listing::Fleet,
         }
     }
 
@@ -42,6 +46,7 @@ impl Pane {
             Pane::Bans => "Bans",
             Pane::Integrity => "Integrity",
             Pane::Audit => "Audit",
+            Pane::Fleet => "Fleet",
         }
     }
 
@@ -62,12 +67,13 @@ impl Pane {
             Pane::Bans => &bans::FIELDS,
             Pane::Integrity => &integrity::FIELDS,
             Pane::Audit => &audit::FIELDS,
+            Pane::Fleet => &fleet::FIELDS,
         }
     }
 
     /// Live panes list a growing stream, newest first, and can follow it.
     pub fn is_stream(self) -> bool {
-        matches!(self, Pane::Alerts | Pane::Access | Pane::Bans | Pane::Audit)
+        matches!(self, Pane::Alerts | Pane::Access | Pane::Bans | Pane::Audit | Pane::Fleet)
     }
 
     pub fn tables(self) -> crate::store::writer::Tables {
@@ -79,6 +85,12 @@ impl Pane {
             Pane::Bans => Tables::BANS,
             Pane::Integrity => Tables::INTEGRITY,
             Pane::Audit => Tables::AUDIT,
+            Pane::Fleet => Tables::FLEET,
         }
+    }
+
+    /// Shown alone, never in the five-pane grid.
+    pub fn is_view(self) -> bool {
+        matches!(self, Pane::Audit | Pane::Fleet)
     }
 }

@@ -69,6 +69,7 @@ pub const SPECS: &[Spec] = &[
     spec(Action::Focus(Pane::Bans), "focus-bans", "Focus Bans", Nav),
     spec(Action::Focus(Pane::Integrity), "focus-integrity", "Focus Integrity", Nav),
     spec(Action::Focus(Pane::Audit), "focus-audit", "Open the Audit view", Nav),
+    spec(Action::Focus(Pane::Fleet), "focus-fleet", "Open the Fleet view: other hosts' published record", Nav),
     spec(Action::Down, "down", "Move down", Nav),
     spec(Action::Up, "up", "Move up", Nav),
     spec(Action::PageDown, "page-down", "Move a page down", Nav),

@@ -5,7 +5,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
-use super::{access, alerts, audit, bans, filter::Filter, integrity, tenants};
+use super::{access, alerts, audit, bans, filter::Filter, fleet, integrity, tenants};
 
 /// One row of any pane.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,7 @@ pub enum Row {
     Ban(bans::Ban),
     Integrity(integrity::IntegrityRow),
     Audit(audit::Entry),
+    Fleet(fleet::FleetRow),
     RuleGroup(alerts::RuleGroup),
 }
 
@@ -29,6 +30,7 @@ impl Row {
             Row::Ban(r) => r.id,
             Row::Integrity(r) => r.id,
             Row::Audit(r) => r.id,
+            Row::Fleet(r) => r.id,
             Row::RuleGroup(r) => r.id,
         }
     }
@@ -52,6 +54,7 @@ pub enum Listing {
     Bans,
     Integrity,
     Audit,
+    Fleet,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +132,7 @@ fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> Spec {
             ..Spec::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
         },
         Listing::Audit => Spec::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
+        Listing::Fleet => Spec::stream(fleet::SELECT, |r| fleet::from_row(r).map(Row::Fleet)),
     }
 }
 

@@ -24,10 +24,10 @@ pub fn screen(area: Rect) -> Screen {
     Screen { header, body, footer }
 }
 
-/// The panes on screen and their rectangles: the five-pane grid, or one pane zoomed. The Audit
-/// view is always shown alone.
+/// The panes on screen and their rectangles: the five-pane grid, or one pane zoomed. Views (Audit,
+/// Fleet) are always shown alone.
 pub fn panes(body: Rect, focus: Pane, zoomed: bool) -> Vec<(Pane, Rect)> {
-    if zoomed || focus == Pane::Audit {
+    if zoomed || focus.is_view() {
         return vec![(focus, body)];
     }
     let rows = Layout::vertical([Constraint::Percentage(36), Constraint::Percentage(38), Constraint::Percentage(26)])

@@ -76,6 +76,7 @@ pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         "bans" | "b" => Some(Pane::Bans),
         "integrity" | "i" => Some(Pane::Integrity),
         "audit" | "au" => Some(Pane::Audit),
+        "fleet" | "fl" => Some(Pane::Fleet),
         _ => None,
     };
     if let Some(pane) = pane {

@@ -5,6 +5,7 @@ mod access;
 mod alerts;
 mod audit;
 mod bans;
+mod fleet;
 mod integrity;
 mod tenants;
 
@@ -174,6 +175,7 @@ fn columns(pane: Pane, grouped: bool) -> Columns {
         Pane::Bans => bans::COLUMNS,
         Pane::Integrity => integrity::COLUMNS,
         Pane::Audit => audit::COLUMNS,
+        Pane::Fleet => fleet::COLUMNS,
     }
 }
 
@@ -185,6 +187,7 @@ fn cells<'a>(row: &'a Row, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
         Row::Ban(r) => bans::cells(r, ctx),
         Row::Integrity(r) => integrity::cells(r, ctx),
         Row::Audit(r) => audit::cells(r, ctx),
+        Row::Fleet(r) => fleet::cells(r, ctx),
         Row::RuleGroup(r) => alerts::group_cells(r, ctx),
     }
 }
@@ -367,6 +370,11 @@ fn empty_hint(pane: Pane, keymap: &crate::config::Keymap) -> String {
             );
         }
         Pane::Audit => "The audit log is empty: every action an operator takes is recorded here.",
+        Pane::Fleet => {
+            "No other host's record yet. A collector with [[cloudwatch]] group_prefix = \"/rampart/\" and \
+             format = \"rampart\" shows here what other hosts' [cloudwatch_publish] put: their audit rows, \
+             bans, unbans and integrity runs (their alerts go to the Alerts pane). Nothing here can be acted on."
+        }
     };
     text.to_string()
 }
