@@ -1,7 +1,7 @@
-//! The seven views of the console and what each one lists.
+//! The views of the console and what each one lists.
 
 use crate::store::window::Listing;
-use crate::store::{access, alerts, audit, bans, filter::Fields, integrity, status, tenants};
+use crate::store::{access, alerts, audit, bans, filter::Fields, fleet, integrity, status, tenants};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
@@ -12,16 +12,26 @@ pub enum Pane {
     Integrity,
     Audit,
     Sources,
+    /// Other hosts' published record (audit rows, bans, unbans, integrity runs), read-only.
+    Fleet,
 }
 
 impl Pane {
-    /// In focus order; the number keys 1–7 follow it.
-    pub const ALL: [Pane; 7] =
-        [Pane::Tenants, Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit, Pane::Sources];
+    /// In focus order; the number keys 1–8 follow it.
+    pub const ALL: [Pane; 8] = [
+        Pane::Tenants,
+        Pane::Alerts,
+        Pane::Access,
+        Pane::Bans,
+        Pane::Integrity,
+        Pane::Audit,
+        Pane::Sources,
+        Pane::Fleet,
+    ];
 
     /// A view shown alone, outside the five-pane grid.
     pub fn is_view(self) -> bool {
-        matches!(self, Pane::Audit | Pane::Sources)
+        matches!(self, Pane::Audit | Pane::Sources | Pane::Fleet)
     }
 
     /// What the pane lists from the store.
@@ -34,6 +44,7 @@ impl Pane {
             Pane::Integrity => Listing::Integrity,
             Pane::Audit => Listing::Audit,
             Pane::Sources => Listing::Sources,
+            Pane::Fleet => Listing::Fleet,
         }
     }
 
@@ -51,6 +62,7 @@ impl Pane {
             Pane::Integrity => "Integrity",
             Pane::Audit => "Audit",
             Pane::Sources => "Sources",
+            Pane::Fleet => "Fleet",
         }
     }
 
@@ -72,12 +84,13 @@ impl Pane {
             Pane::Integrity => &integrity::FIELDS,
             Pane::Audit => &audit::FIELDS,
             Pane::Sources => &status::FIELDS,
+            Pane::Fleet => &fleet::FIELDS,
         }
     }
 
     /// Live panes list a growing stream, newest first, and can follow it.
     pub fn is_stream(self) -> bool {
-        matches!(self, Pane::Alerts | Pane::Access | Pane::Bans | Pane::Audit)
+        matches!(self, Pane::Alerts | Pane::Access | Pane::Bans | Pane::Audit | Pane::Fleet)
     }
 
     pub fn tables(self) -> crate::store::writer::Tables {
@@ -90,6 +103,7 @@ impl Pane {
             Pane::Integrity => Tables::INTEGRITY,
             Pane::Audit => Tables::AUDIT,
             Pane::Sources => Tables::STATUS,
+            Pane::Fleet => Tables::FLEET,
         }
     }
 }

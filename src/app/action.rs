@@ -70,6 +70,7 @@ pub const SPECS: &[Spec] = &[
     spec(Action::Focus(Pane::Integrity), "focus-integrity", "Focus Integrity", Nav),
     spec(Action::Focus(Pane::Audit), "focus-audit", "Open the Audit view", Nav),
     spec(Action::Focus(Pane::Sources), "focus-sources", "Open the Sources view (each source's state)", Nav),
+    spec(Action::Focus(Pane::Fleet), "focus-fleet", "Open the Fleet view: other hosts' published record", Nav),
     spec(Action::Down, "down", "Move down", Nav),
     spec(Action::Up, "up", "Move up", Nav),
     spec(Action::PageDown, "page-down", "Move a page down", Nav),

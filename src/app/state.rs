@@ -230,7 +230,7 @@ pub struct State {
     pub keymap: Keymap,
     pub focus: Pane,
     pub zoomed: bool,
-    pub panes: [PaneState; 7],
+    pub panes: [PaneState; Pane::ALL.len()],
     pub overview: Overview,
     /// Jails seen in the store, offered when banning.
     pub jails: Vec<String>,
@@ -265,7 +265,7 @@ pub fn per_side(height: usize) -> usize {
 
 impl State {
     pub fn new(session: Session, theme: Theme, keymap: Keymap, size: Rect, now_ms: i64) -> State {
-        let mut panes: [PaneState; 7] = Default::default();
+        let mut panes: [PaneState; Pane::ALL.len()] = Default::default();
         for (p, state) in Pane::ALL.iter().zip(panes.iter_mut()) {
             state.follow = p.is_stream();
         }

@@ -4,6 +4,7 @@ use rusqlite::Connection;
 
 use super::generator::{Generator, TENANTS};
 use crate::store::audit::{self, NewEntry};
+use crate::store::fleet::{self, FleetRow};
 use crate::store::tenants::{self, status};
 use crate::store::writer::Write;
 
@@ -43,7 +44,8 @@ pub fn seed(conn: &Connection, seed: u64, now: i64, events: usize) -> rusqlite::
             }
         }
         apply(conn, &mut writes, now)?;
-        history_of_operators(conn, now)
+        history_of_operators(conn, now)?;
+        history_of_other_hosts(conn, now)
     })();
     match result {
         Ok(()) => conn.execute_batch("COMMIT")?,
@@ -90,4 +92,40 @@ fn history_of_operators(conn: &Connection, now: i64) -> rusqlite::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// What two other hosts of the fleet published (as a `format = "rampart"` reader stores it), so the
+/// Fleet view has something to show.
+fn history_of_other_hosts(conn: &Connection, now: i64) -> rusqlite::Result<()> {
+    use serde_json::json;
+    let published = [
+        (
+            "web-2",
+            "ban",
+            json!({"id": 1, "jail": "sshd", "ip": "198.51.100.23", "banned_at": now - 8 * HOUR_MS, "ban_seconds": 600}),
+        ),
+        (
+            "web-2",
+            "unban",
+            json!({"id": 1, "ban": 1, "jail": "sshd", "ip": "198.51.100.23", "unbanned_at": now - 8 * HOUR_MS + 600_000, "unbanned_by": "fail2ban"}),
+        ),
+        (
+            "web-3",
+            "integrity",
+            json!({"id": 7, "target": "web-3-app", "started": now - 5 * HOUR_MS, "finished": now - 5 * HOUR_MS + 2_000, "signature_ok": 1, "checked": 1_204, "modified": 2, "added": 1, "removed": 0, "unreadable": 0}),
+        ),
+        (
+            "web-3",
+            "audit",
+            json!({"id": 3, "ts": now - 4 * HOUR_MS, "operator": "carol", "action": "isolate", "target": "tenant globex", "reason": "drift in web-3-app (INC-2043)", "outcome": "ok"}),
+        ),
+        (
+            "web-2",
+            "ban",
+            json!({"id": 2, "jail": "rampart-login", "ip": "2001:db8:7::99", "banned_at": now - HOUR_MS, "ban_seconds": -1}),
+        ),
+    ];
+    let rows: Vec<FleetRow> =
+        published.iter().filter_map(|(host, kind, v)| FleetRow::from_published(host, kind, v)).collect();
+    fleet::insert_many(conn, &rows).map(|_| ())
 }

@@ -44,8 +44,8 @@ pub enum Payload {
 pub enum Parsed {
     Access(crate::store::access::AccessEvent),
     Alert(Alert),
-    /// A published audit row, ban or integrity run of another host: recognised, not stored.
-    Other,
+    /// A published audit row, ban, end of a ban or integrity run of another host.
+    Fleet(crate::store::fleet::FleetRow),
 }
 
 impl Payload {
@@ -82,7 +82,11 @@ impl Payload {
                         a.source = source.to_string();
                         Ok(Parsed::Alert(a))
                     }
-                    Some("audit" | "ban" | "integrity") => Ok(Parsed::Other),
+                    Some(kind @ ("audit" | "ban" | "unban" | "integrity")) => {
+                        crate::store::fleet::FleetRow::from_published(origin, kind, &v)
+                            .map(Parsed::Fleet)
+                            .ok_or_else(|| format!("a published {kind} without its id"))
+                    }
                     other => Err(format!("not a published rampart event: kind {other:?}")),
                 }
             }
@@ -475,7 +479,6 @@ impl Follower {
             }
             let message = e.message().unwrap_or_default();
             match self.settings.payload.parse(message, e.log_stream_name().unwrap_or_default(), &self.source) {
-                Ok(Parsed::Other) => {}
                 Ok(row) => {
                     page.rows.push(row);
                     page.keys.push(EventKey { id: id.to_string(), ts });
@@ -496,10 +499,11 @@ impl Follower {
         page
     }
 
-    /// Stores a page's rows (access events and alerts in separate batches) with the position.
+    /// Stores a page's rows (access events, alerts and other hosts' rows in separate batches) with the position.
     async fn store(&mut self, page: Page, forget_before: Option<i64>) -> bool {
         let mut access = (Vec::new(), Vec::new());
         let mut alerts = (Vec::new(), Vec::new());
+        let mut fleet = (Vec::new(), Vec::new());
         for (row, key) in page.rows.into_iter().zip(page.keys) {
             match row {
                 Parsed::Access(a) => {
@@ -510,14 +514,20 @@ impl Follower {
                     alerts.0.push(a);
                     alerts.1.push(key);
                 }
-                Parsed::Other => {}
+                Parsed::Fleet(r) => {
+                    fleet.0.push(r);
+                    fleet.1.push(key);
+                }
             }
         }
-        self.position.stored += (access.0.len() + alerts.0.len()) as i64;
+        self.position.stored += (access.0.len() + alerts.0.len() + fleet.0.len()) as i64;
         let position = serde_json::to_string(&self.position).unwrap_or_default();
         let mut batches = Vec::new();
         if !alerts.0.is_empty() {
             batches.push((Rows::Alerts(alerts.0), alerts.1));
+        }
+        if !fleet.0.is_empty() {
+            batches.push((Rows::Fleet(fleet.0), fleet.1));
         }
         if !access.0.is_empty() || batches.is_empty() {
             batches.push((Rows::Access(access.0), access.1));

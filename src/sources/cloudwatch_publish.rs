@@ -1,4 +1,5 @@
-//! CloudWatch Logs out: `[cloudwatch_publish]` puts rampart's own events (audit rows, alerts, bans, integrity runs) into one stream per host, exactly once.
+//! CloudWatch Logs out: `[cloudwatch_publish]` puts rampart's own events (audit rows, alerts, bans
+//! and their ends, integrity runs) into one stream per host, exactly once.
 //!
 //! Each table is published in id order and its last published id is the table's cursor, kept in
 //! the store's `cursors` table. Every event carries the position *after* itself (`after`), and event
@@ -42,17 +43,20 @@ pub enum Kind {
     Audit,
     Alert,
     Ban,
+    /// A ban ended, by an operator or by Fail2Ban itself (`ban_ends`).
+    Unban,
     Integrity,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Audit, Kind::Alert, Kind::Ban, Kind::Integrity];
+    pub const ALL: [Kind; 5] = [Kind::Audit, Kind::Alert, Kind::Ban, Kind::Unban, Kind::Integrity];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Audit => "audit",
             Kind::Alert => "alert",
             Kind::Ban => "ban",
+            Kind::Unban => "unban",
             Kind::Integrity => "integrity",
         }
     }
@@ -68,6 +72,8 @@ pub struct Published {
     #[serde(default)]
     pub ban: i64,
     #[serde(default)]
+    pub unban: i64,
+    #[serde(default)]
     pub integrity: i64,
     #[serde(default)]
     pub ts: i64,
@@ -79,6 +85,7 @@ impl Published {
             Kind::Audit => self.audit,
             Kind::Alert => self.alert,
             Kind::Ban => self.ban,
+            Kind::Unban => self.unban,
             Kind::Integrity => self.integrity,
         }
     }
@@ -88,6 +95,7 @@ impl Published {
             Kind::Audit => self.audit = id,
             Kind::Alert => self.alert = id,
             Kind::Ban => self.ban = id,
+            Kind::Unban => self.unban = id,
             Kind::Integrity => self.integrity = id,
         }
     }
@@ -98,6 +106,7 @@ impl Published {
             audit: self.audit.max(other.audit),
             alert: self.alert.max(other.alert),
             ban: self.ban.max(other.ban),
+            unban: self.unban.max(other.unban),
             integrity: self.integrity.max(other.integrity),
             ts: self.ts.max(other.ts),
         }
@@ -138,6 +147,11 @@ fn query(kind: Kind) -> &'static str {
              'ban_seconds', ban_seconds, 'ban_count', ban_count, 'failures', failures, 'source', source, \
              'tenant', tenant, 'unbanned_at', unbanned_at, 'unbanned_by', unbanned_by) \
              FROM bans WHERE id > ? ORDER BY id LIMIT ?"
+        }
+        Kind::Unban => {
+            "SELECT e.id, e.at, json_object('id', e.id, 'ban', e.ban, 'jail', b.jail, 'ip', b.ip, \
+             'banned_at', b.banned_at, 'unbanned_at', e.at, 'unbanned_by', e.by, 'tenant', b.tenant) \
+             FROM ban_ends e JOIN bans b ON b.id = e.ban WHERE e.id > ? ORDER BY e.id LIMIT ?"
         }
         Kind::Integrity => {
             "SELECT id, coalesce(finished, started), json_object('id', id, 'target', target, 'started', started, \

@@ -56,6 +56,7 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<Sto
     let len = match &batch.rows {
         Rows::Access(v) => v.len(),
         Rows::Alerts(v) => v.len(),
+        Rows::Fleet(v) => v.len(),
     };
     let mut fresh = vec![true; len];
     let mut fresh_lines = vec![true; batch.unparsed.len()];
@@ -83,6 +84,10 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<Sto
                 stored += 1;
             }
             alerts::assign_tenants(conn, before)?;
+        }
+        Rows::Fleet(list) => {
+            let new: Vec<_> = list.iter().zip(&fresh).filter(|(_, f)| **f).map(|(r, _)| r.clone()).collect();
+            stored = super::fleet::insert_many(conn, &new)?;
         }
     }
     if let Some(before) = batch.forget_before {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bans;
 pub mod cursors;
 pub mod filter;
+pub mod fleet;
 pub mod imports;
 pub mod integrity;
 pub mod journal;

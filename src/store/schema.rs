@@ -264,6 +264,32 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX unparsed_lines_by_source ON unparsed_lines(source, id);
     ALTER TABLE access_events ADD COLUMN host TEXT;
     "#,
+    // version 12: every end of a ban, in the order bans end, whoever ended it (an operator through
+    // rampart, or Fail2Ban itself: `fail2ban-client unban`, a restart without the ban), so the
+    // publisher can put unbans out in order like every other row. Bans inserted already ended
+    // (Fail2Ban's history) carry their end in their own row. And other hosts' published audit
+    // rows, bans, ends of bans and integrity runs (`store::fleet`), one row each.
+    r#"
+    CREATE TABLE ban_ends (
+        id            INTEGER PRIMARY KEY,
+        ban           INTEGER NOT NULL,
+        at            INTEGER NOT NULL,
+        by            TEXT
+    );
+    CREATE TRIGGER bans_ended AFTER UPDATE OF unbanned_at ON bans
+        WHEN old.unbanned_at IS NULL AND new.unbanned_at IS NOT NULL
+        BEGIN INSERT INTO ban_ends (ban, at, by) VALUES (new.id, new.unbanned_at, new.unbanned_by); END;
+    CREATE TABLE fleet (
+        id            INTEGER PRIMARY KEY,
+        origin        TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        ref_id        INTEGER NOT NULL,
+        ts            INTEGER NOT NULL,
+        summary       TEXT NOT NULL,
+        fields_json   TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (origin, kind, ref_id)
+    );
+    "#,
 ];
 
 /// The newest schema version this build understands.

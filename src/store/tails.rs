@@ -18,6 +18,8 @@ pub struct TailState {
 pub enum Rows {
     Access(Vec<AccessEvent>),
     Alerts(Vec<Alert>),
+    /// Other hosts' published rows (`format = "rampart"`).
+    Fleet(Vec<super::fleet::FleetRow>),
 }
 
 pub fn get(conn: &Connection, path: &str) -> rusqlite::Result<Option<TailState>> {
@@ -42,6 +44,9 @@ pub fn store(conn: &Connection, path: &str, state: &TailState, rows: &Rows) -> r
                 alerts::insert(conn, a)?;
             }
             alerts::assign_tenants(conn, before)?;
+        }
+        Rows::Fleet(list) => {
+            super::fleet::insert_many(conn, list)?;
         }
     }
     conn.prepare_cached(

@@ -5,7 +5,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
-use super::{access, alerts, audit, bans, filter::Filter, integrity, status, tenants};
+use super::{access, alerts, audit, bans, filter::Filter, fleet, integrity, status, tenants};
 
 /// One row of any pane.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,7 @@ pub enum Row {
     Ban(bans::Ban),
     Integrity(integrity::IntegrityRow),
     Audit(audit::Entry),
+    Fleet(fleet::FleetRow),
     RuleGroup(alerts::RuleGroup),
     Source(status::SourceRow),
 }
@@ -30,6 +31,7 @@ impl Row {
             Row::Ban(r) => r.id,
             Row::Integrity(r) => r.id,
             Row::Audit(r) => r.id,
+            Row::Fleet(r) => r.id,
             Row::RuleGroup(r) => r.id,
             Row::Source(r) => r.id,
         }
@@ -55,6 +57,7 @@ pub enum Listing {
     Integrity,
     Audit,
     Sources,
+    Fleet,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +139,7 @@ fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> Spec {
             order: Order::Whole("ORDER BY source"),
             ..Spec::stream(status::SELECT, |r| status::row_from(r).map(Row::Source))
         },
+        Listing::Fleet => Spec::stream(fleet::SELECT, |r| fleet::from_row(r).map(Row::Fleet)),
     }
 }
 

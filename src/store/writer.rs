@@ -24,7 +24,8 @@ impl Tables {
     pub const INTEGRITY: Tables = Tables(16);
     pub const AUDIT: Tables = Tables(32);
     pub const STATUS: Tables = Tables(64);
-    pub const ALL: Tables = Tables(127);
+    pub const FLEET: Tables = Tables(128);
+    pub const ALL: Tables = Tables(255);
 
     pub fn intersects(self, other: Tables) -> bool {
         self.0 & other.0 != 0
@@ -149,6 +150,7 @@ impl Write {
                 match rows {
                     tails::Rows::Access(_) => Tables::ACCESS,
                     tails::Rows::Alerts(_) => Tables::ALERTS | Tables::TENANTS,
+                    tails::Rows::Fleet(_) => Tables::FLEET,
                 }
             }
             Write::Cursored(batch) => {
@@ -160,6 +162,7 @@ impl Write {
                         (0, _) => Tables::NONE,
                         (_, tails::Rows::Access(_)) => Tables::ACCESS,
                         (_, tails::Rows::Alerts(_)) => Tables::ALERTS | Tables::TENANTS,
+                        (_, tails::Rows::Fleet(_)) => Tables::FLEET,
                     }
             }
             Write::Job(_) => Tables::NONE,

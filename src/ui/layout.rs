@@ -26,6 +26,8 @@ pub fn screen(area: Rect) -> Screen {
 
 /// The panes on screen and their rectangles: the five-pane grid, or one pane zoomed. The Audit
 /// and Sources views are always shown alone.
+/// The panes on screen and their rectangles: the five-pane grid, or one pane zoomed. Views (Audit,
+/// Fleet) are always shown alone.
 pub fn panes(body: Rect, focus: Pane, zoomed: bool) -> Vec<(Pane, Rect)> {
     if zoomed || focus.is_view() {
         return vec![(focus, body)];

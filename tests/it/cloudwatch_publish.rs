@@ -1,5 +1,5 @@
 //! CloudWatch Logs out: `rampart collect` with `[cloudwatch_publish]` on a real moto server puts every
-//! audit row and alert into the host's stream exactly once, across restarts, a lost cursor and an
+//! audit row, alert, ban and end of a ban into the host's stream exactly once, across restarts, a lost cursor and an
 //! outage; `rampart audit verify` finds rows deleted from the end of the local log, or all of them.
 
 use crate::support::moto;
@@ -205,6 +205,58 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
     assert_eq!(published(&client).await, want, "nothing lost, nothing twice");
 }
 
+/// A ban as the Fail2Ban source stores it.
+fn ban(ip: &str, banned_at: i64) -> rampart::store::bans::Ban {
+    rampart::store::bans::Ban {
+        jail: "sshd".into(),
+        ip: ip.into(),
+        banned_at,
+        ban_seconds: 3_600,
+        source: "fail2ban".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bans_and_their_ends_by_fail2ban_or_by_an_operator_are_published_once() {
+    use rampart::store::bans;
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write_config(dir, &moto.url);
+    let conn = store::open(&db(dir), Access::ReadWrite).unwrap();
+    let jails = ["sshd".to_string()];
+    let (a, b) = (ban("192.0.2.10", now_ms() - 2_000), ban("192.0.2.11", now_ms() - 1_000));
+    bans::sync_fail2ban(&conn, Some(&[a.clone(), b.clone()]), &[], &jails, now_ms()).unwrap();
+    let collector = moto::collector(dir);
+    caught_up(dir, 2).await;
+
+    // Fail2Ban lets 192.0.2.10 go (`fail2ban-client set sshd unbanip`, as its source then sees it):
+    // the ban ended without an operator, and the ban row itself was published before.
+    bans::sync_fail2ban(&conn, Some(std::slice::from_ref(&b)), &[], &jails, now_ms()).unwrap();
+    caught_up(dir, 3).await;
+    drop(collector);
+    // An operator lifts the other one while no collector runs; ending it twice records one end.
+    assert!(bans::mark_unbanned(&conn, 2, "alice", now_ms()).unwrap());
+    assert!(!bans::mark_unbanned(&conn, 2, "alice", now_ms()).unwrap());
+    let _again = moto::collector(dir);
+    caught_up(dir, 1).await;
+
+    let seen = published(&client).await;
+    let want: BTreeMap<String, usize> =
+        ["ban:1", "ban:2", "unban:1", "unban:2"].iter().map(|k| (k.to_string(), 1)).collect();
+    assert_eq!(seen, want);
+    let ends: Vec<(i64, String)> = conn
+        .prepare("SELECT ban, by FROM ban_ends ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ends, [(1, "fail2ban".to_string()), (2, "alice".to_string())]);
+}
+
 /// `rampart audit verify` with the publish config.
 fn verify(dir: &Path) -> (Option<i32>, String) {
     let out = moto::rampart(dir)
@@ -254,7 +306,7 @@ async fn audit_verify_finds_rows_deleted_from_the_end_and_an_emptied_table_by_th
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
+async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_audit_rows() {
     let moto = Moto::start();
     let publisher = tempfile::tempdir().unwrap();
     let publisher = publisher.path();
@@ -302,7 +354,26 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts() {
             ("Scanner".to_string(), host, "rampart,scan".to_string())
         ]
     );
-    // The audit rows are recognised, not counted as lines that did not parse.
+    // The audit rows are kept apart, as the other host's (not counted as lines that did not parse).
+    let fleet_rows = wait_for(
+        "the other host's audit rows",
+        || async {
+            let Ok(conn) = store::open(&db(fleet), Access::ReadOnly) else { return vec![] };
+            rampart::store::fleet::newest(&conn, 10).unwrap_or_default()
+        },
+        |rows| rows.len() >= 2,
+    )
+    .await;
+    let summaries: Vec<(String, String, i64, String)> =
+        fleet_rows.into_iter().rev().map(|r| (r.origin, r.kind, r.ref_id, r.summary)).collect();
+    let origin = rampart::sources::cloudwatch_publish::host_name();
+    assert_eq!(
+        summaries,
+        [
+            (origin.clone(), "audit".into(), 1, "unban 192.0.2.1 by alice: ok — case 1".into()),
+            (origin, "audit".into(), 2, "unban 192.0.2.2 by alice: ok — case 2".into()),
+        ]
+    );
     let conn = store::open(&db(fleet), Access::ReadOnly).unwrap();
     let detail: String =
         conn.query_row("SELECT detail FROM source_status WHERE source = ?", [&source], |r| r.get(0)).unwrap();

@@ -76,9 +76,16 @@ fn full_screen_in_every_theme() {
 
 #[test]
 fn every_pane_zoomed() {
-    for (key, pane) in
-        [("1", "tenants"), ("2", "alerts"), ("3", "access"), ("4", "bans"), ("5", "integrity"), ("6", "audit")]
-    {
+    for (key, pane) in [
+        ("1", "tenants"),
+        ("2", "alerts"),
+        ("3", "access"),
+        ("4", "bans"),
+        ("5", "integrity"),
+        ("6", "audit"),
+        ("7", "sources"),
+        ("8", "fleet"),
+    ] {
         let mut h = demo();
         h.press(&format!("{key} z"));
         insta::assert_snapshot!(format!("zoomed_{pane}"), h.screen());

@@ -46,13 +46,21 @@ fn selected_key(h: &Harness, pane: Pane) -> i64 {
 fn tab_number_keys_and_zoom_move_focus() {
     let mut h = demo();
     assert_eq!(h.state.focus, Pane::Tenants);
-    for expected in [Pane::Alerts, Pane::Access, Pane::Bans, Pane::Integrity, Pane::Audit, Pane::Sources, Pane::Tenants]
-    {
+    for expected in [
+        Pane::Alerts,
+        Pane::Access,
+        Pane::Bans,
+        Pane::Integrity,
+        Pane::Audit,
+        Pane::Sources,
+        Pane::Fleet,
+        Pane::Tenants,
+    ] {
         h.press("tab");
         assert_eq!(h.state.focus, expected);
     }
     h.press("shift-tab");
-    assert_eq!(h.state.focus, Pane::Sources);
+    assert_eq!(h.state.focus, Pane::Fleet);
     h.press("4 z");
     assert_eq!((h.state.focus, h.state.zoomed), (Pane::Bans, true));
     h.press("esc");
@@ -281,6 +289,38 @@ fn unban_acknowledge_and_ban_act_on_the_demo_store() {
     };
     assert_eq!(actions, ["unban", "acknowledge", "ban"]);
     assert_eq!(rampart::store::audit::verify(&h.fx.reader).unwrap().first_break, None);
+}
+
+#[test]
+fn the_fleet_view_lists_other_hosts_record_and_no_action_applies_to_it() {
+    let mut h = demo();
+    h.press("8");
+    assert_eq!(h.state.focus, Pane::Fleet);
+    let rows = &h.state.pane(Pane::Fleet).rows;
+    assert_eq!(rows.len(), 5, "the demo's other hosts published five rows");
+    let screen = h.screen();
+    assert!(screen.contains("unban 198.51.100.23 in sshd by fail2ban"), "{screen}");
+    let audit_rows = count(&h, "SELECT count(*) FROM audit");
+    for key in ["u", "i", "a", "v", "b"] {
+        h.press(key);
+        assert!(h.state.popup.is_none(), "{key} opened a dialog on another host's row");
+    }
+    assert_eq!(count(&h, "SELECT count(*) FROM audit"), audit_rows, "nothing was done or audited");
+    h.press("esc : f l e e t enter");
+    h.press("/");
+    h.type_text("kind:ban host:web-2");
+    h.press("enter");
+    let kinds: Vec<(String, String)> = h
+        .state
+        .pane(Pane::Fleet)
+        .rows
+        .iter()
+        .map(|r| match r {
+            Row::Fleet(f) => (f.origin.clone(), f.kind.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(kinds, [("web-2".to_string(), "ban".to_string()), ("web-2".to_string(), "ban".to_string())]);
 }
 
 #[test]

@@ -78,6 +78,7 @@ pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         "integrity" | "i" => Some(Pane::Integrity),
         "audit" | "au" => Some(Pane::Audit),
         "sources" | "so" => Some(Pane::Sources),
+        "fleet" | "fl" => Some(Pane::Fleet),
         _ => None,
     };
     if let Some(pane) = pane {

@@ -5,6 +5,7 @@ mod access;
 mod alerts;
 mod audit;
 mod bans;
+mod fleet;
 mod integrity;
 mod sources;
 mod tenants;
@@ -187,6 +188,7 @@ fn columns(pane: Pane, grouped: bool) -> Columns {
         Pane::Integrity => integrity::COLUMNS,
         Pane::Audit => audit::COLUMNS,
         Pane::Sources => sources::COLUMNS,
+        Pane::Fleet => fleet::COLUMNS,
     }
 }
 
@@ -198,6 +200,7 @@ fn cells<'a>(row: &'a Row, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
         Row::Ban(r) => bans::cells(r, ctx),
         Row::Integrity(r) => integrity::cells(r, ctx),
         Row::Audit(r) => audit::cells(r, ctx),
+        Row::Fleet(r) => fleet::cells(r, ctx),
         Row::RuleGroup(r) => alerts::group_cells(r, ctx),
         Row::Source(r) => sources::cells(r, ctx),
     }
@@ -396,6 +399,11 @@ fn empty_hint(pane: Pane, keymap: &crate::config::Keymap) -> String {
             "No source has reported yet. The collector (`rampart`, or `rampart collect`) runs the sources \
              the config file names — Docker, Fail2Ban, [[access_log]], [falco], [[cloudwatch]], \
              [cloudwatch_publish], [[integrity]] — and each reports its state here."
+        }
+        Pane::Fleet => {
+            "No other host's record yet. A collector with [[cloudwatch]] group_prefix = \"/rampart/\" and \
+             format = \"rampart\" shows here what other hosts' [cloudwatch_publish] put: their audit rows, \
+             bans, unbans and integrity runs (their alerts go to the Alerts pane). Nothing here can be acted on."
         }
     };
     text.to_string()

@@ -151,6 +151,14 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("hash", e.hash.clone()),
             ("previous hash", e.prev_hash.clone()),
         ],
+        Row::Fleet(r) => vec![
+            ("host", r.origin.clone()),
+            ("kind", r.kind.clone()),
+            ("id on its host", r.ref_id.to_string()),
+            ("time", format::timestamp(r.ts)),
+            ("what", r.summary.clone()),
+            ("published fields", pretty_json(&r.fields_json)),
+        ],
     }
 }
 
