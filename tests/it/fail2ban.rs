@@ -116,6 +116,26 @@ fn unban_from_the_console_is_confirmed_by_fail2ban_and_audited() {
     assert!(h.screen().contains("unbanned"));
 }
 
+#[test]
+fn an_unban_made_in_fail2ban_itself_ends_the_ban_and_is_recorded_for_publishing() {
+    let f = Fail2ban::start();
+    f.fail(FINITE, "198.51.100.21", 3);
+    f.wait_banned(FINITE, "198.51.100.21");
+    let h = console(&f);
+    assert_eq!(count(&h.db, "SELECT count(*) FROM ban_ends"), 0);
+    f.client(&["set", FINITE, "unbanip", "198.51.100.21"]).expect("fail2ban-client unbanip");
+    f.wait("Fail2Ban to let it go", || !f.banned(FINITE).contains(&"198.51.100.21".to_string()));
+    sync(&f, &h.fx.writer);
+    let ended: (String, String) = store::open(&h.db, Access::ReadOnly)
+        .unwrap()
+        .query_row("SELECT b.ip, e.by FROM ban_ends e JOIN bans b ON b.id = e.ban", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(ended, ("198.51.100.21".to_string(), "fail2ban".to_string()));
+    // Seen again, it is not ended twice.
+    sync(&f, &h.fx.writer);
+    assert_eq!(count(&h.db, "SELECT count(*) FROM ban_ends"), 1);
+}
+
 fn perform(f: &Fail2ban, db: &Path, request: Request) -> respond::Outcome {
     let (writer, thread) =
         StoreWriter::spawn(store::open(db, Access::ReadWrite).unwrap(), Arc::new(ChangeNotes::default()));
