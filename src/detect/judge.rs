@@ -89,9 +89,8 @@ impl Judge {
 
     /// Judges rows just stored as events `first`, `first + 1`, … in their order, and moves past
     /// them; `None` when there are none. No unjudged event may lie between the position and
-    /// `first` (the caller judges those first, with [`Judge::next`] up to `first - 1`), so the
-    /// judged chunk runs from the position through the last of these rows. Long text is seen
-    /// as [`Judge::next`] sees it read back: its first 64 KiB.
+    /// `first` (the caller makes sure), so the judged chunk runs from the position through the
+    /// last of these rows. Long text is seen as [`Judge::next`] sees it read back: its first 64 KiB.
     pub fn judge_rows<'a>(&mut self, first: i64, rows: impl Iterator<Item = access::Row<'a>>) -> Option<Judged> {
         let mut found = Vec::new();
         let mut id = first - 1;
