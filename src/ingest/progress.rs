@@ -19,10 +19,13 @@ pub struct Meter {
     pub lines: AtomicU64,
 }
 
+/// Word to the drawing thread that the import is over, and how it is woken.
+type Done = Arc<(Mutex<bool>, Condvar)>;
+
 /// The line being drawn, and the thread that draws it.
 pub struct Bar {
     meter: Arc<Meter>,
-    drawing: Option<(Arc<(Mutex<bool>, Condvar)>, JoinHandle<()>)>,
+    drawing: Option<(Done, JoinHandle<()>)>,
 }
 
 impl Bar {
@@ -37,7 +40,7 @@ impl Bar {
         if !terminal {
             return Bar { meter, drawing: None };
         }
-        let done = Arc::new((Mutex::new(false), Condvar::new()));
+        let done: Done = Arc::new((Mutex::new(false), Condvar::new()));
         let (m, d, name) = (meter.clone(), done.clone(), name.to_string());
         let thread = std::thread::Builder::new().name("ingest-progress".into()).spawn(move || {
             let started = Instant::now();
@@ -113,7 +116,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
