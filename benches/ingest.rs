@@ -131,7 +131,7 @@ fn main() {
 
     let text = std::fs::read_to_string(&log).unwrap();
     let t0 = Instant::now();
-    let parsed = text.lines().filter(|l| rampart::ingest::combined::fields(l).is_ok()).count();
+    let parsed = text.lines().filter(|l| rampart::parse::combined::fields(l).is_ok()).count();
     println!("parse only (one thread, file in memory): {parsed} lines in {:.2} s", t0.elapsed().as_secs_f64());
 
     bulk_insert_in_place_vs_copied(&text);
@@ -142,7 +142,7 @@ fn main() {
         .lines()
         .enumerate()
         .filter_map(|(i, l)| {
-            rampart::ingest::combined::parse(&l.unwrap(), "acme", "bench").ok().map(|mut e| {
+            rampart::parse::combined::parse(&l.unwrap(), "acme", "bench").ok().map(|mut e| {
                 e.id = i as i64;
                 e
             })
@@ -166,7 +166,7 @@ fn bulk_insert_in_place_vs_copied(text: &str) {
     use rampart::store::access::{self, Bulk, TextBinding};
     let mut bulks = vec![Bulk::default()];
     for line in text.lines() {
-        if let Ok(fields) = rampart::ingest::combined::fields(line) {
+        if let Ok(fields) = rampart::parse::combined::fields(line) {
             let bulk = bulks.last_mut().unwrap();
             bulk.push(&fields.row("acme", "bench"));
             if bulk.len() == 8_192 {

@@ -13,6 +13,7 @@ pub mod fault;
 pub mod ingest;
 pub mod integrity;
 pub mod pane;
+pub mod parse;
 pub mod respond;
 pub mod sources;
 pub mod store;

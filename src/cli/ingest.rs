@@ -9,7 +9,9 @@ use color_eyre::eyre::{bail, eyre};
 use color_eyre::Result;
 
 use super::args::ActArgs;
-use crate::ingest::{self, Counts};
+use crate::detect::judge::Verdict;
+use crate::ingest::progress::Bar;
+use crate::ingest::{self, Alongside, Counts};
 use crate::store::{self, imports, now_ms, Access};
 use crate::ui::format;
 
@@ -70,24 +72,35 @@ pub fn ingest(db: &Path, command: IngestCommand, rules: &crate::detect::Rules) -
         total.lines += c.lines;
         total.stored += c.stored;
         total.unparsed += c.unparsed;
+        total.judged.events += c.judged.events;
+        total.judged.alerts += c.judged.alerts;
     };
     let judged = matches!(command, IngestCommand::Access { .. });
     match command {
         IngestCommand::Access { files, tenant, again, .. } => {
             for file in files {
-                let imported = import_file(&conn, &file, imports::Kind::Access, again, |conn| {
-                    ingest::access_file(conn, &file, &tenant)
+                let imported = import_file(&conn, &file, imports::Kind::Access, again, |conn, bar| {
+                    ingest::access_file(
+                        conn,
+                        &file,
+                        &tenant,
+                        Alongside { rules: Some(rules), meter: Some(bar.meter()) },
+                    )
                 })?;
                 report(&file.display().to_string(), imported, "a combined-format access log line");
             }
         }
         IngestCommand::Falco { file, again, .. } => {
             let imported = if file.as_os_str() == "-" {
-                Imported::Read(ingest::falco_lines(&conn, std::io::stdin())?)
+                let bar = Bar::start("standard input", None);
+                let counts =
+                    ingest::falco_lines(&conn, std::io::stdin(), Alongside { rules: None, meter: Some(bar.meter()) });
+                bar.finish();
+                Imported::Read(counts?)
             } else {
-                import_file(&conn, &file, imports::Kind::Falco, again, |conn| {
+                import_file(&conn, &file, imports::Kind::Falco, again, |conn, bar| {
                     let f = std::fs::File::open(&file).map_err(|e| eyre!("cannot read {}: {e}", file.display()))?;
-                    ingest::falco_lines(conn, f)
+                    ingest::falco_lines(conn, f, Alongside { rules: None, meter: Some(bar.meter()) })
                 })?
             };
             let name = if file.as_os_str() == "-" { "standard input".to_string() } else { file.display().to_string() };
@@ -102,14 +115,15 @@ pub fn ingest(db: &Path, command: IngestCommand, rules: &crate::detect::Rules) -
         total.unparsed
     );
     if judged {
-        judge(&conn, rules)?;
+        judge(&conn, rules, total.judged)?;
     }
     Ok(if nothing_stored.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Judges what the import stored (and anything else not judged yet) with the detection rules.
-fn judge(conn: &rusqlite::Connection, rules: &crate::detect::Rules) -> Result<()> {
-    let v = crate::detect::judge::judge_backlog(conn, rules)
+/// Judges what the import stored and the rules did not judge alongside (normally nothing; and
+/// anything else not judged yet) with the detection rules, and says what they made of it all.
+fn judge(conn: &rusqlite::Connection, rules: &crate::detect::Rules, alongside: Verdict) -> Result<()> {
+    let v = ingest::judging::rest(conn, rules, alongside)
         .map_err(|e| eyre!("the rows are stored, but judging them with the detection rules failed: {e}"))?;
     let elsewhere = match v.judged_elsewhere {
         0 => String::new(),
@@ -126,7 +140,7 @@ fn import_file(
     path: &Path,
     kind: imports::Kind,
     again: bool,
-    import: impl FnOnce(&rusqlite::Connection) -> Result<Counts>,
+    import: impl FnOnce(&rusqlite::Connection, &Bar) -> Result<Counts>,
 ) -> Result<Imported> {
     let meta = std::fs::metadata(path).map_err(|e| eyre!("cannot read {}: {e}", path.display()))?;
     if meta.is_dir() {
@@ -152,7 +166,10 @@ fn import_file(
             return Ok(Imported::Skipped);
         }
     }
-    let counts = import(conn).map_err(|e| {
+    let bar = Bar::start(&path.display().to_string(), Some(meta.len()));
+    let counts = import(conn, &bar);
+    bar.finish();
+    let counts = counts.map_err(|e| {
         let said = e.to_string();
         if said.contains(&path.display().to_string()) {
             e

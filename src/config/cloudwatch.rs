@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::TenantFrom;
-use crate::ingest::jsonlines::FieldNames;
+use crate::parse::jsonlines::FieldNames;
 
 /// `[[cloudwatch]]`: one log group (or every group under a prefix) and what its messages hold.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

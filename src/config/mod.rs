@@ -126,7 +126,7 @@ pub struct AccessLog {
     pub format: LogFormat,
     /// JSON field names, for `format = "json"`.
     #[serde(default)]
-    pub fields: crate::ingest::jsonlines::FieldNames,
+    pub fields: crate::parse::jsonlines::FieldNames,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -149,8 +149,8 @@ pub enum LogFormat {
 
 impl AccessLog {
     /// How lines of this log find their tenant, or why the entry is incomplete.
-    pub fn tenant_rule(&self) -> Result<crate::ingest::TenantRule, String> {
-        use crate::ingest::TenantRule;
+    pub fn tenant_rule(&self) -> Result<crate::parse::TenantRule, String> {
+        use crate::parse::TenantRule;
         match (&self.tenant, self.tenant_from) {
             (Some(t), None) => Ok(TenantRule::Fixed(t.clone())),
             (None, Some(TenantFrom::Host)) if self.format == LogFormat::Combined => {

@@ -87,6 +87,25 @@ impl Judge {
         Ok(self.judge(&batch))
     }
 
+    /// Judges rows just stored as events `first`, `first + 1`, … in their order, and moves past
+    /// them; `None` when there are none. No unjudged event may lie between the position and
+    /// `first` (the caller makes sure), so the judged chunk runs from the position through the
+    /// last of these rows. Long text is seen as [`Judge::next`] sees it read back: its first 64 KiB.
+    pub fn judge_rows<'a>(&mut self, first: i64, rows: impl Iterator<Item = access::Row<'a>>) -> Option<Judged> {
+        let mut found = Vec::new();
+        let mut id = first - 1;
+        for row in rows {
+            id += 1;
+            let row = access::Row { path: capped(row.path), user_agent: capped(row.user_agent), ..row };
+            found.extend(self.detector.observe_row(id, &row));
+        }
+        if id < first {
+            return None;
+        }
+        let from = std::mem::replace(&mut self.position, id);
+        Some(Judged { from, through: id, events: (id - first + 1) as usize, found })
+    }
+
     /// Judges `batch`, the events (in id order) that follow the position; `None` when it is empty.
     fn judge(&mut self, batch: &[access::AccessEvent]) -> Option<Judged> {
         let through = batch.last()?.id;
@@ -172,6 +191,18 @@ fn text(v: ValueRef<'_>) -> String {
         ValueRef::Null => return String::new(),
     };
     String::from_utf8_lossy(&bytes[..bytes.len().min(TEXT_CAP)]).into_owned()
+}
+
+/// `text` cut to at most [`TEXT_CAP`] bytes, at a character's start.
+fn capped(text: &str) -> &str {
+    if text.len() <= TEXT_CAP {
+        return text;
+    }
+    let mut end = TEXT_CAP;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 fn optional_text(v: ValueRef<'_>) -> Option<String> {

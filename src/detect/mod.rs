@@ -12,7 +12,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use serde::Deserialize;
 
-use crate::store::access::{flags, AccessEvent};
+use crate::store::access::{flags, AccessEvent, Row};
 use crate::store::alerts::{Alert, Priority};
 
 /// One rule's switch, thresholds and priority.
@@ -164,15 +164,21 @@ impl Detector {
 
     /// Looks at one event (in arrival order) and returns what it completes.
     pub fn observe(&mut self, e: &AccessEvent) -> Vec<Detection> {
+        self.observe_row(e.id, &e.as_row())
+    }
+
+    /// Looks at event `id`, borrowed from wherever it lies (a stored row read back, or the packed
+    /// rows an import has just inserted), and returns what it completes.
+    pub fn observe_row(&mut self, id: i64, e: &Row<'_>) -> Vec<Detection> {
         let mut out = Vec::new();
         let rules = &self.rules;
-        let source_tenant = self.addresses.get(&e.src_ip).cloned();
-        let isolated = self.isolated.get(&e.tenant).is_some_and(|since| e.ts >= *since);
-        if !self.per_ip.contains_key(&e.src_ip) {
+        let source_tenant = self.addresses.get(e.src_ip).cloned();
+        let isolated = self.isolated.get(e.tenant).is_some_and(|since| e.ts >= *since);
+        if !self.per_ip.contains_key(e.src_ip) {
             // (An address seen before, the usual case, costs no allocation.)
-            self.per_ip.insert(e.src_ip.clone(), PerIp::default());
+            self.per_ip.insert(e.src_ip.to_string(), PerIp::default());
         }
-        let Some(ip) = self.per_ip.get_mut(&e.src_ip) else { return out };
+        let Some(ip) = self.per_ip.get_mut(e.src_ip) else { return out };
         let mut fire = |name: &'static str, rule: &Rule, ip: &mut PerIp, events: Vec<i64>, text: String| {
             if !rule.enabled {
                 return;
@@ -187,7 +193,7 @@ impl Detector {
         let failed = e.flags & flags::AUTH_FAILURE != 0 || (e.status == 401 && e.method == "POST");
         if failed {
             let r = &rules.brute_force;
-            if ip.failures.push(e.ts, e.id, r.window_seconds * 1000) >= r.threshold {
+            if ip.failures.push(e.ts, id, r.window_seconds * 1000) >= r.threshold {
                 let ids = ip.failures.ids();
                 let n = ids.len();
                 fire(
@@ -198,9 +204,9 @@ impl Detector {
                     format!("{n} failed logins from {} on {} within {}s", e.src_ip, e.tenant, r.window_seconds),
                 );
             }
-            if let Some(user) = &e.user {
+            if let Some(user) = e.user {
                 let r = &rules.credential_stuffing;
-                ip.users.push_back((e.ts, user.clone()));
+                ip.users.push_back((e.ts, user.to_string()));
                 while ip.users.front().is_some_and(|(t, _)| *t < e.ts - r.window_seconds * 1000) {
                     ip.users.pop_front();
                 }
@@ -220,7 +226,7 @@ impl Detector {
         }
         if e.status == 404 {
             let r = &rules.scan_404;
-            if ip.not_found.push(e.ts, e.id, r.window_seconds * 1000) >= r.threshold {
+            if ip.not_found.push(e.ts, id, r.window_seconds * 1000) >= r.threshold {
                 let ids = ip.not_found.ids();
                 let n = ids.len();
                 fire(
@@ -233,7 +239,7 @@ impl Detector {
             }
         }
         self.text.clear();
-        self.text.extend([e.path.as_str(), " ", e.user_agent.as_str()]);
+        self.text.extend([e.path, " ", e.user_agent]);
         let mark =
             MARKS.find(self.text.as_str()).map(|m| ATTACK_MARKS.iter().chain(SCANNERS).nth(m.pattern().as_usize()));
         let mark = mark.flatten();
@@ -242,13 +248,13 @@ impl Detector {
                 "Web attack pattern",
                 &rules.web_attack,
                 ip,
-                vec![e.id],
+                vec![id],
                 format!("{} sent '{mark}' to {} {}", e.src_ip, e.tenant, e.path),
             );
         }
-        let crossed = match (&source_tenant, &e.target_tenant) {
-            (Some(from), _) if *from != e.tenant => Some(from.clone()),
-            (_, Some(target)) if *target != e.tenant => Some(e.tenant.clone()),
+        let crossed = match (&source_tenant, e.target_tenant) {
+            (Some(from), _) if from != e.tenant => Some(from.clone()),
+            (_, Some(target)) if target != e.tenant => Some(e.tenant.to_string()),
             _ => None,
         };
         if let Some(from) = crossed {
@@ -256,7 +262,7 @@ impl Detector {
                 "Cross-tenant access",
                 &rules.cross_tenant,
                 ip,
-                vec![e.id],
+                vec![id],
                 format!("{} of tenant {from} reached {} {}", e.src_ip, e.tenant, e.path),
             );
         }
@@ -265,7 +271,7 @@ impl Detector {
                 "Access to an isolated tenant",
                 &rules.isolated_tenant_access,
                 ip,
-                vec![e.id],
+                vec![id],
                 format!("{} reached isolated tenant {} {}", e.src_ip, e.tenant, e.path),
             );
         }
@@ -273,7 +279,7 @@ impl Detector {
     }
 }
 
-fn alert(e: &AccessEvent, rule_name: &str, rule: &Rule, output: String) -> Alert {
+fn alert(e: &Row<'_>, rule_name: &str, rule: &Rule, output: String) -> Alert {
     Alert {
         id: 0,
         ts: e.ts,
@@ -281,12 +287,12 @@ fn alert(e: &AccessEvent, rule_name: &str, rule: &Rule, output: String) -> Alert
         rule: rule_name.into(),
         source: "rampart".into(),
         hostname: String::new(),
-        tenant: Some(e.tenant.clone()).filter(|t| !t.is_empty()),
+        tenant: Some(e.tenant.to_string()).filter(|t| !t.is_empty()),
         output,
         output_fields_json: serde_json::json!({ "fd.cip": e.src_ip, "http.path": e.path, "http.status": e.status })
             .to_string(),
         tags: "rampart,access".into(),
-        src_ip: Some(e.src_ip.clone()),
+        src_ip: Some(e.src_ip.to_string()),
         acked_by: None,
         acked_at: None,
     }

@@ -1,54 +1,25 @@
 //! Bulk intake: whole access logs and Falco output, parsed and stored in large transactions.
 
-pub mod combined;
-pub mod falco;
 pub mod fingerprint;
-pub mod jsonlines;
+pub mod judging;
+pub mod progress;
 
 use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use color_eyre::eyre::eyre;
 use rusqlite::Connection;
 
+use crate::detect::judge::Verdict;
+use crate::detect::Rules;
+use crate::parse::{combined, falco};
 use crate::store::{access, alerts};
 
-/// How an access log's lines are given their tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TenantRule {
-    /// Every line belongs to this tenant.
-    Fixed(String),
-    /// The first label of the virtual host (`acme.example.com` → `acme`).
-    Host,
-    /// The first label of the Referer's host.
-    Referer,
-    /// The first segment of the path (`/acme/cart` → `acme`).
-    PathPrefix,
-}
-
-fn first_label(host: &str) -> String {
-    host.split(['.', ':']).next().unwrap_or_default().to_ascii_lowercase()
-}
-
-impl TenantRule {
-    pub fn tenant<'a>(&'a self, host: Option<&str>, referer: Option<&str>, path: &'a str) -> Cow<'a, str> {
-        match self {
-            TenantRule::Fixed(t) => Cow::Borrowed(t),
-            TenantRule::Host => Cow::Owned(host.map(first_label).unwrap_or_default()),
-            TenantRule::Referer => Cow::Owned(
-                referer
-                    .and_then(|r| r.split("://").nth(1))
-                    .and_then(|rest| rest.split('/').next())
-                    .map(first_label)
-                    .unwrap_or_default(),
-            ),
-            TenantRule::PathPrefix => {
-                Cow::Borrowed(path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default())
-            }
-        }
-    }
-}
+use self::judging::Judging;
+use self::progress::Meter;
 
 /// Rows per transaction when importing; after each, a second connection copies the committed pages
 /// into the database file while the next batch is written.
@@ -65,6 +36,17 @@ pub struct Counts {
     pub unparsed: u64,
     /// The first few rejected lines, with why.
     pub examples: Vec<String>,
+    /// What the detection rules judged while the rows were stored (see [`Alongside::rules`]).
+    pub judged: Verdict,
+}
+
+/// What an import does besides storing its rows.
+#[derive(Default)]
+pub struct Alongside<'a> {
+    /// Judge the access events with these rules as they are stored ([`judging`]).
+    pub rules: Option<&'a Rules>,
+    /// Count bytes and lines here as they are read (for [`progress::Bar`]).
+    pub meter: Option<Arc<Meter>>,
 }
 
 impl Counts {
@@ -86,6 +68,10 @@ trait Intake: Send + 'static {
     fn rows(chunk: &Self::Chunk) -> usize;
     fn full(chunk: &Self::Chunk) -> bool;
     fn store(conn: &Connection, chunk: &Self::Chunk) -> rusqlite::Result<()>;
+    /// The access events of a stored chunk, for the detection rules; none by default.
+    fn events(_chunk: Self::Chunk) -> Option<access::Bulk> {
+        None
+    }
 }
 
 /// Combined-format access log lines of one file, for one tenant.
@@ -117,6 +103,10 @@ impl Intake for AccessIntake {
 
     fn store(conn: &Connection, chunk: &access::Bulk) -> rusqlite::Result<()> {
         access::insert_bulk(conn, chunk)
+    }
+
+    fn events(chunk: access::Bulk) -> Option<access::Bulk> {
+        Some(chunk)
     }
 }
 
@@ -207,18 +197,38 @@ fn text(line: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Counts the bytes read through it into a [`Meter`].
+struct Counted<R> {
+    inner: R,
+    meter: Arc<Meter>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.meter.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Parses on one thread while storing on this one, in transactions of `BATCH` rows, with a third
-/// thread checkpointing what each transaction committed. Whatever stops an import early, the rows
-/// of the transactions committed before it stay, and the error says how many they are.
+/// thread checkpointing what each transaction committed and, when asked, a fourth judging the
+/// stored access events ([`judging`]). Whatever stops an import early, the rows of the
+/// transactions committed before it stay (judged or not, as the rules' position says), and the
+/// error says how many they are.
 fn in_batches<I: Intake>(
     conn: &Connection,
     input: impl Read + Send + 'static,
     intake: I,
+    alongside: Alongside<'_>,
 ) -> color_eyre::Result<Counts> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<I::Chunk>(8);
+    let meter = alongside.meter.unwrap_or_default();
+    let published = meter.clone();
     let parser = std::thread::Builder::new().name("ingest-parse".into()).spawn(move || {
         let mut counts = Counts::default();
         let mut chunk = intake.chunk();
+        let input = Counted { inner: input, meter: published.clone() };
         let read = for_each_line(input, |input| {
             let hand_over = match input {
                 Input::Line(line) => {
@@ -232,14 +242,21 @@ fn in_batches<I: Intake>(
                 }
                 Input::CaughtUp => I::rows(&chunk) > 0,
             };
-            !hand_over || tx.send(std::mem::replace(&mut chunk, intake.chunk())).is_ok()
+            if !hand_over {
+                return true;
+            }
+            published.lines.store(counts.lines, Ordering::Relaxed);
+            tx.send(std::mem::replace(&mut chunk, intake.chunk())).is_ok()
         });
+        published.lines.store(counts.lines, Ordering::Relaxed);
         let _ = tx.send(chunk);
         (counts, read)
     })?;
     let checkpointer = Checkpointer::start(conn);
+    let mut judging = alongside.rules.and_then(|rules| Judging::start(conn, rules));
     let mut committed = 0u64;
     let mut pending = 0u64;
+    let mut judged = Verdict::default();
     // A bigger page cache; checkpoints by the checkpointer, not by the commits.
     conn.execute_batch("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0")?;
     let stored = (|| -> rusqlite::Result<()> {
@@ -250,16 +267,25 @@ fn in_batches<I: Intake>(
                 Ok(chunk) => {
                     I::store(conn, &chunk)?;
                     pending += I::rows(&chunk) as u64;
+                    if let (Some(judging), Some(events)) = (judging.as_mut(), I::events(chunk)) {
+                        judging.stored(conn.last_insert_rowid(), events);
+                    }
                     false
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => true,
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             };
+            if let Some(judging) = judging.as_mut() {
+                judging.record_ready(conn)?;
+            }
             if pending >= BATCH as u64 || (idle && pending > 0) {
                 conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
                 committed += std::mem::take(&mut pending);
                 checkpointer.committed();
             }
+        }
+        if let Some(judging) = judging.take() {
+            judged = judging.finish(conn)?;
         }
         conn.execute_batch("COMMIT")?;
         committed += pending;
@@ -285,6 +311,7 @@ fn in_batches<I: Intake>(
     })?;
     restored?;
     counts.stored = committed;
+    counts.judged = judged;
     Ok(counts)
 }
 
@@ -333,16 +360,25 @@ impl Checkpointer {
 }
 
 /// Imports combined-format access logs for `tenant`.
-pub fn access_file(conn: &Connection, path: &Path, tenant: &str) -> color_eyre::Result<Counts> {
+pub fn access_file(
+    conn: &Connection,
+    path: &Path,
+    tenant: &str,
+    alongside: Alongside<'_>,
+) -> color_eyre::Result<Counts> {
     let file = std::fs::File::open(path).map_err(|e| eyre!("cannot read {}: {e}", path.display()))?;
     let source = format!("ingest:{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"));
-    in_batches(conn, file, AccessIntake { tenant: tenant.to_string(), source })
+    in_batches(conn, file, AccessIntake { tenant: tenant.to_string(), source }, alongside)
 }
 
 /// Imports Falco JSON lines, then maps the new alerts to tenants by container id or name.
-pub fn falco_lines(conn: &Connection, input: impl Read + Send + 'static) -> color_eyre::Result<Counts> {
+pub fn falco_lines(
+    conn: &Connection,
+    input: impl Read + Send + 'static,
+    alongside: Alongside<'_>,
+) -> color_eyre::Result<Counts> {
     let before: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM alerts", [], |r| r.get(0))?;
-    let counts = in_batches(conn, input, FalcoIntake)?;
+    let counts = in_batches(conn, input, FalcoIntake, alongside)?;
     alerts::assign_tenants(conn, before)?;
     Ok(counts)
 }

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::cloudwatch::{GroupConfig, PayloadFormat};
 use crate::config::TenantFrom;
-use crate::ingest::jsonlines::FieldNames;
-use crate::ingest::{combined, falco, jsonlines, TenantRule};
+use crate::parse::jsonlines::FieldNames;
+use crate::parse::{combined, falco, jsonlines, TenantRule};
 use crate::store::alerts::Alert;
 use crate::store::cursors::{Batch, EventKey};
 use crate::store::now_ms;

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::Router;
 
 use crate::config::FalcoConfig;
-use crate::ingest::falco;
+use crate::parse::falco;
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Write};
 

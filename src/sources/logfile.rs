@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::ingest::jsonlines::FieldNames;
-use crate::ingest::{combined, falco, jsonlines, TenantRule};
+use crate::parse::jsonlines::FieldNames;
+use crate::parse::{combined, falco, jsonlines, TenantRule};
 use crate::store::status::Health;
 use crate::store::tails::Rows;
 use crate::store::writer::{Job, StoreWriter, Tables, Write};

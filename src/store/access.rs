@@ -189,6 +189,28 @@ impl Bulk {
     pub fn text_len(&self) -> usize {
         self.text.len()
     }
+
+    /// The rows as they were pushed, borrowed from the batch's buffer.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        let text = self.text.as_str();
+        self.rows.iter().map(move |p| {
+            let [tenant, src_ip, method, path, user_agent, source] = p.texts.clone().map(|span| &text[span]);
+            Row {
+                ts: p.ts,
+                tenant,
+                src_ip,
+                user: p.user.clone().map(|span| &text[span]),
+                method,
+                path,
+                status: p.status,
+                bytes: p.bytes,
+                user_agent,
+                target_tenant: p.target_tenant.clone().map(|span| &text[span]),
+                flags: p.flags,
+                source,
+            }
+        })
+    }
 }
 
 /// Rows per INSERT statement in bulk loads: one statement step for many rows is a third faster.

@@ -1,8 +1,13 @@
-//! How far rampart's own rules have judged the access events, moved only together with the alerts they raised.
+//! How far rampart's own rules have judged the access events (the cursor `rampart:detect`), moved
+//! only together with the alerts they raised.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::alerts::{self, Alert};
+use super::cursors;
+
+/// The cursor that holds the id of the last access event judged, in decimal.
+pub const SOURCE: &str = "rampart:detect";
 
 /// An alert of rampart's rules and the access events (by id) that caused it.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +28,10 @@ pub enum Recorded {
 
 /// The id of the last access event the rules have judged; 0 when they have judged none.
 pub fn position(conn: &Connection) -> rusqlite::Result<i64> {
-    let at = conn.query_row("SELECT event FROM judged_through WHERE only = 1", [], |r| r.get(0)).optional()?;
+    let at = conn
+        .prepare_cached("SELECT CAST(position AS INTEGER) FROM cursors WHERE source = ?")?
+        .query_row([SOURCE], |r| r.get(0))
+        .optional()?;
     Ok(at.unwrap_or(0))
 }
 
@@ -46,11 +54,7 @@ pub fn record(conn: &Connection, from: i64, through: i64, found: &[Detection]) -
                 link.execute([alert, *event])?;
             }
         }
-        conn.prepare_cached(
-            "INSERT INTO judged_through (only, event) VALUES (1, ?) ON CONFLICT(only) DO UPDATE SET event = excluded.event",
-        )?
-        .execute([through])?;
-        Ok(())
+        cursors::put(conn, SOURCE, &through.to_string(), super::now_ms())
     })();
     match written {
         Ok(()) => conn.execute_batch("RELEASE judged")?,

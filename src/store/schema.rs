@@ -290,6 +290,20 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (origin, kind, ref_id)
     );
     "#,
+    // version 13: every read position is a cursor (version 9's table): each followed file's as
+    // `file:<path>` with `{"inode","offset","lines","unparsed"}`, and the detection rules' as
+    // `rampart:detect` with the last judged event's id. Their own tables go.
+    r#"
+    INSERT OR REPLACE INTO cursors (source, position, updated_at)
+        SELECT 'file:' || path,
+               json_object('inode', inode, 'offset', offset, 'lines', lines, 'unparsed', unparsed),
+               NULL
+        FROM tail_positions;
+    INSERT OR REPLACE INTO cursors (source, position, updated_at)
+        SELECT 'rampart:detect', CAST(event AS TEXT), NULL FROM judged_through WHERE only = 1;
+    DROP TABLE tail_positions;
+    DROP TABLE judged_through;
+    "#,
 ];
 
 /// The newest schema version this build understands.

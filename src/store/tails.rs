@@ -1,11 +1,13 @@
-//! Where each followed log file was read up to, saved in the same transaction as the rows it gave.
+//! Where each followed log file was read up to: its cursor (`file:<path>` in [`super::cursors`]),
+//! saved in the same transaction as the rows it gave.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
 
-use super::{access::AccessEvent, alerts, alerts::Alert};
+use super::{access::AccessEvent, alerts, alerts::Alert, cursors};
 
 /// Where a followed file was read up to, and how many of its lines could not be parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TailState {
     pub inode: u64,
     pub offset: u64,
@@ -22,16 +24,32 @@ pub enum Rows {
     Fleet(Vec<super::fleet::FleetRow>),
 }
 
+/// The cursor's name for the file at `path`.
+pub fn source(path: &str) -> String {
+    format!("file:{path}")
+}
+
+/// The position as the cursor holds it: `{"inode":…,"offset":…,"lines":…,"unparsed":…}`. Numbers
+/// are written as SQLite's `json_object` wrote them when older stores were migrated (an inode
+/// above 2^63 as a negative number), and read back either way.
+#[derive(Serialize, Deserialize)]
+struct Position {
+    inode: i64,
+    offset: i64,
+    lines: i64,
+    unparsed: i64,
+}
+
 pub fn get(conn: &Connection, path: &str) -> rusqlite::Result<Option<TailState>> {
-    conn.query_row("SELECT inode, offset, lines, unparsed FROM tail_positions WHERE path = ?", [path], |r| {
-        Ok(TailState {
-            inode: r.get::<_, i64>(0)? as u64,
-            offset: r.get::<_, i64>(1)? as u64,
-            lines: r.get(2)?,
-            unparsed: r.get(3)?,
-        })
-    })
-    .optional()
+    let Some(text) = cursors::get(conn, &source(path))? else { return Ok(None) };
+    // A position that does not read as one (written by hand, say) starts the file afresh rather
+    // than stopping the tail for good.
+    Ok(serde_json::from_str::<Position>(&text).ok().map(|p| TailState {
+        inode: p.inode as u64,
+        offset: p.offset.max(0) as u64,
+        lines: p.lines,
+        unparsed: p.unparsed,
+    }))
 }
 
 /// Stores the rows and the position after them, in the caller's transaction: together or not at all.
@@ -49,11 +67,12 @@ pub fn store(conn: &Connection, path: &str, state: &TailState, rows: &Rows) -> r
             super::fleet::insert_many(conn, list)?;
         }
     }
-    conn.prepare_cached(
-        "INSERT INTO tail_positions (path, inode, offset, lines, unparsed) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT(path) DO UPDATE SET inode = excluded.inode, offset = excluded.offset, lines = excluded.lines, \
-         unparsed = excluded.unparsed",
-    )?
-    .execute(params![path, state.inode as i64, state.offset as i64, state.lines, state.unparsed])?;
-    Ok(())
+    let position = Position {
+        inode: state.inode as i64,
+        offset: state.offset as i64,
+        lines: state.lines,
+        unparsed: state.unparsed,
+    };
+    let text = serde_json::to_string(&position).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    cursors::put(conn, &source(path), &text, super::now_ms())
 }

@@ -112,7 +112,7 @@ fn an_import_the_store_stops_keeps_its_committed_transactions_and_says_how_many(
          BEGIN SELECT RAISE(FAIL, 'refused'); END",
     )
     .unwrap();
-    let err = rampart::ingest::access_file(&conn, &log, "acme").unwrap_err().to_string();
+    let err = rampart::ingest::access_file(&conn, &log, "acme", Default::default()).unwrap_err().to_string();
     let said: i64 = err
         .strip_prefix("the store refused a write after ")
         .and_then(|rest| rest.strip_suffix(" rows were stored: refused"))
@@ -133,7 +133,7 @@ fn an_import_while_a_console_reads_the_store_completes() {
     let console = rampart::store::open(&path, rampart::store::Access::ReadOnly).unwrap();
     console.execute_batch("BEGIN").unwrap();
     let before: i64 = console.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
-    let counts = rampart::ingest::access_file(&conn, &log, "acme").unwrap();
+    let counts = rampart::ingest::access_file(&conn, &log, "acme", Default::default()).unwrap();
     assert_eq!((counts.lines, counts.stored, counts.unparsed), (120_000, 120_000, 0));
     let during: i64 = console.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
     assert_eq!((before, during), (0, 0), "the reader keeps its snapshot");
@@ -531,4 +531,129 @@ fn two_processes_judging_at_once_judge_each_event_once() {
     assert_eq!((alerts, links, linked), (40_000, 40_000, 40_000), "{verdicts:?}");
     assert_eq!(verdicts.iter().map(|v| v.events).sum::<u64>(), 40_000, "{verdicts:?}");
     assert_eq!(rampart::store::judged::position(&conn).unwrap(), 40_000);
+}
+
+/// `n` requests from as many scanners (nikto), from the `from`-th on: each raises exactly one
+/// alert, so an event judged twice is an alert too many and one skipped an alert too few.
+fn scanner_log(from: i64, n: i64) -> String {
+    (from..from + n)
+        .map(|i| line_at(i, &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255), "-", "GET /", 200, "nikto"))
+        .collect()
+}
+
+/// Alerts, links, events linked, and links whose event is not from the alert's address (which
+/// would mean the rules were told the wrong id for a row).
+fn links(conn: &rusqlite::Connection) -> (i64, i64, i64, i64) {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM alerts), count(*), count(DISTINCT event), \
+         count(*) FILTER (WHERE e.src_ip IS NOT a.src_ip) \
+         FROM alert_events l JOIN alerts a ON a.id = l.alert LEFT JOIN access_events e ON e.id = l.event",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .unwrap()
+}
+
+/// The number in "judged N events with the detection rules".
+fn judged_in(said: &str) -> u64 {
+    let at = said.find("judged ").unwrap_or_else(|| panic!("no verdict in {said}"));
+    said[at + 7..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn an_import_judges_the_backlog_before_it_and_its_own_rows_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("b.db"), dir.path().join("scan.log"));
+    {
+        // 3,000 events another program stored, not judged yet.
+        let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+        let earlier: Vec<_> = scanner_log(0, 3_000)
+            .lines()
+            .map(|l| rampart::parse::combined::parse(l, "acme", "my-proxy").unwrap())
+            .collect();
+        insert_events(&conn, &earlier);
+    }
+    // Several batches of the import's own.
+    std::fs::write(&log, scanner_log(3_000, 30_000)).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap(), "--tenant", "acme"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("judged 33000 events with the detection rules: 33000 alerts raised"), "{err}");
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    assert_eq!(links(&conn), (33_000, 33_000, 33_000, 0), "each event judged once, as the row it is");
+    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 33_000);
+}
+
+#[test]
+fn two_imports_at_once_judge_each_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+    let logs: Vec<_> = (0..2)
+        .map(|k| {
+            let log = dir.path().join(format!("scan{k}.log"));
+            std::fs::write(&log, scanner_log(k * 20_000, 20_000)).unwrap();
+            log
+        })
+        .collect();
+    let imports: Vec<_> = logs
+        .iter()
+        .map(|log| {
+            Command::new(BIN)
+                .args(["--db", db.to_str().unwrap(), "ingest", "access", log.to_str().unwrap()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let said: Vec<String> = imports
+        .into_iter()
+        .map(|i| {
+            let out = i.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(out.status.success(), "{err}");
+            err
+        })
+        .collect();
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    assert_eq!(links(&conn), (40_000, 40_000, 40_000, 0), "{said:?}");
+    assert_eq!(said.iter().map(|s| judged_in(s)).sum::<u64>(), 40_000, "{said:?}");
+    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 40_000);
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_never_into_a_pipe() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::write(&log, scanner_log(0, 20_000)).unwrap();
+    // Piped: the summary and nothing else.
+    let (code, out, err) = rampart(&dir.path().join("p.db"), &["ingest", "access", log.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("20000 lines, 20000 stored"), "{err}");
+    for progress in ["\r", "\x1b", "rows/s", "left"] {
+        assert!(!err.contains(progress) && !out.contains(progress), "{progress:?} in piped output: {err:?}");
+    }
+    // On a terminal: the bar (with the file's name, rows and rate), taken away before the summary.
+    let pty = native_pty_system().openpty(PtySize { rows: 24, cols: 120, pixel_width: 0, pixel_height: 0 }).unwrap();
+    let mut command = CommandBuilder::new(BIN);
+    command.args(["--db", dir.path().join("t.db").to_str().unwrap(), "ingest", "access", log.to_str().unwrap()]);
+    command.cwd(dir.path());
+    let mut child = pty.slave.spawn_command(command).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let reading = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = reader.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    assert!(child.wait().unwrap().success());
+    drop(pty.master);
+    let screen = reading.join().unwrap();
+    let bar = screen.find("access.log").and_then(|at| screen[at..].find(" rows/s").map(|end| &screen[at..at + end]));
+    assert!(bar.is_some_and(|b| b.contains("% [") && b.contains(" rows ")), "no progress bar in {screen:?}");
+    let summary = screen.find("20000 lines, 20000 stored").unwrap_or_else(|| panic!("{screen:?}"));
+    let cleared = screen[..summary].rfind("\r\x1b[2K").unwrap_or_else(|| panic!("the bar stays: {screen:?}"));
+    assert!(!screen[cleared..summary].contains("rows/s"), "the bar is taken away before the summary: {screen:?}");
 }

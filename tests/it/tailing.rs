@@ -95,7 +95,12 @@ fn wait_position_at_end(db: &Path, path: &Path) {
     let start = Instant::now();
     loop {
         let offset: Option<i64> = rampart::store::open(db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
-            c.query_row("SELECT offset FROM tail_positions WHERE path = ?", [path.to_str()], |r| r.get(0)).ok()
+            c.query_row(
+                "SELECT json_extract(position, '$.offset') FROM cursors WHERE source = 'file:' || ?",
+                [path.to_str()],
+                |r| r.get(0),
+            )
+            .ok()
         });
         if offset == Some(len) {
             return;
@@ -161,7 +166,11 @@ fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
     let distinct: i64 = conn.query_row("SELECT count(DISTINCT path) FROM access_events", [], |r| r.get(0)).unwrap();
     assert_eq!(distinct, 140, "each line once");
-    let unparsed: i64 = conn.query_row("SELECT unparsed FROM tail_positions", [], |r| r.get(0)).unwrap();
+    let unparsed: i64 = conn
+        .query_row("SELECT json_extract(position, '$.unparsed') FROM cursors WHERE source LIKE 'file:%'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert_eq!(unparsed, 1, "the garbage line is counted");
     let detail: String =
         conn.query_row("SELECT detail FROM source_status WHERE source = 'access:acme.log'", [], |r| r.get(0)).unwrap();
@@ -208,7 +217,11 @@ fn falco_output_written_to_a_file_becomes_alerts_of_the_right_tenant() {
         assert!(start.elapsed() < Duration::from_secs(30), "the alert never arrived");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let unparsed: i64 = conn.query_row("SELECT unparsed FROM tail_positions", [], |r| r.get(0)).unwrap();
+    let unparsed: i64 = conn
+        .query_row("SELECT json_extract(position, '$.unparsed') FROM cursors WHERE source LIKE 'file:%'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert_eq!(unparsed, 1);
     stop(child);
 }
@@ -219,12 +232,9 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
     let (db, log) = (dir.path().join("d.db"), dir.path().join("acme.log"));
     let config = config_file(dir.path(), &format!("[[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n", log.display()));
     {
-        // The rules start where their last run stopped (a first run starts at the newest row,
-        // whenever that is): here, before any row, so the test need not race their start.
+        // The rules start where their last run stopped: here, before any row.
         let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
-        let start = rampart::store::tails::TailState::default();
-        let no_rows = rampart::store::tails::Rows::Access(Vec::new());
-        rampart::store::tails::store(&conn, "rampart:detect", &start, &no_rows).unwrap();
+        rampart::store::judged::record(&conn, 0, 0, &[]).unwrap();
     }
     let child = collect(&db, &config);
     let burst: String = (0..12)
@@ -420,7 +430,7 @@ fn follow_until(db: &Path, log: &Path, done: impl Fn(&rusqlite::Connection) -> b
     let (writer, thread) = StoreWriter::spawn(conn, std::sync::Arc::new(ChangeNotes::default()));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let file =
-        LogFile { path: log.to_owned(), format: Format::Combined(rampart::ingest::TenantRule::Fixed("acme".into())) };
+        LogFile { path: log.to_owned(), format: Format::Combined(rampart::parse::TenantRule::Fixed("acme".into())) };
     let task = rt.spawn(logfile::run(writer.clone(), file));
     let reader = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
     rt.block_on(async {
@@ -460,16 +470,17 @@ fn a_log_many_chunks_long_is_stored_a_chunk_at_a_time_and_a_crash_between_chunks
         let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
         conn.execute_batch(
             "CREATE TABLE seen (offset INTEGER, lines INTEGER, rows INTEGER, read INTEGER);
-             CREATE TRIGGER seen_first AFTER INSERT ON tail_positions BEGIN
-               INSERT INTO seen VALUES (new.offset, new.lines, (SELECT count(*) FROM access_events),
-                 follower_read()); END;
-             CREATE TRIGGER seen_next AFTER UPDATE ON tail_positions BEGIN
-               INSERT INTO seen VALUES (new.offset, new.lines, (SELECT count(*) FROM access_events),
-                 follower_read()); END;
+             CREATE TRIGGER seen_first AFTER INSERT ON cursors WHEN new.source LIKE 'file:%' BEGIN
+               INSERT INTO seen VALUES (json_extract(new.position, '$.offset'), json_extract(new.position, '$.lines'),
+                 (SELECT count(*) FROM access_events), follower_read()); END;
+             CREATE TRIGGER seen_next AFTER UPDATE ON cursors WHEN new.source LIKE 'file:%' BEGIN
+               INSERT INTO seen VALUES (json_extract(new.position, '$.offset'), json_extract(new.position, '$.lines'),
+                 (SELECT count(*) FROM access_events), follower_read()); END;
              -- A writer slower than the reader, as on a busy disk: the reading must wait for it.
-             CREATE TRIGGER slow_writer AFTER UPDATE ON tail_positions BEGIN
+             CREATE TRIGGER slow_writer AFTER UPDATE ON cursors WHEN new.source LIKE 'file:%' BEGIN
                SELECT count(*) FROM access_events a JOIN access_events b ON b.id <= 200; END;
-             CREATE TRIGGER crash BEFORE UPDATE ON tail_positions WHEN (SELECT count(*) FROM seen) >= 2 BEGIN
+             CREATE TRIGGER crash BEFORE UPDATE ON cursors
+               WHEN new.source LIKE 'file:%' AND (SELECT count(*) FROM seen) >= 2 BEGIN
                SELECT RAISE(ABORT, 'the collector crashed'); END;",
         )
         .unwrap();
@@ -498,12 +509,21 @@ fn a_log_many_chunks_long_is_stored_a_chunk_at_a_time_and_a_crash_between_chunks
     assert_eq!(rows, query_i64(&conn, "SELECT count(*) FROM access_events"));
     assert_eq!(offset, starts[lines as usize], "the position is just after the rows stored with it");
     assert_eq!(paths(&conn), expected(lines as usize), "the first chunks' lines, in order");
-    assert_eq!(query_i64(&conn, "SELECT offset FROM tail_positions"), offset);
+    assert_eq!(
+        query_i64(&conn, "SELECT json_extract(position, '$.offset') FROM cursors WHERE source LIKE 'file:%'"),
+        offset
+    );
 
     // Restarted: it continues exactly where the store says.
     rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap().execute_batch("DROP TRIGGER crash").unwrap();
     let end = text.len() as i64;
-    follow_until(&db, &log, |c| c.query_row("SELECT offset FROM tail_positions", [], |r| r.get(0)).ok() == Some(end));
+    follow_until(&db, &log, |c| {
+        c.query_row("SELECT json_extract(position, '$.offset') FROM cursors WHERE source LIKE 'file:%'", [], |r| {
+            r.get(0)
+        })
+        .ok()
+            == Some(end)
+    });
     assert_eq!(paths(&conn), expected(N), "every line once, in order: no duplicate, no gap");
     let all = seen(&conn);
     assert!(all.len() > 4, "{all:?}");
@@ -518,4 +538,87 @@ fn a_log_many_chunks_long_is_stored_a_chunk_at_a_time_and_a_crash_between_chunks
         before = offset;
     }
     assert_eq!(before, end);
+}
+
+/// A store from before the cursors (schema 12: files' positions in `tail_positions`, the rules'
+/// in `judged_through`) is migrated, and the collector goes on exactly where that store stood: the
+/// file from its saved offset (no line stored twice, none lost), the rules from their saved event
+/// (an attack judged before is not alerted on again; the next one is).
+#[test]
+fn an_older_stores_file_and_rules_positions_become_cursors_and_both_resume_where_they_were() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("old.db"), dir.path().join("acme.log"));
+    // The first 60 lines were read and stored by an older collector, and judged; line 30 was an
+    // attack (alerted on then, whose alert this store has lost track of: a second judging would
+    // raise it again).
+    let attack = |i: usize, ip: &str| {
+        format!(
+            "{ip} - - [26/Nov/2026:10:00:00 +0000] \"GET /{i}/../../etc/passwd HTTP/1.1\" 404 10 \"-\" \"curl/8\"\n"
+        )
+    };
+    let text: String = (0..60).map(|i| if i == 30 { attack(i, "192.0.2.30") } else { line(i) }).collect();
+    std::fs::write(&log, &text).unwrap();
+    let inode = std::fs::metadata(&log).unwrap().ino();
+    {
+        let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+        let events: Vec<_> =
+            text.lines().map(|l| rampart::parse::combined::parse(l, "acme", "access:acme.log").unwrap()).collect();
+        conn.execute_batch("BEGIN").unwrap();
+        rampart::store::access::insert_many(&conn, &events).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        // Back to schema 12's shape.
+        conn.execute_batch(
+            "DELETE FROM cursors;
+             CREATE TABLE tail_positions (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL,
+               lines INTEGER NOT NULL DEFAULT 0, unparsed INTEGER NOT NULL DEFAULT 0);
+             CREATE TABLE judged_through (only INTEGER PRIMARY KEY CHECK (only = 1), event INTEGER NOT NULL);
+             INSERT INTO judged_through VALUES (1, 60);
+             PRAGMA user_version = 12;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO tail_positions VALUES (?, ?, ?, 60, 2)",
+            rusqlite::params![log.display().to_string(), inode as i64, text.len() as i64],
+        )
+        .unwrap();
+    }
+    // While nobody ran, 40 more lines and at the end another attack.
+    lines(&log, 60..100);
+    append(&log, &attack(100, "192.0.2.100"));
+    let config = config_file(dir.path(), &format!("[[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n", log.display()));
+    let child = collect(&db, &config);
+    wait_position_at_end(&db, &log);
+    wait_for_alert_on(&db, "192.0.2.100");
+    stop(child);
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    assert_eq!(stored(&db), (101, 101), "lines 60 to 100 added once each, the first 60 not again");
+    let old_tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('tail_positions', 'judged_through')", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(old_tables, 0, "the positions live in cursors now");
+    let position: String = conn
+        .query_row("SELECT position FROM cursors WHERE source = 'file:' || ?", [log.display().to_string()], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let position: serde_json::Value = serde_json::from_str(&position).unwrap();
+    assert_eq!(
+        (&position["inode"], &position["lines"], &position["unparsed"]),
+        (&serde_json::json!(inode), &serde_json::json!(101), &serde_json::json!(2)),
+        "the line counts go on from the old ones"
+    );
+    let attacks: Vec<String> = alerts_by_rule(&db).into_iter().map(|(rule, n, _, _)| format!("{rule} x{n}")).collect();
+    assert_eq!(attacks, ["Web attack pattern x1"], "only the new attack: the old one was judged before");
+    let on: Vec<String> = conn
+        .prepare("SELECT src_ip FROM alerts")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(on, ["192.0.2.100"]);
+    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 101);
 }

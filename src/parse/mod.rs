@@ -1,0 +1,8 @@
+//! Log formats turned into rows, one parser per format, shared by file tails, imports, Falco over HTTP and CloudWatch.
+
+pub mod combined;
+pub mod falco;
+pub mod jsonlines;
+pub mod tenant;
+
+pub use tenant::TenantRule;
