@@ -41,6 +41,15 @@ pub fn bytes(n: i64) -> String {
     }
 }
 
+/// `950`, `12.3k`, `3.2M`: a count of rows, short.
+pub fn count(n: u64) -> String {
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
