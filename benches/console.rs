@@ -252,8 +252,10 @@ fn index(db: &Path) {
     let t0 = Instant::now();
     let mut chunks = Vec::new();
     let mut sizes = Vec::new();
-    // As the collector's indexer does: each chunk sized from how long the last one took.
-    let mut rows = store::search::CHUNK_ROWS;
+    // As the collector's indexer does: each chunk sized from how long the last one took; or,
+    // with RAMPART_BENCH_CHUNK_ROWS, every chunk that size (5000 is how it was before).
+    let fixed: Option<i64> = std::env::var("RAMPART_BENCH_CHUNK_ROWS").ok().and_then(|v| v.parse().ok());
+    let mut rows = fixed.unwrap_or(store::search::CHUNK_ROWS);
     loop {
         let c0 = Instant::now();
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -262,7 +264,7 @@ fn index(db: &Path) {
         conn.execute_batch("COMMIT").unwrap();
         chunks.push(c0.elapsed());
         sizes.push(rows);
-        rows = store::search::next_chunk(rows, took);
+        rows = fixed.unwrap_or_else(|| store::search::next_chunk(rows, took));
         if p.caught_up() {
             chunks.sort();
             sizes.sort();

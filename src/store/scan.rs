@@ -52,15 +52,26 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64, budget: Duration) -> rusq
     if !scannable(q) {
         return window::load(conn, q, now_ms).map(Answer::Page);
     }
+    match within(conn, budget, || window::load(conn, q, now_ms))? {
+        Some(page) => Ok(Answer::Page(page)),
+        None => Ok(Answer::Scan(Box::new(Scan::start(conn, q)?))),
+    }
+}
+
+/// `f`'s answer if SQLite gives it within `budget`, `None` if the budget ran out first (SQLite
+/// interrupts the statement; nothing is left half-done on a read).
+pub fn within<T>(
+    conn: &Connection,
+    budget: Duration,
+    f: impl FnOnce() -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
     let deadline = Instant::now() + budget;
     conn.progress_handler(10_000, Some(move || Instant::now() >= deadline));
-    let page = window::load(conn, q, now_ms);
+    let answer = f();
     conn.progress_handler(0, None::<fn() -> bool>);
-    match page {
-        Ok(page) => Ok(Answer::Page(page)),
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::OperationInterrupted => {
-            Ok(Answer::Scan(Box::new(Scan::start(conn, q)?)))
-        }
+    match answer {
+        Ok(value) => Ok(Some(value)),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::OperationInterrupted => Ok(None),
         Err(e) => Err(e),
     }
 }

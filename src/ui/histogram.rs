@@ -88,10 +88,14 @@ pub fn draw(buf: &mut Buffer, area: Rect, h: &Histogram, styles: &[Style; CLASSE
 /// What a column stands for, where the histogram ends, its fullest column and, when only the
 /// newest events were counted, how many: `1 min/column to 11-26 12:00 · peak 1,234`.
 pub fn caption(h: &Histogram, zoom: usize) -> String {
-    let mut text =
-        format!(" {}/column to {} · peak {} ", interval_name(zoom), format::time(h.end_ms), thousands(h.peak()));
+    let mut text = format!(
+        " {}/column to {} · peak {} ",
+        interval_name(zoom),
+        format::time(h.end_ms),
+        format::thousands(h.peak())
+    );
     if let Some((counted, of)) = h.partial {
-        text.push_str(&format!("· newest {} of {} events counted ", thousands(counted), thousands(of)));
+        text.push_str(&format!("· newest {} of {} events counted ", format::thousands(counted), format::thousands(of)));
     }
     text
 }
@@ -99,19 +103,6 @@ pub fn caption(h: &Histogram, zoom: usize) -> String {
 /// The caption as a line in `style`.
 pub fn caption_line(h: &Histogram, zoom: usize, style: Style) -> Line<'static> {
     Line::from(Span::styled(caption(h, zoom), style))
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -125,7 +116,5 @@ mod tests {
         assert_eq!(heights(&[0; 4], 0, 16), [0; 4]);
         // Too little room for every class: the least severe give way first.
         assert_eq!(heights(&[1, 1, 1, 1], 4, 2), [0, 0, 1, 1]);
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
     }
 }
