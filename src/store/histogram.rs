@@ -49,7 +49,8 @@ pub struct Histogram {
     /// Where the newest interval ends (exclusive), ms since the epoch.
     pub end_ms: i64,
     pub bucket_ms: i64,
-    /// Per interval, oldest first: events per class, least severe first.
+    /// Per interval, oldest first: events per class, least severe first (none when nothing is
+    /// stored).
     pub counts: Vec<[u64; CLASSES]>,
     /// Only the newest events were counted: this many of about this many.
     pub partial: Option<(u64, u64)>,
@@ -95,7 +96,8 @@ pub fn load(conn: &Connection, q: &Query) -> rusqlite::Result<Histogram> {
         conn.prepare_cached(&format!("SELECT max({column}) FROM {table}"))?.query_row([], |r| r.get(0))
     };
     let Some((newest_ts, newest_id)) = max("ts")?.zip(max("id")?) else {
-        return Ok(Histogram { bucket_ms: bucket, counts: vec![[0; CLASSES]; q.buckets], ..Default::default() });
+        // Nothing stored: no intervals to show.
+        return Ok(Histogram { bucket_ms: bucket, ..Default::default() });
     };
     let end = newest_ts.div_euclid(bucket) * bucket + bucket;
     let mut h = Histogram { end_ms: end, bucket_ms: bucket, counts: vec![[0; CLASSES]; q.buckets], partial: None };

@@ -240,8 +240,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         let text = format!(" {}: {} ", problem.source, sanitize::clean(&problem.detail, 300));
         block = block.title_bottom(Line::styled(text, theme.error));
     }
-    let histogram_rows = layout::histogram_rows(pane, area);
-    if let (true, Some(h)) = (histogram_rows > 0, &p.histogram) {
+    // A histogram of nothing (an empty table) takes no room: the pane says what would fill it.
+    let counted = p.histogram.as_ref().filter(|h| !h.counts.is_empty());
+    let histogram_rows = if counted.is_some() { layout::histogram_rows(pane, area) } else { 0 };
+    if let (true, Some(h)) = (histogram_rows > 0, counted) {
         block = block.title_bottom(histogram::caption_line(h, p.zoom, theme.muted).right_aligned());
     }
     let inner = block.inner(area);
@@ -257,7 +259,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         body.height = body.height.saturating_sub(1);
     }
     if histogram_rows > 0 && body.height > histogram_rows {
-        if let Some(h) = &p.histogram {
+        if let Some(h) = counted {
             let bars = Rect { height: histogram_rows, ..body };
             histogram::draw(frame.buffer_mut(), bars, h, &histogram::styles(theme, pane));
         }
