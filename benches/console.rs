@@ -23,9 +23,10 @@ use rampart::demo::Generator;
 use rampart::pane::Pane;
 use rampart::respond::{Backend, Operator};
 use rampart::store::filter::compile;
-use rampart::store::window::{self, Around, Listing, Query};
+use rampart::store::window::{Around, Listing, Query};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
 use rampart::store::{self, now_ms, Access};
+use rampart::store::{histogram, scan};
 
 const WIDTH: u16 = 160;
 const HEIGHT: u16 = 48;
@@ -161,8 +162,14 @@ fn filters(db: &Path) {
         "!status:200 no-such-text-anywhere",
         "sqlmap !status:401",
         "since:2h no-such-text-anywhere",
+        "status:418",
+        "bytes>10000000",
+        "zq",
+        "!GET !POST !HEAD !PUT !DELETE",
+        "since:2h until:1h status:418",
     ] {
         let mut times = Vec::new();
+        let mut whole = Vec::new();
         let mut found = 0;
         for _ in 0..5 {
             let t0 = Instant::now();
@@ -176,11 +183,63 @@ fn filters(db: &Path) {
                 history: false,
                 grouped: false,
             };
-            found = window::load(&conn, &q, now).unwrap().rows.len();
+            // As the console's reader answers: the plain query within its budget, else a search
+            // newest first whose first part is the first screen.
+            let mut scan = None;
+            found = match scan::load(&conn, &q, now, Duration::from_millis(40)).unwrap() {
+                scan::Answer::Page(page) => page.rows.len(),
+                scan::Answer::Scan(mut s) => {
+                    s.run(&conn, Duration::from_millis(40)).unwrap();
+                    let n = s.page().rows.len();
+                    scan = Some(s);
+                    n
+                }
+            };
             times.push(t0.elapsed());
+            if let Some(mut s) = scan {
+                let searched = s.searched();
+                s.finish(&conn).unwrap();
+                whole.push((t0.elapsed(), searched, s.page().rows.len()));
+            }
         }
         times.sort();
-        println!("filter {text:<24} first screen ({found:>3} rows): median {}, max {}", ms(times[2]), ms(times[4]));
+        println!("filter {text:<32} first screen ({found:>3} rows): median {}, max {}", ms(times[2]), ms(times[4]));
+        if let Some((took, searched, rows)) = whole.get(whole.len() / 2) {
+            println!(
+                "    searched newest first: {} of {} ids by the first screen, all of them in {} ({rows} rows)",
+                searched.searched,
+                searched.of,
+                ms(*took)
+            );
+        }
+    }
+    for (listing, text) in
+        [(Listing::Access, ""), (Listing::Access, "status:500"), (Listing::Access, "sqlmap"), (Listing::Alerts, "")]
+    {
+        for zoom in [0, 3, 5] {
+            let q = histogram::Query {
+                listing,
+                filter: compile(text, Pane::Access.fields(), now).unwrap(),
+                bucket_ms: histogram::ZOOMS[zoom],
+                buckets: WIDTH as usize - 2,
+            };
+            let mut times = Vec::new();
+            let mut h = histogram::Histogram::default();
+            for _ in 0..5 {
+                let t0 = Instant::now();
+                h = histogram::load(&conn, &q).unwrap();
+                times.push(t0.elapsed());
+            }
+            times.sort();
+            println!(
+                "histogram {listing:?} /{text:<10} {:>6}/column: median {}, max {} (peak {}, partial {:?})",
+                histogram::interval_name(zoom),
+                ms(times[2]),
+                ms(times[4]),
+                h.peak(),
+                h.partial
+            );
+        }
     }
 }
 
@@ -192,21 +251,34 @@ fn index(db: &Path) {
     let from = store::search::indexed_through(&conn).unwrap();
     let t0 = Instant::now();
     let mut chunks = Vec::new();
+    let mut sizes = Vec::new();
+    // As the collector's indexer does: each chunk sized from how long the last one took; or,
+    // with RAMPART_BENCH_CHUNK_ROWS, every chunk that size (5000 is how it was before).
+    let fixed: Option<i64> = std::env::var("RAMPART_BENCH_CHUNK_ROWS").ok().and_then(|v| v.parse().ok());
+    let mut rows = fixed.unwrap_or(store::search::CHUNK_ROWS);
     loop {
         let c0 = Instant::now();
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let p = store::search::index_chunk(&conn, store::search::CHUNK_ROWS).unwrap();
+        let p = store::search::index_chunk(&conn, rows).unwrap();
+        let took = c0.elapsed();
         conn.execute_batch("COMMIT").unwrap();
         chunks.push(c0.elapsed());
+        sizes.push(rows);
+        rows = fixed.unwrap_or_else(|| store::search::next_chunk(rows, took));
         if p.caught_up() {
             chunks.sort();
+            sizes.sort();
             let after = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
             println!(
-                "indexer: events {from}..{} indexed in {:.2} s, {} rows a chunk (p50 {}, max {}); store grew by {:.0} MB",
+                "indexer: events {from}..{} indexed in {:.2} s, {} chunks of {}..{} rows (median {}), writer time a chunk p50 {}, p99 {}, max {}; store grew by {:.0} MB",
                 p.through,
                 t0.elapsed().as_secs_f64(),
-                store::search::CHUNK_ROWS,
+                chunks.len(),
+                sizes[0],
+                sizes[sizes.len() - 1],
+                sizes[sizes.len() / 2],
                 ms(percentile(&chunks, 0.5)),
+                ms(percentile(&chunks, 0.99)),
                 ms(*chunks.last().unwrap()),
                 after.saturating_sub(before) as f64 / 1e6
             );

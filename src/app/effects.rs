@@ -13,14 +13,21 @@ use tokio::sync::mpsc;
 use super::msg::{Effect, Msg};
 use crate::pane::Pane;
 use crate::respond::{self, Backend, Operator, Outcome};
+use crate::store::scan::{self, Answer, Scan};
 use crate::store::window::{self, Listing, Query};
 use crate::store::writer::{ChangeNotes, StoreWriter, Tables};
-use crate::store::{bans, now_ms, overview, related};
+use crate::store::{bans, histogram, now_ms, overview, related};
 
 /// Runs a window query into the message that carries its answer.
 pub fn load_msg(conn: &Connection, generation: u64, query: &Query, now_ms: i64) -> Msg {
     let result = window::load(conn, query, now_ms).map_err(|e| e.to_string());
     Msg::Loaded { pane: Pane::showing(query.listing), generation, result }
+}
+
+/// Counts a pane's histogram into the message that carries it.
+pub fn histogram_msg(conn: &Connection, pane: Pane, query: &histogram::Query) -> Msg {
+    let result = histogram::load(conn, query).map(Box::new).map_err(|e| e.to_string());
+    Msg::Histogram { pane, bucket_ms: query.bucket_ms, filter: query.filter.as_ref().map(|f| f.text.clone()), result }
 }
 
 pub fn overview_msg(conn: &Connection, now_ms: i64) -> Msg {
@@ -65,6 +72,7 @@ impl Inline {
                 vec![load_msg(&self.reader, generation, &query, now_ms)]
             }
             Effect::LoadOverview => vec![overview_msg(&self.reader, now_ms)],
+            Effect::LoadHistogram { pane, query } => vec![histogram_msg(&self.reader, pane, &query)],
             Effect::LoadRelated { ip, alert } => vec![related_msg(&self.reader, &ip, alert)],
             Effect::LoadChanges { run } => vec![changes_msg(&self.reader, run)],
             Effect::LoadUnparsed { source } => vec![unparsed_msg(&self.reader, &source)],
@@ -95,6 +103,7 @@ impl Inline {
 enum Work {
     Load { generation: u64, query: Query },
     Overview,
+    Histogram(Pane, histogram::Query),
     Related(String, Option<i64>),
     Changes(i64),
     Unparsed(String),
@@ -141,6 +150,9 @@ impl Workers {
             Effect::LoadOverview => {
                 let _ = self.queries.send(Work::Overview);
             }
+            Effect::LoadHistogram { pane, query } => {
+                let _ = self.queries.send(Work::Histogram(pane, query));
+            }
             Effect::LoadRelated { ip, alert } => {
                 let _ = self.queries.send(Work::Related(ip, alert));
             }
@@ -177,29 +189,73 @@ fn data_version(reader: &Connection) -> Option<i64> {
     reader.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok()
 }
 
+/// A first answer to a filter is sent within about this long (DESIGN.md's 100 ms to the first
+/// screen): the plain query gets the first part of it, a search newest first the rest.
+const PLAIN_BUDGET: Duration = Duration::from_millis(40);
+const FIRST_SCAN_BUDGET: Duration = Duration::from_millis(40);
+/// A search going on says how far it is this often.
+const SCAN_REPORT: Duration = Duration::from_millis(100);
+
+/// The Access log's search newest first, for the request it answers: carried on between other
+/// work while it has not found a screenful, and kept afterwards so that a refresh of the same
+/// view searches only the rows stored since.
+struct Searching {
+    generation: u64,
+    scan: Box<Scan>,
+}
+
 fn query_loop(
     reader: Connection,
     mut seen_version: Option<i64>,
     rx: std_mpsc::Receiver<Work>,
     out: mpsc::UnboundedSender<Msg>,
 ) {
+    let mut searching: Option<Searching> = None;
     loop {
-        let first = match rx.recv_timeout(DATA_VERSION_POLL) {
-            Ok(work) => work,
-            Err(std_mpsc::RecvTimeoutError::Timeout) => {
-                let version = data_version(&reader);
-                if version != seen_version {
-                    seen_version = version;
-                    if out.send(Msg::StoreChanged(Tables::ALL)).is_err() {
-                        return;
-                    }
-                }
-                continue;
+        let busy = searching.as_ref().is_some_and(|s| !s.scan.done());
+        let first = if busy {
+            match rx.try_recv() {
+                Ok(work) => Some(work),
+                Err(std_mpsc::TryRecvError::Empty) => None,
+                Err(std_mpsc::TryRecvError::Disconnected) => return,
             }
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        } else {
+            match rx.recv_timeout(DATA_VERSION_POLL) {
+                Ok(work) => Some(work),
+                Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                    let version = data_version(&reader);
+                    if version != seen_version {
+                        seen_version = version;
+                        if out.send(Msg::StoreChanged(Tables::ALL)).is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        let Some(first) = first else {
+            // Nothing else asked for: the search goes on, and the pane hears how far it is.
+            if let Some(s) = searching.as_mut() {
+                let msg = match s.scan.run(&reader, SCAN_REPORT) {
+                    Ok(()) => Ok(s.scan.page()),
+                    Err(e) => Err(e.to_string()),
+                };
+                let failed = msg.is_err();
+                let pane = Pane::showing(s.scan.query().listing);
+                if out.send(Msg::Loaded { pane, generation: s.generation, result: msg }).is_err() {
+                    return;
+                }
+                if failed {
+                    searching = None;
+                }
+            }
+            continue;
         };
         let mut loads: HashMap<Listing, (u64, Query)> = HashMap::new();
         let mut overview = false;
+        let mut histograms: HashMap<Pane, histogram::Query> = HashMap::new();
         let mut related = None;
         let mut changes = None;
         let mut unparsed = None;
@@ -209,6 +265,9 @@ fn query_loop(
                     loads.insert(query.listing, (generation, query));
                 }
                 Work::Overview => overview = true,
+                Work::Histogram(pane, query) => {
+                    histograms.insert(pane, query);
+                }
                 Work::Related(ip, alert) => related = Some((ip, alert)),
                 Work::Changes(run) => changes = Some(run),
                 Work::Unparsed(source) => unparsed = Some(source),
@@ -231,7 +290,17 @@ fn query_loop(
         }
         let now = now_ms();
         for (generation, query) in loads.into_values() {
-            if out.send(load_msg(&reader, generation, &query, now)).is_err() {
+            let msg = if query.listing == Listing::Access {
+                access_msg(&reader, generation, &query, now, &mut searching)
+            } else {
+                load_msg(&reader, generation, &query, now)
+            };
+            if out.send(msg).is_err() {
+                return;
+            }
+        }
+        for (pane, query) in histograms {
+            if out.send(histogram_msg(&reader, pane, &query)).is_err() {
                 return;
             }
         }
@@ -239,4 +308,28 @@ fn query_loop(
             return;
         }
     }
+}
+
+/// The Access log's window: a refresh of the view being searched carries that search on (the
+/// rows stored since first); any other request ends it, and a filter SQLite cannot answer within
+/// [`PLAIN_BUDGET`] starts a new one.
+fn access_msg(conn: &Connection, generation: u64, query: &Query, now: i64, searching: &mut Option<Searching>) -> Msg {
+    let pane = Pane::showing(query.listing);
+    let carried_on = searching.take().filter(|s| s.scan.answers(query));
+    let result = match carried_on {
+        Some(mut s) => s.scan.refresh(conn).and_then(|()| s.scan.run(conn, FIRST_SCAN_BUDGET)).map(|()| {
+            let page = s.scan.page();
+            *searching = Some(Searching { generation, scan: s.scan });
+            page
+        }),
+        None => scan::load(conn, query, now, PLAIN_BUDGET).and_then(|answer| match answer {
+            Answer::Page(page) => Ok(page),
+            Answer::Scan(mut scan) => scan.run(conn, FIRST_SCAN_BUDGET).map(|()| {
+                let page = scan.page();
+                *searching = Some(Searching { generation, scan });
+                page
+            }),
+        }),
+    };
+    Msg::Loaded { pane, generation, result: result.map_err(|e| e.to_string()) }
 }

@@ -6,6 +6,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::config::Theme;
 use crate::pane::Pane;
 use crate::respond::{Outcome, Request};
+use crate::store::histogram::{Histogram, Query as HistogramQuery};
 use crate::store::overview::Overview;
 use crate::store::related::Related;
 use crate::store::window::{Page, Query};
@@ -38,6 +39,13 @@ pub enum Msg {
         source: String,
         result: Result<Vec<crate::store::unparsed::Line>, String>,
     },
+    /// A pane's histogram, for the interval and filter it was counted with.
+    Histogram {
+        pane: Pane,
+        bucket_ms: i64,
+        filter: Option<String>,
+        result: Result<Box<Histogram>, String>,
+    },
     /// The changed entries of integrity run `run`, for the open changes popup.
     Changes {
         run: i64,
@@ -60,6 +68,11 @@ pub enum Effect {
         query: Query,
     },
     LoadOverview,
+    /// The histogram above a pane (Access log, Alerts).
+    LoadHistogram {
+        pane: Pane,
+        query: HistogramQuery,
+    },
     /// Recent access events and alerts of an IP (and, for an alert, the events it was raised for).
     LoadRelated {
         ip: String,

@@ -8,9 +8,10 @@ use crate::config::{Keymap, Theme};
 use crate::pane::Pane;
 use crate::respond::{Operator, Request};
 use crate::store::filter::Filter;
+use crate::store::histogram::{self, Histogram};
 use crate::store::overview::Overview;
 use crate::store::related::Related;
-use crate::store::window::{Around, Page, Row};
+use crate::store::window::{Around, Page, Row, Searched};
 use crate::store::writer::Tables;
 use crate::ui::layout;
 
@@ -57,6 +58,15 @@ pub struct PaneState {
     pub history: bool,
     /// One row per rule (the Alerts pane).
     pub grouped: bool,
+    /// The histogram above the rows (Access log, Alerts), once counted.
+    pub histogram: Option<Histogram>,
+    /// Which of `store::histogram::ZOOMS` one histogram column stands for.
+    pub zoom: usize,
+    /// The histogram last asked for: asked again when the pane's rows or its width, filter or
+    /// zoom change.
+    pub histogram_asked: Option<histogram::Query>,
+    /// The rows shown are what a search still going on has found so far, and how far it is.
+    pub searched: Option<Searched>,
 }
 
 impl PaneState {
@@ -66,7 +76,7 @@ impl PaneState {
 
     /// The rows on screen are not yet those of the view asked for (a new filter still searching).
     pub fn searching(&self) -> bool {
-        self.answered_generation < self.view_generation
+        self.answered_generation < self.view_generation || self.searched.is_some()
     }
 
     /// Takes a loaded page, keeping the selection on the same row when it is still there.
@@ -84,6 +94,7 @@ impl PaneState {
         self.at_newest = page.at_newest;
         self.at_oldest = page.at_oldest;
         self.new_rows = page.newer_count.unwrap_or(0);
+        self.searched = page.searched;
         self.loaded = true;
         self.load_error = None;
     }
@@ -268,6 +279,7 @@ impl State {
         let mut panes: [PaneState; Pane::ALL.len()] = Default::default();
         for (p, state) in Pane::ALL.iter().zip(panes.iter_mut()) {
             state.follow = p.is_stream();
+            state.zoom = histogram::default_zoom(*p == Pane::Alerts);
         }
         State {
             session,
@@ -347,6 +359,23 @@ impl State {
             grouped: p.grouped,
         };
         Effect::Load { generation, query }
+    }
+
+    /// A request for the histogram above `pane` as the pane shows it now (its filter and zoom, a
+    /// column per interval); `None` for a pane without one or too small to show it.
+    pub fn histogram(&self, pane: Pane) -> Option<Effect> {
+        let rect = layout::pane_rect(self.size, self.focus, self.zoomed, pane)?;
+        if layout::histogram_rows(pane, rect) == 0 {
+            return None;
+        }
+        let p = self.pane(pane);
+        let query = histogram::Query {
+            listing: pane.listing(),
+            filter: p.filter.clone(),
+            bucket_ms: histogram::ZOOMS[p.zoom.min(histogram::ZOOMS.len() - 1)],
+            buckets: rect.width.saturating_sub(2) as usize,
+        };
+        Some(Effect::LoadHistogram { pane, query })
     }
 
     /// Where `pane` should be reloaded from to show fresh data without moving the operator.

@@ -182,7 +182,7 @@ impl Command {
             Command::Alerts { command: AlertsCommand::List { list, .. } } => {
                 ("alerts list", Takes { store: Some(&mut list.store), ..Takes::default() })
             }
-            Command::Access { command: AccessCommand::List { list } } => {
+            Command::Access { command: AccessCommand::List { list, .. } } => {
                 ("access list", Takes { store: Some(&mut list.store), ..Takes::default() })
             }
             Command::Audit { command: AuditCommand::Verify { host } } => ("audit verify", host.takes()),
@@ -333,11 +333,11 @@ pub fn main() -> Result<ExitCode> {
         }
         Command::Alerts { command: AlertsCommand::List { list, priority } } => {
             let db = store_path(&list.store, &dirs)?;
-            return lists::list(&db, crate::pane::Pane::Alerts, list, priority);
+            return lists::list(&db, crate::pane::Pane::Alerts, list, priority, false);
         }
-        Command::Access { command: AccessCommand::List { list } } => {
+        Command::Access { command: AccessCommand::List { list, all } } => {
             let db = store_path(&list.store, &dirs)?;
-            return lists::list(&db, crate::pane::Pane::Access, list, None);
+            return lists::list(&db, crate::pane::Pane::Access, list, None, all);
         }
         Command::Audit { command: AuditCommand::Verify { host } } => {
             let loaded = load_config(&host.config, &dirs)?;

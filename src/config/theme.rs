@@ -198,6 +198,14 @@ theme_slots! {
     priority_notice: "Alerts of priority Notice",
     priority_informational: "Alerts of priority Informational",
     priority_debug: "Alerts of priority Debug",
+    histogram_2xx: "Histogram: requests answered below 300 (its foreground colour)",
+    histogram_3xx: "Histogram: requests answered 3xx",
+    histogram_4xx: "Histogram: requests answered 4xx",
+    histogram_5xx: "Histogram: requests answered 5xx",
+    histogram_notice: "Histogram: alerts of priority Notice and below",
+    histogram_warning: "Histogram: alerts of priority Warning",
+    histogram_error: "Histogram: alerts of priority Error",
+    histogram_critical: "Histogram: alerts of priority Critical and above",
 }
 
 impl Theme {

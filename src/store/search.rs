@@ -14,9 +14,23 @@ use rusqlite::{Connection, OptionalExtension};
 use super::filter::{Filter, Needle};
 use super::writer::{StoreWriter, Tables};
 
-/// Events indexed per chunk, each chunk one transaction on the writer (about 25 ms of its time
-/// here, so a source's batch waits at most that long behind one).
-pub const CHUNK_ROWS: i64 = 5_000;
+/// Events indexed per chunk when the collector's indexer starts, each chunk one transaction on
+/// the writer; it then sizes each chunk from how long the last one took, aiming at
+/// [`CHUNK_TARGET`] of the writer's time, so a source's batch waits about that long behind one
+/// (5,000-row chunks held the writer up to 168 ms here).
+pub const CHUNK_ROWS: i64 = 2_000;
+/// Writer time the indexer aims to take per chunk.
+pub const CHUNK_TARGET: Duration = Duration::from_millis(20);
+/// Chunk sizes the indexer keeps between.
+const CHUNK_RANGE: (i64, i64) = (250, 20_000);
+
+/// The next chunk's size after one of `rows` took `took`: scaled towards [`CHUNK_TARGET`], by at
+/// most a factor of two either way so one slow commit does not swing it.
+pub fn next_chunk(rows: i64, took: Duration) -> i64 {
+    let took = took.as_secs_f64().max(1e-4);
+    let scale = (CHUNK_TARGET.as_secs_f64() / took).clamp(0.5, 2.0);
+    ((rows as f64 * scale) as i64).clamp(CHUNK_RANGE.0, CHUNK_RANGE.1)
+}
 
 /// A filter whose indexes list this many rows or more is answered by the plain scan instead:
 /// that many matches fill a screen from the newest rows almost at once, while looking up every
@@ -52,7 +66,7 @@ pub fn indexed_through(conn: &Connection) -> rusqlite::Result<i64> {
 /// The indexed position, and whether the event there is still the one that was indexed (when
 /// it is not, the newest events were deleted and their ids handed out again: the indexes list
 /// other rows' text for those ids and must be rebuilt).
-fn position(conn: &Connection) -> rusqlite::Result<(i64, bool)> {
+pub(super) fn position(conn: &Connection) -> rusqlite::Result<(i64, bool)> {
     let at = conn
         .query_row(
             "SELECT event, ts = ifnull((SELECT e.ts FROM access_events e WHERE e.id = event), -1) \
@@ -75,6 +89,13 @@ const INSERT_TEXT: &str = "INSERT INTO access_text (rowid, path, user_agent, src
      FROM access_events WHERE id > ?1 AND id <= ?2";
 const INSERT_IP: &str =
     "INSERT OR IGNORE INTO access_by_ip (src_ip, id) SELECT src_ip, id FROM access_events WHERE id > ?1 AND id <= ?2";
+/// Events per minute and per hour by exact status (see `store::histogram`); the start of a span
+/// is rounded down even for times before 1970.
+const INSERT_COUNTS: &str = "INSERT INTO access_counts (span, start, status, n, max_bytes) \
+     SELECT s.span, ts - ((ts % s.span) + s.span) % s.span AS start, status, count(*), max(bytes) \
+     FROM access_events, (SELECT 60000 AS span UNION ALL SELECT 3600000) AS s \
+     WHERE id > ?1 AND id <= ?2 GROUP BY s.span, start, status \
+     ON CONFLICT (span, start, status) DO UPDATE SET n = n + excluded.n, max_bytes = max(max_bytes, excluded.max_bytes)";
 const MOVE: &str = "INSERT INTO access_indexed_through (only, event, ts) \
      VALUES (1, ?1, ifnull((SELECT ts FROM access_events WHERE id = ?1), -1)) \
      ON CONFLICT (only) DO UPDATE SET event = excluded.event, ts = excluded.ts";
@@ -90,7 +111,8 @@ pub fn index_chunk(conn: &Connection, rows: i64) -> rusqlite::Result<Progress> {
         let mut from = through;
         if newest < through || !valid {
             conn.execute_batch(
-                "INSERT INTO access_text (access_text) VALUES ('delete-all'); DELETE FROM access_by_ip;",
+                "INSERT INTO access_text (access_text) VALUES ('delete-all'); DELETE FROM access_by_ip; \
+                 DELETE FROM access_counts;",
             )?;
             from = 0;
         }
@@ -98,6 +120,7 @@ pub fn index_chunk(conn: &Connection, rows: i64) -> rusqlite::Result<Progress> {
         if upto != through || from != through {
             conn.prepare_cached(INSERT_TEXT)?.execute([from, upto])?;
             conn.prepare_cached(INSERT_IP)?.execute([from, upto])?;
+            conn.prepare_cached(INSERT_COUNTS)?.execute([from, upto])?;
             conn.prepare_cached(MOVE)?.execute([upto])?;
         }
         Ok(Progress { through: upto, newest })
@@ -135,12 +158,21 @@ pub fn catch_up(conn: &Connection) -> rusqlite::Result<Progress> {
 /// lock for longer than one chunk and a source's writes interleave with it; resumes from the
 /// stored position after a restart. Runs until the writer goes away.
 pub async fn keep_indexed(writer: StoreWriter) {
+    let mut rows = CHUNK_ROWS;
     loop {
-        let step = writer.call(|conn| (index_chunk(conn, CHUNK_ROWS), Tables::NONE)).await;
+        let step = writer
+            .call(move |conn| {
+                let started = std::time::Instant::now();
+                (index_chunk(conn, rows).map(|p| (p, started.elapsed())), Tables::NONE)
+            })
+            .await;
         match step {
             Err(_) => return, // the writer has stopped: so has the collector
-            Ok(Ok(p)) if p.caught_up() => tokio::time::sleep(IDLE).await,
-            Ok(Ok(_)) => tokio::task::yield_now().await,
+            Ok(Ok((p, _))) if p.caught_up() => tokio::time::sleep(IDLE).await,
+            Ok(Ok((_, took))) => {
+                rows = next_chunk(rows, took);
+                tokio::task::yield_now().await
+            }
             Ok(Err(e)) => {
                 tracing::warn!("cannot index access events for filters (filters scan instead): {e}");
                 tokio::time::sleep(AFTER_ERROR).await;
@@ -273,7 +305,10 @@ mod tests {
             2 => "203.0.113.*".into(),
             _ => "*:db8::1*".into(),
         };
-        let term = |rng: &mut SmallRng| match rng.gen_range(0..9) {
+        let term = |rng: &mut SmallRng| match rng.gen_range(0..12) {
+            9 => format!("bytes{}{}", [">", "<=", ":"][rng.gen_range(0..3)], [2, 990, 500][rng.gen_range(0..3)]),
+            10 => "until:2025-10-09T12:00".to_string(),
+            11 => format!("status:{}", ["4xx", "5xx", "418"][rng.gen_range(0..3)]),
             0 => format!("\"{}\"", text(rng)),
             1 => format!("path:*{}*", text(rng)),
             2 => format!("ua:*{}*", text(rng)),
@@ -450,5 +485,170 @@ mod tests {
         let _ = runtime.block_on(task);
         drop(writer);
         thread.join().unwrap();
+    }
+
+    fn window(text: &str, per_side: usize) -> crate::store::window::Query {
+        crate::store::window::Query {
+            listing: crate::store::window::Listing::Access,
+            filter: compile(text, &access::FIELDS, 1_800_000_000_000).unwrap(),
+            around: crate::store::window::Around::Newest,
+            per_side,
+            count_newer_than: None,
+            history: false,
+            grouped: false,
+        }
+    }
+
+    fn keys(rows: &[crate::store::window::Row]) -> Vec<i64> {
+        rows.iter().map(crate::store::window::Row::key).collect()
+    }
+
+    /// A search newest first, a slice at a time, shows only rows the plain query shows (each
+    /// partial answer is the start of the whole one) and ends with exactly its rows; a refresh
+    /// after more rows arrive searches those first and again ends with the plain query's rows.
+    #[test]
+    fn a_search_newest_first_finds_the_rows_the_plain_query_finds() {
+        use crate::store::scan::Scan;
+        use crate::store::window;
+        let (_dir, _path, conn) = store();
+        let mut rng = SmallRng::seed_from_u64(21);
+        access::insert_many(&conn, &rows(&mut rng, 60_000, 1_760_000_000_000)).unwrap();
+        index_chunk(&conn, 20_000).unwrap();
+        let now = 1_800_000_000_000;
+        let mut partial_answers = 0;
+        for _ in 0..40 {
+            let text = filter(&mut rng);
+            let per_side = rng.gen_range(1..40);
+            let q = window(&text, per_side);
+            let plain = window::load(&conn, &q, now).unwrap();
+            let mut scan = Scan::start(&conn, &q).unwrap();
+            while !scan.done() {
+                scan.step(&conn).unwrap();
+                let page = scan.page();
+                let found = keys(&page.rows);
+                assert_eq!(found[..], keys(&plain.rows)[..found.len()], "{text}: a partial answer");
+                if page.searched.is_some() {
+                    partial_answers += 1;
+                }
+            }
+            let page = scan.page();
+            assert_eq!(keys(&page.rows), keys(&plain.rows), "{text}");
+            assert_eq!((page.at_oldest, page.searched), (plain.at_oldest, None), "{text}");
+            // More rows arrive; the same view refreshed.
+            access::insert_many(&conn, &rows(&mut rng, 700, 1_790_000_000_000)).unwrap();
+            scan.refresh(&conn).unwrap();
+            scan.finish(&conn).unwrap();
+            let plain = window::load(&conn, &q, now).unwrap();
+            let page = scan.page();
+            assert_eq!(keys(&page.rows), keys(&plain.rows), "{text} after a refresh");
+        }
+        assert!(partial_answers > 20, "the searches answered in parts {partial_answers} times");
+    }
+
+    /// A filter that would read the whole table is cut short by its time budget and becomes a
+    /// search; a quick one is answered whole.
+    #[test]
+    fn a_slow_filter_becomes_a_search_and_a_quick_one_does_not() {
+        use crate::store::scan::{load, Answer};
+        let (_dir, _path, conn) = store();
+        let mut rng = SmallRng::seed_from_u64(4);
+        access::insert_many(&conn, &rows(&mut rng, 50_000, 1_760_000_000_000)).unwrap();
+        let now = 1_800_000_000_000;
+        let q = window("status:418", 30);
+        assert!(matches!(load(&conn, &q, now, Duration::ZERO).unwrap(), Answer::Scan(_)));
+        let q = window("status:404", 30);
+        match load(&conn, &q, now, Duration::from_secs(60)).unwrap() {
+            Answer::Page(page) => assert_eq!(page.rows.len(), 60),
+            Answer::Scan(_) => panic!("a common match was searched in slices"),
+        }
+    }
+
+    /// The histogram counts, per interval and class, what a plain count of the rows finds: with
+    /// the counts behind, caught up and rebuilt, filtered through the indexes and not.
+    #[test]
+    fn the_histogram_counts_what_the_rows_hold() {
+        use crate::store::histogram::{self, status_class, Query as HQuery};
+        use crate::store::window::Listing;
+        let (_dir, _path, conn) = store();
+        let mut rng = SmallRng::seed_from_u64(8);
+        access::insert_many(&conn, &rows(&mut rng, 5_000, 1_760_000_000_000)).unwrap();
+        let now = 1_800_000_000_000;
+        let brute = |conn: &Connection, text: &str, h: &histogram::Histogram| {
+            let begin = h.end_ms - h.bucket_ms * h.counts.len() as i64;
+            let mut counts = vec![[0u64; histogram::CLASSES]; h.counts.len()];
+            let f = compile(text, &access::FIELDS, now).unwrap();
+            let cond = f.as_ref().map_or("1".to_string(), |f| f.sql.clone());
+            let sql = format!("SELECT ts, status FROM access_events WHERE ts >= ? AND ts < ? AND ({cond})");
+            let mut params = vec![Value::Integer(begin), Value::Integer(h.end_ms)];
+            params.extend(f.map(|f| f.params).unwrap_or_default());
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let mut rows = stmt.query(params_from_iter(params)).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                let (ts, status): (i64, i64) = (r.get(0).unwrap(), r.get(1).unwrap());
+                counts[((ts - begin) / h.bucket_ms) as usize][status_class(status)] += 1;
+            }
+            counts
+        };
+        let check = |conn: &Connection, rng: &mut SmallRng| {
+            for text in ["", "login", "ip:203.0.113.7", "status:404", "!status:401 bytes>500"] {
+                let bucket_ms = histogram::ZOOMS[rng.gen_range(0..4)];
+                let q = HQuery {
+                    listing: Listing::Access,
+                    filter: compile(text, &access::FIELDS, now).unwrap(),
+                    bucket_ms,
+                    buckets: rng.gen_range(5..120),
+                };
+                let h = histogram::load(conn, &q).unwrap();
+                assert_eq!(h.partial, None, "{text}");
+                assert_eq!(h.counts, brute(conn, text, &h), "{text} at {bucket_ms} ms a column");
+                assert!(h.peak() > 0, "{text}: the newest interval holds the newest event");
+            }
+        };
+        check(&conn, &mut rng);
+        index_chunk(&conn, 2_000).unwrap();
+        check(&conn, &mut rng);
+        catch_up(&conn).unwrap();
+        check(&conn, &mut rng);
+        let counted: i64 =
+            conn.query_row("SELECT sum(n) FROM access_counts WHERE span = 60000", [], |r| r.get(0)).unwrap();
+        assert_eq!(counted, 5_000);
+        access::insert_many(&conn, &rows(&mut rng, 700, 1_760_005_000_000)).unwrap();
+        check(&conn, &mut rng);
+        // The newest rows deleted and their ids handed out again: the counts start over.
+        catch_up(&conn).unwrap();
+        conn.execute("DELETE FROM access_events WHERE id > 5200", []).unwrap();
+        access::insert_many(&conn, &rows(&mut rng, 300, 1_760_006_000_000)).unwrap();
+        check(&conn, &mut rng);
+        catch_up(&conn).unwrap();
+        check(&conn, &mut rng);
+        let counted: i64 =
+            conn.query_row("SELECT sum(n) FROM access_counts WHERE span = 3600000", [], |r| r.get(0)).unwrap();
+        assert_eq!(counted, 5_500);
+    }
+
+    /// A store whose indexes were caught up before the counts existed: the upgrade marks them
+    /// stale, filters scan meanwhile, and the indexer starts over and counts every event once.
+    #[test]
+    fn upgrading_to_the_counts_rebuilds_the_indexes_once() {
+        let (_dir, _path, conn) = store();
+        let mut rng = SmallRng::seed_from_u64(12);
+        access::insert_many(&conn, &rows(&mut rng, 3_000, 1_760_000_000_000)).unwrap();
+        catch_up(&conn).unwrap();
+        // As the previous release left it: indexes caught up, no counts.
+        conn.execute_batch("DROP TABLE access_counts").unwrap();
+        conn.execute_batch(crate::store::schema::MIGRATIONS.last().unwrap()).unwrap();
+        let now = 1_800_000_000_000;
+        let login = compile("login", &access::FIELDS, now).unwrap().unwrap();
+        assert_eq!(narrow(&conn, &login).unwrap(), None, "stale indexes are not used");
+        let progress = index_chunk(&conn, 1_000).unwrap();
+        assert_eq!(progress.through, 1_000, "the indexer starts over");
+        catch_up(&conn).unwrap();
+        let counted: i64 =
+            conn.query_row("SELECT sum(n) FROM access_counts WHERE span = 60000", [], |r| r.get(0)).unwrap();
+        assert_eq!(counted, 3_000);
+        let listed: i64 = conn.query_row("SELECT count(*) FROM access_by_ip", [], |r| r.get(0)).unwrap();
+        assert_eq!(listed, 3_000);
+        assert!(narrow(&conn, &login).unwrap().is_some());
+        assert!(same_rows_as_plain_scan(&conn, &mut rng, 200) > 50);
     }
 }

@@ -83,6 +83,15 @@ pub struct Page {
     pub at_newest: bool,
     pub at_oldest: bool,
     pub newer_count: Option<u64>,
+    /// Rows found so far by a search still going on (see `store::scan`), and how far it is.
+    pub searched: Option<Searched>,
+}
+
+/// How far a search has got: it has looked at `searched` of the `of` newest ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Searched {
+    pub searched: u64,
+    pub of: u64,
 }
 
 /// Registries are capped: a pane of more tenants than this says so.
@@ -217,20 +226,20 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page>
             Around::Oldest => rows.len().saturating_sub(1),
             Around::Newest => 0,
         };
-        Page { rows, focus, at_newest: true, at_oldest: true, newer_count: None }
+        Page { rows, focus, at_newest: true, at_oldest: true, newer_count: None, searched: None }
     } else {
         match q.around {
             Around::Newest => {
                 let rows = spec.fetch(conn, filter, None, "ORDER BY id DESC", 2 * n)?;
                 let at_oldest = rows.len() < 2 * n;
-                Page { rows, focus: 0, at_newest: true, at_oldest, newer_count: None }
+                Page { rows, focus: 0, at_newest: true, at_oldest, newer_count: None, searched: None }
             }
             Around::Oldest => {
                 let mut rows = spec.fetch(conn, filter, None, "ORDER BY id ASC", 2 * n)?;
                 rows.reverse();
                 let at_newest = rows.len() < 2 * n;
                 let focus = rows.len().saturating_sub(1);
-                Page { rows, focus, at_newest, at_oldest: true, newer_count: None }
+                Page { rows, focus, at_newest, at_oldest: true, newer_count: None, searched: None }
             }
             Around::Key(k) => {
                 let mut rows = spec.fetch(conn, filter, Some(("id > ?", k)), "ORDER BY id ASC", n)?;
@@ -241,7 +250,7 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64) -> rusqlite::Result<Page>
                 let at_oldest = older.len() < n;
                 rows.extend(older);
                 let focus = focus.min(rows.len().saturating_sub(1));
-                Page { rows, focus, at_newest, at_oldest, newer_count: None }
+                Page { rows, focus, at_newest, at_oldest, newer_count: None, searched: None }
             }
         }
     };

@@ -51,17 +51,29 @@ pub fn panes(body: Rect, focus: Pane, zoomed: bool) -> Vec<(Pane, Rect)> {
     ]
 }
 
-/// Lines above the rows inside a pane's border: the Alerts summary line, then column headings.
-pub fn preamble(pane: Pane) -> u16 {
-    match pane {
-        Pane::Alerts => 2,
-        _ => 1,
+/// Lines above the rows inside a pane's border in `rect`: the Alerts summary line, the
+/// histogram, then column headings.
+pub fn preamble(pane: Pane, rect: Rect) -> u16 {
+    let summary = u16::from(pane == Pane::Alerts);
+    summary + histogram_rows(pane, rect) + 1
+}
+
+/// Lines of histogram bars above the Access log and the Alerts pane in `rect`: more in a tall
+/// pane, none in one too short to keep a few rows under them.
+pub fn histogram_rows(pane: Pane, rect: Rect) -> u16 {
+    if !matches!(pane, Pane::Alerts | Pane::Access) {
+        return 0;
+    }
+    match rect.height {
+        24.. => 4,
+        12.. => 2,
+        _ => 0,
     }
 }
 
 /// How many rows a pane shows in `rect`.
 pub fn list_height(pane: Pane, rect: Rect) -> usize {
-    rect.height.saturating_sub(2 + preamble(pane)) as usize
+    rect.height.saturating_sub(2 + preamble(pane, rect)) as usize
 }
 
 /// The rectangle of `pane` on a screen of `size`, if it is visible.

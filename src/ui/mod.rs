@@ -2,6 +2,7 @@
 
 pub mod draw;
 pub mod format;
+pub mod histogram;
 pub mod layout;
 pub mod panes;
 pub mod popups;

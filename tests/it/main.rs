@@ -10,6 +10,7 @@ mod support;
 mod cli;
 mod config;
 mod falco_http;
+mod histogram;
 mod ingest;
 mod sanitize;
 mod sharing;

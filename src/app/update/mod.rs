@@ -21,6 +21,7 @@ use self::view::{quit, refresh};
 use crate::app::msg::{Effect, Msg};
 use crate::app::state::{Level, Popup, Role, State};
 use crate::pane::Pane;
+use crate::store::histogram;
 use crate::store::window::{Around, Row};
 use crate::store::writer::Tables;
 
@@ -28,10 +29,33 @@ use crate::store::writer::Tables;
 pub fn start(state: &mut State) -> Vec<Effect> {
     let mut effects: Vec<Effect> = Pane::ALL.iter().map(|p| state.load(*p, Around::Newest)).collect();
     effects.push(Effect::LoadOverview);
-    effects
+    with_histograms(state, effects)
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let effects = step(state, msg);
+    with_histograms(state, effects)
+}
+
+/// Panes with a histogram count it again whenever their rows are loaded, and whenever what it
+/// would show (the pane's width, filter or zoom) is no longer what was last asked for.
+fn with_histograms(state: &mut State, mut effects: Vec<Effect>) -> Vec<Effect> {
+    for pane in [Pane::Alerts, Pane::Access] {
+        let loading =
+            effects.iter().any(|e| matches!(e, Effect::Load { query, .. } if query.listing == pane.listing()));
+        let Some(Effect::LoadHistogram { query, .. }) = state.histogram(pane) else {
+            state.pane_mut(pane).histogram_asked = None;
+            continue;
+        };
+        if loading || state.pane(pane).histogram_asked.as_ref() != Some(&query) {
+            state.pane_mut(pane).histogram_asked = Some(query.clone());
+            effects.push(Effect::LoadHistogram { pane, query });
+        }
+    }
+    effects
+}
+
+fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key),
         Msg::Key(_) => vec![],
@@ -69,7 +93,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Loaded { pane, generation, result } => {
             let height = state.list_height(pane);
             let p = state.pane_mut(pane);
-            if generation < p.view_generation || generation <= p.answered_generation {
+            // A search still going on answers the same request again as it finds more rows.
+            let more_of_a_search = generation == p.answered_generation && p.searched.is_some();
+            if generation < p.view_generation || (generation <= p.answered_generation && !more_of_a_search) {
                 return vec![];
             }
             p.answered_generation = generation;
@@ -125,6 +151,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 if view.target.run_id == Some(run) {
                     view.changes = Some(result);
                 }
+            }
+            vec![]
+        }
+        Msg::Histogram { pane, bucket_ms, filter, result } => {
+            let p = state.pane_mut(pane);
+            let current = p.filter.as_ref().map(|f| f.text.clone());
+            if bucket_ms != histogram::ZOOMS[p.zoom.min(histogram::ZOOMS.len() - 1)] || filter != current {
+                return vec![];
+            }
+            match result {
+                Ok(h) => p.histogram = Some(*h),
+                Err(e) => state.flash(Level::Error, format!("cannot count the histogram: {e}")),
             }
             vec![]
         }

@@ -27,7 +27,7 @@ pub(super) fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {
         }
         MouseEventKind::Down(MouseButton::Left) => {
             state.focus = pane;
-            let first_row = rect.y + 1 + layout::preamble(pane);
+            let first_row = rect.y + 1 + layout::preamble(pane, rect);
             if m.row >= first_row && m.row < rect.bottom().saturating_sub(1) {
                 let p = state.pane(pane);
                 let index = p.offset + (m.row - first_row) as usize;

@@ -7,9 +7,9 @@ use crate::app::action::Action;
 use crate::app::msg::Effect;
 use crate::app::state::{ChangesView, Input, InputKind, Level, Popup, State};
 use crate::pane::Pane;
-use crate::store::filter;
 use crate::store::window::{Around, Row};
 use crate::store::writer::Tables;
+use crate::store::{filter, histogram};
 
 /// Performs a keymap action in normal mode.
 pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
@@ -164,6 +164,22 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             p.to_top(!p.grouped);
             p.follow = !p.grouped;
             vec![state.load(focus, Around::Newest)]
+        }
+        Action::HistogramFiner | Action::HistogramCoarser => {
+            if !action.applies_to(focus) {
+                state.flash(Level::Info, "the histogram is above Alerts and the Access log");
+                return vec![];
+            }
+            let last = histogram::ZOOMS.len() - 1;
+            let p = state.pane_mut(focus);
+            p.zoom = match action {
+                Action::HistogramFiner => p.zoom.saturating_sub(1),
+                _ => (p.zoom + 1).min(last),
+            };
+            let text = format!("histogram: {} per column", crate::store::histogram::interval_name(p.zoom));
+            state.flash(Level::Info, text);
+            // The histogram is asked for again because its interval changed (see `update`).
+            vec![]
         }
         Action::Pause => {
             state.paused = !state.paused;

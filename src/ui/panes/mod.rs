@@ -18,6 +18,8 @@ use ratatui::Frame;
 use unicode_width::UnicodeWidthChar;
 use unicode_width::UnicodeWidthStr;
 
+use super::format;
+use super::histogram;
 use super::layout;
 use super::sanitize;
 use crate::app::action::Action;
@@ -218,7 +220,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         title.push(Span::styled(format!("/{} ", cell_text(&f.text)), theme.filter));
     }
     let mut status = Vec::new();
-    if p.searching() {
+    if let Some(s) = p.searched {
+        let text = format!(" searching… {} of {} ", format::count(s.searched), format::count(s.of));
+        status.push(Span::styled(text, theme.marker));
+    } else if p.searching() {
         status.push(Span::styled(" searching… ", theme.marker));
     } else if pane.is_stream() {
         if p.new_rows > 0 && !p.follow {
@@ -252,6 +257,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         let text = format!(" {}: {} ", problem.source, sanitize::clean(&problem.detail, 300));
         block = block.title_bottom(Line::styled(text, theme.error));
     }
+    // A histogram of nothing (an empty table) takes no room: the pane says what would fill it.
+    let counted = p.histogram.as_ref().filter(|h| !h.counts.is_empty());
+    let histogram_rows = if counted.is_some() { layout::histogram_rows(pane, area) } else { 0 };
+    if let (true, Some(h)) = (histogram_rows > 0, counted) {
+        block = block.title_bottom(histogram::caption_line(h, p.zoom, theme.muted).right_aligned());
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
@@ -263,6 +274,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         alerts::summary(frame, summary, state);
         body.y += 1;
         body.height = body.height.saturating_sub(1);
+    }
+    if histogram_rows > 0 && body.height > histogram_rows {
+        if let Some(h) = counted {
+            let bars = Rect { height: histogram_rows, ..body };
+            histogram::draw(frame.buffer_mut(), bars, h, &histogram::styles(theme, pane));
+        }
+        body.y += histogram_rows;
+        body.height -= histogram_rows;
     }
     let message = if let Some(e) = &p.load_error {
         Some((format!("Cannot load {}: {e}", pane.title()), theme.error))
