@@ -112,6 +112,7 @@ fn awscli(url: &str, start: i64, events: usize, home: &Path) -> f64 {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", home.join("no-config"))
         .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
         .stdout(std::fs::File::create(&out).unwrap())
@@ -219,7 +220,7 @@ fn main() {
             tails[round - 1]
         );
     }
-    let label = if events % 1000 == 0 { format!("{}k", events / 1000) } else { events.to_string() };
+    let label = if events.is_multiple_of(1000) { format!("{}k", events / 1000) } else { events.to_string() };
     let row = format!("CloudWatch backfill {label} events into the store");
     bench_line(&row, "rampart", "s", &ours);
     let read = format!("CloudWatch read {label} events, printed");
