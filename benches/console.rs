@@ -3,7 +3,10 @@
 //! of 1,000 events/s and during a burst of 100,000 judged by the detection rules, filters to the
 //! first screen of results, and resident memory.
 //!
-//! Run: `cargo bench --bench console` (set RAMPART_BENCH_EVENTS to change the size).
+//! Run: `cargo bench --bench console` (set RAMPART_BENCH_EVENTS to change the size; RAMPART_BENCH_DB
+//! to keep or reuse a store; RAMPART_BENCH_FILTERS_ONLY to stop after the filters;
+//! RAMPART_BENCH_TYPING=0 to skip the keystrokes under a feed and a burst, which write into the store).
+//! The figures `benches/run` tabulates are also printed as `BENCH {json}` lines.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -83,6 +86,24 @@ impl Console {
     }
 }
 
+/// One series of measurements as a machine-readable line, for `benches/run`.
+fn bench_line(row: &str, tool: &str, unit: &str, samples: &[f64]) {
+    let line = serde_json::json!({"row": row, "tool": tool, "unit": unit, "samples": samples});
+    println!("BENCH {line}");
+}
+
+/// A store's size as the rows of `benches/run` name it: 1M, 10M, else the number.
+fn size_label(events: usize) -> String {
+    match events {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n => n.to_string(),
+    }
+}
+
+fn millis(times: &[Duration]) -> Vec<f64> {
+    times.iter().map(|t| t.as_secs_f64() * 1e3).collect()
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
@@ -130,7 +151,7 @@ fn ingest(db: &Path, events: usize) {
     );
 }
 
-fn first_frame(db: &Path) {
+fn first_frame(db: &Path, size: &str) {
     let mut times = Vec::new();
     for _ in 0..7 {
         let t0 = Instant::now();
@@ -138,6 +159,7 @@ fn first_frame(db: &Path) {
         times.push(t0.elapsed());
         assert!(!c.state.pane(Pane::Access).rows.is_empty());
     }
+    bench_line(&format!("first frame (in-process), {size}"), "rampart", "ms", &millis(&times));
     times.sort();
     println!(
         "start to first frame (open store, load six panes, draw {WIDTH}x{HEIGHT}): median {}, max {}",
@@ -146,7 +168,8 @@ fn first_frame(db: &Path) {
     );
 }
 
-fn filters(db: &Path) {
+/// Each filter's first screen, five times; with `size`, also as `BENCH` lines.
+fn filters(db: &Path, size: Option<&str>) {
     let conn = store::open(db, Access::ReadOnly).unwrap();
     let now = now_ms();
     for text in [
@@ -201,6 +224,9 @@ fn filters(db: &Path) {
                 s.finish(&conn).unwrap();
                 whole.push((t0.elapsed(), searched, s.page().rows.len()));
             }
+        }
+        if let Some(size) = size {
+            bench_line(&format!("filter `{text}` first screen (in-process), {size}"), "rampart", "ms", &millis(&times));
         }
         times.sort();
         println!("filter {text:<32} first screen ({found:>3} rows): median {}, max {}", ms(times[2]), ms(times[4]));
@@ -454,25 +480,34 @@ fn main() {
     }
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     println!("store size: {:.0} MB", size as f64 / 1e6);
-    first_frame(&db);
+    let size = size_label(events);
+    first_frame(&db, &size);
     println!("filters before the indexes cover the store:");
-    filters(&db);
+    filters(&db, None);
     index(&db);
     println!("filters with the indexes caught up:");
-    filters(&db);
+    filters(&db, Some(&size));
     if std::env::var_os("RAMPART_BENCH_FILTERS_ONLY").is_some() {
         return;
     }
-    let out = std::process::Command::new(&args[0]).args(["--memory-child", db.to_str().unwrap()]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut parts = text.split_whitespace();
-    let (hwm, rss): (u64, u64) =
-        (parts.next().unwrap_or("0").parse().unwrap_or(0), parts.next().unwrap_or("0").parse().unwrap_or(0));
-    println!(
-        "resident memory of a console on this store after paging 2,000 screens: peak {} MB, now {} MB",
-        hwm / 1024,
-        rss / 1024
-    );
+    let mut peaks = Vec::new();
+    for _ in 0..3 {
+        let out = std::process::Command::new(&args[0]).args(["--memory-child", db.to_str().unwrap()]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace();
+        let (hwm, rss): (u64, u64) =
+            (parts.next().unwrap_or("0").parse().unwrap_or(0), parts.next().unwrap_or("0").parse().unwrap_or(0));
+        println!(
+            "resident memory of a console on this store after paging 2,000 screens: peak {} MB, now {} MB",
+            hwm / 1024,
+            rss / 1024
+        );
+        peaks.push(hwm as f64 / 1024.0);
+    }
+    bench_line(&format!("peak RSS, {size}"), "rampart console", "MB", &peaks);
+    if std::env::var("RAMPART_BENCH_TYPING").is_ok_and(|v| v == "0") {
+        return;
+    }
     keystrokes_under_feed(&db, 1_000);
     keystrokes_under_burst(&db);
 }

@@ -2,16 +2,18 @@
 //! time goes (parsing alone, parsing + storing, and what binding text in place saves over copying).
 //!
 //! Run: `cargo bench --bench ingest` (lnav from Debian is timed when installed).
+//! `benches/run` drives it with RAMPART_BENCH_LOG (a log to reuse, made if missing and kept),
+//! RAMPART_BENCH_LINES (its size), RAMPART_BENCH_ROUNDS, RAMPART_BENCH_STORE (where to keep the
+//! last run's store) and RAMPART_BENCH_IMPORT_ONLY (skip the sections after the import); each
+//! series is also printed as one `BENCH {json}` line.
 
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-const LINES: usize = 1_000_000;
-
-/// A combined-format log, the same bytes every run.
-fn make_log(path: &Path) {
+/// A combined-format log of `lines` lines, the same bytes every run.
+fn make_log(path: &Path, lines: usize) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let paths = [
         "/",
@@ -35,7 +37,7 @@ fn make_log(path: &Path) {
         x
     };
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-25T00:00:00Z").unwrap();
-    for i in 0..LINES {
+    for i in 0..lines {
         let t = start + chrono::Duration::milliseconds(i as i64 * 86);
         let r = next();
         writeln!(
@@ -66,12 +68,29 @@ fn lnav_in(home: &tempfile::TempDir) -> Command {
     lnav
 }
 
+/// A knob from the environment, or its default.
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// One series of measurements as a machine-readable line, for `benches/run`.
+fn bench_line(row: &str, tool: &str, unit: &str, samples: &[f64]) {
+    let line = serde_json::json!({"row": row, "tool": tool, "unit": unit, "samples": samples});
+    println!("BENCH {line}");
+}
+
 fn main() {
+    let lines = knob("RAMPART_BENCH_LINES", 1_000_000);
+    let rounds = knob("RAMPART_BENCH_ROUNDS", 5);
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    make_log(&log);
+    let log = std::env::var_os("RAMPART_BENCH_LOG").map_or_else(|| dir.path().join("access.log"), Into::into);
+    if !log.exists() {
+        let partial = log.with_extension("partial");
+        make_log(&partial, lines);
+        std::fs::rename(&partial, &log).unwrap();
+    }
     let size = std::fs::metadata(&log).unwrap().len();
-    println!("{LINES} combined-format lines, {:.0} MB", size as f64 / 1e6);
+    println!("{lines} combined-format lines, {:.0} MB", size as f64 / 1e6);
     let _ = std::fs::read(&log); // warm the page cache for everyone
 
     // The two commands in turn, so that both see the same machine; a new store each time.
@@ -80,7 +99,7 @@ fn main() {
     let lnav = lnav_in(&lnav_home).arg("-V").output().ok().filter(|v| v.status.success());
     let lnav_version = lnav.map(|v| String::from_utf8_lossy(&v.stdout).trim().to_string());
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for run in 1..=5 {
+    for run in 1..=rounds {
         let db = dir.path().join(format!("run{run}.db"));
         let t0 = Instant::now();
         let out = Command::new(bin)
@@ -106,6 +125,33 @@ fn main() {
             let count = String::from_utf8_lossy(&out.stdout).split_whitespace().last().unwrap_or("?").to_string();
             println!("{version} loading the same file, run {run}: {:.2} s wall ({count} rows)", theirs[run - 1]);
         }
+        match std::env::var_os("RAMPART_BENCH_STORE") {
+            Some(keep) if run == rounds => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let from = format!("{}{suffix}", db.display());
+                    if Path::new(&from).exists() {
+                        std::fs::rename(&from, format!("{}{suffix}", Path::new(&keep).display())).unwrap();
+                    }
+                }
+            }
+            _ => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                }
+            }
+        }
+    }
+    if rounds == 0 {
+        return;
+    }
+    let size = match lines {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n => n.to_string(),
+    };
+    let row = format!("import {size} lines");
+    bench_line(&row, "rampart", "s", &ours);
+    if let Some(version) = &lnav_version {
+        bench_line(&row, &format!("{version} -n"), "s", &theirs);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -113,13 +159,13 @@ fn main() {
     };
     match lnav_version {
         Some(_) => println!(
-            "median of 5: rampart {:.2} s, lnav {:.2} s (rampart / lnav = {:.2})",
+            "median of {rounds}: rampart {:.2} s, lnav {:.2} s (rampart / lnav = {:.2})",
             median(&mut ours),
             median(&mut theirs),
             median(&mut ours) / median(&mut theirs)
         ),
         None => println!(
-            "median of 5: rampart {:.2} s; lnav is not installed (apt-get install lnav) — not compared",
+            "median of {rounds}: rampart {:.2} s; lnav is not installed (apt-get install lnav) — not compared",
             median(&mut ours)
         ),
     }
@@ -127,6 +173,9 @@ fn main() {
     for own in ["configs", "formats"] {
         let stray = Path::new(env!("CARGO_MANIFEST_DIR")).join(own);
         assert!(!stray.exists(), "lnav wrote {} into the work tree", stray.display());
+    }
+    if std::env::var_os("RAMPART_BENCH_IMPORT_ONLY").is_some() {
+        return;
     }
 
     let text = std::fs::read_to_string(&log).unwrap();

@@ -4,6 +4,7 @@
 //!
 //! Run: `cargo bench --bench integrity` (AIDE from Debian is timed when installed: `apt-get install
 //! aide`). `RAMPART_BENCH_TREE=/some/dir` picks another tree; `RAMPART_BENCH_ROUNDS=N` the rounds.
+//! Each series is also printed as one `BENCH {json}` line for `benches/run`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,12 @@ use rampart::integrity::{self, sign, walk, Spec, Verdict};
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+/// One series of measurements as a machine-readable line, for `benches/run`.
+fn bench_line(row: &str, tool: &str, unit: &str, samples: &[f64]) {
+    let line = serde_json::json!({"row": row, "tool": tool, "unit": unit, "samples": samples});
+    println!("BENCH {line}");
 }
 
 fn seconds(f: impl FnOnce()) -> f64 {
@@ -105,6 +112,13 @@ fn main() {
                 String::new()
             }
         );
+    }
+    let row = "integrity verify";
+    bench_line(row, "rampart", "s", &ours);
+    bench_line(row, "sha256sum -P2", "s", &theirs);
+    if aide {
+        bench_line(row, "aide --check", "s", &aide1);
+        bench_line(row, "aide --check --workers 2", "s", &aide2);
     }
     let (ours, theirs) = (median(ours), median(theirs));
     println!("median: rampart integrity verify {ours:.2} s");

@@ -7,6 +7,7 @@
 //! A keystroke's time runs from writing the key into the terminal to the moment the screen, as a
 //! terminal emulator (vt100) sees it, shows the answer: `z` zooms the Tenants pane (its border says
 //! `zoomed`), `z` again brings the other panes back (`2 Alerts` is on screen again).
+//! Each case is also printed as `BENCH {json}` lines (keystroke times, output rate) for `benches/run`.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -114,6 +115,12 @@ impl Drop for Console {
     }
 }
 
+/// One series of measurements as a machine-readable line, for `benches/run`.
+fn bench_line(row: &str, tool: &str, unit: &str, samples: &[f64]) {
+    let line = serde_json::json!({"row": row, "tool": tool, "unit": unit, "samples": samples});
+    println!("BENCH {line}");
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
@@ -122,8 +129,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Zooms and unzooms `keys` times at random moments, then counts the bytes of a quiet 10 s.
-fn measure(label: &str, console: &mut Console, keys: usize) {
+/// Zooms and unzooms `keys` times at random moments, then counts the bytes of a quiet 10 s;
+/// `case` names the rows of its `BENCH` lines.
+fn measure(label: &str, case: &str, console: &mut Console, keys: usize) {
     assert!(console.wait_for("2 Alerts", Duration::from_secs(60)).is_some(), "{label}: the console never drew");
     console.drain_for(Duration::from_secs(2));
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
@@ -140,6 +148,9 @@ fn measure(label: &str, console: &mut Console, keys: usize) {
     }
     times.sort();
     let bytes = console.drain_for(Duration::from_secs(10));
+    let millis: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1e3).collect();
+    bench_line(&format!("keystroke to frame, {case}"), "rampart", "ms", &millis);
+    bench_line(&format!("terminal output, {case}"), "rampart", "KiB/s", &[bytes as f64 / 10.0 / 1024.0]);
     println!(
         "{label}: keystroke to frame p50 {} p99 {} max {} over {} keys{}; terminal output {:.1} KiB/s",
         ms(percentile(&times, 0.5)),
@@ -167,12 +178,14 @@ fn main() {
     }
     let (db, config) = (db.to_str().unwrap(), config.to_str().unwrap());
     if std::env::var_os("RAMPART_BENCH_BIN").is_none() {
-        measure("quiet store (no feed)", &mut Console::spawn(dir.path(), &["--db", db, "--config", config]), keys);
+        let mut console = Console::spawn(dir.path(), &["--db", db, "--config", config]);
+        measure("quiet store (no feed)", "idle", &mut console, keys);
     } else {
         println!("quiet store: skipped (another build may not open this build's schema); see the 0.1 events/s demo");
     }
     for rate in ["0.1", "1000", "10000"] {
         let mut console = Console::spawn(dir.path(), &["demo", "--seed", "1", "--events", "100000", "--rate", rate]);
-        measure(&format!("demo feed {rate} events/s"), &mut console, keys);
+        let case = if rate == "0.1" { "demo at 0.1 events/s".to_string() } else { format!("{rate} events/s") };
+        measure(&format!("demo feed {rate} events/s"), &case, &mut console, keys);
     }
 }
