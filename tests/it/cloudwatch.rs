@@ -420,3 +420,47 @@ async fn headless_groups_and_tail_with_exit_codes() {
     assert_eq!(out.status.code(), Some(4), "no credentials: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn detection_rules_judge_access_events_read_from_cloudwatch() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/login";
+    moto::create(&client, group, &["web-1"]).await;
+    // Twelve failed logins from one address within a minute: the brute-force rule's ten in 120 s.
+    let base = now_ms() - 5 * 60_000;
+    let events: Vec<(i64, String)> = (0..12)
+        .map(|i| {
+            let line = format!(
+                r#"{{"time":"2026-11-26T11:00:{i:02}+00:00","remote_addr":"203.0.113.66","request_method":"POST","request_uri":"/login?try={i}","status":401,"body_bytes_sent":10,"http_user_agent":"hydra"}}"#
+            );
+            (base + i * 1_000, line)
+        })
+        .collect();
+    moto::put(&client, group, "web-1", &events).await;
+    let dir = tempfile::tempdir().unwrap();
+    let _collector = start_collector(dir.path(), &json_group_config(group, &moto.url));
+    let source = format!("cloudwatch:{group}");
+    let linked = wait_for(
+        "a brute-force alert over the group's events",
+        || {
+            let Ok(conn) = rampart::store::open(&db(&dir), rampart::store::Access::ReadOnly) else { return vec![] };
+            let Ok(mut stmt) = conn.prepare(
+                "SELECT a.rule, a.src_ip, e.source FROM alerts a JOIN alert_events l ON l.alert = a.id \
+                 JOIN access_events e ON e.id = l.event WHERE a.source = 'rampart' ORDER BY e.id",
+            ) else {
+                return vec![];
+            };
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+        },
+        |rows| !rows.is_empty(),
+    )
+    .await;
+    assert!(linked.len() >= 10, "the alert names the failed logins it was raised for: {linked:?}");
+    for (rule, ip, from) in &linked {
+        assert_eq!((rule.as_str(), ip.as_str(), from.as_str()), ("Brute-force login", "203.0.113.66", source.as_str()));
+    }
+}
