@@ -7,6 +7,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::ui::format::thousands;
+
 /// How often the line is drawn again.
 const EVERY: Duration = Duration::from_millis(100);
 
@@ -110,18 +112,6 @@ fn line(name: &str, total: Option<u64>, meter: &Meter, elapsed: Duration, width:
     }
     let text = parts.join("  ");
     text.chars().take(width.saturating_sub(1)).collect()
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn remaining(secs: f64) -> String {
