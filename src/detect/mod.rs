@@ -5,10 +5,10 @@
 pub mod judge;
 pub mod runner;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use serde::Deserialize;
 
@@ -93,6 +93,7 @@ static MARKS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(ATTACK_MARKS.iter().chain(SCANNERS))
         .expect("the attack marks are plain strings")
 });
@@ -119,19 +120,64 @@ impl Window {
     }
 }
 
+/// A source address as the rules key it: parsed when it is one (a fixed-size key, hashed and
+/// compared without following a pointer), else the text as it came.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Address {
+    Ip(std::net::IpAddr),
+    Other(Box<str>),
+}
+
+impl Address {
+    fn of(text: &str) -> Address {
+        text.parse().map_or_else(|_| Address::Other(text.into()), Address::Ip)
+    }
+}
+
 #[derive(Default)]
 struct PerIp {
     failures: Window,
-    users: VecDeque<(i64, String)>,
+    /// The users of the failed logins within the credential-stuffing window, oldest first, and
+    /// how many times each of them is in it (so the distinct ones are the counts' keys).
+    users: VecDeque<(i64, Box<str>)>,
+    user_counts: HashMap<Box<str>, u32>,
     not_found: Window,
     /// When each rule last fired for this address, so one attack is one alert per window.
     fired: HashMap<&'static str, i64>,
+    /// The newest event the rules kept state for.
+    last: i64,
 }
+
+impl PerIp {
+    /// Adds a failed login by `user`, forgets those older than `span` ms; returns how many
+    /// different users remain.
+    fn tried(&mut self, ts: i64, user: &str, span: i64) -> usize {
+        *self.user_counts.entry(user.into()).or_default() += 1;
+        self.users.push_back((ts, user.into()));
+        while let Some((_, old)) = self.users.front().filter(|(t, _)| *t < ts - span) {
+            if let Some(n) = self.user_counts.get_mut(old) {
+                *n -= 1;
+                if *n == 0 {
+                    self.user_counts.remove(old);
+                }
+            }
+            self.users.pop_front();
+        }
+        self.user_counts.len()
+    }
+}
+
+/// Events between two sweeps of the addresses the rules have forgotten.
+const SWEEP_EVERY: u32 = 1 << 16;
 
 /// The rules with their state.
 pub struct Detector {
     rules: Rules,
-    per_ip: HashMap<String, PerIp>,
+    /// State for the addresses some rule is counting or has fired for; only events that concern
+    /// a rule (a failed login, a 404, an attack mark, a crossing, an isolated tenant) look here.
+    per_ip: HashMap<Address, PerIp>,
+    /// Events since the last sweep of `per_ip`.
+    since_sweep: u32,
     /// Which tenant each container address belongs to.
     pub addresses: HashMap<String, String>,
     /// Isolated tenants, each with when it was isolated (ms): requests before that are not flagged,
@@ -146,6 +192,7 @@ impl Detector {
         Detector {
             rules,
             per_ip: HashMap::new(),
+            since_sweep: 0,
             addresses: HashMap::new(),
             isolated: HashMap::new(),
             text: String::new(),
@@ -171,14 +218,30 @@ impl Detector {
     /// rows an import has just inserted), and returns what it completes.
     pub fn observe_row(&mut self, id: i64, e: &Row<'_>) -> Vec<Detection> {
         let mut out = Vec::new();
-        let rules = &self.rules;
-        let source_tenant = self.addresses.get(e.src_ip).cloned();
-        let isolated = self.isolated.get(e.tenant).is_some_and(|since| e.ts >= *since);
-        if !self.per_ip.contains_key(e.src_ip) {
-            // (An address seen before, the usual case, costs no allocation.)
-            self.per_ip.insert(e.src_ip.to_string(), PerIp::default());
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            self.sweep(e.ts);
         }
-        let Some(ip) = self.per_ip.get_mut(e.src_ip) else { return out };
+        let failed = e.flags & flags::AUTH_FAILURE != 0 || (e.status == 401 && e.method == "POST");
+        let not_found = e.status == 404;
+        self.text.clear();
+        self.text.extend([e.path, " ", e.user_agent]);
+        let mark = MARKS
+            .find(self.text.as_str())
+            .and_then(|m| ATTACK_MARKS.iter().chain(SCANNERS).nth(m.pattern().as_usize()));
+        let crossed = match (self.addresses.get(e.src_ip), e.target_tenant) {
+            (Some(from), _) if from != e.tenant => Some(from.as_str()),
+            (_, Some(target)) if target != e.tenant => Some(e.tenant),
+            _ => None,
+        };
+        let isolated = self.isolated.get(e.tenant).is_some_and(|since| e.ts >= *since);
+        if !(failed || not_found || mark.is_some() || crossed.is_some() || isolated) {
+            // Most events: nothing any rule counts or fires on, so no address state is touched.
+            return out;
+        }
+        let rules = &self.rules;
+        let ip = self.per_ip.entry(Address::of(e.src_ip)).or_default();
+        ip.last = e.ts;
         let mut fire = |name: &'static str, rule: &Rule, ip: &mut PerIp, events: Vec<i64>, text: String| {
             if !rule.enabled {
                 return;
@@ -190,7 +253,6 @@ impl Detector {
             ip.fired.insert(name, e.ts);
             out.push(Detection { alert: alert(e, name, rule, text), events });
         };
-        let failed = e.flags & flags::AUTH_FAILURE != 0 || (e.status == 401 && e.method == "POST");
         if failed {
             let r = &rules.brute_force;
             if ip.failures.push(e.ts, id, r.window_seconds * 1000) >= r.threshold {
@@ -206,25 +268,23 @@ impl Detector {
             }
             if let Some(user) = e.user {
                 let r = &rules.credential_stuffing;
-                ip.users.push_back((e.ts, user.to_string()));
-                while ip.users.front().is_some_and(|(t, _)| *t < e.ts - r.window_seconds * 1000) {
-                    ip.users.pop_front();
-                }
-                let distinct: HashSet<&str> = ip.users.iter().map(|(_, u)| u.as_str()).collect();
-                if distinct.len() >= r.threshold {
-                    let n = distinct.len();
+                let distinct = ip.tried(e.ts, user, r.window_seconds * 1000);
+                if distinct >= r.threshold {
                     let ids = ip.failures.ids();
                     fire(
                         "Credential stuffing",
                         r,
                         ip,
                         ids,
-                        format!("{} tried {n} different users on {} within {}s", e.src_ip, e.tenant, r.window_seconds),
+                        format!(
+                            "{} tried {distinct} different users on {} within {}s",
+                            e.src_ip, e.tenant, r.window_seconds
+                        ),
                     );
                 }
             }
         }
-        if e.status == 404 {
+        if not_found {
             let r = &rules.scan_404;
             if ip.not_found.push(e.ts, id, r.window_seconds * 1000) >= r.threshold {
                 let ids = ip.not_found.ids();
@@ -238,11 +298,6 @@ impl Detector {
                 );
             }
         }
-        self.text.clear();
-        self.text.extend([e.path, " ", e.user_agent]);
-        let mark =
-            MARKS.find(self.text.as_str()).map(|m| ATTACK_MARKS.iter().chain(SCANNERS).nth(m.pattern().as_usize()));
-        let mark = mark.flatten();
         if let Some(mark) = mark {
             fire(
                 "Web attack pattern",
@@ -252,11 +307,6 @@ impl Detector {
                 format!("{} sent '{mark}' to {} {}", e.src_ip, e.tenant, e.path),
             );
         }
-        let crossed = match (&source_tenant, e.target_tenant) {
-            (Some(from), _) if from != e.tenant => Some(from.clone()),
-            (_, Some(target)) if target != e.tenant => Some(e.tenant.to_string()),
-            _ => None,
-        };
         if let Some(from) = crossed {
             fire(
                 "Cross-tenant access",
@@ -276,6 +326,14 @@ impl Detector {
             );
         }
         out
+    }
+
+    /// Forgets the addresses no rule has seen within its longest window as of `now`: their
+    /// windows hold nothing that could count again, and no rule's cooldown is still running.
+    fn sweep(&mut self, now: i64) {
+        self.since_sweep = 0;
+        let keep_from = now.saturating_sub(self.memory_ms());
+        self.per_ip.retain(|_, ip| ip.last >= keep_from);
     }
 }
 
@@ -366,6 +424,43 @@ mod tests {
             .collect();
         let found = run(&mut d, &tries);
         assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Credential stuffing"]);
+    }
+
+    #[test]
+    fn credential_stuffing_counts_only_the_users_within_its_window() {
+        let mut d = Detector::new(Rules::default());
+        let at = |i: i64, ts: i64, user: &str| event(i, ts, "203.0.113.16", 401, "/login", Some(user));
+        // Four users, then a long pause (past the 300 s window), then four more: never five at once.
+        let mut tries: Vec<_> =
+            ["a", "b", "c", "d"].iter().enumerate().map(|(i, u)| at(i as i64, i as i64, u)).collect();
+        tries.extend(["e", "f", "g", "a"].iter().enumerate().map(|(i, u)| at(10 + i as i64, 400 + i as i64, u)));
+        assert!(run(&mut d, &tries).iter().all(|f| f.alert.rule != "Credential stuffing"));
+        // The same user again and again is one user.
+        assert!(run(&mut d, &(0..6).map(|i| at(20 + i, 405, "g")).collect::<Vec<_>>())
+            .iter()
+            .all(|f| f.alert.rule != "Credential stuffing"));
+        let found = run(&mut d, &[at(30, 406, "h")]);
+        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Credential stuffing"]);
+        assert!(found[0].alert.output.contains("tried 5 different users"), "{}", found[0].alert.output);
+    }
+
+    #[test]
+    fn addresses_the_rules_no_longer_remember_are_forgotten() {
+        let mut d = Detector::new(Rules::default());
+        // A 404 from a new address every 10 ms for 2,000 s: 200,000 addresses in all, each of
+        // which any rule forgets 300 s (the longest window) after it was seen.
+        for i in 0..200_000i64 {
+            let ip = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            let mut e = event(i, 0, &ip, 404, "/missing", None);
+            e.ts = i * 10;
+            assert!(d.observe(&e).is_empty());
+        }
+        let bound = (d.memory_ms() / 10) as usize + SWEEP_EVERY as usize;
+        assert!(d.per_ip.len() <= bound, "{} addresses kept, at most {bound} expected", d.per_ip.len());
+        // Ordinary requests keep no state at all.
+        let mut quiet = Detector::new(Rules::default());
+        run(&mut quiet, &normal().into_iter().filter(|e| e.status == 200).collect::<Vec<_>>());
+        assert!(quiet.per_ip.is_empty());
     }
 
     #[test]
