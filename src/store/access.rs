@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use super::filter::{Field, FieldKind, Fields, Time};
+use super::filter::{Field, FieldKind, Fields, KeyBound, Time};
 
 /// Bits of `access_events.flags`.
 pub mod flags {
@@ -49,7 +49,10 @@ pub const FIELDS: Fields = Fields {
         Field { name: "host", column: "host", kind: FieldKind::Text },
     ],
     free_text: &["path", "user_agent", "src_ip", "user"],
-    time: Some(Time { column: "ts", indexed: Some(("access_events", "access_events_by_ts")) }),
+    time: Some(Time {
+        column: "ts",
+        key_bound: KeyBound::Expr { since: super::zones::lowest_id_since, until: super::zones::highest_id_before },
+    }),
 };
 
 /// The long text columns are capped at [`super::TEXT_CAP`] bytes, NULs and all (read them with

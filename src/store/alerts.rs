@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, Row};
 
-use super::filter::{Field, FieldKind, Fields, Time};
+use super::filter::{Field, FieldKind, Fields, KeyBound, Time};
 pub use super::priority::Priority;
 
 /// One alert, in Falco's shape.
@@ -35,7 +35,7 @@ pub const FIELDS: Fields = Fields {
         Field { name: "acked", column: "acked_at", kind: FieldKind::Present },
     ],
     free_text: &["rule", "output", "tenant", "tags"],
-    time: Some(Time { column: "ts", indexed: Some(("alerts", "alerts_by_ts")) }),
+    time: Some(Time { column: "ts", key_bound: KeyBound::Index { table: "alerts", index: "alerts_by_ts" } }),
 };
 
 /// The long text columns are capped at [`super::TEXT_CAP`] bytes, NULs and all (read them with

@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, Row};
 use sha2::{Digest, Sha256};
 
-use super::filter::{Field, FieldKind, Fields, Time};
+use super::filter::{Field, FieldKind, Fields, KeyBound, Time};
 
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -40,7 +40,7 @@ pub const FIELDS: Fields = Fields {
         Field { name: "host", column: "host", kind: FieldKind::Text },
     ],
     free_text: &["operator", "action", "target", "reason", "outcome", "detail_json"],
-    time: Some(Time { column: "ts", indexed: None }),
+    time: Some(Time { column: "ts", key_bound: KeyBound::None }),
 };
 
 pub const SELECT: &str = "SELECT id, ts, operator, ssh_client, host, action, target, reason, outcome, \

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, Row};
 
-use super::filter::{Field, FieldKind, Fields, Time};
+use super::filter::{Field, FieldKind, Fields, KeyBound, Time};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ban {
@@ -42,7 +42,7 @@ pub const FIELDS: Fields = Fields {
         Field { name: "failures", column: "failures", kind: FieldKind::Int },
     ],
     free_text: &["ip", "jail", "tenant", "matches_json"],
-    time: Some(Time { column: "banned_at", indexed: None }),
+    time: Some(Time { column: "banned_at", key_bound: KeyBound::None }),
 };
 
 /// `matches_json` is capped at [`super::TEXT_CAP`] bytes, NULs and all (read with [`super::text_at`]).

@@ -47,8 +47,21 @@ pub struct Fields {
 #[derive(Debug, Clone, Copy)]
 pub struct Time {
     pub column: &'static str,
-    /// The table and the index on `column`, when the table is large enough to need the key bound.
-    pub indexed: Option<(&'static str, &'static str)>,
+    /// How the key bound is found, when the table is large enough to need one.
+    pub key_bound: KeyBound,
+}
+
+/// How a time bound becomes a bound on the integer key `id`.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyBound {
+    /// None: the time condition alone.
+    None,
+    /// The lowest (highest) `id` of the rows inside the bound, found through this index on the
+    /// time column of this table; reads every index entry inside the bound.
+    Index { table: &'static str, index: &'static str },
+    /// SQL expressions for the lowest id a row at or after a time can have, and the highest id
+    /// a row before a time can have, each pushing its parameters (see `store::zones`).
+    Expr { since: fn(i64, &mut Vec<Value>) -> String, until: fn(i64, &mut Vec<Value>) -> String },
 }
 
 impl Fields {
@@ -80,6 +93,9 @@ pub enum Needle {
     Text { column: Option<&'static str>, pieces: Vec<String> },
     /// `column` is exactly this address, in the store's canonical form.
     Address { column: &'static str, ip: String },
+    /// The integer in `column` lies within `low..=high` (a number, a status class, a comparison,
+    /// or a time bound on the time column).
+    Range { column: &'static str, low: i64, high: i64 },
 }
 
 /// Why a filter could not be compiled; shown under the filter input as typed.
@@ -150,6 +166,9 @@ pub fn compile(input: &str, fields: &Fields, now_ms: i64) -> Result<Option<Filte
                 if !negated && op == Op::Eq {
                     needles.extend(needle(fields, name, value));
                 }
+                if !negated {
+                    needles.extend(range(fields, name, op, value, now_ms));
+                }
                 clause
             }
             None => {
@@ -162,6 +181,33 @@ pub fn compile(input: &str, fields: &Fields, now_ms: i64) -> Result<Option<Filte
         clauses.push(if negated { format!("NOT IFNULL({clause}, 0)") } else { clause });
     }
     Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params, needles }))
+}
+
+/// The range of integers `name OP value` (already compiled, so known to be valid) allows in its
+/// column, for a time bound or a number; none for `!=` or any other kind of field.
+fn range(fields: &Fields, name: &str, op: Op, value: &str, now_ms: i64) -> Option<Needle> {
+    let lname = name.to_ascii_lowercase();
+    if lname == "since" || lname == "until" {
+        let at = parse_time(value, now_ms).ok()?;
+        let column = fields.time?.column;
+        let (low, high) = if lname == "since" { (at, i64::MAX) } else { (i64::MIN, at.checked_sub(1)?) };
+        return Some(Needle::Range { column, low, high });
+    }
+    let field = fields.fields.iter().find(|f| f.name == lname && f.kind == FieldKind::Int)?;
+    let hundreds = value.to_ascii_lowercase().strip_suffix("xx").and_then(|d| d.parse::<i64>().ok());
+    let (low, high) = match (op, hundreds) {
+        (Op::Eq, Some(h)) if (1..=9).contains(&h) => (h * 100, h * 100 + 99),
+        (Op::Eq, _) => {
+            let n = value.parse().ok()?;
+            (n, n)
+        }
+        (Op::Ne, _) => return None,
+        (Op::Ge, _) => (value.parse().ok()?, i64::MAX),
+        (Op::Gt, _) => (value.parse::<i64>().ok()?.checked_add(1)?, i64::MAX),
+        (Op::Le, _) => (i64::MIN, value.parse().ok()?),
+        (Op::Lt, _) => (i64::MIN, value.parse::<i64>().ok()?.checked_sub(1)?),
+    };
+    Some(Needle::Range { column: field.column, low, high })
 }
 
 /// What `name:value` (already compiled, so known to be valid) requires of a matching row.
@@ -238,24 +284,32 @@ fn term(
         return Err(FilterError::EmptyValue { field: lname });
     }
     if lname == "since" || lname == "until" {
-        let Time { column, indexed } = fields.time.ok_or(FilterError::NoTime { field: lname.clone() })?;
+        let Time { column, key_bound } = fields.time.ok_or(FilterError::NoTime { field: lname.clone() })?;
         let at = parse_time(value, now_ms)?;
         params.push(Value::Integer(at));
-        let (cmp, key_bound) = if lname == "since" {
-            (">=", "id >= ifnull((SELECT min(id)")
-        } else {
-            ("<", "id <= ifnull((SELECT max(id)")
-        };
-        let Some((table, index)) = indexed else {
-            return Ok(format!("{column} {cmp} ?"));
-        };
-        // The key bound follows from the time bound (it only tells the planner where to stop),
-        // and INDEXED BY keeps SQLite from finding min(id) by walking the whole table.
-        params.push(Value::Integer(at));
-        let none = if lname == "since" { i64::MAX } else { -1 };
-        return Ok(format!(
-            "({column} {cmp} ? AND {key_bound} FROM {table} INDEXED BY {index} WHERE {column} {cmp} ?), {none}))"
-        ));
+        let since = lname == "since";
+        let cmp = if since { ">=" } else { "<" };
+        // The key bound follows from the time bound: it only tells the planner where to stop.
+        return Ok(match key_bound {
+            KeyBound::None => format!("{column} {cmp} ?"),
+            // INDEXED BY keeps SQLite from finding min(id) by walking the whole table.
+            KeyBound::Index { table, index } => {
+                params.push(Value::Integer(at));
+                let (key_bound, none) = if since {
+                    ("id >= ifnull((SELECT min(id)", i64::MAX)
+                } else {
+                    ("id <= ifnull((SELECT max(id)", -1)
+                };
+                format!("({column} {cmp} ? AND {key_bound} FROM {table} INDEXED BY {index} WHERE {column} {cmp} ?), {none}))")
+            }
+            KeyBound::Expr { since: lowest, until: highest } => {
+                if since {
+                    format!("({column} {cmp} ? AND id >= {})", lowest(at, params))
+                } else {
+                    format!("({column} {cmp} ? AND id <= {})", highest(at, params))
+                }
+            }
+        });
     }
     let field = fields
         .fields
@@ -417,7 +471,7 @@ mod tests {
             Field { name: "priority", column: "priority", kind: FieldKind::Priority },
         ],
         free_text: &["path", "user_agent"],
-        time: Some(Time { column: "ts", indexed: Some(("t", "t_by_ts")) }),
+        time: Some(Time { column: "ts", key_bound: KeyBound::Index { table: "t", index: "t_by_ts" } }),
     };
 
     #[test]

@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, Row};
 use serde_json::Value;
 
-use super::filter::{Field, FieldKind, Fields, Time};
+use super::filter::{Field, FieldKind, Fields, KeyBound, Time};
 
 /// One published row of another host.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -113,7 +113,7 @@ pub const FIELDS: Fields = Fields {
         Field { name: "kind", column: "kind", kind: FieldKind::Text },
     ],
     free_text: &["origin", "kind", "summary"],
-    time: Some(Time { column: "ts", indexed: None }),
+    time: Some(Time { column: "ts", key_bound: KeyBound::None }),
 };
 
 pub const SELECT: &str = "SELECT id, origin, kind, ref_id, ts, summary, fields_json FROM fleet";

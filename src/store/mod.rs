@@ -24,6 +24,7 @@ pub mod tenants;
 pub mod unparsed;
 pub mod window;
 pub mod writer;
+pub mod zones;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! A filtered Access log window that no index answers quickly (a rare status or size, text under
 //! three characters, negations only, a store the indexer has not caught up with), searched newest
 //! first in slices of ids: the rows found so far show at once, and the pane says how far the
-//! search has got. The filter's own SQL decides every row, so the rows are the plain query's.
+//! search has got; blocks of ids whose zones rule out a match (`store::zones`) are passed over
+//! unread. The filter's own SQL decides every row, so the rows are the plain query's.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use rusqlite::{params_from_iter, Connection, ErrorCode};
 use super::access;
 use super::filter::Filter;
 use super::window::{self, Around, Listing, Page, Query, Row, Searched};
+use super::zones::Zoned;
 
 /// Ids per slice when a search starts; a slice that reads quickly makes the next one larger.
 const FIRST_SLICE: i64 = 16_384;
@@ -32,6 +34,9 @@ pub struct Scan {
     /// Ids above `top` up to here arrived since the search began, and are searched next.
     newest: i64,
     slice: i64,
+    /// What the filter's time window, status or size asks of a block's zone, to skip the blocks
+    /// that cannot match.
+    zoned: Option<Zoned>,
 }
 
 /// What [`load`] found: the whole window, or a search to carry on with.
@@ -94,6 +99,7 @@ impl Scan {
             top: newest,
             newest,
             slice: FIRST_SLICE,
+            zoned: q.filter.as_ref().and_then(|f| Zoned::of(&f.needles)),
         })
     }
 
@@ -131,6 +137,13 @@ impl Scan {
         }
         if self.done() {
             return Ok(());
+        }
+        if let Some(zoned) = &self.zoned {
+            // Blocks whose zones rule out a match count as searched without being read.
+            self.below = zoned.highest_possible(conn, self.below)?;
+            if self.done() {
+                return Ok(());
+            }
         }
         let from = (self.below - self.slice).max(0);
         let started = Instant::now();

@@ -321,6 +321,23 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     UPDATE access_indexed_through SET ts = -2;
     "#,
+    // version 15: a zone map of the access events (`store::zones`): per block of 4,096 ids, the
+    // range of times, status codes and sizes its rows hold, kept by the same indexer in the same
+    // chunk transactions, so a time window, a status or a size rules out the blocks that cannot
+    // match without reading them. The indexes are marked stale again so every event is zoned.
+    r#"
+    CREATE TABLE access_blocks (
+        block         INTEGER PRIMARY KEY,
+        min_ts        INTEGER NOT NULL,
+        max_ts        INTEGER NOT NULL,
+        min_status    INTEGER NOT NULL,
+        max_status    INTEGER NOT NULL,
+        statuses      INTEGER NOT NULL,
+        min_bytes     INTEGER NOT NULL,
+        max_bytes     INTEGER NOT NULL
+    );
+    UPDATE access_indexed_through SET ts = -2;
+    "#,
 ];
 
 /// The newest schema version this build understands.
