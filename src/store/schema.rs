@@ -324,8 +324,16 @@ pub const MIGRATIONS: &[&str] = &[
     // version 15: a zone map of the access events (`store::zones`): per block of 4,096 ids, the
     // range of times, status codes and sizes its rows hold, kept by the same indexer in the same
     // chunk transactions, so a time window, a status or a size rules out the blocks that cannot
-    // match without reading them. The indexes are marked stale again so every event is zoned.
+    // match without reading them. And the rows of each source address in an FTS5 index with the
+    // whole address as its one token, instead of a B-tree keyed by address: a chunk of events
+    // from many addresses touched a page of that B-tree per event (5,000 events took 0.33-0.44 s
+    // of the writer's time at 10,000,000 stored, against 10 ms as one more FTS5 segment). The
+    // indexes are marked stale so every event is indexed again.
     r#"
+    DROP TABLE access_by_ip;
+    CREATE VIRTUAL TABLE access_ip USING fts5(
+        src_ip, content='', detail='none', tokenize="ascii tokenchars '.:'"
+    );
     CREATE TABLE access_blocks (
         block         INTEGER PRIMARY KEY,
         min_ts        INTEGER NOT NULL,

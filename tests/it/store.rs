@@ -100,7 +100,7 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
         let conn = store::open(&path, Access::ReadWrite).unwrap();
         conn.execute_batch(
             "DROP INDEX bans_active; DROP TABLE imports; DROP TABLE cursors; \
-             DROP TABLE cursor_seen; DROP TABLE access_text; DROP TABLE access_by_ip; DROP TABLE access_indexed_through; DROP TABLE access_counts; \
+             DROP TABLE cursor_seen; DROP TABLE access_text; DROP TABLE access_ip; DROP TABLE access_blocks; DROP TABLE access_indexed_through; DROP TABLE access_counts; \
              CREATE TABLE tail_positions (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL, \
                lines INTEGER NOT NULL DEFAULT 0, unparsed INTEGER NOT NULL DEFAULT 0); \
              INSERT INTO tail_positions (path, inode, offset, lines) VALUES ('rampart:detect', 0, 1234, 1234); \
