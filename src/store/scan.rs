@@ -57,17 +57,22 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64, budget: Duration) -> rusq
     if !scannable(q) {
         return window::load(conn, q, now_ms).map(Answer::Page);
     }
-    // A time window, status or size that no block's zone allows: nothing matches, said at once.
-    if let Some(zoned) = q.filter.as_ref().and_then(|f| Zoned::of(&f.needles)) {
-        if zoned.highest_possible(conn, newest(conn)?)? == 0 {
-            let none =
-                Page { rows: vec![], focus: 0, at_newest: true, at_oldest: true, newer_count: None, searched: None };
-            return Ok(Answer::Page(none));
-        }
+    if q.filter.as_ref().map_or(Ok(false), |f| ruled_out(conn, f))? {
+        let none = Page { rows: vec![], focus: 0, at_newest: true, at_oldest: true, newer_count: None, searched: None };
+        return Ok(Answer::Page(none));
     }
     match within(conn, budget, || window::load(conn, q, now_ms))? {
         Some(page) => Ok(Answer::Page(page)),
         None => Ok(Answer::Scan(Box::new(Scan::start(conn, q)?))),
+    }
+}
+
+/// Whether an Access log filter's time window, status or size is one that no block's zone
+/// allows (`store::zones`): then nothing matches, and that can be said at once.
+pub fn ruled_out(conn: &Connection, filter: &Filter) -> rusqlite::Result<bool> {
+    match Zoned::of(&filter.needles) {
+        Some(zoned) => Ok(zoned.highest_possible(conn, newest(conn)?)? == 0),
+        None => Ok(false),
     }
 }
 
