@@ -83,10 +83,9 @@ impl<'a> Line<'a> {
     }
 }
 
-/// A month's three letters as the number [`parse_time`] compares.
-const fn abbr(name: &[u8; 3]) -> u32 {
-    u32::from_le_bytes([name[0], name[1], name[2], 0])
-}
+/// Month abbreviations as combined-log times write them, January first.
+const MONTHS: [[u8; 3]; 12] =
+    [*b"Jan", *b"Feb", *b"Mar", *b"Apr", *b"May", *b"Jun", *b"Jul", *b"Aug", *b"Sep", *b"Oct", *b"Nov", *b"Dec"];
 
 /// `26/Nov/2026:10:59:03 +0000` → Unix milliseconds.
 pub fn parse_time(s: &str) -> Option<i64> {
@@ -96,22 +95,9 @@ pub fn parse_time(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| std::str::from_utf8(&b[r]).ok()?.parse::<u32>().ok();
     let day = num(0..2)?;
-    // The three letters as one number: compared as integers, not as twelve short strings.
-    let month = match u32::from_le_bytes([b[3], b[4], b[5], 0]) {
-        m if m == abbr(b"Jan") => 1,
-        m if m == abbr(b"Feb") => 2,
-        m if m == abbr(b"Mar") => 3,
-        m if m == abbr(b"Apr") => 4,
-        m if m == abbr(b"May") => 5,
-        m if m == abbr(b"Jun") => 6,
-        m if m == abbr(b"Jul") => 7,
-        m if m == abbr(b"Aug") => 8,
-        m if m == abbr(b"Sep") => 9,
-        m if m == abbr(b"Oct") => 10,
-        m if m == abbr(b"Nov") => 11,
-        m if m == abbr(b"Dec") => 12,
-        _ => return None,
-    };
+    // Compared as three-byte arrays (a few integer comparisons; twelve slice comparisons were a
+    // `memcmp` call each).
+    let month = MONTHS.iter().position(|m| *m == [b[3], b[4], b[5]])? as u32 + 1;
     let year = num(7..11)? as i32;
     let (h, m, sec) = (num(12..14)?, num(15..17)?, num(18..20)?);
     let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
