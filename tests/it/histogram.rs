@@ -170,6 +170,12 @@ fn a_search_going_on_says_how_far_it_is_and_shows_what_it_found() {
     let generation = generation.expect("the filter loads the pane");
     h.press("enter");
     assert!(h.screen().contains(" searching… "));
+    // Nothing found in the part searched so far is not yet nothing matching.
+    let nothing_yet =
+        Page { at_newest: true, searched: Some(Searched { searched: 400_000, of: 10_000_000 }), ..Default::default() };
+    h.send(Msg::Loaded { pane: Pane::Access, generation, result: Ok(nothing_yet) });
+    let screen = h.screen();
+    assert!(screen.contains("Nothing found yet; still searching") && !screen.contains("Nothing matches"), "{screen}");
     let server_error = events(&[(0, 500, 1)]).remove(0);
     let found = vec![Row::Access(AccessEvent { id: 72, ..server_error })];
     let partial = |searched: u64| Page {

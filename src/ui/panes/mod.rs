@@ -288,13 +288,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     } else if !p.loaded {
         Some(("loading…".to_string(), theme.muted))
     } else if p.rows.is_empty() && p.filter.is_some() {
+        // While a search is still going, nothing found is not yet nothing matching.
+        let what = match p.searched {
+            Some(_) => "Nothing found yet; still searching (see above).",
+            None => "Nothing matches the filter.",
+        };
         let clear = state.keymap.key_name(crate::app::action::Action::Close);
-        Some((
-            clear.map_or("Nothing matches the filter.".to_string(), |k| {
-                format!("Nothing matches the filter. {} clears it.", capitalised(&k))
-            }),
-            theme.muted,
-        ))
+        Some((clear.map_or(what.to_string(), |k| format!("{what} {} clears it.", capitalised(&k))), theme.muted))
     } else if let (true, Some(problem)) = (p.rows.is_empty(), source_problem) {
         Some((
             format!(
