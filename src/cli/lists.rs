@@ -108,17 +108,19 @@ pub fn list(db: &Path, pane: Pane, args: ListArgs, priority: Option<String>, all
     };
     // A filtered Access list that SQLite cannot answer at once is searched newest first.
     let searchable = pane == Pane::Access && filter.is_some() && !all;
-    let nothing = match (&filter, pane) {
+    let ruled_out = match (&filter, pane) {
         (Some(f), Pane::Access) => scan::ruled_out(&conn, f)?,
         _ => false,
     };
-    let (rows, searched) = match searchable {
-        _ if nothing => (Vec::new(), None),
-        true => match scan::within(&conn, PLAIN_BUDGET, plain)? {
+    let (rows, searched) = if ruled_out {
+        (Vec::new(), None)
+    } else if searchable {
+        match scan::within(&conn, PLAIN_BUDGET, plain)? {
             Some(rows) => (rows, None),
             None => search(&conn, filter.clone(), limit)?,
-        },
-        false => (plain()?, None),
+        }
+    } else {
+        (plain()?, None)
     };
     let (more, at_least) = if rows.len() < limit || searched.is_some() {
         (0, false)

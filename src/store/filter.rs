@@ -183,6 +183,12 @@ pub fn compile(input: &str, fields: &Fields, now_ms: i64) -> Result<Option<Filte
     Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params, needles }))
 }
 
+/// `4xx` (any digit 1–9, either case) → 4: the hundreds of a class of numbers, 400 to 499.
+fn status_class(value: &str) -> Option<i64> {
+    let hundreds = value.to_ascii_lowercase().strip_suffix("xx")?.parse::<i64>().ok()?;
+    (1..=9).contains(&hundreds).then_some(hundreds)
+}
+
 /// The range of integers `name OP value` (already compiled, so known to be valid) allows in its
 /// column, for a time bound or a number; none for `!=` or any other kind of field.
 fn range(fields: &Fields, name: &str, op: Op, value: &str, now_ms: i64) -> Option<Needle> {
@@ -194,9 +200,8 @@ fn range(fields: &Fields, name: &str, op: Op, value: &str, now_ms: i64) -> Optio
         return Some(Needle::Range { column, low, high });
     }
     let field = fields.fields.iter().find(|f| f.name == lname && f.kind == FieldKind::Int)?;
-    let hundreds = value.to_ascii_lowercase().strip_suffix("xx").and_then(|d| d.parse::<i64>().ok());
-    let (low, high) = match (op, hundreds) {
-        (Op::Eq, Some(h)) if (1..=9).contains(&h) => (h * 100, h * 100 + 99),
+    let (low, high) = match (op, status_class(value)) {
+        (Op::Eq, Some(h)) => (h * 100, h * 100 + 99),
         (Op::Eq, _) => {
             let n = value.parse().ok()?;
             (n, n)
@@ -349,14 +354,11 @@ fn term(
             Ok(if op == Op::Ne { format!("NOT IFNULL({clause}, 0)") } else { clause })
         }
         FieldKind::Int => {
-            let lower = value.to_ascii_lowercase();
-            if let Some(hundreds) = lower.strip_suffix("xx").and_then(|d| d.parse::<i64>().ok()) {
-                if matches!(op, Op::Eq | Op::Ne) && (1..=9).contains(&hundreds) {
-                    params.push(Value::Integer(hundreds * 100));
-                    params.push(Value::Integer(hundreds * 100 + 99));
-                    let clause = format!("{column} BETWEEN ? AND ?");
-                    return Ok(if op == Op::Ne { format!("NOT ({clause})") } else { clause });
-                }
+            if let (Some(hundreds), Op::Eq | Op::Ne) = (status_class(value), op) {
+                params.push(Value::Integer(hundreds * 100));
+                params.push(Value::Integer(hundreds * 100 + 99));
+                let clause = format!("{column} BETWEEN ? AND ?");
+                return Ok(if op == Op::Ne { format!("NOT ({clause})") } else { clause });
             }
             let n: i64 =
                 value.parse().map_err(|_| FilterError::NotANumber { field: lname, value: value.to_string() })?;

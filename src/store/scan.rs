@@ -58,8 +58,7 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64, budget: Duration) -> rusq
         return window::load(conn, q, now_ms).map(Answer::Page);
     }
     if q.filter.as_ref().map_or(Ok(false), |f| ruled_out(conn, f))? {
-        let none = Page { rows: vec![], focus: 0, at_newest: true, at_oldest: true, newer_count: None, searched: None };
-        return Ok(Answer::Page(none));
+        return Ok(Answer::Page(Page { at_newest: true, at_oldest: true, ..Page::default() }));
     }
     match within(conn, budget, || window::load(conn, q, now_ms))? {
         Some(page) => Ok(Answer::Page(page)),

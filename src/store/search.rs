@@ -1,6 +1,7 @@
 //! Indexes over the access events that no import or live write waits for (a trigram index of the
 //! text filters search, the rows of each source address, counts for the histogram and a zone
-//! map, `store::zones`), filled in chunks after the rows are stored, and the filters that use them for the rows they cover and scan only the rest.
+//! map, `store::zones`), filled in chunks after the rows are stored, and the filters that use them
+//! for the rows they cover and scan only the rest.
 //!
 //! An index here only ever lists rows that *might* match: the filter's own SQL still decides each
 //! one. So an index that is behind, holds rows that were since deleted, or folds case more widely
