@@ -7,6 +7,7 @@ pub mod bans;
 pub mod cursors;
 pub mod filter;
 pub mod fleet;
+pub mod grams;
 pub mod histogram;
 pub mod imports;
 pub mod integrity;
@@ -137,7 +138,8 @@ fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             return Ok(None);
         }
         Ok(Some(String::from_utf8_lossy(bytes).replace('\0', "^@")))
-    })
+    })?;
+    grams::register(conn)
 }
 
 /// The name of the SQL function that shows NUL bytes as `^@` (see [`register_functions`]).

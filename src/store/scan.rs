@@ -1,8 +1,9 @@
 //! A filtered Access log window that no index answers quickly (a rare status or size, text under
 //! three characters, negations only, a store the indexer has not caught up with), searched newest
 //! first in slices of ids: the rows found so far show at once, and the pane says how far the
-//! search has got; blocks of ids whose zones rule out a match (`store::zones`) are passed over
-//! unread. The filter's own SQL decides every row, so the rows are the plain query's.
+//! search has got; blocks of ids whose zones rule out a match (`store::zones`: by time, status,
+//! size or the bytes of their text) are passed over unread. The filter's own SQL decides every
+//! row, so the rows are the plain query's.
 
 use std::time::{Duration, Instant};
 
@@ -34,8 +35,8 @@ pub struct Scan {
     /// Ids above `top` up to here arrived since the search began, and are searched next.
     newest: i64,
     slice: i64,
-    /// What the filter's time window, status or size asks of a block's zone, to skip the blocks
-    /// that cannot match.
+    /// What the filter's time window, status, size or text asks of a block's zone, to skip the
+    /// blocks that cannot match.
     zoned: Option<Zoned>,
 }
 
@@ -66,7 +67,7 @@ pub fn load(conn: &Connection, q: &Query, now_ms: i64, budget: Duration) -> rusq
     }
 }
 
-/// Whether an Access log filter's time window, status or size is one that no block's zone
+/// Whether an Access log filter's time window, status, size or text is one that no block's zone
 /// allows (`store::zones`): then nothing matches, and that can be said at once.
 pub fn ruled_out(conn: &Connection, filter: &Filter) -> rusqlite::Result<bool> {
     match Zoned::of(&filter.needles) {

@@ -346,6 +346,13 @@ pub const MIGRATIONS: &[&str] = &[
     );
     UPDATE access_indexed_through SET ts = -2;
     "#,
+    // version 16: which bytes and adjacent byte pairs each block's text holds (`store::grams`),
+    // in the zone map, so text under three characters rules out the blocks that lack it. The
+    // indexes are marked stale so every block's set is built.
+    r#"
+    ALTER TABLE access_blocks ADD COLUMN grams BLOB;
+    UPDATE access_indexed_through SET ts = -2;
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -13,6 +13,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::filter::{Filter, Needle};
+use super::grams::TEXT_COLUMNS;
 use super::writer::{StoreWriter, Tables};
 
 /// Events indexed per chunk when the collector's indexer starts, each chunk one transaction on
@@ -39,9 +40,6 @@ pub fn next_chunk(rows: i64, took: Duration) -> i64 {
 /// that many matches fill a screen from the newest rows almost at once, while looking up every
 /// listed row would not. Rows not indexed yet count as listed.
 pub const CANDIDATE_CAP: i64 = 20_000;
-
-/// The columns of `access_text`, the same as the access pane's free-text columns.
-pub const TEXT_COLUMNS: [&str; 4] = ["path", "user_agent", "src_ip", "user"];
 
 /// How often an idle indexer looks for new events, and how long it waits after an error.
 const IDLE: Duration = Duration::from_millis(500);
@@ -309,6 +307,11 @@ mod tests {
             "nothing-here",
             "ap",
             "203.0.113.7",
+            "zq",
+            "Q",
+            "^@",
+            "Ä",
+            "%",
         ];
         let text = |rng: &mut SmallRng| texts[rng.gen_range(0..texts.len())].to_string();
         let ip = |rng: &mut SmallRng| match rng.gen_range(0..4) {
@@ -583,6 +586,9 @@ mod tests {
         access::insert_many(&conn, &rows(&mut rng, 20_000, 1_760_000_000_000)).unwrap();
         access::insert_many(&conn, &rows(&mut rng, 6_000, 1_760_004_000_000)).unwrap();
         access::insert_many(&conn, &rows(&mut rng, 9_000, 1_760_020_000_000)).unwrap();
+        // Text only a few rows hold, one of them in the block that the first chunk below only
+        // partly covers (its set must keep what each chunk added).
+        conn.execute("UPDATE access_events SET user_agent = 'ZQ' WHERE id IN (12500, 30001)", []).unwrap();
         let now = 1_800_000_000_000;
         let unbounded = Fields { time: Some(Time { column: "ts", key_bound: KeyBound::None }), ..access::FIELDS };
         let check = |conn: &Connection, rng: &mut SmallRng| {
@@ -623,6 +629,32 @@ mod tests {
         check(&conn, &mut rng);
         catch_up(&conn).unwrap();
         check(&conn, &mut rng);
+    }
+
+    /// Text under three characters has no trigram to look up, but the zones know which blocks
+    /// hold its bytes: text no event holds is ruled out at once (once the zones cover the
+    /// store), and a search for rare text goes straight to the block that holds it.
+    #[test]
+    fn short_text_rules_out_the_blocks_that_lack_it() {
+        use crate::store::scan::{ruled_out, Scan};
+        let (_dir, _path, conn) = store();
+        let mut rng = SmallRng::seed_from_u64(9);
+        access::insert_many(&conn, &rows(&mut rng, 40_000, 1_760_000_000_000)).unwrap();
+        conn.execute("UPDATE access_events SET path = '/Zq' WHERE id = 5000", []).unwrap();
+        let now = 1_800_000_000_000;
+        let ruled_out = |text: &str| ruled_out(&conn, &compile(text, &access::FIELDS, now).unwrap().unwrap()).unwrap();
+        assert!(!ruled_out("xz"), "nothing is ruled out before the zones cover the store");
+        catch_up(&conn).unwrap();
+        for text in ["xz", "path:*xz*", "!status:200 xz", "j", "ip:2001:db8::1 xz"] {
+            assert!(ruled_out(text), "{text}");
+        }
+        // One set for all four text columns of a block: `ua:*zq*` is not ruled out by `/Zq`.
+        for text in ["zq", "path:/z*", "Z", "ap", "p", "!login zq", "ua:*zq*"] {
+            assert!(!ruled_out(text), "{text}");
+        }
+        let mut scan = Scan::start(&conn, &window("zq", 30)).unwrap();
+        scan.step(&conn).unwrap();
+        assert_eq!(keys(&scan.page().rows), [5000], "the first slice read is the block holding the row");
     }
 
     /// A filter that would read the whole table is cut short by its time budget and becomes a

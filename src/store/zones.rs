@@ -1,9 +1,10 @@
 //! A zone map of the access events: for each block of [`BLOCK`] consecutive ids, the range of
-//! times, status codes and sizes its rows hold (and which status codes, folded into 64 bits),
-//! kept by the collector's indexer in the same chunk transactions as the other indexes
-//! (`store::search`). A filter's time window, status or size then tells which blocks cannot
-//! hold a match, so a search skips them without reading a row, and `since:`/`until:` bound the
-//! ids a window can hold by reading a few thousand zones instead of every event in the window.
+//! times, status codes and sizes its rows hold (and which status codes, folded into 64 bits), and
+//! which bytes and byte pairs their text holds (`store::grams`), kept by the collector's indexer
+//! in the same chunk transactions as the other indexes (`store::search`). A filter's time
+//! window, status, size or text then tells which blocks cannot hold a match, so a search skips
+//! them without reading a row, and `since:`/`until:` bound the ids a window can hold by reading
+//! a few thousand zones instead of every event in the window.
 //!
 //! A zone only ever says a block *might* hold a match: rows deleted since, or ids never indexed,
 //! make a block look more likely, never less. Ids after the indexed position have no zone and
@@ -13,6 +14,7 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::filter::Needle;
+use super::grams::{self, Grams};
 
 /// Ids per block, as a shift: block `b` holds ids `b << 12` through `(b << 12) + 4095`.
 pub const BLOCK_SHIFT: u32 = 12;
@@ -20,17 +22,18 @@ pub const BLOCK: i64 = 1 << BLOCK_SHIFT;
 
 /// Folds the rows with ids in `(from, upto]` into their blocks' zones (inside the indexer's
 /// transaction). The status codes present are one bit each of `status & 63`, or-ed together as
-/// the sum of the distinct bits.
+/// the sum of the distinct bits; the text's bytes and pairs as `store::grams` sets, or-ed.
 pub const FILL: &str = "INSERT INTO access_blocks \
-     (block, min_ts, max_ts, min_status, max_status, statuses, min_bytes, max_bytes) \
+     (block, min_ts, max_ts, min_status, max_status, statuses, min_bytes, max_bytes, grams) \
      SELECT id >> 12, min(ts), max(ts), min(status), max(status), sum(DISTINCT 1 << (status & 63)), \
-            min(bytes), max(bytes) \
+            min(bytes), max(bytes), text_grams(path, user_agent, src_ip, user) \
      FROM access_events WHERE id > ?1 AND id <= ?2 GROUP BY id >> 12 \
      ON CONFLICT (block) DO UPDATE SET \
         min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts), \
         min_status = min(min_status, excluded.min_status), max_status = max(max_status, excluded.max_status), \
         statuses = statuses | excluded.statuses, \
-        min_bytes = min(min_bytes, excluded.min_bytes), max_bytes = max(max_bytes, excluded.max_bytes)";
+        min_bytes = min(min_bytes, excluded.min_bytes), max_bytes = max(max_bytes, excluded.max_bytes), \
+        grams = grams_or(grams, excluded.grams)";
 
 /// The last event the zones (and the other indexes) cover, or 0 when they are stale: the event
 /// there is no longer the one indexed, so its id and those before it may have been handed out
@@ -60,8 +63,8 @@ pub fn highest_id_before(at: i64, params: &mut Vec<Value>) -> String {
     )
 }
 
-/// What a filter's positive ranges (time, status, size) require of a block's zone; `None` when
-/// the filter has none, so no block can be ruled out.
+/// What a filter's positive terms (time, status, size, text) require of a block's zone; `None`
+/// when it has none of them, so no block can be ruled out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Zoned {
     sql: String,
@@ -72,7 +75,19 @@ impl Zoned {
     pub fn of(needles: &[Needle]) -> Option<Zoned> {
         let mut clauses = Vec::new();
         let mut params = Vec::new();
+        let mut text = Grams::default();
+        let mut any_text = false;
         for needle in needles {
+            let free = |column: &Option<&str>| column.is_none_or(|c| grams::TEXT_COLUMNS.contains(&c));
+            match needle {
+                Needle::Text { column, pieces } if free(column) => {
+                    for piece in pieces {
+                        any_text |= text.require(piece);
+                    }
+                }
+                Needle::Address { column, ip } if free(&Some(*column)) => any_text |= text.require(ip),
+                _ => {}
+            }
             let Needle::Range { column, low, high } = *needle else { continue };
             let (lo, hi) = match column {
                 "ts" => ("min_ts", "max_ts"),
@@ -87,6 +102,10 @@ impl Zoned {
                 params.push(Value::Integer(low & 63));
             }
         }
+        if any_text {
+            clauses.push("grams_hold(grams, ?)".into());
+            params.push(Value::Blob(text.to_blob()));
+        }
         (!clauses.is_empty()).then(|| Zoned { sql: clauses.join(" AND "), params })
     }
 
@@ -98,11 +117,13 @@ impl Zoned {
         if below > through || below <= 0 {
             return Ok(below.max(0));
         }
-        let sql = format!("SELECT max(block) FROM access_blocks WHERE block <= ? AND ({})", self.sql);
+        // Newest block first, stopping at the first that may match.
+        let sql =
+            format!("SELECT block FROM access_blocks WHERE block <= ? AND ({}) ORDER BY block DESC LIMIT 1", self.sql);
         let mut params = vec![Value::Integer(below >> BLOCK_SHIFT)];
         params.extend(self.params.iter().cloned());
         let block: Option<i64> =
-            conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0)).optional()?.flatten();
+            conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0)).optional()?;
         Ok(block.map_or(0, |b| below.min((b << BLOCK_SHIFT) + BLOCK - 1)))
     }
 }

@@ -61,6 +61,12 @@ impl Tmux {
         self.wait_until(&format!("'{needle}'"), |screen| screen.contains(needle), Self::screen)
     }
 
+    /// Waits until every one of `needles` is on screen: a frame arrives in pieces, and its first
+    /// line can show before its last is drawn.
+    pub fn wait_for_all(&self, needles: &[&str]) -> String {
+        self.wait_until(&format!("{needles:?}"), |screen| needles.iter().all(|n| screen.contains(n)), Self::screen)
+    }
+
     fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool, capture: impl Fn(&Self) -> String) -> String {
         let start = Instant::now();
         loop {
