@@ -55,14 +55,23 @@ impl Grams {
 
     /// Adds the bytes of one value, as a filter sees it (each NUL as `^@`).
     pub fn add(&mut self, text: &[u8]) {
-        let mut previous: Option<usize> = None;
-        let visible = text.iter().flat_map(|&b| if b == 0 { [Some(b'^'), Some(b'@')] } else { [Some(b), None] });
-        for c in visible.flatten().map(class) {
-            self.set(c);
-            if let Some(p) = previous {
-                self.set(CLASSES + p * CLASSES + c);
+        let mut previous = None;
+        for &byte in text {
+            if byte == 0 {
+                self.follow(&mut previous, b'^');
+                self.follow(&mut previous, b'@');
+            } else {
+                self.follow(&mut previous, byte);
             }
-            previous = Some(c);
+        }
+    }
+
+    /// Adds `byte`, and the pair it makes with the byte before it in the same value.
+    fn follow(&mut self, previous: &mut Option<usize>, byte: u8) {
+        let c = class(byte);
+        self.set(c);
+        if let Some(p) = previous.replace(c) {
+            self.set(CLASSES + p * CLASSES + c);
         }
     }
 

@@ -77,29 +77,31 @@ impl Zoned {
         let mut params = Vec::new();
         let mut text = Grams::default();
         let mut any_text = false;
+        // Free text (no column) is searched in the text columns, whose bytes a zone keeps.
+        let kept = |column: Option<&str>| column.is_none_or(|c| grams::TEXT_COLUMNS.contains(&c));
         for needle in needles {
-            let free = |column: &Option<&str>| column.is_none_or(|c| grams::TEXT_COLUMNS.contains(&c));
-            match needle {
-                Needle::Text { column, pieces } if free(column) => {
+            match *needle {
+                Needle::Text { column, ref pieces } if kept(column) => {
                     for piece in pieces {
                         any_text |= text.require(piece);
                     }
                 }
-                Needle::Address { column, ip } if free(&Some(*column)) => any_text |= text.require(ip),
+                Needle::Address { column, ref ip } if kept(Some(column)) => any_text |= text.require(ip),
+                Needle::Range { column, low, high } => {
+                    let (lo, hi) = match column {
+                        "ts" => ("min_ts", "max_ts"),
+                        "status" => ("min_status", "max_status"),
+                        "bytes" => ("min_bytes", "max_bytes"),
+                        _ => continue,
+                    };
+                    clauses.push(format!("{hi} >= ? AND {lo} <= ?"));
+                    params.extend([Value::Integer(low), Value::Integer(high)]);
+                    if column == "status" && low == high {
+                        clauses.push("(statuses >> ?) & 1".into());
+                        params.push(Value::Integer(low & 63));
+                    }
+                }
                 _ => {}
-            }
-            let Needle::Range { column, low, high } = *needle else { continue };
-            let (lo, hi) = match column {
-                "ts" => ("min_ts", "max_ts"),
-                "status" => ("min_status", "max_status"),
-                "bytes" => ("min_bytes", "max_bytes"),
-                _ => continue,
-            };
-            clauses.push(format!("{hi} >= ? AND {lo} <= ?"));
-            params.extend([Value::Integer(low), Value::Integer(high)]);
-            if column == "status" && low == high {
-                clauses.push("(statuses >> ?) & 1".into());
-                params.push(Value::Integer(low & 63));
             }
         }
         if any_text {
