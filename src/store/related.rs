@@ -67,7 +67,8 @@ pub fn of_ip(conn: &Connection, ip: &str, alert: Option<i64>) -> rusqlite::Resul
     }
     // Through the address index when it covers the store: a rare address among 10,000,000
     // events is otherwise a read of every one.
-    let filter = search::narrow(conn, &rows_of(ip))?.unwrap_or_else(|| rows_of(ip));
+    let plain = rows_of(ip);
+    let filter = search::narrow(conn, &plain)?.unwrap_or(plain);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EVENT} FROM access_events e WHERE {} ORDER BY e.id DESC LIMIT 20",
         filter.sql

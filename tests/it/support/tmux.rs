@@ -58,7 +58,7 @@ impl Tmux {
 
     /// Waits until `needle` is on screen (a readiness wait, not a speed check: generous on purpose).
     pub fn wait_for(&self, needle: &str) -> String {
-        self.wait_until(&format!("'{needle}'"), |screen| screen.contains(needle), Self::screen)
+        self.wait_for_all(&[needle])
     }
 
     /// Waits until every one of `needles` is on screen: a frame arrives in pieces, and its first
