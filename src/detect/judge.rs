@@ -235,6 +235,10 @@ pub struct Verdict {
 /// being judged twice.
 pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdict> {
     let last: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0))?;
+    if judged::position(conn)? >= last {
+        // Nothing to judge (an import judged alongside): no need to recall the rules' windows.
+        return Ok(Verdict::default());
+    }
     let mut judge = Judge::at_stored_position(conn, rules.clone())?;
     let mut verdict = Verdict::default();
     let mut ahead = ReadAhead::start(conn, judge.position(), last);

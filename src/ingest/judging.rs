@@ -86,10 +86,12 @@ impl Judging {
     /// transaction. Returns what was judged alongside.
     pub fn finish(mut self, conn: &Connection) -> rusqlite::Result<Verdict> {
         self.batches = None;
+        // The thread is still ours while its last chunks come in (a judging that has stopped
+        // records nothing); it ends once it has judged what it was given.
+        while let Ok(outcome) = self.judged.recv() {
+            self.record(conn, outcome)?;
+        }
         if let Some(thread) = self.thread.take() {
-            while let Ok(outcome) = self.judged.recv() {
-                self.record(conn, outcome)?;
-            }
             let _ = thread.join();
         }
         Ok(self.verdict)

@@ -584,6 +584,23 @@ fn an_import_judges_the_backlog_before_it_and_its_own_rows_each_once() {
 }
 
 #[test]
+fn an_import_on_its_own_is_judged_whole_alongside_its_writes() {
+    // What the rules judged while the rows went in, the last batches included: nothing may be
+    // left to judge again after the import (which would also recall the rules' windows).
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("a.db"), dir.path().join("scan.log"));
+    std::fs::write(&log, scanner_log(0, 30_000)).unwrap();
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+    let rules = rampart::detect::Rules::default();
+    let alongside = rampart::ingest::Alongside { rules: Some(&rules), meter: None };
+    let counts = rampart::ingest::access_file(&conn, &log, "acme", alongside).unwrap();
+    assert_eq!(counts.stored, 30_000);
+    assert_eq!((counts.judged.events, counts.judged.alerts), (30_000, 30_000), "judged alongside");
+    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 30_000);
+    assert_eq!(links(&conn), (30_000, 30_000, 30_000, 0));
+}
+
+#[test]
 fn two_imports_at_once_judge_each_event_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
