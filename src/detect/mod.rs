@@ -98,6 +98,45 @@ static MARKS: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("the attack marks are plain strings")
 });
 
+/// The first mark or scanner in `text`.
+fn mark_in(text: &str) -> Option<&'static str> {
+    let found = MARKS.find(text)?.pattern().as_usize();
+    ATTACK_MARKS.iter().chain(SCANNERS).nth(found).copied()
+}
+
+/// User agents remembered with the mark each holds, at most (then forgotten all at once), and the
+/// longest remembered (a longer one is searched each time): at most 2 MiB of text.
+const AGENTS_REMEMBERED: usize = 4_096;
+const AGENT_REMEMBERED_LEN: usize = 512;
+
+/// The mark in an event's path, else in its user agent. A log repeats a few hundred user agents
+/// among millions of requests and searching one was most of what judging a quiet event cost, so
+/// what each holds is remembered.
+#[derive(Default)]
+struct Marks {
+    agents: HashMap<Box<str>, Option<&'static str>, foldhash::fast::RandomState>,
+}
+
+impl Marks {
+    fn of(&mut self, path: &str, user_agent: &str) -> Option<&'static str> {
+        if let Some(mark) = mark_in(path) {
+            return Some(mark);
+        }
+        if user_agent.len() > AGENT_REMEMBERED_LEN {
+            return mark_in(user_agent);
+        }
+        if let Some(known) = self.agents.get(user_agent) {
+            return *known;
+        }
+        let mark = mark_in(user_agent);
+        if self.agents.len() >= AGENTS_REMEMBERED {
+            self.agents.clear();
+        }
+        self.agents.insert(user_agent.into(), mark);
+        mark
+    }
+}
+
 pub use crate::store::judged::Detection;
 
 #[derive(Default)]
@@ -175,7 +214,7 @@ pub struct Detector {
     rules: Rules,
     /// State for the addresses some rule is counting or has fired for; only events that concern
     /// a rule (a failed login, a 404, an attack mark, a crossing, an isolated tenant) look here.
-    per_ip: HashMap<Address, PerIp>,
+    per_ip: HashMap<Address, PerIp, foldhash::fast::RandomState>,
     /// Events since the last sweep of `per_ip`.
     since_sweep: u32,
     /// Which tenant each container address belongs to.
@@ -183,19 +222,18 @@ pub struct Detector {
     /// Isolated tenants, each with when it was isolated (ms): requests before that are not flagged,
     /// so judging an older log does not accuse traffic of a tenant isolated since.
     pub isolated: HashMap<String, i64>,
-    /// The path and user agent of the event being judged, in one reused buffer.
-    text: String,
+    marks: Marks,
 }
 
 impl Detector {
     pub fn new(rules: Rules) -> Detector {
         Detector {
             rules,
-            per_ip: HashMap::new(),
+            per_ip: HashMap::default(),
             since_sweep: 0,
             addresses: HashMap::new(),
             isolated: HashMap::new(),
-            text: String::new(),
+            marks: Marks::default(),
         }
     }
 
@@ -224,11 +262,7 @@ impl Detector {
         }
         let failed = e.flags & flags::AUTH_FAILURE != 0 || (e.status == 401 && e.method == "POST");
         let not_found = e.status == 404;
-        self.text.clear();
-        self.text.extend([e.path, " ", e.user_agent]);
-        let mark = MARKS
-            .find(self.text.as_str())
-            .and_then(|m| ATTACK_MARKS.iter().chain(SCANNERS).nth(m.pattern().as_usize()));
+        let mark = self.marks.of(e.path, e.user_agent);
         let crossed = match (self.addresses.get(e.src_ip), e.target_tenant) {
             (Some(from), _) if from != e.tenant => Some(from.as_str()),
             (_, Some(target)) if target != e.tenant => Some(e.tenant),
@@ -475,6 +509,23 @@ mod tests {
             d.observe(&event(3, 3, "203.0.113.12", 200, "/?q=' OR 1=1--", None)).is_empty(),
             "one alert per window per address"
         );
+    }
+
+    #[test]
+    fn the_path_is_searched_first_and_user_agents_are_remembered_within_a_bound() {
+        let mut marks = Marks::default();
+        assert_eq!(marks.of("/a/../b", "sqlmap/1.8"), Some("../"), "the path's mark, as the alert names it");
+        assert_eq!(marks.of("/", "SQLMap/1.8"), Some("sqlmap"), "letter case ignored");
+        assert_eq!(marks.of("/", "SQLMap/1.8"), Some("sqlmap"), "the same answer remembered");
+        assert_eq!(marks.of("/etc/pass", "wd"), None, "a mark never spans the path and the user agent");
+        for i in 0..3 * AGENTS_REMEMBERED {
+            let agent = if i % 7 == 0 { format!("nikto/{i}") } else { format!("Mozilla/{i}") };
+            assert_eq!(marks.of("/", &agent), mark_in(&agent), "{agent}");
+            assert!(marks.agents.len() <= AGENTS_REMEMBERED);
+        }
+        let long = format!("{}nuclei", "x".repeat(AGENT_REMEMBERED_LEN));
+        assert_eq!(marks.of("/", &long), Some("nuclei"));
+        assert!(!marks.agents.contains_key(long.as_str()), "a long user agent is searched, not kept");
     }
 
     #[test]
