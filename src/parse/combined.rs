@@ -88,20 +88,27 @@ const MONTHS: [[u8; 3]; 12] =
     [*b"Jan", *b"Feb", *b"Mar", *b"Apr", *b"May", *b"Jun", *b"Jul", *b"Aug", *b"Sep", *b"Oct", *b"Nov", *b"Dec"];
 
 /// `26/Nov/2026:10:59:03 +0000` → Unix milliseconds.
+///
+/// By arithmetic on the digits (a day count from the civil date, as chrono computes it, without
+/// its general-purpose parsing): a quarter of what parsing a line cost went here.
 pub fn parse_time(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| std::str::from_utf8(&b[r]).ok()?.parse::<u32>().ok();
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    };
     let day = num(0..2)?;
     // Compared as three-byte arrays (a few integer comparisons; twelve slice comparisons were a
     // `memcmp` call each).
-    let month = MONTHS.iter().position(|m| *m == [b[3], b[4], b[5]])? as u32 + 1;
-    let year = num(7..11)? as i32;
+    let month = MONTHS.iter().position(|m| *m == [b[3], b[4], b[5]])? as i64 + 1;
+    let year = num(7..11)?;
     let (h, m, sec) = (num(12..14)?, num(15..17)?, num(18..20)?);
-    let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
-    let utc = date.and_hms_opt(h, m, sec)?.and_utc().timestamp_millis();
+    if day < 1 || day > days_in_month(year, month) || h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let utc = ((days_from_civil(year, month, day) * 24 + h) * 60 + m) * 60_000 + sec * 1000;
     let offset = s[20..].trim();
     let offset_ms = if offset.is_empty() {
         0
@@ -119,6 +126,26 @@ pub fn parse_time(s: &str) -> Option<i64> {
         sign * (hh * 60 + mm) * 60_000
     };
     Some(utc - offset_ms)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// One combined-format line's fields, borrowed from the line wherever nothing had to be rewritten.
@@ -164,7 +191,8 @@ impl<'a> Fields<'a> {
 /// accepts only the canonical dotted quad (no leading zeros, every part 0-255). Anything else
 /// (`999.1.1.1`, a host name) is not an address.
 fn canonical_ip(host: &str) -> Result<Cow<'_, str>, Unparsed> {
-    if host.contains(':') {
+    // A byte loop: an address is too short for a vectorised search to pay for its start.
+    if host.bytes().any(|c| c == b':') {
         host.parse::<std::net::Ipv6Addr>().map(|ip| Cow::Owned(ip.to_string())).map_err(|_| Unparsed::Address)
     } else {
         host.parse::<std::net::Ipv4Addr>().map(|_| Cow::Borrowed(host)).map_err(|_| Unparsed::Address)
@@ -174,8 +202,10 @@ fn canonical_ip(host: &str) -> Result<Cow<'_, str>, Unparsed> {
 /// `METHOD PATH PROTOCOL` → method and path, borrowed when the request was.
 fn split_request(request: Cow<'_, str>) -> (Cow<'_, str>, Cow<'_, str>) {
     fn split(r: &str) -> (&str, &str) {
-        let mut parts = r.splitn(3, ' ');
-        (parts.next().unwrap_or_default(), parts.next().unwrap_or_default())
+        let Some(end) = memchr::memchr(b' ', r.as_bytes()) else { return (r, "") };
+        let (method, rest) = (&r[..end], &r[end + 1..]);
+        let path = memchr::memchr(b' ', rest.as_bytes()).map_or(rest, |end| &rest[..end]);
+        (method, path)
     }
     match request {
         Cow::Borrowed(r) => {
@@ -230,6 +260,7 @@ pub fn parse_with(line: &str, rule: &super::TenantRule, source: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn a_plain_line() {
@@ -270,6 +301,35 @@ mod tests {
             assert_eq!(parse(&line, "a", "t").unwrap_err(), Unparsed::Address, "{host}");
         }
         assert_eq!(Unparsed::Status.to_string(), "no status code (a number after the request)");
+    }
+
+    #[test]
+    fn times_are_read_as_chrono_reads_them() {
+        let mut day = chrono::NaiveDate::from_ymd_opt(1600, 1, 1).unwrap();
+        while day.year() < 2401 {
+            for (h, m, s) in [(0, 0, 0), (10, 59, 3), (23, 59, 59)] {
+                let text = format!("{} {h:02}:{m:02}:{s:02} +0000", day.format("%d/%b/%Y"));
+                let text = text.replacen(' ', ":", 1);
+                let want = day.and_hms_opt(h, m, s).unwrap().and_utc().timestamp_millis();
+                assert_eq!(parse_time(&text), Some(want), "{text}");
+            }
+            day = day.succ_opt().unwrap();
+        }
+        for bad in [
+            "29/Feb/2025:00:00:00 +0000",
+            "31/Apr/2026:00:00:00 +0000",
+            "00/Jan/2026:00:00:00 +0000",
+            "32/Jan/2026:00:00:00 +0000",
+            "01/Jan/2026:24:00:00 +0000",
+            "01/Jan/2026:00:60:00 +0000",
+            "01/Jan/2026:00:00:60 +0000",
+            "01/Foo/2026:00:00:00 +0000",
+            "1a/Jan/2026:00:00:00 +0000",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+        assert_eq!(parse_time("29/Feb/2000:00:00:00 +0000"), Some(951_782_400_000), "2000 is a leap year");
+        assert_eq!(parse_time("29/Feb/1900:00:00:00 +0000"), None, "1900 is not");
     }
 
     #[test]
