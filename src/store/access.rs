@@ -161,14 +161,19 @@ struct Packed {
 
 impl Bulk {
     pub fn push(&mut self, r: &Row<'_>) {
-        let mut put = |s: &str| {
-            let start = self.text.len();
-            self.text.push_str(s);
-            start..self.text.len()
+        // The tenant and source of a batch are nearly always those of the row before: their text
+        // is then not copied again, and the same spans tell [`insert_bulk_with`] that the whole
+        // batch shares them.
+        let (tenant, source) = match self.rows.last() {
+            Some(p) => (self.same(&p.texts[0], r.tenant), self.same(&p.texts[5], r.source)),
+            None => (None, None),
         };
-        let texts = [put(r.tenant), put(r.src_ip), put(r.method), put(r.path), put(r.user_agent), put(r.source)];
-        let user = r.user.map(&mut put);
-        let target_tenant = r.target_tenant.map(&mut put);
+        let tenant = tenant.unwrap_or_else(|| self.put(r.tenant));
+        let texts = [tenant, self.put(r.src_ip), self.put(r.method), self.put(r.path), self.put(r.user_agent), {
+            source.unwrap_or_else(|| self.put(r.source))
+        }];
+        let user = r.user.map(|u| self.put(u));
+        let target_tenant = r.target_tenant.map(|t| self.put(t));
         self.rows.push(Packed {
             ts: r.ts,
             status: r.status,
@@ -178,6 +183,24 @@ impl Bulk {
             user,
             target_tenant,
         });
+    }
+
+    fn put(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        start..self.text.len()
+    }
+
+    /// `span` again, when it holds `s`.
+    fn same(&self, span: &Span, s: &str) -> Option<Span> {
+        (&self.text[span.clone()] == s).then(|| span.clone())
+    }
+
+    /// The tenant and source spans every row shares, if they do.
+    fn shared(&self) -> Option<[Span; 2]> {
+        let first = self.rows.first()?;
+        let shared = [first.texts[0].clone(), first.texts[5].clone()];
+        self.rows.iter().all(|p| p.texts[0] == shared[0] && p.texts[5] == shared[1]).then_some(shared)
     }
 
     pub fn len(&self) -> usize {
@@ -219,19 +242,53 @@ impl Bulk {
 /// Rows per INSERT statement in bulk loads: one statement step for many rows is a third faster.
 const ROWS_PER_INSERT: usize = 50;
 
-/// `INSERT` of `rows` rows (12 parameters each, in the order [`bind`] gives them).
+/// `INSERT` of `rows` rows, their parameters numbered as `layout` says (the order [`bind`] gives them).
 ///
 /// `OR FAIL`: a statement that fails part-way keeps the rows before the failure instead of undoing
 /// them, which spares SQLite a statement journal (a copy of every page a multi-row insert touches;
 /// a quarter of an import with 16 KiB pages). Every caller writes in a transaction that it rolls
 /// back whole on an error, so nothing partial is ever committed.
-fn insert_sql(rows: usize) -> String {
-    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+fn insert_sql(rows: usize, layout: Layout) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| match layout {
+            Layout::Own => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)".to_string(),
+            Layout::Shared => {
+                let n = |k: usize| format!("?{}", 2 + i * 10 + k);
+                let own: Vec<String> = (1..=10).map(n).collect();
+                let [ts, src_ip, user, method, path, status, bytes, user_agent, target_tenant, flags] =
+                    <[String; 10]>::try_from(own).expect("ten parameters");
+                format!(
+                    "({ts}, ?1, {src_ip}, {user}, {method}, {path}, {status}, {bytes}, {user_agent}, \
+                     {target_tenant}, {flags}, ?2)"
+                )
+            }
+        })
+        .collect();
     format!(
         "INSERT OR FAIL INTO access_events (ts, tenant, src_ip, user, method, path, status, bytes, user_agent, \
          target_tenant, flags, source) VALUES {}",
-        vec![row; rows].join(",")
+        values.join(",")
     )
+}
+
+/// How a statement numbers the values of its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Each row has its own 12 parameters, in column order.
+    Own,
+    /// Every row's tenant and source are `?1` and `?2`, bound once for the whole batch (a batch
+    /// of one import shares them); each row's other ten follow, in column order.
+    Shared,
+}
+
+impl Layout {
+    /// Parameters before the first row's, and each row's.
+    fn sizes(self) -> (usize, usize) {
+        match self {
+            Layout::Own => (0, 12),
+            Layout::Shared => (2, 10),
+        }
+    }
 }
 
 /// Inserts many events.
@@ -282,25 +339,31 @@ pub fn insert_bulk(conn: &Connection, bulk: &Bulk) -> rusqlite::Result<()> {
 /// remainder stays in rusqlite's cache and always copies: a cached statement outlives `bulk`, so
 /// it must never hold pointers into it (rusqlite also clears its bindings when it is put back).
 pub fn insert_bulk_with(conn: &Connection, bulk: &Bulk, binding: TextBinding) -> rusqlite::Result<()> {
-    static ONE_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1));
+    static ONE_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1, Layout::Own));
     let mut chunks = bulk.rows.chunks_exact(ROWS_PER_INSERT);
     if bulk.len() >= ROWS_PER_INSERT {
-        let sql = insert_sql(ROWS_PER_INSERT);
+        let shared = bulk.shared();
+        let layout = if shared.is_some() { Layout::Shared } else { Layout::Own };
+        let sql = insert_sql(ROWS_PER_INSERT, layout);
+        let (before, per_row) = layout.sizes();
+        let text = bulk.text.as_str();
         match binding {
             TextBinding::InPlace => {
                 let mut stmt = raw::Statement::prepare(conn, &sql)?;
+                bind_shared(&mut stmt, text, shared.as_ref())?;
                 for chunk in chunks.by_ref() {
                     for (i, row) in chunk.iter().enumerate() {
-                        bind(&mut stmt, i * 12, &bulk.text, row)?;
+                        bind(&mut stmt, before + i * per_row, text, row, layout)?;
                     }
                     stmt.run()?;
                 }
             }
             TextBinding::Copied => {
                 let mut stmt = conn.prepare(&sql)?;
+                bind_shared(&mut stmt, text, shared.as_ref())?;
                 for chunk in chunks.by_ref() {
                     for (i, row) in chunk.iter().enumerate() {
-                        bind(&mut stmt, i * 12, &bulk.text, row)?;
+                        bind(&mut stmt, before + i * per_row, text, row, layout)?;
                     }
                     stmt.raw_execute()?;
                 }
@@ -310,7 +373,7 @@ pub fn insert_bulk_with(conn: &Connection, bulk: &Bulk, binding: TextBinding) ->
     if !chunks.remainder().is_empty() {
         let mut stmt = conn.prepare_cached(&ONE_ROW)?;
         for row in chunks.remainder() {
-            bind(&mut *stmt, 0, &bulk.text, row)?;
+            bind(&mut *stmt, 0, &bulk.text, row, Layout::Own)?;
             stmt.raw_execute()?;
         }
     }
@@ -334,23 +397,48 @@ impl<'t> Binder<'t> for rusqlite::Statement<'_> {
     }
 }
 
-/// Binds one packed row's 12 values after the first `before` parameters.
-fn bind<'t>(stmt: &mut impl Binder<'t>, before: usize, text: &'t str, p: &Packed) -> rusqlite::Result<()> {
+/// Binds the tenant and source a [`Layout::Shared`] statement's rows share, once: bindings
+/// outlive the resets between its runs.
+fn bind_shared<'t>(stmt: &mut impl Binder<'t>, text: &'t str, shared: Option<&[Span; 2]>) -> rusqlite::Result<()> {
+    if let Some([tenant, source]) = shared {
+        stmt.text(1, Some(&text[tenant.clone()]))?;
+        stmt.text(2, Some(&text[source.clone()]))?;
+    }
+    Ok(())
+}
+
+/// Binds one packed row's values after the first `before` parameters: all 12, or with
+/// [`Layout::Shared`] all but the tenant and source.
+fn bind<'t>(
+    stmt: &mut impl Binder<'t>,
+    before: usize,
+    text: &'t str,
+    p: &Packed,
+    layout: Layout,
+) -> rusqlite::Result<()> {
     let span = |s: &Span| &text[s.clone()];
     let [tenant, src_ip, method, path, user_agent, source] = &p.texts;
     let n = before + 1;
+    let own = layout == Layout::Own;
+    // Where the columns after the tenant go: one place earlier when the tenant is shared.
+    let m = if own { n } else { n - 1 };
     stmt.int(n, p.ts)?;
-    stmt.text(n + 1, Some(span(tenant)))?;
-    stmt.text(n + 2, Some(span(src_ip)))?;
-    stmt.text(n + 3, p.user.as_ref().map(span))?;
-    stmt.text(n + 4, Some(span(method)))?;
-    stmt.text(n + 5, Some(span(path)))?;
-    stmt.int(n + 6, p.status)?;
-    stmt.int(n + 7, p.bytes)?;
-    stmt.text(n + 8, Some(span(user_agent)))?;
-    stmt.text(n + 9, p.target_tenant.as_ref().map(span))?;
-    stmt.int(n + 10, p.flags)?;
-    stmt.text(n + 11, Some(span(source)))
+    if own {
+        stmt.text(n + 1, Some(span(tenant)))?;
+    }
+    stmt.text(m + 2, Some(span(src_ip)))?;
+    stmt.text(m + 3, p.user.as_ref().map(span))?;
+    stmt.text(m + 4, Some(span(method)))?;
+    stmt.text(m + 5, Some(span(path)))?;
+    stmt.int(m + 6, p.status)?;
+    stmt.int(m + 7, p.bytes)?;
+    stmt.text(m + 8, Some(span(user_agent)))?;
+    stmt.text(m + 9, p.target_tenant.as_ref().map(span))?;
+    stmt.int(m + 10, p.flags)?;
+    if own {
+        stmt.text(n + 11, Some(span(source)))?;
+    }
+    Ok(())
 }
 
 /// A prepared statement through SQLite's C interface, binding text without copying it: the one
@@ -515,5 +603,62 @@ mod tests {
             .collect();
         assert_eq!(stored(TextBinding::InPlace, &events), events);
         assert_eq!(stored(TextBinding::Copied, &events), events);
+    }
+
+    #[test]
+    fn a_batch_of_one_tenant_and_source_binds_them_once_and_stores_the_same_rows() {
+        let event = |i: i64, tenant: &str, source: &str| AccessEvent {
+            ts: i,
+            tenant: tenant.into(),
+            src_ip: format!("192.0.2.{}", i % 250),
+            user: (i % 3 == 0).then(|| format!("user{i}")),
+            method: if i % 2 == 0 { "GET".into() } else { "POST".into() },
+            path: format!("/page/{i}"),
+            status: 200 + i % 300,
+            bytes: i * 7,
+            user_agent: if i % 5 == 0 { "acme".into() } else { "curl/8".into() },
+            target_tenant: (i % 9 == 0).then(|| "globex".into()),
+            flags: i % 4,
+            source: source.into(),
+            ..Default::default()
+        };
+        // Shared: 160 rows of one tenant and source (three 50-row statements and ten single rows),
+        // with user agents and targets that happen to equal the tenant's text.
+        let one: Vec<AccessEvent> = (0..160).map(|i| event(i, "acme", "ingest:a.log")).collect();
+        let mut bulk = Bulk::default();
+        one.iter().for_each(|e| bulk.push(&e.as_row()));
+        assert!(bulk.shared().is_some());
+        let each: usize = one
+            .iter()
+            .map(|e| {
+                let r = e.as_row();
+                [
+                    r.tenant,
+                    r.src_ip,
+                    r.method,
+                    r.path,
+                    r.user_agent,
+                    r.source,
+                    r.user.unwrap_or(""),
+                    r.target_tenant.unwrap_or(""),
+                ]
+                .iter()
+                .map(|t| t.len())
+                .sum::<usize>()
+            })
+            .sum();
+        assert_eq!(bulk.text_len(), each - 159 * "acmeingest:a.log".len(), "the shared text is held once");
+        // Not shared: the same with the tenant or the source changing part-way.
+        let tenants: Vec<AccessEvent> =
+            (0..160).map(|i| event(i, if i < 120 { "acme" } else { "globex" }, "ingest:a.log")).collect();
+        let sources: Vec<AccessEvent> =
+            (0..160).map(|i| event(i, "acme", if i == 70 { "other" } else { "ingest:a.log" })).collect();
+        for events in [&one, &tenants, &sources] {
+            assert_eq!(&stored(TextBinding::InPlace, events), events);
+            assert_eq!(&stored(TextBinding::Copied, events), events);
+        }
+        let mut mixed = Bulk::default();
+        sources.iter().for_each(|e| mixed.push(&e.as_row()));
+        assert!(mixed.shared().is_none());
     }
 }
