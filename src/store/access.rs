@@ -169,9 +169,10 @@ impl Bulk {
             None => (None, None),
         };
         let tenant = tenant.unwrap_or_else(|| self.put(r.tenant));
-        let texts = [tenant, self.put(r.src_ip), self.put(r.method), self.put(r.path), self.put(r.user_agent), {
-            source.unwrap_or_else(|| self.put(r.source))
-        }];
+        let (src_ip, method, path, user_agent) =
+            (self.put(r.src_ip), self.put(r.method), self.put(r.path), self.put(r.user_agent));
+        let source = source.unwrap_or_else(|| self.put(r.source));
+        let texts = [tenant, src_ip, method, path, user_agent, source];
         let user = r.user.map(|u| self.put(u));
         let target_tenant = r.target_tenant.map(|t| self.put(t));
         self.rows.push(Packed {
