@@ -250,19 +250,11 @@ const ROWS_PER_INSERT: usize = 50;
 /// a quarter of an import with 16 KiB pages). Every caller writes in a transaction that it rolls
 /// back whole on an error, so nothing partial is ever committed.
 fn insert_sql(rows: usize, layout: Layout) -> String {
+    let (before, per_row) = layout.sizes();
     let values: Vec<String> = (0..rows)
-        .map(|i| match layout {
-            Layout::Own => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)".to_string(),
-            Layout::Shared => {
-                let n = |k: usize| format!("?{}", 2 + i * 10 + k);
-                let own: Vec<String> = (1..=10).map(n).collect();
-                let [ts, src_ip, user, method, path, status, bytes, user_agent, target_tenant, flags] =
-                    <[String; 10]>::try_from(own).expect("ten parameters");
-                format!(
-                    "({ts}, ?1, {src_ip}, {user}, {method}, {path}, {status}, {bytes}, {user_agent}, \
-                     {target_tenant}, {flags}, ?2)"
-                )
-            }
+        .map(|i| {
+            let numbers = layout.numbers(before + i * per_row).map(|n| format!("?{n}"));
+            format!("({})", numbers.join(", "))
         })
         .collect();
     format!(
@@ -289,6 +281,21 @@ impl Layout {
             Layout::Own => (0, 12),
             Layout::Shared => (2, 10),
         }
+    }
+
+    /// The parameter of each of a row's 12 columns (in the insert's column order) when its own
+    /// parameters follow the first `before`.
+    fn numbers(self, before: usize) -> [usize; 12] {
+        let mut next = before;
+        // `from_fn` visits the columns in order.
+        std::array::from_fn(|column| match (self, column) {
+            (Layout::Shared, 1) => 1,
+            (Layout::Shared, 11) => 2,
+            _ => {
+                next += 1;
+                next
+            }
+        })
     }
 }
 
@@ -419,25 +426,23 @@ fn bind<'t>(
 ) -> rusqlite::Result<()> {
     let span = |s: &Span| &text[s.clone()];
     let [tenant, src_ip, method, path, user_agent, source] = &p.texts;
-    let n = before + 1;
+    let at = layout.numbers(before);
     let own = layout == Layout::Own;
-    // Where the columns after the tenant go: one place earlier when the tenant is shared.
-    let m = if own { n } else { n - 1 };
-    stmt.int(n, p.ts)?;
+    stmt.int(at[0], p.ts)?;
     if own {
-        stmt.text(n + 1, Some(span(tenant)))?;
+        stmt.text(at[1], Some(span(tenant)))?;
     }
-    stmt.text(m + 2, Some(span(src_ip)))?;
-    stmt.text(m + 3, p.user.as_ref().map(span))?;
-    stmt.text(m + 4, Some(span(method)))?;
-    stmt.text(m + 5, Some(span(path)))?;
-    stmt.int(m + 6, p.status)?;
-    stmt.int(m + 7, p.bytes)?;
-    stmt.text(m + 8, Some(span(user_agent)))?;
-    stmt.text(m + 9, p.target_tenant.as_ref().map(span))?;
-    stmt.int(m + 10, p.flags)?;
+    stmt.text(at[2], Some(span(src_ip)))?;
+    stmt.text(at[3], p.user.as_ref().map(span))?;
+    stmt.text(at[4], Some(span(method)))?;
+    stmt.text(at[5], Some(span(path)))?;
+    stmt.int(at[6], p.status)?;
+    stmt.int(at[7], p.bytes)?;
+    stmt.text(at[8], Some(span(user_agent)))?;
+    stmt.text(at[9], p.target_tenant.as_ref().map(span))?;
+    stmt.int(at[10], p.flags)?;
     if own {
-        stmt.text(n + 11, Some(span(source)))?;
+        stmt.text(at[11], Some(span(source)))?;
     }
     Ok(())
 }
