@@ -402,4 +402,27 @@ mod guard_tests {
         let other = crate::store::open(&dir.path().join("t.db"), crate::store::Access::ReadWrite).unwrap();
         assert_ne!(identity(&other).unwrap().unwrap().id, me.id, "each store its own id");
     }
+
+    #[test]
+    fn a_store_that_published_before_stores_had_ids_owns_the_unlabeled_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // A store as the release before store ids left it, after it had published.
+        let migrations = crate::store::schema::MIGRATIONS;
+        let version = migrations.iter().position(|m| m.contains("CREATE TABLE store_identity")).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        for m in &migrations[..version] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = {version};
+             INSERT INTO cursors (source, position) VALUES ('cloudwatch-publish:/rampart/h', '{{}}');"
+        ))
+        .unwrap();
+        assert_eq!(identity(&conn).unwrap(), None);
+        drop(conn);
+        let conn = crate::store::open(&path, crate::store::Access::ReadWrite).unwrap();
+        assert!(identity(&conn).unwrap().unwrap().adopts_unlabeled);
+        assert_eq!(guard_problems(&conn).unwrap(), Vec::<String>::new());
+    }
 }
