@@ -114,7 +114,7 @@ pub enum Command {
         #[command(subcommand)]
         command: AccessCommand,
     },
-    /// The audit log
+    /// The audit log: check it (`verify`), list it for scripts (`list`)
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
