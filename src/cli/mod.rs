@@ -114,7 +114,7 @@ pub enum Command {
         #[command(subcommand)]
         command: AccessCommand,
     },
-    /// The audit log
+    /// The audit log: check it (`verify`), list it for scripts (`list`)
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -186,6 +186,9 @@ impl Command {
                 ("access list", Takes { store: Some(&mut list.store), ..Takes::default() })
             }
             Command::Audit { command: AuditCommand::Verify { host } } => ("audit verify", host.takes()),
+            Command::Audit { command: AuditCommand::List { list } } => {
+                ("audit list", Takes { store: Some(&mut list.store), ..Takes::default() })
+            }
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Completions { .. } => ("completions", Takes::default()),
             Command::Man { .. } => ("man", Takes::default()),
@@ -342,6 +345,10 @@ pub fn main() -> Result<ExitCode> {
         Command::Audit { command: AuditCommand::Verify { host } } => {
             let loaded = load_config(&host.config, &dirs)?;
             return audit::verify(&host.store, loaded.config.cloudwatch_publish.as_ref(), &dirs);
+        }
+        Command::Audit { command: AuditCommand::List { list } } => {
+            let db = store_path(&list.store, &dirs)?;
+            return audit::list(&db, list);
         }
         Command::Completions { shell } => {
             clap_complete::generate(

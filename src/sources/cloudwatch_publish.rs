@@ -2,12 +2,14 @@
 //! and their ends, integrity runs) into one stream per host, exactly once.
 //!
 //! Each table is published in id order and its last published id is the table's cursor, kept in
-//! the store's `cursors` table. Every event carries the position *after* itself (`after`), and event
-//! timestamps never go back, so the newest event of the stream says exactly how far publishing got:
-//! when a PutLogEvents landed but its answer (or the cursor write after it) was lost — a crash, a
-//! timeout, a dropped connection — the publisher reads the stream's tail before it sends again and
-//! resumes from the later of the two positions. Nothing is lost (a failed put is retried with
-//! back-off, forever) and nothing is sent twice.
+//! the store's `cursors` table. Every event carries the id of the store it came from (`store`: a
+//! host may hold several stores over its life, each with its own ids and audit chain) and the
+//! position *after* itself (`after`), and a store's event timestamps never go back, so the newest
+//! event of this store in the stream says exactly how far its publishing got: when a PutLogEvents
+//! landed but its answer (or the cursor write after it) was lost — a crash, a timeout, a dropped
+//! connection — the publisher reads the stream back to its store's newest event before it sends
+//! again and resumes from the later of the two positions. Another store's events never move it.
+//! Nothing is lost (a failed put is retried with back-off, forever) and nothing is sent twice.
 
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ use serde_json::{json, Map, Value};
 
 use super::cloudwatch::{backoff, classify, client_for, credentials_problem, Problem};
 use crate::config::cloudwatch::PublishConfig;
+use crate::store::audit::Identity;
 use crate::store::now_ms;
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Tables};
@@ -199,12 +202,14 @@ pub struct Batch {
     pub after: Published,
 }
 
-/// The message of an event: the row, its kind, the publishing host (`origin`) and the position after it; a message over
-/// the per-event limit has its long texts cut (its ids and hashes stay whole).
-fn message(row: &Pending, host: &str, after: &Published) -> String {
+/// The message of an event: the row, its kind, the publishing host (`origin`), the store it came
+/// from (`store`) and the position after it; a message over the per-event limit has its long texts
+/// cut (its ids and hashes stay whole).
+fn message(row: &Pending, host: &str, store: &str, after: &Published) -> String {
     let mut fields = row.fields.clone();
     fields.insert("kind".into(), json!(row.kind.name()));
     fields.insert("origin".into(), json!(host));
+    fields.insert("store".into(), json!(store));
     fields.insert("after".into(), json!(after));
     let text = Value::Object(fields.clone()).to_string();
     if text.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES {
@@ -224,8 +229,9 @@ fn message(row: &Pending, host: &str, after: &Published) -> String {
 
 /// Merges the tables' rows by time (each table stays in id order, so any prefix is a position) and
 /// takes as many as one request may carry. Event timestamps never go back and never lie more than
-/// 13 days in the past; the row's own time is in its message.
-pub fn batch(tables: Vec<Vec<Pending>>, from: Published, now: i64, host: &str) -> Batch {
+/// 13 days in the past; the row's own time is in its message. Every message names `host` and the
+/// `store`'s id.
+pub fn batch(tables: Vec<Vec<Pending>>, from: Published, now: i64, host: &str, store: &str) -> Batch {
     let mut heads: Vec<std::iter::Peekable<std::vec::IntoIter<Pending>>> =
         tables.into_iter().map(|t| t.into_iter().peekable()).collect();
     let mut after = from;
@@ -241,7 +247,7 @@ pub fn batch(tables: Vec<Vec<Pending>>, from: Published, now: i64, host: &str) -
         let mut then = after;
         then.set(row.kind, row.id);
         then.ts = ts;
-        let text = message(row, host, &then);
+        let text = message(row, host, store, &then);
         let size = text.len() + EVENT_OVERHEAD;
         let too_long = first_ts.is_some_and(|first| ts - first > MAX_SPAN_MS);
         if events.len() == MAX_EVENTS || bytes + size > MAX_BYTES || too_long {
@@ -319,30 +325,46 @@ impl Destination {
         Ok(())
     }
 
-    /// How far the stream's newest events say publishing got (the default when it holds none).
-    pub async fn published(&self) -> Result<Published, Problem> {
-        let out = self
-            .client
-            .get_log_events()
-            .log_group_name(&self.group)
-            .log_stream_name(&self.stream)
-            .start_from_head(false)
-            .limit(1_000)
-            .send()
-            .await
-            .map_err(|e| self.problem(&e, "logs:GetLogEvents"))?;
-        let mut found = Published::default();
-        for e in out.events() {
-            let after = e
-                .message()
-                .and_then(|m| serde_json::from_str::<Value>(m).ok())
-                .and_then(|v| v.get("after").cloned())
-                .and_then(|a| serde_json::from_value::<Published>(a).ok());
-            if let Some(after) = after {
-                found = found.max(after);
+    /// How far the newest events of store `me` in the stream say its publishing got (the default
+    /// when the stream holds none of them). Reads back from the newest event, page by page, until
+    /// a page holds one of the store's events, or the events are older than `floor` (none of the
+    /// store's events after a position it knows of is stamped earlier than that position).
+    pub async fn published(&self, me: &Identity, floor: i64) -> Result<Published, Problem> {
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .get_log_events()
+                .log_group_name(&self.group)
+                .log_stream_name(&self.stream)
+                .start_from_head(false)
+                .set_next_token(token.clone())
+                .limit(1_000)
+                .send()
+                .await
+                .map_err(|e| self.problem(&e, "logs:GetLogEvents"))?;
+            let mut found: Option<Published> = None;
+            let mut oldest = i64::MAX;
+            for e in out.events() {
+                oldest = oldest.min(e.timestamp().unwrap_or(i64::MIN));
+                let Some(v) = e.message().and_then(|m| serde_json::from_str::<Value>(m).ok()) else { continue };
+                if !is_ours(&v, me) {
+                    continue;
+                }
+                let after = v.get("after").cloned().and_then(|a| serde_json::from_value::<Published>(a).ok());
+                if let Some(after) = after {
+                    found = Some(found.unwrap_or_default().max(after));
+                }
             }
+            if let Some(found) = found {
+                return Ok(found);
+            }
+            let next = out.next_backward_token().map(str::to_string);
+            if out.events().is_empty() || next.is_none() || next == token || oldest < floor {
+                return Ok(Published::default());
+            }
+            token = next;
         }
-        Ok(found)
     }
 
     /// Every event of the host's stream, oldest first (for `rampart audit verify`).
@@ -402,6 +424,24 @@ pub async fn run(writer: StoreWriter, config: Option<PublishConfig>) {
     let Some(config) = config else { return };
     let to = Destination::new(&config).await;
     let source = status_name(&to.group);
+    let me = match writer.call(|conn| (crate::store::audit::identity(conn), Tables::NONE)).await {
+        Ok(Ok(Some(me))) => me,
+        Ok(Ok(None)) => {
+            let detail = "the store has no identity (its store_identity row is gone, which only tampering does): \
+                          nothing is published — run `rampart audit verify`"
+                .to_string();
+            tracing::error!(source, "{detail}");
+            let _ = super::report_as(&writer, &source, Health::Down, "no store identity".into(), detail).await;
+            return;
+        }
+        Ok(Err(e)) => {
+            let detail = format!("cannot read the store's identity: {e}");
+            tracing::error!(source, "{detail}");
+            let _ = super::report_as(&writer, &source, Health::Down, "store error".into(), detail).await;
+            return;
+        }
+        Err(_) => return,
+    };
     let cursor = source.clone();
     let local = writer
         .call(move |conn| (crate::store::cursors::get(conn, &cursor).ok().flatten(), Tables::NONE))
@@ -419,8 +459,12 @@ pub async fn run(writer: StoreWriter, config: Option<PublishConfig>) {
     let mut unsure = true;
     loop {
         if unsure {
+            // None of this store's events is stamped before its newest known position, nor (an
+            // event is never stamped more than 13 days back) long before the store was made.
+            let floor =
+                if me.adopts_unlabeled { position.ts } else { position.ts.max(me.created_at - OLDEST_MS - 86_400_000) };
             let asked = match to.ensure().await {
-                Ok(()) => to.published().await,
+                Ok(()) => to.published(&me, floor).await,
                 Err(p) => Err(p),
             };
             match asked {
@@ -459,7 +503,7 @@ pub async fn run(writer: StoreWriter, config: Option<PublishConfig>) {
                 continue;
             }
         };
-        let batch = batch(rows, position, now_ms(), &to.stream);
+        let batch = batch(rows, position, now_ms(), &to.stream, &me.id);
         if batch.events.is_empty() {
             let detail = format!("ok: {published} events published to {} since start", to.group);
             let counts = Some((published as i64, 0));
@@ -501,20 +545,56 @@ async fn fail(writer: &StoreWriter, source: &str, problem: &Problem, failures: u
     true
 }
 
-/// The published audit rows of a stream's messages: id and hash, in stream order (an id put twice
-/// counts once).
-pub fn published_audit(messages: &[String]) -> Vec<(i64, String)> {
-    let mut seen = std::collections::BTreeMap::new();
+/// Whether a published message is store `me`'s: it names the store's id, or names none and the
+/// store owns the messages it put before it had one.
+pub fn is_ours(message: &Value, me: &Identity) -> bool {
+    match message.get("store") {
+        Some(Value::String(id)) => *id == me.id,
+        Some(_) => false,
+        None => me.adopts_unlabeled,
+    }
+}
+
+/// The name under which messages without a store id are grouped when they are not this store's.
+pub const UNLABELED: &str = "(none named)";
+
+/// The audit rows of a stream's messages, `(id, hash)` in id order (an id put twice counts once):
+/// store `me`'s, and every other store's by its id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishedAudit {
+    pub ours: Vec<(i64, String)>,
+    pub others: std::collections::BTreeMap<String, Vec<(i64, String)>>,
+}
+
+pub fn published_audit(messages: &[String], me: &Identity) -> PublishedAudit {
+    use std::collections::BTreeMap;
+    let mut ours = BTreeMap::new();
+    let mut others: BTreeMap<String, BTreeMap<i64, String>> = BTreeMap::new();
     for m in messages {
         let Ok(v) = serde_json::from_str::<Value>(m) else { continue };
         if v.get("kind").and_then(Value::as_str) != Some("audit") {
             continue;
         }
-        if let (Some(id), Some(hash)) = (v.get("id").and_then(Value::as_i64), v.get("hash").and_then(Value::as_str)) {
-            seen.entry(id).or_insert_with(|| hash.to_string());
-        }
+        let (Some(id), Some(hash)) = (v.get("id").and_then(Value::as_i64), v.get("hash").and_then(Value::as_str))
+        else {
+            continue;
+        };
+        let rows = if is_ours(&v, me) {
+            &mut ours
+        } else {
+            let store = match v.get("store") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => UNLABELED.to_string(),
+            };
+            others.entry(store).or_default()
+        };
+        rows.entry(id).or_insert_with(|| hash.to_string());
     }
-    seen.into_iter().collect()
+    PublishedAudit {
+        ours: ours.into_iter().collect(),
+        others: others.into_iter().map(|(store, rows)| (store, rows.into_iter().collect())).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -534,30 +614,51 @@ mod tests {
         let audit = vec![row(Kind::Audit, 1, now - 50, 1), row(Kind::Audit, 2, now - 10, 1)];
         // Alert 8 is older than alert 7 (Falco's own times arrive out of order): still after it.
         let alerts = vec![row(Kind::Alert, 7, now - 30, 1), row(Kind::Alert, 8, now - 40, 1)];
-        let b = batch(vec![audit, alerts, vec![], vec![]], Published::default(), now, "h");
+        let b = batch(vec![audit, alerts, vec![], vec![]], Published::default(), now, "h", "s");
         let times: Vec<i64> = b.events.iter().map(|e| e.0).collect();
         assert_eq!(times, [now - 50, now - 30, now - 30, now - 10], "never going back");
         assert_eq!((b.after.audit, b.after.alert, b.after.ts), (2, 8, now - 10));
         let last: Value = serde_json::from_str(&b.events[3].1).unwrap();
         assert_eq!(last["kind"], "audit");
         assert_eq!(last["after"]["alert"], 8);
+        assert_eq!((&last["origin"], &last["store"]), (&json!("h"), &json!("s")), "which host, which store");
+    }
+
+    #[test]
+    fn a_stores_published_audit_rows_are_told_from_other_stores_and_unlabeled_ones_go_to_the_adopter() {
+        let msg = |store: Option<&str>, id: i64| {
+            let mut v = json!({"kind": "audit", "id": id, "hash": format!("h{id}")});
+            if let Some(s) = store {
+                v["store"] = json!(s);
+            }
+            v.to_string()
+        };
+        let messages =
+            [msg(None, 1), msg(Some("old"), 1), msg(Some("old"), 2), msg(Some("new"), 1), msg(Some("new"), 1)];
+        let me = Identity { id: "new".into(), created_at: 0, adopts_unlabeled: false };
+        let p = published_audit(&messages, &me);
+        assert_eq!(p.ours, [(1, "h1".to_string())], "its own, once");
+        assert_eq!(p.others.keys().collect::<Vec<_>>(), [UNLABELED, "old"]);
+        assert_eq!(p.others["old"].len(), 2);
+        let adopter = Identity { id: "x".into(), created_at: 0, adopts_unlabeled: true };
+        assert_eq!(published_audit(&messages, &adopter).ours, [(1, "h1".to_string())]);
     }
 
     #[test]
     fn a_batch_stays_within_the_event_and_byte_limits_and_old_rows_are_stamped_within_14_days() {
         let now = 100 * 86_400_000;
         let many: Vec<Pending> = (1..=12_000).map(|i| row(Kind::Ban, i, 0, 1)).collect();
-        let b = batch(vec![vec![], vec![], many, vec![]], Published::default(), now, "h");
+        let b = batch(vec![vec![], vec![], many, vec![]], Published::default(), now, "h", "s");
         let bytes: usize = b.events.iter().map(|e| e.1.len() + EVENT_OVERHEAD).sum();
         assert!(b.events.len() <= MAX_EVENTS && bytes <= MAX_BYTES && bytes > MAX_BYTES - 300);
         assert_eq!(b.after.ban, b.events.len() as i64);
         assert!(b.events.iter().all(|e| e.0 >= now - 14 * 86_400_000));
         let big: Vec<Pending> = (1..=20).map(|i| row(Kind::Audit, i, now, 100_000)).collect();
-        let b = batch(vec![big, vec![], vec![], vec![]], Published::default(), now, "h");
+        let b = batch(vec![big, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         let bytes: usize = b.events.iter().map(|e| e.1.len() + EVENT_OVERHEAD).sum();
         assert!(bytes <= MAX_BYTES && b.events.len() == 10, "{} events, {bytes} bytes", b.events.len());
         let huge = vec![row(Kind::Audit, 1, now, 400_000)];
-        let b = batch(vec![huge, vec![], vec![], vec![]], Published::default(), now, "h");
+        let b = batch(vec![huge, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         assert!(b.events[0].1.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES);
     }
 
@@ -566,7 +667,7 @@ mod tests {
         let now = 100 * 86_400_000;
         let rows: Vec<Pending> =
             (0..5).map(|i| row(Kind::Audit, i + 1, now - 5 * 86_400_000 + i * 86_400_000, 1)).collect();
-        let b = batch(vec![rows, vec![], vec![], vec![]], Published::default(), now, "h");
+        let b = batch(vec![rows, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         assert_eq!(b.events.len(), 1);
     }
 }

@@ -115,6 +115,114 @@ pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
     Ok(Entry { id, new: e.clone(), prev_hash, hash })
 }
 
+/// Which store this is: the random id made when the store was created, which every message the
+/// publisher sends carries, so a host's stream tells this store's rows (and audit chain) from
+/// another store's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub id: String,
+    pub created_at: i64,
+    /// The store had published before it had an id: the stream's messages without one are its own.
+    pub adopts_unlabeled: bool,
+}
+
+/// The store's identity; `None` when its row (or table) is gone, which only tampering does.
+pub fn identity(conn: &Connection) -> rusqlite::Result<Option<Identity>> {
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_identity'",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables == 0 {
+        return Ok(None);
+    }
+    let found = conn.query_row("SELECT id, created_at, adopts_unlabeled FROM store_identity WHERE only = 1", [], |r| {
+        Ok(Identity { id: r.get(0)?, created_at: r.get(1)?, adopts_unlabeled: r.get(2)? })
+    });
+    match found {
+        Ok(identity) => Ok(Some(identity)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The triggers that keep the audit log append-only and the store's identity fixed: name, table,
+/// and their SQL as the migrations made them (white space aside).
+const GUARDS: &[(&str, &str, &str)] = &[
+    (
+        "audit_no_update",
+        "audit",
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ),
+    (
+        "audit_no_delete",
+        "audit",
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ),
+    (
+        "store_identity_no_update",
+        "store_identity",
+        "CREATE TRIGGER store_identity_no_update BEFORE UPDATE ON store_identity BEGIN SELECT RAISE(ABORT, 'a store''s identity never changes'); END",
+    ),
+    (
+        "store_identity_no_delete",
+        "store_identity",
+        "CREATE TRIGGER store_identity_no_delete BEFORE DELETE ON store_identity BEGIN SELECT RAISE(ABORT, 'a store''s identity never changes'); END",
+    ),
+];
+
+/// What is wrong with the guards of the audit log and of the store's identity: each trigger that
+/// is missing or is no longer the one rampart made (a guard dropped, or replaced by one that lets
+/// everything through, is how rows are deleted or changed without a trace in the chain).
+pub fn guard_problems(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let words = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut problems = Vec::new();
+    let mut stmt = conn.prepare("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?")?;
+    for (name, table, sql) in GUARDS {
+        let found: Option<(String, Option<String>)> = match stmt.query_row([name], |r| Ok((r.get(0)?, r.get(1)?))) {
+            Ok(found) => Some(found),
+            Err(rusqlite::Error::QueryReturnedNoRows) => None,
+            Err(e) => return Err(e),
+        };
+        match found {
+            None => problems.push(format!(
+                "the guard trigger {name} on table {table} is MISSING — it was dropped, so rows of {table} could be changed or deleted unseen"
+            )),
+            Some((on, text)) if on != *table || text.as_deref().map(words).as_deref() != Some(*sql) => {
+                problems.push(format!(
+                    "the guard trigger {name} on table {table} was REPLACED by another one — rows of {table} could be changed or deleted unseen"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(problems)
+}
+
+/// The newest rows that `filter` keeps (by time, then id), at most `limit`.
+pub fn newest(conn: &Connection, filter: Option<&super::filter::Filter>, limit: usize) -> rusqlite::Result<Vec<Entry>> {
+    let (condition, mut params) = match filter {
+        Some(f) => (format!(" WHERE ({})", f.sql), f.params.clone()),
+        None => (String::new(), Vec::new()),
+    };
+    params.push(rusqlite::types::Value::Integer(limit.try_into().unwrap_or(i64::MAX)));
+    let mut stmt = conn.prepare(&format!("{SELECT}{condition} ORDER BY ts DESC, id DESC LIMIT ?"))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), from_row)?;
+    rows.collect()
+}
+
+/// How many rows `filter` keeps, counted up to `cap`.
+pub fn count(conn: &Connection, filter: Option<&super::filter::Filter>, cap: usize) -> rusqlite::Result<usize> {
+    let (condition, mut params) = match filter {
+        Some(f) => (format!(" WHERE ({})", f.sql), f.params.clone()),
+        None => (String::new(), Vec::new()),
+    };
+    params.push(rusqlite::types::Value::Integer(cap.try_into().unwrap_or(i64::MAX)));
+    let sql = format!("SELECT count(*) FROM (SELECT 1 FROM audit{condition} LIMIT ?)");
+    let n: i64 = conn.query_row(&sql, rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
+    Ok(n.try_into().unwrap_or(0))
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
@@ -217,6 +325,29 @@ pub fn compare(local: &[(i64, String)], published: &[(i64, String)]) -> Comparis
     c
 }
 
+/// Local rows whose `(id, hash)` another store published: a chain is its store's alone (each hash
+/// covers the row's time and everything before it), so this log's rows under another store's id
+/// mean this store's id was changed. Says which store and how many rows.
+pub fn published_by_another(
+    local: &[(i64, String)],
+    others: &std::collections::BTreeMap<String, Vec<(i64, String)>>,
+) -> Vec<String> {
+    let mine: std::collections::HashSet<(i64, &str)> = local.iter().map(|(i, h)| (*i, h.as_str())).collect();
+    others
+        .iter()
+        .filter_map(|(store, rows)| {
+            let shared: Vec<i64> =
+                rows.iter().filter(|(i, h)| mine.contains(&(*i, h.as_str()))).map(|(i, _)| *i).collect();
+            let first = shared.first()?;
+            Some(format!(
+                "{} local rows (the first is row {first}) were published by store {store}, not by this store \
+                 (its id was changed)",
+                shared.len()
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod compare_tests {
     use super::*;
@@ -244,5 +375,54 @@ mod compare_tests {
         let mut rewritten = rows(1..=5);
         rewritten[2].1 = "other".into();
         assert_eq!(compare(&rewritten, &rows(1..=5)).broken.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_or_replaced_guard_is_reported_and_the_store_has_an_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("s.db"), crate::store::Access::ReadWrite).unwrap();
+        assert_eq!(guard_problems(&conn).unwrap(), Vec::<String>::new());
+        let me = identity(&conn).unwrap().unwrap();
+        assert_eq!(me.id.len(), 32);
+        assert!(!me.adopts_unlabeled, "a new store has published nothing");
+        conn.execute_batch(
+            "DROP TRIGGER audit_no_delete; DROP TRIGGER audit_no_update;
+             CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT 1; END;",
+        )
+        .unwrap();
+        let problems = guard_problems(&conn).unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("audit_no_update on table audit was REPLACED"), "{problems:?}");
+        assert!(problems[1].contains("audit_no_delete on table audit is MISSING"), "{problems:?}");
+        let other = crate::store::open(&dir.path().join("t.db"), crate::store::Access::ReadWrite).unwrap();
+        assert_ne!(identity(&other).unwrap().unwrap().id, me.id, "each store its own id");
+    }
+
+    #[test]
+    fn a_store_that_published_before_stores_had_ids_owns_the_unlabeled_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // A store as the release before store ids left it, after it had published.
+        let migrations = crate::store::schema::MIGRATIONS;
+        let version = migrations.iter().position(|m| m.contains("CREATE TABLE store_identity")).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        for m in &migrations[..version] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = {version};
+             INSERT INTO cursors (source, position) VALUES ('cloudwatch-publish:/rampart/h', '{{}}');"
+        ))
+        .unwrap();
+        assert_eq!(identity(&conn).unwrap(), None);
+        drop(conn);
+        let conn = crate::store::open(&path, crate::store::Access::ReadWrite).unwrap();
+        assert!(identity(&conn).unwrap().unwrap().adopts_unlabeled);
+        assert_eq!(guard_problems(&conn).unwrap(), Vec::<String>::new());
     }
 }

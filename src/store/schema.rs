@@ -353,6 +353,26 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE access_blocks ADD COLUMN grams BLOB;
     UPDATE access_indexed_through SET ts = -2;
     "#,
+    // version 17: which store this is (`store::audit::Identity`): a random id made when the store
+    // is created (or reaches this version), put into every message the publisher sends, so that a
+    // host's stream tells one store's rows — and audit chain — from another's. A store that had
+    // published before it had an id owns the stream's messages that carry none
+    // (`adopts_unlabeled`). Guarded like the audit log; `rampart audit verify` checks the guards.
+    r#"
+    CREATE TABLE store_identity (
+        only          INTEGER PRIMARY KEY CHECK (only = 1),
+        id            TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        adopts_unlabeled INTEGER NOT NULL
+    );
+    INSERT INTO store_identity (only, id, created_at, adopts_unlabeled)
+        SELECT 1, lower(hex(randomblob(16))), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+               EXISTS (SELECT 1 FROM cursors WHERE source LIKE 'cloudwatch-publish:%');
+    CREATE TRIGGER store_identity_no_update BEFORE UPDATE ON store_identity
+        BEGIN SELECT RAISE(ABORT, 'a store''s identity never changes'); END;
+    CREATE TRIGGER store_identity_no_delete BEFORE DELETE ON store_identity
+        BEGIN SELECT RAISE(ABORT, 'a store''s identity never changes'); END;
+    "#,
 ];
 
 /// The newest schema version this build understands.

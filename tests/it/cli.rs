@@ -120,7 +120,9 @@ fn audit_verify_reports_intact_and_broken_chains() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out).trim(),
-        "audit log BROKEN at row 2: its content does not match its hash (the row was changed)"
+        "audit log UNGUARDED: the guard trigger audit_no_update on table audit is MISSING — it was dropped, \
+         so rows of audit could be changed or deleted unseen\n\
+         audit log BROKEN at row 2: its content does not match its hash (the row was changed)"
     );
 }
 

@@ -1,6 +1,9 @@
 //! CloudWatch Logs out: `rampart collect` with `[cloudwatch_publish]` on a real moto server puts every
 //! audit row, alert, ban and end of a ban into the host's stream exactly once, across restarts, a lost cursor and an
-//! outage; `rampart audit verify` finds rows deleted from the end of the local log, or all of them.
+//! outage; each store on a host publishes and is verified as its own, whatever other stores put
+//! into the same stream; `rampart audit verify` finds rows deleted from the end of the local log,
+//! or all of them, a dropped guard trigger, and exits 1 on local tampering even when the published
+//! copy cannot be read.
 
 use crate::support::moto;
 
@@ -70,6 +73,23 @@ fn now_ms() -> i64 {
 
 /// Every event of the host's stream: how often each `kind:id` appears.
 async fn published(client: &aws_sdk_cloudwatchlogs::Client) -> BTreeMap<String, usize> {
+    published_where(client, |_| true).await
+}
+
+/// The store id of the store in `dir`.
+fn store_id(dir: &Path) -> String {
+    audit::identity(&store::open(&db(dir), Access::ReadOnly).unwrap()).unwrap().unwrap().id
+}
+
+/// The events of the host's stream that store `id` published: how often each `kind:id` appears.
+async fn published_by(client: &aws_sdk_cloudwatchlogs::Client, id: &str) -> BTreeMap<String, usize> {
+    published_where(client, |v| v["store"] == id).await
+}
+
+async fn published_where(
+    client: &aws_sdk_cloudwatchlogs::Client,
+    keep: impl Fn(&serde_json::Value) -> bool,
+) -> BTreeMap<String, usize> {
     let stream = rampart::sources::cloudwatch_publish::host_name();
     let mut seen = BTreeMap::new();
     let mut token: Option<String> = None;
@@ -87,6 +107,9 @@ async fn published(client: &aws_sdk_cloudwatchlogs::Client) -> BTreeMap<String, 
         };
         for e in out.events() {
             let v: serde_json::Value = serde_json::from_str(e.message().unwrap()).unwrap();
+            if !keep(&v) {
+                continue;
+            }
             *seen.entry(format!("{}:{}", v["kind"].as_str().unwrap(), v["id"])).or_insert(0) += 1;
         }
         let next = out.next_forward_token().map(str::to_string);
@@ -294,6 +317,7 @@ async fn audit_verify_finds_rows_deleted_from_the_end_and_an_emptied_table_by_th
     let (code, text) = verify(dir);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("audit log intact: 3 rows"), "{text}");
+    assert!(text.contains("the guard trigger audit_no_delete on table audit is MISSING"), "{text}");
     assert!(
         text.contains("rows 4..5 are published but missing from the end of the local log (deleted from its end)"),
         "{text}"
@@ -385,4 +409,121 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_a
         0,
         "other hosts' audit rows never enter this host's chain"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_store_on_a_host_with_published_history_publishes_all_its_rows_and_both_verify_clean() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let first = tempfile::tempdir().unwrap();
+    let first = first.path();
+    write_config(first, &moto.url);
+    store::open(&db(first), Access::ReadWrite).unwrap();
+    audit_rows(first, 1, 5);
+    alert(first, "rampart", "Scanner");
+    let collector = moto::collector(first);
+    caught_up(first, 6).await;
+    drop(collector);
+
+    // A new store on the same host (a reinstall, a database moved aside): the same group and
+    // stream, its own ids from 1 and its own audit chain.
+    let second = tempfile::tempdir().unwrap();
+    let second = second.path();
+    write_config(second, &moto.url);
+    store::open(&db(second), Access::ReadWrite).unwrap();
+    audit_rows(second, 1, 3);
+    let collector = moto::collector(second);
+    caught_up(second, 3).await;
+    drop(collector);
+    let (one, two) = (store_id(first), store_id(second));
+    assert_ne!(one, two);
+    assert_eq!(published_by(&client, &two).await, expected(1..=3, 1..=0), "every row of the new store");
+    assert_eq!(published_by(&client, &one).await, expected(1..=5, 1..=1), "the first store's, untouched");
+
+    for (dir, rows, other) in [(first, 5, &two), (second, 3, &one)] {
+        let (code, text) = verify(dir);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(!text.contains("BROKEN"), "{text}");
+        assert!(text.contains(&format!("agrees: {rows} rows of this store")), "{text}");
+        assert!(text.contains(&format!("audit rows 1..{} of another store ({other})", 8 - rows)), "{text}");
+    }
+
+    // The first store publishes a long stretch after the second, so that the stream's newest
+    // thousand events are all the first store's; then the second loses its cursor (a crash after a
+    // put) and finds its own position further back: nothing twice, nothing skipped.
+    audit_rows(first, 6, 1_200);
+    let collector = moto::collector(first);
+    caught_up(first, 1_200).await;
+    drop(collector);
+    let conn = store::open(&db(second), Access::ReadWrite).unwrap();
+    conn.execute("DELETE FROM cursors WHERE source = ?", [rampart::sources::cloudwatch_publish::status_name(GROUP)])
+        .unwrap();
+    drop(conn);
+    audit_rows(second, 4, 1);
+    let collector = moto::collector(second);
+    caught_up(second, 1).await;
+    drop(collector);
+    assert_eq!(published_by(&client, &two).await, expected(1..=4, 1..=0));
+    assert_eq!(published_by(&client, &one).await, expected(1..=1_205, 1..=1));
+    let (code, text) = verify(second);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("agrees: 4 rows of this store"), "{text}");
+}
+
+/// A CloudWatch endpoint nobody answers on.
+fn unreachable(dir: &Path) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    write_config(dir, &format!("http://127.0.0.1:{port}"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_verify_reports_dropped_or_replaced_guards_and_exits_1_on_local_tampering_even_without_the_copy() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write_config(dir, &moto.url);
+    store::open(&db(dir), Access::ReadWrite).unwrap();
+    audit_rows(dir, 1, 4);
+    let collector = moto::collector(dir);
+    caught_up(dir, 4).await;
+    drop(collector);
+    assert_eq!(verify(dir).0, Some(0));
+
+    // Nothing wrong locally, the copy unreadable: 2, as before.
+    unreachable(dir);
+    let (code, text) = verify(dir);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("cannot compare with the published copy"), "{text}");
+
+    // Root drops the append-only guard (and changes nothing else yet): tampering, exit 1.
+    let conn = store::open(&db(dir), Access::ReadWrite).unwrap();
+    conn.execute_batch("DROP TRIGGER audit_no_delete;").unwrap();
+    let (code, text) = verify(dir);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("audit log UNGUARDED: the guard trigger audit_no_delete on table audit is MISSING"),
+        "{text}"
+    );
+    assert!(text.contains("cannot compare with the published copy"), "{text}");
+
+    // ... and replaces the other guard by one that lets everything through, then rewrites a row.
+    conn.execute_batch(
+        "DROP TRIGGER audit_no_update;
+         CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT 1; END;
+         UPDATE audit SET reason = 'nothing happened' WHERE id = 2;",
+    )
+    .unwrap();
+    let (code, text) = verify(dir);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("audit log BROKEN at row 2: its content does not match its hash"), "{text}");
+    assert!(text.contains("the guard trigger audit_no_update on table audit was REPLACED"), "{text}");
+    assert!(text.contains("cannot compare with the published copy"), "{text}");
+
+    // With the copy readable again (the rewritten row kept its old hash, so the copy agrees), the
+    // local break alone is still exit 1.
+    write_config(dir, &moto.url);
+    let (code, text) = verify(dir);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("audit log BROKEN at row 2"), "{text}");
+    assert!(text.contains("agrees: 4 rows of this store"), "{text}");
 }

@@ -21,6 +21,8 @@ mod ui;
 mod update;
 
 #[cfg(feature = "real-components")]
+mod audit;
+#[cfg(feature = "real-components")]
 mod cloudwatch;
 #[cfg(feature = "real-components")]
 mod cloudwatch_publish;

@@ -110,7 +110,7 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
              DROP TABLE unparsed_lines; ALTER TABLE source_status DROP COLUMN summary; \
              ALTER TABLE source_status DROP COLUMN stored; ALTER TABLE source_status DROP COLUMN unparsed; \
              ALTER TABLE access_events DROP COLUMN host; \
-             DROP TRIGGER bans_ended; DROP TABLE ban_ends; DROP TABLE fleet; \
+             DROP TRIGGER bans_ended; DROP TABLE ban_ends; DROP TABLE fleet; DROP TABLE store_identity; \
              PRAGMA user_version = 4",
         )
         .unwrap();
