@@ -12,11 +12,14 @@ use super::filter::{Field, FieldKind, Fields, KeyBound, Time};
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FleetRow {
     pub id: i64,
-    /// The host that published it.
+    /// The host that published it: the stream it was read from (a row claiming another is refused).
     pub origin: String,
+    /// The log group and stream it was read from (with kind and id, what makes it one row here).
+    pub group: String,
+    pub stream: String,
     /// `audit`, `ban`, `unban` or `integrity`.
     pub kind: String,
-    /// The row's id on its host (with origin and kind, what makes it one row here).
+    /// The row's id on its host.
     pub ref_id: i64,
     pub ts: i64,
     /// One line that says what happened, made when the row is read.
@@ -86,6 +89,8 @@ impl FleetRow {
         Some(FleetRow {
             id: 0,
             origin: origin.to_string(),
+            group: String::new(),
+            stream: origin.to_string(),
             kind: kind.to_string(),
             ref_id,
             ts: ts.unwrap_or(0),
@@ -93,16 +98,22 @@ impl FleetRow {
             fields_json: fields.to_string(),
         })
     }
+
+    /// The row as read from `stream` of `group`.
+    pub fn read_from(self, group: &str, stream: &str) -> FleetRow {
+        FleetRow { group: group.to_string(), stream: stream.to_string(), ..self }
+    }
 }
 
-/// Stores rows not stored before (by origin, kind and id); returns how many were new.
+/// Stores rows not stored before (by group, stream, kind and id); returns how many were new.
 pub fn insert_many(conn: &Connection, rows: &[FleetRow]) -> rusqlite::Result<usize> {
     let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO fleet (origin, kind, ref_id, ts, summary, fields_json) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO fleet (origin, log_group, stream, kind, ref_id, ts, summary, fields_json) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     let mut new = 0;
     for r in rows {
-        new += stmt.execute(params![r.origin, r.kind, r.ref_id, r.ts, r.summary, r.fields_json])?;
+        new += stmt.execute(params![r.origin, r.group, r.stream, r.kind, r.ref_id, r.ts, r.summary, r.fields_json])?;
     }
     Ok(new)
 }
@@ -111,12 +122,14 @@ pub const FIELDS: Fields = Fields {
     fields: &[
         Field { name: "host", column: "origin", kind: FieldKind::Text },
         Field { name: "kind", column: "kind", kind: FieldKind::Text },
+        Field { name: "group", column: "log_group", kind: FieldKind::Text },
+        Field { name: "stream", column: "stream", kind: FieldKind::Text },
     ],
     free_text: &["origin", "kind", "summary"],
     time: Some(Time { column: "ts", key_bound: KeyBound::None }),
 };
 
-pub const SELECT: &str = "SELECT id, origin, kind, ref_id, ts, summary, fields_json FROM fleet";
+pub const SELECT: &str = "SELECT id, origin, kind, ref_id, ts, summary, fields_json, log_group, stream FROM fleet";
 
 pub fn from_row(r: &Row) -> rusqlite::Result<FleetRow> {
     Ok(FleetRow {
@@ -127,6 +140,8 @@ pub fn from_row(r: &Row) -> rusqlite::Result<FleetRow> {
         ts: r.get(4)?,
         summary: r.get(5)?,
         fields_json: r.get(6)?,
+        group: r.get(7)?,
+        stream: r.get(8)?,
     })
 }
 
