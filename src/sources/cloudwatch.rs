@@ -1044,6 +1044,25 @@ mod tests {
     }
 
     #[test]
+    fn a_published_row_is_its_streams_whatever_origin_it_claims() {
+        let row = |origin: &str| format!(r#"{{"kind":"audit","origin":{origin},"id":1,"ts":5,"action":"isolate"}}"#);
+        match Payload::Rampart.parse(&row("\"web-2\""), "web-2", "s") {
+            Ok(Parsed::Fleet(r)) => assert_eq!((r.origin.as_str(), r.stream.as_str()), ("web-2", "web-2")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Payload::Rampart.parse(&row("\"web-2\""), "evil", "s"),
+            Ok(Parsed::Refused("claims origin \"web-2\" in stream \"evil\"".into()))
+        );
+        assert!(matches!(Payload::Rampart.parse(&row("7"), "evil", "s"), Ok(Parsed::Refused(_))));
+        let alert = r#"{"kind":"alert","origin":"web-2","hostname":"db-1","priority":"Emergency","rule":"r","output":"o","time":"2026-11-26T11:54:56.789Z"}"#;
+        match Payload::Rampart.parse(alert, "web-2", "s") {
+            Ok(Parsed::Alert(a)) => assert_eq!(a.hostname, "web-2", "an alert's host is its stream"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn each_problem_has_its_words_for_the_sources_view() {
         let words = |p: Problem| p.summary();
         assert_eq!(words(Problem::NoCredentials(chain_tried(None))), "credentials missing");
