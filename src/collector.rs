@@ -16,7 +16,11 @@ pub fn spawn_sources(
     tasks.spawn(crate::store::search::keep_indexed(writer.clone()));
     tasks.spawn(crate::sources::falco_http::run(writer.clone(), config.falco.clone()));
     tasks.spawn(crate::sources::fail2ban::run(writer.clone(), config.fail2ban.clone()));
-    tasks.spawn(crate::sources::cloudwatch::run(writer.clone(), config.cloudwatch.clone()));
+    tasks.spawn(crate::sources::cloudwatch::run(
+        writer.clone(),
+        config.cloudwatch.clone(),
+        config.cloudwatch_publish.clone(),
+    ));
     tasks.spawn(crate::sources::cloudwatch_publish::run(writer.clone(), config.cloudwatch_publish.clone()));
     let config_arc = std::sync::Arc::new(config.clone());
     tasks.spawn(crate::sources::integrity::run(writer.clone(), config_arc, db.to_owned()));

@@ -156,6 +156,7 @@ async fn tail(
     let mut seen = SeenIds::new(1_000_000);
     let mut start = crate::store::now_ms() - since.as_millis() as i64;
     loop {
+        let began = crate::store::now_ms();
         let mut token: Option<String> = None;
         let mut newest = None;
         loop {
@@ -181,6 +182,14 @@ async fn tail(
                 }
                 let stream = e.log_stream_name().unwrap_or_default();
                 let message = e.message().unwrap_or_default();
+                let ahead = ts - crate::store::now_ms();
+                if ahead > cloudwatch::FUTURE_ALLOWANCE_MS {
+                    eprintln!(
+                        "rampart cloudwatch: clock skew: an event of stream {} is stamped {} s after this host's clock",
+                        clean(stream),
+                        ahead / 1000
+                    );
+                }
                 if json {
                     let line =
                         serde_json::json!({"timestamp": ts, "stream": stream, "event_id": id, "message": message});
@@ -198,8 +207,10 @@ async fn tail(
         if !follow {
             return Ok(ExitCode::SUCCESS);
         }
+        // The window follows the newest event, but never past this host's own clock: an event
+        // stamped in the future must not carry it beyond the events of now.
         if let Some(n) = newest {
-            start = start.max(n - overlap);
+            start = start.max(n.min(began) - overlap);
             seen.forget_before(start - 60_000);
         }
         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -125,7 +125,11 @@ fn history_of_other_hosts(conn: &Connection, now: i64) -> rusqlite::Result<()> {
             json!({"id": 2, "jail": "rampart-login", "ip": "2001:db8:7::99", "banned_at": now - HOUR_MS, "ban_seconds": -1}),
         ),
     ];
-    let rows: Vec<FleetRow> =
-        published.iter().filter_map(|(host, kind, v)| FleetRow::from_published(host, kind, v)).collect();
+    let rows: Vec<FleetRow> = published
+        .iter()
+        .filter_map(|(host, kind, v)| {
+            FleetRow::from_published(host, kind, v).map(|r| r.read_from("/rampart/fleet", host))
+        })
+        .collect();
     fleet::insert_many(conn, &rows).map(|_| ())
 }

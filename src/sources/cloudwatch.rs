@@ -46,10 +46,13 @@ pub enum Parsed {
     Alert(Alert),
     /// A published audit row, ban, end of a ban or integrity run of another host.
     Fleet(crate::store::fleet::FleetRow),
+    /// A published row refused: it claims another host than the stream it came from (why).
+    Refused(String),
 }
 
 impl Payload {
-    /// Parses one message; the stream names the host an alert without a hostname came from.
+    /// Parses one message; the stream names the host an alert without a hostname came from, and
+    /// the host of every published row (a row claiming another `origin` is refused).
     pub fn parse(&self, message: &str, stream: &str, source: &str) -> Result<Parsed, String> {
         match self {
             Payload::Falco => {
@@ -72,13 +75,20 @@ impl Payload {
             Payload::Rampart => {
                 let v: serde_json::Value =
                     serde_json::from_str(message).map_err(|e| format!("not a published rampart event: {e}"))?;
-                let origin = v.get("origin").and_then(|o| o.as_str()).unwrap_or(stream);
+                // The stream is the host (each host's role may put only into its own stream);
+                // what the message says about its origin is a claim, checked against it.
+                let origin = stream;
+                if let Some(claimed) = v.get("origin") {
+                    if claimed.as_str() != Some(stream) {
+                        let claimed: String = claimed.to_string().chars().take(80).collect();
+                        let why = format!("claims origin {claimed} in stream \"{stream}\"");
+                        return Ok(Parsed::Refused(why.chars().filter(|c| !c.is_control()).collect()));
+                    }
+                }
                 match v.get("kind").and_then(|k| k.as_str()) {
                     Some("alert") => {
                         let mut a = falco::parse(message)?;
-                        if a.hostname.is_empty() {
-                            a.hostname = origin.to_string();
-                        }
+                        a.hostname = origin.to_string();
                         a.source = source.to_string();
                         Ok(Parsed::Alert(a))
                     }
@@ -432,12 +442,45 @@ impl SeenIds {
 
 /// What the store keeps as a group's cursor (opaque to the store).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Position {
-    /// The newest event timestamp of the last complete pass.
+    /// The newest event timestamp of the last complete pass, never later than the collector's
+    /// clock when that pass began (a writer's clock never moves the read window).
     pub newest: Option<i64>,
     /// Events stored, and messages that did not parse, over the group's life.
     pub stored: i64,
     pub unparsed: i64,
+    /// The oldest time ever read (a sweep never reads before it: what lies there was never followed).
+    pub read_from: Option<i64>,
+    /// Events stamped later than the collector's clock (plus [`FUTURE_ALLOWANCE_MS`]) when read,
+    /// published rows refused (their claimed origin is not their stream), and events that arrived
+    /// too late for the overlap window and were found by a sweep; each with when it last happened.
+    pub future: i64,
+    pub future_at: Option<i64>,
+    pub refused: i64,
+    pub refused_at: Option<i64>,
+    pub late: i64,
+    pub late_at: Option<i64>,
+}
+
+/// How far after the collector's clock an event may be stamped before it counts as from the future.
+pub const FUTURE_ALLOWANCE_MS: i64 = 60_000;
+/// Every this many passes a sweep reads [`SWEEP_WINDOWS`] overlap windows behind the one each
+/// pass reads, for events that arrived later than the overlap.
+const SWEEP_EVERY: u32 = 12;
+const SWEEP_WINDOWS: i64 = 2;
+/// How long a source stays `degraded` after a clock skew, a refused row or a late event.
+const WARN_FOR_MS: i64 = 3_600_000;
+
+/// Why a page is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The first read, from `since` ago.
+    Backfill,
+    /// A poll: the overlap window and everything after it.
+    Follow,
+    /// Windows behind the overlap: anything new there arrived late.
+    Sweep,
 }
 
 /// A message that was not a row, kept for the status detail.
@@ -455,6 +498,9 @@ pub struct Follower {
     position: Position,
     endpoint: String,
     last_unparsed: Option<String>,
+    last_refused: Option<String>,
+    /// This host's own `[cloudwatch_publish]` group and stream: never read back (its rows are here already).
+    own: Option<(String, String)>,
 }
 
 /// The outcome of a page of events.
@@ -465,20 +511,47 @@ struct Page {
     /// Messages that were not rows, kept for inspection, and their keys.
     unparsed: Vec<unparsed::Line>,
     unparsed_keys: Vec<EventKey>,
+    /// Keys of events read but not kept (refused rows).
+    skipped_keys: Vec<EventKey>,
     newest: Option<i64>,
 }
 
 impl Follower {
-    fn page(&mut self, events: &[aws_sdk_cloudwatchlogs::types::FilteredLogEvent]) -> Page {
+    fn page(&mut self, events: &[aws_sdk_cloudwatchlogs::types::FilteredLogEvent], read: Read) -> Page {
         let mut page = Page::default();
+        let now = now_ms();
         for e in events {
             let (Some(id), Some(ts)) = (e.event_id(), e.timestamp()) else { continue };
             page.newest = Some(page.newest.map_or(ts, |n: i64| n.max(ts)));
+            let stream = e.log_stream_name().unwrap_or_default();
+            if self.own.as_ref().is_some_and(|(group, own)| *group == self.group && own == stream) {
+                continue;
+            }
             if !self.seen.insert(id, ts) {
                 continue;
             }
+            if ts > now + FUTURE_ALLOWANCE_MS {
+                self.position.future += 1;
+                self.position.future_at = Some(now);
+                tracing::warn!(group = %self.group, stream, "an event stamped {} s after this host's clock", (ts - now) / 1000);
+            }
+            if read == Read::Sweep {
+                self.position.late += 1;
+                self.position.late_at = Some(now);
+            }
             let message = e.message().unwrap_or_default();
-            match self.settings.payload.parse(message, e.log_stream_name().unwrap_or_default(), &self.source) {
+            match self.settings.payload.parse(message, stream, &self.source) {
+                Ok(Parsed::Refused(why)) => {
+                    self.position.refused += 1;
+                    self.position.refused_at = Some(now);
+                    tracing::warn!(group = %self.group, "a published row refused: {why}");
+                    self.last_refused = Some(why);
+                    page.skipped_keys.push(EventKey { id: id.to_string(), ts });
+                }
+                Ok(Parsed::Fleet(row)) => {
+                    page.rows.push(Parsed::Fleet(row.read_from(&self.group, stream)));
+                    page.keys.push(EventKey { id: id.to_string(), ts });
+                }
                 Ok(row) => {
                     page.rows.push(row);
                     page.keys.push(EventKey { id: id.to_string(), ts });
@@ -490,7 +563,6 @@ impl Follower {
                         message.chars().filter(|c| !c.is_control()).take(UNPARSED_EXAMPLE_CHARS).collect();
                     self.last_unparsed = Some(format!("{why}: {example}"));
                     tracing::debug!(group = %self.group, "a message did not parse: {why}");
-                    let stream = e.log_stream_name().unwrap_or_default();
                     page.unparsed.push(unparsed::Line::new(ts, &format!("{stream}: {why}"), message));
                     page.unparsed_keys.push(EventKey { id: id.to_string(), ts });
                 }
@@ -518,6 +590,7 @@ impl Follower {
                     fleet.0.push(r);
                     fleet.1.push(key);
                 }
+                Parsed::Refused(_) => {}
             }
         }
         self.position.stored += (access.0.len() + alerts.0.len() + fleet.0.len()) as i64;
@@ -532,10 +605,10 @@ impl Follower {
         if !access.0.is_empty() || batches.is_empty() {
             batches.push((Rows::Access(access.0), access.1));
         }
-        // The page's unparsed lines go with its first batch.
-        let mut unparsed = Some((page.unparsed, page.unparsed_keys));
+        // The page's unparsed lines and skipped keys go with its first batch.
+        let mut unparsed = Some((page.unparsed, page.unparsed_keys, page.skipped_keys));
         for (rows, keys) in batches {
-            let (unparsed, unparsed_keys) = unparsed.take().unwrap_or_default();
+            let (unparsed, unparsed_keys, skipped_keys) = unparsed.take().unwrap_or_default();
             let batch = Batch {
                 source: self.source.clone(),
                 position: position.clone(),
@@ -544,6 +617,7 @@ impl Follower {
                 forget_before,
                 unparsed,
                 unparsed_keys,
+                skipped_keys,
             };
             if self.writer.send(Write::Cursored(batch)).await.is_err() {
                 return false;
@@ -560,15 +634,62 @@ impl Follower {
                 detail.push_str(&format!(" (last: {last})"));
             }
         }
+        detail.push_str(&self.warnings());
+        if let Some((_, stream)) = self.own.as_ref().filter(|(group, _)| *group == self.group) {
+            detail.push_str(&format!("; this host's own stream {stream} is not read"));
+        }
         super::report_as(&self.writer, &self.source, health, summary, detail).await
     }
 
-    /// One pass over `[start, now]`: every page until `nextToken` is absent; a failed request is
-    /// retried (same token) after a jittered back-off, never given up. False once the writer is gone.
-    async fn pass(&mut self, start: i64, backfill: bool) -> bool {
+    /// What the Sources row says about events from the future, refused rows and late events.
+    fn warnings(&self) -> String {
+        let p = &self.position;
+        let mut text = String::new();
+        if p.future > 0 {
+            text.push_str(&format!(
+                "; clock skew: {} events from the future (stamped over {} s after this host's clock; stored)",
+                p.future,
+                FUTURE_ALLOWANCE_MS / 1000
+            ));
+        }
+        if p.refused > 0 {
+            text.push_str(&format!("; {} published rows refused: origin is not their stream", p.refused));
+            if let Some(last) = &self.last_refused {
+                text.push_str(&format!(" (last: {last})"));
+            }
+        }
+        if p.late > 0 {
+            text.push_str(&format!(
+                "; {} late events found behind the overlap window (stored; a larger overlap reads them sooner)",
+                p.late
+            ));
+        }
+        text
+    }
+
+    /// The few words for what happened within the last hour, if anything did.
+    fn recent_warnings(&self, now: i64) -> Option<String> {
+        let p = &self.position;
+        let recent = |at: Option<i64>| at.is_some_and(|at| now - at < WARN_FOR_MS);
+        let words: Vec<&str> = [
+            (recent(p.refused_at), "origin refused"),
+            (recent(p.future_at), "clock skew"),
+            (recent(p.late_at), "late events"),
+        ]
+        .iter()
+        .filter(|(yes, _)| *yes)
+        .map(|(_, w)| *w)
+        .collect();
+        (!words.is_empty()).then(|| words.join(", "))
+    }
+
+    /// Every page of `[start, end]` until `nextToken` is absent; a failed request is retried (same
+    /// token) after a jittered back-off, never given up. The newest timestamp read, or `None` once
+    /// the writer is gone.
+    async fn read(&mut self, start: i64, end: Option<i64>, read: Read) -> Option<Option<i64>> {
         let began = now_ms();
         let mut token: Option<String> = None;
-        let mut newest = self.position.newest;
+        let mut newest: Option<i64> = None;
         let mut failures = 0u32;
         loop {
             self.budget.take().await;
@@ -578,6 +699,7 @@ impl Follower {
                 .filter_log_events()
                 .log_group_name(&self.group)
                 .start_time(start)
+                .set_end_time(end)
                 .set_next_token(token.clone())
                 .set_filter_pattern(entry.filter_pattern.clone())
                 .set_log_stream_name_prefix(entry.stream_prefix.clone());
@@ -587,23 +709,23 @@ impl Follower {
             match request.send().await {
                 Ok(out) => {
                     failures = 0;
-                    let page = self.page(out.events());
+                    let page = self.page(out.events(), read);
                     if let Some(n) = page.newest {
                         newest = Some(newest.map_or(n, |m| m.max(n)));
                     }
-                    let anything = !page.rows.is_empty() || !page.unparsed.is_empty();
+                    let anything = !page.rows.is_empty() || !page.unparsed.is_empty() || !page.skipped_keys.is_empty();
                     if anything && !self.store(page, None).await {
-                        return false;
+                        return None;
                     }
                     token = out.next_token().map(str::to_string);
                     if token.is_none() {
-                        break;
+                        return Some(newest);
                     }
-                    if backfill {
+                    if read == Read::Backfill {
                         let done = newest.map_or(0, |n| ((n - start) * 100 / (began - start).max(1)).clamp(0, 99));
                         let detail = format!("backfilling {done}%: {} events stored", self.position.stored);
                         if !self.report(Health::Degraded, format!("backfilling {done}%"), detail).await {
-                            return false;
+                            return None;
                         }
                     }
                 }
@@ -614,16 +736,27 @@ impl Follower {
                     let detail = format!("{}; retrying in {} s", problem.describe(), wait.as_secs().max(1));
                     tracing::warn!(group = %self.group, "{detail}");
                     if !self.report(problem.health(), problem.summary().into(), detail).await {
-                        return false;
+                        return None;
                     }
                     tokio::time::sleep(wait).await;
                 }
             }
         }
-        // The pass is complete: from now on nothing older than the overlap window is read again.
-        self.position.newest = newest.or(Some(start));
+    }
+
+    /// One pass over `[start, now]`. False once the writer is gone.
+    async fn pass(&mut self, start: i64, backfill: bool) -> bool {
+        let began = now_ms();
+        let read = if backfill { Read::Backfill } else { Read::Follow };
+        let Some(newest) = self.read(start, None, read).await else { return false };
+        // The pass is complete: from now on nothing older than the overlap window is read again
+        // (but by a sweep). The window follows the newest event, but never past this host's own
+        // clock: one event stamped in the future must not carry it beyond the events of now.
+        let newest = newest.into_iter().chain(self.position.newest).max().map_or(start, |n| n.min(began));
+        self.position.newest = Some(newest);
+        self.position.read_from = Some(self.position.read_from.map_or(start, |r| r.min(start)));
         let overlap = self.settings.overlap.as_millis() as i64;
-        let keep_from = self.position.newest.unwrap_or(start) - overlap - 60_000;
+        let keep_from = newest - overlap * (1 + SWEEP_WINDOWS) - 60_000;
         self.seen.forget_before(keep_from);
         if !self.store(Page::default(), Some(keep_from)).await {
             return false;
@@ -633,10 +766,26 @@ impl Follower {
         let (health, summary, detail) = if took > (2 * poll).max(10_000) {
             let lag = format!("lagging {} s", took / 1000);
             (Health::Degraded, lag.clone(), format!("{lag}: a poll took that long"))
+        } else if let Some(words) = self.recent_warnings(now_ms()) {
+            (Health::Degraded, words, format!("{} events stored", self.position.stored))
         } else {
             (Health::Ok, "ok".to_string(), format!("ok: {} events stored", self.position.stored))
         };
         self.report(health, summary, detail).await
+    }
+
+    /// Reads the windows behind the overlap window (back to where following began): whatever is
+    /// new there arrived later than the overlap, and would otherwise never be read. False once the
+    /// writer is gone.
+    async fn sweep(&mut self) -> bool {
+        let (Some(newest), Some(read_from)) = (self.position.newest, self.position.read_from) else { return true };
+        let overlap = self.settings.overlap.as_millis() as i64;
+        let end = newest - overlap - 1;
+        let start = (newest - overlap * (1 + SWEEP_WINDOWS)).max(read_from);
+        if start > end {
+            return true;
+        }
+        self.read(start.max(0), Some(end), Read::Sweep).await.is_some()
     }
 
     /// Follows the group until the writer goes away.
@@ -658,14 +807,24 @@ impl Follower {
         if let Some(p) = stored.and_then(|text| serde_json::from_str::<Position>(&text).ok()) {
             self.position = p;
         }
+        if let (Some(newest), None) = (self.position.newest, self.position.read_from) {
+            // A position from before sweeps: only the window whose keys were kept may be swept.
+            self.position.read_from = Some(newest.min(now_ms()) - overlap - 60_000);
+        }
         for key in seen {
             self.seen.insert(&key.id, key.ts);
         }
+        let mut passes = 0u32;
         loop {
             let (start, backfill) = match self.position.newest {
-                Some(newest) => (newest - overlap, false),
+                // A position stored before the window was bound to this host's clock may lie in the future.
+                Some(newest) => (newest.min(now_ms()) - overlap, false),
                 None => (now_ms() - since, true),
             };
+            passes += 1;
+            if passes % SWEEP_EVERY == 0 && !self.sweep().await {
+                return;
+            }
             if !self.pass(start.max(0), backfill).await {
                 return;
             }
@@ -727,22 +886,36 @@ pub struct GroupInfo {
 }
 
 /// Starts one follower per group of every entry; all share one request budget. Never blocks the
-/// console: everything runs on the collector's tasks and reports through the source status.
-pub async fn run(writer: StoreWriter, entries: Vec<GroupConfig>) {
+/// console: everything runs on the collector's tasks and reports through the source status. With
+/// `publish` (this host's `[cloudwatch_publish]`), the host's own stream is never read back.
+pub async fn run(
+    writer: StoreWriter,
+    entries: Vec<GroupConfig>,
+    publish: Option<crate::config::cloudwatch::PublishConfig>,
+) {
     if entries.is_empty() {
         return;
     }
+    let own = publish.map(|p| {
+        let host = super::cloudwatch_publish::host_name();
+        (p.group_name(&host), host)
+    });
     let rate = entries.iter().filter_map(|e| e.requests_per_second).min().unwrap_or(3);
     let budget = Arc::new(RequestBudget::new(f64::from(rate)));
     let mut tasks = tokio::task::JoinSet::new();
     for entry in entries {
-        tasks.spawn(follow_entry(writer.clone(), entry, budget.clone()));
+        tasks.spawn(follow_entry(writer.clone(), entry, budget.clone(), own.clone()));
     }
     while tasks.join_next().await.is_some() {}
 }
 
 /// Follows an entry's groups; with a prefix, looks for new groups every minute.
-async fn follow_entry(writer: StoreWriter, entry: GroupConfig, budget: Arc<RequestBudget>) {
+async fn follow_entry(
+    writer: StoreWriter,
+    entry: GroupConfig,
+    budget: Arc<RequestBudget>,
+    own: Option<(String, String)>,
+) {
     let label = format!("cloudwatch:{}", entry.label());
     let settings = match entry.settings() {
         Ok(s) => Arc::new(s),
@@ -789,6 +962,8 @@ async fn follow_entry(writer: StoreWriter, entry: GroupConfig, budget: Arc<Reque
                         position: Position::default(),
                         endpoint: endpoint.clone(),
                         last_unparsed: None,
+                        last_refused: None,
+                        own: own.clone(),
                     };
                     tasks.spawn(follower.run());
                 }
@@ -866,6 +1041,25 @@ mod tests {
         assert_eq!(entry.settings().unwrap_err(), "[[cloudwatch]] /g: tenant_from = \"field\" needs format = \"json\"");
         let wrong: Result<GroupConfig, _> = toml::from_str("group = \"/g\"\n[fields]\ncustomer = \"x\"");
         assert!(wrong.unwrap_err().to_string().contains("unknown field `customer`"));
+    }
+
+    #[test]
+    fn a_published_row_is_its_streams_whatever_origin_it_claims() {
+        let row = |origin: &str| format!(r#"{{"kind":"audit","origin":{origin},"id":1,"ts":5,"action":"isolate"}}"#);
+        match Payload::Rampart.parse(&row("\"web-2\""), "web-2", "s") {
+            Ok(Parsed::Fleet(r)) => assert_eq!((r.origin.as_str(), r.stream.as_str()), ("web-2", "web-2")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Payload::Rampart.parse(&row("\"web-2\""), "evil", "s"),
+            Ok(Parsed::Refused("claims origin \"web-2\" in stream \"evil\"".into()))
+        );
+        assert!(matches!(Payload::Rampart.parse(&row("7"), "evil", "s"), Ok(Parsed::Refused(_))));
+        let alert = r#"{"kind":"alert","origin":"web-2","hostname":"db-1","priority":"Emergency","rule":"r","output":"o","time":"2026-11-26T11:54:56.789Z"}"#;
+        match Payload::Rampart.parse(alert, "web-2", "s") {
+            Ok(Parsed::Alert(a)) => assert_eq!(a.hostname, "web-2", "an alert's host is its stream"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

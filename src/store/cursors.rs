@@ -28,6 +28,9 @@ pub struct Batch {
     /// One key per unparsed line, in order (or none): a line read again is neither kept nor
     /// counted twice.
     pub unparsed_keys: Vec<EventKey>,
+    /// Keys of events read but neither stored nor kept (a refused row): remembered like the
+    /// others, so a re-read, even after a restart, does not count them again.
+    pub skipped_keys: Vec<EventKey>,
 }
 
 /// What a batch added.
@@ -60,9 +63,12 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<Sto
     };
     let mut fresh = vec![true; len];
     let mut fresh_lines = vec![true; batch.unparsed.len()];
-    if !batch.keys.is_empty() || !batch.unparsed_keys.is_empty() {
+    if !batch.keys.is_empty() || !batch.unparsed_keys.is_empty() || !batch.skipped_keys.is_empty() {
         let mut seen =
             conn.prepare_cached("INSERT OR IGNORE INTO cursor_seen (source, event_id, ts) VALUES (?, ?, ?)")?;
+        for key in &batch.skipped_keys {
+            seen.execute(params![batch.source, key.id, key.ts])?;
+        }
         for (i, key) in batch.keys.iter().enumerate().take(len) {
             fresh[i] = seen.execute(params![batch.source, key.id, key.ts])? == 1;
         }
@@ -133,6 +139,7 @@ mod tests {
             forget_before: None,
             unparsed: Vec::new(),
             unparsed_keys: Vec::new(),
+            skipped_keys: Vec::new(),
         };
         assert_eq!(store(&conn, &batch(&["a", "b"], "p1"), 0).unwrap().rows, 2);
         assert_eq!(store(&conn, &batch(&["b", "c"], "p2"), 0).unwrap().rows, 1);

@@ -12,11 +12,16 @@ use super::filter::{Field, FieldKind, Fields, KeyBound, Time};
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FleetRow {
     pub id: i64,
-    /// The host that published it.
+    /// The host that published it: the stream it was read from (a row claiming another is refused).
     pub origin: String,
+    /// The log group and stream it was read from (with kind and id, what makes it one row here).
+    pub group: String,
+    pub stream: String,
+    /// The id of the store that published it (a new store on a host numbers its rows from 1 again).
+    pub store: String,
     /// `audit`, `ban`, `unban` or `integrity`.
     pub kind: String,
-    /// The row's id on its host (with origin and kind, what makes it one row here).
+    /// The row's id on its host.
     pub ref_id: i64,
     pub ts: i64,
     /// One line that says what happened, made when the row is read.
@@ -86,6 +91,9 @@ impl FleetRow {
         Some(FleetRow {
             id: 0,
             origin: origin.to_string(),
+            group: String::new(),
+            stream: origin.to_string(),
+            store: text("store"),
             kind: kind.to_string(),
             ref_id,
             ts: ts.unwrap_or(0),
@@ -93,16 +101,32 @@ impl FleetRow {
             fields_json: fields.to_string(),
         })
     }
+
+    /// The row as read from `stream` of `group`.
+    pub fn read_from(self, group: &str, stream: &str) -> FleetRow {
+        FleetRow { group: group.to_string(), stream: stream.to_string(), ..self }
+    }
 }
 
-/// Stores rows not stored before (by origin, kind and id); returns how many were new.
+/// Stores rows not stored before (by group, stream, store, kind and id); returns how many were new.
 pub fn insert_many(conn: &Connection, rows: &[FleetRow]) -> rusqlite::Result<usize> {
     let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO fleet (origin, kind, ref_id, ts, summary, fields_json) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO fleet (origin, log_group, stream, store, kind, ref_id, ts, summary, fields_json) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     let mut new = 0;
     for r in rows {
-        new += stmt.execute(params![r.origin, r.kind, r.ref_id, r.ts, r.summary, r.fields_json])?;
+        new += stmt.execute(params![
+            r.origin,
+            r.group,
+            r.stream,
+            r.store,
+            r.kind,
+            r.ref_id,
+            r.ts,
+            r.summary,
+            r.fields_json
+        ])?;
     }
     Ok(new)
 }
@@ -111,12 +135,15 @@ pub const FIELDS: Fields = Fields {
     fields: &[
         Field { name: "host", column: "origin", kind: FieldKind::Text },
         Field { name: "kind", column: "kind", kind: FieldKind::Text },
+        Field { name: "group", column: "log_group", kind: FieldKind::Text },
+        Field { name: "stream", column: "stream", kind: FieldKind::Text },
     ],
     free_text: &["origin", "kind", "summary"],
     time: Some(Time { column: "ts", key_bound: KeyBound::None }),
 };
 
-pub const SELECT: &str = "SELECT id, origin, kind, ref_id, ts, summary, fields_json FROM fleet";
+pub const SELECT: &str =
+    "SELECT id, origin, kind, ref_id, ts, summary, fields_json, log_group, stream, store FROM fleet";
 
 pub fn from_row(r: &Row) -> rusqlite::Result<FleetRow> {
     Ok(FleetRow {
@@ -127,6 +154,9 @@ pub fn from_row(r: &Row) -> rusqlite::Result<FleetRow> {
         ts: r.get(4)?,
         summary: r.get(5)?,
         fields_json: r.get(6)?,
+        group: r.get(7)?,
+        stream: r.get(8)?,
+        store: r.get(9)?,
     })
 }
 
@@ -165,5 +195,21 @@ mod tests {
         let bad = json!({"id": 3, "target": "web", "started": 1, "signature_ok": 0});
         assert_eq!(FleetRow::from_published("h", "integrity", &bad).unwrap().summary, "verify web: SIGNATURE INVALID");
         assert_eq!(FleetRow::from_published("h", "audit", &json!({"ts": 1})), None, "no id, no row");
+    }
+
+    #[test]
+    fn a_second_store_on_a_host_keeps_its_rows_beside_the_first_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("s.db"), crate::store::Access::ReadWrite).unwrap();
+        let row = |store: &str, action: &str| {
+            let v = json!({"id": 1, "ts": 10, "action": action, "target": "acme", "operator": "alice",
+                "outcome": "ok", "store": store});
+            FleetRow::from_published("web-2", "audit", &v).unwrap().read_from("/rampart/", "web-2")
+        };
+        assert_eq!(insert_many(&conn, &[row("old", "isolate"), row("old", "isolate")]).unwrap(), 1);
+        assert_eq!(insert_many(&conn, &[row("new", "restore")]).unwrap(), 1, "the new store's row 1 is its own");
+        let rows = newest(&conn, 10).unwrap();
+        let stores: Vec<&str> = rows.iter().map(|r| r.store.as_str()).collect();
+        assert_eq!(stores, ["new", "old"]);
     }
 }

@@ -373,6 +373,29 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER store_identity_no_delete BEFORE DELETE ON store_identity
         BEGIN SELECT RAISE(ABORT, 'a store''s identity never changes'); END;
     "#,
+    // version 18: other hosts' published rows keyed by where they were read (log group and stream), not by
+    // the origin they claim: a row put into another stream can no longer take a host's place.
+    // Rows stored before have no group; their stream is their origin. The publishing store's id is
+    // part of the key too: a new store on a host numbers its rows from 1 again.
+    r#"
+    CREATE TABLE fleet_by_stream (
+        id            INTEGER PRIMARY KEY,
+        origin        TEXT NOT NULL,
+        log_group     TEXT NOT NULL DEFAULT '',
+        stream        TEXT NOT NULL DEFAULT '',
+        store         TEXT NOT NULL DEFAULT '',
+        kind          TEXT NOT NULL,
+        ref_id        INTEGER NOT NULL,
+        ts            INTEGER NOT NULL,
+        summary       TEXT NOT NULL,
+        fields_json   TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (log_group, stream, store, kind, ref_id)
+    );
+    INSERT INTO fleet_by_stream (id, origin, log_group, stream, kind, ref_id, ts, summary, fields_json)
+        SELECT id, origin, '', origin, kind, ref_id, ts, summary, fields_json FROM fleet;
+    DROP TABLE fleet;
+    ALTER TABLE fleet_by_stream RENAME TO fleet;
+    "#,
 ];
 
 /// The newest schema version this build understands.

@@ -464,3 +464,271 @@ async fn detection_rules_judge_access_events_read_from_cloudwatch() {
         assert_eq!((rule.as_str(), ip.as_str(), from.as_str()), ("Brute-force login", "203.0.113.66", source.as_str()));
     }
 }
+
+/// A group's read position as its cursor holds it (`newest`, and the counts beside it).
+fn position(db: &Path, source: &str) -> Option<serde_json::Value> {
+    let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).ok()?;
+    let text: String = conn.query_row("SELECT position FROM cursors WHERE source = ?", [source], |r| r.get(0)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// `n` access lines stamped at `ts`, unique by `from`.
+fn lines_at(from: usize, n: usize, ts: i64) -> Vec<(i64, String)> {
+    (0..n).map(|i| (ts + i as i64, access_line(from + i))).collect()
+}
+
+const HUNDRED_MINUTES: i64 = 100 * 60_000;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_stamped_in_the_future_is_stored_counted_and_holds_nothing_back() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/skewed";
+    moto::create(&client, group, &["web-1", "web-2"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("cloudwatch:{group}");
+    let _c = start_collector(dir.path(), &json_group_config(group, &moto.url));
+    wait_for("the first pass", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+
+    // Ten events now, one stamped 100 minutes ahead (CloudWatch takes up to two hours), ten more now.
+    moto::put(&client, group, "web-1", &lines_at(0, 10, now_ms())).await;
+    wait_for("10 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 10).await;
+    moto::put(&client, group, "web-2", &lines_at(100, 1, now_ms() + HUNDRED_MINUTES)).await;
+    wait_for("the future event", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 11).await;
+    let (state, detail) = wait_for(
+        "the clock skew on the Sources row",
+        || summary(&db(&dir), &source),
+        |s| s.as_ref().is_some_and(|s| s.0 == "clock skew"),
+    )
+    .await
+    .unwrap();
+    assert!(detail.contains("clock skew: 1 events from the future"), "{state}: {detail}");
+    moto::put(&client, group, "web-1", &lines_at(200, 10, now_ms())).await;
+    let seen = wait_for("all 21", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 21).await;
+    assert_eq!(seen, (21, 21), "the events after the future one are stored, each once");
+    let newest = position(&db(&dir), &source).and_then(|p| p["newest"].as_i64()).unwrap();
+    assert!(newest <= now_ms(), "the read position never passes this host's clock: {newest}");
+    let (state, detail) = status(&db(&dir), &source).unwrap();
+    assert_eq!(state, "degraded", "{detail}");
+    assert!(detail.contains("clock skew: 1 events from the future"), "counted once across re-reads: {detail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tail_follow_is_not_blinded_by_an_event_stamped_in_the_future() {
+    use std::io::BufRead;
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/skewed-tail";
+    moto::create(&client, group, &["web-1", "web-2"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = std::fs::File::create(dir.path().join("stderr")).unwrap();
+    let mut child = moto::rampart(dir.path())
+        .args(["cloudwatch", "tail", group, "--follow", "--json", "--since", "1h", "--region", "us-east-1"])
+        .args(["--endpoint-url", &moto.url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let printed = || lines.lock().unwrap().len();
+
+    moto::put(&client, group, "web-1", &lines_at(0, 10, now_ms())).await;
+    wait_for("10 lines", printed, |n| *n >= 10).await;
+    moto::put(&client, group, "web-2", &lines_at(100, 1, now_ms() + HUNDRED_MINUTES)).await;
+    wait_for("the future event", printed, |n| *n >= 11).await;
+    moto::put(&client, group, "web-1", &lines_at(200, 10, now_ms())).await;
+    let n = wait_for("all 21", printed, |n| *n >= 21).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(n, 21, "each once: {:?}", lines.lock().unwrap());
+    let paths: std::collections::BTreeSet<String> =
+        lines.lock().unwrap().iter().map(|l| l.split("/item/").nth(1).unwrap_or("").to_string()).collect();
+    assert_eq!(paths.len(), 21);
+    let said = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+    assert!(said.contains("clock skew: an event of stream web-2 is stamped"), "{said}");
+}
+
+/// A published row as another host's `[cloudwatch_publish]` puts it.
+fn published_audit(origin: &str, id: i64, action: &str) -> String {
+    serde_json::json!({"kind": "audit", "origin": origin, "id": id, "ts": now_ms(), "operator": "alice",
+        "action": action, "target": "acme", "outcome": "ok", "after": {"audit": id}})
+    .to_string()
+}
+
+/// The Fleet view's rows: (host, group, stream, summary), oldest first.
+fn fleet_rows(db: &Path) -> Vec<(String, String, String, String)> {
+    let Ok(conn) = rampart::store::open(db, rampart::store::Access::ReadOnly) else { return vec![] };
+    let rows = rampart::store::fleet::newest(&conn, 100).unwrap_or_default();
+    rows.into_iter().rev().map(|r| (r.origin, r.group, r.stream, r.summary)).collect()
+}
+
+fn rampart_prefix_config(url: &str) -> String {
+    format!(
+        "[[cloudwatch]]\ngroup_prefix = \"/rampart/\"\nformat = \"rampart\"\nregion = \"us-east-1\"\n\
+         endpoint_url = \"{url}\"\nsince = \"1h\"\npoll = \"300ms\"\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_claiming_another_hosts_origin_is_refused_and_the_real_one_stored() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    moto::create(&client, "/rampart/evil", &["evil", "web-2"]).await;
+    moto::create(&client, "/rampart/web-2", &["web-2"]).await;
+    let now = now_ms();
+    // Whoever may put into /rampart/evil claims to be web-2: an audit row and an Emergency alert.
+    let alert = serde_json::json!({"kind": "alert", "origin": "web-2", "id": 9, "hostname": "web-2",
+        "priority": "Emergency", "rule": "Forged", "output": "forged", "time": "2026-11-26T11:54:56.789Z"});
+    moto::put(
+        &client,
+        "/rampart/evil",
+        "evil",
+        &[(now - 3_000, published_audit("web-2", 1, "forged")), (now - 2_000, alert.to_string())],
+    )
+    .await;
+    // And puts a row naming itself web-2 into a stream named web-2 of its own group: taken as
+    // that stream's, in that group, and no longer able to take the real web-2's place.
+    moto::put(&client, "/rampart/evil", "web-2", &[(now - 1_000, published_audit("web-2", 1, "lookalike"))]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let _c = start_collector(dir.path(), &rampart_prefix_config(&moto.url));
+    let source = "cloudwatch:/rampart/evil";
+    let (state, detail) = wait_for(
+        "the refusals on the Sources row",
+        || summary(&db(&dir), source),
+        |s| s.as_ref().is_some_and(|s| s.1.contains("2 published rows refused")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(state, "origin refused", "{detail}");
+    assert!(detail.contains(r#"claims origin "web-2" in stream "evil""#), "{detail}");
+    wait_for("the lookalike", || fleet_rows(&db(&dir)).len(), |n| *n >= 1).await;
+    let forged_alerts = counts(&db(&dir), "alerts", "rule", source);
+    assert_eq!(forged_alerts, (0, 0), "the forged alert is not stored");
+
+    // web-2 publishes its real row with the same id: it is stored.
+    moto::put(&client, "/rampart/web-2", "web-2", &[(now_ms(), published_audit("web-2", 1, "isolate"))]).await;
+    let rows = wait_for("the real row", || fleet_rows(&db(&dir)), |rows| rows.len() >= 2).await;
+    let row = |group: &str, what: &str| {
+        ("web-2".to_string(), group.to_string(), "web-2".to_string(), format!("{what} acme by alice: ok"))
+    };
+    assert_eq!(rows, [row("/rampart/evil", "lookalike"), row("/rampart/web-2", "isolate")]);
+    let (state, detail) = status(&db(&dir), source).unwrap();
+    assert_eq!(state, "degraded", "{detail}");
+    assert!(detail.contains("2 published rows refused"), "counted once across re-reads: {detail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_does_not_read_back_its_own_published_stream() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let host = rampart::sources::cloudwatch_publish::host_name();
+    let own_group = format!("/rampart/{host}");
+    // The documented set-up: publish to /rampart/<host> (the default), follow every /rampart/ group.
+    moto::create(&client, &own_group, &[]).await;
+    moto::create(&client, "/rampart/web-9", &["web-9"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[cloudwatch_publish]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\n{}",
+        moto.url,
+        rampart_prefix_config(&moto.url)
+    );
+    {
+        let conn = rampart::store::open(&db(&dir), rampart::store::Access::ReadWrite).unwrap();
+        let a = rampart::store::alerts::Alert {
+            id: 0,
+            ts: now_ms(),
+            priority: rampart::store::alerts::Priority::Critical,
+            rule: "Own rule".into(),
+            source: "rampart".into(),
+            hostname: host.clone(),
+            tenant: Some("acme".into()),
+            output: "own alert".into(),
+            output_fields_json: "{}".into(),
+            tags: "rampart".into(),
+            src_ip: None,
+            acked_by: None,
+            acked_at: None,
+        };
+        rampart::store::alerts::insert(&conn, &a).unwrap();
+    }
+    let _c = start_collector(dir.path(), &config);
+    // The alert is published into the host's own stream…
+    let published = wait_for(
+        "the own alert published",
+        || {
+            let client = client.clone();
+            let (group, host) = (own_group.clone(), host.clone());
+            std::thread::spawn(move || {
+                tokio::runtime::Runtime::new().unwrap().block_on(async move {
+                    let out = client.get_log_events().log_group_name(group).log_stream_name(host).send().await;
+                    out.ok().and_then(|o| o.events().first().and_then(|e| e.timestamp()))
+                })
+            })
+            .join()
+            .unwrap()
+        },
+        Option::is_some,
+    )
+    .await
+    .unwrap();
+    // …and the follower of /rampart/ reads past it, while another host's alert is stored.
+    let alert = serde_json::json!({"kind": "alert", "origin": "web-9", "id": 1, "priority": "Critical",
+        "rule": "Other host", "output": "x", "time": "2026-11-26T11:54:56.789Z"});
+    moto::put(&client, "/rampart/web-9", "web-9", &[(now_ms(), alert.to_string())]).await;
+    wait_for("web-9's alert", || counts(&db(&dir), "alerts", "rule", "cloudwatch:/rampart/web-9"), |c| c.0 >= 1).await;
+    let own_source = format!("cloudwatch:{own_group}");
+    wait_for(
+        "a pass over the own group past the published alert",
+        || position(&db(&dir), &own_source).and_then(|p| p["newest"].as_i64()),
+        |n| n.is_some_and(|n| n >= published),
+    )
+    .await;
+    let conn = rampart::store::open(&db(&dir), rampart::store::Access::ReadOnly).unwrap();
+    let own: i64 = conn.query_row("SELECT count(*) FROM alerts WHERE rule = 'Own rule'", [], |r| r.get(0)).unwrap();
+    assert_eq!(own, 1, "the host's own alert shows once");
+    let (_, detail) = status(&db(&dir), &own_source).unwrap();
+    assert!(detail.contains(&format!("this host's own stream {host} is not read")), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_later_than_the_overlap_window_are_found_and_counted() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    let group = "/ecs/production/late";
+    moto::create(&client, group, &["web-1", "web-2"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("cloudwatch:{group}");
+    let config = json_group_config(group, &moto.url).replace("overlap = \"10m\"", "overlap = \"1m\"");
+    let _c = start_collector(dir.path(), &config);
+    wait_for("the first pass", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+    let now = now_ms();
+    moto::put(&client, group, "web-1", &lines_at(0, 5, now)).await;
+    wait_for("5 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 5).await;
+    wait_for(
+        "the window moved to them",
+        || position(&db(&dir), &source).and_then(|p| p["newest"].as_i64()),
+        |n| n.is_some_and(|n| n >= now),
+    )
+    .await;
+    // An event 90 s behind the newest: behind the one-minute overlap window each poll reads.
+    moto::put(&client, group, "web-2", &lines_at(100, 1, now - 90_000)).await;
+    let seen = wait_for("the late event", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 6).await;
+    assert_eq!(seen, (6, 6));
+    let (state, detail) = wait_for(
+        "the late event on the Sources row",
+        || summary(&db(&dir), &source),
+        |s| s.as_ref().is_some_and(|s| s.1.contains("1 late events found behind the overlap window")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(state, "late events", "{detail}");
+    assert_eq!(counts(&db(&dir), "access_events", "path", &source), (6, 6), "sweeps store nothing twice");
+}

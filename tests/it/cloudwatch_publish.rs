@@ -370,7 +370,8 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_a
         |rows| rows.len() >= 2,
     )
     .await;
-    let host = "test-host".to_string();
+    // The host is the stream the alert came from, not the hostname it carries.
+    let host = rampart::sources::cloudwatch_publish::host_name();
     assert_eq!(
         seen,
         [

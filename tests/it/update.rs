@@ -324,6 +324,16 @@ fn the_fleet_view_lists_other_hosts_record_and_no_action_applies_to_it() {
 }
 
 #[test]
+fn a_fleet_rows_detail_says_which_log_group_and_stream_it_was_read_from() {
+    let mut h = demo();
+    h.press("8 enter");
+    let screen = h.screen();
+    assert!(screen.contains("log group") && screen.contains("/rampart/fleet"), "{screen}");
+    let Some(Row::Fleet(row)) = h.state.pane(Pane::Fleet).rows.first().cloned() else { panic!("no fleet row") };
+    assert!(screen.contains("log stream") && !row.stream.is_empty() && screen.contains(&row.stream), "{screen}");
+}
+
+#[test]
 fn actions_say_where_they_work() {
     let mut h = demo();
     h.press("3 u");

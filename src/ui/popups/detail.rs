@@ -153,6 +153,8 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
         ],
         Row::Fleet(r) => vec![
             ("host", r.origin.clone()),
+            ("log group", if r.group.is_empty() { "(not recorded)".into() } else { r.group.clone() }),
+            ("log stream", r.stream.clone()),
             ("kind", r.kind.clone()),
             ("id on its host", r.ref_id.to_string()),
             ("time", format::timestamp(r.ts)),
