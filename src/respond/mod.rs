@@ -15,45 +15,19 @@ use crate::config::{Config, DockerConfig};
 use crate::store::writer::{StoreWriter, Tables};
 use crate::store::{alerts, audit, bans, integrity, now_ms, tenants};
 
-/// An action an operator asked for, with everything needed to perform it.
+/// An action an operator asked for, with everything needed to perform it. `Baseline` and `Accept`
+/// are `rampart integrity baseline|accept`, signed on the command line; `new_key` when the
+/// target's pinned key changes with the acceptance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Isolate {
-        tenant: String,
-        reason: String,
-        pause: bool,
-    },
-    Restore {
-        tenant: String,
-    },
-    Unban {
-        ban_id: i64,
-        ip: String,
-        jail: String,
-    },
-    Ban {
-        ip: String,
-        jail: String,
-        reason: String,
-    },
-    Acknowledge {
-        alert_id: i64,
-        rule: String,
-    },
-    Verify {
-        target: String,
-    },
-    /// `rampart integrity baseline`: a new target, signed on the command line.
-    Baseline {
-        target: String,
-    },
-    /// `rampart integrity accept`: the tree as it is now becomes the baseline; `new_key` when the
-    /// target's pinned key changes with it.
-    Accept {
-        target: String,
-        reason: String,
-        new_key: bool,
-    },
+    Isolate { tenant: String, reason: String, pause: bool },
+    Restore { tenant: String },
+    Unban { ban_id: i64, ip: String, jail: String },
+    Ban { ip: String, jail: String, reason: String },
+    Acknowledge { alert_id: i64, rule: String },
+    Verify { target: String },
+    Baseline { target: String },
+    Accept { target: String, reason: String, new_key: bool },
 }
 
 impl Request {

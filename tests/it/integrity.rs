@@ -934,3 +934,29 @@ fn the_openssl_check_is_in_the_help_and_the_manual_pages() {
         assert!(text.contains("openssl pkey"), "and how to compare the key with the pin: {text}");
     }
 }
+
+#[test]
+fn accept_on_a_terminal_asks_after_saying_what_it_accepts() {
+    let lab = baselined();
+    fs::write(lab.tree().join("bin/implant"), "#!/bin/sh\n").unwrap();
+    fs::set_permissions(lab.tree().join("bin/implant"), fs::Permissions::from_mode(0o4755)).unwrap();
+    let (private, _) = keys();
+    let t = tmux::Tmux::start("integrity-accept");
+    t.type_text(&format!(
+        "RAMPART_DB={} {BIN} integrity accept web --key {} --reason 'deploy 7'; echo \"EXIT=$?\"",
+        lab.dir.path().join("store.db").display(),
+        private.display()
+    ));
+    t.key("Enter");
+    let screen = t.wait_for("accept this as web's baseline? [y/N]");
+    assert!(screen.contains("WARNING: 1 new set-uid/set-gid files:") && screen.contains("bin/implant"), "{screen}");
+    t.type_text("n");
+    t.key("Enter");
+    let screen = t.wait_for("EXIT=3");
+    assert!(screen.contains("not accepted: nothing was changed"), "{screen}");
+    let (code, _) = lab.verify("web");
+    assert_eq!(code, 1, "still drift: nothing was signed");
+    let accepts: i64 =
+        lab.store().query_row("SELECT count(*) FROM audit WHERE action = 'accept'", [], |r| r.get(0)).unwrap();
+    assert_eq!(accepts, 0);
+}
