@@ -252,7 +252,7 @@ fn baseline(
     };
     let root = match std::fs::canonicalize(path) {
         Ok(r) => r,
-        Err(e) => return fail(format!("cannot read {}: {}", path.display(), integrity::walk::io_reason(&e))),
+        Err(e) => return fail(format!("cannot read {}: {}", path.display(), integrity::walk::file_reason(&e))),
     };
     let manifest =
         manifest.unwrap_or_else(|| db.parent().unwrap_or(Path::new(".")).join("integrity").join(name).join("MANIFEST"));

@@ -70,7 +70,7 @@ pub fn keygen(dir: &Path, bits: usize) -> Result<(PathBuf, PathBuf), KeyError> {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| KeyError::Unwritable { path: dir.to_owned(), why: super::walk::io_reason(&e) })?;
+            .map_err(|e| KeyError::Unwritable { path: dir.to_owned(), why: super::walk::file_reason(&e) })?;
     }
     let key = RsaPrivateKey::new(&mut rand::thread_rng(), bits)
         .map_err(|e| KeyError::Generate { bits, why: e.to_string() })?;
@@ -88,7 +88,7 @@ pub fn keygen(dir: &Path, bits: usize) -> Result<(PathBuf, PathBuf), KeyError> {
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
     let unwritable = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::AlreadyExists => KeyError::Exists(path.to_owned()),
-        _ => KeyError::Unwritable { path: path.to_owned(), why: super::walk::io_reason(&e) },
+        _ => KeyError::Unwritable { path: path.to_owned(), why: super::walk::file_reason(&e) },
     };
     let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(unwritable)?;
     // The umask may have taken bits away, never added them; set the mode exactly anyway.
@@ -100,7 +100,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
 /// it is a public key instead).
 pub fn load_private(path: &Path) -> Result<RsaPrivateKey, KeyError> {
     let unreadable =
-        |e: std::io::Error| KeyError::Unreadable { path: path.to_owned(), why: super::walk::io_reason(&e) };
+        |e: std::io::Error| KeyError::Unreadable { path: path.to_owned(), why: super::walk::file_reason(&e) };
     let meta = fs::metadata(path).map_err(unreadable)?;
     let pem = fs::read_to_string(path).map_err(unreadable)?;
     if pem.contains("PUBLIC KEY-----") && !pem.contains("PRIVATE KEY-----") {
@@ -115,8 +115,8 @@ pub fn load_private(path: &Path) -> Result<RsaPrivateKey, KeyError> {
 
 /// Reads a public key; a private key given in its place is refused, never used.
 pub fn load_public(path: &Path) -> Result<RsaPublicKey, KeyError> {
-    let bytes =
-        fs::read(path).map_err(|e| KeyError::Unreadable { path: path.to_owned(), why: super::walk::io_reason(&e) })?;
+    let bytes = fs::read(path)
+        .map_err(|e| KeyError::Unreadable { path: path.to_owned(), why: super::walk::file_reason(&e) })?;
     parse_public(path, &bytes)
 }
 

@@ -195,7 +195,7 @@ const CHUNK: usize = 256 * 1024;
 /// is recorded, its contents are not), then hashes every regular file on `threads` threads.
 pub fn walk(root: &Path, excludes: &Excludes, threads: usize) -> Result<Walked, WalkError> {
     let root_meta =
-        fs::symlink_metadata(root).map_err(|e| WalkError::Root { path: root.to_owned(), why: io_reason(&e) })?;
+        fs::symlink_metadata(root).map_err(|e| WalkError::Root { path: root.to_owned(), why: file_reason(&e) })?;
     if !root_meta.is_dir() {
         return Err(WalkError::NotADirectory(root.to_owned()));
     }
@@ -383,6 +383,15 @@ pub fn io_reason(e: &io::Error) -> String {
                 None => text,
             }
         }
+    }
+}
+
+/// An I/O error on a file named by the operator (a key, a root), not met during a walk: a missing
+/// one is "no such file", not "vanished during the walk".
+pub fn file_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or folder".into(),
+        _ => io_reason(e),
     }
 }
 

@@ -453,6 +453,16 @@ fn exit_codes_for_usage_and_io_errors() {
     let accepts: i64 =
         lab.store().query_row("SELECT count(*) FROM audit WHERE action LIKE 'accept%'", [], |r| r.get(0)).unwrap();
     assert_eq!(accepts, 0, "nothing was accepted");
+    // A key or a root that is not there is said so, not "vanished during the walk".
+    let nokey = lab.dir.path().join("no-key.pem");
+    let o = lab.run(&["integrity", "accept", "web", "--key", nokey.to_str().unwrap(), "--reason", "x"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o).contains(&format!("cannot read {}: no such file or folder", nokey.display())), "{}", text(&o));
+    fs::rename(lab.tree(), lab.dir.path().join("moved")).unwrap();
+    let (code, report) = lab.verify("web");
+    assert_eq!(code, 3, "{report:#}");
+    let problem = report["problem"].as_str().unwrap();
+    assert!(problem.contains("cannot read the root") && problem.ends_with("no such file or folder"), "{problem}");
 }
 
 #[test]
