@@ -970,3 +970,42 @@ fn accept_on_a_terminal_asks_after_saying_what_it_accepts() {
         lab.store().query_row("SELECT count(*) FROM audit WHERE action = 'accept'", [], |r| r.get(0)).unwrap();
     assert_eq!(accepts, 0);
 }
+
+#[test]
+fn a_store_from_before_pinning_keeps_only_the_pins_rampart_took_itself() {
+    let lab = baselined();
+    let (_, public) = keys();
+    let m = lab.manifest("web");
+    // A config-only target as an earlier rampart registered it: the fingerprint of whatever key
+    // file lay on disk, and no baseline time.
+    lab.store()
+        .execute(
+            "INSERT INTO integrity_targets (name, root, manifest_path, pubkey_path, key_fingerprint) \
+             VALUES ('old', ?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                lab.tree().to_str().unwrap(),
+                m.to_str().unwrap(),
+                m.with_file_name("MANIFEST.pub.pem").to_str().unwrap(),
+                openssl_fingerprint(public)
+            ],
+        )
+        .unwrap();
+    let pinning = rampart::store::schema::MIGRATIONS
+        .iter()
+        .find(|sql| sql.contains("SET key_fingerprint = NULL"))
+        .expect("the migration that unpins what rampart did not pin");
+    lab.store().execute_batch(pinning).unwrap();
+    let pins: Vec<(String, Option<String>)> = lab
+        .store()
+        .prepare("SELECT name, key_fingerprint FROM integrity_targets ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(pins, [("old".to_string(), None), ("web".to_string(), Some(openssl_fingerprint(public)))]);
+    let (code, report) = lab.verify("old");
+    assert_eq!(code, 2, "{report:#}");
+    assert!(report["problem"].as_str().unwrap().contains("no key is pinned for this target"), "{report:#}");
+    assert_eq!(lab.verify("web").0, 0);
+}
