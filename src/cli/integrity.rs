@@ -559,7 +559,7 @@ fn accept(db: &Path, config: &Config, name: &str, signing: &Signing, reason: &st
     let made = match integrity::baseline(&spec.root, &exclude, &key, &host(), integrity::walk::cores()) {
         Ok(b) => b,
         Err(e) => {
-            let w = compare::Warnings::of_changes(&before.changes, &root);
+            let w = compare::Warnings::of_changes(&before.changes, &[], &root);
             print_warnings(trusted, &compare::Warnings { unreadable: w.unreadable, ..Default::default() });
             return fail(e);
         }
@@ -569,7 +569,7 @@ fn accept(db: &Path, config: &Config, name: &str, signing: &Signing, reason: &st
         Err(e) => return fail(format!("the new manifest cannot be read back: {e}")),
     };
     let warnings = if trusted {
-        compare::Warnings::of_changes(&before.changes, &root)
+        compare::Warnings::of_changes(&before.changes, &entries, &root)
     } else {
         compare::Warnings::of_tree(&entries, &root)
     };

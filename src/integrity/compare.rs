@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::walk::{Entry, Walked};
+use super::walk::{Entry, Kind, Walked};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChangeKind {
@@ -230,8 +230,11 @@ pub struct Warnings {
 }
 
 impl Warnings {
-    /// From the changes since a trusted baseline: only what is new is warned of.
-    pub fn of_changes(changes: &[Change], root: &[u8]) -> Warnings {
+    /// From the changes since a trusted baseline: only what is new is warned of. `now` is the tree
+    /// as walked (sorted by path), which says what a changed entry is.
+    pub fn of_changes(changes: &[Change], now: &[Entry], root: &[u8]) -> Warnings {
+        let is_directory =
+            |path: &[u8]| now.binary_search_by(|e| e.path.as_slice().cmp(path)).is_ok_and(|i| now[i].kind == Kind::Dir);
         let mut w = Warnings::default();
         for c in changes {
             let path = c.display_path();
@@ -239,7 +242,8 @@ impl Warnings {
                 ChangeKind::Added | ChangeKind::Changed => {
                     let bits = |m: &Map<String, Value>| mode_of(m).map_or(0, |mode| mode & 0o6000);
                     let gained = bits(&c.after) & !bits(&c.before);
-                    if gained != 0 {
+                    // A set-gid folder only passes its group on; a file is what runs as another user.
+                    if gained != 0 && !is_directory(&c.path) {
                         w.setuid.push((path.clone(), format!("mode {}", value_text(c.after.get("mode")))));
                     }
                     if let Some(Value::String(target)) = c.after.get("target") {
@@ -260,7 +264,7 @@ impl Warnings {
         let mut w = Warnings::default();
         for e in entries {
             let path = String::from_utf8_lossy(&e.path).into_owned();
-            if e.mode & 0o6000 != 0 && e.kind != super::walk::Kind::Dir {
+            if e.mode & 0o6000 != 0 && e.kind != Kind::Dir {
                 w.setuid.push((path.clone(), format!("mode {:04o}", e.mode)));
             }
             if let Some(target) = &e.target {

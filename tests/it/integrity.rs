@@ -799,6 +799,8 @@ fn accept_says_what_it_accepts_loudly_and_records_the_reason() {
     symlink("../../../escape", t.join("bin/up")).unwrap();
     symlink("app.conf", t.join("etc/inside")).unwrap();
     fs::remove_file(t.join("etc/hosts")).unwrap();
+    // A set-gid folder only passes its group on: no warning.
+    fs::set_permissions(t.join("etc"), fs::Permissions::from_mode(0o2755)).unwrap();
     let (private, _) = keys();
     let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap(), "--reason", "deploy 42"]);
     let out = text(&o);
