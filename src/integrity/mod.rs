@@ -284,9 +284,13 @@ pub fn verify(spec: &Spec, threads: usize) -> Verification {
     v.fingerprint = Some(fingerprint.clone());
     // The key must be the pinned one before its signature means anything.
     match &spec.pinned_key {
-        None => return finish(v, Verdict::SignatureInvalid(SignatureFailure::NotPinned { found: fingerprint })),
+        None => {
+            let failure = SignatureFailure::NotPinned { target: spec.name.clone(), found: fingerprint };
+            return finish(v, Verdict::SignatureInvalid(failure));
+        }
         Some(pinned) if *pinned != fingerprint => {
-            let failure = SignatureFailure::UnpinnedKey { found: fingerprint, pinned: pinned.clone() };
+            let target = spec.name.clone();
+            let failure = SignatureFailure::UnpinnedKey { target, found: fingerprint, pinned: pinned.clone() };
             return finish(v, Verdict::SignatureInvalid(failure));
         }
         Some(_) => {}

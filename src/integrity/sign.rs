@@ -164,7 +164,7 @@ pub fn sign(key: &RsaPrivateKey, message: &[u8]) -> Result<Vec<u8>, KeyError> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureFailure {
     #[error(
-        "missing: {}; without all three (manifest, signature, public key) nothing can be trusted — put \
+        "missing: {}; nothing can be checked without all three (manifest, signature, public key): put \
          back the copies from the workstation that signed them",
         .0.join(", ")
     )]
@@ -175,16 +175,16 @@ pub enum SignatureFailure {
         "no key is pinned for this target (it was registered before rampart pinned keys, or by a config \
          entry without key_fingerprint), and a key lying beside the manifest proves nothing; the public key \
          there is {found}: if that is your key, pin it with key_fingerprint = \"{found}\" in the target's \
-         [[integrity]] entry, or re-sign with `rampart integrity accept <target> --new-key PRIVATE.pem \
+         [[integrity]] entry, or re-sign with `rampart integrity accept {target} --new-key PRIVATE.pem \
          --reason …`"
     )]
-    NotPinned { found: String },
+    NotPinned { target: String, found: String },
     #[error(
         "the public key beside the manifest is {found}, not the key pinned for this target ({pinned}): the \
          tree may have been re-signed by someone else; if you changed the key yourself, `rampart integrity \
-         accept <target> --new-key PRIVATE.pem --reason …` pins the new one"
+         accept {target} --new-key PRIVATE.pem --reason …` pins the new one"
     )]
-    UnpinnedKey { found: String, pinned: String },
+    UnpinnedKey { target: String, found: String, pinned: String },
     #[error(
         "the signature is {got} bytes where a {bits}-bit key's is {want}: it is truncated, padded, or from \
          another key"
