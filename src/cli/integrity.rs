@@ -106,7 +106,7 @@ pub enum IntegrityCommand {
     Accept {
         /// The target to re-baseline
         name: String,
-        /// The private key of the key pinned for NAME (the one its baseline was signed with)
+        /// The private half of NAME's pinned key (the key its baseline was signed with)
         #[arg(long, value_name = "PRIVATE.pem", required_unless_present = "new_key", conflicts_with = "new_key")]
         key: Option<PathBuf>,
         /// Change NAME's key: sign with this private key and pin its public key instead of the old
