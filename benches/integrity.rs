@@ -63,7 +63,14 @@ fn main() {
     let manifest = dir.path().join("MANIFEST");
     std::fs::write(&manifest, &made.bytes).unwrap();
     std::fs::write(integrity::signature_path(&manifest), &made.signature).unwrap();
-    let spec = Spec { name: "bench".into(), root: tree.clone(), manifest, public_key: public, exclude: None };
+    let spec = Spec {
+        name: "bench".into(),
+        root: tree.clone(),
+        manifest,
+        public_key: public,
+        pinned_key: Some(made.fingerprint.clone()),
+        exclude: None,
+    };
 
     let files = format!("find {} -type f -print0", tree.display());
     let sha256sum = format!("{files} | xargs -0 -P2 sha256sum > /dev/null");

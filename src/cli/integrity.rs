@@ -12,18 +12,41 @@ use rusqlite::Connection;
 use crate::config::Config;
 use crate::integrity::compare::{self, ChangeKind};
 use crate::integrity::{self, exit, sign, Spec, Verdict, Verification};
-use crate::respond::Operator;
+use crate::respond::{self, Operator, Request};
 use crate::sources::integrity::{config_target, resolve};
 use crate::store::integrity::{self as stored, Target};
-use crate::store::{self, audit, now_ms, Access};
+use crate::store::{self, now_ms, Access};
 
-const KEY_HELP: &str = "The rsa crate's private-key operations are not constant-time (RUSTSEC-2023-0071), \
-    and a watched host may be the compromised one: keep the private key on your workstation and sign there. \
-    A watched host needs only the public key; verification never touches a private key. A private key \
-    readable by group or others is refused.";
+/// Where keys belong (a macro, so the texts below can be put together at compile time).
+macro_rules! key_help {
+    () => {
+        "The rsa crate's private-key operations are not constant-time (RUSTSEC-2023-0071), and a watched \
+         host may be the compromised one: keep the private key on your workstation and sign there. A watched \
+         host needs only the public key; verification never touches a private key. A private key readable by \
+         group or others is refused."
+    };
+}
+
+/// What a signature is checked against, and how to check a baseline without rampart.
+macro_rules! check_help {
+    () => {
+        "Each target's key is pinned when it is baselined (in the store, or by key_fingerprint in its \
+         [[integrity]] entry): a manifest signed by any other key is SIGNATURE INVALID (exit 2), whatever \
+         public key lies beside it; changing the key is `accept NAME --new-key PRIVATE.pem`.\n\n\
+         Check a baseline without rampart (RSA-PSS, SHA-256, 32-byte salt, over MANIFEST's exact bytes):\n  \
+         openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \\\n      \
+         -verify public.pem -signature MANIFEST.sig MANIFEST\n\
+         and that public.pem is the pinned key (the fingerprint `rampart integrity list` shows):\n  \
+         openssl pkey -pubin -in public.pem -outform DER | sha256sum"
+    };
+}
+
+const KEY_HELP: &str = key_help!();
+const CHECK_HELP: &str = check_help!();
+const INTEGRITY_HELP: &str = concat!(check_help!(), "\n\n", key_help!());
 
 #[derive(Debug, Subcommand)]
-#[command(after_help = KEY_HELP)]
+#[command(after_help = INTEGRITY_HELP)]
 pub enum IntegrityCommand {
     /// Make an RSA key pair in DIR: private.pem (PKCS#8, mode 0600) and public.pem (SPKI); never overwrites
     #[command(after_help = KEY_HELP)]
@@ -59,8 +82,10 @@ pub enum IntegrityCommand {
         #[arg(long, default_value = "1h", value_parser = integrity::parse_every)]
         every: i64,
     },
-    /// Check NAME: the manifest's signature first, then the files; exit 0 clean, 1 drift, 2 signature
-    /// failure, 3 usage or I/O error
+    /// Check NAME: the manifest's key against the pinned one and its signature first, then the files;
+    /// exit 0 clean, 1 drift, 2 signature failure (another key, a bad or missing signature, manifest or
+    /// public key), 3 usage or I/O error
+    #[command(after_help = CHECK_HELP)]
     Verify {
         /// The target to verify
         name: String,
@@ -74,14 +99,23 @@ pub enum IntegrityCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Re-baseline NAME after a legitimate change: a new signed manifest, the previous one kept beside it
-    #[command(after_help = KEY_HELP)]
+    /// Re-baseline NAME after a legitimate change: says what it accepts (counts by kind; new set-uid
+    /// files, symlinks out of the tree, unreadable files loudly), then a new signed manifest, the
+    /// previous one kept beside it; audited with the reason
+    #[command(after_help = INTEGRITY_HELP)]
     Accept {
         /// The target to re-baseline
         name: String,
-        /// The private key NAME's baseline was signed with
+        /// The private half of NAME's pinned key (the key its baseline was signed with)
+        #[arg(long, value_name = "PRIVATE.pem", required_unless_present = "new_key", conflicts_with = "new_key")]
+        key: Option<PathBuf>,
+        /// Change NAME's key: sign with this private key and pin its public key instead of the old
+        /// one (audited as `accept-new-key`); also pins a target registered before keys were pinned
         #[arg(long, value_name = "PRIVATE.pem")]
-        key: PathBuf,
+        new_key: Option<PathBuf>,
+        /// Why the tree as it is now is right (recorded in the audit log)
+        #[arg(long, value_parser = super::args::parse_reason)]
+        reason: String,
     },
 }
 
@@ -120,7 +154,16 @@ pub fn run(
         }
         IntegrityCommand::Verify { name, json } => verify(&store_path()?, config, &name, json),
         IntegrityCommand::List { json } => list(&store_path()?, config, json),
-        IntegrityCommand::Accept { name, key } => accept(&store_path()?, config, &name, &key),
+        IntegrityCommand::Accept { name, key, new_key, reason } => {
+            let signing = match (key, new_key) {
+                (_, Some(path)) => Signing { path, new_key: true },
+                (Some(path), None) => Signing { path, new_key: false },
+                (None, None) => {
+                    return fail("accept needs --key PRIVATE.pem (or --new-key PRIVATE.pem to change keys)")
+                }
+            };
+            accept(&store_path()?, config, &name, &signing, &reason)
+        }
     }
 }
 
@@ -133,24 +176,9 @@ fn open_store(db: &Path, config: &Config) -> Result<Connection> {
     Ok(conn)
 }
 
-fn audit_row(conn: &Connection, action: &str, name: &str, ok: bool, detail: serde_json::Value) -> Result<()> {
-    let operator = Operator::current();
-    audit::append(
-        conn,
-        &audit::NewEntry {
-            ts: now_ms(),
-            operator: operator.name,
-            ssh_client: operator.ssh_client,
-            host: operator.host,
-            action: action.into(),
-            target: format!("integrity target {name}"),
-            reason: None,
-            outcome: if ok { "ok".into() } else { "failed".into() },
-            detail_json: detail.to_string(),
-        },
-    )
-    .wrap_err("cannot write the audit row")?;
-    Ok(())
+/// Appends the audit row of a baseline step through the responders' one audit writer.
+fn audit(conn: &Connection, request: &Request, ok: bool, message: &str, detail: serde_json::Value) -> Result<()> {
+    respond::record(conn, &Operator::current(), request, ok, message, detail).wrap_err("cannot write the audit row")
 }
 
 /// In one transaction.
@@ -224,7 +252,7 @@ fn baseline(
     };
     let root = match std::fs::canonicalize(path) {
         Ok(r) => r,
-        Err(e) => return fail(format!("cannot read {}: {}", path.display(), integrity::walk::io_reason(&e))),
+        Err(e) => return fail(format!("cannot read {}: {}", path.display(), integrity::walk::file_reason(&e))),
     };
     let manifest =
         manifest.unwrap_or_else(|| db.parent().unwrap_or(Path::new(".")).join("integrity").join(name).join("MANIFEST"));
@@ -261,9 +289,11 @@ fn baseline(
             "root": target.root, "manifest": target.manifest_path, "entries": made.entries, "key": made.fingerprint,
             "exclude": exclude,
         });
-        audit_row(conn, "baseline", name, true, detail)
+        let message = format!("baselined {name}: {} entries, key {} pinned", made.entries, made.fingerprint);
+        audit(conn, &Request::Baseline { target: name.to_string() }, true, &message, detail)
     })?;
     println!("baseline {name}: {} entries of {} signed with {}", made.entries, root.display(), made.fingerprint);
+    println!("  pinned key {} (only a manifest signed by it verifies)", made.fingerprint);
     println!("  manifest   {}", manifest.display());
     println!("  signature  {}", signature.display());
     println!("  public key {}", public.display());
@@ -330,7 +360,8 @@ fn verification_json(spec: &Spec, v: &Verification) -> serde_json::Value {
         "summary": v.summary(),
         "signature_ok": v.to_run(&spec.name).0.signature_ok,
         "problem": problem,
-        "key": v.fingerprint,
+        "key": v.pinned_key,
+        "key_found": v.fingerprint,
         "root": spec.root,
         "manifest": spec.manifest,
         "checked": v.checked,
@@ -346,10 +377,15 @@ fn verification_json(spec: &Spec, v: &Verification) -> serde_json::Value {
 
 fn print_verification(spec: &Spec, v: &Verification) {
     println!("{}: {}", spec.name, v.summary());
+    let found = match (&v.fingerprint, &v.pinned_key) {
+        (Some(found), Some(pinned)) if found != pinned => format!(" · key beside the manifest {found}"),
+        (Some(found), None) => format!(" · key beside the manifest {found}"),
+        _ => String::new(),
+    };
     println!(
-        "  root {} · key {} · {:.2} s",
+        "  root {} · pinned key {}{found} · {:.2} s",
         spec.root.display(),
-        v.fingerprint.as_deref().unwrap_or("—"),
+        v.pinned_key.as_deref().unwrap_or("none"),
         (v.finished_ms - v.started_ms) as f64 / 1000.0
     );
     for kind in ChangeKind::ALL {
@@ -382,7 +418,7 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
                         "status": r.status().label(), "started": crate::ui::format::timestamp(r.started),
                         "duration_ms": r.duration_ms(), "checked": r.checked, "changed": r.modified, "added": r.added,
                         "removed": r.removed, "unreadable": r.unreadable, "signature_ok": r.signature_ok,
-                        "problem": r.error,
+                        "problem": r.error, "key_found": r.key_fingerprint,
                     })
                 });
                 serde_json::json!({
@@ -410,62 +446,179 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn accept(db: &Path, config: &Config, name: &str, key_path: &Path) -> Result<ExitCode> {
+/// The private key `accept` signs with, and whether it is to become the target's pinned key.
+struct Signing {
+    path: PathBuf,
+    new_key: bool,
+}
+
+/// Prints what accepting signs: its entries by type, the changes by kind, and loudly the warnings.
+fn print_what_is_accepted(
+    name: &str,
+    before: &Verification,
+    trusted: bool,
+    entries: &[integrity::walk::Entry],
+    w: &compare::Warnings,
+) {
+    let mut by_type = std::collections::BTreeMap::<&str, usize>::new();
+    for e in entries {
+        *by_type.entry(e.kind.name()).or_default() += 1;
+    }
+    let types: Vec<String> = by_type.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+    println!("accepting {name}: {} entries will be signed ({})", entries.len(), types.join(", "));
+    if trusted {
+        println!(
+            "  since the signed baseline: {} changed, {} added, {} removed, {} unreadable",
+            before.count(ChangeKind::Changed),
+            before.count(ChangeKind::Added),
+            before.count(ChangeKind::Removed),
+            before.count(ChangeKind::Unreadable)
+        );
+    } else {
+        println!("  NO TRUSTED BASELINE TO COMPARE WITH ({}): every entry is accepted as it is now", before.summary());
+    }
+    print_warnings(trusted, w);
+}
+
+/// The warnings of an acceptance, one loud list each.
+fn print_warnings(trusted: bool, w: &compare::Warnings) {
+    let loud = |title: &str, list: &[(String, String)]| {
+        if !list.is_empty() {
+            println!("  WARNING: {} {title}:", list.len());
+            for (path, what) in list.iter().take(50) {
+                println!("    {}  ({})", crate::ui::sanitize::clean_all(path), crate::ui::sanitize::clean_all(what));
+            }
+            if list.len() > 50 {
+                println!("    … and {} more", list.len() - 50);
+            }
+        }
+    };
+    let setuid = if trusted { "new set-uid/set-gid files" } else { "set-uid/set-gid files" };
+    loud(setuid, &w.setuid);
+    loud("symlinks pointing outside the tree", &w.outside);
+    loud("files now unreadable", &w.unreadable);
+}
+
+/// Asks on a terminal whether to go on; off a terminal (a script that gave --reason) it goes on.
+fn confirmed(question: &str) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return true;
+    }
+    print!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+fn accept(db: &Path, config: &Config, name: &str, signing: &Signing, reason: &str) -> Result<ExitCode> {
     let conn = open_store(db, config)?;
     let Some(spec) = resolve(&conn, config, name)? else {
         return fail(format!("no integrity target named {name}: `rampart integrity list` shows them"));
     };
-    let key = match sign::load_private(key_path) {
+    let key = match sign::load_private(&signing.path) {
         Ok(k) => k,
         Err(e) => return fail(e),
     };
-    let public = match sign::load_public(&spec.public_key) {
-        Ok(k) => k,
-        Err(e) => return fail(e),
+    let signer = sign::fingerprint(&key.to_public_key());
+    let key_path = signing.path.display();
+    let new_key = match (&spec.pinned_key, signing.new_key) {
+        (Some(pinned), _) if *pinned == signer => false,
+        (Some(pinned), false) => {
+            return fail(format!(
+                "{key_path} ({signer}) is not the key pinned for {name} ({pinned}): sign with that key, or change \
+                 {name}'s key with --new-key {key_path} (audited)"
+            ))
+        }
+        (None, false) => {
+            return fail(format!(
+                "{name} has no pinned key (it was registered before rampart pinned keys): accept with --new-key \
+                 {key_path} to pin the key you sign with ({signer}); that is audited as a change of key"
+            ))
+        }
+        (_, true) => true,
     };
-    let (signing, expected) = (sign::fingerprint(&key.to_public_key()), sign::fingerprint(&public));
-    if signing != expected {
+    let config_pin = config.integrity.iter().find(|t| t.name == name).and_then(|t| t.key_fingerprint.as_deref());
+    if let Some(pin) = config_pin.filter(|p| sign::normalize_fingerprint(p).as_deref() != Some(signer.as_str())) {
         return fail(format!(
-            "{} ({signing}) is not the key of {name}'s public key {} ({expected}): sign with the matching key",
-            key_path.display(),
-            spec.public_key.display()
+            "the config pins {pin} for {name} (key_fingerprint in its [[integrity]] entry): to sign with {key_path} \
+             change it to \"{signer}\" first"
         ));
     }
     // What is being accepted, on record first.
     let before = integrity::verify(&spec, integrity::walk::cores());
     record(&conn, name, &before)?;
     print_verification(&spec, &before);
-    let exclude = match (&before.verdict, std::fs::read(&spec.manifest).ok()) {
-        (Verdict::Clean | Verdict::Drift, Some(bytes)) => {
-            integrity::manifest::parse(&bytes).map(|m| m.header.exclude).unwrap_or_default()
-        }
+    let trusted = matches!(before.verdict, Verdict::Clean | Verdict::Drift);
+    let exclude = match (trusted, std::fs::read(&spec.manifest).ok()) {
+        (true, Some(bytes)) => integrity::manifest::parse(&bytes).map(|m| m.header.exclude).unwrap_or_default(),
         _ => spec.exclude.clone().unwrap_or_default(),
     };
+    let root = std::os::unix::ffi::OsStrExt::as_bytes(spec.root.as_os_str()).to_vec();
     let made = match integrity::baseline(&spec.root, &exclude, &key, &host(), integrity::walk::cores()) {
         Ok(b) => b,
-        Err(e) => return fail(e),
+        Err(e) => {
+            let w = compare::Warnings::of_changes(&before.changes, &[], &root);
+            print_warnings(trusted, &compare::Warnings { unreadable: w.unreadable, ..Default::default() });
+            return fail(e);
+        }
     };
-    // The previous manifest and signature are kept beside the new ones as MANIFEST.<when replaced>
-    // and MANIFEST.<when replaced>.sig, a pair `verify` or openssl can still check.
+    let entries = match integrity::manifest::parse(&made.bytes) {
+        Ok(m) => m.entries,
+        Err(e) => return fail(format!("the new manifest cannot be read back: {e}")),
+    };
+    let warnings = if trusted {
+        compare::Warnings::of_changes(&before.changes, &entries, &root)
+    } else {
+        compare::Warnings::of_tree(&entries, &root)
+    };
+    print_what_is_accepted(name, &before, trusted, &entries, &warnings);
+    if new_key {
+        println!(
+            "  KEY CHANGE: {name}'s pinned key {} → {signer}",
+            spec.pinned_key.as_deref().unwrap_or("none (never pinned)")
+        );
+    }
+    if !confirmed(&format!("accept this as {name}'s baseline?")) {
+        eprintln!("rampart integrity: not accepted: nothing was changed");
+        return Ok(ExitCode::from(exit::ERROR));
+    }
+    // The previous manifest, signature and (on a change of key) public key are kept beside the new
+    // ones as MANIFEST.<when replaced>, MANIFEST.<when replaced>.sig and so on.
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let mut kept_manifest = spec.manifest.as_os_str().to_owned();
-    kept_manifest.push(format!(".{stamp}"));
-    let kept_manifest = PathBuf::from(kept_manifest);
+    let kept = |path: &Path| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{stamp}"));
+        PathBuf::from(name)
+    };
     let signature = integrity::signature_path(&spec.manifest);
+    let mut moves = vec![
+        (spec.manifest.clone(), kept(&spec.manifest)),
+        (signature.clone(), integrity::signature_path(&kept(&spec.manifest))),
+    ];
+    // The public key the verifier reads is rewritten when it is not the signing key's (a change of
+    // key, or a file someone replaced).
+    let public_ok = sign::load_public(&spec.public_key).map(|k| sign::fingerprint(&k) == signer).unwrap_or(false);
+    if !public_ok {
+        moves.push((spec.public_key.clone(), kept(&spec.public_key)));
+    }
     let mut previous = Vec::new();
-    for (from, to) in [(&spec.manifest, kept_manifest.clone()), (&signature, integrity::signature_path(&kept_manifest))]
-    {
-        if from.exists() {
-            std::fs::rename(from, &to)
+    for (from, to) in &moves {
+        if from.symlink_metadata().is_ok() {
+            std::fs::rename(from, to)
                 .wrap_err_with(|| format!("cannot keep {} as {}", from.display(), to.display()))?;
             previous.push(to.display().to_string());
         }
     }
     write_whole(&spec.manifest, &made.bytes)?;
     write_whole(&signature, &made.signature)?;
-    // The tree as just signed: checked against the target's public key, recorded as this run.
+    if !public_ok {
+        write_whole(&spec.public_key, sign::public_pem(&key.to_public_key()).as_bytes())?;
+    }
+    // The tree as just signed: checked against the signing key's public half, recorded as this run.
     let started = now_ms();
-    let verdict = match sign::verify(&public, &made.bytes, &made.signature) {
+    let verdict = match sign::verify(&key.to_public_key(), &made.bytes, &made.signature) {
         Ok(()) => Verdict::Clean,
         Err(e) => Verdict::SignatureInvalid(e),
     };
@@ -475,21 +628,30 @@ fn accept(db: &Path, config: &Config, name: &str, key_path: &Path) -> Result<Exi
         changes: Vec::new(),
         started_ms: started,
         finished_ms: now_ms(),
-        fingerprint: Some(expected.clone()),
+        fingerprint: Some(signer.clone()),
+        pinned_key: Some(signer.clone()),
     };
     let ok = after.verdict == Verdict::Clean;
     let (run, _) = after.to_run(name);
+    let list = |l: &[(String, String)]| l.iter().take(100).map(|(p, w)| format!("{p} ({w})")).collect::<Vec<_>>();
+    let request = Request::Accept { target: name.to_string(), reason: reason.to_string(), new_key };
+    let message = format!(
+        "accepted {name}: {} entries{}",
+        made.entries,
+        if new_key { format!(", key changed to {signer}") } else { String::new() }
+    );
     transaction(&conn, |conn| {
-        conn.execute(
-            "UPDATE integrity_targets SET baselined_at = ?, key_fingerprint = ? WHERE name = ?",
-            rusqlite::params![now_ms(), expected, name],
-        )?;
+        stored::pin_key(conn, name, &signer, now_ms())?;
         stored::insert_run(conn, &run, &[])?;
         let detail = serde_json::json!({
-            "accepted": before.summary(), "previous": previous, "manifest": spec.manifest,
-            "entries": made.entries, "key": made.fingerprint,
+            "accepted": before.summary(), "trusted_baseline": trusted,
+            "changed": before.count(ChangeKind::Changed), "added": before.count(ChangeKind::Added),
+            "removed": before.count(ChangeKind::Removed), "unreadable": before.count(ChangeKind::Unreadable),
+            "new_setuid": list(&warnings.setuid), "symlinks_outside": list(&warnings.outside),
+            "previous": previous, "manifest": spec.manifest, "entries": made.entries,
+            "key": signer, "previous_key": spec.pinned_key,
         });
-        audit_row(conn, "accept", name, ok, detail)
+        audit(conn, &request, ok, &message, detail)
     })?;
     println!(
         "accepted: {name} re-baselined ({} entries) → {}; previous kept as {}",
@@ -497,5 +659,8 @@ fn accept(db: &Path, config: &Config, name: &str, key_path: &Path) -> Result<Exi
         spec.manifest.display(),
         if previous.is_empty() { "nothing (there was none)".to_string() } else { previous.join(", ") }
     );
+    if new_key {
+        println!("pinned key of {name} is now {signer}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -40,6 +40,9 @@ use crate::store::{self, Access};
         themes   ~/.config/rampart/themes/NAME.toml (override or add to: default, light, high-contrast, mono)\n  \
         keymaps  ~/.config/rampart/keymaps/NAME.toml (override or add to: default, emacs)\n  \
         store    ~/.local/share/rampart/rampart.db; log ~/.local/share/rampart/rampart.log (RUST_LOG honoured)\n\n\
+        Check a file-integrity baseline without rampart (`rampart help integrity` says more):\n  \
+        openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \\\n      \
+        -verify public.pem -signature MANIFEST.sig MANIFEST\n\n\
         NO_COLOR set in the environment selects the mono theme unless --theme is given.\n\
         Each command lists the options it takes (`rampart COMMAND --help`); options written before the\n\
         command's name are accepted where that command takes them."

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::walk::{Entry, Walked};
+use super::walk::{Entry, Kind, Walked};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChangeKind {
@@ -30,7 +30,9 @@ impl ChangeKind {
 
 /// One entry that differs. For `Changed`, `before` and `after` hold only the attributes that
 /// differ; for `Added` and `Removed` the whole entry on its side; for `Unreadable`, `after` holds
-/// `error` (why) and `before` the baseline's entry, if it had one.
+/// `error` (why) and `before` the baseline's entry, if it had one. An entry that cannot be read is
+/// reported twice when more is known: `Unreadable`, and `Changed` (the attributes `lstat` still
+/// shows, such as a mode, that differ) or `Added` (new since the baseline).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub path: Vec<u8>,
@@ -90,6 +92,17 @@ pub fn compare(baseline: &[Entry], now: &Walked) -> Vec<Change> {
                 before: attributes(e),
                 after: error(why),
             });
+            if let Some(seen) = now.partial.get(&e.path) {
+                // The content is unknown, so its hash is not compared; the rest is.
+                let (mut b, mut n) = (attributes(e), attributes(seen));
+                if seen.sha256.is_none() {
+                    b.remove("sha256");
+                    n.remove("sha256");
+                }
+                if let Some(changed) = differ(&e.path, &b, &n) {
+                    out.push(changed);
+                }
+            }
         } else if !under_unlisted(&e.path) {
             out.push(Change {
                 path: e.path.clone(),
@@ -122,24 +135,13 @@ pub fn compare(baseline: &[Entry], now: &Walked) -> Vec<Change> {
             }
             std::cmp::Ordering::Equal => {
                 let (b, n) = (attributes(&baseline[i]), attributes(&now.entries[j]));
-                let keys: Vec<String> = b.keys().chain(n.keys()).cloned().collect();
-                let (mut before, mut after) = (Map::new(), Map::new());
-                for key in keys {
-                    let (x, y) = (b.get(&key), n.get(&key));
-                    if x != y {
-                        before.insert(key.clone(), x.cloned().unwrap_or(Value::Null));
-                        after.insert(key, y.cloned().unwrap_or(Value::Null));
-                    }
-                }
-                if !before.is_empty() {
-                    out.push(Change { path: baseline[i].path.clone(), kind: ChangeKind::Changed, before, after });
-                }
+                out.extend(differ(&baseline[i].path, &b, &n));
                 i += 1;
                 j += 1;
             }
         }
     }
-    // Unreadable entries the baseline never had.
+    // Unreadable entries the baseline never had: new, so added too.
     for (path, why) in &now.unreadable {
         if baseline.binary_search_by(|e| e.path.as_slice().cmp(path)).is_err() {
             out.push(Change {
@@ -148,10 +150,25 @@ pub fn compare(baseline: &[Entry], now: &Walked) -> Vec<Change> {
                 before: Map::new(),
                 after: error(why),
             });
+            let after = now.partial.get(path).map_or_else(|| error(why), attributes);
+            out.push(Change { path: path.clone(), kind: ChangeKind::Added, before: Map::new(), after });
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
     out
+}
+
+/// The attributes that differ between two sides of one path, as a `Changed`, if any do.
+fn differ(path: &[u8], b: &Map<String, Value>, n: &Map<String, Value>) -> Option<Change> {
+    let (mut before, mut after) = (Map::new(), Map::new());
+    for key in b.keys().chain(n.keys()) {
+        let (x, y) = (b.get(key), n.get(key));
+        if x != y && !before.contains_key(key) {
+            before.insert(key.clone(), x.cloned().unwrap_or(Value::Null));
+            after.insert(key.clone(), y.cloned().unwrap_or(Value::Null));
+        }
+    }
+    (!before.is_empty()).then(|| Change { path: path.to_vec(), kind: ChangeKind::Changed, before, after })
 }
 
 fn error(why: &str) -> Map<String, Value> {
@@ -201,4 +218,115 @@ pub fn describe(attrs: &Map<String, Value>) -> String {
         parts.push(format!("→ {}", get("target")));
     }
     parts.join(", ")
+}
+
+/// What an operator must see before accepting a tree: set-uid or set-gid bits that are new,
+/// symlinks that point out of the tree, and entries that cannot be read — each as (path, what).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Warnings {
+    pub setuid: Vec<(String, String)>,
+    pub outside: Vec<(String, String)>,
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Warnings {
+    /// From the changes since a trusted baseline: only what is new is warned of. `now` is the tree
+    /// as walked (sorted by path), which says what a changed entry is.
+    pub fn of_changes(changes: &[Change], now: &[Entry], root: &[u8]) -> Warnings {
+        let is_directory =
+            |path: &[u8]| now.binary_search_by(|e| e.path.as_slice().cmp(path)).is_ok_and(|i| now[i].kind == Kind::Dir);
+        let mut w = Warnings::default();
+        for c in changes {
+            let path = c.display_path();
+            match c.kind {
+                ChangeKind::Added | ChangeKind::Changed => {
+                    let bits = |m: &Map<String, Value>| mode_of(m).map_or(0, |mode| mode & 0o6000);
+                    let gained = bits(&c.after) & !bits(&c.before);
+                    // A set-gid folder only passes its group on; a file is what runs as another user.
+                    if gained != 0 && !is_directory(&c.path) {
+                        w.setuid.push((path.clone(), format!("mode {}", value_text(c.after.get("mode")))));
+                    }
+                    if let Some(Value::String(target)) = c.after.get("target") {
+                        if points_outside(&c.path, target.as_bytes(), root) {
+                            w.outside.push((path, format!("→ {target}")));
+                        }
+                    }
+                }
+                ChangeKind::Unreadable => w.unreadable.push((path, value_text(c.after.get("error")))),
+                ChangeKind::Removed => {}
+            }
+        }
+        w
+    }
+
+    /// From a whole tree, when there is no trusted baseline to compare with: every one is warned of.
+    pub fn of_tree(entries: &[Entry], root: &[u8]) -> Warnings {
+        let mut w = Warnings::default();
+        for e in entries {
+            let path = String::from_utf8_lossy(&e.path).into_owned();
+            if e.mode & 0o6000 != 0 && e.kind != Kind::Dir {
+                w.setuid.push((path.clone(), format!("mode {:04o}", e.mode)));
+            }
+            if let Some(target) = &e.target {
+                if points_outside(&e.path, target, root) {
+                    w.outside.push((path, format!("→ {}", String::from_utf8_lossy(target))));
+                }
+            }
+        }
+        w
+    }
+}
+
+fn mode_of(attrs: &Map<String, Value>) -> Option<u32> {
+    attrs.get("mode").and_then(Value::as_str).and_then(|m| u32::from_str_radix(m, 8).ok())
+}
+
+/// Whether a symlink at `path` (relative to the tree's root) whose target is `target` resolves,
+/// by its text alone, to somewhere outside the tree at `root`.
+pub fn points_outside(path: &[u8], target: &[u8], root: &[u8]) -> bool {
+    if target.starts_with(b"/") {
+        // Absolute: inside only when, with `..` resolved, it is under the root's own path.
+        let mut resolved: Vec<&[u8]> = Vec::new();
+        for part in target.split(|b| *b == b'/') {
+            match part {
+                b"" | b"." => {}
+                b".." => {
+                    resolved.pop();
+                }
+                name => resolved.push(name),
+            }
+        }
+        let root: Vec<&[u8]> = root.split(|b| *b == b'/').filter(|p| !p.is_empty()).collect();
+        return !resolved.starts_with(&root);
+    }
+    let mut depth = path.split(|b| *b == b'/').filter(|p| !p.is_empty() && *p != b".").count().saturating_sub(1);
+    for part in target.split(|b| *b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." if depth == 0 => return true,
+            b".." => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_out_of_the_tree_are_told_by_their_text() {
+        let root = b"/srv/acme";
+        assert!(!points_outside(b"etc/current", b"app.conf", root));
+        assert!(!points_outside(b"etc/up", b"..", root), "etc/.. is the root");
+        assert!(points_outside(b"etc/up2", b"../..", root));
+        assert!(points_outside(b"link", b"../x", root));
+        assert!(!points_outside(b"a/b/link", b"../../c/./d", root));
+        assert!(points_outside(b"a/b/link", b"x/../../../..", root));
+        assert!(points_outside(b"etc/hosts", b"/etc/shadow", root));
+        assert!(!points_outside(b"x", b"/srv/acme/etc/hosts", root));
+        assert!(points_outside(b"x", b"/srv/acme/../other", root));
+        assert!(points_outside(b"x", b"/srv/acmeother", root), "a prefix of a name is not under it");
+    }
 }

@@ -25,6 +25,9 @@ pub struct TargetConfig {
     pub manifest: PathBuf,
     /// The public key that signed it (the private key never needs to be on this host).
     pub public_key: PathBuf,
+    /// The key to trust, pinned here (`SHA256:…`, as `keygen` and `baseline` print it): any other
+    /// key in `public_key` is a signature failure. Without it, the key `accept` pinned in the store.
+    pub key_fingerprint: Option<String>,
     pub tenant: Option<String>,
     /// When given, must equal the exclude list signed into the manifest (which is what applies).
     pub exclude: Option<Vec<String>>,
@@ -119,6 +122,9 @@ pub struct Spec {
     pub root: PathBuf,
     pub manifest: PathBuf,
     pub public_key: PathBuf,
+    /// The fingerprint of the only key whose signature counts (pinned at baseline, in the store or
+    /// the config); `None` for a target registered before keys were pinned: nothing verifies.
+    pub pinned_key: Option<String>,
     /// The config's exclude list, which must match the signed one when given.
     pub exclude: Option<Vec<String>>,
 }
@@ -150,8 +156,10 @@ pub struct Verification {
     pub changes: Vec<Change>,
     pub started_ms: i64,
     pub finished_ms: i64,
-    /// Of the target's public key, once it was read.
+    /// Of the public key found beside the manifest, once it was read.
     pub fingerprint: Option<String>,
+    /// Of the key pinned for the target (what the found key must be).
+    pub pinned_key: Option<String>,
 }
 
 impl Verification {
@@ -240,29 +248,53 @@ pub fn verify(spec: &Spec, threads: usize) -> Verification {
         started_ms,
         finished_ms: started_ms,
         fingerprint: None,
+        pinned_key: spec.pinned_key.clone(),
     };
     let finish = |mut v: Verification, verdict: Verdict| {
         v.verdict = verdict;
         v.finished_ms = started_ms + clock.elapsed().as_millis() as i64;
         v
     };
-    let key = match sign::load_public(&spec.public_key) {
+    // All three files first: any that is missing is a signature failure, named.
+    let mut missing = Vec::new();
+    let mut take = |path: &Path, what: &str| match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            missing.push(format!("the {what} {}", path.display()));
+            Ok(Vec::new())
+        }
+        Err(e) => Err(format!("cannot read the {what} {}: {}", path.display(), walk::io_reason(&e))),
+    };
+    let (bytes, signature, public_pem) = match (
+        take(&spec.manifest, "manifest"),
+        take(&signature_path(&spec.manifest), "signature"),
+        take(&spec.public_key, "public key"),
+    ) {
+        (Ok(m), Ok(s), Ok(k)) => (m, s, k),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return finish(v, Verdict::Error(e)),
+    };
+    if !missing.is_empty() {
+        return finish(v, Verdict::SignatureInvalid(SignatureFailure::Missing(missing)));
+    }
+    let key = match sign::parse_public(&spec.public_key, &public_pem) {
         Ok(k) => k,
-        Err(e) => return finish(v, Verdict::Error(e.to_string())),
+        Err(e) => return finish(v, Verdict::SignatureInvalid(SignatureFailure::UnusableKey(e.to_string()))),
     };
     let fingerprint = sign::fingerprint(&key);
     v.fingerprint = Some(fingerprint.clone());
-    let read = |path: &Path, what: &str| {
-        std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {}", path.display(), walk::io_reason(&e)))
-    };
-    let bytes = match read(&spec.manifest, "manifest") {
-        Ok(b) => b,
-        Err(e) => return finish(v, Verdict::Error(e)),
-    };
-    let signature = match read(&signature_path(&spec.manifest), "signature") {
-        Ok(s) => s,
-        Err(e) => return finish(v, Verdict::Error(e)),
-    };
+    // The key must be the pinned one before its signature means anything.
+    match &spec.pinned_key {
+        None => {
+            let failure = SignatureFailure::NotPinned { target: spec.name.clone(), found: fingerprint };
+            return finish(v, Verdict::SignatureInvalid(failure));
+        }
+        Some(pinned) if *pinned != fingerprint => {
+            let target = spec.name.clone();
+            let failure = SignatureFailure::UnpinnedKey { target, found: fingerprint, pinned: pinned.clone() };
+            return finish(v, Verdict::SignatureInvalid(failure));
+        }
+        Some(_) => {}
+    }
     if let Err(failure) = sign::verify(&key, &bytes, &signature) {
         // Nothing in the manifest is trusted; its key line only helps say what went wrong.
         let claimed = claimed_key(&bytes).filter(|k| *k != fingerprint);

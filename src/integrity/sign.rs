@@ -39,6 +39,11 @@ pub enum KeyError {
     #[error("{path} is not a PKCS#8 PEM RSA private key ({why})")]
     NotPrivate { path: PathBuf, why: String },
     #[error(
+        "{0} is a public key: signing needs the private key (keygen wrote private.pem, mode 0600, beside \
+         it — on your workstation)"
+    )]
+    PublicWherePrivate(PathBuf),
+    #[error(
         "{0} is a private key: verification needs only the public key (keygen wrote public.pem beside it); \
          a watched host should never hold the private key"
     )]
@@ -65,7 +70,7 @@ pub fn keygen(dir: &Path, bits: usize) -> Result<(PathBuf, PathBuf), KeyError> {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| KeyError::Unwritable { path: dir.to_owned(), why: super::walk::io_reason(&e) })?;
+            .map_err(|e| KeyError::Unwritable { path: dir.to_owned(), why: super::walk::file_reason(&e) })?;
     }
     let key = RsaPrivateKey::new(&mut rand::thread_rng(), bits)
         .map_err(|e| KeyError::Generate { bits, why: e.to_string() })?;
@@ -83,7 +88,7 @@ pub fn keygen(dir: &Path, bits: usize) -> Result<(PathBuf, PathBuf), KeyError> {
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
     let unwritable = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::AlreadyExists => KeyError::Exists(path.to_owned()),
-        _ => KeyError::Unwritable { path: path.to_owned(), why: super::walk::io_reason(&e) },
+        _ => KeyError::Unwritable { path: path.to_owned(), why: super::walk::file_reason(&e) },
     };
     let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(unwritable)?;
     // The umask may have taken bits away, never added them; set the mode exactly anyway.
@@ -91,27 +96,38 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(unwritable)
 }
 
-/// Reads a private key, refusing one that group or others can read or write.
+/// Reads a private key, refusing one that group or others can read or write (and saying so when
+/// it is a public key instead).
 pub fn load_private(path: &Path) -> Result<RsaPrivateKey, KeyError> {
     let unreadable =
-        |e: std::io::Error| KeyError::Unreadable { path: path.to_owned(), why: super::walk::io_reason(&e) };
+        |e: std::io::Error| KeyError::Unreadable { path: path.to_owned(), why: super::walk::file_reason(&e) };
     let meta = fs::metadata(path).map_err(unreadable)?;
+    let pem = fs::read_to_string(path).map_err(unreadable)?;
+    if pem.contains("PUBLIC KEY-----") && !pem.contains("PRIVATE KEY-----") {
+        return Err(KeyError::PublicWherePrivate(path.to_owned()));
+    }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(KeyError::Exposed { path: path.to_owned(), mode });
     }
-    let pem = fs::read_to_string(path).map_err(unreadable)?;
     RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| KeyError::NotPrivate { path: path.to_owned(), why: e.to_string() })
 }
 
 /// Reads a public key; a private key given in its place is refused, never used.
 pub fn load_public(path: &Path) -> Result<RsaPublicKey, KeyError> {
-    let pem = fs::read_to_string(path)
-        .map_err(|e| KeyError::Unreadable { path: path.to_owned(), why: super::walk::io_reason(&e) })?;
+    let bytes = fs::read(path)
+        .map_err(|e| KeyError::Unreadable { path: path.to_owned(), why: super::walk::file_reason(&e) })?;
+    parse_public(path, &bytes)
+}
+
+/// A public key from the bytes of the PEM file at `path`; a private key is refused, never used.
+pub fn parse_public(path: &Path, bytes: &[u8]) -> Result<RsaPublicKey, KeyError> {
+    let pem = std::str::from_utf8(bytes)
+        .map_err(|_| KeyError::NotPublic { path: path.to_owned(), why: "not PEM text".into() })?;
     if pem.contains("PRIVATE KEY-----") {
         return Err(KeyError::PrivateWherePublic(path.to_owned()));
     }
-    RsaPublicKey::from_public_key_pem(&pem)
+    RsaPublicKey::from_public_key_pem(pem)
         .map_err(|e| KeyError::NotPublic { path: path.to_owned(), why: e.to_string() })
 }
 
@@ -120,6 +136,15 @@ pub fn load_public(path: &Path) -> Result<RsaPublicKey, KeyError> {
 pub fn fingerprint(key: &RsaPublicKey) -> String {
     let der = key.to_public_key_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
     format!("SHA256:{}", hex::encode(Sha256::digest(der)))
+}
+
+/// A fingerprint as written by hand (`sha256:AB…`, spaces around) in the form `fingerprint` gives,
+/// or `None` when it is not one.
+pub fn normalize_fingerprint(text: &str) -> Option<String> {
+    let text = text.trim();
+    let hex = text.get(..7).filter(|p| p.eq_ignore_ascii_case("SHA256:")).map(|_| &text[7..])?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("SHA256:{}", hex.to_ascii_lowercase()))
 }
 
 /// The public key's PEM text, for writing beside a manifest.
@@ -139,13 +164,35 @@ pub fn sign(key: &RsaPrivateKey, message: &[u8]) -> Result<Vec<u8>, KeyError> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureFailure {
     #[error(
+        "missing: {}; nothing can be checked without all three (manifest, signature, public key): put \
+         back the copies from the workstation that signed them",
+        .0.join(", ")
+    )]
+    Missing(Vec<String>),
+    #[error("the public key cannot be used: {0}")]
+    UnusableKey(String),
+    #[error(
+        "no key is pinned for this target (it was registered before rampart pinned keys, or by a config \
+         entry without key_fingerprint), and a key lying beside the manifest proves nothing; the public key \
+         there is {found}: if that is your key, pin it with key_fingerprint = \"{found}\" in the target's \
+         [[integrity]] entry, or re-sign with `rampart integrity accept {target} --new-key PRIVATE.pem \
+         --reason …`"
+    )]
+    NotPinned { target: String, found: String },
+    #[error(
+        "the public key beside the manifest is {found}, not the key pinned for this target ({pinned}): the \
+         tree may have been re-signed by someone else; if you changed the key yourself, `rampart integrity \
+         accept {target} --new-key PRIVATE.pem --reason …` pins the new one"
+    )]
+    UnpinnedKey { target: String, found: String, pinned: String },
+    #[error(
         "the signature is {got} bytes where a {bits}-bit key's is {want}: it is truncated, padded, or from \
          another key"
     )]
     WrongLength { got: usize, want: usize, bits: usize },
     #[error(
-        "the manifest is not signed by the target's key: it says it was signed by {claimed}, the target's \
-         public key is {expected}"
+        "the manifest is not signed by the target's key: it says it was signed by {claimed}, the key \
+         pinned for this target is {expected}"
     )]
     OtherKey { claimed: String, expected: String },
     #[error("the manifest does not match its signature: it was changed after signing, or signed by another key")]

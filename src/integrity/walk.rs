@@ -130,6 +130,9 @@ pub struct Walked {
     pub unreadable: BTreeMap<Vec<u8>, String>,
     /// Directories whose contents are unknown (they are in `unreadable` too).
     pub unlisted: Vec<Vec<u8>>,
+    /// What `lstat` said of the unreadable entries it could see (no content hash): a mode or an
+    /// owner that changed is still reported when the content cannot be read.
+    pub partial: BTreeMap<Vec<u8>, Entry>,
 }
 
 /// Why a walk could not start at all.
@@ -192,7 +195,7 @@ const CHUNK: usize = 256 * 1024;
 /// is recorded, its contents are not), then hashes every regular file on `threads` threads.
 pub fn walk(root: &Path, excludes: &Excludes, threads: usize) -> Result<Walked, WalkError> {
     let root_meta =
-        fs::symlink_metadata(root).map_err(|e| WalkError::Root { path: root.to_owned(), why: io_reason(&e) })?;
+        fs::symlink_metadata(root).map_err(|e| WalkError::Root { path: root.to_owned(), why: file_reason(&e) })?;
     if !root_meta.is_dir() {
         return Err(WalkError::NotADirectory(root.to_owned()));
     }
@@ -238,7 +241,8 @@ pub fn walk(root: &Path, excludes: &Excludes, threads: usize) -> Result<Walked, 
                         Kind::Symlink => match fs::read_link(join(root, &rel)) {
                             Ok(target) => entry.target = Some(target.as_os_str().as_bytes().to_vec()),
                             Err(e) => {
-                                out.unreadable.insert(rel, io_reason(&e));
+                                out.unreadable.insert(rel.clone(), io_reason(&e));
+                                out.partial.insert(rel, entry);
                                 continue;
                             }
                         },
@@ -259,7 +263,10 @@ pub fn walk(root: &Path, excludes: &Excludes, threads: usize) -> Result<Walked, 
 
 fn unlisted(out: &mut Walked, rel: Vec<u8>, e: &io::Error) {
     // The directory's own attributes are known, but without its contents it is not whole.
-    out.entries.retain(|entry| entry.path != rel);
+    if let Some(at) = out.entries.iter().position(|entry| entry.path == rel) {
+        let entry = out.entries.remove(at);
+        out.partial.insert(rel.clone(), entry);
+    }
     out.unreadable.insert(rel.clone(), format!("cannot list its contents: {}", io_reason(e)));
     out.unlisted.push(rel);
 }
@@ -290,6 +297,7 @@ fn hash_all(root: &Path, out: &mut Walked, threads: usize) {
             Ok(entry) => out.entries[i] = entry,
             Err(why) => {
                 out.unreadable.insert(out.entries[i].path.clone(), why);
+                out.partial.insert(out.entries[i].path.clone(), out.entries[i].clone());
                 gone.push(i);
             }
         }
@@ -375,6 +383,15 @@ pub fn io_reason(e: &io::Error) -> String {
                 None => text,
             }
         }
+    }
+}
+
+/// An I/O error on a file named by the operator (a key, a root), not met during a walk: a missing
+/// one is "no such file", not "vanished during the walk".
+pub fn file_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or folder".into(),
+        _ => io_reason(e),
     }
 }
 

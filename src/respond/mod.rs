@@ -15,7 +15,9 @@ use crate::config::{Config, DockerConfig};
 use crate::store::writer::{StoreWriter, Tables};
 use crate::store::{alerts, audit, bans, integrity, now_ms, tenants};
 
-/// An action an operator asked for, with everything needed to perform it.
+/// An action an operator asked for, with everything needed to perform it. `Baseline` and `Accept`
+/// are `rampart integrity baseline|accept`, signed on the command line; `new_key` when the
+/// target's pinned key changes with the acceptance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Isolate { tenant: String, reason: String, pause: bool },
@@ -24,6 +26,8 @@ pub enum Request {
     Ban { ip: String, jail: String, reason: String },
     Acknowledge { alert_id: i64, rule: String },
     Verify { target: String },
+    Baseline { target: String },
+    Accept { target: String, reason: String, new_key: bool },
 }
 
 impl Request {
@@ -36,6 +40,9 @@ impl Request {
             Request::Ban { .. } => "ban",
             Request::Acknowledge { .. } => "acknowledge",
             Request::Verify { .. } => "verify",
+            Request::Baseline { .. } => "baseline",
+            Request::Accept { new_key: false, .. } => "accept",
+            Request::Accept { new_key: true, .. } => "accept-new-key",
         }
     }
 
@@ -49,7 +56,9 @@ impl Request {
                 format!("{ip} in {jail}")
             }
             Request::Acknowledge { alert_id, rule } => format!("alert {alert_id} ({rule})"),
-            Request::Verify { target } => format!("integrity target {target}"),
+            Request::Verify { target } | Request::Baseline { target } | Request::Accept { target, .. } => {
+                format!("integrity target {target}")
+            }
         }
     }
 
@@ -67,7 +76,9 @@ impl Request {
 
     fn reason(&self) -> Option<&str> {
         match self {
-            Request::Isolate { reason, .. } | Request::Ban { reason, .. } => Some(reason),
+            Request::Isolate { reason, .. } | Request::Ban { reason, .. } | Request::Accept { reason, .. } => {
+                Some(reason)
+            }
             _ => None,
         }
     }
@@ -288,8 +299,9 @@ pub async fn record_docker(
     }
 }
 
-/// Appends the audit row for a request.
-fn record(
+/// Appends the audit row for a request (the one writer of audit rows: every responder, and the
+/// command-line steps that change a baseline, go through it).
+pub fn record(
     conn: &Connection,
     operator: &Operator,
     request: &Request,
@@ -378,6 +390,9 @@ fn perform_in_store(conn: &Connection, backend: &Backend, operator: &Operator, r
         }
         (Backend::Live(_), Request::Verify { .. }) => {
             Err("verification hashes files off the store's writer, not inside it".into())
+        }
+        (_, Request::Baseline { .. } | Request::Accept { .. }) => {
+            Err("a baseline is signed with the private key, on the command line (`rampart integrity`)".into())
         }
     };
     let outcome = match result {

@@ -27,20 +27,33 @@ pub fn config_target(t: &TargetConfig) -> Target {
         root: t.root.display().to_string(),
         manifest_path: t.manifest.display().to_string(),
         pubkey_path: t.public_key.display().to_string(),
-        key_fingerprint: sign::load_public(&t.public_key).ok().map(|k| sign::fingerprint(&k)),
+        // The config's pin, never the key file's own fingerprint: the file may have been swapped.
+        key_fingerprint: config_pin(t),
         every_ms: t.every.as_deref().and_then(|e| integrity::parse_every(e).ok()),
         baselined_at: None,
     }
 }
 
-/// What target `name` is checked against: the config file's entry, else the store's.
+/// The key a `[[integrity]]` entry pins, in the form fingerprints are compared in (one that is not a
+/// fingerprint is kept as written, so no key matches it and the failure shows it).
+fn config_pin(t: &TargetConfig) -> Option<String> {
+    t.key_fingerprint.as_deref().map(|f| sign::normalize_fingerprint(f).unwrap_or_else(|| f.to_string()))
+}
+
+/// What target `name` is checked against: the config file's entry, else the store's. The pinned
+/// key is the config's when it names one, else the store's (pinned by `baseline` or `accept`).
 pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Result<Option<Spec>> {
     if let Some(t) = config.integrity.iter().find(|t| t.name == name) {
+        let pinned_key = match config_pin(t) {
+            Some(pin) => Some(pin),
+            None => stored::find(conn, name)?.and_then(|row| row.key_fingerprint),
+        };
         return Ok(Some(Spec {
             name: t.name.clone(),
             root: t.root.clone(),
             manifest: t.manifest.clone(),
             public_key: t.public_key.clone(),
+            pinned_key,
             exclude: t.exclude.clone(),
         }));
     }
@@ -54,6 +67,7 @@ pub fn spec_of(row: &IntegrityRow) -> Spec {
         root: row.root.clone().into(),
         manifest: row.manifest_path.clone().into(),
         public_key: row.pubkey_path.clone().into(),
+        pinned_key: row.key_fingerprint.clone(),
         exclude: None,
     }
 }
@@ -61,7 +75,7 @@ pub fn spec_of(row: &IntegrityRow) -> Spec {
 /// Verifies on tokio's blocking pool (every core hashes; the async workers and the store's writer
 /// never do).
 pub async fn verify_off_thread(spec: Spec) -> Verification {
-    let name = spec.name.clone();
+    let (name, pinned_key) = (spec.name.clone(), spec.pinned_key.clone());
     match tokio::task::spawn_blocking(move || integrity::verify(&spec, integrity::walk::cores())).await {
         Ok(v) => v,
         Err(e) => {
@@ -73,6 +87,7 @@ pub async fn verify_off_thread(spec: Spec) -> Verification {
                 started_ms: at,
                 finished_ms: at,
                 fingerprint: None,
+                pinned_key,
             }
         }
     }

@@ -11,7 +11,9 @@ pub struct Target {
     pub root: String,
     pub manifest_path: String,
     pub pubkey_path: String,
-    /// Of the key the baseline was signed with (`SHA256:…`), when rampart took the baseline.
+    /// The pinned key (`SHA256:…`): the only key whose signature counts for this target. Set by
+    /// `baseline` and `accept` (from the key they sign with) or by the config's `key_fingerprint`;
+    /// registering a target without one leaves the pin as it was.
     pub key_fingerprint: Option<String>,
     /// How often the collector re-verifies it.
     pub every_ms: Option<i64>,
@@ -107,9 +109,9 @@ impl IntegrityRow {
         self.run.as_ref().map_or(Status::NeverVerified, Run::status)
     }
 
-    /// The key last checked, else the one the baseline was made with.
+    /// The pinned key: what a verification trusts (never the key a run found beside the manifest).
     pub fn fingerprint(&self) -> Option<&str> {
-        self.run.as_ref().and_then(|r| r.key_fingerprint.as_deref()).or(self.key_fingerprint.as_deref())
+        self.key_fingerprint.as_deref()
     }
 
     /// Files that differ in the newest run.
@@ -201,6 +203,15 @@ pub fn upsert_target(conn: &Connection, t: &Target) -> rusqlite::Result<()> {
         t.baselined_at
     ])?;
     Ok(())
+}
+
+/// Pins `fingerprint` as target `name`'s key and records when its baseline was taken (by
+/// `baseline` or `accept`, in the transaction that audits it). False when there is no such target.
+pub fn pin_key(conn: &Connection, name: &str, fingerprint: &str, baselined_at: i64) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached("UPDATE integrity_targets SET key_fingerprint = ?, baselined_at = ? WHERE name = ?")?
+        .execute(params![fingerprint, baselined_at, name])?;
+    Ok(n == 1)
 }
 
 /// Stores a finished run and the changes it found; returns the run's id.

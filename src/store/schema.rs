@@ -396,6 +396,13 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TABLE fleet;
     ALTER TABLE fleet_by_stream RENAME TO fleet;
     "#,
+    // version 19: an integrity target's `key_fingerprint` becomes its pinned key, the only key whose signature
+    // counts. Targets rampart baselined keep theirs (taken from the signing key at `baseline` or
+    // `accept`); the others' came from whatever key file lay on disk when the config was read, so
+    // they are unpinned, and their verification fails saying how to pin (no silent trust).
+    r#"
+    UPDATE integrity_targets SET key_fingerprint = NULL WHERE baselined_at IS NULL;
+    "#,
 ];
 
 /// The newest schema version this build understands.

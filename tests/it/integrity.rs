@@ -93,6 +93,53 @@ impl Lab {
         let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
         (o.status.code().unwrap_or(-1), report)
     }
+
+    /// The binary without the capabilities that let root read anything (CAP_DAC_OVERRIDE,
+    /// CAP_DAC_READ_SEARCH), as an unprivileged walk would be.
+    fn run_unprivileged(&self, args: &[&str]) -> Output {
+        Command::new("setpriv")
+            .args(["--bounding-set=-dac_override,-dac_read_search", BIN])
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("RAMPART_DB", self.dir.path().join("store.db"))
+            .output()
+            .expect("setpriv (util-linux) runs the walk without root's read-anything capabilities")
+    }
+
+    fn verify_unprivileged(&self, name: &str) -> (i32, Value) {
+        let o = self.run_unprivileged(&["integrity", "verify", name, "--json"]);
+        let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        (o.status.code().unwrap_or(-1), report)
+    }
+
+    fn store(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.dir.path().join("store.db")).unwrap()
+    }
+
+    /// A second key pair, made in the lab.
+    fn other_key(&self) -> PathBuf {
+        let other = self.dir.path().join("other");
+        let o = self.run(&["integrity", "keygen", "--out", other.to_str().unwrap(), "--bits", "2048"]);
+        assert!(o.status.success(), "{}", text(&o));
+        other
+    }
+}
+
+/// A key's fingerprint as openssl computes it: `SHA256:` and the hex SHA-256 of its DER form.
+fn openssl_fingerprint(public: &Path) -> String {
+    let der = Command::new("openssl").args(["pkey", "-pubin", "-outform", "DER", "-in"]).arg(public).output().unwrap();
+    assert!(der.status.success());
+    let sum = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), &der.stdout)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    format!("SHA256:{}", String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap())
 }
 
 fn baselined() -> Lab {
@@ -110,6 +157,16 @@ fn change<'a>(report: &'a Value, path: &str) -> &'a Value {
         .iter()
         .find(|c| c["path"] == path)
         .unwrap_or_else(|| panic!("no change for {path}: {report:#}"))
+}
+
+/// The change of `kind` for `path`.
+fn change_of<'a>(report: &'a Value, path: &str, kind: &str) -> &'a Value {
+    report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == path && c["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} change for {path}: {report:#}"))
 }
 
 fn changed_attributes(c: &Value) -> Vec<String> {
@@ -334,28 +391,48 @@ fn an_unreadable_file_is_reported_as_unreadable() {
     let lab = baselined();
     let secret = lab.tree().join("etc/secret");
     fs::write(&secret, "token").unwrap();
-    // Re-baseline with the secret in it (root can read it), then lock it.
+    // Re-baseline with the secret in it (root can read it), then lock it: its mode changes and
+    // it cannot be read, and both are reported.
     let (private, _) = keys();
-    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap()]);
+    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap(), "--reason", "secret added"]);
     assert!(o.status.success(), "{}", text(&o));
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
-    let o = Command::new("setpriv")
-        .args(["--bounding-set=-dac_override,-dac_read_search", BIN, "integrity", "verify", "web", "--json"])
-        .env("HOME", lab.dir.path())
-        .env("RAMPART_DB", lab.dir.path().join("store.db"))
-        .output()
-        .expect("setpriv (util-linux) runs the walk without root's read-anything capabilities");
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let (code, report) = lab.verify_unprivileged("web");
     if !is_root() {
         eprintln!("not root: unreadable covered only as far as permissions go");
     }
-    assert_eq!(o.status.code(), Some(1), "{report:#}");
-    let c = change(&report, "etc/secret");
-    assert_eq!(c["kind"], "unreadable");
+    assert_eq!(code, 1, "{report:#}");
+    let c = change_of(&report, "etc/secret", "unreadable");
     assert_eq!(c["after"]["error"], "permission denied");
     assert_eq!(c["before"]["type"], "file", "what the baseline knew is kept: {c:#}");
-    assert_eq!(report["unreadable"], 1);
-    assert_eq!(report["changes"].as_array().unwrap().len(), 1, "{report:#}");
+    let mode = change_of(&report, "etc/secret", "changed");
+    assert_eq!(changed_attributes(mode), ["mode"], "the mode change is not lost: {report:#}");
+    assert_eq!((mode["before"]["mode"].as_str(), mode["after"]["mode"].as_str()), (Some("0644"), Some("0000")));
+    assert_eq!((report["unreadable"].as_i64(), report["changed"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(report["changes"].as_array().unwrap().len(), 2, "{report:#}");
+    let o = lab.run_unprivileged(&["integrity", "verify", "web"]);
+    let out = text(&o);
+    assert!(out.contains("0644 → 0000") && out.contains("permission denied"), "{out}");
+}
+
+#[test]
+fn a_new_unreadable_file_is_counted_as_added_too() {
+    let lab = baselined();
+    let secret = lab.tree().join("etc/new-secret");
+    fs::write(&secret, "token").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
+    let (code, report) = lab.verify_unprivileged("web");
+    assert_eq!(code, 1, "{report:#}");
+    let added = change_of(&report, "etc/new-secret", "added");
+    assert_eq!((added["after"]["type"].as_str(), added["after"]["mode"].as_str()), (Some("file"), Some("0000")));
+    assert_eq!(change_of(&report, "etc/new-secret", "unreadable")["after"]["error"], "permission denied");
+    assert_eq!((report["added"].as_i64(), report["unreadable"].as_i64()), (Some(1), Some(1)), "{report:#}");
+    // Accepting says so loudly, and refuses: a baseline must be whole.
+    let (private, _) = keys();
+    let o = lab.run_unprivileged(&["integrity", "accept", "web", "--key", private.to_str().unwrap(), "--reason", "x"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(out.contains("WARNING: 1 files now unreadable") && out.contains("etc/new-secret"), "{out}");
 }
 
 #[test]
@@ -366,10 +443,64 @@ fn exit_codes_for_usage_and_io_errors() {
     assert!(text(&o).contains("no integrity target named nosuch"), "{}", text(&o));
     let o = lab.run(&["integrity", "verify"]);
     assert_eq!(o.status.code(), Some(3), "a usage error: {}", text(&o));
-    fs::remove_file(lab.manifest("web")).unwrap();
+    let (private, _) = keys();
+    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "accept wants a reason: {}", text(&o));
+    assert!(text(&o).contains("--reason"), "{}", text(&o));
+    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap(), "--reason", " "]);
+    assert_eq!(o.status.code(), Some(3), "a blank reason is none: {}", text(&o));
+    assert!(text(&o).contains("a reason is required"), "{}", text(&o));
+    let accepts: i64 =
+        lab.store().query_row("SELECT count(*) FROM audit WHERE action LIKE 'accept%'", [], |r| r.get(0)).unwrap();
+    assert_eq!(accepts, 0, "nothing was accepted");
+    // A key or a root that is not there is said so, not "vanished during the walk".
+    let nokey = lab.dir.path().join("no-key.pem");
+    let o = lab.run(&["integrity", "accept", "web", "--key", nokey.to_str().unwrap(), "--reason", "x"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o).contains(&format!("cannot read {}: no such file or folder", nokey.display())), "{}", text(&o));
+    fs::rename(lab.tree(), lab.dir.path().join("moved")).unwrap();
     let (code, report) = lab.verify("web");
     assert_eq!(code, 3, "{report:#}");
-    assert!(report["problem"].as_str().unwrap().contains("cannot read the manifest"), "{report:#}");
+    let problem = report["problem"].as_str().unwrap();
+    assert!(problem.contains("cannot read the root") && problem.ends_with("no such file or folder"), "{problem}");
+}
+
+#[test]
+fn a_missing_manifest_signature_or_public_key_is_a_signature_failure_naming_it() {
+    let lab = baselined();
+    let manifest = lab.manifest("web");
+    let signature = manifest.with_file_name("MANIFEST.sig");
+    let public = manifest.with_file_name("MANIFEST.pub.pem");
+    for (gone, what) in [(&manifest, "the manifest"), (&signature, "the signature"), (&public, "the public key")] {
+        let kept = lab.dir.path().join("kept");
+        fs::rename(gone, &kept).unwrap();
+        let (code, report) = lab.verify("web");
+        assert_eq!(code, 2, "{report:#}");
+        assert_eq!(report["status"], "signature invalid", "{report:#}");
+        let problem = report["problem"].as_str().unwrap();
+        assert!(problem.contains(&format!("missing: {what} {}", gone.display())), "{problem}");
+        let o = lab.run(&["integrity", "verify", "web"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(text(&o).contains("SIGNATURE INVALID: missing: "), "{}", text(&o));
+        fs::rename(&kept, gone).unwrap();
+    }
+    for f in [&manifest, &signature, &public] {
+        fs::remove_file(f).unwrap();
+    }
+    let (code, report) = lab.verify("web");
+    assert_eq!(code, 2, "{report:#}");
+    let problem = report["problem"].as_str().unwrap();
+    assert!(
+        problem.contains(&format!(
+            "missing: the manifest {}, the signature {}, the public key {}",
+            manifest.display(),
+            signature.display(),
+            public.display()
+        )),
+        "{problem}"
+    );
+    let list: Value = serde_json::from_slice(&lab.run(&["integrity", "list", "--json"]).stdout).unwrap();
+    assert_eq!(list[0]["status"], "SIGNATURE INVALID");
 }
 
 #[test]
@@ -406,8 +537,13 @@ fn keys_are_guarded() {
     )
     .unwrap();
     let (code, report) = lab.verify("cfg");
-    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(code, 2, "an unusable key vouches for nothing: {report:#}");
     assert!(report["problem"].as_str().unwrap().contains("is a private key: verification needs only the public key"));
+    // And signing refuses a public key for what it is.
+    let o = lab.run(&["integrity", "accept", "web", "--key", public.to_str().unwrap(), "--reason", "x"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o).contains("is a public key: signing needs the private key"), "{}", text(&o));
+    assert!(!text(&o).contains("a private key must be 0600"), "{}", text(&o));
     assert!(fs::read_to_string(public).unwrap().contains("BEGIN PUBLIC KEY"));
     let help = text(&lab.run(&["integrity", "baseline", "--help"]));
     assert!(help.contains("RUSTSEC-2023-0071") && help.contains("needs only the public key"), "{help}");
@@ -420,7 +556,7 @@ fn accept_re_baselines_keeps_the_previous_manifest_and_is_audited() {
     let (code, _) = lab.verify("web");
     assert_eq!(code, 1);
     let (private, _) = keys();
-    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap()]);
+    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap(), "--reason", "port change"]);
     assert!(o.status.success(), "{}", text(&o));
     let (code, report) = lab.verify("web");
     assert_eq!(code, 0, "clean after accepting: {report:#}");
@@ -439,6 +575,8 @@ fn accept_re_baselines_keeps_the_previous_manifest_and_is_audited() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(actions, ["baseline", "accept"]);
+    let reason: String = conn.query_row("SELECT reason FROM audit WHERE action = 'accept'", [], |r| r.get(0)).unwrap();
+    assert_eq!(reason, "port change");
     let list: Value = serde_json::from_slice(&lab.run(&["integrity", "list", "--json"]).stdout).unwrap();
     assert_eq!(list[0]["name"], "web");
     assert_eq!(list[0]["status"], "clean");
@@ -510,4 +648,366 @@ fn v_in_a_real_terminal_against_a_live_store() {
         .query_row("SELECT target FROM audit WHERE action = 'verify' ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
         .unwrap();
     assert_eq!(audited, "integrity target web");
+}
+
+/// The attack of issue 20: tamper with the tree, re-sign it with one's own key, and put all three
+/// files (manifest, signature, public key) in place of the target's.
+fn resign_with_another_key(lab: &Lab) -> PathBuf {
+    let other = lab.other_key();
+    fs::write(lab.tree().join("etc/app.conf"), "listen 6666\n").unwrap();
+    let o = lab.run(&[
+        "integrity",
+        "baseline",
+        "intruder",
+        lab.tree().to_str().unwrap(),
+        "--key",
+        other.join("private.pem").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for file in ["MANIFEST", "MANIFEST.sig", "MANIFEST.pub.pem"] {
+        fs::copy(lab.manifest("intruder").with_file_name(file), lab.manifest("web").with_file_name(file)).unwrap();
+    }
+    other
+}
+
+#[test]
+fn a_tree_re_signed_with_another_key_and_its_public_key_is_a_signature_failure_naming_both() {
+    let lab = baselined();
+    let (_, public) = keys();
+    let pinned = openssl_fingerprint(public);
+    let other = resign_with_another_key(&lab);
+    let intruder = openssl_fingerprint(&other.join("public.pem"));
+    // The other key's signature is good in itself: openssl, handed the file beside it, agrees.
+    let m = lab.manifest("web");
+    let o = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-verify"])
+        .arg(m.with_file_name("MANIFEST.pub.pem"))
+        .arg("-signature")
+        .arg(m.with_file_name("MANIFEST.sig"))
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let (code, report) = lab.verify("web");
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(report["status"], "signature invalid");
+    assert_eq!(report["signature_ok"], false);
+    let problem = report["problem"].as_str().unwrap();
+    assert!(problem.contains(&intruder) && problem.contains(&pinned), "both keys named: {problem}");
+    assert!(problem.contains("not the key pinned for this target"), "{problem}");
+    assert_eq!(
+        (report["key"].as_str(), report["key_found"].as_str()),
+        (Some(pinned.as_str()), Some(intruder.as_str()))
+    );
+    assert!(report["changes"].as_array().unwrap().is_empty(), "nothing in it is trusted");
+    let o = lab.run(&["integrity", "verify", "web"]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = text(&o);
+    assert!(out.contains("web: SIGNATURE INVALID") && out.contains(&intruder) && out.contains(&pinned), "{out}");
+    // The list shows the pinned key, not what the last run found.
+    let list: Value = serde_json::from_slice(&lab.run(&["integrity", "list", "--json"]).stdout).unwrap();
+    let web = list.as_array().unwrap().iter().find(|t| t["name"] == "web").unwrap();
+    assert_eq!(web["status"], "SIGNATURE INVALID");
+    assert_eq!(web["key_fingerprint"], pinned.as_str());
+    assert_eq!(web["last"]["key_found"], intruder.as_str());
+    // Nor can the intruder's key accept its way in.
+    let o =
+        lab.run(&["integrity", "accept", "web", "--key", other.join("private.pem").to_str().unwrap(), "--reason", "x"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains(&format!("is not the key pinned for web ({pinned})")), "{}", text(&o));
+}
+
+#[test]
+fn a_config_target_trusts_only_the_key_its_entry_pins() {
+    let lab = baselined();
+    let (_, public) = keys();
+    let pinned = openssl_fingerprint(public);
+    let config = |pin: Option<&str>| {
+        let cfg = lab.dir.path().join("config/rampart");
+        fs::create_dir_all(&cfg).unwrap();
+        let m = lab.manifest("web");
+        let mut text = format!(
+            "[[integrity]]\nname = \"cfg\"\nroot = \"{}\"\nmanifest = \"{}\"\npublic_key = \"{}\"\n",
+            lab.tree().display(),
+            m.display(),
+            m.with_file_name("MANIFEST.pub.pem").display()
+        );
+        if let Some(pin) = pin {
+            text.push_str(&format!("key_fingerprint = \"{pin}\"\n"));
+        }
+        fs::write(cfg.join("config.toml"), text).unwrap();
+    };
+    // No pin anywhere: said loudly, never trusted on first use.
+    config(None);
+    let (code, report) = lab.verify("cfg");
+    assert_eq!(code, 2, "{report:#}");
+    let problem = report["problem"].as_str().unwrap();
+    assert!(problem.contains("no key is pinned for this target") && problem.contains(&pinned), "{problem}");
+    // Pinned in the config (as written by hand, in capitals): clean.
+    config(Some(&pinned.to_uppercase().replace("SHA256:", "sha256:")));
+    let (code, report) = lab.verify("cfg");
+    assert_eq!(code, 0, "{report:#}");
+    // The tree re-signed by someone else, with their key beside it: refused, both named.
+    let other = resign_with_another_key(&lab);
+    let (code, report) = lab.verify("cfg");
+    assert_eq!(code, 2, "{report:#}");
+    let problem = report["problem"].as_str().unwrap();
+    assert!(
+        problem.contains(&openssl_fingerprint(&other.join("public.pem"))) && problem.contains(&pinned),
+        "{problem}"
+    );
+}
+
+#[test]
+fn a_target_without_a_pin_refuses_until_a_new_key_is_accepted_with_a_reason() {
+    let lab = baselined();
+    let (private, public) = keys();
+    let pinned = openssl_fingerprint(public);
+    // As a store made before keys were pinned leaves a target it did not baseline.
+    lab.store().execute("UPDATE integrity_targets SET key_fingerprint = NULL, baselined_at = NULL", []).unwrap();
+    let (code, report) = lab.verify("web");
+    assert_eq!(code, 2, "{report:#}");
+    assert!(report["problem"].as_str().unwrap().contains("no key is pinned"), "{report:#}");
+    let list: Value = serde_json::from_slice(&lab.run(&["integrity", "list", "--json"]).stdout).unwrap();
+    assert!(list[0]["key_fingerprint"].is_null(), "{list:#}");
+    // --key alone does not pin: that is a change of key, said as one.
+    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap(), "--reason", "pin it"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("has no pinned key") && text(&o).contains("--new-key"), "{}", text(&o));
+    let o = lab.run(&["integrity", "accept", "web", "--new-key", private.to_str().unwrap(), "--reason", "pin it"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("NO TRUSTED BASELINE TO COMPARE WITH"), "{out}");
+    assert!(out.contains(&format!("KEY CHANGE: web's pinned key none (never pinned) → {pinned}")), "{out}");
+    let (code, report) = lab.verify("web");
+    assert_eq!(code, 0, "{report:#}");
+    let (action, reason): (String, String) = lab
+        .store()
+        .query_row("SELECT action, reason FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((action.as_str(), reason.as_str()), ("accept-new-key", "pin it"));
+}
+
+#[test]
+fn accept_says_what_it_accepts_loudly_and_records_the_reason() {
+    let lab = baselined();
+    let t = lab.tree();
+    fs::write(t.join("etc/app.conf"), "listen 9090\n").unwrap();
+    fs::write(t.join("bin/su2"), "#!/bin/sh\n").unwrap();
+    fs::set_permissions(t.join("bin/su2"), fs::Permissions::from_mode(0o4755)).unwrap();
+    symlink("/etc/shadow", t.join("etc/shadow-link")).unwrap();
+    symlink("../../../escape", t.join("bin/up")).unwrap();
+    symlink("app.conf", t.join("etc/inside")).unwrap();
+    fs::remove_file(t.join("etc/hosts")).unwrap();
+    // A set-gid folder only passes its group on: no warning.
+    fs::set_permissions(t.join("etc"), fs::Permissions::from_mode(0o2755)).unwrap();
+    let (private, _) = keys();
+    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap(), "--reason", "deploy 42"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    // etc and bin changed their mtime too.
+    assert!(out.contains("since the signed baseline: 3 changed, 4 added, 1 removed, 0 unreadable"), "{out}");
+    assert!(out.contains("WARNING: 1 new set-uid/set-gid files:\n    bin/su2  (mode 4755)"), "{out}");
+    assert!(out.contains("WARNING: 2 symlinks pointing outside the tree:"), "{out}");
+    assert!(out.contains("bin/up  (→ ../../../escape)") && out.contains("etc/shadow-link  (→ /etc/shadow)"), "{out}");
+    assert!(!out.contains("etc/inside  (→"), "a symlink inside the tree is no warning: {out}");
+    let (reason, detail): (String, String) = lab
+        .store()
+        .query_row("SELECT reason, detail_json FROM audit WHERE action = 'accept'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(reason, "deploy 42");
+    let detail: Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!((detail["added"].as_i64(), detail["removed"].as_i64()), (Some(4), Some(1)), "{detail:#}");
+    assert_eq!(detail["new_setuid"][0], "bin/su2 (mode 4755)");
+    assert_eq!(detail["symlinks_outside"].as_array().unwrap().len(), 2, "{detail:#}");
+}
+
+#[test]
+fn a_change_of_key_is_its_own_audited_step() {
+    let lab = baselined();
+    let (private, public) = keys();
+    let old = openssl_fingerprint(public);
+    let other = lab.other_key();
+    let new = openssl_fingerprint(&other.join("public.pem"));
+    let o = lab.run(&[
+        "integrity",
+        "accept",
+        "web",
+        "--new-key",
+        other.join("private.pem").to_str().unwrap(),
+        "--reason",
+        "key rotation",
+    ]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains(&format!("KEY CHANGE: web's pinned key {old} → {new}")), "{out}");
+    // The public key beside the manifest is the new one, the old one kept; openssl agrees.
+    let m = lab.manifest("web");
+    assert_eq!(openssl_fingerprint(&m.with_file_name("MANIFEST.pub.pem")), new);
+    let o = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-verify"])
+        .arg(other.join("public.pem"))
+        .arg("-signature")
+        .arg(m.with_file_name("MANIFEST.sig"))
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let (code, report) = lab.verify("web");
+    assert_eq!((code, report["key"].as_str()), (0, Some(new.as_str())), "{report:#}");
+    let list: Value = serde_json::from_slice(&lab.run(&["integrity", "list", "--json"]).stdout).unwrap();
+    assert_eq!(list[0]["key_fingerprint"], new.as_str());
+    let (action, detail): (String, String) = lab
+        .store()
+        .query_row("SELECT action, detail_json FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(action, "accept-new-key");
+    let detail: Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!((detail["previous_key"].as_str(), detail["key"].as_str()), (Some(old.as_str()), Some(new.as_str())));
+    // The old key no longer counts.
+    let o = lab.run(&["integrity", "accept", "web", "--key", private.to_str().unwrap(), "--reason", "back"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}
+
+#[test]
+fn v_in_the_console_reports_a_re_signed_tree_as_signature_invalid() {
+    use rampart::app::msg::Msg;
+    use rampart::store::writer::Tables;
+    let mut h = support::Harness::build(140, 42, None, support::live(), None);
+    let (private, public) = keys();
+    let lab = Lab::new();
+    let o = Command::new(BIN)
+        .args(["integrity", "baseline", "web", lab.tree().to_str().unwrap(), "--key", private.to_str().unwrap()])
+        .env("RAMPART_DB", &h.db)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // The lab's own store names the intruder's files; the three are copied over the console's target's.
+    let manifest = PathBuf::from(
+        rusqlite::Connection::open(&h.db)
+            .unwrap()
+            .query_row("SELECT manifest_path FROM integrity_targets WHERE name = 'web'", [], |r| r.get::<_, String>(0))
+            .unwrap(),
+    );
+    let other = lab.other_key();
+    fs::write(lab.tree().join("etc/app.conf"), "listen 6666\n").unwrap();
+    let o = lab.run(&[
+        "integrity",
+        "baseline",
+        "intruder",
+        lab.tree().to_str().unwrap(),
+        "--key",
+        other.join("private.pem").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for file in ["MANIFEST", "MANIFEST.sig", "MANIFEST.pub.pem"] {
+        fs::copy(lab.manifest("intruder").with_file_name(file), manifest.with_file_name(file)).unwrap();
+    }
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h.press("5");
+    h.press("v");
+    let screen = h.screen();
+    assert!(screen.contains("web: SIGNATURE INVALID"), "{screen}");
+    assert!(screen.contains("SIGNATURE INVALID: web"), "the header badge: {screen}");
+    let pinned = openssl_fingerprint(public);
+    let hex = pinned.strip_prefix("SHA256:").unwrap();
+    h.press("z");
+    let screen = h.screen();
+    assert!(screen.contains(&hex[..16]), "the pane shows the pinned key: {screen}");
+    let conn = rusqlite::Connection::open(&h.db).unwrap();
+    let (outcome, error): (String, String) = conn
+        .query_row(
+            "SELECT a.outcome, r.error FROM audit a, integrity_runs r WHERE a.action = 'verify' ORDER BY r.id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(outcome, "failed");
+    assert!(error.contains(&openssl_fingerprint(&other.join("public.pem"))) && error.contains(&pinned), "{error}");
+}
+
+#[test]
+fn the_openssl_check_is_in_the_help_and_the_manual_pages() {
+    let lab = Lab::new();
+    let command = "openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \\\n      -verify public.pem -signature MANIFEST.sig MANIFEST";
+    for args in [&["help", "integrity"][..], &["integrity", "verify", "--help"]] {
+        let o = lab.run(args);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains(command), "{args:?}: {}", text(&o));
+    }
+    let o = lab.run(&["man"]);
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(page.contains("openssl dgst") && page.contains("rsa_padding_mode:pss"), "{page}");
+    let pages = lab.dir.path().join("man");
+    assert!(lab.run(&["man", "--out-dir", pages.to_str().unwrap()]).status.success());
+    for page in ["rampart-integrity.1", "rampart-integrity-verify.1"] {
+        let text = fs::read_to_string(pages.join(page)).unwrap();
+        assert!(text.contains("openssl dgst") && text.contains("rsa_padding_mode:pss"), "{page}: {text}");
+        assert!(text.contains("openssl pkey"), "and how to compare the key with the pin: {text}");
+    }
+}
+
+#[test]
+fn accept_on_a_terminal_asks_after_saying_what_it_accepts() {
+    let lab = baselined();
+    fs::write(lab.tree().join("bin/implant"), "#!/bin/sh\n").unwrap();
+    fs::set_permissions(lab.tree().join("bin/implant"), fs::Permissions::from_mode(0o4755)).unwrap();
+    let (private, _) = keys();
+    let t = tmux::Tmux::start("integrity-accept");
+    t.type_text(&format!(
+        "RAMPART_DB={} {BIN} integrity accept web --key {} --reason 'deploy 7'; echo \"EXIT=$?\"",
+        lab.dir.path().join("store.db").display(),
+        private.display()
+    ));
+    t.key("Enter");
+    let screen = t.wait_for("accept this as web's baseline? [y/N]");
+    assert!(screen.contains("WARNING: 1 new set-uid/set-gid files:") && screen.contains("bin/implant"), "{screen}");
+    t.type_text("n");
+    t.key("Enter");
+    let screen = t.wait_for("EXIT=3");
+    assert!(screen.contains("not accepted: nothing was changed"), "{screen}");
+    let (code, _) = lab.verify("web");
+    assert_eq!(code, 1, "still drift: nothing was signed");
+    let accepts: i64 =
+        lab.store().query_row("SELECT count(*) FROM audit WHERE action = 'accept'", [], |r| r.get(0)).unwrap();
+    assert_eq!(accepts, 0);
+}
+
+#[test]
+fn a_store_from_before_pinning_keeps_only_the_pins_rampart_took_itself() {
+    let lab = baselined();
+    let (_, public) = keys();
+    let m = lab.manifest("web");
+    // A config-only target as an earlier rampart registered it: the fingerprint of whatever key
+    // file lay on disk, and no baseline time.
+    lab.store()
+        .execute(
+            "INSERT INTO integrity_targets (name, root, manifest_path, pubkey_path, key_fingerprint) \
+             VALUES ('old', ?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                lab.tree().to_str().unwrap(),
+                m.to_str().unwrap(),
+                m.with_file_name("MANIFEST.pub.pem").to_str().unwrap(),
+                openssl_fingerprint(public)
+            ],
+        )
+        .unwrap();
+    let pinning = rampart::store::schema::MIGRATIONS
+        .iter()
+        .find(|sql| sql.contains("SET key_fingerprint = NULL"))
+        .expect("the migration that unpins what rampart did not pin");
+    lab.store().execute_batch(pinning).unwrap();
+    let pins: Vec<(String, Option<String>)> = lab
+        .store()
+        .prepare("SELECT name, key_fingerprint FROM integrity_targets ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(pins, [("old".to_string(), None), ("web".to_string(), Some(openssl_fingerprint(public)))]);
+    let (code, report) = lab.verify("old");
+    assert_eq!(code, 2, "{report:#}");
+    assert!(report["problem"].as_str().unwrap().contains("no key is pinned for this target"), "{report:#}");
+    assert_eq!(lab.verify("web").0, 0);
 }
