@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use color_eyre::eyre::{bail, WrapErr};
 use color_eyre::Result;
 
+#[macro_use]
+mod out;
 mod args;
 mod audit;
 mod bans;
@@ -45,6 +47,10 @@ use crate::store::{self, Access};
         command's name are accepted where that command takes them."
 )]
 pub struct Cli {
+    /// On an error, print the full report with its chain of causes (as RUST_BACKTRACE=1 does)
+    /// instead of one line
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// The console's options (also accepted before a command's name, where that command takes them).
     #[command(flatten)]
     pub console: ConsoleArgs,
@@ -263,10 +269,18 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Entry point of the binary.
-pub fn main() -> Result<ExitCode> {
-    crate::terminal::install_hooks()?;
+/// Entry point of the binary: runs the command, and ends as [`out::end`] says when it failed.
+pub fn main() -> ExitCode {
+    if let Err(e) = crate::terminal::install_hooks() {
+        eprintln!("error: cannot install the error report hooks: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = parse();
+    let verbose = cli.verbose;
+    run(cli).unwrap_or_else(|report| out::end(report, verbose))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
     let dirs = Dirs::discover();
     let command = cli.command.unwrap_or(Command::Console(cli.console));
     match command {
@@ -344,19 +358,19 @@ pub fn main() -> Result<ExitCode> {
             return audit::verify(&host.store, loaded.config.cloudwatch_publish.as_ref(), &dirs);
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut <Cli as clap::CommandFactory>::command(),
-                "rampart",
-                &mut std::io::stdout(),
-            );
+            // Written whole into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "rampart", &mut script);
+            out::bytes(&script)?;
         }
         Command::Man { out_dir } => {
             let command = <Cli as clap::CommandFactory>::command();
             match out_dir {
-                None => clap_mangen::Man::new(command)
-                    .render(&mut std::io::stdout())
-                    .wrap_err("cannot write the manual page")?,
+                None => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(command).render(&mut page).wrap_err("cannot make the manual page")?;
+                    out::bytes(&page)?;
+                }
                 Some(dir) => {
                     std::fs::create_dir_all(&dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
                     clap_mangen::generate_to(command, &dir)
