@@ -220,9 +220,11 @@ async fn act(writer: &StoreWriter, config: &Config, request: Request) -> u8 {
     }
 }
 
-/// The exit code for what went wrong, as fail2ban-client's words were put.
+/// The exit code for what went wrong, as fail2ban-client's words were put: 3 when Fail2Ban could
+/// not be reached (not running, not installed, its socket refusing us), 2 for a mistake in what was
+/// asked (no such jail, not an address), 1 otherwise.
 fn code_for(why: &str) -> u8 {
-    if why.contains("not running") || why.contains("not installed") {
+    if why.contains("not running") || why.contains("not installed") || why.starts_with("permission denied on") {
         exit::UNREACHABLE
     } else if why.contains("does not exist") || why.contains("is not an IP address") {
         exit::USAGE

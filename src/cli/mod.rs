@@ -341,6 +341,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cloudwatch { command } => return cloudwatch::run(command),
         Command::Integrity { act, command } => {
             let loaded = load_config(&act.host.config, &dirs)?;
+            let changes = matches!(
+                command,
+                integrity::IntegrityCommand::Keygen { .. }
+                    | integrity::IntegrityCommand::Baseline { .. }
+                    | integrity::IntegrityCommand::Accept { .. }
+            );
+            if changes && refused_when_read_only(Some(&act.read_only), &loaded) {
+                return Ok(ExitCode::from(exit::USAGE));
+            }
             let read_only = act.read_only.read_only || loaded.config.read_only;
             let store = || store_path(&act.host.store, &dirs);
             return integrity::run(&store, &loaded.config, read_only, command);
