@@ -148,9 +148,10 @@ pub fn list(db: &Path, pane: Pane, args: ListArgs, priority: Option<String>, all
             Row::Access(e) => e.src_ip.as_str(),
             _ => "",
         }));
-        out!("{}", header(pane, ip_width))?;
+        let width = terminal_width();
+        out!("{}", fit(header(pane, ip_width), width))?;
         for row in &rows {
-            out!("{}", row_line(row, ip_width))?;
+            out!("{}", fit(row_line(row, ip_width), width))?;
         }
     }
     say_more(more, at_least);
@@ -192,6 +193,37 @@ fn search(conn: &rusqlite::Connection, filter: Option<Filter>, limit: usize) -> 
 /// (`SOURCE IP`), so that an IPv4-only table is not padded to the longest IPv6 address.
 pub fn address_width<'a>(addresses: impl Iterator<Item = &'a str>) -> usize {
     addresses.map(|a| a.chars().count()).max().unwrap_or(0).max("SOURCE IP".len())
+}
+
+/// The terminal's width when standard output is one; piped, lines are printed whole.
+fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    crossterm::terminal::size().ok().map(|(columns, _)| usize::from(columns)).filter(|w| *w >= 20)
+}
+
+/// `line` cut to `width` columns with `…` (what is cut is the last column: the user agent, the
+/// alert's output), so a table on a terminal never wraps.
+pub fn fit(line: String, width: Option<usize>) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let Some(width) = width else { return line };
+    if line.width() <= width {
+        return line;
+    }
+    let room = width.saturating_sub(1);
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in line.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > room {
+            end = i;
+            break;
+        }
+        used += w;
+    }
+    format!("{}…", &line[..end])
 }
 
 /// The column names over `row_line`'s columns.
@@ -246,5 +278,18 @@ fn row_line(row: &Row, ip_width: usize) -> String {
             clean(&e.user_agent)
         ),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn a_line_is_cut_to_the_terminal_with_an_ellipsis_and_whole_when_piped() {
+        assert_eq!(fit("abcdef".into(), Some(4)), "abc…");
+        assert_eq!(fit("abcd".into(), Some(4)), "abcd");
+        assert_eq!(fit("abcdef".into(), None), "abcdef");
+        assert_eq!(fit("日本語です".into(), Some(5)), "日本…");
     }
 }

@@ -858,3 +858,33 @@ fn cloudwatch_tail_shows_c1_controls_and_bidi_overrides_inert() {
     assert!(json.contains(r"csi\u009b2J bidi\u202egnp.exe"), "{json:?}");
     assert!(!json.contains('\u{9b}') && !json.contains('\u{202E}'), "{json:?}");
 }
+
+#[cfg(feature = "real-components")]
+#[test]
+fn on_a_terminal_a_table_is_cut_to_its_width_never_wrapped() {
+    let t = crate::support::tmux::Tmux::start("fit");
+    t.tmux(&["resize-window", "-t", "t", "-x", "100", "-y", "40"]);
+    let log = t.dir.path().join("access.log");
+    let agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let lines: String = (0..5)
+        .map(|i| format!("203.0.113.{i} - - [26/Nov/2026:10:00:0{i} +0000] \"GET /cart/{i} HTTP/1.1\" 200 12 \"-\" \"{agent}\"\n"))
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let db = t.dir.path().join("s.db");
+    let out = rampart_plain(&["ingest", "access", "--db", db.to_str().unwrap(), log.to_str().unwrap()], t.dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // Piped, a line is whole (for grep and scripts)…
+    let out = rampart_plain(&["access", "list", "--db", db.to_str().unwrap()], t.dir.path());
+    assert!(String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().ends_with(agent));
+    // …on a 100-column terminal it is cut to 100 columns with `…`.
+    t.type_text(&format!("{BIN} access list --db {}; echo END-OF-$((1+1))", db.display()));
+    t.key("Enter");
+    t.wait_for("END-OF-2");
+    let joined = t.tmux(&["capture-pane", "-p", "-J", "-t", "t"]);
+    let rows: Vec<&str> = joined.lines().filter(|l| l.starts_with("2026-11-26T10:00:0")).collect();
+    assert_eq!(rows.len(), 5, "{joined}");
+    for row in rows {
+        assert_eq!(row.chars().count(), 100, "{row}");
+        assert!(row.ends_with('…'), "{row}");
+    }
+}
