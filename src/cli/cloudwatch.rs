@@ -104,7 +104,8 @@ pub fn run(command: CloudwatchCommand) -> Result<ExitCode> {
         match command {
             CloudwatchCommand::Groups { aws, prefix, json } => groups(&aws, prefix, json).await,
             CloudwatchCommand::Tail { aws, group, since, follow, filter_pattern, json } => {
-                let since = cloudwatch::parse_duration(&since).map_err(|e| color_eyre::eyre::eyre!("--since: {e}"))?;
+                let since =
+                    cloudwatch::parse_duration(&since).map_err(|e| out::Mistake::usage(format!("--since: {e}")))?;
                 tail(&aws, group, since, follow, filter_pattern, json).await
             }
         }

@@ -769,6 +769,9 @@ fn cloudwatch_errors_read_as_one_sentence_with_their_exit_code() {
          https://host (endpoint_url, --endpoint-url)"
     );
     assert_eq!(out.status.code(), Some(2));
+    let out = run(&["tail", "/g", "--since", "banana", "--endpoint-url", &strict.url], true);
+    assert_eq!(one_line(&out), "error: --since: 'banana' is not a duration like 500ms, 90s, 15m, 2h or 1d");
+    assert_eq!(out.status.code(), Some(2));
     let out = run(&["groups", "--profile", "nosuch", "--endpoint-url", &strict.url], false);
     assert!(
         one_line(&out).starts_with("rampart cloudwatch: the AWS profile 'nosuch' gives no credentials"),
