@@ -860,6 +860,22 @@ fn cloudwatch_tail_shows_c1_controls_and_bidi_overrides_inert() {
     let json = tail(true);
     assert!(json.contains(r"csi\u009b2J bidi\u202egnp.exe"), "{json:?}");
     assert!(!json.contains('\u{9b}') && !json.contains('\u{202E}'), "{json:?}");
+    // Its reader gone, it ends quietly as the other listings do.
+    for args in [vec!["tail", "/g", "--since", "1h"], vec!["groups"]] {
+        let mut child = moto::rampart(home.path())
+            .arg("cloudwatch")
+            .args(&args)
+            .args(["--region", "us-east-1", "--endpoint-url", &aws.url])
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
 }
 
 #[cfg(feature = "real-components")]
