@@ -1,4 +1,4 @@
-//! Which tenant an access log line belongs to: fixed, or read from its host, referer or path.
+//! Which tenant an access log line belongs to (fixed, or read from its host, referer, path or a field), and what may name a tenant.
 
 use std::borrow::Cow;
 
@@ -36,6 +36,25 @@ pub fn parse_name(name: &str) -> Result<String, String> {
         Err(format!(
             "'{}' is not a tenant name: use at most {MAX_NAME} letters, digits, '-', '_' or '.'",
             crate::ui::sanitize::clean(name, 80)
+        ))
+    }
+}
+
+/// The tenant a JSON line names in `field`: text (or a number), lower-cased; a line without it,
+/// or with one that is not a name ([`is_name`]), does not parse (it would belong to no tenant).
+pub fn from_field(message: &str, field: &str) -> Result<String, String> {
+    let v: serde_json::Value = serde_json::from_str(message).map_err(|e| format!("not JSON: {e}"))?;
+    let name = match v.get(field) {
+        Some(serde_json::Value::String(t)) if !t.trim().is_empty() && t != "-" => t.trim().to_lowercase(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => return Err(format!("no tenant in '{field}'")),
+    };
+    if is_name(&name) {
+        Ok(name)
+    } else {
+        Err(format!(
+            "the tenant in '{field}' is not a name (at most {MAX_NAME} letters, digits, '-', '_' or '.'): '{}'",
+            crate::ui::sanitize::clean(&name, 40)
         ))
     }
 }
@@ -89,6 +108,18 @@ mod tests {
         assert_eq!(TenantRule::Host.tenant(Some(&format!("{}.example.com", "x".repeat(64))), None, "/"), "");
         assert_eq!(TenantRule::Host.tenant(Some(&format!("{}.example.com", "x".repeat(63))), None, "/").len(), 63);
         assert_eq!(TenantRule::Referer.tenant(None, Some("https://Globex.example.com/x"), "/"), "globex");
+    }
+
+    #[test]
+    fn a_tenant_field_must_hold_a_name() {
+        assert_eq!(from_field(r#"{"t":" Acme "}"#, "t"), Ok("acme".to_string()));
+        assert_eq!(from_field(r#"{"t":42}"#, "t"), Ok("42".to_string()));
+        assert_eq!(from_field(r#"{"t":"-"}"#, "t"), Err("no tenant in 't'".to_string()));
+        let long = format!(r#"{{"t":"{}"}}"#, "a".repeat(5000));
+        let said = from_field(&long, "t").unwrap_err();
+        assert!(said.starts_with("the tenant in 't' is not a name (at most 63 letters"), "{said}");
+        assert!(said.len() < 200, "bounded: {said}");
+        assert!(from_field(r#"{"t":"ac\u009bme"}"#, "t").unwrap_err().contains("ac<U+009B>me"));
     }
 
     #[test]

@@ -102,15 +102,9 @@ fn host_from(mut e: crate::store::access::AccessEvent, stream: &str) -> Parsed {
     Parsed::Access(e)
 }
 
-/// The tenant a JSON line names in `field`: text (or a number), lower-cased; a line without it
-/// does not parse (it would belong to no tenant).
+/// The tenant a JSON line names in `field` ([`crate::parse::tenant::from_field`]).
 fn tenant_of(message: &str, field: &str) -> Result<String, String> {
-    let v: serde_json::Value = serde_json::from_str(message).map_err(|e| format!("not JSON: {e}"))?;
-    match v.get(field) {
-        Some(serde_json::Value::String(t)) if !t.trim().is_empty() && t != "-" => Ok(t.trim().to_lowercase()),
-        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(format!("no tenant in '{field}'")),
-    }
+    crate::parse::tenant::from_field(message, field)
 }
 
 /// A `15m`-style duration (units ms, s, m, h, d).
