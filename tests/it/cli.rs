@@ -389,6 +389,7 @@ fn the_demo_refuses_to_ban_an_address_its_jail_holds() {
     thread.join().unwrap();
 }
 
+#[cfg(feature = "real-components")]
 /// rampart with standard output into a pipe whose reader is gone before anything was written (as
 /// a `head` that has read enough), and standard error captured.
 fn into_closed_pipe(args: &[&str], home: &std::path::Path) -> Output {
@@ -422,6 +423,7 @@ fn rampart_plain(args: &[&str], home: &std::path::Path) -> Output {
         .unwrap()
 }
 
+#[cfg(feature = "real-components")]
 /// A store holding the demo's history: access events, alerts, bans and tenants.
 fn seeded_store(home: &std::path::Path) -> std::path::PathBuf {
     let db = home.join("s.db");
