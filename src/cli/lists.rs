@@ -206,7 +206,7 @@ fn terminal_width() -> Option<usize> {
 
 /// `line` cut to `width` columns with `…` (what is cut is the last column: the user agent, the
 /// alert's output), so a table on a terminal never wraps.
-pub fn fit(line: String, width: Option<usize>) -> String {
+fn fit(line: String, width: Option<usize>) -> String {
     use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
     let Some(width) = width else { return line };
     if line.width() <= width {
