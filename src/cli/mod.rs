@@ -355,11 +355,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return integrity::run(&store, &loaded.config, read_only, command);
         }
         Command::Alerts { command: AlertsCommand::List { list, priority } } => {
-            let db = store_path(&list.store, &dirs)?;
+            let db = listed_store(&list.store, &dirs);
             return lists::list(&db, crate::pane::Pane::Alerts, list, priority, false);
         }
         Command::Access { command: AccessCommand::List { list, all } } => {
-            let db = store_path(&list.store, &dirs)?;
+            let db = listed_store(&list.store, &dirs);
             return lists::list(&db, crate::pane::Pane::Access, list, None, all);
         }
         Command::Audit { command: AuditCommand::Verify { host } } => {
@@ -434,6 +434,16 @@ fn refused_when_read_only(acting: Option<&ReadOnlyArg>, loaded: &Loaded) -> bool
     let Some(why) = acting.and_then(|flag| read_only_reason(flag, loaded)) else { return false };
     eprintln!("refused: read-only ({why}); nothing was done");
     true
+}
+
+/// The store a command that only lists reads: nothing is created for it (a mistyped `--db` leaves
+/// no folder or log behind); its log is opened when the store exists.
+fn listed_store(arg: &StoreArg, dirs: &Dirs) -> PathBuf {
+    let db = arg.db.clone().unwrap_or_else(|| dirs.default_db());
+    if db.exists() {
+        init_logging(&db.with_extension("log"));
+    }
+    db
 }
 
 /// The store a command works on, with its folder made and its log opened.

@@ -491,7 +491,7 @@ fn a_users_mistakes_each_read_as_one_line_with_their_exit_code() {
         ),
     )
     .unwrap();
-    let missing = home.path().join("nowhere.db");
+    let missing = home.path().join("typo").join("nowhere.db");
     let mistakes: [(&[&str], i32, String); 3] = [
         (
             &["alerts", "list", "--db", db, "--since", "banana"],
@@ -529,6 +529,7 @@ fn a_users_mistakes_each_read_as_one_line_with_their_exit_code() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), format!("{line}\n"), "{args:?}");
         assert_eq!(out.status.code(), Some(code), "{args:?}");
     }
+    assert!(!home.path().join("typo").exists(), "a mistyped --db leaves no folder or log behind");
     // Asked for (-v), the full report with its chain is still there.
     let out = rampart_plain(&["-v", "alerts", "list", "--db", db, "--since", "banana"], home.path());
     let said = String::from_utf8_lossy(&out.stderr);
