@@ -1,6 +1,6 @@
 //! The `rampart` binary; everything lives in the library.
 #![deny(unsafe_code)]
 
-fn main() -> color_eyre::Result<std::process::ExitCode> {
+fn main() -> std::process::ExitCode {
     rampart::cli::main()
 }

@@ -95,6 +95,12 @@ pub fn install_hooks() -> color_eyre::Result<()> {
         .into_hooks();
     eyre_hook.install()?;
     std::panic::set_hook(Box::new(move |info| {
+        // A `println!` meeting a reader that went away (`| head -1`) ends the command quietly, as
+        // a write through `cli::out` does: the reader took what it wanted.
+        let said = info.payload().downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+        if said.starts_with("failed printing to stdout") && said.contains("Broken pipe") {
+            std::process::exit(0);
+        }
         restore();
         tracing::error!("panic: {info}");
         eprintln!("{}", panic_hook.panic_report(info));

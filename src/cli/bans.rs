@@ -8,7 +8,8 @@ use clap::Subcommand;
 use color_eyre::Result;
 
 use super::args::{exit, parse_reason, ActArgs, HostArgs};
-use super::lists::{say_more, say_no_rows};
+use super::lists::{address_width, say_more, say_no_rows};
+use super::out;
 use crate::config::Config;
 use crate::respond::{self, fail2ban, Backend, Operator, Request};
 use crate::sources::fail2ban::Reader;
@@ -154,7 +155,7 @@ fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
         total as usize - rows.len()
     };
     if json {
-        let out: Vec<serde_json::Value> = rows
+        let listed: Vec<serde_json::Value> = rows
             .iter()
             .map(|b| {
                 serde_json::json!({
@@ -166,14 +167,22 @@ fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        out::json_pretty(&listed)?;
     } else if rows.is_empty() {
         say_no_rows();
     } else {
-        println!(
-            "{:<40} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} TENANT",
-            "IP", "JAIL", "BANNED AT (UTC)", "EXPIRES", "COUNT", "FAILS", "SOURCE"
-        );
+        let ip_width = address_width(rows.iter().map(|b| b.ip.as_str()));
+        out!(
+            "{:<ip_width$} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} TENANT",
+            "IP",
+            "JAIL",
+            "BANNED AT (UTC)",
+            "EXPIRES",
+            "COUNT",
+            "FAILS",
+            "SOURCE"
+        )?;
+        let clean = |s: &str| crate::ui::sanitize::clean(s, 200).into_owned();
         for b in rows {
             let expires = match (b.unbanned_at, b.expires_at()) {
                 (Some(_), _) => "unbanned".to_string(),
@@ -181,17 +190,17 @@ fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
                 (None, Some(t)) if t <= now => "expired".to_string(),
                 (None, Some(t)) => crate::ui::format::duration(t - now),
             };
-            println!(
-                "{:<40} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} {}",
-                b.ip,
-                b.jail,
+            out!(
+                "{:<ip_width$} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} {}",
+                clean(&b.ip),
+                clean(&b.jail),
                 crate::ui::format::time(b.banned_at),
                 expires,
                 b.ban_count,
                 b.failures,
-                b.source,
-                b.tenant.as_deref().unwrap_or("-")
-            );
+                clean(&b.source),
+                clean(b.tenant.as_deref().unwrap_or("-"))
+            )?;
         }
     }
     say_more(more, false);
@@ -202,7 +211,8 @@ async fn act(writer: &StoreWriter, config: &Config, request: Request) -> u8 {
     let backend = Backend::Live(Arc::new(config.clone()));
     let outcome = respond::perform(writer, &backend, &Operator::current(), &request).await;
     if outcome.ok {
-        println!("{}", outcome.message);
+        // A reader that went away misses only the confirmation: the action was done and audited.
+        let _ = out!("{}", outcome.message);
         exit::OK
     } else {
         eprintln!("{}: {}", request.action(), outcome.message);
@@ -210,9 +220,11 @@ async fn act(writer: &StoreWriter, config: &Config, request: Request) -> u8 {
     }
 }
 
-/// The exit code for what went wrong, as fail2ban-client's words were put.
+/// The exit code for what went wrong, as fail2ban-client's words were put: 3 when Fail2Ban could
+/// not be reached (not running, not installed, its socket refusing us), 2 for a mistake in what was
+/// asked (no such jail, not an address), 1 otherwise.
 fn code_for(why: &str) -> u8 {
-    if why.contains("not running") || why.contains("not installed") {
+    if why.contains("not running") || why.contains("not installed") || why.starts_with("permission denied on") {
         exit::UNREACHABLE
     } else if why.contains("does not exist") || why.contains("is not an IP address") {
         exit::USAGE

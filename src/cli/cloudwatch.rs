@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 
+use super::out;
 use crate::sources::cloudwatch::{self, GroupConfig, Problem, RequestBudget, SeenIds};
 
 /// Where to reach CloudWatch Logs; credentials come only from the standard AWS chain.
@@ -92,6 +93,7 @@ fn fail(problem: &Problem) -> ExitCode {
         Problem::AccessDenied(_) => exit::ACCESS_DENIED,
         Problem::NoSuchGroup(_) => exit::NO_SUCH_GROUP,
         Problem::Unreachable(_) | Problem::Throttled | Problem::ServerError(_) => super::args::exit::UNREACHABLE,
+        Problem::BadEndpoint(_) => super::args::exit::USAGE,
         Problem::Other(_) => super::args::exit::PARTIAL,
     })
 }
@@ -102,7 +104,8 @@ pub fn run(command: CloudwatchCommand) -> Result<ExitCode> {
         match command {
             CloudwatchCommand::Groups { aws, prefix, json } => groups(&aws, prefix, json).await,
             CloudwatchCommand::Tail { aws, group, since, follow, filter_pattern, json } => {
-                let since = cloudwatch::parse_duration(&since).map_err(|e| color_eyre::eyre::eyre!("--since: {e}"))?;
+                let since =
+                    cloudwatch::parse_duration(&since).map_err(|e| out::Mistake::usage(format!("--since: {e}")))?;
                 tail(&aws, group, since, follow, filter_pattern, json).await
             }
         }
@@ -121,10 +124,10 @@ async fn groups(aws: &AwsArgs, prefix: Option<String>, json: bool) -> Result<Exi
         Ok(found) => {
             for g in found {
                 if json {
-                    println!("{}", serde_json::to_string(&g)?);
+                    out::json_line(&g)?;
                 } else {
                     let retention = g.retention_days.map_or("never expire".to_string(), |d| format!("{d} days"));
-                    println!("{}\t{} bytes\t{retention}", clean(&g.name), g.stored_bytes.unwrap_or(0));
+                    out!("{}\t{} bytes\t{retention}", clean(&g.name), g.stored_bytes.unwrap_or(0))?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -133,9 +136,10 @@ async fn groups(aws: &AwsArgs, prefix: Option<String>, json: bool) -> Result<Exi
     }
 }
 
-/// Text from outside, without control characters (it goes straight to a terminal).
-fn clean(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect()
+/// Text from outside with every control, bidi override and invisible character made visible and
+/// inert, as the console shows it (it goes straight to a terminal).
+fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::ui::sanitize::clean_all(s)
 }
 
 async fn tail(
@@ -193,10 +197,10 @@ async fn tail(
                 if json {
                     let line =
                         serde_json::json!({"timestamp": ts, "stream": stream, "event_id": id, "message": message});
-                    println!("{line}");
+                    out::json_line(&line)?;
                 } else {
                     let time = chrono::DateTime::from_timestamp_millis(ts).map(|t| t.to_rfc3339()).unwrap_or_default();
-                    println!("{time} {} {}", clean(stream), clean(message.trim_end()));
+                    out!("{time} {} {}", clean(stream), clean(message.trim_end()))?;
                 }
             }
             token = out.next_token().map(str::to_string);

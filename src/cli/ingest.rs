@@ -24,8 +24,8 @@ pub enum IngestCommand {
         /// Log files, each read whole; every line is counted as stored or not parsed
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// The tenant the requests belong to
-        #[arg(long, default_value = "")]
+        /// The tenant the requests belong to (at most 63 letters, digits, '-', '_' or '.')
+        #[arg(long, default_value = "", value_parser = crate::parse::tenant::parse_name)]
         tenant: String,
         /// Import a file again even though the store already holds an import of it
         #[arg(long)]

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Subcommand;
-use color_eyre::eyre::{bail, eyre};
+use color_eyre::eyre::bail;
 use color_eyre::Result;
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
 use super::args::ListArgs;
+use super::out::{self, Mistake};
 use crate::pane::Pane;
 use crate::store::filter::{compile, Filter};
 use crate::store::scan::{self, Scan};
@@ -81,7 +82,7 @@ pub fn list(db: &Path, pane: Pane, args: ListArgs, priority: Option<String>, all
         terms.push(format!("priority>={p}"));
     }
     let now = now_ms();
-    let filter = compile(&terms.join(" "), pane.fields(), now).map_err(|e| eyre!("{e}"))?;
+    let filter = compile(&terms.join(" "), pane.fields(), now).map_err(|e| Mistake::usage(e.to_string()))?;
     let conn = store::open(db, Access::ReadOnly)?;
     let (select, table): (&str, &str) = match pane {
         Pane::Alerts => (alerts::SELECT, "alerts"),
@@ -138,14 +139,19 @@ pub fn list(db: &Path, pane: Pane, args: ListArgs, priority: Option<String>, all
         }
     };
     if json {
-        let out: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        let rows: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
+        out::json_pretty(&rows)?;
     } else if rows.is_empty() {
         say_no_rows();
     } else {
-        println!("{}", header(pane));
+        let ip_width = address_width(rows.iter().map(|r| match r {
+            Row::Access(e) => e.src_ip.as_str(),
+            _ => "",
+        }));
+        let width = terminal_width();
+        out!("{}", fit(header(pane, ip_width), width))?;
         for row in &rows {
-            println!("{}", row_line(row));
+            out!("{}", fit(row_line(row, ip_width), width))?;
         }
     }
     say_more(more, at_least);
@@ -183,12 +189,49 @@ fn search(conn: &rusqlite::Connection, filter: Option<Filter>, limit: usize) -> 
     Ok((rows, searched))
 }
 
+/// How wide a table's address column is: its widest address, and at least its heading
+/// (`SOURCE IP`), so that an IPv4-only table is not padded to the longest IPv6 address.
+pub fn address_width<'a>(addresses: impl Iterator<Item = &'a str>) -> usize {
+    addresses.map(|a| a.chars().count()).max().unwrap_or(0).max("SOURCE IP".len())
+}
+
+/// The terminal's width when standard output is one; piped, lines are printed whole.
+fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    crossterm::terminal::size().ok().map(|(columns, _)| usize::from(columns)).filter(|w| *w >= 20)
+}
+
+/// `line` cut to `width` columns with `…` (what is cut is the last column: the user agent, the
+/// alert's output), so a table on a terminal never wraps.
+fn fit(line: String, width: Option<usize>) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let Some(width) = width else { return line };
+    if line.width() <= width {
+        return line;
+    }
+    let room = width.saturating_sub(1);
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in line.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > room {
+            end = i;
+            break;
+        }
+        used += w;
+    }
+    format!("{}…", &line[..end])
+}
+
 /// The column names over `row_line`'s columns.
-fn header(pane: Pane) -> String {
+fn header(pane: Pane, ip_width: usize) -> String {
     match pane {
         Pane::Alerts => format!("{:<24}  {:<13}  {:<40}  {:<10}  OUTPUT", "TIME (UTC)", "PRIORITY", "RULE", "TENANT"),
         _ => format!(
-            "{:<24}  {:<10} {:<39} {:<7} {:<4} PATH  USER AGENT",
+            "{:<24}  {:<10} {:<ip_width$} {:<7} {:<4} PATH  USER AGENT",
             "TIME (UTC)", "TENANT", "SOURCE IP", "METHOD", "CODE"
         ),
     }
@@ -204,7 +247,7 @@ fn row_json(row: &Row) -> serde_json::Value {
             "acknowledged_by": a.acked_by,
         }),
         Row::Access(e) => serde_json::json!({
-            "id": e.id, "time": format::timestamp(e.ts), "tenant": e.tenant, "ip": e.src_ip, "user": e.user,
+            "id": e.id, "time": format::timestamp(e.ts), "tenant": e.tenant, "host": e.host, "ip": e.src_ip, "user": e.user,
             "method": e.method, "path": e.path, "status": e.status, "bytes": e.bytes, "user_agent": e.user_agent,
             "target_tenant": e.target_tenant, "flags": e.flags, "source": e.source,
         }),
@@ -213,7 +256,7 @@ fn row_json(row: &Row) -> serde_json::Value {
 }
 
 /// One line per row; text from outside is made safe for a terminal here too.
-fn row_line(row: &Row) -> String {
+fn row_line(row: &Row, ip_width: usize) -> String {
     let clean = |s: &str| crate::ui::sanitize::clean(s, 2000).into_owned();
     match row {
         Row::Alert(a) => format!(
@@ -225,7 +268,7 @@ fn row_line(row: &Row) -> String {
             clean(&a.output)
         ),
         Row::Access(e) => format!(
-            "{}  {:<10} {:<39} {:<7} {:<4} {}  {}",
+            "{}  {:<10} {:<ip_width$} {:<7} {:<4} {}  {}",
             format::timestamp(e.ts),
             clean(&e.tenant),
             clean(&e.src_ip),
@@ -235,5 +278,18 @@ fn row_line(row: &Row) -> String {
             clean(&e.user_agent)
         ),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn a_line_is_cut_to_the_terminal_with_an_ellipsis_and_whole_when_piped() {
+        assert_eq!(fit("abcdef".into(), Some(4)), "abc…");
+        assert_eq!(fit("abcd".into(), Some(4)), "abcd");
+        assert_eq!(fit("abcdef".into(), None), "abcdef");
+        assert_eq!(fit("日本語です".into(), Some(5)), "日本…");
     }
 }

@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use color_eyre::eyre::{bail, WrapErr};
 use color_eyre::Result;
 
+#[macro_use]
+mod out;
 mod args;
 mod audit;
 mod bans;
@@ -48,6 +50,10 @@ use crate::store::{self, Access};
         command's name are accepted where that command takes them."
 )]
 pub struct Cli {
+    /// On an error, print the full report with its chain of causes (as RUST_BACKTRACE=1 does)
+    /// instead of one line
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// The console's options (also accepted before a command's name, where that command takes them).
     #[command(flatten)]
     pub console: ConsoleArgs,
@@ -269,10 +275,18 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Entry point of the binary.
-pub fn main() -> Result<ExitCode> {
-    crate::terminal::install_hooks()?;
+/// Entry point of the binary: runs the command, and ends as [`out::end`] says when it failed.
+pub fn main() -> ExitCode {
+    if let Err(e) = crate::terminal::install_hooks() {
+        eprintln!("error: cannot install the error report hooks: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = parse();
+    let verbose = cli.verbose;
+    run(cli).unwrap_or_else(|report| out::end(report, verbose))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
     let dirs = Dirs::discover();
     let command = cli.command.unwrap_or(Command::Console(cli.console));
     match command {
@@ -333,16 +347,25 @@ pub fn main() -> Result<ExitCode> {
         Command::Cloudwatch { command } => return cloudwatch::run(command),
         Command::Integrity { act, command } => {
             let loaded = load_config(&act.host.config, &dirs)?;
+            let changes = matches!(
+                command,
+                integrity::IntegrityCommand::Keygen { .. }
+                    | integrity::IntegrityCommand::Baseline { .. }
+                    | integrity::IntegrityCommand::Accept { .. }
+            );
+            if changes && refused_when_read_only(Some(&act.read_only), &loaded) {
+                return Ok(ExitCode::from(exit::USAGE));
+            }
             let read_only = act.read_only.read_only || loaded.config.read_only;
             let store = || store_path(&act.host.store, &dirs);
             return integrity::run(&store, &loaded.config, read_only, command);
         }
         Command::Alerts { command: AlertsCommand::List { list, priority } } => {
-            let db = store_path(&list.store, &dirs)?;
+            let db = listed_store(&list.store, &dirs);
             return lists::list(&db, crate::pane::Pane::Alerts, list, priority, false);
         }
         Command::Access { command: AccessCommand::List { list, all } } => {
-            let db = store_path(&list.store, &dirs)?;
+            let db = listed_store(&list.store, &dirs);
             return lists::list(&db, crate::pane::Pane::Access, list, None, all);
         }
         Command::Audit { command: AuditCommand::Verify { host } } => {
@@ -354,19 +377,19 @@ pub fn main() -> Result<ExitCode> {
             return audit::list(&db, list);
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut <Cli as clap::CommandFactory>::command(),
-                "rampart",
-                &mut std::io::stdout(),
-            );
+            // Written whole into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "rampart", &mut script);
+            out::bytes(&script)?;
         }
         Command::Man { out_dir } => {
             let command = <Cli as clap::CommandFactory>::command();
             match out_dir {
-                None => clap_mangen::Man::new(command)
-                    .render(&mut std::io::stdout())
-                    .wrap_err("cannot write the manual page")?,
+                None => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(command).render(&mut page).wrap_err("cannot make the manual page")?;
+                    out::bytes(&page)?;
+                }
                 Some(dir) => {
                     std::fs::create_dir_all(&dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
                     clap_mangen::generate_to(command, &dir)
@@ -421,6 +444,16 @@ fn refused_when_read_only(acting: Option<&ReadOnlyArg>, loaded: &Loaded) -> bool
     let Some(why) = acting.and_then(|flag| read_only_reason(flag, loaded)) else { return false };
     eprintln!("refused: read-only ({why}); nothing was done");
     true
+}
+
+/// The store a command that only lists reads: nothing is created for it (a mistyped `--db` leaves
+/// no folder or log behind); its log is opened when the store exists.
+fn listed_store(arg: &StoreArg, dirs: &Dirs) -> PathBuf {
+    let db = arg.db.clone().unwrap_or_else(|| dirs.default_db());
+    if db.exists() {
+        init_logging(&db.with_extension("log"));
+    }
+    db
 }
 
 /// The store a command works on, with its folder made and its log opened.

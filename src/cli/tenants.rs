@@ -10,6 +10,7 @@ use color_eyre::Result;
 
 use super::args::{exit, parse_reason, ActArgs, HostArgs};
 use super::lists::say_no_rows;
+use super::out;
 use crate::config::Config;
 use crate::respond::{self, Operator, Request};
 use crate::sources::docker;
@@ -104,7 +105,7 @@ fn list(db: &Path, json: bool) -> Result<()> {
     let rows: Vec<&tenants::TenantRow> =
         page.rows.iter().filter_map(|r| if let Row::Tenant(t) = r { Some(t) } else { None }).collect();
     if json {
-        let out: Vec<serde_json::Value> = rows
+        let listed: Vec<serde_json::Value> = rows
             .iter()
             .map(|t| {
                 let containers = tenants::containers_of(&conn, &t.name).unwrap_or_default();
@@ -128,19 +129,20 @@ fn list(db: &Path, json: bool) -> Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        out::json_pretty(&listed)?;
     } else if rows.is_empty() {
         say_no_rows();
     } else {
-        println!("{:<20} {:<20} {:>9}  NETWORKS", "TENANT", "STATUS", "RUNNING");
+        out!("{:<20} {:<20} {:>9}  NETWORKS", "TENANT", "STATUS", "RUNNING")?;
+        let clean = |s: &str| crate::ui::sanitize::clean(s, 2000).into_owned();
         for t in rows {
-            println!(
+            out!(
                 "{:<20} {:<20} {:>9}  {}",
-                t.name,
-                t.status,
+                clean(&t.name),
+                clean(&t.status),
                 format!("{}/{}", t.running, t.containers),
-                t.networks
-            );
+                clean(&t.networks)
+            )?;
         }
     }
     Ok(())
@@ -160,10 +162,11 @@ async fn act(
     let outcome = respond::record_docker(writer, &operator, &request, &result).await;
     match &result {
         Ok(report) => {
+            // A reader that went away misses only the report: the action was done and audited.
             for c in &report.containers {
-                println!("{:<7} {:<30} {}", if c.ok { "ok" } else { "FAILED" }, c.container, c.detail);
+                let _ = out!("{:<7} {:<30} {}", if c.ok { "ok" } else { "FAILED" }, c.container, c.detail);
             }
-            println!("{}", outcome.message);
+            let _ = out!("{}", outcome.message);
             Ok(if report.failed() == 0 && outcome.ok { exit::OK } else { exit::PARTIAL })
         }
         Err(why) => {

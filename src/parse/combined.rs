@@ -14,7 +14,7 @@ pub enum Unparsed {
     Address,
     #[error("the time is not written as 26/Nov/2026:10:59:03 +0000")]
     Time,
-    #[error("no status code (a number after the request)")]
+    #[error("no status code (a number from 100 to 599 after the request)")]
     Status,
 }
 
@@ -219,6 +219,12 @@ fn split_request(request: Cow<'_, str>) -> (Cow<'_, str>, Cow<'_, str>) {
     }
 }
 
+/// An HTTP status code: a whole number from 100 to 599. Anything else (`2.5e10`, `-5`, `0`) is no
+/// status, and a line without one is not an access log line (it is counted as not parsed).
+pub fn http_status(text: &str) -> Option<i64> {
+    text.parse::<i64>().ok().filter(|s| (100..=599).contains(s))
+}
+
 /// Parses one combined-format line.
 pub fn fields(line: &str) -> Result<Fields<'_>, Unparsed> {
     let mut l = Line { rest: line.trim_end_matches(['\r', '\n']) };
@@ -228,7 +234,7 @@ pub fn fields(line: &str) -> Result<Fields<'_>, Unparsed> {
     let time = l.bracketed().ok_or(Unparsed::Fields)?;
     let ts = parse_time(time).ok_or(Unparsed::Time)?;
     let request = l.quoted().ok_or(Unparsed::Fields)?;
-    let status: i64 = l.word().ok_or(Unparsed::Fields)?.parse().map_err(|_| Unparsed::Status)?;
+    let status = http_status(l.word().ok_or(Unparsed::Fields)?).ok_or(Unparsed::Status)?;
     let bytes = l.word().map_or(0, |b| b.parse().unwrap_or(0));
     let referer = l.quoted();
     let user_agent = l.quoted().unwrap_or_default();
@@ -300,7 +306,21 @@ mod tests {
             let line = format!(r#"{host} - - [26/Nov/2026:10:59:03 +0000] "GET / HTTP/1.1" 200 1 "-" "curl""#);
             assert_eq!(parse(&line, "a", "t").unwrap_err(), Unparsed::Address, "{host}");
         }
-        assert_eq!(Unparsed::Status.to_string(), "no status code (a number after the request)");
+        assert_eq!(Unparsed::Status.to_string(), "no status code (a number from 100 to 599 after the request)");
+    }
+
+    #[test]
+    fn a_status_outside_100_to_599_is_no_status_and_the_line_is_not_parsed() {
+        for status in ["2.5e10", "-5", "0", "99", "600", "25000000000", "2OO"] {
+            let line =
+                format!(r#"203.0.113.1 - - [26/Nov/2026:10:59:03 +0000] "GET / HTTP/1.1" {status} 1 "-" "curl""#);
+            assert_eq!(parse(&line, "a", "t").unwrap_err(), Unparsed::Status, "{status}");
+        }
+        for status in [100, 200, 599] {
+            let line =
+                format!(r#"203.0.113.1 - - [26/Nov/2026:10:59:03 +0000] "GET / HTTP/1.1" {status} 1 "-" "curl""#);
+            assert_eq!(parse(&line, "a", "t").unwrap().status, status);
+        }
     }
 
     #[test]

@@ -52,6 +52,16 @@ fn number(v: &Value, key: &str) -> Option<i64> {
     }
 }
 
+/// An HTTP status code, as a number or text: a whole number from 100 to 599, else none (the line
+/// is then not parsed, as a combined line without one is not).
+fn status(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_i64().filter(|s| (100..=599).contains(s)),
+        Value::String(s) => super::combined::http_status(s),
+        _ => None,
+    }
+}
+
 /// RFC 3339 text, nginx's `$time_local`, or a Unix time in seconds (possibly fractional) or ms.
 fn time(v: &Value) -> Option<i64> {
     match v {
@@ -76,7 +86,8 @@ pub fn parse(line: &str, names: &FieldNames, rule: &TenantRule, source: &str) ->
         .map(|ip| ip.to_string())
         .map_err(|_| format!("the address in '{}' is not an IP address", names.ip))?;
     let path = text(&v, &names.path).unwrap_or_default().to_string();
-    let status = number(&v, &names.status).ok_or_else(|| format!("no status in '{}'", names.status))?;
+    let status = status(&v, &names.status)
+        .ok_or_else(|| format!("no status in '{}' (a whole number from 100 to 599)", names.status))?;
     let method = text(&v, &names.method).unwrap_or_default().to_string();
     Ok(AccessEvent {
         id: 0,
@@ -125,5 +136,17 @@ mod tests {
         assert_eq!(parse(line, &names, &TenantRule::Referer, "t").unwrap().tenant, "initech");
         assert!(parse(r#"{"ts": 1}"#, &names, &TenantRule::Host, "t").unwrap_err().contains("no address in 'client'"));
         assert!(parse("nope", &names, &TenantRule::Host, "t").unwrap_err().starts_with("not JSON"));
+    }
+
+    #[test]
+    fn a_status_outside_100_to_599_is_no_status_and_the_line_is_not_parsed() {
+        let names = FieldNames::default();
+        for status in ["2.5e10", "-5", "\"-5\"", "\"2.5e10\"", "600", "200.5", "null"] {
+            let line = format!(r#"{{"time":"2026-11-26T10:00:00Z","remote_addr":"203.0.113.4","status":{status}}}"#);
+            let err = parse(&line, &names, &TenantRule::Host, "t").unwrap_err();
+            assert_eq!(err, "no status in 'status' (a whole number from 100 to 599)", "{status}");
+        }
+        let line = r#"{"time":"2026-11-26T10:00:00Z","remote_addr":"203.0.113.4","status":503}"#;
+        assert_eq!(parse(line, &names, &TenantRule::Host, "t").unwrap().status, 503);
     }
 }

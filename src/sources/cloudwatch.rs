@@ -10,11 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::Client;
 use serde::{Deserialize, Serialize};
 
+pub use super::cloudwatch_problem::{chain_tried, classify, credentials_problem, Problem};
 pub use crate::config::cloudwatch::{GroupConfig, PayloadFormat};
 use crate::config::TenantFrom;
 use crate::parse::jsonlines::FieldNames;
@@ -113,15 +112,9 @@ fn host_from(mut e: crate::store::access::AccessEvent, stream: &str) -> Parsed {
     Parsed::Access(e)
 }
 
-/// The tenant a JSON line names in `field`: text (or a number), lower-cased; a line without it
-/// does not parse (it would belong to no tenant).
+/// The tenant a JSON line names in `field` ([`crate::parse::tenant::from_field`]).
 fn tenant_of(message: &str, field: &str) -> Result<String, String> {
-    let v: serde_json::Value = serde_json::from_str(message).map_err(|e| format!("not JSON: {e}"))?;
-    match v.get(field) {
-        Some(serde_json::Value::String(t)) if !t.trim().is_empty() && t != "-" => Ok(t.trim().to_lowercase()),
-        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(format!("no tenant in '{field}'")),
-    }
+    crate::parse::tenant::from_field(message, field)
 }
 
 /// A `15m`-style duration (units ms, s, m, h, d).
@@ -243,117 +236,6 @@ impl RequestBudget {
     }
 }
 
-/// Why a request failed, in the operator's terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
-    NoCredentials(String),
-    AccessDenied(String),
-    NoSuchGroup(String),
-    Throttled,
-    ServerError(String),
-    Unreachable(String),
-    Other(String),
-}
-
-impl Problem {
-    pub fn health(&self) -> Health {
-        match self {
-            Problem::Throttled | Problem::ServerError(_) => Health::Degraded,
-            _ => Health::Down,
-        }
-    }
-
-    /// A few words for the Sources view's STATE column.
-    pub fn summary(&self) -> &'static str {
-        match self {
-            Problem::NoCredentials(why) if why.starts_with("no AWS credentials") => "credentials missing",
-            Problem::NoCredentials(why) if why.starts_with("the AWS credentials were refused") => "credentials refused",
-            Problem::NoCredentials(_) => "credentials unusable",
-            Problem::AccessDenied(_) => "access denied",
-            Problem::NoSuchGroup(_) => "no such group",
-            Problem::Throttled => "throttled",
-            Problem::ServerError(_) => "server error",
-            Problem::Unreachable(_) => "endpoint unreachable",
-            Problem::Other(_) => "error",
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Problem::NoCredentials(why) => why.clone(),
-            Problem::AccessDenied(what) => format!("access denied: {what}"),
-            Problem::NoSuchGroup(g) => format!("no such log group {g} (check the name and the region)"),
-            Problem::Throttled => "throttled by CloudWatch (ThrottlingException)".into(),
-            Problem::ServerError(e) => format!("CloudWatch server error: {e}"),
-            Problem::Unreachable(e) => format!("endpoint unreachable: {e}"),
-            Problem::Other(e) => e.clone(),
-        }
-    }
-}
-
-/// Which credential sources the standard chain tries, and what to set.
-pub fn chain_tried(profile: Option<&str>) -> String {
-    format!(
-        "no AWS credentials found; tried the standard chain: environment (AWS_ACCESS_KEY_ID and \
-         AWS_SECRET_ACCESS_KEY), profile '{}' in ~/.aws/credentials and ~/.aws/config (incl. SSO; \
-         AWS_PROFILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN), container credentials \
-         (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI), instance metadata — set one of them (e.g. `aws sso login` \
-         or an instance role)",
-        profile.unwrap_or("default")
-    )
-}
-
-/// Classifies an SDK error; `action` is the IAM action the request needed.
-pub fn classify<E>(err: &SdkError<E>, action: &str, group: &str, endpoint: &str) -> Problem
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let code = match err {
-        SdkError::ServiceError(e) => e.err().code().map(str::to_string),
-        _ => None,
-    };
-    match code.as_deref() {
-        Some("ThrottlingException" | "Throttling" | "TooManyRequestsException" | "LimitExceededException") => {
-            return Problem::Throttled
-        }
-        Some("AccessDeniedException" | "AccessDenied") => {
-            return Problem::AccessDenied(format!("the credentials need the IAM action {action} on {group}"))
-        }
-        Some("ResourceNotFoundException") => return Problem::NoSuchGroup(group.to_string()),
-        Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
-            return Problem::NoCredentials(format!(
-                "the AWS credentials were refused ({}) — they are invalid or expired; renew them",
-                code.unwrap_or_default()
-            ))
-        }
-        Some("ServiceUnavailableException") => return Problem::ServerError("ServiceUnavailableException".into()),
-        _ => {}
-    }
-    let text = format!("{}", aws_sdk_cloudwatchlogs::error::DisplayErrorContext(err));
-    match err {
-        SdkError::ServiceError(e) => {
-            let status = e.raw().status().as_u16();
-            if status >= 500 {
-                Problem::ServerError(format!("HTTP {status}"))
-            } else {
-                Problem::Other(text)
-            }
-        }
-        SdkError::ResponseError(_) => Problem::ServerError(short(&text)),
-        SdkError::TimeoutError(_) => Problem::Unreachable(format!("{endpoint}: timed out")),
-        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
-            Problem::Unreachable(format!("{endpoint}: {}", short(&text)))
-        }
-        _ if text.to_ascii_lowercase().contains("credential") => Problem::NoCredentials(text),
-        _ => Problem::Other(short(&text)),
-    }
-}
-
-fn short(text: &str) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.chars().take(300).collect()
-}
-
 /// An SDK client for an entry: the standard credential chain, the entry's region, profile and
 /// endpoint, and the SDK's adaptive retry mode.
 pub async fn client(entry: &GroupConfig) -> (Client, aws_config::SdkConfig) {
@@ -380,23 +262,6 @@ pub async fn client_for(
     }
     let sdk = loader.load().await;
     (Client::new(&sdk), sdk)
-}
-
-/// Whether the chain yields credentials at all (only success is looked at: nothing is kept).
-pub async fn credentials_problem(sdk: &aws_config::SdkConfig, profile: Option<&str>) -> Option<Problem> {
-    let Some(provider) = sdk.credentials_provider() else {
-        return Some(Problem::NoCredentials(chain_tried(profile)));
-    };
-    match provider.provide_credentials().await {
-        Ok(_) => None,
-        Err(aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(_)) => {
-            Some(Problem::NoCredentials(chain_tried(profile)))
-        }
-        Err(e) => Some(Problem::NoCredentials(format!(
-            "cannot load AWS credentials: {} — check the profile, SSO session or role",
-            short(&format!("{}", aws_sdk_cloudwatchlogs::error::DisplayErrorContext(&e)))
-        ))),
-    }
 }
 
 /// Event ids stored within the overlap window, bounded: past `cap` the oldest are forgotten (the
@@ -1060,24 +925,6 @@ mod tests {
             Ok(Parsed::Alert(a)) => assert_eq!(a.hostname, "web-2", "an alert's host is its stream"),
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn each_problem_has_its_words_for_the_sources_view() {
-        let words = |p: Problem| p.summary();
-        assert_eq!(words(Problem::NoCredentials(chain_tried(None))), "credentials missing");
-        assert_eq!(
-            words(Problem::NoCredentials("the AWS credentials were refused (ExpiredTokenException) — …".into())),
-            "credentials refused"
-        );
-        assert_eq!(
-            words(Problem::NoCredentials("cannot load AWS credentials: sso expired".into())),
-            "credentials unusable"
-        );
-        assert_eq!(words(Problem::AccessDenied("x".into())), "access denied");
-        assert_eq!(words(Problem::NoSuchGroup("/g".into())), "no such group");
-        assert_eq!(words(Problem::Throttled), "throttled");
-        assert_eq!(words(Problem::Unreachable("x".into())), "endpoint unreachable");
     }
 
     #[test]

@@ -37,7 +37,9 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
-fn needs_escape(c: char) -> bool {
+/// Whether a terminal could act on `c` or show it as something else: a control (C0, DEL, C1), a
+/// bidi override, an invisible character. [`clean`] names each; JSON output escapes each.
+pub fn needs_escape(c: char) -> bool {
     c.is_control() || is_bidi_control(c) || is_invisible(c)
 }
 

@@ -390,3 +390,525 @@ fn the_demo_refuses_to_ban_an_address_its_jail_holds() {
     drop(writer);
     thread.join().unwrap();
 }
+
+#[cfg(feature = "real-components")]
+/// rampart with standard output into a pipe whose reader is gone before anything was written (as
+/// a `head` that has read enough), and standard error captured.
+fn into_closed_pipe(args: &[&str], home: &std::path::Path) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("RAMPART_DB")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+/// rampart without RUST_BACKTRACE (which asks for the full report of every error).
+fn rampart_plain(args: &[&str], home: &std::path::Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("RAMPART_DB")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+#[cfg(feature = "real-components")]
+/// A store holding the demo's history: access events, alerts, bans and tenants.
+fn seeded_store(home: &std::path::Path) -> std::path::PathBuf {
+    let db = home.join("s.db");
+    let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+    rampart::demo::seed::seed(&conn, 3, 1_795_694_400_000, 3000).unwrap();
+    db
+}
+
+#[cfg(feature = "real-components")]
+#[test]
+fn every_listing_ends_quietly_when_its_reader_goes_away() {
+    let f2b = crate::support::f2b::Fail2ban::start();
+    let home = tempfile::tempdir().unwrap();
+    let db = seeded_store(home.path());
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "tenants = [\"acme\", \"globex\"]\n[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
+            f2b.config.database.display(),
+            f2b.config.socket.display()
+        ),
+    )
+    .unwrap();
+    let (db, config) = (db.to_str().unwrap(), config.to_str().unwrap());
+    let listings: [&[&str]; 12] = [
+        &["access", "list", "--db", db],
+        &["access", "list", "--db", db, "--json"],
+        &["alerts", "list", "--db", db],
+        &["alerts", "list", "--db", db, "--json"],
+        &["bans", "list", "--db", db, "--config", config, "--all"],
+        &["bans", "list", "--db", db, "--config", config, "--all", "--json"],
+        &["tenants", "list", "--db", db, "--config", config],
+        &["tenants", "list", "--db", db, "--config", config, "--json"],
+        &["completions", "bash"],
+        &["completions", "zsh"],
+        &["man"],
+        &["audit", "verify", "--db", db],
+    ];
+    for args in listings {
+        // Read to the end, the command prints something…
+        let whole = rampart_plain(args, home.path());
+        assert!(whole.status.success() && !whole.stdout.is_empty(), "{args:?}: {}", text(&whole));
+        // …and with its reader gone it ends without a word, status 0 (the reader took what it wanted).
+        let cut = into_closed_pipe(args, home.path());
+        assert_eq!(String::from_utf8_lossy(&cut.stderr), "", "{args:?}: nothing on standard error");
+        assert_eq!(cut.status.code(), Some(0), "{args:?}");
+    }
+}
+
+#[cfg(feature = "real-components")]
+#[test]
+fn a_users_mistakes_each_read_as_one_line_with_their_exit_code() {
+    let f2b = crate::support::f2b::Fail2ban::start();
+    let home = tempfile::tempdir().unwrap();
+    let db = seeded_store(home.path());
+    let db = db.to_str().unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
+            f2b.config.database.display(),
+            f2b.config.socket.display()
+        ),
+    )
+    .unwrap();
+    let missing = home.path().join("typo").join("nowhere.db");
+    let mistakes: [(&[&str], i32, String); 3] = [
+        (
+            &["alerts", "list", "--db", db, "--since", "banana"],
+            2,
+            "error: 'banana' is not a time: use a duration like 15m, 2h, 7d or a date like 2026-11-26T10:00".into(),
+        ),
+        (
+            &["access", "list", "--db", missing.to_str().unwrap()],
+            1,
+            format!(
+                "error: {} does not exist yet — start the collector (`rampart` or `rampart collect`) once to create it",
+                missing.display()
+            ),
+        ),
+        (
+            &[
+                "bans",
+                "ban",
+                "192.0.2.1",
+                "--jail",
+                "nosuch",
+                "--reason",
+                "scanner",
+                "--db",
+                db,
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            2,
+            "ban: Fail2Ban says: the jail 'nosuch' does not exist".into(),
+        ),
+    ];
+    for (args, code, line) in mistakes {
+        let out = rampart_plain(args, home.path());
+        assert_eq!(String::from_utf8_lossy(&out.stderr), format!("{line}\n"), "{args:?}");
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
+    assert!(!home.path().join("typo").exists(), "a mistyped --db leaves no folder or log behind");
+    // Asked for (-v), the full report with its chain is still there.
+    let out = rampart_plain(&["-v", "alerts", "list", "--db", db, "--since", "banana"], home.path());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.starts_with("Error: ") && said.contains("0: 'banana' is not a time"), "{said}");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_address_column_is_as_wide_as_the_widest_address_printed() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("access.log");
+    let lines: String = (0..20)
+        .map(|i| format!("203.0.113.{i} - - [26/Nov/2026:10:00:{i:02} +0000] \"GET /cart/{i} HTTP/1.1\" 200 12 \"-\" \"curl/8.5.0\"\n"))
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let db = home.path().join("s.db");
+    let db = db.to_str().unwrap();
+    let out = rampart_plain(&["ingest", "access", "--db", db, "--tenant", "acme", log.to_str().unwrap()], home.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let out = rampart_plain(&["access", "list", "--db", db], home.path());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.lines().count(), 21, "{listed}");
+    for line in listed.lines() {
+        assert!(line.chars().count() <= 100, "an IPv4-only listing fits 100 columns: {line:?}");
+    }
+    assert!(listed.lines().next().unwrap().contains("SOURCE IP    METHOD"), "as wide as 203.0.113.19:\n{listed}");
+    // An IPv6 address widens the column for every row, keeping the columns aligned.
+    std::fs::write(
+        &log,
+        "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe - - [26/Nov/2026:11:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"curl\"\n",
+    )
+    .unwrap();
+    rampart_plain(&["ingest", "access", "--db", db, "--tenant", "acme", log.to_str().unwrap()], home.path());
+    let out = rampart_plain(&["access", "list", "--db", db], home.path());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let method_at: Vec<usize> = listed
+        .lines()
+        .skip(1)
+        .map(|l| l.find("GET").unwrap())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(method_at.len(), 1, "one column for the method:\n{listed}");
+    assert_eq!(listed.lines().next().unwrap().find("METHOD"), Some(method_at[0]), "{listed}");
+}
+
+#[test]
+fn text_and_json_listings_show_c1_controls_and_bidi_overrides_inert() {
+    use rampart::store::access::AccessEvent;
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("s.db");
+    {
+        let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+        let event = AccessEvent {
+            id: 0,
+            ts: 1_795_694_400_000,
+            tenant: "acme".into(),
+            src_ip: "203.0.113.7".into(),
+            user: None,
+            method: "GET".into(),
+            path: "/x\u{9b}2J".into(),
+            status: 200,
+            bytes: 1,
+            user_agent: "evil\u{202E}txt.exe".into(),
+            target_tenant: None,
+            flags: 0,
+            source: "cloudwatch:/g".into(),
+            host: Some("web-1".into()),
+        };
+        rampart::store::access::insert(&conn, &event).unwrap();
+        let alert = rampart::store::alerts::Alert {
+            id: 0,
+            ts: 1_795_694_400_000,
+            priority: rampart::store::alerts::Priority::Critical,
+            rule: "Shell\u{9b}31m".into(),
+            source: "syscall".into(),
+            hostname: "h".into(),
+            tenant: Some("acme".into()),
+            output: "a shell \u{202E}llehs".into(),
+            output_fields_json: "{}".into(),
+            tags: String::new(),
+            src_ip: None,
+            acked_by: None,
+            acked_at: None,
+        };
+        rampart::store::alerts::insert(&conn, &alert).unwrap();
+    }
+    let db = db.to_str().unwrap();
+    for pane in ["access", "alerts"] {
+        let out = rampart_plain(&[pane, "list", "--db", db], home.path());
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert!(!listed.contains('\u{9b}') && !listed.contains('\u{202E}'), "{pane}: {listed:?}");
+        assert!(listed.contains("<U+009B>") && listed.contains("<U+202E>"), "{pane}: {listed}");
+        let out = rampart_plain(&[pane, "list", "--db", db, "--json"], home.path());
+        let json = String::from_utf8_lossy(&out.stdout);
+        assert!(!json.contains('\u{9b}') && !json.contains('\u{202E}'), "{pane}: {json:?}");
+        assert!(json.contains("\\u009b") && json.contains("\\u202e"), "{pane}: {json}");
+        let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+        if pane == "access" {
+            assert_eq!(rows[0]["user_agent"], "evil\u{202E}txt.exe", "a JSON reader gets the text back");
+            assert_eq!(rows[0]["host"], "web-1", "{json}");
+        }
+    }
+}
+
+#[test]
+fn a_tenant_name_given_to_ingest_must_be_a_name() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("access.log");
+    std::fs::write(&log, "203.0.113.1 - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"curl\"\n")
+        .unwrap();
+    let db = home.path().join("s.db");
+    let long = "a".repeat(5000);
+    let out = rampart_plain(
+        &["ingest", "access", "--db", db.to_str().unwrap(), "--tenant", &long, log.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is not a tenant name: use at most 63 letters, digits"), "{}", text(&out));
+    assert!(!db.exists());
+}
+
+#[test]
+fn read_only_refuses_integrity_changes_with_exit_2_naming_why() {
+    let home = tempfile::tempdir().unwrap();
+    let config = read_only_config(home.path());
+    let db = home.path().join("s.db");
+    let keys = home.path().join("keys");
+    let (db, config) = (db.to_str().unwrap(), config.to_str().unwrap());
+    let cases: [(&[&str], String); 3] = [
+        (
+            &["integrity", "--db", db, "--config", config, "keygen", "--out", keys.to_str().unwrap()],
+            format!("refused: read-only (read_only = true in {config}); nothing was done"),
+        ),
+        (
+            &["integrity", "--db", db, "--read-only", "baseline", "acme", "/tmp", "--key", "k.pem"],
+            "refused: read-only (started with --read-only); nothing was done".into(),
+        ),
+        (
+            &["integrity", "--db", db, "--read-only", "accept", "acme", "--key", "k.pem", "--reason", "deploy"],
+            "refused: read-only (started with --read-only); nothing was done".into(),
+        ),
+    ];
+    for (args, said) in cases {
+        let out = rampart_plain(args, home.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), said, "{args:?}");
+    }
+    assert!(!keys.exists() && !std::path::Path::new(db).exists(), "nothing was written");
+}
+
+#[cfg(feature = "real-components")]
+#[test]
+fn fail2ban_refusing_its_socket_is_exit_3_with_that_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let f2b = crate::support::f2b::Fail2ban::start();
+    // The server's folder can be walked by anyone; its socket is writable by root only.
+    std::fs::set_permissions(f2b.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
+            f2b.config.database.display(),
+            f2b.config.socket.display()
+        ),
+    )
+    .unwrap();
+    let db = home.path().join("s.db");
+    // As an unprivileged user (nobody), as an operator outside the socket's group would be.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+        .args(["bans", "ban", "192.0.2.1", "--jail", crate::support::f2b::FINITE, "--reason", "scanner"])
+        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .env("HOME", home.path())
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&format!("permission denied on {}", f2b.config.socket.display())), "{said}");
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(f2b.banned(crate::support::f2b::FINITE).is_empty(), "nothing was banned");
+}
+
+/// Standard error, when it is exactly one line.
+#[cfg(feature = "real-components")]
+fn one_line(out: &Output) -> String {
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(said.lines().count(), 1, "one line: {said}");
+    for dump in ["Os {", "Request {", "SdkBody", "ServiceError", "Unhandled", "already taken"] {
+        assert!(!said.contains(dump), "no debug output ({dump}): {said}");
+    }
+    said.trim_end().to_string()
+}
+
+#[cfg(feature = "real-components")]
+#[test]
+fn cloudwatch_errors_read_as_one_sentence_with_their_exit_code() {
+    use crate::support::moto::{self, Moto};
+    // moto checking credentials as IAM does: the dummy keys are refused, in XML.
+    let strict = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]);
+    let home = tempfile::tempdir().unwrap();
+    let nothing = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    };
+    let run = |args: &[&str], with_keys: bool| {
+        let mut c = moto::rampart(home.path());
+        if !with_keys {
+            c.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+        }
+        c.args(["cloudwatch"]).args(args).args(["--region", "us-east-1"]).env_remove("RUST_BACKTRACE");
+        c.output().unwrap()
+    };
+    let out = run(&["groups", "--endpoint-url", &strict.url], true);
+    assert_eq!(
+        one_line(&out),
+        format!(
+            "rampart cloudwatch: the AWS credentials were refused by {} (InvalidClientTokenId: The security token \
+             included in the request is invalid.) — they are invalid or expired; renew them",
+            strict.url
+        )
+    );
+    assert_eq!(out.status.code(), Some(4), "the documented code for credentials");
+    let out = run(&["tail", "/g", "--endpoint-url", &nothing], true);
+    assert_eq!(
+        one_line(&out),
+        format!(
+            "rampart cloudwatch: endpoint unreachable: {nothing}: Connection refused (os error 111) — check that it \
+             is up and that the URL is right"
+        )
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let out = run(&["tail", "/g", "--endpoint-url", "not a url"], true);
+    assert_eq!(
+        one_line(&out),
+        "rampart cloudwatch: 'not a url' is not a usable endpoint URL — write it as http://host:port or \
+         https://host (endpoint_url, --endpoint-url)"
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["tail", "/g", "--since", "banana", "--endpoint-url", &strict.url], true);
+    assert_eq!(one_line(&out), "error: --since: 'banana' is not a duration like 500ms, 90s, 15m, 2h or 1d");
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["groups", "--profile", "nosuch", "--endpoint-url", &strict.url], false);
+    assert!(
+        one_line(&out).starts_with("rampart cloudwatch: the AWS profile 'nosuch' gives no credentials"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[cfg(feature = "real-components")]
+#[test]
+fn a_missing_profile_is_named_on_every_retry_of_the_collector() {
+    use crate::support::moto::{self, Moto};
+    let aws = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[fail2ban]\ndatabase = \"{d}/f2b.sqlite3\"\nsocket = \"{d}/f2b.sock\"\n\
+             [[cloudwatch]]\ngroup = \"/g\"\nprofile = \"nosuch\"\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n",
+            aws.url,
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("r.db");
+    let child = moto::rampart(dir.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["collect", "--db", db.to_str().unwrap(), "--config", dir.path().join("config.toml").to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _collector = crate::support::Collector { child };
+    // The first attempt waits about a second; "retrying in 2 s" or more is a later one.
+    let retried = |detail: &str| {
+        detail
+            .rsplit_once("retrying in ")
+            .and_then(|(_, rest)| rest.trim_end_matches(" s").parse::<u64>().ok())
+            .is_some_and(|s| s >= 2)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let detail = loop {
+        let detail: Option<String> = rampart::store::open(&db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
+            c.query_row("SELECT detail FROM source_status WHERE source = 'cloudwatch:/g'", [], |r| r.get(0)).ok()
+        });
+        if let Some(d) = detail.filter(|d| retried(d)) {
+            break d;
+        }
+        assert!(std::time::Instant::now() < deadline, "the collector retried within a minute");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(
+        detail.starts_with("the AWS profile 'nosuch' gives no credentials: it is not in ~/.aws/config"),
+        "{detail}"
+    );
+    assert!(!detail.contains("already taken"), "{detail}");
+}
+
+#[cfg(feature = "real-components")]
+#[test]
+fn cloudwatch_tail_shows_c1_controls_and_bidi_overrides_inert() {
+    use crate::support::moto::{self, Moto};
+    let aws = Moto::start();
+    let client = moto::client(&aws.url);
+    let now = rampart::store::now_ms();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        moto::create(&client, "/g", &["web-1"]).await;
+        moto::put(&client, "/g", "web-1", &[(now - 60_000, "csi\u{9b}2J bidi\u{202E}gnp.exe".to_string())]).await;
+    });
+    let home = tempfile::tempdir().unwrap();
+    let tail = |json: bool| {
+        let mut c = moto::rampart(home.path());
+        c.args(["cloudwatch", "tail", "/g", "--since", "1h", "--region", "us-east-1", "--endpoint-url", &aws.url]);
+        if json {
+            c.arg("--json");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let plain = tail(false);
+    assert!(plain.contains("csi<U+009B>2J bidi<U+202E>gnp.exe"), "{plain:?}");
+    let json = tail(true);
+    assert!(json.contains(r"csi\u009b2J bidi\u202egnp.exe"), "{json:?}");
+    assert!(!json.contains('\u{9b}') && !json.contains('\u{202E}'), "{json:?}");
+    // Its reader gone, it ends quietly as the other listings do.
+    for args in [vec!["tail", "/g", "--since", "1h"], vec!["groups"]] {
+        let mut child = moto::rampart(home.path())
+            .arg("cloudwatch")
+            .args(&args)
+            .args(["--region", "us-east-1", "--endpoint-url", &aws.url])
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+}
+
+#[cfg(feature = "real-components")]
+#[test]
+fn on_a_terminal_a_table_is_cut_to_its_width_never_wrapped() {
+    let t = crate::support::tmux::Tmux::start("fit");
+    t.tmux(&["resize-window", "-t", "t", "-x", "100", "-y", "40"]);
+    let log = t.dir.path().join("access.log");
+    let agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let lines: String = (0..5)
+        .map(|i| format!("203.0.113.{i} - - [26/Nov/2026:10:00:0{i} +0000] \"GET /cart/{i} HTTP/1.1\" 200 12 \"-\" \"{agent}\"\n"))
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let db = t.dir.path().join("s.db");
+    let out = rampart_plain(&["ingest", "access", "--db", db.to_str().unwrap(), log.to_str().unwrap()], t.dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // Piped, a line is whole (for grep and scripts)…
+    let out = rampart_plain(&["access", "list", "--db", db.to_str().unwrap()], t.dir.path());
+    assert!(String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().ends_with(agent));
+    // …on a 100-column terminal it is cut to 100 columns with `…`.
+    t.type_text(&format!("{BIN} access list --db {}; echo END-OF-$((1+1))", db.display()));
+    t.key("Enter");
+    t.wait_for("END-OF-2");
+    let joined = t.tmux(&["capture-pane", "-p", "-J", "-t", "t"]);
+    let rows: Vec<&str> = joined.lines().filter(|l| l.starts_with("2026-11-26T10:00:0")).collect();
+    assert_eq!(rows.len(), 5, "{joined}");
+    for row in rows {
+        assert_eq!(row.chars().count(), 100, "{row}");
+        assert!(row.ends_with('…'), "{row}");
+    }
+}

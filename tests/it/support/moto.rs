@@ -56,9 +56,16 @@ fn free_port() -> u16 {
 impl Moto {
     /// Starts the server and waits until it answers; fails (never skips) when moto is missing.
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// [`Moto::start`] with `env` set for the server (`INITIAL_NO_AUTH_ACTION_COUNT=0` makes it
+    /// check credentials as IAM does, refusing unknown keys with `InvalidClientTokenId`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let port = free_port();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
