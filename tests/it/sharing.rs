@@ -14,7 +14,7 @@ use rampart::store::{self, Access};
 const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 
 fn operator(name: &str) -> Operator {
-    Operator { name: name.into(), ssh_client: None, host: "h".into() }
+    Operator { name: name.into(), ssh_client: None, host: "h".into(), ..Default::default() }
 }
 
 /// A console's effect runner on `db`, with its own reader and writer, as `rampart` starts one.
@@ -86,4 +86,50 @@ fn one_collector_per_store() {
     let status = first.wait().unwrap();
     assert!(status.success(), "SIGTERM ends the collector cleanly: {status}");
     assert!(rampart::collector::try_lock(&db).unwrap().is_ok(), "the lock is released");
+}
+
+/// The audit row's operator is who the kernel says ran the command (its real uid; with a login
+/// session, its login uid too); what the environment says is kept apart, as claims.
+#[test]
+fn the_audit_names_the_kernels_identity_and_keeps_the_environment_as_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, config) = (dir.path().join("who.db"), dir.path().join("config.toml"));
+    std::fs::write(
+        &config,
+        "[fail2ban]\nsocket = \"/nonexistent/f2b.sock\"\ndatabase = \"/nonexistent/f2b.sqlite3\"\n",
+    )
+    .unwrap();
+    let lie = "203.0.113.99 50000 198.51.100.1 22";
+    let out = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .args(["bans", "ban", "192.0.2.7", "--jail", "sshd", "--reason", "who am i"])
+        .env("SUDO_USER", "alice")
+        .env("SSH_CONNECTION", lie)
+        .env("USER", "alice")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "no Fail2Ban here: the ban fails, and is audited");
+    let conn = store::open(&db, Access::ReadOnly).unwrap();
+    let (operator, ssh_client, detail): (String, Option<String>, String) = conn
+        .query_row("SELECT operator, ssh_client, detail_json FROM audit WHERE action = 'ban'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let uid = nix::unistd::getuid();
+    let me = nix::unistd::User::from_uid(uid).unwrap().map_or(format!("uid {uid}"), |u| u.name);
+    let login = std::fs::read_to_string("/proc/self/loginuid").unwrap_or_default().trim().parse::<u32>().ok();
+    let expected = match login.filter(|&l| l != u32::MAX && l != uid.as_raw()) {
+        Some(l) => {
+            let name = nix::unistd::User::from_uid(l.into()).unwrap().map_or(format!("uid {l}"), |u| u.name);
+            format!("{me} (login {name})")
+        }
+        None => me,
+    };
+    assert_eq!(operator, expected, "the kernel's identity, not SUDO_USER's");
+    assert_eq!(ssh_client, None, "no address the environment gave is taken for the client's");
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["uid"], uid.as_raw());
+    assert_eq!(detail["claimed"]["SUDO_USER"], "alice");
+    assert_eq!(detail["claimed"]["SSH_CONNECTION"], lie);
+    assert_eq!(detail["claimed"]["USER"], "alice");
 }
