@@ -57,6 +57,10 @@ pub enum Msg {
     TookOverCollecting {
         previous: String,
     },
+    /// A read-only console saw the store's collector come or go (`None`: nobody collects now).
+    CollectorChanged {
+        holder: Option<String>,
+    },
     /// SIGTERM, SIGHUP or the like.
     Quit,
 }

@@ -181,6 +181,21 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.flash(Level::Info, format!("the collector ({previous}) is gone: this console collects now"));
             vec![Effect::LoadOverview]
         }
+        Msg::CollectorChanged { holder } => {
+            let (role, level, said) = match holder {
+                Some(holder) => {
+                    (Role::Viewer { holder: holder.clone() }, Level::Info, format!("{holder} collects again"))
+                }
+                None => (
+                    Role::Uncollected,
+                    Level::Error,
+                    "the collector is gone and this read-only console does not take over: nobody collects".into(),
+                ),
+            };
+            state.session.role = role;
+            state.flash(level, said);
+            vec![Effect::LoadOverview]
+        }
         Msg::Quit => quit(state),
     }
 }
