@@ -5,6 +5,12 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
+/// What in `config` keeps the collector from starting (a listener it may not open), said so that
+/// the fix is plain; `rampart collect` refuses to start on it, a console shows it on the source's row.
+pub fn check(config: &crate::config::Config) -> Result<(), String> {
+    crate::sources::falco_http::check(&config.falco)
+}
+
 /// Starts every configured source on the collector's task set.
 pub fn spawn_sources(
     tasks: &mut tokio::task::JoinSet<()>,
