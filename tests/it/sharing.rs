@@ -273,3 +273,29 @@ fn a_verify_that_may_not_record_shows_its_result_and_records_nothing() {
     assert_eq!(runs(), recorded);
     assert!(store_bytes(&db) == before, "nothing was written to the store");
 }
+
+/// An audit row's claims are shown as claims: FROM says `claimed`, the detail lists each one.
+#[test]
+fn the_audit_view_shows_the_environments_word_as_a_claim() {
+    let mut h = crate::support::Harness::empty(140, 40);
+    h.fx.writer
+        .execute(
+            "INSERT INTO alerts (id, ts, priority, rule) VALUES (7, ?1, 2, 'Terminal shell in container')",
+            [crate::support::NOW - 60_000],
+        )
+        .unwrap();
+    let claims = [("SUDO_USER", "alice"), ("SSH_CONNECTION", "203.0.113.99 50000 198.51.100.1 22")];
+    let claims = claims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let names = |uid: u32| if uid == 0 { "root".to_string() } else { format!("uid {uid}") };
+    h.fx.operator = Operator::from_kernel(0, Some(1001), claims, "h".into(), &names);
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h.press("2 a");
+    h.press("6");
+    let screen = h.screen();
+    let row = screen.lines().find(|l| l.contains("acknowledge")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(row.contains("root (login") && row.contains("claimed") && !row.contains("alice"), "{row}");
+    h.press("enter");
+    let screen = h.screen();
+    assert!(screen.contains("claimed: SUDO_USER=alice"), "{screen}");
+    assert!(screen.contains("claimed: SSH_CONNECTION=203.0.113.99 50000 198.51.100.1 22"), "{screen}");
+}
