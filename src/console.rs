@@ -91,6 +91,7 @@ async fn run_async(opts: Options) -> Result<()> {
     }
     let lock = lock.ok();
     let reader = store::open(&opts.db, Access::ReadOnly)?;
+    let snapshot = read_only && store::is_snapshot(&reader);
     let operator = Operator::current();
     let backend = if opts.demo.is_some() { Backend::Demo } else { Backend::Live(Arc::new(opts.config.clone())) };
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
@@ -101,7 +102,7 @@ async fn run_async(opts: Options) -> Result<()> {
     let size = term.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
     let state = State::new(session, opts.theme, opts.keymap, size, now_ms());
     let mut collecting =
-        Collecting { lock, sources, writer: writer.clone(), config: &opts.config, db: &opts.db, read_only };
+        Collecting { lock, sources, writer: writer.clone(), config: &opts.config, db: &opts.db, read_only, snapshot };
     let result = event_loop(&mut term, state, &workers, &notes, msg_rx, &mut collecting).await;
     terminal::restore();
     let Collecting { lock, mut sources, writer: collecting_writer, .. } = collecting;
@@ -128,6 +129,8 @@ struct Collecting<'a> {
     db: &'a std::path::Path,
     /// Never collects: it only watches whether somebody does.
     read_only: bool,
+    /// Reads the store as it stood when it opened (`store::is_snapshot`).
+    snapshot: bool,
 }
 
 impl Collecting<'_> {
@@ -140,7 +143,7 @@ impl Collecting<'_> {
                 Role::Viewer { holder } => Some(holder),
                 _ => None,
             };
-            return (holder.as_ref() != known).then_some(Msg::CollectorChanged { holder });
+            return (holder.as_ref() != known).then_some(Msg::CollectorChanged { holder, snapshot: self.snapshot });
         }
         let Role::Viewer { holder } = &state.session.role else { return None };
         let lock = collector::try_lock(self.db).ok()?.ok()?;

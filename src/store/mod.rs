@@ -139,6 +139,13 @@ fn connect(target: &Path, flags: OpenFlags) -> rusqlite::Result<(Connection, i64
     Ok((conn, version))
 }
 
+/// Whether `conn` reads its store as it stood when opened (the fallback of [`open`] for a reader
+/// that cannot create the WAL files): it would not see what a collector started later writes.
+pub fn is_snapshot(conn: &Connection) -> bool {
+    let mode: rusqlite::Result<String> = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0));
+    mode.is_ok_and(|m| !m.eq_ignore_ascii_case("wal"))
+}
+
 /// `path` with `suffix` added to its file name (`r.db` → `r.db-wal`).
 fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_os_string();
@@ -259,4 +266,24 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
 /// Milliseconds since the Unix epoch, the unit of every `ts` column.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_reader_is_told_from_one_that_follows_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        // A name that needs escaping in a URI.
+        let db = dir.path().join("a store?#%.db");
+        drop(open(&db, Access::ReadWrite).unwrap());
+        let follows = open(&db, Access::ReadOnly).unwrap();
+        assert!(!is_snapshot(&follows));
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let (snapshot, version) = connect(&immutable_uri(&db), flags).unwrap();
+        assert_eq!(version, schema::latest_version());
+        assert!(is_snapshot(&snapshot));
+        assert_eq!(snapshot.path(), follows.path(), "the same file");
+    }
 }

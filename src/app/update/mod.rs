@@ -181,8 +181,16 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.flash(Level::Info, format!("the collector ({previous}) is gone: this console collects now"));
             vec![Effect::LoadOverview]
         }
-        Msg::CollectorChanged { holder } => {
+        Msg::CollectorChanged { holder, snapshot } => {
             let (role, level, said) = match holder {
+                Some(holder) if snapshot => (
+                    Role::Viewer { holder: holder.clone() },
+                    Level::Error,
+                    format!(
+                        "{holder} collects now, but this console shows the store as it stood when it opened \
+                         (it cannot write beside the store): quit and start it again to follow"
+                    ),
+                ),
                 Some(holder) => {
                     (Role::Viewer { holder: holder.clone() }, Level::Info, format!("{holder} collects again"))
                 }
