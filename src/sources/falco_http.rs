@@ -1,5 +1,4 @@
-//! A listener for Falco's `http_output`: one alert per POST, as JSON, from whoever holds the
-//! shared secret, at a bounded rate per source address, each alert once; what it refuses is counted.
+//! A listener for Falco's `http_output`: alerts from holders of the secret, rate-bounded per source, each once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
@@ -293,7 +292,10 @@ fn refusals(listening: &str, counts: [u64; 4]) -> (String, String) {
 /// A listener the config does not allow (see [`check`]) is not opened; the status says why.
 pub async fn run(writer: StoreWriter, config: FalcoConfig) {
     let Some(address) = config.listen.clone() else { return };
-    if let Err(why) = check(&config) {
+    // The address may need resolving (`localhost:2801`): off the async workers.
+    let checking = config.clone();
+    let checked = tokio::task::spawn_blocking(move || check(&checking)).await.unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(why) = checked {
         super::report(&writer, SOURCE, Health::Down, format!("not listening: {why}")).await;
         return;
     }
