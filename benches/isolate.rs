@@ -21,7 +21,7 @@ fn main() {
     let (writer, thread) =
         StoreWriter::spawn(store::open(&db, Access::ReadWrite).unwrap(), Arc::new(ChangeNotes::default()));
     let backend = Backend::Live(Arc::new(rampart::config::Config { docker: lab.config.clone(), ..Default::default() }));
-    let operator = Operator { name: "bench".into(), ssh_client: None, host: "bench".into() };
+    let operator = Operator { name: "bench".into(), ssh_client: None, host: "bench".into(), ..Default::default() };
     let (mut isolate, mut restore) = (Vec::new(), Vec::new());
     for _ in 0..7 {
         let t0 = Instant::now();

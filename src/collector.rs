@@ -5,6 +5,12 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
+/// What in `config` keeps the collector from starting (a listener it may not open), said so that
+/// the fix is plain; `rampart collect` refuses to start on it, a console shows it on the source's row.
+pub fn check(config: &crate::config::Config) -> Result<(), String> {
+    crate::sources::falco_http::check(&config.falco)
+}
+
 /// Starts every configured source on the collector's task set.
 pub fn spawn_sources(
     tasks: &mut tokio::task::JoinSet<()>,
@@ -92,6 +98,28 @@ pub fn try_lock(db: &Path) -> std::io::Result<Result<CollectorLock, String>> {
     }
 }
 
+/// Who collects into the store at `db` now, asked without writing anything (for a read-only
+/// console): `Some(holder)` while a process holds the collector lock, `None` when nobody does.
+/// The kernel's lock table (`/proc/locks`) says whether the lock file is held; the file's text
+/// says by whom.
+pub fn holder(db: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let path = lock_path(db);
+    let mut file = File::open(&path).ok()?;
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let text = text.trim();
+    let meta = file.metadata().ok()?;
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    let id = format!("{:02x}:{:02x}:{}", libc::major(meta.dev()), libc::minor(meta.dev()), meta.ino());
+    // `1: FLOCK  ADVISORY  WRITE 1234 fe:00:5367661 0 EOF`
+    let held = locks.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(1) == Some(&"FLOCK") && fields.get(3) == Some(&"WRITE") && fields.get(5) == Some(&id.as_str())
+    });
+    held.then(|| if text.is_empty() { "another process".to_string() } else { text.to_string() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +133,17 @@ mod tests {
         assert_eq!(second.unwrap_err(), format!("pid {} ({})", std::process::id(), whoami::username()));
         drop(first);
         assert!(try_lock(&db).unwrap().is_ok());
+    }
+
+    #[test]
+    fn the_holder_is_read_from_the_kernels_lock_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        assert_eq!(holder(&db), None, "no lock file: nobody collects");
+        let lock = try_lock(&db).unwrap().expect("lock");
+        assert_eq!(holder(&db), Some(format!("pid {} ({})", std::process::id(), whoami::username())));
+        drop(lock);
+        assert_eq!(holder(&db), None, "the file stays, its lock is gone");
+        assert!(lock_path(&db).exists());
     }
 }

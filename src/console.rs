@@ -55,7 +55,11 @@ pub fn run(opts: Options) -> Result<()> {
 }
 
 async fn run_async(opts: Options) -> Result<()> {
-    let write_conn = store::open(&opts.db, Access::ReadWrite)?;
+    // Read-only writes nothing: not the store (its "writer" is one more read-only connection, so
+    // SQLite itself refuses any write), not the collector lock, and no source runs or listens.
+    // The demo's throw-away store is filled all the same.
+    let read_only = opts.read_only.is_some() && opts.demo.is_none();
+    let write_conn = store::open(&opts.db, if read_only { Access::ReadOnly } else { Access::ReadWrite })?;
     let generator = match opts.demo {
         Some(d) => {
             eprintln!("rampart demo: seeding {} access events of history…", d.events);
@@ -63,13 +67,19 @@ async fn run_async(opts: Options) -> Result<()> {
         }
         None => None,
     };
-    let lock = collector::try_lock(&opts.db)
-        .wrap_err_with(|| format!("cannot create {}", collector::lock_path(&opts.db).display()))?;
+    let lock = if read_only {
+        Err(collector::holder(&opts.db))
+    } else {
+        collector::try_lock(&opts.db)
+            .wrap_err_with(|| format!("cannot create {}", collector::lock_path(&opts.db).display()))?
+            .map_err(Some)
+    };
     let notes = Arc::new(ChangeNotes::default());
     let (writer, writer_thread) = StoreWriter::spawn(write_conn, notes.clone());
     let role = match &lock {
         Ok(_) => Role::Collector,
-        Err(holder) => Role::Viewer { holder: holder.clone() },
+        Err(Some(holder)) => Role::Viewer { holder: holder.clone() },
+        Err(None) => Role::Uncollected,
     };
     let mut sources = tokio::task::JoinSet::new();
     match (&lock, generator, opts.demo) {
@@ -81,6 +91,7 @@ async fn run_async(opts: Options) -> Result<()> {
     }
     let lock = lock.ok();
     let reader = store::open(&opts.db, Access::ReadOnly)?;
+    let snapshot = read_only && store::is_snapshot(&reader);
     let operator = Operator::current();
     let backend = if opts.demo.is_some() { Backend::Demo } else { Backend::Live(Arc::new(opts.config.clone())) };
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
@@ -90,7 +101,8 @@ async fn run_async(opts: Options) -> Result<()> {
     let mut term = terminal::enter().wrap_err("cannot take over the terminal (is this an interactive terminal?)")?;
     let size = term.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
     let state = State::new(session, opts.theme, opts.keymap, size, now_ms());
-    let mut collecting = Collecting { lock, sources, writer: writer.clone(), config: &opts.config, db: &opts.db };
+    let mut collecting =
+        Collecting { lock, sources, writer: writer.clone(), config: &opts.config, db: &opts.db, read_only, snapshot };
     let result = event_loop(&mut term, state, &workers, &notes, msg_rx, &mut collecting).await;
     terminal::restore();
     let Collecting { lock, mut sources, writer: collecting_writer, .. } = collecting;
@@ -115,18 +127,30 @@ struct Collecting<'a> {
     writer: StoreWriter,
     config: &'a Config,
     db: &'a std::path::Path,
+    /// Never collects: it only watches whether somebody does.
+    read_only: bool,
+    /// Reads the store as it stood when it opened (`store::is_snapshot`).
+    snapshot: bool,
 }
 
 impl Collecting<'_> {
     /// A viewer takes over when the collector it deferred to is gone (killed, crashed): the lock
-    /// is free again. Returns who held it, for the console to say so.
-    fn take_over_if_free(&mut self, state: &State) -> Option<String> {
+    /// is free again. A read-only console never does; it says whether anybody collects.
+    fn on_tick(&mut self, state: &State) -> Option<Msg> {
+        if self.read_only {
+            let holder = collector::holder(self.db);
+            let known = match &state.session.role {
+                Role::Viewer { holder } => Some(holder),
+                _ => None,
+            };
+            return (holder.as_ref() != known).then_some(Msg::CollectorChanged { holder, snapshot: self.snapshot });
+        }
         let Role::Viewer { holder } = &state.session.role else { return None };
         let lock = collector::try_lock(self.db).ok()?.ok()?;
         tracing::warn!(previous = %holder, "the collector is gone: this console collects now");
         self.lock = Some(lock);
         collector::spawn_sources(&mut self.sources, &self.writer, self.config, self.db);
-        Some(holder.clone())
+        Some(Msg::TookOverCollecting { previous: holder.clone() })
     }
 }
 
@@ -165,10 +189,7 @@ async fn event_loop(
             },
             Some(m) = msgs.recv() => Some(m),
             tables = notes.next() => Some(Msg::StoreChanged(tables)),
-            _ = tick.tick() => match collecting.take_over_if_free(&state) {
-                Some(previous) => Some(Msg::TookOverCollecting { previous }),
-                None => Some(Msg::Tick(now_ms())),
-            },
+            _ = tick.tick() => Some(collecting.on_tick(&state).unwrap_or_else(|| Msg::Tick(now_ms()))),
             _ = sigterm.recv() => Some(Msg::Quit),
             _ = sighup.recv() => Some(Msg::Quit),
             _ = sigint.recv() => Some(Msg::Quit),

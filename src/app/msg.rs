@@ -57,6 +57,13 @@ pub enum Msg {
     TookOverCollecting {
         previous: String,
     },
+    /// A read-only console saw the store's collector come or go (`None`: nobody collects now).
+    CollectorChanged {
+        holder: Option<String>,
+        /// This console reads the store as it stood when it opened (see `store::is_snapshot`),
+        /// so it does not see what the collector writes until it is started again.
+        snapshot: bool,
+    },
     /// SIGTERM, SIGHUP or the like.
     Quit,
 }

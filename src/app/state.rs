@@ -29,7 +29,12 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     Collector,
-    Viewer { holder: String },
+    Viewer {
+        holder: String,
+    },
+    /// A read-only console on a store nobody collects into: it never takes collecting over, so
+    /// nothing new arrives until a collector starts.
+    Uncollected,
 }
 
 /// One pane's window on its table.

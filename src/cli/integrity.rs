@@ -152,7 +152,7 @@ pub fn run(
         IntegrityCommand::Baseline { name, path, key, tenant, exclude, manifest, every } => {
             baseline(&store_path()?, config, &name, &path, &key, tenant, &exclude, manifest, every)
         }
-        IntegrityCommand::Verify { name, json } => verify(&store_path()?, config, &name, json),
+        IntegrityCommand::Verify { name, json } => verify(&store_path()?, config, &name, json, read_only),
         IntegrityCommand::List { json } => list(&store_path()?, config, json),
         IntegrityCommand::Accept { name, key, new_key, reason } => {
             let signing = match (key, new_key) {
@@ -314,17 +314,29 @@ fn record(conn: &Connection, name: &str, v: &Verification) -> Result<i64> {
     transaction(conn, |conn| Ok(stored::insert_run(conn, &run, &changes)?))
 }
 
-fn verify(db: &Path, config: &Config, name: &str, json: bool) -> Result<ExitCode> {
-    let conn = open_store(db, config)?;
+fn verify(db: &Path, config: &Config, name: &str, json: bool, read_only: bool) -> Result<ExitCode> {
+    // Read-only, or on a store this user may not write: verified and shown all the same, not recorded.
+    let not_recorded = if read_only { Some("read-only".to_string()) } else { store::unwritable(db) };
+    let conn = match not_recorded {
+        None => open_store(db, config)?,
+        Some(_) => store::open(db, Access::ReadOnly)?,
+    };
     let Some(spec) = resolve(&conn, config, name)? else {
         return fail(format!("no integrity target named {name}: `rampart integrity list` shows them"));
     };
     let v = integrity::verify(&spec, integrity::walk::cores());
-    record(&conn, name, &v)?;
+    if not_recorded.is_none() {
+        record(&conn, name, &v)?;
+    }
     if json {
-        println!("{}", serde_json::to_string_pretty(&verification_json(&spec, &v))?);
+        let mut out = verification_json(&spec, &v);
+        out["recorded"] = not_recorded.is_none().into();
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_verification(&spec, &v);
+    }
+    if let Some(why) = not_recorded {
+        eprintln!("this run was not recorded in the store: {why}");
     }
     Ok(ExitCode::from(v.exit_code()))
 }

@@ -509,6 +509,9 @@ fn init_logging(path: &Path) {
 
 /// `rampart collect`: hold the collector lock and run the sources until SIGTERM or Ctrl-C.
 fn collect(db: &Path, config: &Config) -> Result<()> {
+    if let Err(why) = crate::collector::check(config) {
+        bail!("{why}");
+    }
     let conn = store::open(db, Access::ReadWrite)?;
     let lock = crate::collector::try_lock(db)?;
     if let Err(holder) = lock {

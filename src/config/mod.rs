@@ -102,13 +102,17 @@ pub struct FalcoConfig {
     pub listen: Option<String>,
     /// Largest accepted body, in bytes.
     pub max_body: usize,
-    /// When set, a POST must carry it in the `X-Rampart-Token` header.
+    /// The shared secret a POST must carry: in its path (`/falco/<token>`, as Falco's
+    /// `http_output.url` can) or in the `X-Rampart-Token` header. Required on an address other
+    /// than loopback.
     pub token: Option<String>,
+    /// POSTs accepted per second from one source address (one IPv6 /64), in bursts of as many.
+    pub per_source_per_second: u32,
 }
 
 impl Default for FalcoConfig {
     fn default() -> FalcoConfig {
-        FalcoConfig { files: Vec::new(), listen: None, max_body: 1 << 20, token: None }
+        FalcoConfig { files: Vec::new(), listen: None, max_body: 1 << 20, token: None, per_source_per_second: 100 }
     }
 }
 

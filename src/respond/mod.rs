@@ -311,6 +311,7 @@ pub fn record(
 ) -> rusqlite::Result<()> {
     if let Some(map) = detail.as_object_mut() {
         map.insert("message".into(), message.into());
+        map.extend(operator.detail());
     }
     let entry = audit::NewEntry {
         ts: now_ms(),

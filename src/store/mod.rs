@@ -89,11 +89,20 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
         }
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| classify(path, e))?;
-    register_functions(&conn).map_err(|e| classify(path, e))?;
-    // Reading the version is the first real access: it is what fails on a file that is not SQLite.
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(path, e))?;
+    let (conn, version) = match connect(path, flags) {
+        // A reader that may not write beside the store cannot create the `-wal` and `-shm` files a
+        // WAL database is read through (with them present, SQLite builds the WAL index in the
+        // reader's own memory). Without a `-wal` file every committed page is in the main file, and
+        // nobody is writing (a writer would have made one): it is read as it stands, unchanging.
+        Err(e)
+            if access == Access::ReadOnly
+                && e.sqlite_error_code() == Some(rusqlite::ffi::ErrorCode::ReadOnly)
+                && !beside(path, "-wal").exists() =>
+        {
+            connect(&immutable_uri(path), flags).map_err(|e| classify(path, e))?
+        }
+        other => other.map_err(|e| classify(path, e))?,
+    };
     if version > schema::latest_version() {
         return Err(StoreError::NewerSchema {
             path: path.to_owned(),
@@ -118,6 +127,59 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
         });
     }
     Ok(conn)
+}
+
+/// Opens `target` (a path, or a `file:` URI) and reads its schema version: the first real
+/// access, which is what fails on a file that is not SQLite or a WAL store a reader cannot open.
+fn connect(target: &Path, flags: OpenFlags) -> rusqlite::Result<(Connection, i64)> {
+    let conn = Connection::open_with_flags(target, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    register_functions(&conn)?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok((conn, version))
+}
+
+/// Whether `conn` reads its store as it stood when opened (the fallback of [`open`] for a reader
+/// that cannot create the WAL files): it would not see what a collector started later writes.
+pub fn is_snapshot(conn: &Connection) -> bool {
+    let mode: rusqlite::Result<String> = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0));
+    mode.is_ok_and(|m| !m.eq_ignore_ascii_case("wal"))
+}
+
+/// `path` with `suffix` added to its file name (`r.db` → `r.db-wal`).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A `file:` URI that opens `path` as immutable (no locks, no `-shm`, no `-wal`).
+fn immutable_uri(path: &Path) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut uri = String::from("file:");
+    for &b in absolute.as_os_str().as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => uri.push(b as char),
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    PathBuf::from(uri)
+}
+
+/// Why this process cannot write the store at `path` (the file, or its `-wal` or `-shm` beside
+/// it, is not writable by this user or on a read-only file system); `None` when it can, or when
+/// the store does not exist yet. Nothing is changed by asking.
+pub fn unwritable(path: &Path) -> Option<String> {
+    [path.to_owned(), beside(path, "-wal"), beside(path, "-shm")].into_iter().find_map(|file| {
+        match std::fs::OpenOptions::new().write(true).open(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Some(format!("{} is not writable by you ({e})", file.display()))
+            }
+            _ => None,
+        }
+    })
 }
 
 /// SQLite's text functions (`LIKE`, `substr`, `length`, …) read text only up to its first NUL byte,
@@ -204,4 +266,24 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
 /// Milliseconds since the Unix epoch, the unit of every `ts` column.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_reader_is_told_from_one_that_follows_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        // A name that needs escaping in a URI.
+        let db = dir.path().join("a store?#%.db");
+        drop(open(&db, Access::ReadWrite).unwrap());
+        let follows = open(&db, Access::ReadOnly).unwrap();
+        assert!(!is_snapshot(&follows));
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let (snapshot, version) = connect(&immutable_uri(&db), flags).unwrap();
+        assert_eq!(version, schema::latest_version());
+        assert!(is_snapshot(&snapshot));
+        assert_eq!(snapshot.path(), follows.path(), "the same file");
+    }
 }

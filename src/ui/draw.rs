@@ -78,8 +78,15 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
         let loud = theme.priority(crate::store::alerts::Priority::Emergency);
         spans.extend([Span::raw(" "), Span::styled(format!(" SIGNATURE INVALID: {names} "), loud)]);
     }
-    if let Role::Viewer { holder } = &s.role {
-        spans.extend([sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);
+    match &s.role {
+        Role::Viewer { holder } => {
+            spans.extend([sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);
+        }
+        Role::Uncollected => {
+            let loud = theme.warning.bg(theme.header.bg.unwrap_or_default());
+            spans.extend([sep(), Span::styled("nobody collects", loud)]);
+        }
+        Role::Collector => {}
     }
     for source in &state.overview.sources {
         let (mark, style) = match source.health {

@@ -380,7 +380,7 @@ fn the_demo_refuses_to_ban_an_address_its_jail_holds() {
     let dir = tempfile::tempdir().unwrap();
     let conn = rampart::store::open(&dir.path().join("d.db"), rampart::store::Access::ReadWrite).unwrap();
     let (writer, thread) = rampart::store::writer::StoreWriter::spawn(conn, std::sync::Arc::new(Default::default()));
-    let operator = Operator { name: "operator".into(), ssh_client: None, host: "h".into() };
+    let operator = Operator { name: "operator".into(), ssh_client: None, host: "h".into(), ..Default::default() };
     let ban = |ip: &str| Request::Ban { ip: ip.into(), jail: "sshd".into(), reason: "scanner".into() };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let first = rt.block_on(respond::perform(&writer, &Backend::Demo, &operator, &ban("2001:db8::7")));

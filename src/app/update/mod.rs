@@ -181,6 +181,29 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.flash(Level::Info, format!("the collector ({previous}) is gone: this console collects now"));
             vec![Effect::LoadOverview]
         }
+        Msg::CollectorChanged { holder, snapshot } => {
+            let (role, level, said) = match holder {
+                Some(holder) if snapshot => (
+                    Role::Viewer { holder: holder.clone() },
+                    Level::Error,
+                    format!(
+                        "{holder} collects now, but this console shows the store as it stood when it opened \
+                         (it cannot write beside the store): quit and start it again to follow"
+                    ),
+                ),
+                Some(holder) => {
+                    (Role::Viewer { holder: holder.clone() }, Level::Info, format!("{holder} collects again"))
+                }
+                None => (
+                    Role::Uncollected,
+                    Level::Error,
+                    "the collector is gone and this read-only console does not take over: nobody collects".into(),
+                ),
+            };
+            state.session.role = role;
+            state.flash(level, said);
+            vec![Effect::LoadOverview]
+        }
         Msg::Quit => quit(state),
     }
 }

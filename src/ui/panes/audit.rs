@@ -23,10 +23,20 @@ pub fn cells<'a>(e: &'a Entry, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     vec![
         styled(format::time(n.ts), theme.muted),
         Span::raw(cell_text(&n.operator)),
-        styled(cell_text(n.ssh_client.as_deref().unwrap_or("local")), theme.muted),
+        styled(cell_text(n.ssh_client.as_deref().unwrap_or_else(|| from_claimed(&n.detail_json))), theme.muted),
         Span::raw(cell_text(&n.action)),
         Span::raw(cell_text(&n.target)),
         styled(cell_text(&n.outcome), if n.outcome == "ok" { theme.ok } else { theme.error }),
         Span::raw(cell_text(n.reason.as_deref().unwrap_or(""))),
     ]
+}
+
+/// FROM when no address is vouched for: `claimed` when the actor's environment named an SSH
+/// client (the detail shows it, as a claim), else `local`.
+fn from_claimed(detail_json: &str) -> &'static str {
+    if detail_json.contains("\"claimed\"") && detail_json.contains("SSH_CONNECTION") {
+        "claimed"
+    } else {
+        "local"
+    }
 }

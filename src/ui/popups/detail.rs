@@ -141,6 +141,7 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("id", e.id.to_string()),
             ("time", format::timestamp(e.new.ts)),
             ("operator", e.new.operator.clone()),
+            ("environment", claimed(&e.new.detail_json)),
             ("ssh client", opt(&e.new.ssh_client)),
             ("host", e.new.host.clone()),
             ("action", e.new.action.clone()),
@@ -241,6 +242,17 @@ fn pretty_json(text: &str) -> String {
     serde_json::from_str::<serde_json::Value>(text)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| text.to_string())
+}
+
+/// What the actor's environment claimed (`SUDO_USER=alice`, one per line), kept apart from the
+/// kernel's identity in the operator column; `—` when it claimed nothing.
+fn claimed(detail_json: &str) -> String {
+    let value = serde_json::from_str::<serde_json::Value>(detail_json).unwrap_or_default();
+    let Some(claims) = value.get("claimed").and_then(|c| c.as_object()).filter(|c| !c.is_empty()) else {
+        return "—".into();
+    };
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    claims.iter().map(|(k, v)| format!("claimed: {k}={}", text(v))).collect::<Vec<_>>().join("\n")
 }
 
 fn matches(json: &str) -> String {

@@ -33,7 +33,12 @@ use rampart::store::{self, Access};
 pub const NOW: i64 = 1_795_694_400_000;
 
 pub fn operator() -> Operator {
-    Operator { name: "operator".into(), ssh_client: Some("192.0.2.10".into()), host: "testhost".into() }
+    Operator {
+        name: "operator".into(),
+        ssh_client: Some("192.0.2.10".into()),
+        host: "testhost".into(),
+        ..Default::default()
+    }
 }
 
 /// The real-host backend with the default Docker settings.
