@@ -1,15 +1,16 @@
 //! Isolating a tenant on the real Docker Engine, and restoring it with every container's own
 //! addresses: networks are journaled before they are touched, then disconnected — or, where the
-//! engine could not give the address back (no configured subnet), kept and cut at the link — and
-//! the container joins an internal quarantine network. Both are idempotent and finish what an
-//! interrupted run left behind.
+//! engine could not give the address back (no configured subnet), kept and cut at the link — so an
+//! isolated container has no working link left, not even to the host: no network is attached in
+//! their place and no firewall rule is needed. Both are idempotent and finish what an interrupted
+//! run left behind.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use bollard::models::{
     ContainerInspectResponse, ContainerUpdateBody, EndpointIpamConfig, EndpointSettings, NetworkConnectRequest,
-    NetworkCreateRequest, NetworkDisconnectRequest, RestartPolicy as EngineRestartPolicy, RestartPolicyNameEnum,
+    NetworkDisconnectRequest, RestartPolicy as EngineRestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{InspectContainerOptions, InspectNetworkOptions, ListContainersOptionsBuilder};
 use bollard::Docker;
@@ -79,31 +80,6 @@ async fn containers_of(docker: &Docker, config: &DockerConfig, tenant: &str) -> 
     Ok(out)
 }
 
-/// Creates the quarantine network if it is missing; refuses one that is not internal.
-async fn ensure_quarantine(docker: &Docker, name: &str) -> Result<(), String> {
-    match docker.inspect_network(name, None::<InspectNetworkOptions>).await {
-        Ok(n) if n.internal == Some(true) => Ok(()),
-        Ok(_) => Err(format!("network {name} exists but is not internal; refusing to use it as quarantine")),
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-            let request = NetworkCreateRequest {
-                name: name.to_string(),
-                driver: Some("bridge".into()),
-                internal: Some(true),
-                // Containers in quarantine cannot reach each other either.
-                options: Some(HashMap::from([("com.docker.network.bridge.enable_icc".into(), "false".into())])),
-                labels: Some(HashMap::from([("rampart.quarantine".into(), "true".into())])),
-                ..Default::default()
-            };
-            docker
-                .create_network(request)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("cannot create quarantine network {name}: {e}"))
-        }
-        Err(e) => Err(format!("cannot inspect network {name}: {e}")),
-    }
-}
-
 /// For the crash-recovery tests: with `RAMPART_FAULT=isolate-after-disconnect` (or
 /// `isolate-after-cut`) the process aborts right after the first network is disconnected (or cut
 /// in place), as a kill -9 would.
@@ -126,7 +102,6 @@ pub async fn isolate(
     if containers.is_empty() {
         return Err(format!("no container carries the label {}={tenant}; nothing to isolate", config.label));
     }
-    ensure_quarantine(docker, &config.quarantine_network).await?;
     let mut report = Report { tenant: tenant.to_string(), containers: Vec::new() };
     for (id, name) in containers {
         let outcome = match isolate_one(docker, writer, config, tenant, &id, pause).await {
@@ -330,9 +305,13 @@ async fn isolate_one(
         disconnected += 1;
         fault("isolate-after-disconnect");
     }
-    if !now.iter().any(|a| a.name == *quarantine) {
-        let request = NetworkConnectRequest { container: id.to_string(), endpoint_config: None };
-        docker.connect_network(quarantine, request).await.map_err(|e| format!("cannot attach {quarantine}: {e}"))?;
+    // No network takes the others' place: even an internal one gives the host an address on its
+    // bridge, and through it the container reaches every service listening on all addresses. A
+    // container an earlier rampart attached to the quarantine network leaves it.
+    let left_quarantine = now.iter().any(|a| a.name == *quarantine);
+    if left_quarantine {
+        let request = NetworkDisconnectRequest { container: id.to_string(), force: Some(true) };
+        docker.disconnect_network(quarantine, request).await.map_err(|e| format!("cannot leave {quarantine}: {e}"))?;
     }
     let mut paused_now = false;
     if pause && running && !paused {
@@ -350,7 +329,9 @@ async fn isolate_one(
         parts.push(format!("{} cut in place keeping the address ({held})", before.held.len()));
     }
     let mut detail = parts.join(", ");
-    detail.push_str(&format!(", on {quarantine}"));
+    if left_quarantine {
+        detail.push_str(&format!(", left {quarantine}"));
+    }
     if paused_now {
         detail.push_str(", paused");
     }
@@ -404,6 +385,7 @@ struct Restoring {
     gone: bool,
     /// Indexes into `entry.before.networks` of the networks it must be attached to again.
     detached: Vec<usize>,
+    /// It is on the quarantine network an earlier rampart attached isolated containers to.
     on_quarantine: bool,
     notes: Vec<String>,
 }
