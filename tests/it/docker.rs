@@ -334,6 +334,38 @@ fn a_container_cut_at_the_link_reaches_no_address_of_the_host() {
     isolation_leaves_no_path_to_the_host(&Lab::without_subnets(&[2]), false);
 }
 
+#[test]
+fn a_container_on_the_quarantine_network_of_earlier_versions_is_taken_off_it() {
+    let lab = Lab::new(&[2]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let a = &lab.tenants[0];
+    let (web, client) = (&a.containers[0], &a.containers[1]);
+    let before = lab.networks_of(client);
+    // The internal network earlier versions created and attached isolated containers to.
+    let quarantine = lab.config.quarantine_network.clone();
+    let request = bollard::models::NetworkCreateRequest {
+        name: quarantine.clone(),
+        internal: Some(true),
+        labels: Some(std::collections::HashMap::from([("rampart.test".into(), lab.prefix.clone())])),
+        ..Default::default()
+    };
+    lab.runtime.block_on(lab.docker.create_network(request)).unwrap();
+    lab.attach(client, &quarantine);
+
+    let outcome = perform(&lab, &db, Request::Isolate { tenant: a.name.clone(), reason: "old".into(), pause: false });
+    assert!(outcome.ok, "{outcome:?}");
+    assert_eq!(lab.networks_of(client), Vec::new(), "isolation took the client off quarantine too");
+    assert!(line_of(&outcome, client).contains(&format!("left {quarantine}")), "{outcome:?}");
+    assert!(!line_of(&outcome, web).contains("left"), "{outcome:?}");
+
+    // An isolation an earlier version made: the container waits on the quarantine network.
+    lab.attach(client, &quarantine);
+    let restored = perform(&lab, &db, Request::Restore { tenant: a.name.clone() });
+    assert!(restored.ok, "{restored:?}");
+    assert_eq!(lab.networks_of(client), before, "restored to its own network only, off quarantine");
+}
+
 /// The restore report's line for `container`.
 fn line_of<'a>(outcome: &'a Outcome, container: &str) -> &'a str {
     outcome
