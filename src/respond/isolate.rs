@@ -80,6 +80,15 @@ async fn containers_of(docker: &Docker, config: &DockerConfig, tenant: &str) -> 
     Ok(out)
 }
 
+/// Whether the container is on the quarantine network earlier versions attached isolated
+/// containers to: one by that name that is internal (they refused any other). A network of that
+/// name that is not internal is journaled and cut like any other.
+async fn on_old_quarantine(docker: &Docker, config: &DockerConfig, now: &[Attachment]) -> bool {
+    let name = &config.quarantine_network;
+    now.iter().any(|a| a.name == *name)
+        && matches!(docker.inspect_network(name, None::<InspectNetworkOptions>).await, Ok(n) if n.internal == Some(true))
+}
+
 /// For the crash-recovery tests: with `RAMPART_FAULT=isolate-after-disconnect` (or
 /// `isolate-after-cut`) the process aborts right after the first network is disconnected (or cut
 /// in place), as a kill -9 would.
@@ -205,9 +214,10 @@ async fn plan(
     inspect: &ContainerInspectResponse,
     id: &str,
     now: &[Attachment],
+    on_quarantine: bool,
 ) -> (Before, Vec<String>) {
     let quarantine = &config.quarantine_network;
-    let networks: Vec<Attachment> = now.iter().filter(|a| a.name != *quarantine).cloned().collect();
+    let networks: Vec<Attachment> = now.iter().filter(|a| !(on_quarantine && a.name == *quarantine)).cloned().collect();
     let state = inspect.state.as_ref();
     let running = state.and_then(|s| s.running).unwrap_or(false);
     let (mut held, mut notes) = (Vec::new(), Vec::new());
@@ -251,6 +261,7 @@ async fn isolate_one(
         .await
         .map_err(|e| format!("cannot inspect: {e}"))?;
     let now: Vec<Attachment> = attachments(&inspect);
+    let on_quarantine = on_old_quarantine(docker, config, &now).await;
     let paused = inspect.state.as_ref().and_then(|s| s.paused).unwrap_or(false);
     let running = inspect.state.as_ref().and_then(|s| s.running).unwrap_or(false);
     // The journal is written before anything changes; an entry left by an interrupted run is
@@ -266,7 +277,7 @@ async fn isolate_one(
             ))
         }
         None => {
-            let (before, notes) = plan(docker, config, &inspect, id, &now).await;
+            let (before, notes) = plan(docker, config, &inspect, id, &now, on_quarantine).await;
             let (container, b) = (id.to_string(), before.clone());
             let entry = journal_call(writer, move |conn| journal::begin_isolate(conn, &t, &container, &b)).await?;
             (entry, before, notes)
@@ -308,7 +319,7 @@ async fn isolate_one(
     // No network takes the others' place: even an internal one gives the host an address on its
     // bridge, and through it the container reaches every service listening on all addresses. A
     // container an earlier rampart attached to the quarantine network leaves it.
-    let left_quarantine = now.iter().any(|a| a.name == *quarantine);
+    let left_quarantine = on_quarantine && !before.networks.iter().any(|n| n.name == *quarantine);
     if left_quarantine {
         let request = NetworkDisconnectRequest { container: id.to_string(), force: Some(true) };
         docker.disconnect_network(quarantine, request).await.map_err(|e| format!("cannot leave {quarantine}: {e}"))?;
@@ -437,7 +448,9 @@ async fn begin_restore_steps(
         }
     }
     let now = attachments(&inspect);
-    w.on_quarantine = now.iter().any(|a| a.name == config.quarantine_network);
+    let quarantine = &config.quarantine_network;
+    w.on_quarantine =
+        now.iter().any(|a| a.name == *quarantine) && !w.entry.before.networks.iter().any(|n| n.name == *quarantine);
     for (i, net) in w.entry.before.networks.iter().enumerate() {
         if !now.iter().any(|a| a.name == net.name) {
             w.detached.push(i);

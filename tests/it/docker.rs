@@ -366,6 +366,29 @@ fn a_container_on_the_quarantine_network_of_earlier_versions_is_taken_off_it() {
     assert_eq!(lab.networks_of(client), before, "restored to its own network only, off quarantine");
 }
 
+#[test]
+fn a_network_named_as_the_quarantine_but_not_internal_is_cut_and_restored_like_any_other() {
+    let lab = Lab::new(&[2]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let a = &lab.tenants[0];
+    let config = rampart::config::DockerConfig { quarantine_network: a.network.clone(), ..lab.config.clone() };
+    let before: Vec<_> = a.containers.iter().map(|c| lab.networks_of(c)).collect();
+    let web_ip = lab.address_on(&a.containers[0], &a.network).unwrap();
+
+    let isolate = Request::Isolate { tenant: a.name.clone(), reason: "misnamed".into(), pause: false };
+    let outcome = perform_with(&lab, config.clone(), &db, isolate);
+    assert!(outcome.ok, "{outcome:?}");
+    for c in &a.containers {
+        assert_eq!(lab.networks_of(c), Vec::new(), "{c} is on no network at all");
+    }
+    assert!(!lab.reaches(&a.containers[1], &web_ip));
+    let restored = perform_with(&lab, config, &db, Request::Restore { tenant: a.name.clone() });
+    assert!(restored.ok, "{restored:?}");
+    assert_eq!(a.containers.iter().map(|c| lab.networks_of(c)).collect::<Vec<_>>(), before, "journaled and restored");
+    assert!(lab.reaches(&a.containers[1], &web_ip));
+}
+
 /// The restore report's line for `container`.
 fn line_of<'a>(outcome: &'a Outcome, container: &str) -> &'a str {
     outcome
