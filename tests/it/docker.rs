@@ -201,6 +201,17 @@ fn host_addresses() -> Vec<HostAddress> {
     found
 }
 
+/// The routers the host's default routes go through: the outside, as near as a test can reach it.
+fn default_gateways() -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for family in ["-4", "-6"] {
+        let out = Command::new("ip").args([family, "-j", "route", "show", "default"]).output().expect("ip (iproute2)");
+        let routes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        found.extend(routes.as_array().into_iter().flatten().filter_map(|r| r["gateway"].as_str().map(String::from)));
+    }
+    found
+}
+
 /// The Linux bridge behind a (bridge driver) network.
 fn bridge_of(lab: &Lab, network: &str) -> String {
     let n = lab
@@ -285,16 +296,25 @@ fn isolation_leaves_no_path_to_the_host(lab: &Lab, v6: bool) {
     let service = HostService::start(lab);
     let bridge = bridge_of(lab, &a.network);
     let addresses = host_addresses();
-    let steady = steady_targets(&addresses, &bridge, v6);
+    let mut steady = steady_targets(&addresses, &bridge, v6);
     let gateway: Vec<&HostAddress> = addresses.iter().filter(|h| h.interface == bridge && !h.link_local).collect();
     assert_eq!(gateway.iter().filter(|g| !g.v6).count(), 1, "the tenant network's IPv4 gateway: {addresses:?}");
     assert_eq!(gateway.iter().any(|g| g.v6), v6, "the tenant network's IPv6 gateway: {addresses:?}");
     assert!(steady.len() > gateway.len(), "the host has addresses beside the gateway: {addresses:?}");
     let every_way: Reach = steady.iter().flat_map(|t| ["icmp", "tcp", "udp"].map(|p| (t.clone(), p))).collect();
+    // The outside: probed throughout (whether its router answers a ping at all is its own affair),
+    // reached while isolated never, and after restore exactly as before.
+    let outside = default_gateways();
+    steady.extend(outside.iter().cloned());
+    let targets_now = |bridge: &str| -> BTreeSet<String> {
+        let mut t = probe_targets(&host_addresses(), bridge);
+        t.extend(outside.iter().cloned());
+        t
+    };
 
     // The positive control: before isolation the client reaches the service everywhere.
     wait_until_addresses_settle(lab, client);
-    let before = service.reached_from(lab, client, &probe_targets(&addresses, &bridge), "before");
+    let before = service.reached_from(lab, client, &targets_now(&bridge), "before");
     let missing: Vec<_> = every_way.difference(&before).collect();
     assert!(missing.is_empty(), "before isolation the client should reach the host there too: {missing:?}");
     assert!(lab.reaches(client, &web_ip));
@@ -303,7 +323,7 @@ fn isolation_leaves_no_path_to_the_host(lab: &Lab, v6: bool) {
     let outcome = perform(lab, &db, Request::Isolate { tenant: a.name.clone(), reason: "host".into(), pause: false });
     assert!(outcome.ok, "{outcome:?}");
     // Every address the host has now (a network isolation made would be among them) and had before.
-    let mut targets = probe_targets(&host_addresses(), &bridge);
+    let mut targets = targets_now(&bridge);
     targets.extend(probe_targets(&addresses, &bridge));
     let during = service.reached_from(lab, client, &targets, "during");
     assert!(during.is_empty(), "isolated, yet the client reaches the host: {during:?} (outcome {outcome:?})");
@@ -315,7 +335,7 @@ fn isolation_leaves_no_path_to_the_host(lab: &Lab, v6: bool) {
     let restored = perform(lab, &db, Request::Restore { tenant: a.name.clone() });
     assert!(restored.ok, "{restored:?}");
     wait_until_addresses_settle(lab, client);
-    let after = service.reached_from(lab, client, &probe_targets(&host_addresses(), &bridge), "after");
+    let after = service.reached_from(lab, client, &targets_now(&bridge), "after");
     let steady_reach = |r: &Reach| -> Reach { r.iter().filter(|(t, _)| steady.contains(t)).cloned().collect() };
     assert_eq!(steady_reach(&after), steady_reach(&before), "after restore, the same reach as before");
     assert!(lab.reaches(client, &web_ip));
