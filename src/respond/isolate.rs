@@ -5,7 +5,7 @@
 //! their place and no firewall rule is needed. Both are idempotent and finish what an interrupted
 //! run left behind.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use bollard::models::{
@@ -466,20 +466,33 @@ async fn begin_restore_steps(
     Ok(())
 }
 
-fn endpoint(net: &Attachment, ip: Option<&str>) -> EndpointSettings {
+/// The endpoint to reconnect `net` with: its aliases, and the addresses to ask back for.
+fn endpoint(net: &Attachment, ip: Option<&str>, ipv6: Option<&str>) -> EndpointSettings {
     EndpointSettings {
         aliases: Some(net.aliases.clone()).filter(|a| !a.is_empty()),
-        ipam_config: ip.map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+        ipam_config: ip.map(|ip| EndpointIpamConfig {
+            ipv4_address: Some(ip.to_string()),
+            ipv6_address: ipv6.map(String::from),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
-/// Attaches every container to the networks it was detached from. First every address the
-/// engine will pin (networks with a configured subnet), so that no container left to the
-/// engine's choice takes an address another is about to ask back for; then the rest, in
-/// ascending order of the addresses they had: the engine hands out the lowest free address, so
-/// each gets its own back unless a lower one is free or its own was taken in the meantime
-/// (`finish_restore` reports exactly what each got).
+/// The IPv6 addresses in use on `network` now, as the engine lists its endpoints.
+async fn ipv6_in_use(docker: &Docker, network: &str) -> HashSet<String> {
+    let inspect = docker.inspect_network(network, None::<InspectNetworkOptions>).await;
+    let endpoints = inspect.ok().and_then(|n| n.containers).unwrap_or_default();
+    endpoints.into_values().filter_map(|e| e.ipv6_address?.split('/').next().map(String::from)).collect()
+}
+
+/// Attaches every container to the networks it was detached from, in three rounds that ask for
+/// less each time, so that no container left to the engine's choice takes an address another is
+/// about to ask back for: first every address each had (the engine pins them on networks with a
+/// configured subnet); then the IPv4 address alone, for those whose IPv6 one was taken meanwhile;
+/// then no address, in ascending order of the addresses they had: the engine hands out the lowest
+/// free address, so each gets its own back unless a lower one is free or its own was taken in the
+/// meantime (`finish_restore` reports exactly what each got).
 async fn reconnect(docker: &Docker, work: &mut [Restoring]) {
     let mut order: Vec<(usize, usize)> = work
         .iter()
@@ -494,39 +507,54 @@ async fn reconnect(docker: &Docker, work: &mut [Restoring]) {
         let ip = address(&work[wi], ni);
         (ip.is_none(), ip)
     });
-    let mut unpinned = Vec::new();
-    for (wi, ni) in order {
-        let w = &work[wi];
-        let net = &w.entry.before.networks[ni];
-        let Some(ip) = net.ip.as_deref() else {
-            unpinned.push((wi, ni, None));
-            continue;
-        };
-        let request = NetworkConnectRequest {
-            container: w.entry.container.clone(),
-            endpoint_config: Some(endpoint(net, Some(ip))),
-        };
-        if let Err(e) = docker.connect_network(&net.name, request).await {
-            unpinned.push((wi, ni, Some(e.to_string())));
+    // An IPv6 address another endpoint holds now is not asked for: Docker Engine 20.10 refuses
+    // the request but keeps the IPv4 address it had already reserved, which is then lost.
+    let mut taken: HashMap<String, HashSet<String>> = HashMap::new();
+    for &(wi, ni) in &order {
+        let net = &work[wi].entry.before.networks[ni];
+        if net.ipv6.is_some() && !taken.contains_key(&net.name) {
+            taken.insert(net.name.clone(), ipv6_in_use(docker, &net.name).await);
         }
     }
-    for (wi, ni, pinned_error) in unpinned {
-        let w = &mut work[wi];
-        if w.failed.is_some() {
-            continue;
+    let free =
+        |net: &Attachment| net.ipv6.as_ref().is_none_or(|v6| !taken.get(&net.name).is_some_and(|t| t.contains(v6)));
+    // (container, network, why the engine refused the addresses asked for so far)
+    let mut pending: Vec<(usize, usize, Option<String>)> = order.into_iter().map(|(wi, ni)| (wi, ni, None)).collect();
+    for round in 0..3 {
+        let mut refused = Vec::new();
+        for (wi, ni, why) in pending {
+            let w = &mut work[wi];
+            if w.failed.is_some() {
+                continue;
+            }
+            let net = &w.entry.before.networks[ni];
+            let (ip, ipv6) = (net.ip.as_deref(), net.ipv6.as_deref());
+            let settings = match round {
+                0 if ip.is_some() && free(net) => endpoint(net, ip, ipv6),
+                1 if ip.is_some() && ipv6.is_some() => endpoint(net, ip, None),
+                2 => endpoint(net, None, None),
+                _ => {
+                    refused.push((wi, ni, why));
+                    continue;
+                }
+            };
+            let request =
+                NetworkConnectRequest { container: w.entry.container.clone(), endpoint_config: Some(settings) };
+            match docker.connect_network(&net.name, request).await {
+                Ok(()) => {}
+                Err(e) if round < 2 => refused.push((wi, ni, why.or(Some(e.to_string())))),
+                Err(e) => {
+                    let with_address = why.map(|p| format!(" (with its old address: {p})")).unwrap_or_default();
+                    w.failed = Some(format!("cannot reconnect {}: {e}{with_address}", net.name));
+                }
+            }
         }
-        let net = &w.entry.before.networks[ni];
-        let request =
-            NetworkConnectRequest { container: w.entry.container.clone(), endpoint_config: Some(endpoint(net, None)) };
-        if let Err(e) = docker.connect_network(&net.name, request).await {
-            let with_address = pinned_error.map(|p| format!(" (with its old address: {p})")).unwrap_or_default();
-            w.failed = Some(format!("cannot reconnect {}: {e}{with_address}", net.name));
-        }
+        pending = refused;
     }
 }
 
 /// What one network looks like now against what the journal saw: "same address", "new address
-/// X → Y", aliases lost.
+/// X → Y", the same for IPv6 where it had one, aliases lost.
 fn compare(before: &Attachment, now: &Attachment) -> String {
     let mut text = match (before.ip.as_deref(), now.ip.as_deref()) {
         (Some(old), Some(new)) if old == new => format!("{}: same address {new}", before.name),
@@ -535,6 +563,12 @@ fn compare(before: &Attachment, now: &Attachment) -> String {
         (None, Some(new)) => format!("{}: address {new} (had none)", before.name),
         (None, None) => format!("{}: attached (no address)", before.name),
     };
+    match (before.ipv6.as_deref(), now.ipv6.as_deref()) {
+        (Some(old), Some(new)) if old == new => text.push_str(&format!(", same IPv6 address {new}")),
+        (Some(old), Some(new)) => text.push_str(&format!(", new IPv6 address {old} → {new}")),
+        (Some(old), None) => text.push_str(&format!(", no IPv6 address now (had {old})")),
+        (None, _) => {}
+    }
     let lost: Vec<&str> = before.aliases.iter().filter(|a| !now.aliases.contains(a)).map(String::as_str).collect();
     if !lost.is_empty() {
         text.push_str(&format!(", aliases lost: {}", lost.join(", ")));

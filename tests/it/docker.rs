@@ -492,6 +492,60 @@ fn restore_says_which_container_got_a_new_address() {
     assert!(!line.contains("new address"), "{line}");
 }
 
+#[test]
+fn restore_gives_back_ipv6_addresses_too() {
+    let lab = Lab::dual_stack(&[3]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("6.db");
+    let a = &lab.tenants[0];
+    let v4_before: Vec<_> = a.containers.iter().map(|c| lab.address_on(c, &a.network).unwrap()).collect();
+    let v6_before: Vec<_> = a.containers.iter().map(|c| lab.ipv6_on(c, &a.network).expect("an IPv6 address")).collect();
+    assert!(perform(&lab, &db, Request::Isolate { tenant: a.name.clone(), reason: "x".into(), pause: false }).ok);
+    // While the tenant is isolated, a newcomer asks for an IPv4 address of its own choosing and
+    // is given the lowest free IPv6 address: the web container's.
+    let newcomer = format!("{}-newcomer6", lab.prefix);
+    let v4 = format!("{}.200", v4_before[0].rsplit_once('.').unwrap().0);
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(lab::IMAGE.into()),
+        cmd: Some(vec!["/bin/sleep".into(), "3600".into()]),
+        labels: Some(std::collections::HashMap::from([("rampart.test".into(), lab.prefix.clone())])),
+        host_config: Some(bollard::models::HostConfig { network_mode: Some(a.network.clone()), ..Default::default() }),
+        networking_config: Some(bollard::models::NetworkingConfig {
+            endpoints_config: Some(std::collections::HashMap::from([(
+                a.network.clone(),
+                bollard::models::EndpointSettings {
+                    ipam_config: Some(bollard::models::EndpointIpamConfig {
+                        ipv4_address: Some(v4),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        ..Default::default()
+    };
+    lab.runtime.block_on(async {
+        let options = bollard::query_parameters::CreateContainerOptionsBuilder::default().name(&newcomer).build();
+        lab.docker.create_container(Some(options), body).await.unwrap();
+        lab.docker.start_container(&newcomer, None::<bollard::query_parameters::StartContainerOptions>).await.unwrap();
+    });
+    assert_eq!(lab.ipv6_on(&newcomer, &a.network).as_deref(), Some(v6_before[0].as_str()));
+
+    let restored = perform(&lab, &db, Request::Restore { tenant: a.name.clone() });
+    assert!(restored.ok, "{restored:?}");
+    let v4_after: Vec<_> = a.containers.iter().map(|c| lab.address_on(c, &a.network).unwrap()).collect();
+    let v6_after: Vec<_> = a.containers.iter().map(|c| lab.ipv6_on(c, &a.network).unwrap()).collect();
+    assert_eq!(v4_after, v4_before, "every IPv4 address was free to be given back: {restored:?}");
+    assert_eq!(v6_after[1..], v6_before[1..], "the clients' IPv6 addresses were free to be given back");
+    assert!(!v6_before.contains(&v6_after[0]), "web got a free IPv6 address, not another's: {v6_after:?}");
+    let line = line_of(&restored, &a.containers[0]);
+    assert!(line.contains(&format!("new IPv6 address {} → {}", v6_before[0], v6_after[0])), "{line}");
+    for (c, v6) in a.containers.iter().zip(&v6_before).skip(1) {
+        let line = line_of(&restored, c);
+        assert!(line.contains(&format!("same IPv6 address {v6}")), "{line}");
+    }
+}
+
 /// A TCP port on loopback in front of the engine's socket: the engine as rampart sees a remote one.
 fn engine_over_tcp(lab: &Lab) -> String {
     let listener = lab.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();

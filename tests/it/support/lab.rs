@@ -211,6 +211,14 @@ impl Lab {
         self.networks_of(container).into_iter().find(|(n, _)| n == network).and_then(|(_, ip)| ip)
     }
 
+    /// The IPv6 address of `container` on `network` now, if it has one there.
+    pub fn ipv6_on(&self, container: &str, network: &str) -> Option<String> {
+        let c =
+            self.runtime.block_on(self.docker.inspect_container(container, None::<InspectContainerOptions>)).unwrap();
+        let endpoint = c.network_settings?.networks?.remove(network)?;
+        endpoint.global_ipv6_address.filter(|a| !a.is_empty())
+    }
+
     /// Attaches `container` to `network` as well (a tenant's container on another's network).
     pub fn attach(&self, container: &str, network: &str) {
         let request = NetworkConnectRequest { container: container.into(), endpoint_config: None };
