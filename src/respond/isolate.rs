@@ -542,7 +542,7 @@ async fn reconnect(docker: &Docker, work: &mut [Restoring]) {
                 NetworkConnectRequest { container: w.entry.container.clone(), endpoint_config: Some(settings) };
             match docker.connect_network(&net.name, request).await {
                 Ok(()) => {}
-                Err(e) if round < 2 => refused.push((wi, ni, why.or(Some(e.to_string())))),
+                Err(e) if round < 2 => refused.push((wi, ni, why.or_else(|| Some(e.to_string())))),
                 Err(e) => {
                     let with_address = why.map(|p| format!(" (with its old address: {p})")).unwrap_or_default();
                     w.failed = Some(format!("cannot reconnect {}: {e}{with_address}", net.name));
