@@ -409,6 +409,40 @@ fn a_network_named_as_the_quarantine_but_not_internal_is_cut_and_restored_like_a
     assert!(lab.reaches(&a.containers[1], &web_ip));
 }
 
+#[test]
+fn a_container_on_the_host_network_cannot_be_isolated_and_says_so() {
+    let lab = Lab::new(&[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    let a = &lab.tenants[0];
+    let on_host = format!("{}-a-onhost", lab.prefix);
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(lab::IMAGE.into()),
+        cmd: Some(vec!["/bin/sleep".into(), "3600".into()]),
+        labels: Some(std::collections::HashMap::from([
+            (lab.config.label.clone(), a.name.clone()),
+            ("rampart.test".into(), lab.prefix.clone()),
+        ])),
+        host_config: Some(bollard::models::HostConfig { network_mode: Some("host".into()), ..Default::default() }),
+        ..Default::default()
+    };
+    lab.runtime.block_on(async {
+        let options = bollard::query_parameters::CreateContainerOptionsBuilder::default().name(&on_host).build();
+        lab.docker.create_container(Some(options), body).await.unwrap();
+        lab.docker.start_container(&on_host, None::<bollard::query_parameters::StartContainerOptions>).await.unwrap();
+    });
+
+    let outcome = perform(&lab, &db, Request::Isolate { tenant: a.name.clone(), reason: "x".into(), pause: false });
+    assert!(!outcome.ok, "{outcome:?}");
+    let line = line_of(&outcome, &on_host);
+    assert!(line.contains("cannot disconnect host"), "{line}");
+    assert_eq!(lab.networks_of(&on_host), [("host".to_string(), None)], "it still has the host's network");
+    assert_eq!(
+        query::<String>(&db, &format!("SELECT status FROM tenants WHERE name = '{}'", a.name)),
+        "partially isolated"
+    );
+}
+
 /// The restore report's line for `container`.
 fn line_of<'a>(outcome: &'a Outcome, container: &str) -> &'a str {
     outcome
