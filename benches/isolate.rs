@@ -1,5 +1,5 @@
 //! Time to isolate and to restore a tenant of five containers on the real Docker Engine, through
-//! the same responder the console's `i` and `R` use (journal, disconnect, quarantine, audit).
+//! the same responder the console's `i` and `R` use (journal, disconnect, audit).
 //!
 //! Run: `cargo bench --bench isolate` (needs the Docker engine and /bin/busybox from busybox-static).
 

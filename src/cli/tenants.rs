@@ -28,7 +28,7 @@ pub enum TenantsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Move every container of NAME to the quarantine network (journaled, audited)
+    /// Cut every container of NAME off every network, the host included (journaled, audited)
     Isolate {
         #[command(flatten)]
         act: ActArgs,
@@ -41,7 +41,7 @@ pub enum TenantsCommand {
         #[arg(long)]
         pause: bool,
     },
-    /// Reconnect NAME's containers to the networks they had and leave quarantine
+    /// Reconnect NAME's containers to the networks they had
     Restore {
         #[command(flatten)]
         act: ActArgs,

@@ -196,7 +196,7 @@ impl Default for Fail2banConfig {
     }
 }
 
-/// `[docker]`: how tenants are found and where isolated containers go.
+/// `[docker]`: how tenants are found.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DockerConfig {
@@ -204,7 +204,7 @@ pub struct DockerConfig {
     pub host: Option<String>,
     /// The container label whose value names the tenant.
     pub label: String,
-    /// The internal network isolated containers are moved to (created when missing).
+    /// The network earlier versions attached isolated containers to; isolate and restore now only take them off it.
     pub quarantine_network: String,
 }
 

@@ -1,15 +1,16 @@
 //! Isolating a tenant on the real Docker Engine, and restoring it with every container's own
 //! addresses: networks are journaled before they are touched, then disconnected — or, where the
-//! engine could not give the address back (no configured subnet), kept and cut at the link — and
-//! the container joins an internal quarantine network. Both are idempotent and finish what an
-//! interrupted run left behind.
+//! engine could not give the address back (no configured subnet), kept and cut at the link — so an
+//! isolated container has no working link left, not even to the host: no network is attached in
+//! their place and no firewall rule is needed. Both are idempotent and finish what an interrupted
+//! run left behind.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use bollard::models::{
     ContainerInspectResponse, ContainerUpdateBody, EndpointIpamConfig, EndpointSettings, NetworkConnectRequest,
-    NetworkCreateRequest, NetworkDisconnectRequest, RestartPolicy as EngineRestartPolicy, RestartPolicyNameEnum,
+    NetworkDisconnectRequest, RestartPolicy as EngineRestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{InspectContainerOptions, InspectNetworkOptions, ListContainersOptionsBuilder};
 use bollard::Docker;
@@ -79,29 +80,13 @@ async fn containers_of(docker: &Docker, config: &DockerConfig, tenant: &str) -> 
     Ok(out)
 }
 
-/// Creates the quarantine network if it is missing; refuses one that is not internal.
-async fn ensure_quarantine(docker: &Docker, name: &str) -> Result<(), String> {
-    match docker.inspect_network(name, None::<InspectNetworkOptions>).await {
-        Ok(n) if n.internal == Some(true) => Ok(()),
-        Ok(_) => Err(format!("network {name} exists but is not internal; refusing to use it as quarantine")),
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-            let request = NetworkCreateRequest {
-                name: name.to_string(),
-                driver: Some("bridge".into()),
-                internal: Some(true),
-                // Containers in quarantine cannot reach each other either.
-                options: Some(HashMap::from([("com.docker.network.bridge.enable_icc".into(), "false".into())])),
-                labels: Some(HashMap::from([("rampart.quarantine".into(), "true".into())])),
-                ..Default::default()
-            };
-            docker
-                .create_network(request)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("cannot create quarantine network {name}: {e}"))
-        }
-        Err(e) => Err(format!("cannot inspect network {name}: {e}")),
-    }
+/// Whether the container is on the quarantine network earlier versions attached isolated
+/// containers to: one by that name that is internal (they refused any other). A network of that
+/// name that is not internal is journaled and cut like any other.
+async fn on_old_quarantine(docker: &Docker, config: &DockerConfig, now: &[Attachment]) -> bool {
+    let name = &config.quarantine_network;
+    now.iter().any(|a| a.name == *name)
+        && matches!(docker.inspect_network(name, None::<InspectNetworkOptions>).await, Ok(n) if n.internal == Some(true))
 }
 
 /// For the crash-recovery tests: with `RAMPART_FAULT=isolate-after-disconnect` (or
@@ -126,7 +111,6 @@ pub async fn isolate(
     if containers.is_empty() {
         return Err(format!("no container carries the label {}={tenant}; nothing to isolate", config.label));
     }
-    ensure_quarantine(docker, &config.quarantine_network).await?;
     let mut report = Report { tenant: tenant.to_string(), containers: Vec::new() };
     for (id, name) in containers {
         let outcome = match isolate_one(docker, writer, config, tenant, &id, pause).await {
@@ -230,9 +214,10 @@ async fn plan(
     inspect: &ContainerInspectResponse,
     id: &str,
     now: &[Attachment],
+    on_quarantine: bool,
 ) -> (Before, Vec<String>) {
     let quarantine = &config.quarantine_network;
-    let networks: Vec<Attachment> = now.iter().filter(|a| a.name != *quarantine).cloned().collect();
+    let networks: Vec<Attachment> = now.iter().filter(|a| !(on_quarantine && a.name == *quarantine)).cloned().collect();
     let state = inspect.state.as_ref();
     let running = state.and_then(|s| s.running).unwrap_or(false);
     let (mut held, mut notes) = (Vec::new(), Vec::new());
@@ -276,6 +261,7 @@ async fn isolate_one(
         .await
         .map_err(|e| format!("cannot inspect: {e}"))?;
     let now: Vec<Attachment> = attachments(&inspect);
+    let on_quarantine = on_old_quarantine(docker, config, &now).await;
     let paused = inspect.state.as_ref().and_then(|s| s.paused).unwrap_or(false);
     let running = inspect.state.as_ref().and_then(|s| s.running).unwrap_or(false);
     // The journal is written before anything changes; an entry left by an interrupted run is
@@ -291,7 +277,7 @@ async fn isolate_one(
             ))
         }
         None => {
-            let (before, notes) = plan(docker, config, &inspect, id, &now).await;
+            let (before, notes) = plan(docker, config, &inspect, id, &now, on_quarantine).await;
             let (container, b) = (id.to_string(), before.clone());
             let entry = journal_call(writer, move |conn| journal::begin_isolate(conn, &t, &container, &b)).await?;
             (entry, before, notes)
@@ -330,9 +316,13 @@ async fn isolate_one(
         disconnected += 1;
         fault("isolate-after-disconnect");
     }
-    if !now.iter().any(|a| a.name == *quarantine) {
-        let request = NetworkConnectRequest { container: id.to_string(), endpoint_config: None };
-        docker.connect_network(quarantine, request).await.map_err(|e| format!("cannot attach {quarantine}: {e}"))?;
+    // No network takes the others' place: even an internal one gives the host an address on its
+    // bridge, and through it the container reaches every service listening on all addresses. A
+    // container an earlier rampart attached to the quarantine network leaves it.
+    let left_quarantine = on_quarantine && !before.networks.iter().any(|n| n.name == *quarantine);
+    if left_quarantine {
+        let request = NetworkDisconnectRequest { container: id.to_string(), force: Some(true) };
+        docker.disconnect_network(quarantine, request).await.map_err(|e| format!("cannot leave {quarantine}: {e}"))?;
     }
     let mut paused_now = false;
     if pause && running && !paused {
@@ -350,7 +340,9 @@ async fn isolate_one(
         parts.push(format!("{} cut in place keeping the address ({held})", before.held.len()));
     }
     let mut detail = parts.join(", ");
-    detail.push_str(&format!(", on {quarantine}"));
+    if left_quarantine {
+        detail.push_str(&format!(", left {quarantine}"));
+    }
     if paused_now {
         detail.push_str(", paused");
     }
@@ -404,6 +396,7 @@ struct Restoring {
     gone: bool,
     /// Indexes into `entry.before.networks` of the networks it must be attached to again.
     detached: Vec<usize>,
+    /// It is on the quarantine network an earlier rampart attached isolated containers to.
     on_quarantine: bool,
     notes: Vec<String>,
 }
@@ -455,7 +448,9 @@ async fn begin_restore_steps(
         }
     }
     let now = attachments(&inspect);
-    w.on_quarantine = now.iter().any(|a| a.name == config.quarantine_network);
+    let quarantine = &config.quarantine_network;
+    w.on_quarantine =
+        now.iter().any(|a| a.name == *quarantine) && !w.entry.before.networks.iter().any(|n| n.name == *quarantine);
     for (i, net) in w.entry.before.networks.iter().enumerate() {
         if !now.iter().any(|a| a.name == net.name) {
             w.detached.push(i);
@@ -471,20 +466,33 @@ async fn begin_restore_steps(
     Ok(())
 }
 
-fn endpoint(net: &Attachment, ip: Option<&str>) -> EndpointSettings {
+/// The endpoint to reconnect `net` with: its aliases, and the addresses to ask back for.
+fn endpoint(net: &Attachment, ip: Option<&str>, ipv6: Option<&str>) -> EndpointSettings {
     EndpointSettings {
         aliases: Some(net.aliases.clone()).filter(|a| !a.is_empty()),
-        ipam_config: ip.map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+        ipam_config: ip.map(|ip| EndpointIpamConfig {
+            ipv4_address: Some(ip.to_string()),
+            ipv6_address: ipv6.map(String::from),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
-/// Attaches every container to the networks it was detached from. First every address the
-/// engine will pin (networks with a configured subnet), so that no container left to the
-/// engine's choice takes an address another is about to ask back for; then the rest, in
-/// ascending order of the addresses they had: the engine hands out the lowest free address, so
-/// each gets its own back unless a lower one is free or its own was taken in the meantime
-/// (`finish_restore` reports exactly what each got).
+/// The IPv6 addresses in use on `network` now, as the engine lists its endpoints.
+async fn ipv6_in_use(docker: &Docker, network: &str) -> HashSet<String> {
+    let inspect = docker.inspect_network(network, None::<InspectNetworkOptions>).await;
+    let endpoints = inspect.ok().and_then(|n| n.containers).unwrap_or_default();
+    endpoints.into_values().filter_map(|e| e.ipv6_address?.split('/').next().map(String::from)).collect()
+}
+
+/// Attaches every container to the networks it was detached from, in three rounds that ask for
+/// less each time, so that no container left to the engine's choice takes an address another is
+/// about to ask back for: first every address each had (the engine pins them on networks with a
+/// configured subnet); then the IPv4 address alone, for those whose IPv6 one was taken meanwhile;
+/// then no address, in ascending order of the addresses they had: the engine hands out the lowest
+/// free address, so each gets its own back unless a lower one is free or its own was taken in the
+/// meantime (`finish_restore` reports exactly what each got).
 async fn reconnect(docker: &Docker, work: &mut [Restoring]) {
     let mut order: Vec<(usize, usize)> = work
         .iter()
@@ -499,39 +507,54 @@ async fn reconnect(docker: &Docker, work: &mut [Restoring]) {
         let ip = address(&work[wi], ni);
         (ip.is_none(), ip)
     });
-    let mut unpinned = Vec::new();
-    for (wi, ni) in order {
-        let w = &work[wi];
-        let net = &w.entry.before.networks[ni];
-        let Some(ip) = net.ip.as_deref() else {
-            unpinned.push((wi, ni, None));
-            continue;
-        };
-        let request = NetworkConnectRequest {
-            container: w.entry.container.clone(),
-            endpoint_config: Some(endpoint(net, Some(ip))),
-        };
-        if let Err(e) = docker.connect_network(&net.name, request).await {
-            unpinned.push((wi, ni, Some(e.to_string())));
+    // An IPv6 address another endpoint holds now is not asked for: Docker Engine 20.10 refuses
+    // the request but keeps the IPv4 address it had already reserved, which is then lost.
+    let mut taken: HashMap<String, HashSet<String>> = HashMap::new();
+    for &(wi, ni) in &order {
+        let net = &work[wi].entry.before.networks[ni];
+        if net.ipv6.is_some() && !taken.contains_key(&net.name) {
+            taken.insert(net.name.clone(), ipv6_in_use(docker, &net.name).await);
         }
     }
-    for (wi, ni, pinned_error) in unpinned {
-        let w = &mut work[wi];
-        if w.failed.is_some() {
-            continue;
+    let free =
+        |net: &Attachment| net.ipv6.as_ref().is_none_or(|v6| !taken.get(&net.name).is_some_and(|t| t.contains(v6)));
+    // (container, network, why the engine refused the addresses asked for so far)
+    let mut pending: Vec<(usize, usize, Option<String>)> = order.into_iter().map(|(wi, ni)| (wi, ni, None)).collect();
+    for round in 0..3 {
+        let mut refused = Vec::new();
+        for (wi, ni, why) in pending {
+            let w = &mut work[wi];
+            if w.failed.is_some() {
+                continue;
+            }
+            let net = &w.entry.before.networks[ni];
+            let (ip, ipv6) = (net.ip.as_deref(), net.ipv6.as_deref());
+            let settings = match round {
+                0 if ip.is_some() && free(net) => endpoint(net, ip, ipv6),
+                1 if ip.is_some() && ipv6.is_some() => endpoint(net, ip, None),
+                2 => endpoint(net, None, None),
+                _ => {
+                    refused.push((wi, ni, why));
+                    continue;
+                }
+            };
+            let request =
+                NetworkConnectRequest { container: w.entry.container.clone(), endpoint_config: Some(settings) };
+            match docker.connect_network(&net.name, request).await {
+                Ok(()) => {}
+                Err(e) if round < 2 => refused.push((wi, ni, why.or_else(|| Some(e.to_string())))),
+                Err(e) => {
+                    let with_address = why.map(|p| format!(" (with its old address: {p})")).unwrap_or_default();
+                    w.failed = Some(format!("cannot reconnect {}: {e}{with_address}", net.name));
+                }
+            }
         }
-        let net = &w.entry.before.networks[ni];
-        let request =
-            NetworkConnectRequest { container: w.entry.container.clone(), endpoint_config: Some(endpoint(net, None)) };
-        if let Err(e) = docker.connect_network(&net.name, request).await {
-            let with_address = pinned_error.map(|p| format!(" (with its old address: {p})")).unwrap_or_default();
-            w.failed = Some(format!("cannot reconnect {}: {e}{with_address}", net.name));
-        }
+        pending = refused;
     }
 }
 
 /// What one network looks like now against what the journal saw: "same address", "new address
-/// X → Y", aliases lost.
+/// X → Y", the same for IPv6 where it had one, aliases lost.
 fn compare(before: &Attachment, now: &Attachment) -> String {
     let mut text = match (before.ip.as_deref(), now.ip.as_deref()) {
         (Some(old), Some(new)) if old == new => format!("{}: same address {new}", before.name),
@@ -540,6 +563,12 @@ fn compare(before: &Attachment, now: &Attachment) -> String {
         (None, Some(new)) => format!("{}: address {new} (had none)", before.name),
         (None, None) => format!("{}: attached (no address)", before.name),
     };
+    match (before.ipv6.as_deref(), now.ipv6.as_deref()) {
+        (Some(old), Some(new)) if old == new => text.push_str(&format!(", same IPv6 address {new}")),
+        (Some(old), Some(new)) => text.push_str(&format!(", new IPv6 address {old} → {new}")),
+        (Some(old), None) => text.push_str(&format!(", no IPv6 address now (had {old})")),
+        (None, _) => {}
+    }
     let lost: Vec<&str> = before.aliases.iter().filter(|a| !now.aliases.contains(a)).map(String::as_str).collect();
     if !lost.is_empty() {
         text.push_str(&format!(", aliases lost: {}", lost.join(", ")));

@@ -341,7 +341,7 @@ fn perform_in_store(conn: &Connection, backend: &Backend, operator: &Operator, r
             let n = tenants::containers_of(conn, tenant).map(|c| c.len()).unwrap_or(0);
             match tenants::set_status(conn, tenant, tenants::status::ISOLATED, &operator.name, Some(reason), at) {
                 Ok(true) => Ok(format!(
-                    "isolated {tenant}: {n}/{n} containers moved to the quarantine network{} (demo)",
+                    "isolated {tenant}: {n}/{n} containers cut off every network{} (demo)",
                     if *pause { " and paused" } else { "" }
                 )),
                 Ok(false) => Err(format!("no tenant named {tenant}")),

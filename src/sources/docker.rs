@@ -58,6 +58,7 @@ pub fn attachments(c: &ContainerInspectResponse) -> Vec<Attachment> {
                 .map(|(name, ep)| Attachment {
                     name: name.clone(),
                     ip: ep.ip_address.clone().filter(|ip| !ip.is_empty()),
+                    ipv6: ep.global_ipv6_address.clone().filter(|ip| !ip.is_empty()),
                     aliases: ep.aliases.clone().unwrap_or_default(),
                 })
                 .collect()

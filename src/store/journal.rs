@@ -10,6 +10,9 @@ pub struct Attachment {
     pub name: String,
     #[serde(default)]
     pub ip: Option<String>,
+    /// Its IPv6 address, on a network that has IPv6 (entries written before this field have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<String>,
     #[serde(default)]
     pub aliases: Vec<String>,
 }

@@ -254,7 +254,7 @@ fn isolate_needs_a_reason_and_is_audited() {
         (operator.as_str(), reason.as_str(), outcome.as_str(), ssh.as_str()),
         ("operator", "shell spawned in acme-web-1", "ok", "192.0.2.10")
     );
-    assert!(h.screen().contains("isolated acme: 3/3 containers moved to the quarantine network and paused"));
+    assert!(h.screen().contains("isolated acme: 3/3 containers cut off every network and paused"));
     // And back.
     h.press("R y");
     assert_eq!(count(&h, "SELECT count(*) FROM tenants WHERE name = 'acme' AND status = 'active'"), 1);

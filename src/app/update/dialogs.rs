@@ -68,8 +68,8 @@ pub(super) fn respond(state: &mut State, action: Action) -> Vec<Effect> {
                     )
                 } else {
                     format!(
-                        "Cut {}'s {} containers off every network (their addresses are kept for restore) and attach \
-                         them to the quarantine network?",
+                        "Cut {}'s {} containers off every network, the host included (their addresses are kept for \
+                         restore)?",
                         t.name, t.containers
                     )
                 },
@@ -86,7 +86,7 @@ pub(super) fn respond(state: &mut State, action: Action) -> Vec<Effect> {
             confirm(
                 Request::Restore { tenant: t.name.clone() },
                 "Restore tenant",
-                format!("Reconnect {}'s containers to their journaled networks and leave quarantine?", t.name),
+                format!("Reconnect {}'s containers to their journaled networks?", t.name),
                 false,
                 false,
                 vec![],

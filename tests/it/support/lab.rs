@@ -38,6 +38,8 @@ pub struct Lab {
     /// Whether tenant networks get a configured subnet (a /24 of their own) or, as compose
     /// networks usually do, leave the engine's IPAM to pick one.
     subnets: bool,
+    /// Whether tenant networks also get an IPv6 subnet (a /64 of their own).
+    ipv6: bool,
 }
 
 /// Builds the busybox image from Debian's busybox-static, unless it is there already.
@@ -85,16 +87,21 @@ impl Lab {
     /// A lab with one tenant per entry of `sizes` (containers per tenant), on the machine's engine.
     /// Fails, never skips, when the engine is not there.
     pub fn new(sizes: &[usize]) -> Lab {
-        Lab::build(sizes, true)
+        Lab::build(sizes, true, false)
+    }
+
+    /// Like `new`, with an IPv6 subnet beside the IPv4 one on every tenant network.
+    pub fn dual_stack(sizes: &[usize]) -> Lab {
+        Lab::build(sizes, true, true)
     }
 
     /// Like `new`, but compose-style: tenant networks without a configured subnet (the engine
     /// picks one and hands out addresses itself) and containers that restart unless stopped.
     pub fn without_subnets(sizes: &[usize]) -> Lab {
-        Lab::build(sizes, false)
+        Lab::build(sizes, false, false)
     }
 
-    fn build(sizes: &[usize], subnets: bool) -> Lab {
+    fn build(sizes: &[usize], subnets: bool, ipv6: bool) -> Lab {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         // Fixed width, so that snapshots can redact it without moving columns.
@@ -109,7 +116,7 @@ impl Lab {
             ensure_image(&docker).await;
             docker
         });
-        let mut lab = Lab { docker, runtime, prefix, config, tenants: Vec::new(), subnets };
+        let mut lab = Lab { docker, runtime, prefix, config, tenants: Vec::new(), subnets, ipv6 };
         for (t, size) in sizes.iter().enumerate() {
             lab.add_tenant(t, *size, n);
         }
@@ -126,10 +133,13 @@ impl Lab {
         let docker = self.docker.clone();
         let label = self.config.label.clone();
         let prefix = self.prefix.clone();
-        let ipam = self.subnets.then(|| Ipam {
-            config: Some(vec![IpamConfig { subnet: Some(subnet), ..Default::default() }]),
-            ..Default::default()
-        });
+        let subnet6 = format!("fd52:{:x}:{:x}::/64", std::process::id() % 0x10000, n as usize * 8 + t);
+        let mut subnets = vec![IpamConfig { subnet: Some(subnet), ..Default::default() }];
+        if self.ipv6 {
+            subnets.push(IpamConfig { subnet: Some(subnet6), ..Default::default() });
+        }
+        let ipam = self.subnets.then(|| Ipam { config: Some(subnets), ..Default::default() });
+        let enable_ipv6 = self.ipv6.then_some(true);
         let restart_policy = (!self.subnets)
             .then_some(RestartPolicy { name: Some(RestartPolicyNameEnum::UNLESS_STOPPED), maximum_retry_count: None });
         let containers = self.runtime.block_on(async {
@@ -138,6 +148,7 @@ impl Lab {
                     name: network.clone(),
                     driver: Some("bridge".into()),
                     ipam,
+                    enable_ipv6,
                     labels: Some(HashMap::from([("rampart.test".into(), prefix.clone())])),
                     ..Default::default()
                 })
@@ -200,6 +211,14 @@ impl Lab {
         self.networks_of(container).into_iter().find(|(n, _)| n == network).and_then(|(_, ip)| ip)
     }
 
+    /// The IPv6 address of `container` on `network` now, if it has one there.
+    pub fn ipv6_on(&self, container: &str, network: &str) -> Option<String> {
+        let c =
+            self.runtime.block_on(self.docker.inspect_container(container, None::<InspectContainerOptions>)).unwrap();
+        let endpoint = c.network_settings?.networks?.remove(network)?;
+        endpoint.global_ipv6_address.filter(|a| !a.is_empty())
+    }
+
     /// Attaches `container` to `network` as well (a tenant's container on another's network).
     pub fn attach(&self, container: &str, network: &str) {
         let request = NetworkConnectRequest { container: container.into(), endpoint_config: None };
@@ -249,13 +268,19 @@ impl Lab {
     /// Whether `from` gets the web page from `ip` over HTTP within two seconds.
     pub fn reaches(&self, from: &str, ip: &str) -> bool {
         let script = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {ip} 80");
-        let output = self.runtime.block_on(async {
+        self.run(from, &script).contains("hello from a tenant")
+    }
+
+    /// Runs `script` with busybox sh in `container` (as `docker exec` does: no network involved)
+    /// and returns what it printed.
+    pub fn run(&self, container: &str, script: &str) -> String {
+        self.runtime.block_on(async {
             let exec = self
                 .docker
                 .create_exec(
-                    from,
+                    container,
                     CreateExecOptions {
-                        cmd: Some(vec!["/bin/sh", "-c", &script]),
+                        cmd: Some(vec!["/bin/sh", "-c", script]),
                         attach_stdout: Some(true),
                         attach_stderr: Some(true),
                         ..Default::default()
@@ -271,8 +296,7 @@ impl Lab {
                 }
             }
             text
-        });
-        output.contains("hello from a tenant")
+        })
     }
 }
 
