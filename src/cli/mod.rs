@@ -11,6 +11,7 @@ mod args;
 mod audit;
 mod bans;
 mod cloudwatch;
+mod collect;
 mod ingest;
 mod integrity;
 mod lists;
@@ -417,7 +418,7 @@ fn refused_when_read_only(acting: Option<&ReadOnlyArg>, loaded: &Loaded) -> bool
 fn store_path(arg: &StoreArg, dirs: &Dirs) -> Result<PathBuf> {
     let db = arg.db.clone().unwrap_or_else(|| dirs.default_db());
     ensure_parent(&db)?;
-    init_logging(&db.with_extension("log"));
+    init_logging(&collect::log_path(&db));
     Ok(db)
 }
 
@@ -477,10 +478,8 @@ fn collect(db: &Path, config: &Config) -> Result<()> {
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);
         let mut sources = tokio::task::JoinSet::new();
         crate::collector::spawn_sources(&mut sources, &writer, config, db);
-        eprintln!(
-            "rampart collect: collecting into {} (docker, fail2ban, log files, detection rules); stop with SIGTERM or Ctrl-C",
-            db.display()
-        );
+        eprintln!("{}", collect::started(db, config));
+        sources.spawn(collect::say_changes(db.to_owned()));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => {}

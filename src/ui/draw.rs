@@ -92,12 +92,18 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     };
     let on_header = |style: ratatui::style::Style| style.bg(theme.header.bg.unwrap_or_default());
     // Names cut to fit, but never to the same label: two groups under one prefix stay apart.
-    let names: Vec<String> =
-        state.overview.sources.iter().map(|s| sanitize::clean(&s.source, 200).into_owned()).collect();
+    // A source the collector no longer runs is left to the Sources view.
+    let running: Vec<_> = state
+        .overview
+        .sources
+        .iter()
+        .filter(|s| !(s.health == Health::Off && s.summary == crate::store::status::NOT_CONFIGURED))
+        .collect();
+    let names: Vec<String> = running.iter().map(|s| sanitize::clean(&s.source, 200).into_owned()).collect();
     let labels = format::short_labels(&names.iter().map(String::as_str).collect::<Vec<_>>(), 24);
     // The worst first, so that a source that is down is never the one left out.
     let rank = |h: Health| [Health::Down, Health::Degraded, Health::Ok, Health::Off].iter().position(|x| *x == h);
-    let mut sources: Vec<(Health, String)> = state.overview.sources.iter().map(|s| s.health).zip(labels).collect();
+    let mut sources: Vec<(Health, String)> = running.iter().map(|s| s.health).zip(labels).collect();
     sources.sort_by_key(|(h, _)| rank(*h));
     let clock = format::clock(state.now_ms);
     let width = clock.len() as u16 + 1;
