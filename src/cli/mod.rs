@@ -12,6 +12,7 @@ mod audit;
 mod bans;
 mod cloudwatch;
 mod collect;
+mod config_file;
 mod ingest;
 mod integrity;
 mod lists;
@@ -120,6 +121,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The config file: `check` it (every value, with file and line; exit 0 when good, 2 when not)
+    Config {
+        #[command(subcommand)]
+        command: self::config_file::ConfigCommand,
+    },
     /// Print a shell completion script (bash: `source <(rampart completions bash)`)
     Completions {
         /// The shell to complete for
@@ -144,6 +150,7 @@ impl Command {
                 | Command::Access { .. }
                 | Command::Audit { .. }
                 | Command::Cloudwatch { .. }
+                | Command::Config { .. }
                 | Command::Completions { .. }
                 | Command::Man { .. }
         )
@@ -188,6 +195,9 @@ impl Command {
             }
             Command::Audit { command: AuditCommand::Verify { host } } => ("audit verify", host.takes()),
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
+            Command::Config { command: self::config_file::ConfigCommand::Check(arg) } => {
+                ("config check", Takes { config: Some(arg), ..Takes::default() })
+            }
             Command::Completions { .. } => ("completions", Takes::default()),
             Command::Man { .. } => ("man", Takes::default()),
         }
@@ -344,6 +354,7 @@ pub fn main() -> Result<ExitCode> {
             let loaded = load_config(&host.config, &dirs)?;
             return audit::verify(&host.store, loaded.config.cloudwatch_publish.as_ref(), &dirs);
         }
+        Command::Config { command } => return Ok(self::config_file::run(command, &dirs)),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
