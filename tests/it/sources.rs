@@ -405,3 +405,44 @@ fn collect_names_its_sources_retires_removed_ones_and_says_outages_and_recoverie
     std::process::Command::new("kill").args(["-TERM", &child.child.id().to_string()]).status().unwrap();
     assert!(child.child.wait().unwrap().success());
 }
+
+/// A real CloudWatch group (moto) whose messages are all in another format than its entry says:
+/// the follower reads every one, stores none, and the group is not shown as ok.
+#[cfg(feature = "real-components")]
+#[test]
+fn a_cloudwatch_group_where_nothing_parses_is_not_ok() {
+    use crate::support::moto::{self, Moto};
+    let moto = Moto::start();
+    let group = "/ecs/production/nginx";
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    rt.block_on(async {
+        let client = moto::client(&moto.url);
+        moto::create(&client, group, &["web-1"]).await;
+        let lines: Vec<(i64, String)> = (0..40)
+            .map(|i| {
+                (now - 60_000 + i, format!("192.0.2.{i} - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5"))
+            })
+            .collect();
+        moto::put(&client, group, "web-1", &lines).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[cloudwatch]]\ngroup = \"{group}\"\nformat = \"json\"\ntenant = \"acme\"\nregion = \"us-east-1\"\n\
+         endpoint_url = \"{}\"\nsince = \"1h\"\npoll = \"300ms\"\n",
+        moto.url
+    );
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let _collector = moto::collector(dir.path());
+    let source = format!("cloudwatch:{group}");
+    let db = dir.path().join("r.db");
+    until("the group's 40 lines read", || {
+        rampart::store::open(&db, rampart::store::Access::ReadOnly)
+            .ok()
+            .and_then(|c| status::list(&c).ok())
+            .is_some_and(|list| list.iter().any(|s| s.source == source && s.detail.contains("40 not parsed")))
+    });
+    let reader = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    let (state, summary, last_ok, _) = row(&reader, &source);
+    assert_eq!((state.as_str(), summary.as_str(), last_ok), ("degraded", "nothing parses", None));
+}
