@@ -119,10 +119,12 @@ pub const NOT_CONFIGURED: &str = "not configured";
 /// stores nothing of what it reads is not ok. `None` when the counts add nothing.
 fn counts_say(stored: Option<i64>, unparsed: Option<i64>) -> Option<&'static str> {
     let (stored, unparsed) = (stored.unwrap_or(0), unparsed.unwrap_or(0));
-    match () {
-        _ if unparsed > 0 && stored == 0 => Some(NOTHING_PARSES),
-        _ if unparsed > stored => Some(MOSTLY_UNPARSED),
-        _ => None,
+    if unparsed > 0 && stored == 0 {
+        Some(NOTHING_PARSES)
+    } else if unparsed > stored {
+        Some(MOSTLY_UNPARSED)
+    } else {
+        None
     }
 }
 
