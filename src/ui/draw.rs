@@ -56,11 +56,11 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let theme = &state.theme;
     let s = &state.session;
     let sep = || Span::styled(" │ ", theme.header);
-    // Items of the header: each shown whole or not at all.
     let mut spans = vec![
         vec![Span::styled(" rampart ", theme.header_accent)],
-        vec![sep(), Span::styled(sanitize::clean(&s.operator.host, 40).into_owned(), theme.header)],
-        vec![sep(), Span::styled(sanitize::clean(&s.operator.name, 40).into_owned(), theme.header)],
+        // At most 40 columns each, and a longer one says it was cut.
+        vec![sep(), panes::fit(Span::styled(sanitize::clean(&s.operator.host, 400).into_owned(), theme.header), 40)],
+        vec![sep(), panes::fit(Span::styled(sanitize::clean(&s.operator.name, 400).into_owned(), theme.header), 40)],
     ];
     if s.demo {
         spans.push(vec![sep(), Span::styled("DEMO", theme.header_accent)]);
@@ -73,7 +73,7 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     }
     if !state.overview.signature_invalid.is_empty() {
         // The loudest state the console has: a baseline that can no longer be trusted.
-        let names = sanitize::clean(&state.overview.signature_invalid.join(", "), 60).into_owned();
+        let names = sanitize::clean(&state.overview.signature_invalid.join(", "), 400).into_owned();
         let loud = theme.priority(crate::store::alerts::Priority::Emergency);
         // Never dropped for want of room: cut to what is left before the clock (and marked).
         let before: usize = spans.iter().flatten().map(Span::width).sum();
@@ -82,6 +82,8 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
         spans.push(vec![Span::raw(" "), badge]);
     }
     if let Role::Viewer { holder } = &s.role {
+        // The holder is what the lock file says: text from outside, made inert.
+        let holder = sanitize::clean(holder, 200);
         spans.push(vec![sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);
     }
     let look = |health: Health| match health {
@@ -133,8 +135,14 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
             break;
         }
     }
-    spans.extend(chosen);
-    let left = Line::from(panes::fit_items(spans, room, Span::styled(" …", theme.header)));
+    // What the header says of this console (host, operator, badges, who collects) is cut rather
+    // than left out; the sources take what room is left.
+    let mut left: Vec<Span<'_>> = panes::fit_spans(spans.into_iter().flatten().collect(), room);
+    let left_width = left.iter().map(Span::width).sum::<usize>() as u16;
+    if left_width < room {
+        left.extend(panes::fit_items(chosen, room - left_width, Span::styled(" …", theme.header)));
+    }
+    let left = Line::from(left);
     frame.render_widget(Paragraph::new(left).style(theme.header), area);
     if shows_clock {
         let rect = Rect { x: area.right() - width, width, ..area };

@@ -727,3 +727,22 @@ fn at_80x24_every_text_too_long_for_its_place_ends_in_an_ellipsis() {
     assert!(screen.contains("verify web)"), "the end of the commands is on screen\n{screen}");
     insta::assert_snapshot!("crowded_80x24_help_end", screen);
 }
+
+/// What the header says of this console is cut (and marked) rather than left out when a long host
+/// and operator leave it too little room, and the clock stays whole.
+#[test]
+fn a_crowded_header_cuts_what_it_says_of_the_console_and_keeps_the_clock() {
+    let mut h = Harness::empty(80, 24);
+    h.state.session.operator.host = "build-runner-eu-west-1-production.internal".into();
+    h.state.session.operator.name = "root (sudo by alice)".into();
+    h.state.session.role = rampart::app::state::Role::Viewer { holder: "pid 4242 (root)".into() };
+    let header = h.screen().lines().next().unwrap().to_string();
+    assert_eq!(header, " rampart  │ build-runner-eu-west-1-production.inter… │ root (sudo… 12:00:00 UTC ");
+    // Who holds the collector lock is what its lock file says: shown inert.
+    h.state.session.operator.host = "web-1".into();
+    h.state.session.operator.name = "alice".into();
+    h.resize(100, 24);
+    h.state.session.role = rampart::app::state::Role::Viewer { holder: "pid 4242 (\u{1b}]0;pwned\u{7})".into() };
+    let header = h.screen().lines().next().unwrap().to_string();
+    assert!(header.contains("│ viewer (collector: pid 4242 (^[]0;pwned^G))"), "{header:?}");
+}
