@@ -5,10 +5,12 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
+use crate::store::status::Expected;
+
 /// What in `config` keeps the collector from starting (a listener it may not open), said so that
 /// the fix is plain; `rampart collect` refuses to start on it, a console shows it on the source's row.
 pub fn check(config: &crate::config::Config) -> Result<(), String> {
-    crate::sources::falco_http::check(&config.falco)
+    crate::config::check::listener(&config.falco)
 }
 
 /// Starts every configured source on the collector's task set.
@@ -18,6 +20,26 @@ pub fn spawn_sources(
     config: &crate::config::Config,
     db: &Path,
 ) {
+    // Sources an earlier config had and this one has not no longer pass for working ones.
+    let expected: Vec<Expected> = planned(config).into_iter().flat_map(|p| p.names).collect();
+    let retiring = writer.clone();
+    tasks.spawn(async move {
+        let retired = retiring.call(move |conn| {
+            let retired = crate::store::status::retire_others(conn, &expected);
+            let tables = match &retired {
+                Ok(names) if !names.is_empty() => crate::store::writer::Tables::STATUS,
+                _ => crate::store::writer::Tables::NONE,
+            };
+            (retired, tables)
+        });
+        match retired.await {
+            Ok(Ok(names)) if !names.is_empty() => {
+                tracing::info!("sources no longer in the config, shown as not configured: {}", names.join(", "))
+            }
+            Ok(Err(e)) => tracing::warn!("cannot mark the sources no longer in the config: {e}"),
+            _ => {}
+        }
+    });
     tasks.spawn(crate::detect::runner::run(writer.clone(), db.to_owned(), config.detect.clone()));
     tasks.spawn(crate::store::search::keep_indexed(writer.clone()));
     tasks.spawn(crate::sources::falco_http::run(writer.clone(), config.falco.clone()));
@@ -61,6 +83,55 @@ pub fn spawn_sources(
         }
         crate::sources::docker::run(writer, docker).await;
     });
+}
+
+/// A source the collector starts: what it is called when it is listed, and the names its status
+/// rows go under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub label: String,
+    pub names: Vec<Expected>,
+}
+
+/// Every source [`spawn_sources`] starts for `config`, in the order it starts them (the detection
+/// rules and the filter indexer, which report no status, are not among them).
+pub fn planned(config: &crate::config::Config) -> Vec<Planned> {
+    use crate::store::status::names;
+    let one = |label: String| Planned { names: vec![Expected::Name(label.clone())], label };
+    let file_name = |path: &Path| path.file_name().and_then(|n| n.to_str()).unwrap_or("log").to_string();
+    let mut planned = Vec::new();
+    if let Some(listen) = &config.falco.listen {
+        let mut p = one(names::FALCO_HTTP.to_string());
+        p.label = format!("{} (on {listen})", names::FALCO_HTTP);
+        planned.push(p);
+    }
+    planned.push(one(names::FAIL2BAN.to_string()));
+    for entry in &config.cloudwatch {
+        planned.push(match (&entry.group, &entry.group_prefix) {
+            (Some(group), _) => one(format!("cloudwatch:{group}")),
+            (None, Some(prefix)) => Planned {
+                label: format!("cloudwatch:{prefix}* (every group under the prefix)"),
+                names: vec![Expected::Prefix(format!("cloudwatch:{prefix}"))],
+            },
+            (None, None) => one(format!("cloudwatch:{}", entry.label())),
+        });
+    }
+    if let Some(publish) = &config.cloudwatch_publish {
+        let host = crate::sources::cloudwatch_publish::host_name();
+        planned.push(one(crate::sources::cloudwatch_publish::status_name(&publish.group_name(&host))));
+    }
+    planned.push(one(names::INTEGRITY.to_string()));
+    for entry in &config.access_log {
+        let mut p = one(format!("access:{}", file_name(&entry.path)));
+        // A half-written entry reports under its whole path.
+        p.names.push(Expected::Name(format!("access:{}", entry.path.display())));
+        planned.push(p);
+    }
+    for path in &config.falco.files {
+        planned.push(one(format!("falco:{}", file_name(path))));
+    }
+    planned.push(one(names::DOCKER.to_string()));
+    planned
 }
 
 /// Held for as long as this process is the store's collector; released on drop or exit.

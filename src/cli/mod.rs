@@ -13,6 +13,8 @@ mod args;
 mod audit;
 mod bans;
 mod cloudwatch;
+mod collect;
+mod config_file;
 mod ingest;
 mod integrity;
 mod lists;
@@ -41,7 +43,7 @@ use crate::store::{self, Access};
     after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect], [[integrity]],\n           [[cloudwatch]], [cloudwatch_publish])\n  \
         themes   ~/.config/rampart/themes/NAME.toml (override or add to: default, light, high-contrast, mono)\n  \
         keymaps  ~/.config/rampart/keymaps/NAME.toml (override or add to: default, emacs)\n  \
-        store    ~/.local/share/rampart/rampart.db; log ~/.local/share/rampart/rampart.log (RUST_LOG honoured)\n\n\
+        store    ~/.local/share/rampart/rampart.db; log beside the store, named after it\n           (~/.local/share/rampart/rampart.log; RUST_LOG honoured)\n\n\
         Check a file-integrity baseline without rampart (`rampart help integrity` says more):\n  \
         openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \\\n      \
         -verify public.pem -signature MANIFEST.sig MANIFEST\n\n\
@@ -128,6 +130,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The config file: `check` it (every value, with file and line; exit 0 when good, 2 when not)
+    Config {
+        #[command(subcommand)]
+        command: self::config_file::ConfigCommand,
+    },
     /// Print a shell completion script (bash: `source <(rampart completions bash)`)
     Completions {
         /// The shell to complete for
@@ -152,6 +159,7 @@ impl Command {
                 | Command::Access { .. }
                 | Command::Audit { .. }
                 | Command::Cloudwatch { .. }
+                | Command::Config { .. }
                 | Command::Completions { .. }
                 | Command::Man { .. }
         )
@@ -199,6 +207,9 @@ impl Command {
                 ("audit list", Takes { store: Some(&mut list.store), ..Takes::default() })
             }
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
+            Command::Config { command: self::config_file::ConfigCommand::Check(arg) } => {
+                ("config check", Takes { config: Some(arg), ..Takes::default() })
+            }
             Command::Completions { .. } => ("completions", Takes::default()),
             Command::Man { .. } => ("man", Takes::default()),
         }
@@ -376,6 +387,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let db = store_path(&list.store, &dirs)?;
             return audit::list(&db, list);
         }
+        Command::Config { command } => return Ok(self::config_file::run(command, &dirs)),
         Command::Completions { shell } => {
             // Written whole into memory first: clap_complete panics when its writer fails.
             let mut script = Vec::new();
@@ -460,7 +472,7 @@ fn listed_store(arg: &StoreArg, dirs: &Dirs) -> PathBuf {
 fn store_path(arg: &StoreArg, dirs: &Dirs) -> Result<PathBuf> {
     let db = arg.db.clone().unwrap_or_else(|| dirs.default_db());
     ensure_parent(&db)?;
-    init_logging(&db.with_extension("log"));
+    init_logging(&collect::log_path(&db));
     Ok(db)
 }
 
@@ -523,10 +535,8 @@ fn collect(db: &Path, config: &Config) -> Result<()> {
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);
         let mut sources = tokio::task::JoinSet::new();
         crate::collector::spawn_sources(&mut sources, &writer, config, db);
-        eprintln!(
-            "rampart collect: collecting into {} (docker, fail2ban, log files, detection rules); stop with SIGTERM or Ctrl-C",
-            db.display()
-        );
+        eprintln!("{}", collect::started(db, config));
+        sources.spawn(collect::say_changes(db.to_owned()));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => {}

@@ -1,6 +1,7 @@
 //! Configuration: the config file, and themes and keymaps by name (shipped ones are embedded;
 //! files of the same name in the config folder override them) or by path.
 
+pub mod check;
 pub mod cloudwatch;
 pub mod keymap;
 pub mod theme;
@@ -215,14 +216,18 @@ impl Default for DockerConfig {
 }
 
 impl Config {
-    /// Reads the config file; a missing file is an empty config.
+    /// Reads the config file and checks every value; a missing file is an empty config. The
+    /// first error found is the one returned (`rampart config check` lists them all).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => return Err(ConfigError::Unreadable { path: path.display().to_string(), cause: e.to_string() }),
-        };
-        toml::from_str(&text).map_err(|e| ConfigError::syntax(&path.display().to_string(), &text, &e))
+        Config::load_checked(path).map_err(|mut errors| {
+            let more = errors.len() - 1;
+            let mut first = errors.swap_remove(0);
+            if let (ConfigError::Invalid { message, .. }, 1..) = (&mut first, more) {
+                let s = if more == 1 { "" } else { "s" };
+                message.push_str(&format!(" (and {more} more error{s}: `rampart config check` lists them all)"));
+            }
+            first
+        })
     }
 
     /// Reads a config file named on the command line: unlike the default one, it must exist, so
@@ -233,6 +238,24 @@ impl Config {
                 Err(ConfigError::Missing { path: path.display().to_string() })
             }
             _ => Config::load(path),
+        }
+    }
+
+    /// Reads the config file and checks every value, returning every error found (never empty on
+    /// `Err`); a missing file is an empty config.
+    pub fn load_checked(path: &Path) -> Result<Config, Vec<ConfigError>> {
+        let origin = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(vec![ConfigError::Unreadable { path: origin, cause: e.to_string() }]),
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| vec![ConfigError::syntax(&origin, &text, &e)])?;
+        let errors = check::check(&config, &origin, &text);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors)
         }
     }
 }

@@ -117,23 +117,7 @@ fn tenant_of(message: &str, field: &str) -> Result<String, String> {
     crate::parse::tenant::from_field(message, field)
 }
 
-/// A `15m`-style duration (units ms, s, m, h, d).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let bad = || format!("'{text}' is not a duration like 500ms, 90s, 15m, 2h or 1d");
-    let n: u64 = number.parse().map_err(|_| bad())?;
-    let ms = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(ms).map(Duration::from_millis).ok_or_else(bad)
-}
+pub use crate::config::cloudwatch::parse_duration;
 
 /// A `[[cloudwatch]]` entry checked: everything a follower needs but the groups themselves.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::config::check::{listener, SECRET_PATH};
 use crate::config::FalcoConfig;
 use crate::parse::falco;
 use crate::store::status::Health;
@@ -23,53 +24,10 @@ use crate::store::writer::{StoreWriter, Write};
 pub const SOURCE: &str = crate::store::status::names::FALCO_HTTP;
 /// The header that can carry the shared secret (the path `/falco/<secret>` can too).
 pub const TOKEN_HEADER: &str = "x-rampart-token";
-/// The path prefix of the secret in Falco's `http_output.url`: `http://HOST:PORT/falco/<secret>`.
-pub const SECRET_PATH: &str = "/falco/";
-/// The shortest secret accepted for a listener reachable from other hosts.
-pub const MIN_SECRET: usize = 16;
 /// Source addresses whose rate is remembered at once; beyond, the longest quiet one is forgotten.
 const SOURCES_KEPT: usize = 4096;
 /// Accepted bodies remembered to refuse exact repeats; beyond, the oldest is forgotten.
 const REPEATS_KEPT: usize = 4096;
-
-/// Whether `config` may listen as it says: an address other than loopback needs a secret (and a
-/// long one), and the rate must be at least 1. The message says how to fix it.
-pub fn check(config: &FalcoConfig) -> Result<(), String> {
-    let Some(listen) = &config.listen else { return Ok(()) };
-    if config.per_source_per_second == 0 {
-        return Err("[falco] per_source_per_second = 0 would refuse every POST: give at least 1".into());
-    }
-    let secret = config.token.as_deref().unwrap_or_default();
-    if loopback_only(listen) {
-        return Ok(());
-    }
-    if secret.is_empty() {
-        return Err(format!(
-            "[falco] listen = \"{listen}\" is reachable from other hosts (and tenants' containers), and \
-             [falco] token is not set: set token to a secret of at least {MIN_SECRET} characters and give it \
-             to Falco in http_output.url as http://HOST:PORT{SECRET_PATH}<token> — or listen on 127.0.0.1"
-        ));
-    }
-    if secret.chars().count() < MIN_SECRET {
-        return Err(format!(
-            "[falco] token is shorter than {MIN_SECRET} characters, too easy to guess for listen = \"{listen}\", \
-             which is reachable from other hosts: use a longer secret (`openssl rand -hex 24` makes one)"
-        ));
-    }
-    Ok(())
-}
-
-/// Whether every address `listen` names is a loopback address (an address that does not resolve
-/// counts as reachable: the bind itself will say what is wrong with it).
-fn loopback_only(listen: &str) -> bool {
-    match listen.to_socket_addrs() {
-        Ok(addrs) => {
-            let addrs: Vec<SocketAddr> = addrs.collect();
-            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
-        }
-        Err(_) => false,
-    }
-}
 
 /// What the listener refused, by why.
 #[derive(Debug, Default)]
@@ -294,7 +252,7 @@ pub async fn run(writer: StoreWriter, config: FalcoConfig) {
     let Some(address) = config.listen.clone() else { return };
     // The address may need resolving (`localhost:2801`): off the async workers.
     let checking = config.clone();
-    let checked = tokio::task::spawn_blocking(move || check(&checking)).await.unwrap_or_else(|e| Err(e.to_string()));
+    let checked = tokio::task::spawn_blocking(move || listener(&checking)).await.unwrap_or_else(|e| Err(e.to_string()));
     if let Err(why) = checked {
         super::report(&writer, SOURCE, Health::Down, format!("not listening: {why}")).await;
         return;
@@ -347,22 +305,6 @@ pub async fn run(writer: StoreWriter, config: FalcoConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn falco(listen: &str, token: Option<&str>) -> FalcoConfig {
-        FalcoConfig { listen: Some(listen.into()), token: token.map(str::to_string), ..Default::default() }
-    }
-
-    #[test]
-    fn a_listener_other_hosts_can_reach_needs_a_long_secret() {
-        assert_eq!(check(&falco("127.0.0.1:2801", None)), Ok(()));
-        assert_eq!(check(&falco("[::1]:2801", None)), Ok(()));
-        let open = check(&falco("0.0.0.0:2801", None)).unwrap_err();
-        assert!(open.contains("token is not set") && open.contains("/falco/<token>"), "{open}");
-        assert!(check(&falco("0.0.0.0:2801", Some("short"))).unwrap_err().contains("shorter than 16"));
-        assert_eq!(check(&falco("0.0.0.0:2801", Some("0123456789abcdef0123"))), Ok(()));
-        let zero = FalcoConfig { per_source_per_second: 0, ..falco("127.0.0.1:2801", None) };
-        assert!(check(&zero).unwrap_err().contains("per_source_per_second"));
-    }
 
     #[test]
     fn rates_are_per_source_and_memory_is_bounded() {

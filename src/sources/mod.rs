@@ -36,15 +36,23 @@ pub async fn report_counted(
     counts: Option<(i64, i64)>,
 ) -> bool {
     let ok = health == Health::Ok;
+    // Work under way (`backfilling 40%`) is not an error: LAST ERROR keeps the last real one.
+    let error = !ok && !at_work(&summary);
     let status = SourceStatus {
         source: source.into(),
         health,
         detail: detail.clone(),
         last_ok: ok.then(now_ms),
-        last_error: (!ok).then_some(detail),
+        last_error: error.then_some(detail),
         summary,
         stored: counts.map(|c| c.0),
         unparsed: counts.map(|c| c.1),
     };
     writer.send(Write::Status(status)).await.is_ok()
+}
+
+/// Whether a STATE says a source is at work rather than in trouble: a first read of history
+/// (`backfilling 40%`) is not yet ok, and not an error either.
+pub fn at_work(summary: &str) -> bool {
+    summary.starts_with("backfilling")
 }

@@ -1,7 +1,7 @@
 //! Source health (`source_status`): what each collector source last reported, for the header and
 //! the Sources view.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::filter::{Field, FieldKind, Fields};
 
@@ -108,7 +108,43 @@ pub fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRow> {
     })
 }
 
+/// The STATE of a source whose lines none parse, though it reads them well.
+pub const NOTHING_PARSES: &str = "nothing parses";
+/// The STATE of a source most of whose lines do not parse.
+pub const MOSTLY_UNPARSED: &str = "mostly not parsed";
+/// The STATE of a source the collector no longer runs (it left the config).
+pub const NOT_CONFIGURED: &str = "not configured";
+
+/// What a source's counts say about it beside what it says itself: a source that reads well but
+/// stores nothing of what it reads is not ok. `None` when the counts add nothing.
+fn counts_say(stored: Option<i64>, unparsed: Option<i64>) -> Option<&'static str> {
+    let (stored, unparsed) = (stored.unwrap_or(0), unparsed.unwrap_or(0));
+    if unparsed > 0 && stored == 0 {
+        Some(NOTHING_PARSES)
+    } else if unparsed > stored {
+        Some(MOSTLY_UNPARSED)
+    } else {
+        None
+    }
+}
+
+/// Records what a source reports, made the worst true thing about it: an `ok` from a source
+/// whose lines (so far, counted in the store) mostly do not parse is recorded as degraded, and
+/// is not a time it was last ok.
 pub fn upsert(conn: &Connection, s: &SourceStatus) -> rusqlite::Result<()> {
+    let mut s = s.clone();
+    if s.health == Health::Ok {
+        let before: Option<(Option<i64>, Option<i64>)> = conn
+            .prepare_cached("SELECT stored, unparsed FROM source_status WHERE source = ?")?
+            .query_row([&s.source], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (stored, unparsed) = before.unwrap_or_default();
+        if let Some(state) = counts_say(s.stored.or(stored), s.unparsed.or(unparsed)) {
+            s.health = Health::Degraded;
+            s.summary = state.to_string();
+            s.last_ok = None;
+        }
+    }
     conn.prepare_cached(
         "INSERT INTO source_status (source, state, detail, last_ok, last_error, summary, stored, unparsed) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
@@ -131,7 +167,8 @@ pub fn upsert(conn: &Connection, s: &SourceStatus) -> rusqlite::Result<()> {
 }
 
 /// Adds to a source's counts of rows stored and lines not parsed, in the caller's transaction (the
-/// transaction that stores them, so the counts are exact across restarts).
+/// transaction that stores them, so the counts are exact across restarts); a source that was ok
+/// and now stores nothing of what it reads is degraded at once (and ok again once it does).
 pub fn count(conn: &Connection, source: &str, stored: i64, unparsed: i64) -> rusqlite::Result<()> {
     if stored == 0 && unparsed == 0 {
         return Ok(());
@@ -142,7 +179,56 @@ pub fn count(conn: &Connection, source: &str, stored: i64, unparsed: i64) -> rus
          unparsed = ifnull(unparsed, 0) + excluded.unparsed",
     )?
     .execute(params![source, stored, unparsed])?;
+    let (state, summary, stored, unparsed): (String, Option<String>, Option<i64>, Option<i64>) = conn
+        .prepare_cached("SELECT state, summary, stored, unparsed FROM source_status WHERE source = ?")?
+        .query_row([source], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let summary = summary.unwrap_or_default();
+    let judged_before = summary == NOTHING_PARSES || summary == MOSTLY_UNPARSED;
+    let now = counts_say(stored, unparsed);
+    let (state, summary) = match now {
+        Some(says) if state == "ok" || judged_before => ("degraded", says.to_string()),
+        None if judged_before => ("ok", String::new()),
+        _ => return Ok(()),
+    };
+    conn.prepare_cached("UPDATE source_status SET state = ?, summary = ? WHERE source = ?")?
+        .execute(params![state, summary, source])?;
     Ok(())
+}
+
+/// A source the collector runs, as its status rows are named: exactly, or every name under a
+/// prefix (the groups a CloudWatch `group_prefix` finds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    Name(String),
+    Prefix(String),
+}
+
+impl Expected {
+    pub fn matches(&self, source: &str) -> bool {
+        match self {
+            Expected::Name(name) => source == name,
+            Expected::Prefix(prefix) => source.starts_with(prefix.as_str()),
+        }
+    }
+}
+
+/// Marks every source the collector does not run (any more) as `off`, `not configured`, keeping
+/// its counts, last time ok and last error; returns their names. A source left out of the config
+/// then no longer passes for a working one.
+pub fn retire_others(conn: &Connection, expected: &[Expected]) -> rusqlite::Result<Vec<String>> {
+    let names: Vec<String> = conn
+        .prepare_cached("SELECT source FROM source_status WHERE NOT (state = 'off' AND ifnull(summary, '') = ?)")?
+        .query_map([NOT_CONFIGURED], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let retired: Vec<String> = names.into_iter().filter(|n| !expected.iter().any(|e| e.matches(n))).collect();
+    for name in &retired {
+        conn.prepare_cached(
+            "UPDATE source_status SET state = 'off', summary = ?, \
+             detail = 'not in the config the collector runs; it last said: ' || detail WHERE source = ?",
+        )?
+        .execute(params![NOT_CONFIGURED, name])?;
+    }
+    Ok(retired)
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<SourceStatus>> {

@@ -57,56 +57,102 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let s = &state.session;
     let sep = || Span::styled(" │ ", theme.header);
     let mut spans = vec![
-        Span::styled(" rampart ", theme.header_accent),
-        sep(),
-        Span::styled(sanitize::clean(&s.operator.host, 40).into_owned(), theme.header),
-        sep(),
-        Span::styled(sanitize::clean(&s.operator.name, 40).into_owned(), theme.header),
+        vec![Span::styled(" rampart ", theme.header_accent)],
+        // At most 40 columns each, and a longer one says it was cut.
+        vec![sep(), panes::fit(Span::styled(sanitize::clean(&s.operator.host, 400).into_owned(), theme.header), 40)],
+        vec![sep(), panes::fit(Span::styled(sanitize::clean(&s.operator.name, 400).into_owned(), theme.header), 40)],
     ];
     if s.demo {
-        spans.extend([sep(), Span::styled("DEMO", theme.header_accent)]);
+        spans.push(vec![sep(), Span::styled("DEMO", theme.header_accent)]);
     }
     if s.read_only.is_some() {
-        spans.extend([Span::raw(" "), Span::styled(" READ-ONLY ", theme.badge_read_only)]);
+        spans.push(vec![Span::raw(" "), Span::styled(" READ-ONLY ", theme.badge_read_only)]);
     }
     if state.paused {
-        spans.extend([Span::raw(" "), Span::styled(" PAUSED ", theme.badge_paused)]);
+        spans.push(vec![Span::raw(" "), Span::styled(" PAUSED ", theme.badge_paused)]);
     }
     if !state.overview.signature_invalid.is_empty() {
         // The loudest state the console has: a baseline that can no longer be trusted.
-        let names = sanitize::clean(&state.overview.signature_invalid.join(", "), 60).into_owned();
+        let names = sanitize::clean(&state.overview.signature_invalid.join(", "), 400).into_owned();
         let loud = theme.priority(crate::store::alerts::Priority::Emergency);
-        spans.extend([Span::raw(" "), Span::styled(format!(" SIGNATURE INVALID: {names} "), loud)]);
+        // Never dropped for want of room: cut to what is left before the clock (and marked).
+        let before: usize = spans.iter().flatten().map(Span::width).sum();
+        let left = area.width.saturating_sub(format::clock(state.now_ms).len() as u16 + 3 + before as u16);
+        let badge = panes::fit(Span::styled(format!(" SIGNATURE INVALID: {names} "), loud), left);
+        spans.push(vec![Span::raw(" "), badge]);
     }
     match &s.role {
         Role::Viewer { holder } => {
-            spans.extend([sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);
+            // The holder is what the lock file says: text from outside, made inert.
+            let holder = sanitize::clean(holder, 200);
+            spans.push(vec![sep(), Span::styled(format!("viewer (collector: {holder})"), theme.header)]);
         }
         Role::Uncollected => {
             let loud = theme.warning.bg(theme.header.bg.unwrap_or_default());
-            spans.extend([sep(), Span::styled("nobody collects", loud)]);
+            spans.push(vec![sep(), Span::styled("nobody collects", loud)]);
         }
         Role::Collector => {}
     }
-    for source in &state.overview.sources {
-        let (mark, style) = match source.health {
-            Health::Ok => ("●", theme.ok),
-            Health::Degraded => ("◐", theme.warning),
-            Health::Down => ("✖", theme.error),
-            Health::Off => ("○", theme.muted),
-        };
-        spans.push(sep());
-        spans.push(Span::styled(format!("{mark} "), style.bg(theme.header.bg.unwrap_or_default())));
-        spans.push(Span::styled(sanitize::clean(&source.source, 24).into_owned(), theme.header));
-    }
+    let look = |health: Health| match health {
+        Health::Ok => ("●", theme.ok),
+        Health::Degraded => ("◐", theme.warning),
+        Health::Down => ("✖", theme.error),
+        Health::Off => ("○", theme.muted),
+    };
+    let on_header = |style: ratatui::style::Style| style.bg(theme.header.bg.unwrap_or_default());
+    // Names cut to fit, but never to the same label: two groups under one prefix stay apart.
+    // A source the collector no longer runs is left to the Sources view.
+    let running: Vec<_> = state
+        .overview
+        .sources
+        .iter()
+        .filter(|s| !(s.health == Health::Off && s.summary == crate::store::status::NOT_CONFIGURED))
+        .collect();
+    let names: Vec<String> = running.iter().map(|s| sanitize::clean(&s.source, 200).into_owned()).collect();
+    let labels = format::short_labels(&names.iter().map(String::as_str).collect::<Vec<_>>(), 24);
+    // The worst first, so that a source that is down is never the one left out.
+    let rank = |h: Health| [Health::Down, Health::Degraded, Health::Ok, Health::Off].iter().position(|x| *x == h);
+    let mut sources: Vec<(Health, String)> = running.iter().map(|s| s.health).zip(labels).collect();
+    sources.sort_by_key(|(h, _)| rank(*h));
     let clock = format::clock(state.now_ms);
-    let left = Line::from(spans);
-    frame.render_widget(Paragraph::new(left).style(theme.header), area);
     let width = clock.len() as u16 + 1;
-    if area.width > width {
+    let shows_clock = area.width > width;
+    // The header stops before the clock, and says with `…` that it had more to say.
+    let room = if shows_clock { area.width - width - 1 } else { area.width };
+    let item = |health: Health, text: String| {
+        let (mark, style) = look(health);
+        vec![sep(), Span::styled(format!("{mark} "), on_header(style)), Span::styled(text, theme.header)]
+    };
+    // As many sources by name as fit, then how many of the rest are in each state.
+    let fixed: usize = spans.iter().flatten().map(Span::width).sum();
+    let mut chosen = Vec::new();
+    for named in (0..=sources.len()).rev() {
+        let mut items: Vec<Vec<Span<'_>>> =
+            sources[..named].iter().map(|(health, label)| item(*health, label.clone())).collect();
+        for health in [Health::Down, Health::Degraded, Health::Ok, Health::Off] {
+            let n = sources[named..].iter().filter(|(h, _)| *h == health).count();
+            if n > 0 {
+                let more = if named > 0 { " more" } else { "" };
+                items.push(item(health, format!("{n}{more} {}", health.as_str())));
+            }
+        }
+        let used: usize = items.iter().flatten().map(Span::width).sum();
+        chosen = items;
+        if fixed + used <= room as usize {
+            break;
+        }
+    }
+    // What the header says of this console (host, operator, badges, who collects) is cut rather
+    // than left out; the sources take what room is left.
+    let mut left: Vec<Span<'_>> = panes::fit_spans(spans.into_iter().flatten().collect(), room);
+    let left_width = left.iter().map(Span::width).sum::<usize>() as u16;
+    if left_width < room {
+        left.extend(panes::fit_items(chosen, room - left_width, Span::styled(" …", theme.header)));
+    }
+    let left = Line::from(left);
+    frame.render_widget(Paragraph::new(left).style(theme.header), area);
+    if shows_clock {
         let rect = Rect { x: area.right() - width, width, ..area };
-        // Over a header too long for the line: the clock's cells are its own.
-        frame.render_widget(ratatui::widgets::Clear, rect);
         frame.render_widget(Paragraph::new(Span::styled(clock, theme.header)).style(theme.header), rect);
     }
 }
@@ -134,10 +180,10 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         text.set_cursor_style(theme.selection);
         frame.render_widget(&text, text_rect);
         if let (Some(e), Some(rect)) = (&input.error, error_rect) {
-            frame.render_widget(
-                Paragraph::new(Span::styled(format!(" {e}"), theme.filter_error)).style(theme.footer),
-                rect,
-            );
+            // An error longer than its half of the line ends in `…`.
+            let error =
+                panes::fit(Span::styled(format!(" {}", sanitize::clean(e, 400)), theme.filter_error), rect.width);
+            frame.render_widget(Paragraph::new(error).style(theme.footer), rect);
         }
         return;
     }
@@ -153,11 +199,12 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(line).style(theme.footer), area);
         return;
     }
-    frame.render_widget(Paragraph::new(hints(state)).style(theme.footer), area);
+    frame.render_widget(Paragraph::new(hints(state, area.width)).style(theme.footer), area);
 }
 
-/// The key hints for the focused pane, from the active keymap.
-fn hints(state: &State) -> Line<'static> {
+/// The key hints for the focused pane, from the active keymap: as many whole hints as fit in
+/// `width`, then `…`.
+fn hints(state: &State, width: u16) -> Line<'static> {
     let theme = &state.theme;
     let focus = state.focus;
     let mut actions = vec![Action::Help, Action::Filter, Action::Detail, Action::Zoom];
@@ -173,7 +220,7 @@ fn hints(state: &State) -> Line<'static> {
             .map(|s| s.action),
     );
     actions.extend([Action::Pause, Action::Command, Action::Quit]);
-    let mut spans = vec![Span::raw(" ")];
+    let mut items = vec![vec![Span::raw(" ")]];
     for action in actions {
         let Some(key) = state.keymap.key_for(action) else {
             continue;
@@ -181,8 +228,14 @@ fn hints(state: &State) -> Line<'static> {
         let disabled = action.is_response() && state.session.read_only.is_some();
         let (key_style, text_style) =
             if disabled { (theme.disabled, theme.disabled) } else { (theme.footer_key, theme.footer) };
-        spans.push(Span::styled(key.to_string(), key_style));
-        spans.push(Span::styled(format!(" {}  ", action.name()), text_style));
+        items.push(vec![
+            Span::styled(key.to_string(), key_style),
+            Span::styled(format!(" {}  ", action.name()), text_style),
+        ]);
     }
-    Line::from(spans)
+    // The last hint's trailing spaces are not needed to fit.
+    if let Some(last) = items.last_mut().and_then(|item| item.last_mut()) {
+        last.content = last.content.trim_end().to_string().into();
+    }
+    Line::from(panes::fit_items(items, width, Span::styled("…", theme.footer)))
 }

@@ -63,6 +63,39 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Names shortened to at most `max` characters each, so that names that differ still read
+/// differently: a long name keeps its start and its end (`cloudwatch:/ec…/flask-app`), where two
+/// names under one prefix differ; if two still read the same, only their ends are kept, and if
+/// even those are the same, the whole names.
+pub fn short_labels(names: &[&str], max: usize) -> Vec<String> {
+    let max = max.max(3);
+    let middle = |name: &str| {
+        let chars: Vec<char> = name.chars().collect();
+        if chars.len() <= max {
+            return name.to_string();
+        }
+        let head = (max - 1) / 3;
+        let tail = max - 1 - head;
+        chars[..head].iter().chain(['…'].iter()).chain(chars[chars.len() - tail..].iter()).collect()
+    };
+    let end = |name: &str| {
+        let chars: Vec<char> = name.chars().collect();
+        if chars.len() <= max {
+            return name.to_string();
+        }
+        std::iter::once('…').chain(chars[chars.len() - (max - 1)..].iter().copied()).collect()
+    };
+    let clashes = |labels: &[String], i: usize| labels.iter().enumerate().any(|(j, l)| j != i && *l == labels[i]);
+    let mut labels: Vec<String> = names.iter().map(|n| middle(n)).collect();
+    for step in 0..2 {
+        let redo: Vec<usize> = (0..labels.len()).filter(|i| clashes(&labels, *i)).collect();
+        for i in redo {
+            labels[i] = if step == 0 { end(names[i]) } else { names[i].to_string() };
+        }
+    }
+    labels
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +113,15 @@ mod tests {
         assert_eq!(duration(7 * 60_000 + 5_000), "7m05s");
         assert_eq!(duration(3 * 3_600_000 + 5 * 60_000), "3h05m");
         assert_eq!(duration(2 * 86_400_000 + 4 * 3_600_000), "2d04h");
+    }
+
+    #[test]
+    fn names_that_differ_keep_reading_differently() {
+        let names = ["cloudwatch:/ecs/production/flask-app-1", "cloudwatch:/ecs/production/flask-app-2", "docker"];
+        assert_eq!(short_labels(&names, 24), ["cloudwa…tion/flask-app-1", "cloudwa…tion/flask-app-2", "docker"]);
+        // Same start and end, different middles: the ends alone do not help, the whole names do.
+        let names = ["cloudwatch:/a/xxxxxxxxxxxxxxxxxxxxxx/end", "cloudwatch:/b/xxxxxxxxxxxxxxxxxxxxxx/end"];
+        assert_eq!(short_labels(&names, 20), names);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
 
 use super::format;
 use crate::config::Theme;
@@ -86,23 +85,19 @@ pub fn draw(buf: &mut Buffer, area: Rect, h: &Histogram, styles: &[Style; CLASSE
 }
 
 /// What a column stands for, where the histogram ends, its fullest column and, when only the
-/// newest events were counted, how many: `1 min/column to 11-26 12:00 · peak 1,234`.
-pub fn caption(h: &Histogram, zoom: usize) -> String {
-    let mut text = format!(
-        " {}/column to {} · peak {} ",
-        interval_name(zoom),
-        format::time(h.end_ms),
-        format::thousands(h.peak())
-    );
+/// newest events were counted, how many: `1 min/column to 11-26 12:00 · peak 1,234`, in pieces
+/// that a narrow border drops from the end (whole: a number is never cut).
+pub fn caption(h: &Histogram, zoom: usize) -> Vec<String> {
+    let mut pieces = vec![
+        format!(" {}/column", interval_name(zoom)),
+        format!(" to {}", format::time(h.end_ms)),
+        format!(" · peak {}", format::thousands(h.peak())),
+    ];
     if let Some((counted, of)) = h.partial {
-        text.push_str(&format!("· newest {} of {} events counted ", format::thousands(counted), format::thousands(of)));
+        pieces.push(format!(" · newest {} of {} events counted", format::thousands(counted), format::thousands(of)));
     }
-    text
-}
-
-/// The caption as a line in `style`.
-pub fn caption_line(h: &Histogram, zoom: usize, style: Style) -> Line<'static> {
-    Line::from(Span::styled(caption(h, zoom), style))
+    pieces.push(" ".to_string());
+    pieces
 }
 
 #[cfg(test)]

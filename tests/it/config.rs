@@ -247,3 +247,123 @@ fn theme_colours_by_index_as_numbers_or_text() {
     let theme = config::load_theme("mine", dir.path()).unwrap();
     assert_eq!((theme.border.fg, theme.border.bg), (Some(Color::Indexed(42)), Some(Color::Indexed(17))));
 }
+
+/// The error `Config::load` gives for a fixture, with its path written as FILE.
+fn config_error(rel: &str) -> String {
+    let path = fixture(rel);
+    Config::load(Path::new(&path)).unwrap_err().to_string().replace(&path, "FILE")
+}
+
+#[test]
+fn a_duration_that_is_not_one() {
+    assert_eq!(
+        config_error("config_bad_duration.toml"),
+        "FILE, line 4: [[cloudwatch]] /ecs/production/falco: since: '15 minutes' is not a duration like 500ms, \
+         90s, 15m, 2h or 1d"
+    );
+}
+
+#[test]
+fn a_group_and_a_group_prefix_in_one_entry() {
+    assert_eq!(
+        config_error("config_group_and_prefix.toml"),
+        "FILE, line 6: [[cloudwatch]] /ecs/production/flask-app: give group or group_prefix, not both"
+    );
+}
+
+#[test]
+fn no_requests_per_second() {
+    assert_eq!(
+        config_error("config_no_requests.toml"),
+        "FILE, line 3: [[cloudwatch]] /ecs/production/falco: requests_per_second = 0 is outside 1 to 1000 (the \
+         account's quota is 5 to 25 a second per region, shared with every other client) [default: 3]"
+    );
+}
+
+#[test]
+fn a_poll_without_pause() {
+    assert_eq!(
+        config_error("config_poll_zero.toml"),
+        "FILE, line 4: [[cloudwatch]] /rampart/*: poll = \"0s\" is shorter than 100 ms, which would poll without \
+         pause; give 100ms or more [default: 5s]"
+    );
+}
+
+#[test]
+fn a_falco_listener_others_can_reach_without_a_secret() {
+    assert_eq!(
+        config_error("config_falco_open_without_token.toml"),
+        "FILE, line 3: [falco] listen = \"0.0.0.0:2801\" is reachable from other hosts (and tenants' containers), \
+         and [falco] token is not set: set token to a secret of at least 16 characters and give it to Falco in \
+         http_output.url as http://HOST:PORT/falco/<token> — or listen on 127.0.0.1"
+    );
+}
+
+#[test]
+fn every_error_of_a_file_is_listed_and_the_first_says_there_are_more() {
+    let path = fixture("config_several_errors.toml");
+    let errors: Vec<String> = Config::load_checked(Path::new(&path))
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string().replace(&path, "FILE"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "FILE, line 4: [falco] listen = \"localhost\" is not an address and port like 127.0.0.1:2801",
+            "FILE, line 8: [[cloudwatch]] endpoint_url = \"not a url\" is not a URL; write it as \
+             https://logs.us-east-1.amazonaws.com or http://127.0.0.1:5000",
+            "FILE, line 9: [[cloudwatch]] /ecs/production/falco: requests_per_second = 0 is outside 1 to 1000 (the \
+             account's quota is 5 to 25 a second per region, shared with every other client) [default: 3]",
+            "FILE, line 12: [detect.brute_force] priority = \"urgent\" is not a Falco priority; use emergency, \
+             alert, critical, error, warning, notice, informational or debug",
+        ]
+    );
+    assert_eq!(
+        config_error("config_several_errors.toml"),
+        "FILE, line 4: [falco] listen = \"localhost\" is not an address and port like 127.0.0.1:2801 (and 3 more \
+         errors: `rampart config check` lists them all)"
+    );
+}
+
+#[test]
+fn config_check_says_ok_or_every_error_and_collect_refuses_an_invalid_config() {
+    let bin = env!("CARGO_BIN_EXE_rampart");
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[[cloudwatch]]\ngroup = \"/ecs/production/falco\"\npoll = \"2s\"\n").unwrap();
+    let out = std::process::Command::new(bin).args(["config", "check", "--config"]).arg(&good).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("ok: {}\n", good.display()));
+
+    let bad = fixture("config_several_errors.toml");
+    let out = std::process::Command::new(bin).args(["config", "check", "--config", &bad]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(&bad, "FILE");
+    assert!(stderr.starts_with("FILE, line 4: [falco] listen"), "{stderr}");
+    assert!(stderr.ends_with("4 errors in FILE\n"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 5, "{stderr}");
+
+    // `collect` does not start on it: it says why and takes no collector lock.
+    let db = dir.path().join("r.db");
+    let poll_zero = fixture("config_poll_zero.toml");
+    let out = std::process::Command::new(bin)
+        .env("HOME", dir.path())
+        .args(["collect", "--db", db.to_str().unwrap(), "--config", &poll_zero])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{poll_zero}, line 4: [[cloudwatch]] /rampart/*: poll = \"0s\"")), "{stderr}");
+    assert!(!stderr.contains("collecting into"), "{stderr}");
+    assert!(!rampart::collector::lock_path(&db).exists(), "no collector lock was taken");
+}
+
+#[test]
+fn an_access_log_that_names_no_tenant() {
+    assert_eq!(
+        config_error("config_access_log_without_tenant.toml"),
+        "FILE, line 1: [[access_log]] /var/log/nginx/acme.access.log needs either tenant or tenant_from (and not \
+         both) (and 1 more error: `rampart config check` lists them all)"
+    );
+}

@@ -208,3 +208,17 @@ fn help_lists_the_zoom_keys() {
     assert!(screen.contains("Histogram: shorter intervals per column (down to a minute)"), "{screen}");
     assert!(screen.contains("Histogram: longer intervals per column (up to a week)"), "{screen}");
 }
+
+/// The demo's day of history is counted whole from the first frame, from the indexer's
+/// per-minute counts (as the README says), not from the newest 100,000 events only.
+#[test]
+fn the_unfiltered_demo_histogram_counts_every_event_from_the_first_frame() {
+    let mut h = Harness::demo(140, 42, 100_500);
+    let newest: i64 = h.fx.reader.query_row("SELECT max(id) FROM access_events", [], |r| r.get(0)).unwrap();
+    assert_eq!(rampart::store::search::indexed_through(&h.fx.reader).unwrap(), newest, "indexed as seeded");
+    h.press("3 z");
+    let histogram = h.state.pane(rampart::pane::Pane::Access).histogram.clone().expect("a histogram");
+    assert_eq!(histogram.partial, None);
+    let screen = h.screen();
+    assert!(screen.contains("1 min/column to") && !screen.contains("counted"), "{screen}");
+}

@@ -121,11 +121,13 @@ fn enter_shows_a_sources_kept_lines_inert() {
 fn the_sources_view_filters_by_state() {
     let mut h = sources();
     h.press("7");
+    // The view, under the header (which names the worst sources whatever the filter).
+    let view = |h: &mut Harness| h.screen().split_once('\n').unwrap().1.to_string();
     command(&mut h, "filter state:throttled");
-    let screen = h.screen();
+    let screen = view(&mut h);
     assert!(screen.contains("flask-app") && !screen.contains("staging/api"), "{screen}");
     command(&mut h, "filter health:down");
-    let screen = h.screen();
+    let screen = view(&mut h);
     assert!(screen.contains("staging/api") && screen.contains("docker") && !screen.contains("fail2ban"), "{screen}");
 }
 
@@ -236,4 +238,211 @@ fn the_alerts_pane_names_hosts_when_there_are_several() {
     h.press("2 z");
     let screen = h.screen();
     assert!(screen.contains("HOST") && screen.contains("node-a") && screen.contains("node-b"), "{screen}");
+}
+
+/// A source's row as the store holds it: (state, summary, last_ok, last_error).
+fn row(conn: &rusqlite::Connection, source: &str) -> (String, String, Option<i64>, Option<String>) {
+    conn.query_row(
+        "SELECT state, ifnull(summary, ''), last_ok, last_error FROM source_status WHERE source = ?",
+        [source],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_source_that_reads_well_but_stores_nothing_it_reads_is_not_ok() {
+    let mut h = Harness::empty(W, H);
+    let group = "cloudwatch:/ecs/production/nginx";
+    let conn = &h.fx.writer;
+    // What a CloudWatch follower does on a group whose messages are in another format: it counts
+    // what did not parse as it stores the page, then reports the poll as done.
+    status::count(conn, group, 0, 3398).unwrap();
+    let report = SourceStatus {
+        summary: "ok".into(),
+        last_ok: Some(NOW),
+        ..source(group, Health::Ok, "", "ok: 0 events stored; 3398 not parsed", Some(NOW))
+    };
+    status::upsert(conn, &report).unwrap();
+    assert_eq!(row(conn, group), ("degraded".into(), "nothing parses".into(), None, None));
+    // Some lines parse, most still do not.
+    status::count(conn, group, 40, 2).unwrap();
+    assert_eq!(row(conn, group).1, "mostly not parsed");
+    // The source is fixed: it stores more than it cannot read, and is ok again.
+    status::count(conn, group, 5_000, 0).unwrap();
+    assert_eq!(row(conn, group).0, "ok");
+    assert_eq!(row(conn, group).1, "");
+    status::count(conn, group, 0, 10_000).unwrap();
+    h.send(rampart::app::msg::Msg::StoreChanged(Tables::STATUS));
+    h.press("7");
+    let theme = h.state.theme.clone();
+    let (x, y) = h.find("mostly not parsed").unwrap_or_else(|| panic!("{}", h.screen()));
+    assert_eq!(h.draw()[(x, y)].fg, theme.warning.fg.unwrap(), "in the colour of a degraded source");
+    assert!(h.screen().lines().next().unwrap().contains("◐ cloudwa"), "{}", h.screen());
+}
+
+#[test]
+fn a_followed_file_of_which_no_line_parses_says_so() {
+    use rampart::parse::TenantRule;
+    use rampart::sources::logfile::{self, Format, LogFile};
+    let mut h = Harness::empty(W, H);
+    let path = h.dir.path().join("app.log");
+    std::fs::write(&path, "this is not\nan access log\nat all\n").unwrap();
+    let log = LogFile { path, format: Format::Combined(TenantRule::Fixed("acme".into())) };
+    h.run_source_until(
+        |writer| logfile::run(writer, log),
+        |conn| status::list(conn).unwrap().iter().any(|s| s.source == "access:app.log" && s.detail.contains("3 lines")),
+    );
+    let (state, summary, last_ok, _) = row(&h.fx.writer, "access:app.log");
+    assert_eq!((state.as_str(), summary.as_str(), last_ok), ("degraded", "nothing parses", None));
+}
+
+#[test]
+fn work_under_way_is_not_the_last_error() {
+    use rampart::sources::report_as;
+    let mut h = Harness::empty(W, H);
+    let group = "cloudwatch:/ecs/production/falco";
+    h.run_source_until(
+        move |writer| async move {
+            let throttled = "throttled by CloudWatch (ThrottlingException); retrying in 2 s".to_string();
+            report_as(&writer, group, Health::Degraded, "throttled".into(), throttled).await;
+            let progress = "backfilling 40%: 4000 events stored".to_string();
+            report_as(&writer, group, Health::Degraded, "backfilling 40%".into(), progress).await;
+            std::future::pending::<()>().await
+        },
+        |conn| status::list(conn).unwrap().iter().any(|s| s.source == group && s.detail.starts_with("backfilling")),
+    );
+    let (_, summary, _, last_error) = row(&h.fx.writer, group);
+    assert_eq!(summary, "backfilling 40%");
+    assert_eq!(last_error.as_deref(), Some("throttled by CloudWatch (ThrottlingException); retrying in 2 s"));
+}
+
+/// Polls `probe` until it holds, for at most 30 s.
+fn until(what: &str, probe: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !probe() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{what} never happened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `rampart collect` names every source it starts, marks the ones no longer in its config, says
+/// each outage and recovery on standard error, and logs into a file named after its store.
+#[test]
+fn collect_names_its_sources_retires_removed_ones_and_says_outages_and_recoveries() {
+    use std::io::BufRead;
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("host-a.db");
+    {
+        let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
+        for name in ["access:gone.log", "cloudwatch:/ecs/retired"] {
+            status::upsert(&conn, &source(name, Health::Ok, "", "ok: 5 events stored", Some(NOW))).unwrap();
+        }
+    }
+    let log = dir.path().join("acme.log");
+    let config = dir.path().join("config.toml");
+    let text = format!(
+        "[[access_log]]\npath = \"{}\"\ntenant = \"acme\"\n\n[[cloudwatch]]\ngroup_prefix = \"/ecs/prod/\"\n\
+         endpoint_url = \"http://127.0.0.1:9\"\nregion = \"us-east-1\"\n",
+        log.display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut child = support::Collector {
+        child: std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .env("HOME", dir.path())
+            .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.path().display()))
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["collect", "--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    };
+    let said = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stderr = child.child.stderr.take().unwrap();
+    let lines = said.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let saw = |needle: &str| said.lock().unwrap().iter().any(|l| l.contains(needle));
+    until("the list of sources", || saw("sources:"));
+    let first = said.lock().unwrap()[0].clone();
+    let log_file = dir.path().join("host-a.log");
+    assert_eq!(
+        first,
+        format!(
+            "rampart collect: collecting into {} with 5 sources: fail2ban, cloudwatch:/ecs/prod/* (every group \
+             under the prefix), integrity, access:acme.log, docker; and the detection rules and the filter \
+             indexer; logging to {}; stop with SIGTERM or Ctrl-C",
+            db.display(),
+            log_file.display()
+        )
+    );
+    // The file is not there yet: said once, then its recovery once it is.
+    until("the file's absence", || saw("access:acme.log is degraded: "));
+    std::fs::write(&log, "192.0.2.1 - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"\n")
+        .unwrap();
+    until("the file's recovery", || saw("access:acme.log is ok again: "));
+    // An endpoint nobody listens on: the outage is said.
+    until("the CloudWatch outage", || saw("cloudwatch:/ecs/prod/* is endpoint unreachable: "));
+    // The sources of an earlier config no longer pass for working ones.
+    let reader = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    until("the removed sources marked", || {
+        ["access:gone.log", "cloudwatch:/ecs/retired"].iter().all(|s| row(&reader, s).1 == "not configured")
+    });
+    assert_eq!(row(&reader, "access:gone.log").0, "off");
+    let outage_lines = said.lock().unwrap().iter().filter(|l| l.contains("access:acme.log is degraded")).count();
+    assert_eq!(outage_lines, 1, "a state is said once, not at every look");
+    // The log holds the same.
+    let logged = std::fs::read_to_string(&log_file).unwrap();
+    assert!(logged.contains("access:acme.log is ok again"), "{logged}");
+    std::process::Command::new("kill").args(["-TERM", &child.child.id().to_string()]).status().unwrap();
+    assert!(child.child.wait().unwrap().success());
+}
+
+/// A real CloudWatch group (moto) whose messages are all in another format than its entry says:
+/// the follower reads every one, stores none, and the group is not shown as ok.
+#[cfg(feature = "real-components")]
+#[test]
+fn a_cloudwatch_group_where_nothing_parses_is_not_ok() {
+    use crate::support::moto::{self, Moto};
+    let moto = Moto::start();
+    let group = "/ecs/production/nginx";
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    rt.block_on(async {
+        let client = moto::client(&moto.url);
+        moto::create(&client, group, &["web-1"]).await;
+        let lines: Vec<(i64, String)> = (0..40)
+            .map(|i| {
+                (now - 60_000 + i, format!("192.0.2.{i} - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5"))
+            })
+            .collect();
+        moto::put(&client, group, "web-1", &lines).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[cloudwatch]]\ngroup = \"{group}\"\nformat = \"json\"\ntenant = \"acme\"\nregion = \"us-east-1\"\n\
+         endpoint_url = \"{}\"\nsince = \"1h\"\npoll = \"300ms\"\n",
+        moto.url
+    );
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let _collector = moto::collector(dir.path());
+    let source = format!("cloudwatch:{group}");
+    let db = dir.path().join("r.db");
+    until("the group's 40 lines read", || {
+        rampart::store::open(&db, rampart::store::Access::ReadOnly)
+            .ok()
+            .and_then(|c| status::list(&c).ok())
+            .is_some_and(|list| list.iter().any(|s| s.source == source && s.detail.contains("40 not parsed")))
+    });
+    let reader = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
+    let (state, summary, last_ok, _) = row(&reader, &source);
+    assert_eq!((state.as_str(), summary.as_str(), last_ok), ("degraded", "nothing parses", None));
 }

@@ -601,3 +601,148 @@ fn the_light_theme_paints_every_cell_itself() {
     h.press("esc 2 enter");
     assert_eq!(unpainted(&mut h), vec![], "nor in a row's detail");
 }
+
+/// A crowded 80×24 console: alerts of every priority in the hundreds and thousands, sources with
+/// long names (two under one prefix), Docker down at a long socket path, and more access events
+/// than a histogram reads one by one.
+fn crowded() -> Harness {
+    use rampart::store::status::{self, Health, SourceStatus};
+    let mut h = Harness::empty(80, 24);
+    let conn = &h.fx.writer;
+    conn.execute_batch("BEGIN").unwrap();
+    let counts = [
+        (Priority::Critical, 4),
+        (Priority::Error, 31),
+        (Priority::Warning, 207),
+        (Priority::Notice, 1_204),
+        (Priority::Informational, 58),
+    ];
+    for (priority, n) in counts {
+        for i in 0..n {
+            let alert = Alert {
+                id: 0,
+                ts: support::NOW - 1_000 * i,
+                priority,
+                rule: "Web attack pattern".into(),
+                source: "rampart".into(),
+                hostname: String::new(),
+                tenant: Some("acme".into()),
+                output: "something happened".into(),
+                output_fields_json: "{}".into(),
+                tags: String::new(),
+                src_ip: None,
+                acked_by: None,
+                acked_at: None,
+            };
+            alerts::insert(conn, &alert).unwrap();
+        }
+    }
+    // More than the histogram reads one by one (and not indexed): it says how many it counted.
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100500) \
+         INSERT INTO access_events (ts, tenant, src_ip, method, path, status) \
+         SELECT ?1 - 100500 * 10 + i * 10, 'acme', '192.0.2.7', 'GET', '/', 200 FROM n",
+        [support::NOW],
+    )
+    .unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+    let source = |name: &str, health, detail: &str| SourceStatus {
+        source: name.into(),
+        health,
+        detail: detail.into(),
+        last_ok: None,
+        last_error: None,
+        summary: String::new(),
+        stored: None,
+        unparsed: None,
+    };
+    for s in [
+        source("docker", Health::Down, "cannot reach the Docker engine at /var/lib/tenants/platform/run/docker.sock"),
+        source("fail2ban", Health::Down, "cannot read /var/lib/fail2ban/fail2ban.sqlite3"),
+        source("cloudwatch:/ecs/production/flask-app-1", Health::Ok, "ok"),
+        source("cloudwatch:/ecs/production/flask-app-2", Health::Ok, "ok"),
+    ] {
+        status::upsert(conn, &s).unwrap();
+    }
+    h.send(Msg::StoreChanged(Tables::ALL));
+    h
+}
+
+/// Every text on an 80×24 screen that is longer than its place ends in `…`; numbers are shown
+/// whole or not at all.
+#[test]
+fn at_80x24_every_text_too_long_for_its_place_ends_in_an_ellipsis() {
+    let mut h = crowded();
+    let screen = h.screen();
+    let lines: Vec<&str> = screen.lines().collect();
+    // The header has no room for every source by name: it counts them by state, the worst
+    // first, and the clock is whole.
+    assert_eq!(lines[0], " rampart  │ testhost │ operator │ ✖ 2 down │ ● 2 ok                12:00:00 UTC ");
+    // The Alerts counts: whole ones, then `…` (never `WARN 2` for 207).
+    let counts = lines[2];
+    assert!(counts.contains("open CRIT 4 ERR 31 WARN 207 NOTE 1204 …"), "{counts:?}");
+    // The Tenants pane's bottom border names Docker's problem, cut before the corner.
+    assert!(lines[8].contains("┗ docker: cannot reach the Docker e…┛"), "{:?}", lines[8]);
+    // The footer: whole hints, then `…`.
+    assert!(lines[23].trim_end().ends_with("p pause  …"), "{:?}", lines[23]);
+    let theme = h.state.theme.clone();
+    let cell = |h: &mut Harness, x: u16, y: u16| h.draw()[(x, y)].clone();
+    let down = lines[0].chars().position(|c| c == '✖').unwrap() as u16;
+    assert_eq!(Some(cell(&mut h, down, 0).fg), theme.error.fg, "the mark of the sources that are down");
+    let mark = lines[2].chars().position(|c| c == '…').unwrap() as u16;
+    assert_eq!(Some(cell(&mut h, mark, 2).fg), theme.muted.fg, "the counts' mark");
+    insta::assert_snapshot!("crowded_80x24", screen);
+
+    // The histogram's caption keeps its corner and drops whole pieces; a long filter in the title.
+    h.press("3 z");
+    h.press("/");
+    h.type_text("path:/api/v1/reports/monthly/2026/november/export.csv");
+    h.press("enter");
+    let screen = h.screen();
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines[1].starts_with("┏ 3 Access log /path:/api/v1/reports/monthly/2026/nov"), "{:?}", lines[1]);
+    assert!(lines[1].contains('…') && lines[1].ends_with('┓'), "{:?}", lines[1]);
+    insta::assert_snapshot!("crowded_80x24_access_filtered", screen);
+    h.press("esc");
+    let screen = h.screen();
+    let bottom = screen.lines().nth(22).unwrap();
+    assert!(bottom.starts_with("┗━") && bottom.ends_with("… ┛"), "{bottom:?}");
+    assert!(bottom.contains(" 1 min/column to 11-26 12:01:00 · peak 6,000… "), "{bottom:?}");
+    insta::assert_snapshot!("crowded_80x24_access_histogram", screen);
+
+    // A filter error longer than its half of the footer.
+    h.press("/");
+    h.type_text("status>=lots");
+    let footer = h.screen().lines().last().unwrap().to_string();
+    assert!(footer.ends_with('…'), "{footer:?}");
+    h.press("esc");
+
+    // Help: the Commands lines wrap, and scrolling reaches the last of them.
+    h.press("?");
+    for _ in 0..60 {
+        h.press("j");
+    }
+    let screen = h.screen();
+    assert!(screen.contains("Commands (:)"), "{screen}");
+    assert!(screen.contains("verify web)"), "the end of the commands is on screen\n{screen}");
+    insta::assert_snapshot!("crowded_80x24_help_end", screen);
+}
+
+/// What the header says of this console is cut (and marked) rather than left out when a long host
+/// and operator leave it too little room, and the clock stays whole.
+#[test]
+fn a_crowded_header_cuts_what_it_says_of_the_console_and_keeps_the_clock() {
+    let mut h = Harness::empty(80, 24);
+    h.state.session.operator.host = "build-runner-eu-west-1-production.internal".into();
+    h.state.session.operator.name = "root (sudo by alice)".into();
+    h.state.session.role = rampart::app::state::Role::Viewer { holder: "pid 4242 (root)".into() };
+    let header = h.screen().lines().next().unwrap().to_string();
+    assert_eq!(header, " rampart  │ build-runner-eu-west-1-production.inter… │ root (sudo… 12:00:00 UTC ");
+    // Who holds the collector lock is what its lock file says: shown inert.
+    h.state.session.operator.host = "web-1".into();
+    h.state.session.operator.name = "alice".into();
+    h.resize(100, 24);
+    h.state.session.role = rampart::app::state::Role::Viewer { holder: "pid 4242 (\u{1b}]0;pwned\u{7})".into() };
+    let header = h.screen().lines().next().unwrap().to_string();
+    assert!(header.contains("│ viewer (collector: pid 4242 (^[]0;pwned^G))"), "{header:?}");
+}

@@ -55,18 +55,18 @@ pub fn group_cells<'a>(g: &'a RuleGroup, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
 /// Unacknowledged alerts per priority, then alerts per minute over the last hour.
 pub fn summary(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let theme = &state.theme;
-    let mut spans = vec![Span::styled("open ", theme.muted)];
+    let mut items = vec![vec![Span::styled("open ", theme.muted)]];
     for p in Priority::ALL {
         let n = state.overview.unacked[p.rank() as usize];
         if n > 0 {
-            spans.push(Span::styled(format!("{} {n}", p.short()), theme.priority(p)));
-            spans.push(Span::raw(" "));
+            items.push(vec![Span::styled(format!("{} {n}", p.short()), theme.priority(p)), Span::raw(" ")]);
         }
     }
-    if spans.len() == 1 {
-        spans.push(Span::styled("none", theme.ok));
+    if items.len() == 1 {
+        items.push(vec![Span::styled("none", theme.ok)]);
     }
-    let line = Line::from(spans);
+    // Too many counts for the line: whole ones, then `…` (a count is never cut to another number).
+    let line = Line::from(super::fit_items(items, area.width, Span::styled("…", theme.muted)));
     let text_width = (line.width() as u16 + 1).min(area.width);
     frame.render_widget(Paragraph::new(line), Rect { width: text_width, ..area });
     let spark_width = (area.width.saturating_sub(text_width + 6)).min(60);

@@ -180,6 +180,67 @@ pub fn fit(span: Span<'_>, width: u16) -> Span<'_> {
     Span::styled(text, span.style)
 }
 
+/// `spans` fitted to `width` columns: whole if they fit, else cut where the width runs out and
+/// ending in `…` (in the style of the span that was cut).
+pub fn fit_spans(spans: Vec<Span<'_>>, width: u16) -> Vec<Span<'_>> {
+    let total: usize = spans.iter().map(Span::width).sum();
+    if total <= width as usize {
+        return spans;
+    }
+    let mut left = width as usize;
+    let mut out = Vec::new();
+    for span in spans {
+        let w = span.width();
+        if w < left {
+            left -= w;
+            out.push(span);
+            continue;
+        }
+        // This span does not fit with room for the mark after it: cut it one column short.
+        let mut text = String::new();
+        let mut used = 0;
+        for c in span.content.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw + 1 > left {
+                break;
+            }
+            text.push(c);
+            used += cw;
+        }
+        if left > 0 {
+            text.push('…');
+        }
+        out.push(Span::styled(text, span.style));
+        break;
+    }
+    out
+}
+
+/// Items (each a few spans: `WARN 207`, `q quit`) fitted to `width` columns: as many whole items
+/// as fit, then `mark` (`…`) when some had to go, so an item is never shown cut (a count cut to
+/// `WARN 2` reads as another, plausible count).
+pub fn fit_items<'a>(items: Vec<Vec<Span<'a>>>, width: u16, mark: Span<'a>) -> Vec<Span<'a>> {
+    let width = width as usize;
+    let widths: Vec<usize> = items.iter().map(|item| item.iter().map(Span::width).sum()).collect();
+    if widths.iter().sum::<usize>() <= width {
+        return items.into_iter().flatten().collect();
+    }
+    let mut out = Vec::new();
+    let mut used = 0;
+    let mark_width = mark.width();
+    for (item, w) in items.into_iter().zip(widths) {
+        if used + w + mark_width > width {
+            break;
+        }
+        used += w;
+        out.extend(item);
+    }
+    if used + mark_width <= width {
+        out.push(mark);
+    }
+    out
+}
+
 fn columns(pane: Pane, grouped: bool) -> Columns {
     match pane {
         Pane::Alerts if grouped => alerts::GROUP_COLUMNS,
@@ -246,6 +307,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
     let source_problem = source_of(pane).and_then(|name| {
         state.overview.sources.iter().find(|s| s.source == name && s.health != crate::store::status::Health::Ok)
     });
+    // Both ends of each border share its width: a title that would run into the other end, or
+    // past the corner, is cut and ends in `…` (the pane's name keeps its place first).
+    let room = area.width.saturating_sub(2);
+    let name_width = title.first().map_or(0, |s| s.width() as u16).min(room);
+    let status_width = status.iter().map(|s| s.width() as u16).sum::<u16>();
+    let title_room = room.saturating_sub(status_width + u16::from(status_width > 0)).max(name_width);
+    let title = fit_spans(title, title_room);
+    let title_width = title.iter().map(|s| s.width() as u16).sum::<u16>();
+    let status = fit_spans(status, room.saturating_sub(title_width + 1));
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
@@ -255,13 +325,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
         .style(theme.base);
     if let Some(problem) = source_problem {
         let text = format!(" {}: {} ", problem.source, sanitize::clean(&problem.detail, 300));
-        block = block.title_bottom(Line::styled(text, theme.error));
+        let line = fit_spans(vec![Span::styled(text, theme.error)], room);
+        block = block.title_bottom(Line::from(line));
     }
     // A histogram of nothing (an empty table) takes no room: the pane says what would fill it.
     let counted = p.histogram.as_ref().filter(|h| !h.counts.is_empty());
     let histogram_rows = if counted.is_some() { layout::histogram_rows(pane, area) } else { 0 };
-    if let (true, Some(h)) = (histogram_rows > 0, counted) {
-        block = block.title_bottom(histogram::caption_line(h, p.zoom, theme.muted).right_aligned());
+    if let (true, Some(h), None) = (histogram_rows > 0, counted, source_problem) {
+        let pieces = histogram::caption(h, p.zoom).into_iter().map(|t| vec![Span::styled(t, theme.muted)]).collect();
+        block =
+            block.title_bottom(Line::from(fit_items(pieces, room, Span::styled("… ", theme.muted))).right_aligned());
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);

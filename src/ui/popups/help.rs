@@ -58,7 +58,48 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(format!("Commands{}", key(Action::Command)), theme.column_header));
-    lines.push(Line::raw(format!("  {COMMANDS}")));
+    // Wrapped to the popup, so every command is on screen (scrolling reaches the last line).
+    lines.extend(
+        wrap(COMMANDS, inner.width.saturating_sub(2) as usize).into_iter().map(|l| Line::raw(format!("  {l}"))),
+    );
+    // Any other line too wide for a narrow terminal says so with `…`.
+    let lines: Vec<Line<'_>> = lines
+        .into_iter()
+        .map(|line| {
+            let style = line.style;
+            Line::from(crate::ui::panes::fit_spans(line.spans, inner.width)).style(style)
+        })
+        .collect();
     let max_scroll = (lines.len() as u16).saturating_sub(inner.height);
     frame.render_widget(Paragraph::new(lines).scroll((scroll.min(max_scroll), 0)), inner);
+}
+
+/// `text` in lines of at most `width` columns, broken between words (a word longer than a line
+/// has one of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn commands_wrap_between_words() {
+        assert_eq!(super::wrap("tenants, alerts, access, bans", 16), ["tenants, alerts,", "access, bans"]);
+        assert_eq!(super::wrap("a verylongword b", 4), ["a", "verylongword", "b"]);
+    }
 }

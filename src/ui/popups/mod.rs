@@ -31,11 +31,14 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 /// Clears `area`, draws a popup frame with `title` and a bottom hint, and returns the inside.
 pub fn frame_popup(frame: &mut Frame<'_>, area: Rect, theme: &Theme, title: &str, hint: &str) -> Rect {
+    // A title longer than the border (a path, a long name) ends in `…` before the corner.
+    let room = area.width.saturating_sub(2);
+    let title = crate::ui::panes::fit(ratatui::text::Span::styled(format!(" {title} "), theme.title_focused), room);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
         .border_style(theme.popup_border)
-        .title(Line::styled(format!(" {title} "), theme.title_focused))
+        .title(Line::from(title))
         .title_bottom(Line::styled(format!(" {hint} "), theme.muted).right_aligned())
         .style(theme.popup);
     let inner = block.inner(area);

@@ -1,0 +1,427 @@
+//! Every value of the config file checked when the file is read, each error with the file and the
+//! line of the value (or of its entry), so that nothing wrong waits to show up on a Sources row.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use toml_edit::{ImDocument, Item, TableLike, Value};
+
+use super::cloudwatch::{parse_duration, GroupConfig, PayloadFormat, PublishConfig};
+use super::{line_of, AccessLog, Config, ConfigError, FalcoConfig, LogFormat, TenantFrom};
+
+/// The shortest `poll` a group may have: more often than this is a busy loop against the API.
+pub const MIN_POLL: Duration = Duration::from_millis(100);
+/// The most FilterLogEvents requests per second rampart sends (the account's quota is 5–25).
+pub const MAX_REQUESTS_PER_SECOND: u32 = 1000;
+
+/// One step of the way to a value: a key, or an entry of an array.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    At(usize),
+}
+
+/// Finds the line of a value in the file's text.
+struct Lines<'t> {
+    text: &'t str,
+    doc: Option<ImDocument<&'t str>>,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Lines<'t> {
+        Lines { text, doc: ImDocument::parse(text).ok() }
+    }
+
+    /// The line of the value at `path`, else of the nearest thing on the way to it that has one.
+    fn of(&self, path: &[Step<'_>]) -> usize {
+        let Some(doc) = &self.doc else { return 1 };
+        let mut line = 1;
+        let mut node = Node::Table(doc.as_table());
+        for step in path {
+            let next = match (node, *step) {
+                (Node::Table(t), Step::Key(k)) => t.get_key_value(k).map(|(key, item)| {
+                    if let Some(span) = key.span() {
+                        line = line_of(self.text, span.start);
+                    }
+                    node_of(item)
+                }),
+                (Node::Tables(list), Step::At(i)) => list.get(i).map(|t| {
+                    if let Some(span) = t.span() {
+                        line = line_of(self.text, span.start);
+                    }
+                    Node::Table(t)
+                }),
+                (Node::Value(Value::Array(list)), Step::At(i)) => list.get(i).map(|v| {
+                    if let Some(span) = v.span() {
+                        line = line_of(self.text, span.start);
+                    }
+                    match v {
+                        Value::InlineTable(t) => Node::Table(t),
+                        other => Node::Value(other),
+                    }
+                }),
+                _ => None,
+            };
+            match next {
+                Some(n) => node = n,
+                None => break,
+            }
+        }
+        line
+    }
+}
+
+/// Where a walk through the document is.
+#[derive(Clone, Copy)]
+enum Node<'d> {
+    Table(&'d dyn TableLike),
+    Tables(&'d toml_edit::ArrayOfTables),
+    Value(&'d Value),
+    Other,
+}
+
+fn node_of(item: &Item) -> Node<'_> {
+    match item {
+        Item::Table(t) => Node::Table(t),
+        Item::ArrayOfTables(list) => Node::Tables(list),
+        Item::Value(Value::InlineTable(t)) => Node::Table(t),
+        Item::Value(v) => Node::Value(v),
+        Item::None => Node::Other,
+    }
+}
+
+/// Collects the errors of one file.
+struct Errors<'t> {
+    origin: &'t str,
+    lines: Lines<'t>,
+    found: Vec<ConfigError>,
+}
+
+impl Errors<'_> {
+    fn add(&mut self, path: &[Step<'_>], message: String) {
+        let line = self.lines.of(path);
+        self.found.push(ConfigError::Invalid { origin: self.origin.to_string(), line, message });
+    }
+}
+
+/// Every error in `config` (read from `text`, which came from `origin`), in the order of the file's
+/// sections; empty when the config is good.
+pub fn check(config: &Config, origin: &str, text: &str) -> Vec<ConfigError> {
+    let mut e = Errors { origin, lines: Lines::new(text), found: Vec::new() };
+    docker(&mut e, config);
+    falco(&mut e, config);
+    for (i, log) in config.access_log.iter().enumerate() {
+        access_log(&mut e, i, log);
+    }
+    for (i, target) in config.integrity.iter().enumerate() {
+        integrity(&mut e, i, target);
+    }
+    detect(&mut e, config);
+    for (i, group) in config.cloudwatch.iter().enumerate() {
+        cloudwatch(&mut e, i, group);
+    }
+    if let Some(publish) = &config.cloudwatch_publish {
+        cloudwatch_publish(&mut e, publish);
+    }
+    let mut found = e.found;
+    found.sort_by_key(|err| match err {
+        ConfigError::Invalid { line, .. } => *line,
+        _ => 0,
+    });
+    found
+}
+
+fn docker(e: &mut Errors<'_>, config: &Config) {
+    if let Some(host) = &config.docker.host {
+        let known = ["unix://", "tcp://", "http://", "https://"];
+        if !known.iter().any(|scheme| host.starts_with(scheme) && host.len() > scheme.len()) {
+            e.add(
+                &[Step::Key("docker"), Step::Key("host")],
+                format!(
+                    "[docker] host = \"{host}\" is not an engine address; write unix:///var/run/docker.sock or \
+                     tcp://HOST:2376 (or leave it out for DOCKER_HOST, then the local socket)"
+                ),
+            );
+        }
+    }
+}
+
+/// `HOST:PORT` with a port number (`127.0.0.1:2801`, `[::1]:2801`, `localhost:2801`).
+fn is_address(text: &str) -> bool {
+    text.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+}
+
+/// The path prefix of the secret in Falco's `http_output.url`: `http://HOST:PORT/falco/<secret>`.
+pub const SECRET_PATH: &str = "/falco/";
+/// The shortest secret accepted for a listener reachable from other hosts.
+pub const MIN_SECRET: usize = 16;
+/// Whether `config` may listen as it says: an address other than loopback needs a secret (and a
+/// long one), and the rate must be at least 1. The message says how to fix it.
+pub fn listener(config: &FalcoConfig) -> Result<(), String> {
+    let Some(listen) = &config.listen else { return Ok(()) };
+    if config.per_source_per_second == 0 {
+        return Err("[falco] per_source_per_second = 0 would refuse every POST: give at least 1".into());
+    }
+    let secret = config.token.as_deref().unwrap_or_default();
+    if loopback_only(listen) {
+        return Ok(());
+    }
+    if secret.is_empty() {
+        return Err(format!(
+            "[falco] listen = \"{listen}\" is reachable from other hosts (and tenants' containers), and \
+             [falco] token is not set: set token to a secret of at least {MIN_SECRET} characters and give it \
+             to Falco in http_output.url as http://HOST:PORT{SECRET_PATH}<token> — or listen on 127.0.0.1"
+        ));
+    }
+    if secret.chars().count() < MIN_SECRET {
+        return Err(format!(
+            "[falco] token is shorter than {MIN_SECRET} characters, too easy to guess for listen = \"{listen}\", \
+             which is reachable from other hosts: use a longer secret (`openssl rand -hex 24` makes one)"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether every address `listen` names is a loopback address (an address that does not resolve
+/// counts as reachable: the bind itself will say what is wrong with it).
+fn loopback_only(listen: &str) -> bool {
+    match listen.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
+    }
+}
+
+fn falco(e: &mut Errors<'_>, config: &Config) {
+    if let Some(listen) = &config.falco.listen {
+        if !is_address(listen) {
+            e.add(
+                &[Step::Key("falco"), Step::Key("listen")],
+                format!("[falco] listen = \"{listen}\" is not an address and port like 127.0.0.1:2801"),
+            );
+        }
+    }
+    // Reachable by whom is asked only of an address that is one.
+    let is_one = config.falco.listen.as_deref().is_none_or(is_address);
+    if let (true, Err(why)) = (is_one, listener(&config.falco)) {
+        let key = match (config.falco.per_source_per_second, &config.falco.token) {
+            (0, _) => "per_source_per_second",
+            (_, Some(_)) => "token",
+            (_, None) => "listen",
+        };
+        e.add(&[Step::Key("falco"), Step::Key(key)], why);
+    }
+    if config.falco.max_body == 0 {
+        e.add(
+            &[Step::Key("falco"), Step::Key("max_body")],
+            "[falco] max_body = 0 would refuse every alert; give the largest body to accept, in bytes \
+             [default: 1048576]"
+                .into(),
+        );
+    }
+}
+
+fn access_log(e: &mut Errors<'_>, i: usize, log: &AccessLog) {
+    let at = [Step::Key("access_log"), Step::At(i)];
+    if log.path.as_os_str().is_empty() {
+        e.add(&[at[0], at[1], Step::Key("path")], "[[access_log]] path is empty; name the log file to follow".into());
+    }
+    if let Err(why) = log.tenant_rule() {
+        let key = if log.tenant_from.is_some() { "tenant_from" } else { "tenant" };
+        let why = if why.starts_with("[[access_log]]") {
+            why
+        } else {
+            format!("[[access_log]] {}: {why}", log.path.display())
+        };
+        e.add(&[at[0], at[1], Step::Key(key)], why);
+    }
+    if log.format == LogFormat::Combined && log.fields != crate::parse::jsonlines::FieldNames::default() {
+        e.add(
+            &[at[0], at[1], Step::Key("fields")],
+            format!("[[access_log]] {}: [access_log.fields] is for format = \"json\"", log.path.display()),
+        );
+    }
+}
+
+fn integrity(e: &mut Errors<'_>, i: usize, target: &crate::integrity::TargetConfig) {
+    if let Some(every) = &target.every {
+        if let Err(why) = crate::integrity::parse_every(every) {
+            e.add(
+                &[Step::Key("integrity"), Step::At(i), Step::Key("every")],
+                format!("[[integrity]] {}: every: {why}", target.name),
+            );
+        }
+    }
+}
+
+fn detect(e: &mut Errors<'_>, config: &Config) {
+    let rules = &config.detect;
+    let all = [
+        ("brute_force", &rules.brute_force),
+        ("credential_stuffing", &rules.credential_stuffing),
+        ("cross_tenant", &rules.cross_tenant),
+        ("web_attack", &rules.web_attack),
+        ("scan_404", &rules.scan_404),
+        ("isolated_tenant_access", &rules.isolated_tenant_access),
+    ];
+    for (name, rule) in all {
+        let at = |key| [Step::Key("detect"), Step::Key(name), Step::Key(key)];
+        if rule.priority.parse::<crate::store::alerts::Priority>().is_err() {
+            e.add(
+                &at("priority"),
+                format!(
+                    "[detect.{name}] priority = \"{}\" is not a Falco priority; use emergency, alert, critical, \
+                     error, warning, notice, informational or debug",
+                    rule.priority
+                ),
+            );
+        }
+        if rule.threshold == 0 {
+            e.add(&at("threshold"), format!("[detect.{name}] threshold = 0 would fire on nothing; give 1 or more"));
+        }
+        if rule.window_seconds <= 0 {
+            e.add(
+                &at("window_seconds"),
+                format!("[detect.{name}] window_seconds = {} is not a window; give 1 or more", rule.window_seconds),
+            );
+        }
+    }
+}
+
+/// A CloudWatch Logs group name: 1–512 of letters, digits, `_ - / . #`.
+fn is_group_name(name: &str) -> bool {
+    (1..=512).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.' | '#'))
+}
+
+/// `http://…` or `https://…` with a host.
+fn is_endpoint(url: &str) -> bool {
+    ["http://", "https://"].iter().any(|scheme| {
+        url.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+    })
+}
+
+fn cloudwatch(e: &mut Errors<'_>, i: usize, g: &GroupConfig) {
+    let label = g.label();
+    let key = |k| [Step::Key("cloudwatch"), Step::At(i), Step::Key(k)];
+    let entry = [Step::Key("cloudwatch"), Step::At(i)];
+    match (&g.group, &g.group_prefix) {
+        (Some(_), Some(_)) => {
+            e.add(&key("group_prefix"), format!("[[cloudwatch]] {label}: give group or group_prefix, not both"))
+        }
+        (None, None) => {
+            e.add(&entry, "[[cloudwatch]] needs group (one log group) or group_prefix (every group under it)".into())
+        }
+        _ => {}
+    }
+    for (name, value) in [("group", &g.group), ("group_prefix", &g.group_prefix)] {
+        if let Some(v) = value.as_deref().filter(|v| !is_group_name(v)) {
+            e.add(
+                &key(name),
+                format!(
+                    "[[cloudwatch]] {name} = \"{v}\" is not a log group name (1 to 512 of letters, digits, _ - / . #)"
+                ),
+            );
+        }
+    }
+    if !g.streams.is_empty() && g.stream_prefix.is_some() {
+        e.add(&key("stream_prefix"), format!("[[cloudwatch]] {label}: give streams or stream_prefix, not both"));
+    }
+    let tenant_key = if g.tenant_from.is_some() { "tenant_from" } else { "tenant" };
+    let tenant_error = match (&g.tenant, g.tenant_from) {
+        (Some(_), Some(_)) => Some("give tenant or tenant_from, not both".to_string()),
+        (None, Some(TenantFrom::Field)) if g.format != PayloadFormat::Json => {
+            Some("tenant_from = \"field\" needs format = \"json\"".to_string())
+        }
+        (None, Some(TenantFrom::Host)) if g.format == PayloadFormat::Text => {
+            Some("tenant_from = \"host\" needs format = \"json\"".to_string())
+        }
+        (None, None) if matches!(g.format, PayloadFormat::Json | PayloadFormat::Text) => {
+            Some("needs either tenant or tenant_from (access events belong to a tenant)".to_string())
+        }
+        _ => None,
+    };
+    if let Some(why) = tenant_error {
+        e.add(&key(tenant_key), format!("[[cloudwatch]] {label}: {why}"));
+    }
+    for (name, value) in [("since", &g.since), ("poll", &g.poll), ("overlap", &g.overlap)] {
+        let Some(text) = value else { continue };
+        match parse_duration(text) {
+            Err(why) => e.add(&key(name), format!("[[cloudwatch]] {label}: {name}: {why}")),
+            Ok(d) if name == "poll" && d < MIN_POLL => e.add(
+                &key(name),
+                format!(
+                    "[[cloudwatch]] {label}: poll = \"{text}\" is shorter than {} ms, which would poll without \
+                     pause; give 100ms or more [default: 5s]",
+                    MIN_POLL.as_millis()
+                ),
+            ),
+            Ok(_) => {}
+        }
+    }
+    if let Some(rate) = g.requests_per_second.filter(|r| !(1..=MAX_REQUESTS_PER_SECOND).contains(r)) {
+        e.add(
+            &key("requests_per_second"),
+            format!(
+                "[[cloudwatch]] {label}: requests_per_second = {rate} is outside 1 to {MAX_REQUESTS_PER_SECOND} \
+                 (the account's quota is 5 to 25 a second per region, shared with every other client) [default: 3]"
+            ),
+        );
+    }
+    endpoint(e, &key("endpoint_url"), "[[cloudwatch]]", g.endpoint_url.as_deref());
+    region(e, &key("region"), "[[cloudwatch]]", g.region.as_deref());
+}
+
+fn cloudwatch_publish(e: &mut Errors<'_>, p: &PublishConfig) {
+    let key = |k| [Step::Key("cloudwatch_publish"), Step::Key(k)];
+    if let Some(group) = p.group.as_deref().filter(|g| !is_group_name(g)) {
+        e.add(
+            &key("group"),
+            format!("[cloudwatch_publish] group = \"{group}\" is not a log group name (1 to 512 of letters, digits, _ - / . #)"),
+        );
+    }
+    endpoint(e, &key("endpoint_url"), "[cloudwatch_publish]", p.endpoint_url.as_deref());
+    region(e, &key("region"), "[cloudwatch_publish]", p.region.as_deref());
+}
+
+fn endpoint(e: &mut Errors<'_>, at: &[Step<'_>], section: &str, url: Option<&str>) {
+    if let Some(url) = url.filter(|u| !is_endpoint(u)) {
+        e.add(
+            at,
+            format!(
+                "{section} endpoint_url = \"{url}\" is not a URL; write it as https://logs.us-east-1.amazonaws.com \
+                 or http://127.0.0.1:5000"
+            ),
+        );
+    }
+}
+
+fn region(e: &mut Errors<'_>, at: &[Step<'_>], section: &str, region: Option<&str>) {
+    let good = |r: &str| !r.is_empty() && r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if let Some(r) = region.filter(|r| !good(r)) {
+        e.add(at, format!("{section} region = \"{r}\" is not an AWS region like us-east-1 or eu-west-2"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn falco(listen: &str, token: Option<&str>) -> FalcoConfig {
+        FalcoConfig { listen: Some(listen.into()), token: token.map(str::to_string), ..Default::default() }
+    }
+
+    #[test]
+    fn a_listener_other_hosts_can_reach_needs_a_long_secret() {
+        assert_eq!(listener(&falco("127.0.0.1:2801", None)), Ok(()));
+        assert_eq!(listener(&falco("[::1]:2801", None)), Ok(()));
+        let open = listener(&falco("0.0.0.0:2801", None)).unwrap_err();
+        assert!(open.contains("token is not set") && open.contains("/falco/<token>"), "{open}");
+        assert!(listener(&falco("0.0.0.0:2801", Some("short"))).unwrap_err().contains("shorter than 16"));
+        assert_eq!(listener(&falco("0.0.0.0:2801", Some("0123456789abcdef0123"))), Ok(()));
+        let zero = FalcoConfig { per_source_per_second: 0, ..falco("127.0.0.1:2801", None) };
+        assert!(listener(&zero).unwrap_err().contains("per_source_per_second"));
+    }
+}
