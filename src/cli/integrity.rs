@@ -16,6 +16,7 @@ use crate::respond::{self, Operator, Request};
 use crate::sources::integrity::{config_target, resolve};
 use crate::store::integrity::{self as stored, Target};
 use crate::store::{self, now_ms, Access};
+use crate::ui::sanitize::clean_all;
 
 /// Where keys belong (a macro, so the texts below can be put together at compile time).
 macro_rules! key_help {
@@ -441,18 +442,20 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        super::out::json_pretty(&out)?;
+    } else if rows.is_empty() {
+        super::lists::say_no_rows();
     } else {
-        println!("{:<20} {:<12} {:<18} {:<20} MANIFEST", "TARGET", "TENANT", "STATUS", "LAST VERIFIED (UTC)");
+        out!("{:<20} {:<12} {:<18} {:<20} MANIFEST", "TARGET", "TENANT", "STATUS", "LAST VERIFIED (UTC)")?;
         for t in rows {
-            println!(
+            out!(
                 "{:<20} {:<12} {:<18} {:<20} {}",
-                t.name,
-                t.tenant.as_deref().unwrap_or("-"),
+                clean_all(&t.name),
+                clean_all(t.tenant.as_deref().unwrap_or("-")),
                 t.status().label(),
                 t.run.as_ref().map_or_else(|| "-".to_string(), |r| crate::ui::format::time(r.started)),
-                t.manifest_path
-            );
+                clean_all(&t.manifest_path)
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

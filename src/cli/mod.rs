@@ -232,12 +232,17 @@ pub fn parse() -> Cli {
         e.exit()
     });
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let mut leaf = &matches;
-    while let Some((_, sub)) = leaf.subcommand() {
-        leaf = sub;
+    // The command's own options may sit at any level below the top (`integrity --db X list`).
+    let mut levels = Vec::new();
+    let mut level = &matches;
+    while let Some((_, sub)) = level.subcommand() {
+        levels.push(sub);
+        level = sub;
     }
     let typed_before = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
-    let typed_after = |id: &str| leaf.value_source(id) == Some(ValueSource::CommandLine);
+    let typed_after = |id: &str| {
+        levels.iter().any(|m| m.ids().any(|i| i.as_str() == id) && m.value_source(id) == Some(ValueSource::CommandLine))
+    };
     let Some(command) = cli.command.as_mut() else { return cli };
     let leading = &cli.console;
     let only_reads = command.only_reads();

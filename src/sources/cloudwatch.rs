@@ -671,7 +671,7 @@ impl Follower {
                 None => (now_ms() - since, true),
             };
             passes += 1;
-            if passes % SWEEP_EVERY == 0 && !self.sweep().await {
+            if passes.is_multiple_of(SWEEP_EVERY) && !self.sweep().await {
                 return;
             }
             if !self.pass(start.max(0), backfill).await {

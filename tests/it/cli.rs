@@ -212,6 +212,13 @@ fn options_appear_only_where_they_do_something() {
         let out = rampart(&args, home.path());
         assert_eq!(text(&out).trim(), "audit log intact: 0 rows, every hash chained", "{args:?}");
     }
+    // A command whose options sit a level above its leaf (`integrity --db X list`) takes them too.
+    let db = db.to_str().unwrap();
+    for args in [["--db", db, "integrity", "list"], ["integrity", "--db", db, "list"]] {
+        let out = rampart(&args, home.path());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains("no rows"), "{args:?}: {}", text(&out));
+    }
 }
 
 #[test]
