@@ -14,6 +14,7 @@
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
 use rusqlite::Connection;
@@ -332,17 +333,7 @@ impl Destination {
     pub async fn published(&self, me: &Identity, floor: i64) -> Result<Published, Problem> {
         let mut token: Option<String> = None;
         loop {
-            let out = self
-                .client
-                .get_log_events()
-                .log_group_name(&self.group)
-                .log_stream_name(&self.stream)
-                .start_from_head(false)
-                .set_next_token(token.clone())
-                .limit(1_000)
-                .send()
-                .await
-                .map_err(|e| self.problem(&e, "logs:GetLogEvents"))?;
+            let out = self.page(false, token.clone(), Some(1_000)).await?;
             let mut found: Option<Published> = None;
             let mut oldest = i64::MAX;
             for e in out.events() {
@@ -372,16 +363,7 @@ impl Destination {
         let mut messages = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let out = self
-                .client
-                .get_log_events()
-                .log_group_name(&self.group)
-                .log_stream_name(&self.stream)
-                .start_from_head(true)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| self.problem(&e, "logs:GetLogEvents"))?;
+            let out = self.page(true, token.clone(), None).await?;
             let got = out.events().len();
             messages.extend(out.events().iter().filter_map(|e| e.message().map(str::to_string)));
             let next = out.next_forward_token().map(str::to_string);
@@ -390,6 +372,25 @@ impl Destination {
             }
             token = next;
         }
+    }
+
+    /// One page of the host's stream: forward from its oldest event, or back from its newest.
+    async fn page(
+        &self,
+        from_head: bool,
+        token: Option<String>,
+        limit: Option<i32>,
+    ) -> Result<GetLogEventsOutput, Problem> {
+        self.client
+            .get_log_events()
+            .log_group_name(&self.group)
+            .log_stream_name(&self.stream)
+            .start_from_head(from_head)
+            .set_next_token(token)
+            .set_limit(limit)
+            .send()
+            .await
+            .map_err(|e| self.problem(&e, "logs:GetLogEvents"))
     }
 
     async fn put(&self, events: &[(i64, String)]) -> Result<(), Problem> {

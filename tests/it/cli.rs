@@ -441,22 +441,22 @@ fn seeded_store(home: &std::path::Path) -> std::path::PathBuf {
     db
 }
 
+/// A config file in `home` that reaches `f2b`, after `top` (keys of the file's top level).
+#[cfg(feature = "real-components")]
+fn f2b_config(home: &std::path::Path, f2b: &crate::support::f2b::Fail2ban, top: &str) -> std::path::PathBuf {
+    let config = home.join("config.toml");
+    let (database, socket) = (f2b.config.database.display(), f2b.config.socket.display());
+    std::fs::write(&config, format!("{top}[fail2ban]\ndatabase = \"{database}\"\nsocket = \"{socket}\"\n")).unwrap();
+    config
+}
+
 #[cfg(feature = "real-components")]
 #[test]
 fn every_listing_ends_quietly_when_its_reader_goes_away() {
     let f2b = crate::support::f2b::Fail2ban::start();
     let home = tempfile::tempdir().unwrap();
     let db = seeded_store(home.path());
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "tenants = [\"acme\", \"globex\"]\n[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
-            f2b.config.database.display(),
-            f2b.config.socket.display()
-        ),
-    )
-    .unwrap();
+    let config = f2b_config(home.path(), &f2b, "tenants = [\"acme\", \"globex\"]\n");
     let (db, config) = (db.to_str().unwrap(), config.to_str().unwrap());
     let listings: [&[&str]; 12] = [
         &["access", "list", "--db", db],
@@ -490,16 +490,7 @@ fn a_users_mistakes_each_read_as_one_line_with_their_exit_code() {
     let home = tempfile::tempdir().unwrap();
     let db = seeded_store(home.path());
     let db = db.to_str().unwrap();
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
-            f2b.config.database.display(),
-            f2b.config.socket.display()
-        ),
-    )
-    .unwrap();
+    let config = f2b_config(home.path(), &f2b, "");
     let missing = home.path().join("typo").join("nowhere.db");
     let mistakes: [(&[&str], i32, String); 3] = [
         (
@@ -699,16 +690,7 @@ fn fail2ban_refusing_its_socket_is_exit_3_with_that_reason() {
     std::fs::set_permissions(f2b.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let home = tempfile::tempdir().unwrap();
     std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n",
-            f2b.config.database.display(),
-            f2b.config.socket.display()
-        ),
-    )
-    .unwrap();
+    let config = f2b_config(home.path(), &f2b, "");
     let db = home.path().join("s.db");
     // As an unprivileged user (nobody), as an operator outside the socket's group would be.
     let out = Command::new("setpriv")
