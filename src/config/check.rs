@@ -258,6 +258,16 @@ fn integrity(e: &mut Errors<'_>, i: usize, target: &crate::integrity::TargetConf
 
 fn detect(e: &mut Errors<'_>, config: &Config) {
     let rules = &config.detect;
+    for (i, allowed) in rules.allow.iter().enumerate() {
+        if crate::detect::network(allowed).is_none() {
+            e.add(
+                &[Step::Key("detect"), Step::Key("allow"), Step::At(i)],
+                format!(
+                    "[detect] allow: \"{allowed}\" is not a network like 192.0.2.0/24, 2001:db8::/32 or one address"
+                ),
+            );
+        }
+    }
     let all = [
         ("brute_force", &rules.brute_force),
         ("credential_stuffing", &rules.credential_stuffing),

@@ -82,6 +82,34 @@ pub struct Rules {
     pub web_attack: Rule,
     pub scan_404: Rule,
     pub isolated_tenant_access: Rule,
+    /// Networks never alerted on (`192.0.2.0/24`, `2001:db8::/32`, or one address): the company's
+    /// own scanner, a monitoring probe.
+    pub allow: Vec<String>,
+}
+
+/// A network as `address/prefix` (or one address); `None` when it is not one.
+pub fn network(text: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
+    let address: std::net::IpAddr = address.trim().parse().ok()?;
+    let most = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = if prefix.is_empty() { most } else { prefix.trim().parse().ok().filter(|p| *p <= most)? };
+    Some((address, prefix))
+}
+
+/// Whether `ip` lies in the network `(base, prefix)`.
+fn within(ip: std::net::IpAddr, (base, prefix): (std::net::IpAddr, u8)) -> bool {
+    use std::net::IpAddr::{V4, V6};
+    let (a, b, bits) = match (ip, base) {
+        (V4(a), V4(b)) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(b)) << 96, prefix),
+        (V6(a), V6(b)) => (u128::from(a), u128::from(b), prefix),
+        (V6(a), V4(b)) => match a.to_ipv4_mapped() {
+            Some(a) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(b)) << 96, prefix),
+            None => return false,
+        },
+        (V4(_), V6(_)) => return false,
+    };
+    let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
+    a & mask == b & mask
 }
 
 impl Default for Rules {
@@ -106,6 +134,7 @@ impl Default for Rules {
             // Twenty different missing paths, one leaking per 30 min: a scan spread over a day too.
             scan_404: rule(20, 1800, 60, "notice"),
             isolated_tenant_access: rule(1, 0, 60, "critical"),
+            allow: Vec::new(),
         }
     }
 }
@@ -192,19 +221,21 @@ pub struct Attack {
     pub decoded: String,
 }
 
-/// Bytes without which a target needs no decoding and holds no attack the grammar knows.
+/// Whether a target has anything to decode, resolve or judge: an escape, a query, a quote or a
+/// shell metacharacter, or a `/.` or `//` (one pass; most requests have none).
 fn maybe_attack(raw: &str) -> bool {
-    raw.bytes().any(|b| {
-        matches!(
-            b,
-            b'%' | b'+' | b'\\' | b'?' | b'.' | b'\'' | b'"' | b'`' | b';' | b'|' | b'&' | b'$' | b'(' | b'\0' | b'/'
-        )
-    }) && (raw
-        .bytes()
-        .any(|b| matches!(b, b'%' | b'+' | b'\\' | b'?' | b'\'' | b'"' | b'`' | b';' | b'|' | b'$' | b'(' | b'\0'))
-        || raw.contains("/.")
-        || raw.contains("//")
-        || raw.starts_with('.'))
+    if raw.starts_with('.') {
+        return true;
+    }
+    let mut prev = 0;
+    for b in raw.bytes() {
+        match b {
+            b'%' | b'+' | b'\\' | b'?' | b'\'' | b'"' | b'`' | b';' | b'|' | b'&' | b'$' | b'(' | b'\0' => return true,
+            b'.' | b'/' if prev == b'/' => return true,
+            _ => prev = b,
+        }
+    }
+    false
 }
 
 /// The attack in a request target (path and query), judged on what it decodes to: a path that
@@ -371,6 +402,8 @@ pub struct Detector {
     /// so judging an older log does not accuse traffic of a tenant isolated since.
     pub isolated: HashMap<String, i64>,
     scanners: Scanners,
+    /// `rules.allow`, parsed (entries that are no network were refused by the config check).
+    allowed: Vec<(std::net::IpAddr, u8)>,
 }
 
 /// A hash of a path, to tell paths apart without keeping them.
@@ -381,7 +414,9 @@ fn path_hash(path: &str) -> u64 {
 
 impl Detector {
     pub fn new(rules: Rules) -> Detector {
+        let allowed = rules.allow.iter().filter_map(|n| network(n)).collect();
         Detector {
+            allowed,
             rules,
             per_ip: HashMap::default(),
             sprays: HashMap::default(),
@@ -410,6 +445,9 @@ impl Detector {
         if self.since_sweep >= SWEEP_EVERY {
             self.sweep(e.ts);
         }
+        if !self.allowed.is_empty() && e.src_ip.parse().is_ok_and(|ip| self.allowed.iter().any(|n| within(ip, *n))) {
+            return out;
+        }
         let failed = e.flags & flags::AUTH_FAILURE != 0 || (e.status == 401 && e.method == "POST");
         let succeeded = !failed && e.method == "POST" && (200..400).contains(&e.status);
         let not_found = e.status == 404;
@@ -431,8 +469,12 @@ impl Detector {
         let rules = &self.rules;
         let address = Address::of(e.src_ip);
         if failed && rules.password_spray.enabled {
-            let spray = self.sprays.entry(e.tenant.into()).or_default();
-            out.extend(spray_failure(spray, &rules.password_spray, id, e, &address));
+            if !self.sprays.contains_key(e.tenant) {
+                self.sprays.insert(e.tenant.into(), Spray::default());
+            }
+            if let Some(spray) = self.sprays.get_mut(e.tenant) {
+                out.extend(spray_failure(spray, &rules.password_spray, id, e, &address));
+            }
         }
         let ip = self.per_ip.entry(address).or_default();
         ip.last = e.ts;
@@ -900,6 +942,22 @@ mod tests {
         ] {
             assert_eq!(attack_in(benign), None, "{benign}");
         }
+    }
+
+    #[test]
+    fn allowed_networks_are_never_alerted_on() {
+        let rules = Rules { allow: vec!["192.0.2.0/24".into(), "2001:db8::/32".into()], ..Rules::default() };
+        let mut d = Detector::new(rules);
+        let mut scanner = event(1, 1, "192.0.2.77", 404, "/../../etc/passwd", None);
+        scanner.user_agent = "nuclei".into();
+        assert_eq!(d.observe(&scanner), vec![]);
+        assert_eq!(d.observe(&event(2, 2, "2001:db8::7", 200, "/?id=1%27%20OR%201%3D1--", None)), vec![]);
+        assert_eq!(d.observe(&event(3, 3, "192.0.3.1", 200, "/?id=1%27%20OR%201%3D1--", None)).len(), 1);
+        assert_eq!(network("10.0.0.0/33"), None);
+        assert_eq!(network("10.0.0.1"), Some(("10.0.0.1".parse().unwrap(), 32)));
+        assert!(within("::ffff:192.0.2.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
+        assert!(!within("192.0.3.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
+        assert!(within("8.8.8.8".parse().unwrap(), network("0.0.0.0/0").unwrap()));
     }
 
     #[test]

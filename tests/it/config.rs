@@ -376,3 +376,11 @@ fn a_detection_bucket_that_leaks_backwards() {
          to leak out of the bucket (0: window_seconds / threshold)"
     );
 }
+
+#[test]
+fn an_allowed_network_that_is_none() {
+    assert_eq!(
+        config_error("config_detect_allow_not_a_network.toml"),
+        "FILE, line 3: [detect] allow: \"office\" is not a network like 192.0.2.0/24, 2001:db8::/32 or one address"
+    );
+}
