@@ -271,6 +271,34 @@ pub fn attack_in(raw: &str) -> Option<Attack> {
     None
 }
 
+/// What the last few thousand request targets that needed judging held: a log repeats its
+/// targets (a search, a page with a query) far more often than it has new ones, and decoding
+/// allocates. Bounded like the user agents.
+#[derive(Default)]
+struct Targets {
+    seen: HashMap<Box<str>, Option<Attack>, foldhash::fast::RandomState>,
+}
+
+impl Targets {
+    fn of(&mut self, raw: &str) -> Option<Attack> {
+        if !maybe_attack(raw) {
+            return None;
+        }
+        if raw.len() > AGENT_REMEMBERED_LEN {
+            return attack_in(raw);
+        }
+        if let Some(known) = self.seen.get(raw) {
+            return known.clone();
+        }
+        let found = attack_in(raw);
+        if self.seen.len() >= AGENTS_REMEMBERED {
+            self.seen.clear();
+        }
+        self.seen.insert(raw.into(), found.clone());
+        found
+    }
+}
+
 /// Path segments that name files holding secrets, which no site serves: a request for one is a probe.
 const SECRETS: &[&str] =
     &[".env", ".git", ".svn", ".hg", ".htpasswd", ".aws", ".ssh", ".docker", ".npmrc", ".git-credentials"];
@@ -402,6 +430,7 @@ pub struct Detector {
     /// so judging an older log does not accuse traffic of a tenant isolated since.
     pub isolated: HashMap<String, i64>,
     scanners: Scanners,
+    targets: Targets,
     /// `rules.allow`, parsed (entries that are no network were refused by the config check).
     allowed: Vec<(std::net::IpAddr, u8)>,
 }
@@ -424,6 +453,7 @@ impl Detector {
             addresses: HashMap::new(),
             isolated: HashMap::new(),
             scanners: Scanners::default(),
+            targets: Targets::default(),
         }
     }
 
@@ -451,7 +481,7 @@ impl Detector {
         let failed = e.flags & flags::AUTH_FAILURE != 0 || (e.status == 401 && e.method == "POST");
         let succeeded = !failed && e.method == "POST" && (200..400).contains(&e.status);
         let not_found = e.status == 404;
-        let attack = attack_in(e.path);
+        let attack = self.targets.of(e.path);
         let scanner = if attack.is_none() { self.scanners.of(e.user_agent) } else { None };
         if succeeded {
             self.logged_in(e);
@@ -636,12 +666,21 @@ impl Detector {
         }
     }
 
-    /// Forgets the addresses no rule has seen within its longest memory as of `now`, and sprays
-    /// whose bucket has emptied and whose quiet window has passed.
+    /// Forgets the addresses whose buckets have all emptied as of `now` and whose rules' quiet
+    /// windows have passed (an address seen once is forgotten as soon as its one event has leaked
+    /// out, not after the longest any rule remembers), and likewise the sprays.
     fn sweep(&mut self, now: i64) {
         self.since_sweep = 0;
-        let keep_from = now.saturating_sub(self.memory_ms());
-        self.per_ip.retain(|_, ip| ip.last >= keep_from);
+        let r = &self.rules;
+        let quiet = r.all().iter().map(|rule| rule.window_seconds * 1000).max().unwrap_or(0);
+        let (failures, stuffing, missing) =
+            (r.brute_force.leak_ms(), r.credential_stuffing.leak_ms(), r.scan_404.leak_ms());
+        self.per_ip.retain(|_, ip| {
+            ip.failures.drain(now, failures) > 0.0
+                || ip.stuffing.drain(now, stuffing) > 0.0
+                || ip.not_found.drain(now, missing) > 0.0
+                || ip.fired.values().any(|at| now - at < quiet)
+        });
         let r = &self.rules.password_spray;
         self.sprays.retain(|_, s| {
             s.bucket.drain(now, r.leak_ms()) > 0.0 || s.fired.is_some_and(|at| now - at < r.window_seconds * 1000)
@@ -873,15 +912,15 @@ mod tests {
     #[test]
     fn addresses_the_rules_no_longer_remember_are_forgotten() {
         let mut d = Detector::new(Rules::default());
-        // A 404 from a new address every 10 ms for 2,000 s: 200,000 addresses in all, each of
-        // which any rule forgets 300 s (the longest window) after it was seen.
-        for i in 0..200_000i64 {
+        // A 404 from a new address every 10 ms for 4,000 s: 400,000 addresses in all, each of
+        // which is forgotten once its one 404 has leaked out of the scan bucket (1,800 s).
+        for i in 0..400_000i64 {
             let ip = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
             let mut e = event(i, 0, &ip, 404, "/missing", None);
             e.ts = i * 10;
             assert!(d.observe(&e).is_empty());
         }
-        let bound = (d.memory_ms() / 10) as usize + SWEEP_EVERY as usize;
+        let bound = (d.rules.scan_404.leak_ms() / 10.0) as usize + SWEEP_EVERY as usize;
         assert!(d.per_ip.len() <= bound, "{} addresses kept, at most {bound} expected", d.per_ip.len());
         // Ordinary requests keep no state at all.
         let mut quiet = Detector::new(Rules::default());
@@ -958,6 +997,20 @@ mod tests {
         assert!(within("::ffff:192.0.2.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
         assert!(!within("192.0.3.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
         assert!(within("8.8.8.8".parse().unwrap(), network("0.0.0.0/0").unwrap()));
+    }
+
+    #[test]
+    fn judged_targets_are_remembered_within_a_bound() {
+        let mut targets = Targets::default();
+        assert_eq!(targets.of("/index.html"), None);
+        assert!(targets.seen.is_empty(), "a target with nothing to judge is not kept");
+        for i in 0..3 * AGENTS_REMEMBERED {
+            let raw =
+                if i % 5 == 0 { format!("/item?id={i}%27%20OR%201%3D1--") } else { format!("/search?q=chair+{i}") };
+            assert_eq!(targets.of(&raw), attack_in(&raw), "{raw}");
+            assert_eq!(targets.of(&raw), attack_in(&raw), "{raw}, remembered");
+            assert!(targets.seen.len() <= AGENTS_REMEMBERED);
+        }
     }
 
     #[test]
