@@ -64,7 +64,26 @@ fn tokens(text: &str) -> Vec<Tok<'_>> {
             }
             b'-' if next == Some(b'-') => (Tok::Comment, s.len() - i),
             b'#' => (Tok::Comment, s.len() - i),
-            b'/' if next == Some(b'*') => (Tok::Comment, 2),
+            // A closed inline comment is a space to SQL (`UNION/**/SELECT`); MySQL runs what a
+            // `/*!` comment holds, so only its marks are skipped.
+            b'/' if next == Some(b'*') => match text[i + 2..].find("*/") {
+                Some(_) if s.get(i + 2) == Some(&b'!') => {
+                    i += 3;
+                    while i < s.len() && s[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    continue;
+                }
+                Some(end) => {
+                    i += 2 + end + 2;
+                    continue;
+                }
+                None => (Tok::Comment, s.len() - i),
+            },
+            b'*' if next == Some(b'/') => {
+                i += 2;
+                continue;
+            }
             b'|' if next == Some(b'|') => (Tok::Logic, 2),
             b'&' if next == Some(b'&') => (Tok::Logic, 2),
             b'!' | b'<' | b'>' if next == Some(b'=') || (c == b'<' && next == Some(b'>')) => (Tok::Compare, 2),
@@ -291,6 +310,9 @@ mod tests {
             "-1 union all select null,null",
             "benchmark(1000000,md5(1))",
             "' || pg_sleep(10)--",
+            "1/**/UNION/**/SELECT/**/password/**/FROM/**/users",
+            "1 /*!50000UNION*/ /*!50000SELECT*/ 1,2--",
+            "x'/**/or/**/1=1#",
         ] {
             assert!(sql_injection(attack).is_some(), "{attack:?} not seen");
         }

@@ -127,8 +127,8 @@ impl Default for Rules {
             brute_force: rule(10, 600, 120, "warning"),
             // Five users tried (and not logged in as afterwards) from one address, one leaking per 10 min.
             credential_stuffing: rule(5, 600, 300, "error"),
-            // Twenty failures against one tenant from ten or more addresses and users, one leaking per 30 s.
-            password_spray: Rule { distinct: 10, ..rule(20, 30, 600, "error") },
+            // Twenty failures against one tenant from ten or more addresses and users, one leaking per minute.
+            password_spray: Rule { distinct: 10, ..rule(20, 60, 600, "error") },
             cross_tenant: rule(1, 0, 60, "critical"),
             web_attack: rule(1, 0, 60, "warning"),
             // Twenty different missing paths, one leaking per 30 min: a scan spread over a day too.
@@ -259,7 +259,7 @@ pub fn attack_in(raw: &str) -> Option<Attack> {
         }
     }
     for value in &target.values {
-        if value.contains("..") && crate::parse::decode::resolve(value).1 > 0 {
+        if value.contains("..") && traverses(value) {
             return found("path traversal in a parameter");
         }
     }
@@ -297,6 +297,11 @@ impl Targets {
         self.seen.insert(raw.into(), found.clone());
         found
     }
+}
+
+/// Whether a parameter's value climbs above where it starts, or climbs twice (`/var/www/../../etc`).
+fn traverses(value: &str) -> bool {
+    crate::parse::decode::resolve(value).1 > 0 || value.split(['/', '\\']).filter(|s| *s == "..").count() >= 2
 }
 
 /// Path segments that name files holding secrets, which no site serves: a request for one is a probe.
@@ -372,6 +377,10 @@ impl std::fmt::Display for Address {
 /// Most users, paths or addresses a bucket tells apart; past it, new ones still fill the bucket.
 const DISTINCT_KEPT: usize = 1_024;
 
+/// A missing path's worth that an answered request from the same address takes back out of its
+/// scan bucket.
+const ANSWERED_CREDIT: f64 = 0.25;
+
 /// A failed login's worth that a successful login from the same address takes back out of its
 /// brute-force bucket: an office that logs in fine outweighs its typos.
 const SUCCESS_CREDIT: f64 = 2.0;
@@ -401,8 +410,13 @@ struct Spray {
     bucket: Bucket,
     from: HashMap<Address, u32, foldhash::fast::RandomState>,
     users: HashSet<Box<str>, foldhash::fast::RandomState>,
-    events: Recent,
+    /// The failures in the bucket and whose they are (a login takes an address's back out).
+    events: VecDeque<(i64, Address)>,
+    /// When it last fired; it fires once while the bucket holds anything (one spray, one alert),
+    /// and at most once per window.
     fired: Option<i64>,
+    /// Whether it has fired since the bucket was last empty.
+    spent: bool,
 }
 
 /// How many of one address's failures count in a spray's bucket: a spray is many addresses
@@ -483,8 +497,8 @@ impl Detector {
         let not_found = e.status == 404;
         let attack = self.targets.of(e.path);
         let scanner = if attack.is_none() { self.scanners.of(e.user_agent) } else { None };
-        if succeeded {
-            self.logged_in(e);
+        if !failed && e.status < 400 {
+            self.answered(e, succeeded);
         }
         let crossed = match (self.addresses.get(e.src_ip), e.target_tenant) {
             (Some(from), _) if from != e.tenant => Some(from.as_str()),
@@ -644,15 +658,24 @@ impl Detector {
         out
     }
 
-    /// A successful POST: if it is to the path this address last failed to log in at, it is a
-    /// login, which takes back failures: some of the address's brute-force bucket, the user from
-    /// its stuffing bucket, and all it put in the tenant's spray bucket.
-    fn logged_in(&mut self, e: &Row<'_>) {
-        let Some(ip) = self.per_ip.get_mut(&Address::of(e.src_ip)) else { return };
-        if ip.login.as_deref() != Some(e.path.split('?').next().unwrap_or(e.path)) {
+    /// A request answered (below 400) from an address the rules keep state for. It takes back a
+    /// quarter of a missing path from the address's scan bucket (people who mostly find what they
+    /// ask for are not scanning; a scanner mostly misses). A successful POST (`posted`) to the
+    /// path the address last failed to log in at is a login, which takes back failures: some of
+    /// its brute-force bucket, the user from its stuffing bucket, and all it put in the tenant's
+    /// spray bucket.
+    fn answered(&mut self, e: &Row<'_>, posted: bool) {
+        if self.per_ip.is_empty() {
             return;
         }
+        let Some(ip) = self.per_ip.get_mut(&Address::of(e.src_ip)) else { return };
         let r = &self.rules;
+        if ip.not_found.level > 0.0 {
+            ip.not_found.add(e.ts, r.scan_404.leak_ms(), -ANSWERED_CREDIT);
+        }
+        if !posted || ip.login.as_deref() != Some(e.path.split('?').next().unwrap_or(e.path)) {
+            return;
+        }
         ip.failures.add(e.ts, r.brute_force.leak_ms(), -SUCCESS_CREDIT);
         if let Some(user) = e.user {
             if ip.users.remove(user) {
@@ -660,8 +683,10 @@ impl Detector {
             }
         }
         if let Some(spray) = self.sprays.get_mut(e.tenant) {
-            if let Some(n) = spray.from.remove(&Address::of(e.src_ip)) {
+            let address = Address::of(e.src_ip);
+            if let Some(n) = spray.from.remove(&address) {
                 spray.bucket.add(e.ts, r.password_spray.leak_ms(), -f64::from(n.min(SPRAY_PER_ADDRESS)));
+                spray.events.retain(|(_, from)| *from != address);
             }
         }
     }
@@ -694,7 +719,8 @@ fn spray_failure(spray: &mut Spray, r: &Rule, id: i64, e: &Row<'_>, address: &Ad
     if spray.bucket.drain(e.ts, r.leak_ms()) == 0.0 {
         spray.from.clear();
         spray.users.clear();
-        spray.events.0.clear();
+        spray.events.clear();
+        spray.spent = false;
     }
     if !spray.from.contains_key(address) && spray.from.len() >= DISTINCT_KEPT {
         return None;
@@ -710,15 +736,20 @@ fn spray_failure(spray: &mut Spray, r: &Rule, id: i64, e: &Row<'_>, address: &Ad
         }
     }
     let level = spray.bucket.add(e.ts, r.leak_ms(), 1.0);
-    spray.events.push(id, SPRAY_EVENTS);
+    spray.events.push_back((id, address.clone()));
+    if spray.events.len() > SPRAY_EVENTS {
+        spray.events.pop_front();
+    }
     let (addresses, users) = (spray.from.len(), spray.users.len());
-    if !(r.overflows(level) && addresses >= r.distinct && users >= r.distinct) {
+    // Users count only where the log names them (a form login's user is often not in the log).
+    if !(r.overflows(level) && addresses >= r.distinct && (users >= r.distinct || users == 0)) {
         return None;
     }
-    if spray.fired.is_some_and(|at| e.ts - at < r.window_seconds * 1000) {
+    if spray.spent || spray.fired.is_some_and(|at| e.ts - at < r.window_seconds * 1000) {
         return None;
     }
     spray.fired = Some(e.ts);
+    spray.spent = true;
     let mut named: Vec<&Address> = spray.from.keys().collect();
     named.sort();
     let shown: Vec<String> = named.iter().take(10).map(|a| a.to_string()).collect();
@@ -734,7 +765,10 @@ fn spray_failure(spray: &mut Spray, r: &Rule, id: i64, e: &Row<'_>, address: &Ad
         "rampart.addresses": named.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         "rampart.users": users,
     });
-    Some(Detection { alert: alert(e, "Password spray", r, text, why), events: spray.events.ids() })
+    Some(Detection {
+        alert: alert(e, "Password spray", r, text, why),
+        events: spray.events.iter().map(|(id, _)| *id).collect(),
+    })
 }
 
 /// A level to one decimal, as the alert shows it.
@@ -898,10 +932,10 @@ mod tests {
             .collect();
         let found = run(&mut d, &spray);
         assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Password spray"]);
-        // The bucket leaks one every 30 s, so it passes 19 at the 22nd failure (of 11 addresses).
-        assert_eq!(found[0].events, (0..22).collect::<Vec<_>>());
+        // The bucket leaks one a minute, so it passes 19 at the 21st failure (of 11 addresses).
+        assert_eq!(found[0].events, (0..21).collect::<Vec<_>>());
         assert!(
-            found[0].alert.output.starts_with("password spray on acme: failed logins from 11 addresses for 22 users"),
+            found[0].alert.output.starts_with("password spray on acme: failed logins from 11 addresses for 21 users"),
             "{}",
             found[0].alert.output
         );
@@ -954,6 +988,7 @@ mod tests {
             why("/download?file=%252e%252e%252f%252e%252e%252fetc%252fpasswd"),
             Some("path traversal in a parameter")
         );
+        assert_eq!(why("/view?file=/var/www/../../etc/passwd"), Some("path traversal in a parameter"));
         assert_eq!(why("/img/a.png%00.php"), Some("a NUL byte"));
         assert_eq!(
             why("/products?id=1%20UNION%20SELECT%20username,password%20FROM%20users--"),
@@ -1011,6 +1046,33 @@ mod tests {
             assert_eq!(targets.of(&raw), attack_in(&raw), "{raw}, remembered");
             assert!(targets.seen.len() <= AGENTS_REMEMBERED);
         }
+    }
+
+    #[test]
+    fn a_spray_in_a_log_that_names_no_users_is_told_by_its_addresses() {
+        let mut d = Detector::new(Rules::default());
+        let spray: Vec<_> = (0..60i64)
+            .map(|i| event(i, 1000 + i * 4, &format!("100.64.0.{}", i / 2 + 1), 401, "/login", None))
+            .collect();
+        let rules: Vec<_> = run(&mut d, &spray).into_iter().map(|f| f.alert.rule).collect();
+        assert_eq!(rules, ["Password spray"]);
+    }
+
+    #[test]
+    fn missing_paths_among_many_answered_requests_are_no_scan() {
+        // An office browsing all day: one missing page in ten, each a different one.
+        let office: Vec<_> = (0..2_000i64)
+            .map(|i| {
+                let (status, path) = if i % 10 == 0 { (404, format!("/old/{i}")) } else { (200, "/app".to_string()) };
+                event(i, i * 15, "192.0.2.10", status, &path, None)
+            })
+            .collect();
+        assert_eq!(run(&mut Detector::new(Rules::default()), &office), vec![]);
+        // The same missing pages without the answered ones are a scan spread over eight hours.
+        let misses: Vec<_> = office.into_iter().filter(|e| e.status == 404).collect();
+        let rules: Vec<_> =
+            run(&mut Detector::new(Rules::default()), &misses).into_iter().map(|f| f.alert.rule).collect();
+        assert_eq!(rules.first().map(String::as_str), Some("404 scanning burst"));
     }
 
     #[test]
