@@ -43,11 +43,11 @@ fn decode_once(text: &str, plus_is_space: bool) -> String {
     while i < s.len() {
         match s[i] {
             b'%' => {
-                let two = s.get(i + 1..i + 3).and_then(|h| Some(hex(h[0])? << 4 | hex(h[1])?));
-                let wide = (s.get(i + 1).is_some_and(|c| c.eq_ignore_ascii_case(&b'u')))
-                    .then(|| s.get(i + 2..i + 6))
-                    .flatten()
-                    .and_then(|h| h.iter().try_fold(0u32, |n, c| Some(n << 4 | u32::from(hex(*c)?))))
+                let two = s.get(i + 1..i + 3).and_then(|h| Some((hex(h[0])? << 4) | hex(h[1])?));
+                let wide = s
+                    .get(i + 1..i + 6)
+                    .filter(|h| h[0].eq_ignore_ascii_case(&b'u'))
+                    .and_then(|h| h[1..].iter().try_fold(0u32, |n, c| Some((n << 4) | u32::from(hex(*c)?))))
                     .and_then(char::from_u32);
                 if let Some(b) = two {
                     bytes.push(b);
@@ -85,11 +85,11 @@ fn unoverlong(bytes: Vec<u8>) -> Vec<u8> {
     while i < bytes.len() {
         match bytes[i] {
             lead @ (0xC0 | 0xC1) if cont(bytes.get(i + 1)).is_some() => {
-                out.push((lead & 1) << 6 | cont(bytes.get(i + 1)).unwrap_or(0));
+                out.push(((lead & 1) << 6) | cont(bytes.get(i + 1)).unwrap_or(0));
                 i += 2;
             }
             0xE0 if bytes.get(i + 1).is_some_and(|b| (0x80..=0x81).contains(b)) && cont(bytes.get(i + 2)).is_some() => {
-                out.push((bytes[i + 1] & 1) << 6 | cont(bytes.get(i + 2)).unwrap_or(0));
+                out.push(((bytes[i + 1] & 1) << 6) | cont(bytes.get(i + 2)).unwrap_or(0));
                 i += 3;
             }
             b => {

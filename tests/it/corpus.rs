@@ -59,19 +59,26 @@ pub struct Line {
 /// The label of the address `ip` sent from (each class sends from addresses of its own).
 pub fn label_of(ip: &str) -> Option<Label> {
     let class = |prefix: &str| ip.starts_with(prefix);
-    Some(match () {
-        _ if class("198.51.100.") || class("198.51.101.") => Label::Benign,
-        _ if ip == "192.0.2.10" => Label::Office,
-        _ if class("198.51.102.") => Label::Searches,
-        _ if ip == "203.0.113.10" => Label::FastBruteForce,
-        _ if ip == "203.0.113.20" => Label::SlowBruteForce,
-        _ if class("100.64.") => Label::Spray,
-        _ if ip == "203.0.113.30" => Label::EncodedTraversal,
-        _ if ip == "203.0.113.40" => Label::SqlInjection,
-        _ if ip == "203.0.113.45" => Label::CommandInjection,
-        _ if ip == "203.0.113.50" => Label::Scanner,
-        _ => return None,
-    })
+    let label = if class("198.51.100.") || class("198.51.101.") {
+        Label::Benign
+    } else if ip == "192.0.2.10" {
+        Label::Office
+    } else if class("198.51.102.") {
+        Label::Searches
+    } else if class("100.64.") {
+        Label::Spray
+    } else {
+        match ip {
+            "203.0.113.10" => Label::FastBruteForce,
+            "203.0.113.20" => Label::SlowBruteForce,
+            "203.0.113.30" => Label::EncodedTraversal,
+            "203.0.113.40" => Label::SqlInjection,
+            "203.0.113.45" => Label::CommandInjection,
+            "203.0.113.50" => Label::Scanner,
+            _ => return None,
+        }
+    };
+    Some(label)
 }
 
 const BROWSER: &str =
