@@ -989,6 +989,9 @@ mod tests {
             Some("path traversal in a parameter")
         );
         assert_eq!(why("/view?file=/var/www/../../etc/passwd"), Some("path traversal in a parameter"));
+        assert_eq!(why("/app/..;/..;/etc/passwd"), Some("path traversal above the root"));
+        assert_eq!(why("/item?id=-1+union+select+1,2,3"), Some("a value closed, then UNION SELECT"));
+        assert_eq!(why("/x?u=%24(id)"), Some("a shell metacharacter, then a command"));
         assert_eq!(why("/img/a.png%00.php"), Some("a NUL byte"));
         assert_eq!(
             why("/products?id=1%20UNION%20SELECT%20username,password%20FROM%20users--"),

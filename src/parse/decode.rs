@@ -107,7 +107,7 @@ fn unoverlong(bytes: Vec<u8>) -> Vec<u8> {
 pub fn resolve(path: &str) -> (Cow<'_, str>, usize) {
     let b = path.as_bytes();
     let plain = !b.contains(&b'\\')
-        && !b.windows(2).any(|w| w == b"//" || w == b"/.")
+        && !b.windows(2).any(|w| w == b"//" || w == b"/." || w == b".;")
         && !(b.starts_with(b".") || b.starts_with(b"./"));
     if plain {
         return (Cow::Borrowed(path), 0);
@@ -116,7 +116,8 @@ pub fn resolve(path: &str) -> (Cow<'_, str>, usize) {
     let mut kept: Vec<&str> = Vec::new();
     let mut above = 0;
     for segment in path.split(['/', '\\']) {
-        match segment {
+        // A segment's parameters (`..;jsessionid=1`) do not change where it leads.
+        match segment.split(';').next().unwrap_or(segment) {
             "" | "." => {}
             ".." => {
                 if kept.pop().is_none() {
@@ -208,6 +209,8 @@ mod tests {
         assert_eq!(resolve("..\\..\\windows\\win.ini"), (Cow::Borrowed("windows/win.ini"), 2));
         assert_eq!(resolve("/blog/2026/../2026/post"), (Cow::Borrowed("/blog/2026/post"), 0));
         assert_eq!(resolve("/index.html").1, 0);
+        assert_eq!(resolve("/app/..;/..;/etc/passwd"), (Cow::Borrowed("/etc/passwd"), 1));
+        assert_eq!(resolve("/shop;jsessionid=1/cart").1, 0);
         assert!(matches!(resolve("/a/b.html").0, Cow::Borrowed(_)));
     }
 
