@@ -125,7 +125,7 @@ fn call(t: &[Tok<'_>]) -> bool {
 
 /// What follows a closed value in an injection: a logical operator and a condition, a union, a
 /// stacked statement, a comment that cuts the rest of the query off, a function call, an ordering.
-fn injection_after_close(t: &[Tok<'_>]) -> Option<&'static str> {
+fn injection_after_close(t: &[Tok<'_>], quoted: bool) -> Option<&'static str> {
     let first = t.first()?;
     if *first == Tok::Comment {
         return Some("a value closed, then a comment");
@@ -154,7 +154,11 @@ fn injection_after_close(t: &[Tok<'_>]) -> Option<&'static str> {
         {
             return Some("a value closed, then an always-true condition");
         }
-        if matches!(rest.first(), Some(Tok::Num | Tok::Str)) && matches!(rest.get(1), None | Some(Tok::Comment)) {
+        // `' OR 1` ends the query where the string ended; after a number (`2 or 3`) that reads
+        // as words unless a comment cuts the rest off.
+        let ended =
+            if quoted { matches!(rest.get(1), None | Some(Tok::Comment)) } else { rest.get(1) == Some(&Tok::Comment) };
+        if matches!(rest.first(), Some(Tok::Num | Tok::Str)) && ended {
             return Some("a value closed, then an always-true condition");
         }
     }
@@ -182,7 +186,7 @@ pub fn sql_injection(value: &str) -> Option<&'static str> {
     if let Some(q) = value.find(['\'', '"', '`']) {
         let t = tokens(&value[q + 1..]);
         let after = t.iter().position(|t| *t != Tok::Close).unwrap_or(t.len());
-        if let Some(why) = injection_after_close(&t[after..]) {
+        if let Some(why) = injection_after_close(&t[after..], true) {
             return Some(why);
         }
     }
@@ -194,7 +198,7 @@ pub fn sql_injection(value: &str) -> Option<&'static str> {
         let rest = &t[after..];
         // A number and a comment (`5--`) is too little to tell.
         if rest.first() != Some(&Tok::Comment) {
-            if let Some(why) = injection_after_close(rest) {
+            if let Some(why) = injection_after_close(rest, false) {
                 return Some(why);
             }
         }
@@ -307,6 +311,7 @@ mod tests {
             "'; DROP TABLE users--",
             "1 ORDER BY 3--",
             "x\" or 1 --",
+            "1 or 1--",
             "-1 union all select null,null",
             "benchmark(1000000,md5(1))",
             "' || pg_sleep(10)--",
@@ -323,6 +328,7 @@ mod tests {
             "o'reilly books",
             "rock & roll",
             "1 or 2 bedrooms",
+            "2 or 3",
             "sleep apnea pillow",
             "50% off",
             "\"select all\" button",
