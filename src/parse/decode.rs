@@ -148,6 +148,8 @@ pub struct Target<'a> {
     /// The query's parameters' values (a parameter without `=` is its own value), each decoded
     /// with `+` as a space.
     pub values: Vec<Cow<'a, str>>,
+    /// Each value's parameter name as it came (empty for a parameter without `=`).
+    pub names: Vec<&'a str>,
 }
 
 impl<'a> Target<'a> {
@@ -162,20 +164,25 @@ impl<'a> Target<'a> {
                 (Cow::Owned(resolved.into_owned()), above)
             }
         };
-        let values = query
+        let (names, values) = query
             .split('&')
             .filter(|p| !p.is_empty())
-            .map(|p| percent(p.split_once('=').map_or(p, |(_, v)| v), true))
-            .collect();
-        Target { path, above_root, values }
+            .map(|p| p.split_once('=').unwrap_or(("", p)))
+            .map(|(name, value)| (name, percent(value, true)))
+            .unzip();
+        Target { path, above_root, values, names }
     }
 
     /// The whole target as decoded, for showing beside the raw one.
     pub fn shown(&self) -> String {
         let mut out = self.path.to_string();
-        for (i, v) in self.values.iter().enumerate() {
+        for (i, (name, value)) in self.names.iter().zip(&self.values).enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
-            out.push_str(v);
+            if !name.is_empty() {
+                out.push_str(name);
+                out.push('=');
+            }
+            out.push_str(value);
         }
         out
     }
@@ -220,6 +227,6 @@ mod tests {
         assert_eq!(t.path, "/etc/passwd");
         assert_eq!(t.above_root, 1);
         assert_eq!(t.values, ["select chairs", "x", "1'--"]);
-        assert_eq!(t.shown(), "/etc/passwd?select chairs&x&1'--");
+        assert_eq!(t.shown(), "/etc/passwd?q=select chairs&x&id=1'--");
     }
 }

@@ -56,6 +56,15 @@ fn a_labeled_corpus_every_attack_class_alerts_and_no_benign_source_does() {
     for class in Label::ATTACKS {
         assert!(caught.contains_key(&class), "{class:?} not alerted; alerts by class: {caught:#?}");
     }
+    // An encoded attack's alert shows what came and what it decodes to.
+    let output: String = conn
+        .query_row("SELECT output FROM alerts WHERE src_ip = '203.0.113.30' ORDER BY id LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        output,
+        "203.0.113.30 sent path traversal above the root to acme: \
+         /static/%252e%252e%252f%252e%252e%252f%252e%252e%252fetc%252fpasswd (decoded: /etc/passwd)"
+    );
     // The spray is one alert naming its addresses, not one per address.
     let spray: Vec<_> =
         alerts.iter().filter(|(_, _, linked)| linked.iter().any(|ip| label(ip) == Label::Spray)).collect();
