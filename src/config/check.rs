@@ -258,9 +258,20 @@ fn integrity(e: &mut Errors<'_>, i: usize, target: &crate::integrity::TargetConf
 
 fn detect(e: &mut Errors<'_>, config: &Config) {
     let rules = &config.detect;
+    for (i, allowed) in rules.allow.iter().enumerate() {
+        if crate::detect::network(allowed).is_none() {
+            e.add(
+                &[Step::Key("detect"), Step::Key("allow"), Step::At(i)],
+                format!(
+                    "[detect] allow: \"{allowed}\" is not a network like 192.0.2.0/24, 2001:db8::/32 or one address"
+                ),
+            );
+        }
+    }
     let all = [
         ("brute_force", &rules.brute_force),
         ("credential_stuffing", &rules.credential_stuffing),
+        ("password_spray", &rules.password_spray),
         ("cross_tenant", &rules.cross_tenant),
         ("web_attack", &rules.web_attack),
         ("scan_404", &rules.scan_404),
@@ -280,6 +291,16 @@ fn detect(e: &mut Errors<'_>, config: &Config) {
         }
         if rule.threshold == 0 {
             e.add(&at("threshold"), format!("[detect.{name}] threshold = 0 would fire on nothing; give 1 or more"));
+        }
+        if rule.leak_seconds < 0 {
+            e.add(
+                &at("leak_seconds"),
+                format!(
+                    "[detect.{name}] leak_seconds = {} cannot be negative; give the seconds for one event to leak out \
+                     of the bucket (0: window_seconds / threshold)",
+                    rule.leak_seconds
+                ),
+            );
         }
         if rule.window_seconds <= 0 {
             e.add(

@@ -1,34 +1,73 @@
 //! Detection rules over access events, emitting alerts in Falco's shape (source `rampart`), each
-//! linked to the events that caused it. Rules see events one at a time, in order, keeping only
-//! short sliding windows per source address, so they run as fast as events arrive.
+//! linked to the events that caused it. Rules see events one at a time, in order; counting rules
+//! are leaky buckets per key (an address, or the tenant a spray targets), so one rule catches the
+//! burst and the patient attacker while keeping a few numbers per key.
 
+pub mod grammar;
 pub mod judge;
 pub mod runner;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use serde::Deserialize;
 
+use crate::parse::decode::Target;
 use crate::store::access::{flags, AccessEvent, Row};
 use crate::store::alerts::{Alert, Priority};
 
-/// One rule's switch, thresholds and priority.
+/// One rule's switch, bucket and priority. A counting rule is a leaky bucket per key: each event
+/// it counts adds one, one leaks out every `leak_seconds`, and it fires when the bucket holds more
+/// than `threshold - 1` (the `threshold`-th event of a burst, or of a patient attacker who comes
+/// back faster than the bucket leaks); then it stays quiet for that key for `window_seconds`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rule {
     pub enabled: bool,
-    /// How many events within `window_seconds` make the rule fire (for counting rules).
+    /// How full the bucket must be to fire (1: every event it counts fires).
     pub threshold: usize,
+    /// Seconds for one event to leak out of the bucket; 0: `window_seconds / threshold` (then
+    /// the rule fires on `threshold` events within `window_seconds`, as a sliding window would).
+    pub leak_seconds: i64,
+    /// After firing, how long the rule stays quiet for the same key: one alert per attack and window.
     pub window_seconds: i64,
+    /// For a spray: how many different addresses, and as many different users, must be in the bucket.
+    pub distinct: usize,
     pub priority: String,
 }
 
 impl Default for Rule {
     fn default() -> Rule {
-        Rule { enabled: true, threshold: 10, window_seconds: 120, priority: "warning".into() }
+        Rule {
+            enabled: true,
+            threshold: 10,
+            leak_seconds: 0,
+            window_seconds: 120,
+            distinct: 0,
+            priority: "warning".into(),
+        }
+    }
+}
+
+impl Rule {
+    /// Milliseconds for one event to leak out.
+    fn leak_ms(&self) -> f64 {
+        if self.leak_seconds > 0 {
+            self.leak_seconds as f64 * 1000.0
+        } else {
+            self.window_seconds.max(1) as f64 * 1000.0 / self.threshold.max(1) as f64
+        }
+    }
+
+    /// How long a full bucket takes to empty, or the quiet window if longer, in ms.
+    fn memory_ms(&self) -> i64 {
+        (self.leak_ms() * self.threshold as f64) as i64 + self.window_seconds * 1000
+    }
+
+    fn overflows(&self, level: f64) -> bool {
+        level > self.threshold as f64 - 1.0
     }
 }
 
@@ -38,130 +77,283 @@ impl Default for Rule {
 pub struct Rules {
     pub brute_force: Rule,
     pub credential_stuffing: Rule,
+    pub password_spray: Rule,
     pub cross_tenant: Rule,
     pub web_attack: Rule,
     pub scan_404: Rule,
     pub isolated_tenant_access: Rule,
+    /// Networks never alerted on (`192.0.2.0/24`, `2001:db8::/32`, or one address): the company's
+    /// own scanner, a monitoring probe.
+    pub allow: Vec<String>,
+}
+
+/// A network as `address/prefix` (or one address); `None` when it is not one.
+pub fn network(text: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
+    let address: std::net::IpAddr = address.trim().parse().ok()?;
+    let most = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = if prefix.is_empty() { most } else { prefix.trim().parse().ok().filter(|p| *p <= most)? };
+    Some((address, prefix))
+}
+
+/// Whether `ip` lies in the network `(base, prefix)`.
+fn within(ip: std::net::IpAddr, (base, prefix): (std::net::IpAddr, u8)) -> bool {
+    use std::net::IpAddr::{V4, V6};
+    let (a, b, bits) = match (ip, base) {
+        (V4(a), V4(b)) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(b)) << 96, prefix),
+        (V6(a), V6(b)) => (u128::from(a), u128::from(b), prefix),
+        (V6(a), V4(b)) => match a.to_ipv4_mapped() {
+            Some(a) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(b)) << 96, prefix),
+            None => return false,
+        },
+        (V4(_), V6(_)) => return false,
+    };
+    let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
+    a & mask == b & mask
 }
 
 impl Default for Rules {
     fn default() -> Rules {
-        let rule = |threshold, window_seconds, priority: &str| Rule {
+        let rule = |threshold, leak_seconds, window_seconds, priority: &str| Rule {
             enabled: true,
             threshold,
+            leak_seconds,
             window_seconds,
+            distinct: 0,
             priority: priority.into(),
         };
         Rules {
-            brute_force: rule(10, 120, "warning"),
-            credential_stuffing: rule(5, 300, "error"),
-            cross_tenant: rule(1, 60, "critical"),
-            web_attack: rule(1, 60, "warning"),
-            scan_404: rule(20, 60, "notice"),
-            isolated_tenant_access: rule(1, 60, "critical"),
+            // Ten failures in a burst, or one every < 10 min for a few hours.
+            brute_force: rule(10, 600, 120, "warning"),
+            // Five users tried (and not logged in as afterwards) from one address, one leaking per 10 min.
+            credential_stuffing: rule(5, 600, 300, "error"),
+            // Twenty failures against one tenant from ten or more addresses and users, one leaking per minute.
+            password_spray: Rule { distinct: 10, ..rule(20, 60, 600, "error") },
+            cross_tenant: rule(1, 0, 60, "critical"),
+            web_attack: rule(1, 0, 60, "warning"),
+            // Twenty different missing paths, one leaking per 30 min: a scan spread over a day too.
+            scan_404: rule(20, 1800, 60, "notice"),
+            isolated_tenant_access: rule(1, 0, 60, "critical"),
+            allow: Vec::new(),
         }
     }
 }
 
-/// Text in a path, query or user agent that marks an attack or a scanner.
-const ATTACK_MARKS: &[&str] = &[
-    "../",
-    "..%2f",
-    "%2e%2e",
-    "/etc/passwd",
-    "/etc/shadow",
-    "union select",
-    "' or 1=1",
-    "\" or 1=1",
-    "or%201=1",
-    "sleep(",
-    ";cat ",
-    "%3bcat",
-    "$(",
-    "`",
-    "|sh",
-    "cmd=",
-    "/.env",
-    "/.git/",
-    "wp-login.php",
-];
-const SCANNERS: &[&str] = &["sqlmap", "nikto", "nuclei", "masscan", "zgrab", "dirbuster", "gobuster", "wpscan"];
+impl Rules {
+    fn all(&self) -> [&Rule; 7] {
+        [
+            &self.brute_force,
+            &self.credential_stuffing,
+            &self.password_spray,
+            &self.cross_tenant,
+            &self.web_attack,
+            &self.scan_404,
+            &self.isolated_tenant_access,
+        ]
+    }
+}
 
-/// Every mark and scanner at once, in one pass over the text, letter case ignored (the first in
-/// the lists' order wins where several start at the same place).
-static MARKS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+/// User agents of scanners.
+const SCANNERS: &[&str] = &[
+    "sqlmap",
+    "nikto",
+    "nuclei",
+    "masscan",
+    "zgrab",
+    "dirbuster",
+    "gobuster",
+    "wpscan",
+    "nmap scripting engine",
+    "acunetix",
+    "netsparker",
+    "feroxbuster",
+    "ffuf",
+];
+
+/// Every scanner at once, in one pass over the text, letter case ignored.
+static SCANNER_NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
         .kind(Some(AhoCorasickKind::DFA))
-        .build(ATTACK_MARKS.iter().chain(SCANNERS))
-        .expect("the attack marks are plain strings")
+        .build(SCANNERS)
+        .expect("the scanner names are plain strings")
 });
 
-/// The first mark or scanner in `text`.
-fn mark_in(text: &str) -> Option<&'static str> {
-    let found = MARKS.find(text)?.pattern().as_usize();
-    ATTACK_MARKS.iter().chain(SCANNERS).nth(found).copied()
+/// The first scanner named in `text`.
+fn scanner_in(text: &str) -> Option<&'static str> {
+    SCANNERS.get(SCANNER_NAMES.find(text)?.pattern().as_usize()).copied()
 }
 
-/// User agents remembered with the mark each holds, at most (then forgotten all at once), and the
-/// longest remembered (a longer one is searched each time): at most 2 MiB of text.
+/// User agents remembered with the scanner each names, at most (then forgotten all at once), and
+/// the longest remembered (a longer one is searched each time): at most 2 MiB of text.
 const AGENTS_REMEMBERED: usize = 4_096;
 const AGENT_REMEMBERED_LEN: usize = 512;
 
-/// The mark in an event's path, else in its user agent. A log repeats a few hundred user agents
-/// among millions of requests and searching one was most of what judging a quiet event cost, so
-/// what each holds is remembered.
+/// The scanner a user agent names. A log repeats a few hundred user agents among millions of
+/// requests, so what each holds is remembered.
 #[derive(Default)]
-struct Marks {
+struct Scanners {
     agents: HashMap<Box<str>, Option<&'static str>, foldhash::fast::RandomState>,
 }
 
-impl Marks {
-    fn of(&mut self, path: &str, user_agent: &str) -> Option<&'static str> {
-        if let Some(mark) = mark_in(path) {
-            return Some(mark);
-        }
+impl Scanners {
+    fn of(&mut self, user_agent: &str) -> Option<&'static str> {
         if user_agent.len() > AGENT_REMEMBERED_LEN {
-            return mark_in(user_agent);
+            return scanner_in(user_agent);
         }
         if let Some(known) = self.agents.get(user_agent) {
             return *known;
         }
-        let mark = mark_in(user_agent);
+        let found = scanner_in(user_agent);
         if self.agents.len() >= AGENTS_REMEMBERED {
             self.agents.clear();
         }
-        self.agents.insert(user_agent.into(), mark);
-        mark
+        self.agents.insert(user_agent.into(), found);
+        found
     }
 }
+
+/// An attack read in a request target, and the target as decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attack {
+    pub why: &'static str,
+    pub decoded: String,
+}
+
+/// Whether a target has anything to decode, resolve or judge: an escape, a query, a quote or a
+/// shell metacharacter, or a `/.` or `//` (one pass; most requests have none).
+fn maybe_attack(raw: &str) -> bool {
+    if raw.starts_with('.') {
+        return true;
+    }
+    let mut prev = 0;
+    for b in raw.bytes() {
+        match b {
+            b'%' | b'+' | b'\\' | b'?' | b'\'' | b'"' | b'`' | b';' | b'|' | b'&' | b'$' | b'(' | b'\0' => return true,
+            b'.' | b'/' if prev == b'/' => return true,
+            _ => prev = b,
+        }
+    }
+    false
+}
+
+/// The attack in a request target (path and query), judged on what it decodes to: a path that
+/// climbs above the root, a NUL byte, SQL or command injection in the path or a parameter, a
+/// parameter that climbs above where it starts, a path segment naming a secrets file (`/.env`).
+pub fn attack_in(raw: &str) -> Option<Attack> {
+    if !maybe_attack(raw) {
+        return None;
+    }
+    let target = Target::of(raw);
+    let found = |why| Some(Attack { why, decoded: target.shown() });
+    if target.above_root > 0 {
+        return found("path traversal above the root");
+    }
+    if target.path.contains('\0') || target.values.iter().any(|v| v.contains('\0')) {
+        return found("a NUL byte");
+    }
+    for text in std::iter::once(&target.path).chain(&target.values) {
+        if let Some(why) = grammar::sql_injection(text).or_else(|| grammar::command_injection(text)) {
+            return found(why);
+        }
+    }
+    for value in &target.values {
+        if value.contains("..") && traverses(value) {
+            return found("path traversal in a parameter");
+        }
+    }
+    if target.path.contains("/.")
+        && target.path.split('/').any(|segment| SECRETS.iter().any(|s| segment.eq_ignore_ascii_case(s)))
+    {
+        return found("a probe for a secrets file");
+    }
+    None
+}
+
+/// What the last few thousand request targets that needed judging held: a log repeats its
+/// targets (a search, a page with a query) far more often than it has new ones, and decoding
+/// allocates. Bounded like the user agents.
+#[derive(Default)]
+struct Targets {
+    seen: HashMap<Box<str>, Option<Attack>, foldhash::fast::RandomState>,
+}
+
+impl Targets {
+    fn of(&mut self, raw: &str) -> Option<Attack> {
+        if !maybe_attack(raw) {
+            return None;
+        }
+        if raw.len() > AGENT_REMEMBERED_LEN {
+            return attack_in(raw);
+        }
+        if let Some(known) = self.seen.get(raw) {
+            return known.clone();
+        }
+        let found = attack_in(raw);
+        if self.seen.len() >= AGENTS_REMEMBERED {
+            self.seen.clear();
+        }
+        self.seen.insert(raw.into(), found.clone());
+        found
+    }
+}
+
+/// Whether a parameter's value climbs above where it starts, or climbs twice (`/var/www/../../etc`).
+fn traverses(value: &str) -> bool {
+    crate::parse::decode::resolve(value).1 > 0 || value.split(['/', '\\']).filter(|s| *s == "..").count() >= 2
+}
+
+/// Path segments that name files holding secrets, which no site serves: a request for one is a probe.
+const SECRETS: &[&str] =
+    &[".env", ".git", ".svn", ".hg", ".htpasswd", ".aws", ".ssh", ".docker", ".npmrc", ".git-credentials"];
 
 pub use crate::store::judged::Detection;
 
-#[derive(Default)]
-struct Window {
-    hits: VecDeque<(i64, i64)>,
+/// A leaky bucket's level as of its last event.
+#[derive(Debug, Default, Clone, Copy)]
+struct Bucket {
+    level: f64,
+    at: i64,
 }
 
-impl Window {
-    /// Adds an event and forgets those older than `span` ms; returns how many remain.
-    fn push(&mut self, ts: i64, id: i64, span: i64) -> usize {
-        self.hits.push_back((ts, id));
-        while self.hits.front().is_some_and(|(t, _)| *t < ts - span) {
-            self.hits.pop_front();
+impl Bucket {
+    /// The level at `ts`, after what leaked since the last event (never below 0).
+    fn drain(&mut self, ts: i64, leak_ms: f64) -> f64 {
+        if ts > self.at {
+            self.level = (self.level - (ts - self.at) as f64 / leak_ms).max(0.0);
+            self.at = ts;
         }
-        self.hits.len()
+        self.level
+    }
+
+    fn add(&mut self, ts: i64, leak_ms: f64, amount: f64) -> f64 {
+        self.drain(ts, leak_ms);
+        self.level = (self.level + amount).max(0.0);
+        self.level
+    }
+}
+
+/// The newest events a bucket keeps to link to its alert.
+#[derive(Default)]
+struct Recent(VecDeque<i64>);
+
+impl Recent {
+    fn push(&mut self, id: i64, keep: usize) {
+        self.0.push_back(id);
+        while self.0.len() > keep {
+            self.0.pop_front();
+        }
     }
 
     fn ids(&self) -> Vec<i64> {
-        self.hits.iter().map(|(_, id)| *id).collect()
+        self.0.iter().copied().collect()
     }
 }
 
 /// A source address as the rules key it: parsed when it is one (a fixed-size key, hashed and
 /// compared without following a pointer), else the text as it came.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Address {
     Ip(std::net::IpAddr),
     Other(Box<str>),
@@ -173,38 +365,65 @@ impl Address {
     }
 }
 
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Ip(ip) => ip.fmt(f),
+            Address::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Most users, paths or addresses a bucket tells apart; past it, new ones still fill the bucket.
+const DISTINCT_KEPT: usize = 1_024;
+
+/// A missing path's worth that an answered request from the same address takes back out of its
+/// scan bucket.
+const ANSWERED_CREDIT: f64 = 0.25;
+
+/// A failed login's worth that a successful login from the same address takes back out of its
+/// brute-force bucket: an office that logs in fine outweighs its typos.
+const SUCCESS_CREDIT: f64 = 2.0;
+
 #[derive(Default)]
 struct PerIp {
-    failures: Window,
-    /// The users of the failed logins within the credential-stuffing window, oldest first, and
-    /// how many times each of them is in it (so the distinct ones are the counts' keys).
-    users: VecDeque<(i64, Box<str>)>,
-    user_counts: HashMap<Box<str>, u32>,
-    not_found: Window,
+    failures: Bucket,
+    failed: Recent,
+    /// The path (without query) of the last failed login: a later successful POST to it is a login.
+    login: Option<Box<str>>,
+    /// Users who failed to log in and have not logged in since, with the stuffing bucket.
+    users: HashSet<Box<str>, foldhash::fast::RandomState>,
+    stuffing: Bucket,
+    /// Different missing paths asked for (by hash), with the scan bucket.
+    missing: HashSet<u64, foldhash::fast::RandomState>,
+    not_found: Bucket,
+    missed: Recent,
     /// When each rule last fired for this address, so one attack is one alert per window.
     fired: HashMap<&'static str, i64>,
     /// The newest event the rules kept state for.
     last: i64,
 }
 
-impl PerIp {
-    /// Adds a failed login by `user`, forgets those older than `span` ms; returns how many
-    /// different users remain.
-    fn tried(&mut self, ts: i64, user: &str, span: i64) -> usize {
-        *self.user_counts.entry(user.into()).or_default() += 1;
-        self.users.push_back((ts, user.into()));
-        while let Some((_, old)) = self.users.front().filter(|(t, _)| *t < ts - span) {
-            if let Some(n) = self.user_counts.get_mut(old) {
-                *n -= 1;
-                if *n == 0 {
-                    self.user_counts.remove(old);
-                }
-            }
-            self.users.pop_front();
-        }
-        self.user_counts.len()
-    }
+/// A spray's bucket for one tenant: failed logins, and from which addresses and for which users.
+#[derive(Default)]
+struct Spray {
+    bucket: Bucket,
+    from: HashMap<Address, u32, foldhash::fast::RandomState>,
+    users: HashSet<Box<str>, foldhash::fast::RandomState>,
+    /// The failures in the bucket and whose they are (a login takes an address's back out).
+    events: VecDeque<(i64, Address)>,
+    /// When it last fired; it fires once while the bucket holds anything (one spray, one alert),
+    /// and at most once per window.
+    fired: Option<i64>,
+    /// Whether it has fired since the bucket was last empty.
+    spent: bool,
 }
+
+/// How many of one address's failures count in a spray's bucket: a spray is many addresses
+/// trying a few times each (one address trying often is a brute force).
+const SPRAY_PER_ADDRESS: u32 = 3;
+/// Most events a spray's alert links.
+const SPRAY_EVENTS: usize = 500;
 
 /// Events between two sweeps of the addresses the rules have forgotten.
 const SWEEP_EVERY: u32 = 1 << 16;
@@ -213,8 +432,10 @@ const SWEEP_EVERY: u32 = 1 << 16;
 pub struct Detector {
     rules: Rules,
     /// State for the addresses some rule is counting or has fired for; only events that concern
-    /// a rule (a failed login, a 404, an attack mark, a crossing, an isolated tenant) look here.
+    /// a rule (a login, a 404, an attack, a crossing, an isolated tenant) look here.
     per_ip: HashMap<Address, PerIp, foldhash::fast::RandomState>,
+    /// Spray buckets by the tenant logged in to.
+    sprays: HashMap<Box<str>, Spray, foldhash::fast::RandomState>,
     /// Events since the last sweep of `per_ip`.
     since_sweep: u32,
     /// Which tenant each container address belongs to.
@@ -222,29 +443,37 @@ pub struct Detector {
     /// Isolated tenants, each with when it was isolated (ms): requests before that are not flagged,
     /// so judging an older log does not accuse traffic of a tenant isolated since.
     pub isolated: HashMap<String, i64>,
-    marks: Marks,
+    scanners: Scanners,
+    targets: Targets,
+    /// `rules.allow`, parsed (entries that are no network were refused by the config check).
+    allowed: Vec<(std::net::IpAddr, u8)>,
+}
+
+/// A hash of a path, to tell paths apart without keeping them.
+fn path_hash(path: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(27).hash_one(path)
 }
 
 impl Detector {
     pub fn new(rules: Rules) -> Detector {
+        let allowed = rules.allow.iter().filter_map(|n| network(n)).collect();
         Detector {
+            allowed,
             rules,
             per_ip: HashMap::default(),
+            sprays: HashMap::default(),
             since_sweep: 0,
             addresses: HashMap::new(),
             isolated: HashMap::new(),
-            marks: Marks::default(),
+            scanners: Scanners::default(),
+            targets: Targets::default(),
         }
     }
 
-    /// The longest window of any rule, in ms: how far back the rules remember.
+    /// The longest any rule remembers, in ms: a full bucket's time to empty plus its quiet window.
     pub fn memory_ms(&self) -> i64 {
-        let r = &self.rules;
-        [&r.brute_force, &r.credential_stuffing, &r.cross_tenant, &r.web_attack, &r.scan_404, &r.isolated_tenant_access]
-            .iter()
-            .map(|rule| rule.window_seconds * 1000)
-            .max()
-            .unwrap_or(0)
+        self.rules.all().iter().map(|rule| rule.memory_ms()).max().unwrap_or(0)
     }
 
     /// Looks at one event (in arrival order) and returns what it completes.
@@ -260,85 +489,150 @@ impl Detector {
         if self.since_sweep >= SWEEP_EVERY {
             self.sweep(e.ts);
         }
+        if !self.allowed.is_empty() && e.src_ip.parse().is_ok_and(|ip| self.allowed.iter().any(|n| within(ip, *n))) {
+            return out;
+        }
         let failed = e.flags & flags::AUTH_FAILURE != 0 || (e.status == 401 && e.method == "POST");
+        let succeeded = !failed && e.method == "POST" && (200..400).contains(&e.status);
         let not_found = e.status == 404;
-        let mark = self.marks.of(e.path, e.user_agent);
+        let attack = self.targets.of(e.path);
+        let scanner = if attack.is_none() { self.scanners.of(e.user_agent) } else { None };
+        if !failed && e.status < 400 {
+            self.answered(e, succeeded);
+        }
         let crossed = match (self.addresses.get(e.src_ip), e.target_tenant) {
             (Some(from), _) if from != e.tenant => Some(from.as_str()),
             (_, Some(target)) if target != e.tenant => Some(e.tenant),
             _ => None,
         };
         let isolated = self.isolated.get(e.tenant).is_some_and(|since| e.ts >= *since);
-        if !(failed || not_found || mark.is_some() || crossed.is_some() || isolated) {
+        if !(failed || not_found || attack.is_some() || scanner.is_some() || crossed.is_some() || isolated) {
             // Most events: nothing any rule counts or fires on, so no address state is touched.
             return out;
         }
         let rules = &self.rules;
-        let ip = self.per_ip.entry(Address::of(e.src_ip)).or_default();
+        let address = Address::of(e.src_ip);
+        if failed && rules.password_spray.enabled {
+            if !self.sprays.contains_key(e.tenant) {
+                self.sprays.insert(e.tenant.into(), Spray::default());
+            }
+            if let Some(spray) = self.sprays.get_mut(e.tenant) {
+                out.extend(spray_failure(spray, &rules.password_spray, id, e, &address));
+            }
+        }
+        let ip = self.per_ip.entry(address).or_default();
         ip.last = e.ts;
-        let mut fire = |name: &'static str, rule: &Rule, ip: &mut PerIp, events: Vec<i64>, text: String| {
+        let mut fire = |name: &'static str,
+                        rule: &Rule,
+                        ip: &mut PerIp,
+                        events: Vec<i64>,
+                        text: String,
+                        why: serde_json::Value| {
             if !rule.enabled {
                 return;
             }
-            let cooldown = rule.window_seconds * 1000;
-            if ip.fired.get(name).is_some_and(|at| e.ts - at < cooldown) {
+            if ip.fired.get(name).is_some_and(|at| e.ts - at < rule.window_seconds * 1000) {
                 return;
             }
             ip.fired.insert(name, e.ts);
-            out.push(Detection { alert: alert(e, name, rule, text), events });
+            out.push(Detection { alert: alert(e, name, rule, text, why), events });
         };
         if failed {
+            ip.login = Some(e.path.split('?').next().unwrap_or(e.path).into());
             let r = &rules.brute_force;
-            if ip.failures.push(e.ts, id, r.window_seconds * 1000) >= r.threshold {
-                let ids = ip.failures.ids();
-                let n = ids.len();
+            let level = ip.failures.add(e.ts, r.leak_ms(), 1.0);
+            ip.failed.push(id, r.threshold.clamp(1, 100));
+            if r.overflows(level) {
+                let ids = ip.failed.ids();
                 fire(
                     "Brute-force login",
                     r,
                     ip,
                     ids,
-                    format!("{n} failed logins from {} on {} within {}s", e.src_ip, e.tenant, r.window_seconds),
+                    format!(
+                        "failed logins from {} on {}: the bucket holds {level:.1} (fires at {}, one leaks every {:.0}s)",
+                        e.src_ip,
+                        e.tenant,
+                        r.threshold,
+                        r.leak_ms() / 1000.0
+                    ),
+                    serde_json::json!({ "rampart.bucket_level": round(level) }),
                 );
             }
             if let Some(user) = e.user {
                 let r = &rules.credential_stuffing;
-                let distinct = ip.tried(e.ts, user, r.window_seconds * 1000);
-                if distinct >= r.threshold {
-                    let ids = ip.failures.ids();
+                let level = if ip.stuffing.drain(e.ts, r.leak_ms()) == 0.0 {
+                    ip.users.clear();
+                    0.0
+                } else {
+                    ip.stuffing.level
+                };
+                let level = if !ip.users.contains(user) && ip.users.len() < DISTINCT_KEPT {
+                    ip.users.insert(user.into());
+                    ip.stuffing.add(e.ts, r.leak_ms(), 1.0)
+                } else {
+                    level
+                };
+                if r.overflows(level) {
+                    let ids = ip.failed.ids();
+                    let distinct = ip.users.len();
                     fire(
                         "Credential stuffing",
                         r,
                         ip,
                         ids,
                         format!(
-                            "{} tried {distinct} different users on {} within {}s",
-                            e.src_ip, e.tenant, r.window_seconds
+                            "{} tried {distinct} different users on {} without logging in as them (bucket {level:.1}, fires at {})",
+                            e.src_ip, e.tenant, r.threshold
                         ),
+                        serde_json::json!({ "rampart.bucket_level": round(level), "rampart.users": distinct }),
                     );
                 }
             }
         }
         if not_found {
             let r = &rules.scan_404;
-            if ip.not_found.push(e.ts, id, r.window_seconds * 1000) >= r.threshold {
-                let ids = ip.not_found.ids();
-                let n = ids.len();
-                fire(
-                    "404 scanning burst",
-                    r,
-                    ip,
-                    ids,
-                    format!("{n} not-found responses to {} on {} within {}s", e.src_ip, e.tenant, r.window_seconds),
-                );
+            let path = e.path.split('?').next().unwrap_or(e.path);
+            if ip.not_found.drain(e.ts, r.leak_ms()) == 0.0 {
+                ip.missing.clear();
+            }
+            if ip.missing.len() < DISTINCT_KEPT && ip.missing.insert(path_hash(path)) {
+                let level = ip.not_found.add(e.ts, r.leak_ms(), 1.0);
+                ip.missed.push(id, r.threshold.clamp(1, 100));
+                if r.overflows(level) {
+                    let ids = ip.missed.ids();
+                    let distinct = ip.missing.len();
+                    fire(
+                        "404 scanning burst",
+                        r,
+                        ip,
+                        ids,
+                        format!(
+                            "{} asked {} for {distinct} different missing paths (bucket {level:.1}, fires at {})",
+                            e.src_ip, e.tenant, r.threshold
+                        ),
+                        serde_json::json!({ "rampart.bucket_level": round(level), "rampart.paths": distinct }),
+                    );
+                }
             }
         }
-        if let Some(mark) = mark {
+        if let Some(attack) = attack {
             fire(
                 "Web attack pattern",
                 &rules.web_attack,
                 ip,
                 vec![id],
-                format!("{} sent '{mark}' to {} {}", e.src_ip, e.tenant, e.path),
+                format!("{} sent {} to {}: {} (decoded: {})", e.src_ip, attack.why, e.tenant, e.path, attack.decoded),
+                serde_json::json!({ "rampart.why": attack.why, "rampart.raw": e.path, "rampart.decoded": attack.decoded }),
+            );
+        } else if let Some(scanner) = scanner {
+            fire(
+                "Web attack pattern",
+                &rules.web_attack,
+                ip,
+                vec![id],
+                format!("{} scanned {} with {scanner}: {}", e.src_ip, e.tenant, e.path),
+                serde_json::json!({ "rampart.why": "a scanner's user agent", "user_agent.original": e.user_agent }),
             );
         }
         if let Some(from) = crossed {
@@ -348,6 +642,7 @@ impl Detector {
                 ip,
                 vec![id],
                 format!("{} of tenant {from} reached {} {}", e.src_ip, e.tenant, e.path),
+                serde_json::Value::Null,
             );
         }
         if isolated {
@@ -357,21 +652,135 @@ impl Detector {
                 ip,
                 vec![id],
                 format!("{} reached isolated tenant {} {}", e.src_ip, e.tenant, e.path),
+                serde_json::Value::Null,
             );
         }
         out
     }
 
-    /// Forgets the addresses no rule has seen within its longest window as of `now`: their
-    /// windows hold nothing that could count again, and no rule's cooldown is still running.
+    /// A request answered (below 400) from an address the rules keep state for. It takes back a
+    /// quarter of a missing path from the address's scan bucket (people who mostly find what they
+    /// ask for are not scanning; a scanner mostly misses). A successful POST (`posted`) to the
+    /// path the address last failed to log in at is a login, which takes back failures: some of
+    /// its brute-force bucket, the user from its stuffing bucket, and all it put in the tenant's
+    /// spray bucket.
+    fn answered(&mut self, e: &Row<'_>, posted: bool) {
+        if self.per_ip.is_empty() {
+            return;
+        }
+        let Some(ip) = self.per_ip.get_mut(&Address::of(e.src_ip)) else { return };
+        let r = &self.rules;
+        if ip.not_found.level > 0.0 {
+            ip.not_found.add(e.ts, r.scan_404.leak_ms(), -ANSWERED_CREDIT);
+        }
+        if !posted || ip.login.as_deref() != Some(e.path.split('?').next().unwrap_or(e.path)) {
+            return;
+        }
+        ip.failures.add(e.ts, r.brute_force.leak_ms(), -SUCCESS_CREDIT);
+        if let Some(user) = e.user {
+            if ip.users.remove(user) {
+                ip.stuffing.add(e.ts, r.credential_stuffing.leak_ms(), -1.0);
+            }
+        }
+        if let Some(spray) = self.sprays.get_mut(e.tenant) {
+            let address = Address::of(e.src_ip);
+            if let Some(n) = spray.from.remove(&address) {
+                spray.bucket.add(e.ts, r.password_spray.leak_ms(), -f64::from(n.min(SPRAY_PER_ADDRESS)));
+                spray.events.retain(|(_, from)| *from != address);
+            }
+        }
+    }
+
+    /// Forgets the addresses whose buckets have all emptied as of `now` and whose rules' quiet
+    /// windows have passed (an address seen once is forgotten as soon as its one event has leaked
+    /// out, not after the longest any rule remembers), and likewise the sprays.
     fn sweep(&mut self, now: i64) {
         self.since_sweep = 0;
-        let keep_from = now.saturating_sub(self.memory_ms());
-        self.per_ip.retain(|_, ip| ip.last >= keep_from);
+        let r = &self.rules;
+        let quiet = r.all().iter().map(|rule| rule.window_seconds * 1000).max().unwrap_or(0);
+        let (failures, stuffing, missing) =
+            (r.brute_force.leak_ms(), r.credential_stuffing.leak_ms(), r.scan_404.leak_ms());
+        self.per_ip.retain(|_, ip| {
+            ip.failures.drain(now, failures) > 0.0
+                || ip.stuffing.drain(now, stuffing) > 0.0
+                || ip.not_found.drain(now, missing) > 0.0
+                || ip.fired.values().any(|at| now - at < quiet)
+        });
+        let r = &self.rules.password_spray;
+        self.sprays.retain(|_, s| {
+            s.bucket.drain(now, r.leak_ms()) > 0.0 || s.fired.is_some_and(|at| now - at < r.window_seconds * 1000)
+        });
     }
 }
 
-fn alert(e: &Row<'_>, rule_name: &str, rule: &Rule, output: String) -> Alert {
+/// A failed login against `e.tenant` counted in its spray bucket; the alert when the bucket
+/// overflows with failures from enough different addresses and users.
+fn spray_failure(spray: &mut Spray, r: &Rule, id: i64, e: &Row<'_>, address: &Address) -> Option<Detection> {
+    if spray.bucket.drain(e.ts, r.leak_ms()) == 0.0 {
+        spray.from.clear();
+        spray.users.clear();
+        spray.events.clear();
+        spray.spent = false;
+    }
+    if !spray.from.contains_key(address) && spray.from.len() >= DISTINCT_KEPT {
+        return None;
+    }
+    let tries = spray.from.entry(address.clone()).or_default();
+    *tries += 1;
+    if *tries > SPRAY_PER_ADDRESS {
+        return None;
+    }
+    if let Some(user) = e.user.filter(|_| spray.users.len() < DISTINCT_KEPT) {
+        if !spray.users.contains(user) {
+            spray.users.insert(user.into());
+        }
+    }
+    let level = spray.bucket.add(e.ts, r.leak_ms(), 1.0);
+    spray.events.push_back((id, address.clone()));
+    if spray.events.len() > SPRAY_EVENTS {
+        spray.events.pop_front();
+    }
+    let (addresses, users) = (spray.from.len(), spray.users.len());
+    // Users count only where the log names them (a form login's user is often not in the log).
+    if !(r.overflows(level) && addresses >= r.distinct && (users >= r.distinct || users == 0)) {
+        return None;
+    }
+    if spray.spent || spray.fired.is_some_and(|at| e.ts - at < r.window_seconds * 1000) {
+        return None;
+    }
+    spray.fired = Some(e.ts);
+    spray.spent = true;
+    let mut named: Vec<&Address> = spray.from.keys().collect();
+    named.sort();
+    let shown: Vec<String> = named.iter().take(10).map(|a| a.to_string()).collect();
+    let more = if addresses > shown.len() { format!(" and {} more", addresses - shown.len()) } else { String::new() };
+    let text = format!(
+        "password spray on {}: failed logins from {addresses} addresses for {users} users (bucket {level:.1}, fires at {}): {}{more}",
+        e.tenant,
+        r.threshold,
+        shown.join(", ")
+    );
+    let why = serde_json::json!({
+        "rampart.bucket_level": round(level),
+        "rampart.addresses": named.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        "rampart.users": users,
+    });
+    Some(Detection {
+        alert: alert(e, "Password spray", r, text, why),
+        events: spray.events.iter().map(|(id, _)| *id).collect(),
+    })
+}
+
+/// A level to one decimal, as the alert shows it.
+fn round(level: f64) -> f64 {
+    (level * 10.0).round() / 10.0
+}
+
+fn alert(e: &Row<'_>, rule_name: &str, rule: &Rule, output: String, why: serde_json::Value) -> Alert {
+    let mut fields = serde_json::json!({ "fd.cip": e.src_ip, "http.path": e.path, "http.status": e.status });
+    if let (Some(fields), serde_json::Value::Object(why)) = (fields.as_object_mut(), why) {
+        fields.extend(why);
+    }
     Alert {
         id: 0,
         ts: e.ts,
@@ -381,8 +790,7 @@ fn alert(e: &Row<'_>, rule_name: &str, rule: &Rule, output: String) -> Alert {
         hostname: String::new(),
         tenant: Some(e.tenant.to_string()).filter(|t| !t.is_empty()),
         output,
-        output_fields_json: serde_json::json!({ "fd.cip": e.src_ip, "http.path": e.path, "http.status": e.status })
-            .to_string(),
+        output_fields_json: fields.to_string(),
         tags: "rampart,access".into(),
         src_ip: Some(e.src_ip.to_string()),
         acked_by: None,
@@ -461,35 +869,92 @@ mod tests {
     }
 
     #[test]
-    fn credential_stuffing_counts_only_the_users_within_its_window() {
+    fn credential_stuffing_counts_the_users_still_in_its_bucket() {
         let mut d = Detector::new(Rules::default());
         let at = |i: i64, ts: i64, user: &str| event(i, ts, "203.0.113.16", 401, "/login", Some(user));
-        // Four users, then a long pause (past the 300 s window), then four more: never five at once.
+        // Four users, then a pause long enough for the bucket (one user leaks out every 600 s)
+        // to empty, then four more: never five at once.
         let mut tries: Vec<_> =
             ["a", "b", "c", "d"].iter().enumerate().map(|(i, u)| at(i as i64, i as i64, u)).collect();
-        tries.extend(["e", "f", "g", "a"].iter().enumerate().map(|(i, u)| at(10 + i as i64, 400 + i as i64, u)));
+        tries.extend(["e", "f", "g", "a"].iter().enumerate().map(|(i, u)| at(10 + i as i64, 2_500 + i as i64, u)));
         assert!(run(&mut d, &tries).iter().all(|f| f.alert.rule != "Credential stuffing"));
         // The same user again and again is one user.
-        assert!(run(&mut d, &(0..6).map(|i| at(20 + i, 405, "g")).collect::<Vec<_>>())
+        assert!(run(&mut d, &(0..6).map(|i| at(20 + i, 2_505, "g")).collect::<Vec<_>>())
             .iter()
             .all(|f| f.alert.rule != "Credential stuffing"));
-        let found = run(&mut d, &[at(30, 406, "h")]);
+        let found = run(&mut d, &[at(30, 2_506, "h")]);
         assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Credential stuffing"]);
         assert!(found[0].alert.output.contains("tried 5 different users"), "{}", found[0].alert.output);
     }
 
     #[test]
+    fn a_user_who_logs_in_after_a_typo_is_no_stuffing_and_an_office_no_brute_force() {
+        let mut d = Detector::new(Rules::default());
+        let office = "192.0.2.10";
+        // 40 people behind one address log in within 40 minutes; every second one mistypes first.
+        let mut events = Vec::new();
+        for p in 0..40i64 {
+            let user = format!("staff{p}");
+            if p % 2 == 0 {
+                events.push(event(3 * p, 60 * p, office, 401, "/login", Some(&user)));
+            }
+            events.push(event(3 * p + 1, 60 * p + 5, office, 302, "/login", Some(&user)));
+        }
+        assert_eq!(run(&mut d, &events), vec![]);
+        // The same failures without the logins that followed them are an attack.
+        let mut d = Detector::new(Rules::default());
+        let failures: Vec<_> = events.into_iter().filter(|e| e.status == 401).collect();
+        let rules: std::collections::BTreeSet<_> = run(&mut d, &failures).into_iter().map(|f| f.alert.rule).collect();
+        assert_eq!(rules.into_iter().collect::<Vec<_>>(), ["Brute-force login", "Credential stuffing"]);
+    }
+
+    #[test]
+    fn a_patient_brute_force_fills_the_bucket_a_window_never_would() {
+        let mut d = Detector::new(Rules::default());
+        // One failure every 25 s: never 10 within 120 s, yet an alert at the tenth, then one per
+        // 120 s window while it lasts.
+        let slow: Vec<_> = (0..40).map(|i| event(i, i * 25, "203.0.113.20", 401, "/login", Some("admin"))).collect();
+        let found = run(&mut d, &slow);
+        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Brute-force login"; 7]);
+        assert_eq!(found[0].events, (0..10).collect::<Vec<_>>());
+        assert!(
+            found[0].alert.output.contains("the bucket holds 9.6 (fires at 10, one leaks every 600s)"),
+            "{}",
+            found[0].alert.output
+        );
+    }
+
+    #[test]
+    fn a_spray_from_many_addresses_is_one_alert_naming_them() {
+        let mut d = Detector::new(Rules::default());
+        let spray: Vec<_> = (0..60i64)
+            .map(|i| event(i, 1000 + i * 4, &format!("100.64.0.{}", i / 2 + 1), 401, "/login", Some(&format!("u{i}"))))
+            .collect();
+        let found = run(&mut d, &spray);
+        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Password spray"]);
+        // The bucket leaks one a minute, so it passes 19 at the 21st failure (of 11 addresses).
+        assert_eq!(found[0].events, (0..21).collect::<Vec<_>>());
+        assert!(
+            found[0].alert.output.starts_with("password spray on acme: failed logins from 11 addresses for 21 users"),
+            "{}",
+            found[0].alert.output
+        );
+        let fields: serde_json::Value = serde_json::from_str(&found[0].alert.output_fields_json).unwrap();
+        assert_eq!(fields["rampart.addresses"].as_array().unwrap().len(), 11);
+    }
+
+    #[test]
     fn addresses_the_rules_no_longer_remember_are_forgotten() {
         let mut d = Detector::new(Rules::default());
-        // A 404 from a new address every 10 ms for 2,000 s: 200,000 addresses in all, each of
-        // which any rule forgets 300 s (the longest window) after it was seen.
-        for i in 0..200_000i64 {
+        // A 404 from a new address every 10 ms for 4,000 s: 400,000 addresses in all, each of
+        // which is forgotten once its one 404 has leaked out of the scan bucket (1,800 s).
+        for i in 0..400_000i64 {
             let ip = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
             let mut e = event(i, 0, &ip, 404, "/missing", None);
             e.ts = i * 10;
             assert!(d.observe(&e).is_empty());
         }
-        let bound = (d.memory_ms() / 10) as usize + SWEEP_EVERY as usize;
+        let bound = (d.rules.scan_404.leak_ms() / 10.0) as usize + SWEEP_EVERY as usize;
         assert!(d.per_ip.len() <= bound, "{} addresses kept, at most {bound} expected", d.per_ip.len());
         // Ordinary requests keep no state at all.
         let mut quiet = Detector::new(Rules::default());
@@ -512,20 +977,120 @@ mod tests {
     }
 
     #[test]
-    fn the_path_is_searched_first_and_user_agents_are_remembered_within_a_bound() {
-        let mut marks = Marks::default();
-        assert_eq!(marks.of("/a/../b", "sqlmap/1.8"), Some("../"), "the path's mark, as the alert names it");
-        assert_eq!(marks.of("/", "SQLMap/1.8"), Some("sqlmap"), "letter case ignored");
-        assert_eq!(marks.of("/", "SQLMap/1.8"), Some("sqlmap"), "the same answer remembered");
-        assert_eq!(marks.of("/etc/pass", "wd"), None, "a mark never spans the path and the user agent");
+    fn attacks_are_judged_on_what_the_target_decodes_to_and_words_are_not_attacks() {
+        let why = |raw: &str| attack_in(raw).map(|a| a.why);
+        assert_eq!(
+            attack_in("/static/%252e%252e%252f%252e%252e%252fetc%252fpasswd"),
+            Some(Attack { why: "path traversal above the root", decoded: "/etc/passwd".into() })
+        );
+        assert_eq!(why("/static/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd"), Some("path traversal above the root"));
+        assert_eq!(
+            why("/download?file=%252e%252e%252f%252e%252e%252fetc%252fpasswd"),
+            Some("path traversal in a parameter")
+        );
+        assert_eq!(why("/view?file=/var/www/../../etc/passwd"), Some("path traversal in a parameter"));
+        assert_eq!(why("/app/..;/..;/etc/passwd"), Some("path traversal above the root"));
+        assert_eq!(why("/item?id=-1+union+select+1,2,3"), Some("a value closed, then UNION SELECT"));
+        assert_eq!(why("/x?u=%24(id)"), Some("a shell metacharacter, then a command"));
+        assert_eq!(why("/img/a.png%00.php"), Some("a NUL byte"));
+        assert_eq!(
+            why("/products?id=1%20UNION%20SELECT%20username,password%20FROM%20users--"),
+            Some("a value closed, then UNION SELECT")
+        );
+        assert_eq!(why("/item?id=5%27%20OR%201%3D1--"), Some("a value closed, then an always-true condition"));
+        assert_eq!(why("/ping?host=127.0.0.1%3Bcat%20/etc/passwd"), Some("a shell metacharacter, then a command"));
+        assert_eq!(why("/cgi-bin/;cat /etc/shadow"), Some("a shell metacharacter, then a command"));
+        assert_eq!(why("/app/.git/config"), Some("a probe for a secrets file"));
+        assert_eq!(why("/.ENV"), Some("a probe for a secrets file"));
+        for benign in [
+            "/search?q=select+chairs",
+            "/search?q=union+jack",
+            "/search?q=drop+table+tennis",
+            "/search?q=o%27reilly+books",
+            "/search?q=tom+%26+jerry%3B+cat+toys",
+            "/docs/etc/passwd.html",
+            "/man/5/passwd",
+            "/blog/2026/11/../11/union-select-explained",
+            "/docs/./getting-started",
+            "/files//report.pdf",
+            "/.well-known/security.txt",
+            "/api/v1/orders?page=2&sort=-date",
+            "/",
+        ] {
+            assert_eq!(attack_in(benign), None, "{benign}");
+        }
+    }
+
+    #[test]
+    fn allowed_networks_are_never_alerted_on() {
+        let rules = Rules { allow: vec!["192.0.2.0/24".into(), "2001:db8::/32".into()], ..Rules::default() };
+        let mut d = Detector::new(rules);
+        let mut scanner = event(1, 1, "192.0.2.77", 404, "/../../etc/passwd", None);
+        scanner.user_agent = "nuclei".into();
+        assert_eq!(d.observe(&scanner), vec![]);
+        assert_eq!(d.observe(&event(2, 2, "2001:db8::7", 200, "/?id=1%27%20OR%201%3D1--", None)), vec![]);
+        assert_eq!(d.observe(&event(3, 3, "192.0.3.1", 200, "/?id=1%27%20OR%201%3D1--", None)).len(), 1);
+        assert_eq!(network("10.0.0.0/33"), None);
+        assert_eq!(network("10.0.0.1"), Some(("10.0.0.1".parse().unwrap(), 32)));
+        assert!(within("::ffff:192.0.2.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
+        assert!(!within("192.0.3.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
+        assert!(within("8.8.8.8".parse().unwrap(), network("0.0.0.0/0").unwrap()));
+    }
+
+    #[test]
+    fn judged_targets_are_remembered_within_a_bound() {
+        let mut targets = Targets::default();
+        assert_eq!(targets.of("/index.html"), None);
+        assert!(targets.seen.is_empty(), "a target with nothing to judge is not kept");
+        for i in 0..3 * AGENTS_REMEMBERED {
+            let raw =
+                if i % 5 == 0 { format!("/item?id={i}%27%20OR%201%3D1--") } else { format!("/search?q=chair+{i}") };
+            assert_eq!(targets.of(&raw), attack_in(&raw), "{raw}");
+            assert_eq!(targets.of(&raw), attack_in(&raw), "{raw}, remembered");
+            assert!(targets.seen.len() <= AGENTS_REMEMBERED);
+        }
+    }
+
+    #[test]
+    fn a_spray_in_a_log_that_names_no_users_is_told_by_its_addresses() {
+        let mut d = Detector::new(Rules::default());
+        let spray: Vec<_> = (0..60i64)
+            .map(|i| event(i, 1000 + i * 4, &format!("100.64.0.{}", i / 2 + 1), 401, "/login", None))
+            .collect();
+        let rules: Vec<_> = run(&mut d, &spray).into_iter().map(|f| f.alert.rule).collect();
+        assert_eq!(rules, ["Password spray"]);
+    }
+
+    #[test]
+    fn missing_paths_among_many_answered_requests_are_no_scan() {
+        // An office browsing all day: one missing page in ten, each a different one.
+        let office: Vec<_> = (0..2_000i64)
+            .map(|i| {
+                let (status, path) = if i % 10 == 0 { (404, format!("/old/{i}")) } else { (200, "/app".to_string()) };
+                event(i, i * 15, "192.0.2.10", status, &path, None)
+            })
+            .collect();
+        assert_eq!(run(&mut Detector::new(Rules::default()), &office), vec![]);
+        // The same missing pages without the answered ones are a scan spread over eight hours.
+        let misses: Vec<_> = office.into_iter().filter(|e| e.status == 404).collect();
+        let rules: Vec<_> =
+            run(&mut Detector::new(Rules::default()), &misses).into_iter().map(|f| f.alert.rule).collect();
+        assert_eq!(rules.first().map(String::as_str), Some("404 scanning burst"));
+    }
+
+    #[test]
+    fn scanners_are_known_by_user_agent_and_remembered_within_a_bound() {
+        let mut scanners = Scanners::default();
+        assert_eq!(scanners.of("SQLMap/1.8"), Some("sqlmap"), "letter case ignored");
+        assert_eq!(scanners.of("SQLMap/1.8"), Some("sqlmap"), "the same answer remembered");
         for i in 0..3 * AGENTS_REMEMBERED {
             let agent = if i % 7 == 0 { format!("nikto/{i}") } else { format!("Mozilla/{i}") };
-            assert_eq!(marks.of("/", &agent), mark_in(&agent), "{agent}");
-            assert!(marks.agents.len() <= AGENTS_REMEMBERED);
+            assert_eq!(scanners.of(&agent), scanner_in(&agent), "{agent}");
+            assert!(scanners.agents.len() <= AGENTS_REMEMBERED);
         }
         let long = format!("{}nuclei", "x".repeat(AGENT_REMEMBERED_LEN));
-        assert_eq!(marks.of("/", &long), Some("nuclei"));
-        assert!(!marks.agents.contains_key(long.as_str()), "a long user agent is searched, not kept");
+        assert_eq!(scanners.of(&long), Some("nuclei"));
+        assert!(!scanners.agents.contains_key(long.as_str()), "a long user agent is searched, not kept");
     }
 
     #[test]

@@ -134,8 +134,13 @@ mod tests {
         assert_eq!(
             alerts,
             [
-                ("Web attack pattern".to_string(), "203.0.113.1 sent '../' to acme /c\0/../../etc/passwd".to_string()),
-                ("Web attack pattern".to_string(), "203.0.113.2 sent 'sqlmap' to acme /".to_string()),
+                (
+                    "Web attack pattern".to_string(),
+                    "203.0.113.1 sent path traversal above the root to acme: /c\0/../../etc/passwd (decoded: \
+                     /etc/passwd)"
+                        .to_string()
+                ),
+                ("Web attack pattern".to_string(), "203.0.113.2 scanned acme with sqlmap: /".to_string()),
             ]
         );
     }

@@ -1,6 +1,7 @@
 //! Log formats turned into rows, one parser per format, shared by file tails, imports, Falco over HTTP and CloudWatch.
 
 pub mod combined;
+pub mod decode;
 pub mod falco;
 pub mod jsonlines;
 pub mod tenant;

@@ -367,3 +367,20 @@ fn an_access_log_that_names_no_tenant() {
          both) (and 1 more error: `rampart config check` lists them all)"
     );
 }
+
+#[test]
+fn a_detection_bucket_that_leaks_backwards() {
+    assert_eq!(
+        config_error("config_detect_negative_leak.toml"),
+        "FILE, line 4: [detect.brute_force] leak_seconds = -60 cannot be negative; give the seconds for one event \
+         to leak out of the bucket (0: window_seconds / threshold)"
+    );
+}
+
+#[test]
+fn an_allowed_network_that_is_none() {
+    assert_eq!(
+        config_error("config_detect_allow_not_a_network.toml"),
+        "FILE, line 3: [detect] allow: \"office\" is not a network like 192.0.2.0/24, 2001:db8::/32 or one address"
+    );
+}

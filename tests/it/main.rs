@@ -9,6 +9,8 @@ mod support;
 
 mod cli;
 mod config;
+mod corpus;
+mod detection;
 mod falco_http;
 mod histogram;
 mod ingest;
