@@ -93,7 +93,7 @@ fn rules(which: &str) -> Observe {
 /// Precision per rule, recall per attack class, benign addresses alerted.
 fn score(which: &str, events: &[AccessEvent], labels: &[Label]) {
     let mut observe = rules(which);
-    let found: Vec<Detection> = events.iter().flat_map(|e| observe(e)).collect();
+    let found: Vec<Detection> = events.iter().flat_map(&mut observe).collect();
     let label_of_event = |id: i64| labels[(id - 1) as usize];
     let label_of_ip = |ip: &str| corpus::label_of(ip).unwrap_or(Label::Benign);
     let mut per_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();

@@ -106,9 +106,8 @@ fn unoverlong(bytes: Vec<u8>) -> Vec<u8> {
 /// that stays inside it). Borrowed when there was nothing to resolve.
 pub fn resolve(path: &str) -> (Cow<'_, str>, usize) {
     let b = path.as_bytes();
-    let plain = !b.contains(&b'\\')
-        && !b.windows(2).any(|w| w == b"//" || w == b"/." || w == b".;")
-        && !(b.starts_with(b".") || b.starts_with(b"./"));
+    let plain =
+        !(b.contains(&b'\\') || b.starts_with(b".") || b.windows(2).any(|w| w == b"//" || w == b"/." || w == b".;"));
     if plain {
         return (Cow::Borrowed(path), 0);
     }
