@@ -226,6 +226,15 @@ pub async fn client(entry: &GroupConfig) -> (Client, aws_config::SdkConfig) {
     client_for(entry.region.as_deref(), entry.profile.as_deref(), entry.endpoint_url.as_deref()).await
 }
 
+/// The HTTP client every SDK call goes through (the service's and the credential providers': STS,
+/// SSO, ECS, IMDS): hyper 1 with rustls on the `ring` provider, trusting the system's root
+/// certificates, plain HTTP allowed for `endpoint_url`s such as a local moto. Chosen here rather
+/// than by the SDK's default features, which would build a second TLS stack (aws-lc, a C build).
+pub fn https_client() -> aws_sdk_cloudwatchlogs::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
 /// An SDK client for a region, profile and endpoint (each optional), as [`client`] makes them.
 pub async fn client_for(
     region: Option<&str>,
@@ -234,6 +243,7 @@ pub async fn client_for(
 ) -> (Client, aws_config::SdkConfig) {
     use aws_config::retry::RetryConfig;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(RetryConfig::adaptive().with_max_attempts(3));
     if let Some(region) = region {
         loader = loader.region(aws_config::Region::new(region.to_string()));

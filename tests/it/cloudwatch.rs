@@ -732,3 +732,147 @@ async fn events_later_than_the_overlap_window_are_found_and_counted() {
     assert_eq!(state, "late events", "{detail}");
     assert_eq!(counts(&db(&dir), "access_events", "path", &source), (6, 6), "sweeps store nothing twice");
 }
+
+/// An `openssl s_server` on a free loopback port with a fresh self-signed certificate for
+/// `localhost` (trusted by no one), killed when dropped.
+struct SelfSignedServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl SelfSignedServer {
+    fn start() -> SelfSignedServer {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let made = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(made.success(), "openssl could not make a self-signed certificate");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "openssl s_server did not listen on port {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        SelfSignedServer { child, port, _dir: dir }
+    }
+}
+
+impl Drop for SelfSignedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The client rampart builds does TLS itself (rustls): against a server whose certificate no root
+/// vouches for, the request fails in the handshake with rustls's certificate error, not with
+/// "scheme not supported" or a plain-HTTP answer — so real AWS endpoints are reached over HTTPS.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sdk_client_speaks_tls_and_refuses_a_certificate_no_root_vouches_for() {
+    let server = SelfSignedServer::start();
+    let url = format!("https://localhost:{}", server.port);
+    let (_, sdk) = rampart::sources::cloudwatch::client_for(Some("us-east-1"), None, Some(&url)).await;
+    // Only the credentials are swapped (the machine's chain is not the point here): the HTTP
+    // client is the one `client_for` chose.
+    let config = aws_sdk_cloudwatchlogs::config::Builder::from(&sdk)
+        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new("k", "s", None, None, "test"))
+        .build();
+    let client = aws_sdk_cloudwatchlogs::Client::from_conf(config);
+    let err = client.describe_log_groups().send().await.expect_err("an untrusted certificate is refused");
+    let problem = rampart::sources::cloudwatch::classify(&err, "logs:DescribeLogGroups", "-", &url);
+    let said = problem.describe();
+    // rustls's words for a certificate its verifier refused (here: a CA certificate used as the
+    // server's own, as `openssl req -x509` makes it, and issued by no trusted root).
+    assert!(said.contains("invalid peer certificate"), "{problem:?}");
+}
+
+/// One HTTP stack (hyper 1) and one TLS stack (rustls on ring) in the build, and no C build of a
+/// crypto library: the SDK's default features would add hyper 0.14, rustls 0.21 and aws-lc-sys,
+/// doubling what a fresh `cargo build` compiles.
+#[test]
+fn the_build_has_one_http_stack_and_one_tls_stack_without_aws_lc() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["tree", "--locked", "--offline", "--prefix", "none", "-e", "normal,build", "--format", "{p}"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+    let mut packages: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            Some((words.next()?.to_string(), words.next()?.to_string()))
+        })
+        .collect();
+    packages.sort();
+    packages.dedup();
+    let versions = |name: &str| packages.iter().filter(|p| p.0 == name).map(|p| p.1.clone()).collect::<Vec<_>>();
+    for name in ["hyper", "h2", "http", "http-body", "rustls", "hyper-rustls", "tokio-rustls", "rustls-webpki"] {
+        assert_eq!(versions(name).len(), 1, "{name} is built in more than one version: {:?}", versions(name));
+    }
+    assert!(versions("hyper")[0].starts_with("v1."), "{:?}", versions("hyper"));
+    assert_eq!(versions("ring").len(), 1, "rustls's crypto is ring");
+    for name in ["aws-lc-sys", "aws-lc-rs", "openssl-sys", "native-tls", "s2n-tls"] {
+        assert!(versions(name).is_empty(), "{name} is in the build: {:?}", versions(name));
+    }
+}
+
+/// Credentials from a profile, with no keys in the environment: static keys in
+/// ~/.aws/credentials, and a `credential_process` in ~/.aws/config (what aws-vault and similar
+/// tools use), both read by the SDK features rampart keeps.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_come_from_a_profiles_keys_and_from_its_credential_process() {
+    let moto = Moto::start();
+    let client = moto::client(&moto.url);
+    moto::create(&client, "/ecs/production/profiled", &["a"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let aws_dir = dir.path().join(".aws");
+    std::fs::create_dir(&aws_dir).unwrap();
+    std::fs::write(
+        aws_dir.join("credentials"),
+        "[ops]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aws_dir.join("config"),
+        "[profile vault]\ncredential_process = /bin/echo '{\"Version\": 1, \"AccessKeyId\": \"testing\", \
+         \"SecretAccessKey\": \"testing\"}'\n",
+    )
+    .unwrap();
+    for profile in ["ops", "vault"] {
+        let out = cli(
+            dir.path(),
+            false,
+            &["groups", "--json", "--profile", profile, "--region", "us-east-1", "--endpoint-url", &moto.url],
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "profile {profile}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains(r#""name":"/ecs/production/profiled""#), "profile {profile}: {text}");
+    }
+    let out = cli(
+        dir.path(),
+        false,
+        &["groups", "--profile", "nosuch", "--region", "us-east-1", "--endpoint-url", &moto.url],
+    );
+    assert_eq!(out.status.code(), Some(4), "a profile that is not there: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -104,6 +104,7 @@ pub fn client(url: &str) -> Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .http_client(rampart::sources::cloudwatch::https_client())
         .build();
     Client::from_conf(config)
 }
