@@ -117,7 +117,7 @@ pub fn planned(config: &crate::config::Config) -> Vec<Planned> {
         });
     }
     if let Some(publish) = &config.cloudwatch_publish {
-        let host = crate::sources::cloudwatch_publish::host_name();
+        let host = crate::host::name();
         planned.push(one(crate::sources::cloudwatch_publish::status_name(&publish.group_name(&host))));
     }
     planned.push(one(names::INTEGRITY.to_string()));

@@ -10,6 +10,7 @@ pub mod console;
 pub mod demo;
 pub mod detect;
 pub mod fault;
+pub mod host;
 pub mod ingest;
 pub mod integrity;
 pub mod pane;

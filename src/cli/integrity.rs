@@ -197,10 +197,6 @@ fn transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -
     }
 }
 
-fn host() -> String {
-    whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into())
-}
-
 /// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never sees half.
 fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -264,7 +260,7 @@ fn baseline(
             return fail(format!("{} already exists: choose another --manifest", p.display()));
         }
     }
-    let made = match integrity::baseline(&root, exclude, &key, &host(), integrity::walk::cores()) {
+    let made = match integrity::baseline(&root, exclude, &key, &crate::host::name(), integrity::walk::cores()) {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
@@ -571,7 +567,7 @@ fn accept(db: &Path, config: &Config, name: &str, signing: &Signing, reason: &st
         _ => spec.exclude.clone().unwrap_or_default(),
     };
     let root = std::os::unix::ffi::OsStrExt::as_bytes(spec.root.as_os_str()).to_vec();
-    let made = match integrity::baseline(&spec.root, &exclude, &key, &host(), integrity::walk::cores()) {
+    let made = match integrity::baseline(&spec.root, &exclude, &key, &crate::host::name(), integrity::walk::cores()) {
         Ok(b) => b,
         Err(e) => {
             let w = compare::Warnings::of_changes(&before.changes, &[], &root);

@@ -46,7 +46,7 @@ impl Operator {
         if let Some((leader, value)) = session_leader_ssh() {
             claimed.insert(format!("SSH_CONNECTION of session leader {leader}"), value);
         }
-        let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
+        let host = crate::host::name();
         Operator::from_kernel(uid, login_uid, claimed, host, &user_name)
     }
 

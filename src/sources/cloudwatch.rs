@@ -756,7 +756,7 @@ pub async fn run(
         return;
     }
     let own = publish.map(|p| {
-        let host = super::cloudwatch_publish::host_name();
+        let host = crate::host::name();
         (p.group_name(&host), host)
     });
     let rate = entries.iter().filter_map(|e| e.requests_per_second).min().unwrap_or(3);

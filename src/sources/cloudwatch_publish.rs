@@ -264,10 +264,6 @@ pub fn batch(tables: Vec<Vec<Pending>>, from: Published, now: i64, host: &str, s
 }
 
 /// The host's name, as the stream is named.
-pub fn host_name() -> String {
-    whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into())
-}
-
 /// The client, group and stream of a `[cloudwatch_publish]` section.
 pub struct Destination {
     pub client: Client,
@@ -280,7 +276,7 @@ pub struct Destination {
 
 impl Destination {
     pub async fn new(config: &PublishConfig) -> Destination {
-        let host = host_name();
+        let host = crate::host::name();
         let (client, sdk) =
             client_for(config.region.as_deref(), config.profile.as_deref(), config.endpoint_url.as_deref()).await;
         let endpoint = config.endpoint_url.clone().unwrap_or_else(|| {

@@ -629,7 +629,7 @@ async fn a_row_claiming_another_hosts_origin_is_refused_and_the_real_one_stored(
 async fn a_host_does_not_read_back_its_own_published_stream() {
     let moto = Moto::start();
     let client = moto::client(&moto.url);
-    let host = rampart::sources::cloudwatch_publish::host_name();
+    let host = rampart::host::name();
     let own_group = format!("/rampart/{host}");
     // The documented set-up: publish to /rampart/<host> (the default), follow every /rampart/ group.
     moto::create(&client, &own_group, &[]).await;

@@ -90,7 +90,7 @@ async fn published_where(
     client: &aws_sdk_cloudwatchlogs::Client,
     keep: impl Fn(&serde_json::Value) -> bool,
 ) -> BTreeMap<String, usize> {
-    let stream = rampart::sources::cloudwatch_publish::host_name();
+    let stream = rampart::host::name();
     let mut seen = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
@@ -376,7 +376,7 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_a
     )
     .await;
     // The host is the stream the alert came from, not the hostname it carries.
-    let host = rampart::sources::cloudwatch_publish::host_name();
+    let host = rampart::host::name();
     assert_eq!(
         seen,
         [
@@ -396,7 +396,7 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_a
     .await;
     let summaries: Vec<(String, String, i64, String)> =
         fleet_rows.into_iter().rev().map(|r| (r.origin, r.kind, r.ref_id, r.summary)).collect();
-    let origin = rampart::sources::cloudwatch_publish::host_name();
+    let origin = rampart::host::name();
     assert_eq!(
         summaries,
         [
