@@ -402,7 +402,11 @@ fn the_demo_refuses_to_ban_an_address_its_jail_holds() {
 /// rampart with standard output into a pipe whose reader is gone before anything was written (as
 /// a `head` that has read enough), and standard error captured.
 fn into_closed_pipe(args: &[&str], home: &std::path::Path) -> Output {
-    let mut child = Command::new(BIN)
+    // The reader is gone before the command starts, so its first write meets the closed pipe
+    // (closed after the start, the pipe's buffer could take a short listing whole).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(BIN)
         .args(args)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
@@ -410,12 +414,10 @@ fn into_closed_pipe(args: &[&str], home: &std::path::Path) -> Output {
         .env_remove("RAMPART_DB")
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE")
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    child.wait_with_output().unwrap()
+        .output()
+        .unwrap()
 }
 
 /// rampart without RUST_BACKTRACE (which asks for the full report of every error).
@@ -856,17 +858,17 @@ fn cloudwatch_tail_shows_c1_controls_and_bidi_overrides_inert() {
     assert!(!json.contains('\u{9b}') && !json.contains('\u{202E}'), "{json:?}");
     // Its reader gone, it ends quietly as the other listings do.
     for args in [vec!["tail", "/g", "--since", "1h"], vec!["groups"]] {
-        let mut child = moto::rampart(home.path())
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = moto::rampart(home.path())
             .arg("cloudwatch")
             .args(&args)
             .args(["--region", "us-east-1", "--endpoint-url", &aws.url])
             .env_remove("RUST_BACKTRACE")
-            .stdout(std::process::Stdio::piped())
+            .stdout(writer)
             .stderr(std::process::Stdio::piped())
-            .spawn()
+            .output()
             .unwrap();
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
         assert_eq!(out.status.code(), Some(0), "{args:?}");
     }
