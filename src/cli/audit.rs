@@ -126,7 +126,7 @@ pub fn list(db: &Path, args: ListArgs) -> Result<ExitCode> {
     };
     if json {
         let out: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
-        println!("{}", inert_json(&serde_json::to_string_pretty(&out)?));
+        super::out::json_pretty(&out)?;
     } else if rows.is_empty() {
         super::lists::say_no_rows();
     } else {
@@ -175,33 +175,4 @@ fn row_line(e: &audit::Entry) -> String {
         clean(e.new.reason.as_deref().unwrap_or("-")),
         clean(&e.new.detail_json)
     )
-}
-
-/// JSON text with the characters a terminal would act on escaped (`\u009b`): C1 controls, DEL and
-/// the bidi controls, which JSON allows raw inside strings. Only strings hold such characters, so
-/// escaping them in the text keeps it the same JSON.
-fn inert_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let inert = matches!(c, '\u{7f}'..='\u{9f}' | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if inert {
-            out.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_text_keeps_its_meaning_with_terminal_controls_escaped() {
-        let text = serde_json::json!({"reason": "a\u{9b}2J\u{202e}b\u{7f}"}).to_string();
-        let inert = inert_json(&text);
-        assert_eq!(inert, r#"{"reason":"a\u009b2J\u202eb\u007f"}"#);
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&inert).unwrap()["reason"], "a\u{9b}2J\u{202e}b\u{7f}");
-    }
 }

@@ -328,7 +328,7 @@ fn verify(db: &Path, config: &Config, name: &str, json: bool, read_only: bool) -
     if json {
         let mut out = verification_json(&spec, &v);
         out["recorded"] = not_recorded.is_none().into();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        super::out::json_pretty(&out)?;
     } else {
         print_verification(&spec, &v);
     }
