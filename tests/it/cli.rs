@@ -406,32 +406,26 @@ fn into_closed_pipe(args: &[&str], home: &std::path::Path) -> Output {
     // (closed after the start, the pipe's buffer could take a short listing whole).
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    Command::new(BIN)
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env_remove("RAMPART_DB")
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .stdout(writer)
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .unwrap()
+    plain(args, home).stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap()
 }
 
-/// rampart without RUST_BACKTRACE (which asks for the full report of every error).
-fn rampart_plain(args: &[&str], home: &std::path::Path) -> Output {
-    Command::new(BIN)
+/// rampart in its own home, without RUST_BACKTRACE (which asks for the full report of every error).
+fn plain(args: &[&str], home: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args(args)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env_remove("RAMPART_DB")
         .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .output()
-        .unwrap()
+        .env_remove("RUST_LIB_BACKTRACE");
+    command
+}
+
+/// [`plain`], run to its end.
+fn rampart_plain(args: &[&str], home: &std::path::Path) -> Output {
+    plain(args, home).output().unwrap()
 }
 
 #[cfg(feature = "real-components")]

@@ -36,16 +36,7 @@ fn falco_posts_are_accepted_or_refused_with_the_right_status() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the listener never came up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = collect_listening(&db, &config, port);
     assert_eq!(send(port, "POST", None, ALERT), 401, "no token");
     assert_eq!(send(port, "POST", Some("wrong"), ALERT), 401);
     assert_eq!(send(port, "POST", Some("s3cret"), "{\"rule\": "), 400, "malformed");
@@ -91,6 +82,21 @@ fn post_from(from: [u8; 4], port: u16, path: &str, header: Option<&str>, body: &
 }
 
 /// A Falco alert of rule `rule` (its time makes each body distinct).
+/// `rampart collect` on `db` with `config`, once its listener answers on `port`.
+fn collect_listening(db: &std::path::Path, config: &std::path::Path, port: u16) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "the listener never came up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 fn alert(rule: &str, n: usize) -> String {
     format!(
         r#"{{"hostname":"h1","output":"{rule} {n}","output_fields":{{"container.name":"globex-web-1"}},"priority":"Emergency","rule":"{rule}","source":"syscall","tags":[],"time":"2026-11-26T11:54:56.{n:09}Z"}}"#
@@ -155,16 +161,7 @@ fn a_listener_other_hosts_can_reach_takes_each_alert_once_from_secret_holders_at
         dir.path(),
         &format!("listen = \"0.0.0.0:{port}\"\ntoken = \"{SECRET}\"\nper_source_per_second = 2"),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the listener never came up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = collect_listening(&db, &config, port);
     let with_secret = format!("/falco/{SECRET}");
     // A tenant without the secret forges an Emergency for itself: refused, however it tries.
     assert_eq!(post_from([127, 0, 0, 2], port, "/", None, &alert("Forged", 1)), 401);

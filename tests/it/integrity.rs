@@ -583,12 +583,11 @@ fn accept_re_baselines_keeps_the_previous_manifest_and_is_audited() {
     assert_eq!(list[0]["manifest"], lab.manifest("web").to_str().unwrap());
 }
 
-#[test]
-fn v_in_the_console_verifies_for_real_and_is_audited() {
-    use rampart::app::msg::Msg;
-    use rampart::store::writer::Tables;
-    let mut h = support::Harness::build(140, 42, None, support::live(), None);
-    let (private, _) = keys();
+/// A live console whose store has target `web` (the lab's tree) baselined with the test key, by
+/// the command line; with the lab and the public key.
+fn console_with_web_baselined() -> (support::Harness, Lab, &'static PathBuf) {
+    let h = support::Harness::build(140, 42, None, support::live(), None);
+    let (private, public) = keys();
     let lab = Lab::new();
     let o = Command::new(BIN)
         .args(["integrity", "baseline", "web", lab.tree().to_str().unwrap(), "--key", private.to_str().unwrap()])
@@ -596,6 +595,14 @@ fn v_in_the_console_verifies_for_real_and_is_audited() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
+    (h, lab, public)
+}
+
+#[test]
+fn v_in_the_console_verifies_for_real_and_is_audited() {
+    use rampart::app::msg::Msg;
+    use rampart::store::writer::Tables;
+    let (mut h, lab, _) = console_with_web_baselined();
     h.send(Msg::StoreChanged(Tables::ALL));
     h.press("5");
     assert!(h.screen().contains("never verified"), "{}", h.screen());
@@ -873,15 +880,7 @@ fn a_change_of_key_is_its_own_audited_step() {
 fn v_in_the_console_reports_a_re_signed_tree_as_signature_invalid() {
     use rampart::app::msg::Msg;
     use rampart::store::writer::Tables;
-    let mut h = support::Harness::build(140, 42, None, support::live(), None);
-    let (private, public) = keys();
-    let lab = Lab::new();
-    let o = Command::new(BIN)
-        .args(["integrity", "baseline", "web", lab.tree().to_str().unwrap(), "--key", private.to_str().unwrap()])
-        .env("RAMPART_DB", &h.db)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let (mut h, lab, public) = console_with_web_baselined();
     // The lab's own store names the intruder's files; the three are copied over the console's target's.
     let manifest = PathBuf::from(
         rusqlite::Connection::open(&h.db)
