@@ -88,8 +88,20 @@ fn wait_until(what: &str, limit: Duration, mut probe: impl FnMut() -> bool) -> I
     }
 }
 
-/// `rampart collect` from a fresh store until every event of the group is stored.
-fn backfill(url: &str, start: i64, events: usize) -> f64 {
+/// The most memory a process has held resident (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// `rampart collect` from a fresh store until every event of the group is stored: the seconds
+/// it took and the collector's peak resident memory (MiB).
+fn backfill(url: &str, start: i64, events: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let since = format!("{}m", (now_ms() - start) / 60_000 + 1);
     std::fs::write(dir.path().join("config.toml"), config(url, GROUP, &since)).unwrap();
@@ -97,9 +109,10 @@ fn backfill(url: &str, start: i64, events: usize) -> f64 {
     let t0 = Instant::now();
     let collector = moto::collector(dir.path());
     let done = wait_until("the backfill", Duration::from_secs(900), || stored(&db, GROUP) >= events as i64);
+    let peak = peak_rss_mib(collector.child.id());
     drop(collector);
     assert_eq!(stored(&db, GROUP), events as i64, "each event stored exactly once");
-    done.duration_since(t0).as_secs_f64()
+    (done.duration_since(t0).as_secs_f64(), peak)
 }
 
 /// `aws logs filter-log-events` paging through the whole group (awscli follows nextToken itself).
@@ -206,16 +219,19 @@ fn main() {
     if !has_aws {
         println!("awscli is not installed (pip install awscli): not compared");
     }
-    let (mut ours, mut theirs, mut tails) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut tails, mut peaks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
-        ours.push(backfill(&moto.url, start - 60_000, events));
+        let (took, peak) = backfill(&moto.url, start - 60_000, events);
+        ours.push(took);
+        peaks.push(peak);
         if has_aws {
             theirs.push(awscli(&moto.url, start - 60_000, events, home.path()));
         }
         tails.push(tail(&moto.url, start - 60_000, events, home.path()));
         println!(
-            "round {round}: rampart collect backfill {:.2} s, aws logs filter-log-events {}, rampart cloudwatch tail {:.2} s",
+            "round {round}: rampart collect backfill {:.2} s (peak RSS {:.1} MiB), aws logs filter-log-events {}, rampart cloudwatch tail {:.2} s",
             ours[round - 1],
+            peaks[round - 1],
             theirs.get(round - 1).map_or("-".into(), |t| format!("{t:.2} s")),
             tails[round - 1]
         );
@@ -223,6 +239,7 @@ fn main() {
     let label = if events.is_multiple_of(1000) { format!("{}k", events / 1000) } else { events.to_string() };
     let row = format!("CloudWatch backfill {label} events into the store");
     bench_line(&row, "rampart", "s", &ours);
+    bench_line(&format!("rampart collect peak RSS during the {label} backfill"), "rampart", "MiB", &peaks);
     let read = format!("CloudWatch read {label} events, printed");
     bench_line(&read, "rampart", "s", &tails);
     if has_aws {

@@ -526,6 +526,7 @@ fn init_logging(path: &Path) {
 
 /// `rampart collect`: hold the collector lock and run the sources until SIGTERM or Ctrl-C.
 fn collect(db: &Path, config: &Config) -> Result<()> {
+    crate::collector::bound_memory();
     if let Err(why) = crate::collector::check(config) {
         bail!("{why}");
     }
