@@ -243,6 +243,16 @@ pub fn insert_run(conn: &Connection, run: &Run, changes: &[Change]) -> rusqlite:
     Ok(id)
 }
 
+/// The last run of `target`: its id, and its counts checked, modified, added, removed, unreadable.
+pub fn last_counts(conn: &Connection, target: &str) -> rusqlite::Result<(i64, [i64; 5])> {
+    conn.query_row(
+        "SELECT id, checked, modified, added, removed, unreadable FROM integrity_runs WHERE target = ? \
+         ORDER BY id DESC LIMIT 1",
+        [target],
+        |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])),
+    )
+}
+
 pub fn changes_of(conn: &Connection, run: i64) -> rusqlite::Result<Vec<Change>> {
     let mut stmt = conn.prepare_cached(
         "SELECT path, kind, before_json, after_json FROM integrity_changes WHERE run = ? ORDER BY path LIMIT 20000",
