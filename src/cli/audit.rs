@@ -15,7 +15,7 @@ use super::args::StoreArg;
 use crate::config::cloudwatch::PublishConfig;
 use crate::config::Dirs;
 use crate::store::{self, audit, now_ms, Access};
-use crate::ui::format;
+use crate::text::format;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -159,7 +159,7 @@ fn row_json(e: &audit::Entry) -> serde_json::Value {
 /// One line per row, every text made safe for a terminal (an operator name or a reason is text
 /// from outside too).
 fn row_line(e: &audit::Entry) -> String {
-    let clean = |s: &str| crate::ui::sanitize::clean(s, 2000).into_owned();
+    let clean = |s: &str| crate::text::sanitize::clean(s, 2000).into_owned();
     let hash: String = e.hash.chars().take(12).collect();
     format!(
         "{}  {:>6}  {:<20}  {:<15}  {:<12}  {:<10}  {:<28}  {:<7}  {:<12}  {}  {}",

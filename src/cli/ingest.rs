@@ -13,7 +13,7 @@ use crate::detect::judge::Verdict;
 use crate::ingest::progress::Bar;
 use crate::ingest::{self, Alongside, Counts};
 use crate::store::{self, imports, now_ms, Access};
-use crate::ui::format;
+use crate::text::format;
 
 #[derive(Debug, Subcommand)]
 pub enum IngestCommand {

@@ -16,7 +16,7 @@ use crate::respond::{self, Operator, Request};
 use crate::sources::integrity::{config_target, resolve};
 use crate::store::integrity::{self as stored, Target};
 use crate::store::{self, now_ms, Access};
-use crate::ui::sanitize::clean_all;
+use crate::text::sanitize::clean_all;
 
 /// Where keys belong (a macro, so the texts below can be put together at compile time).
 macro_rules! key_help {
@@ -184,17 +184,7 @@ fn audit(conn: &Connection, request: &Request, ok: bool, message: &str, detail: 
 
 /// In one transaction.
 fn transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("BEGIN IMMEDIATE").wrap_err("cannot write to the store")?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch("COMMIT").wrap_err("cannot commit to the store")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    store::transaction::immediate(conn, f)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never sees half.
@@ -378,7 +368,7 @@ fn verification_json(spec: &Spec, v: &Verification) -> serde_json::Value {
         "added": v.count(ChangeKind::Added),
         "removed": v.count(ChangeKind::Removed),
         "unreadable": v.count(ChangeKind::Unreadable),
-        "started": crate::ui::format::timestamp(v.started_ms),
+        "started": crate::text::format::timestamp(v.started_ms),
         "duration_ms": v.finished_ms - v.started_ms,
         "changes": changes,
     })
@@ -399,7 +389,7 @@ fn print_verification(spec: &Spec, v: &Verification) {
     );
     for kind in ChangeKind::ALL {
         for c in v.changes.iter().filter(|c| c.kind == kind) {
-            let path = crate::ui::sanitize::clean_all(&c.display_path()).into_owned();
+            let path = crate::text::sanitize::clean_all(&c.display_path()).into_owned();
             match kind {
                 ChangeKind::Changed => {
                     println!("{:<11} {path}", kind.as_str());
@@ -424,7 +414,7 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
             .map(|t| {
                 let last = t.run.as_ref().map(|r| {
                     serde_json::json!({
-                        "status": r.status().label(), "started": crate::ui::format::timestamp(r.started),
+                        "status": r.status().label(), "started": crate::text::format::timestamp(r.started),
                         "duration_ms": r.duration_ms(), "checked": r.checked, "changed": r.modified, "added": r.added,
                         "removed": r.removed, "unreadable": r.unreadable, "signature_ok": r.signature_ok,
                         "problem": r.error, "key_found": r.key_fingerprint,
@@ -433,7 +423,7 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
                 serde_json::json!({
                     "name": t.name, "tenant": t.tenant, "status": t.status().label(), "root": t.root,
                     "manifest": t.manifest_path, "public_key": t.pubkey_path, "key_fingerprint": t.fingerprint(),
-                    "every_ms": t.every_ms, "baselined_at": t.baselined_at.map(crate::ui::format::timestamp),
+                    "every_ms": t.every_ms, "baselined_at": t.baselined_at.map(crate::text::format::timestamp),
                     "last": last,
                 })
             })
@@ -449,7 +439,7 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
                 clean_all(&t.name),
                 clean_all(t.tenant.as_deref().unwrap_or("-")),
                 t.status().label(),
-                t.run.as_ref().map_or_else(|| "-".to_string(), |r| crate::ui::format::time(r.started)),
+                t.run.as_ref().map_or_else(|| "-".to_string(), |r| crate::text::format::time(r.started)),
                 clean_all(&t.manifest_path)
             )?;
         }
@@ -497,7 +487,11 @@ fn print_warnings(trusted: bool, w: &compare::Warnings) {
         if !list.is_empty() {
             println!("  WARNING: {} {title}:", list.len());
             for (path, what) in list.iter().take(50) {
-                println!("    {}  ({})", crate::ui::sanitize::clean_all(path), crate::ui::sanitize::clean_all(what));
+                println!(
+                    "    {}  ({})",
+                    crate::text::sanitize::clean_all(path),
+                    crate::text::sanitize::clean_all(what)
+                );
             }
             if list.len() > 50 {
                 println!("    … and {} more", list.len() - 50);

@@ -134,7 +134,7 @@ fn list(db: &Path, json: bool) -> Result<()> {
         say_no_rows();
     } else {
         out!("{:<20} {:<20} {:>9}  NETWORKS", "TENANT", "STATUS", "RUNNING")?;
-        let clean = |s: &str| crate::ui::sanitize::clean(s, 2000).into_owned();
+        let clean = |s: &str| crate::text::sanitize::clean(s, 2000).into_owned();
         for t in rows {
             out!(
                 "{:<20} {:<20} {:>9}  {}",

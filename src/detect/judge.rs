@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use super::{Detection, Detector, Rules};
 use crate::store::access;
-use crate::store::judged::{self, Recorded};
+use crate::store::detections::{self, Recorded};
 
 /// Most events judged at a time: about ten milliseconds of reading and ten of rules, then a commit.
 pub const CHUNK: usize = 10_000;
@@ -37,7 +37,7 @@ impl Judge {
     pub fn at_stored_position(conn: &Connection, rules: Rules) -> rusqlite::Result<Judge> {
         let mut judge = Judge { detector: Detector::new(rules.clone()), rules, position: 0 };
         judge.refresh_context(conn)?;
-        judge.resume_at(conn, judged::position(conn)?)?;
+        judge.resume_at(conn, detections::position(conn)?)?;
         Ok(judge)
     }
 
@@ -81,7 +81,7 @@ impl Judge {
 
     /// Judges the next events after the position (at most [`CHUNK`], none after `last` when
     /// given) and moves past them; `None` when there are none. The caller stores the result with
-    /// [`judged::record`] and, if that says the store moved on, calls [`Judge::resume_at`].
+    /// [`detections::record`] and, if that says the store moved on, calls [`Judge::resume_at`].
     pub fn next(&mut self, conn: &Connection, last: Option<i64>) -> rusqlite::Result<Option<Judged>> {
         let batch = events(conn, self.position, last.unwrap_or(i64::MAX), CHUNK)?;
         Ok(self.judge(&batch))
@@ -235,7 +235,7 @@ pub struct Verdict {
 /// being judged twice.
 pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdict> {
     let last: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0))?;
-    if judged::position(conn)? >= last {
+    if detections::position(conn)? >= last {
         // Nothing to judge (an import judged alongside): no need to recall the rules' windows.
         return Ok(Verdict::default());
     }
@@ -249,7 +249,7 @@ pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdi
         };
         let Some(chunk) = judge.judge(&batch) else { break };
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let recorded = judged::record(conn, chunk.from, chunk.through, &chunk.found);
+        let recorded = detections::record(conn, chunk.from, chunk.through, &chunk.found);
         match recorded.and_then(|r| conn.execute_batch("COMMIT").map(|()| r)) {
             Ok(Recorded::Stored) => {
                 verdict.events += chunk.events as u64;

@@ -299,6 +299,17 @@ impl Layout {
     }
 }
 
+/// The newest event's id (0 when there is none).
+pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0))
+}
+
+/// Whether any event lies strictly between ids `after` and `before`.
+pub fn any_between(conn: &Connection, after: i64, before: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM access_events WHERE id > ? AND id < ?)")?
+        .query_row([after, before], |r| r.get(0))
+}
+
 /// Inserts many events.
 pub fn insert_many(conn: &Connection, events: &[AccessEvent]) -> rusqlite::Result<()> {
     let mut bulk = Bulk::default();

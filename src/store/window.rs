@@ -153,17 +153,11 @@ fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> Spec {
 }
 
 impl Spec {
-    /// Runs `SELECT … WHERE <base> AND <filter> AND <extra> <tail>`.
-    fn fetch(
-        &self,
-        conn: &Connection,
-        filter: Option<&Filter>,
-        extra: Option<(&str, i64)>,
-        tail: &str,
-        limit: usize,
-    ) -> rusqlite::Result<Vec<Row>> {
+    /// ` WHERE <base> AND <filter> AND <extra>` (empty when there is no condition) and its
+    /// parameters: the one place a pane's rows are chosen, for reading them and for counting them.
+    fn conditions(&self, filter: Option<&Filter>, extra: Option<(&str, i64)>) -> (String, Vec<Value>) {
         let mut conditions = Vec::new();
-        let mut params = self.select_params.clone();
+        let mut params = Vec::new();
         if let Some((sql, values)) = &self.base {
             conditions.push(format!("({sql})"));
             params.extend(values.iter().cloned());
@@ -176,36 +170,33 @@ impl Spec {
             conditions.push(sql.to_string());
             params.push(Value::Integer(key));
         }
-        let mut sql = self.select.to_string();
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
-        }
-        sql.push(' ');
-        sql.push_str(tail);
-        sql.push_str(" LIMIT ?");
+        let clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        (clause, params)
+    }
+
+    /// Runs `SELECT … WHERE <base> AND <filter> AND <extra> <tail>`.
+    fn fetch(
+        &self,
+        conn: &Connection,
+        filter: Option<&Filter>,
+        extra: Option<(&str, i64)>,
+        tail: &str,
+        limit: usize,
+    ) -> rusqlite::Result<Vec<Row>> {
+        let (clause, chosen) = self.conditions(filter, extra);
+        let mut params = self.select_params.clone();
+        params.extend(chosen);
         params.push(Value::Integer(limit as i64));
+        let sql = format!("{}{clause} {tail} LIMIT ?", self.select);
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(params), self.map)?;
         rows.collect()
     }
 
     fn count_newer(&self, conn: &Connection, filter: Option<&Filter>, key: i64) -> rusqlite::Result<u64> {
-        let mut conditions = vec!["id > ?".to_string()];
-        let mut params = vec![Value::Integer(key)];
-        if let Some((sql, values)) = &self.base {
-            conditions.push(format!("({sql})"));
-            params.extend(values.iter().cloned());
-        }
-        if let Some(f) = filter {
-            conditions.push(format!("({})", f.sql));
-            params.extend(f.params.iter().cloned());
-        }
+        let (clause, params) = self.conditions(filter, Some(("id > ?", key)));
         let table = self.select.rsplit("FROM ").next().unwrap_or_default();
-        let sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {} LIMIT {NEWER_COUNT_CAP})",
-            conditions.join(" AND ")
-        );
+        let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {table}{clause} LIMIT {NEWER_COUNT_CAP})");
         conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0))
     }
 }

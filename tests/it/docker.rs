@@ -17,7 +17,7 @@ use rampart::respond::{self, Backend, Outcome, Request};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
 use rampart::store::{self, Access};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use crate::support::BIN;
 
 fn perform(lab: &Lab, db: &Path, request: Request) -> Outcome {
     perform_with(lab, lab.config.clone(), db, request)
@@ -654,7 +654,7 @@ fn config_file(lab: &Lab, dir: &Path) -> PathBuf {
 }
 
 fn rampart(db: &Path, config: &Path, args: &[&str], fault: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = crate::support::rampart();
     cmd.args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()]).args(args);
     if let Some(point) = fault {
         cmd.env(rampart::fault::ENV, point);
@@ -760,7 +760,7 @@ fn headless_commands_tell_outcomes_apart() {
     let unknown = rampart(&db, &config, &["tenants", "isolate", "no-such-tenant", "--reason", "x"], None);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nothing to isolate"));
-    let dead = Command::new(BIN)
+    let dead = crate::support::rampart()
         .args([
             "--db",
             db.to_str().unwrap(),

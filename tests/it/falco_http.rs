@@ -44,17 +44,11 @@ fn falco_posts_are_accepted_or_refused_with_the_right_status() {
     assert_eq!(send(port, "GET", Some("s3cret"), ""), 405);
     assert_eq!(send(port, "POST", Some("s3cret"), ALERT), 200, "still serving, and accepts a real alert");
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
-    let start = Instant::now();
-    loop {
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM alerts WHERE rule = 'Terminal shell in container'", [], |r| r.get(0))
-            .unwrap();
-        if n == 1 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "the alert was not stored");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let stored = || -> i64 {
+        conn.query_row("SELECT count(*) FROM alerts WHERE rule = 'Terminal shell in container'", [], |r| r.get(0))
+            .unwrap()
+    };
+    crate::support::wait_for("the alert stored", stored, |n| *n == 1);
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
 }
@@ -84,16 +78,12 @@ fn post_from(from: [u8; 4], port: u16, path: &str, header: Option<&str>, body: &
 /// A Falco alert of rule `rule` (its time makes each body distinct).
 /// `rampart collect` on `db` with `config`, once its listener answers on `port`.
 fn collect_listening(db: &std::path::Path, config: &std::path::Path, port: u16) -> std::process::Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let child = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the listener never came up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::support::wait_for("the listener", || TcpStream::connect(("127.0.0.1", port)).is_ok(), |up| *up);
     child
 }
 
@@ -122,7 +112,7 @@ fn a_listener_other_hosts_can_reach_refuses_to_start_without_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_with(dir.path(), &format!("listen = \"0.0.0.0:{port}\""));
     let db = dir.path().join("n.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let mut child = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
         .stderr(Stdio::piped())
         .spawn()
@@ -185,8 +175,7 @@ fn a_listener_other_hosts_can_reach_takes_each_alert_once_from_secret_holders_at
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     let expected =
         format!("refused {}: 3 without the secret, {over} over the rate of their address, 1 exact repeats", 4 + over);
-    let start = Instant::now();
-    loop {
+    let seen = || {
         let stored = (
             count("SELECT count(*) FROM alerts WHERE rule = 'Real'"),
             count("SELECT count(*) FROM alerts WHERE rule = 'Flood'"),
@@ -195,12 +184,11 @@ fn a_listener_other_hosts_can_reach_takes_each_alert_once_from_secret_holders_at
         let detail: String = conn
             .query_row("SELECT detail FROM source_status WHERE source = 'falco:http'", [], |r| r.get(0))
             .unwrap_or_default();
-        if stored == (3, taken as i64, 0) && detail.contains(&expected) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "stored {stored:?}; the Sources row says: {detail}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        (stored, detail)
+    };
+    crate::support::wait_for("the stored alerts and the Sources row", seen, |(stored, detail)| {
+        *stored == (3, taken as i64, 0) && detail.contains(&expected)
+    });
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
 }

@@ -11,7 +11,7 @@ use rampart::respond::{Backend, Operator, Request};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
 use rampart::store::{self, Access};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use crate::support::BIN;
 
 fn operator(name: &str) -> Operator {
     Operator { name: name.into(), ssh_client: None, host: "h".into(), ..Default::default() }
@@ -70,15 +70,18 @@ fn one_console_sees_what_another_did() {
 fn one_collector_per_store() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
-    let mut first =
-        Command::new(BIN).args(["collect", "--db", db.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = crate::support::rampart()
+        .args(["collect", "--db", db.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let lock = rampart::collector::lock_path(&db);
-    let start = Instant::now();
-    while std::fs::read_to_string(&lock).map_or(true, |s| s.is_empty()) {
-        assert!(start.elapsed() < Duration::from_secs(20), "the collector never took its lock");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let second = Command::new(BIN).args(["collect", "--db", db.to_str().unwrap()]).output().unwrap();
+    crate::support::wait_for(
+        "the collector's lock",
+        || std::fs::read_to_string(&lock).unwrap_or_default(),
+        |s| !s.is_empty(),
+    );
+    let second = crate::support::rampart().args(["collect", "--db", db.to_str().unwrap()]).output().unwrap();
     assert!(!second.status.success());
     let msg = String::from_utf8_lossy(&second.stderr);
     assert!(msg.contains("another collector already runs on") && msg.contains(&format!("pid {}", first.id())), "{msg}");
@@ -100,7 +103,7 @@ fn the_audit_names_the_kernels_identity_and_keeps_the_environment_as_claims() {
     )
     .unwrap();
     let lie = "203.0.113.99 50000 198.51.100.1 22";
-    let out = Command::new(BIN)
+    let out = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
         .args(["bans", "ban", "192.0.2.7", "--jail", "sshd", "--reason", "who am i"])
         .env("SUDO_USER", "alice")
@@ -160,12 +163,8 @@ fn a_read_only_console_outliving_its_collector_takes_nothing_over() {
     )
     .unwrap();
     let args = ["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()];
-    let mut collector = Command::new(BIN).args(args).arg("collect").stderr(Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the collector's listener never came up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut collector = crate::support::rampart().args(args).arg("collect").stderr(Stdio::null()).spawn().unwrap();
+    crate::support::wait_for("the collector's listener", || TcpStream::connect(("127.0.0.1", port)).is_ok(), |up| *up);
     tmux.type_text(&format!("{BIN} --read-only {}", args.join(" ")));
     tmux.key("Enter");
     tmux.wait_for_all(&["READ-ONLY", &format!("viewer (collector: pid {}", collector.id())]);
@@ -218,7 +217,7 @@ fn a_verify_that_may_not_record_shows_its_result_and_records_nothing() {
     std::fs::create_dir_all(tree.join("etc")).unwrap();
     std::fs::write(tree.join("etc/app.conf"), "listen 8080\n").unwrap();
     let run = |args: &[&str]| {
-        Command::new(BIN)
+        crate::support::rampart()
             .args(args)
             .env("RAMPART_DB", &db)
             .env("HOME", dir.path())

@@ -349,7 +349,7 @@ fn collect_names_its_sources_retires_removed_ones_and_says_outages_and_recoverie
     );
     std::fs::write(&config, text).unwrap();
     let mut child = support::Collector {
-        child: std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        child: crate::support::rampart()
             .env("HOME", dir.path())
             .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.path().display()))
             .env_remove("AWS_PROFILE")

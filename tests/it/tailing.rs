@@ -10,8 +10,6 @@ use rampart::store::related::Related;
 
 use crate::support::{self, Collector};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
-
 fn line(i: usize) -> String {
     format!(
         "203.0.113.{} - - [26/Nov/2026:10:00:00 +0000] \"GET /page/{i} HTTP/1.1\" 200 10 \"-\" \"curl/8\"\n",
@@ -34,12 +32,9 @@ fn stored(db: &Path) -> (i64, i64) {
     n.unwrap_or((0, 0))
 }
 
-fn wait_for(db: &Path, n: i64) {
-    let start = Instant::now();
-    while stored(db).0 != n {
-        assert!(start.elapsed() < Duration::from_secs(30), "expected {n} rows, have {:?}", stored(db));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits until the store at `db` holds exactly `n` access events.
+fn wait_for_rows(db: &Path, n: i64) {
+    support::wait_for(&format!("{n} rows"), || stored(db), |seen| seen.0 == n);
 }
 
 /// A config with no Docker or Fail2Ban to reach, plus `extra`.
@@ -52,17 +47,12 @@ fn config_file(dir: &Path, extra: &str) -> std::path::PathBuf {
 
 /// Waits until `source`'s status line in the store contains `text`.
 fn wait_for_status(db: &Path, source: &str, text: &str) {
-    let start = Instant::now();
-    loop {
-        let detail: Option<String> = rampart::store::open(db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
-            c.query_row("SELECT detail FROM source_status WHERE source = ?", [source], |r| r.get(0)).ok()
-        });
-        if detail.as_deref().is_some_and(|d| d.contains(text)) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{source} never said '{text}'; it says {detail:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let detail = || -> Option<String> {
+        rampart::store::open(db, rampart::store::Access::ReadOnly)
+            .ok()
+            .and_then(|c| c.query_row("SELECT detail FROM source_status WHERE source = ?", [source], |r| r.get(0)).ok())
+    };
+    support::wait_for(&format!("{source} to say '{text}'"), detail, |d| d.as_deref().is_some_and(|d| d.contains(text)));
 }
 
 /// How far process `pid` has read the file at `path`: the offset of its open descriptor for it.
@@ -80,12 +70,11 @@ fn read_offset(pid: u32, path: &Path) -> Option<u64> {
 /// Waits until the collector has read `path` to its current end.
 fn wait_read_to_end(child: &Child, path: &Path) {
     let len = std::fs::metadata(path).unwrap().len();
-    let start = Instant::now();
-    while read_offset(child.id(), path) != Some(len) {
-        let at = read_offset(child.id(), path);
-        assert!(start.elapsed() < Duration::from_secs(30), "the collector read {at:?} of {len} bytes");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::wait_for(
+        &format!("the collector to read all {len} bytes"),
+        || read_offset(child.id(), path),
+        |at| *at == Some(len),
+    );
 }
 
 /// Waits until the store's saved position for `path` is the file's end: the rows before it are
@@ -111,7 +100,7 @@ fn wait_position_at_end(db: &Path, path: &Path) {
 }
 
 fn collect(db: &Path, config: &Path) -> Collector {
-    let child = Command::new(BIN)
+    let child = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -134,7 +123,7 @@ fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
     let child = collect(&db, &config);
     wait_for_status(&db, "access:acme.log", "does not exist (yet)");
     lines(&log, 0..100);
-    wait_for(&db, 100);
+    wait_for_rows(&db, 100);
 
     // A partial last line is held back until its newline arrives.
     let tail = line(100);
@@ -142,20 +131,20 @@ fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
     wait_read_to_end(&child.child, &log);
     assert_eq!(stored(&db).0, 100);
     append(&log, &tail[30..]);
-    wait_for(&db, 101);
+    wait_for_rows(&db, 101);
 
     // Rotation by rename: what was written to the old file just before is still read.
     lines(&log, 101..110);
     std::fs::rename(&log, dir.path().join("acme.log.1")).unwrap();
     lines(&log, 110..120);
-    wait_for(&db, 120);
+    wait_for_rows(&db, 120);
 
     // copytruncate.
     std::fs::copy(&log, dir.path().join("acme.log.2")).unwrap();
     std::fs::OpenOptions::new().write(true).truncate(true).open(&log).unwrap();
     lines(&log, 120..125);
     append(&log, "this is not an access log line\n");
-    wait_for(&db, 125);
+    wait_for_rows(&db, 125);
 
     // Stop, write while nobody reads, start again: exactly the new lines arrive.
     stop(child);
@@ -234,7 +223,7 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
     {
         // The rules start where their last run stopped: here, before any row.
         let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
-        rampart::store::judged::record(&conn, 0, 0, &[]).unwrap();
+        rampart::store::detections::record(&conn, 0, 0, &[]).unwrap();
     }
     let child = collect(&db, &config);
     let burst: String = (0..12)
@@ -302,7 +291,7 @@ fn json_lines_with_the_tenant_taken_from_the_virtual_host() {
             "\n"
         ),
     );
-    wait_for(&db, 2);
+    wait_for_rows(&db, 2);
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
     let tenants: String = conn
         .query_row("SELECT group_concat(tenant, ',') FROM (SELECT tenant FROM access_events ORDER BY id)", [], |r| {
@@ -344,15 +333,12 @@ fn alerts_by_rule(db: &Path) -> Vec<(String, i64, String, String)> {
 
 /// Waits for the alert raised for `ip`: events are judged in order, so all before it are judged.
 fn wait_for_alert_on(db: &Path, ip: &str) {
-    let start = Instant::now();
     let raised = || {
         let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
-        conn.query_row("SELECT count(*) FROM alerts WHERE src_ip = ?", [ip], |r| r.get::<_, i64>(0)).unwrap()
+        let n = conn.query_row("SELECT count(*) FROM alerts WHERE src_ip = ?", [ip], |r| r.get::<_, i64>(0)).unwrap();
+        (n, alerts_by_rule(db))
     };
-    while raised() == 0 {
-        assert!(start.elapsed() < Duration::from_secs(60), "no alert for {ip}; have {:?}", alerts_by_rule(db));
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    support::wait_for(&format!("the alert for {ip}"), raised, |(n, _)| *n > 0);
 }
 
 #[test]
@@ -391,7 +377,7 @@ fn a_collector_judges_the_events_already_stored_and_after_a_restart_none_twice()
     let log = dir.path().join("more.log");
     std::fs::write(&log, "10.9.250.0 - - [26/Nov/2026:15:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"nikto\"\n")
         .unwrap();
-    let out = Command::new(BIN)
+    let out = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "ingest", "access"])
         .arg(&log)
         .output()
@@ -617,5 +603,5 @@ fn an_older_stores_file_and_rules_positions_become_cursors_and_both_resume_where
         .map(Result::unwrap)
         .collect();
     assert_eq!(on, ["192.0.2.100"]);
-    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 101);
+    assert_eq!(rampart::store::detections::position(&conn).unwrap(), 101);
 }

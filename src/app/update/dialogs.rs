@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::view::single_line;
-use crate::app::action::{Action, Scope};
+use crate::action::{Action, Scope};
 use crate::app::msg::Effect;
 use crate::app::state::{Confirm, ConfirmField, Level, Popup, State};
 use crate::respond::Request;

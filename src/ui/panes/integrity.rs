@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::alerts::Priority;
 use crate::store::integrity::{IntegrityRow, Status};
-use crate::ui::format;
+use crate::text::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TARGET", Constraint::Fill(1), 10, 0),

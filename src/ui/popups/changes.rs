@@ -12,8 +12,8 @@ use crate::app::state::{ChangesView, State};
 use crate::integrity::compare;
 use crate::store::alerts::Priority;
 use crate::store::integrity::{Change, Status};
-use crate::ui::format;
-use crate::ui::sanitize;
+use crate::text::format;
+use crate::text::sanitize;
 
 /// Groups in the order an on-call engineer reads them, with their headings.
 const GROUPS: [(&str, &str); 5] = [

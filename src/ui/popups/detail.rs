@@ -10,8 +10,8 @@ use crate::pane::Pane;
 use crate::store::related::{self, Related};
 use crate::store::unparsed;
 use crate::store::window::Row;
-use crate::ui::format;
-use crate::ui::sanitize;
+use crate::text::format;
+use crate::text::sanitize;
 
 /// Every field of a row as (name, value) pairs, values as an operator would want to read them.
 pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
