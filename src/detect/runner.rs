@@ -125,12 +125,8 @@ mod tests {
         access::insert_many(&conn, &events).unwrap();
         let verdict = judge::judge_backlog(&conn, &Rules::default()).unwrap();
         assert_eq!((verdict.events, verdict.alerts), (2, 2));
-        let mut stmt = conn.prepare(&format!("{} ORDER BY id", crate::store::alerts::SELECT)).unwrap();
-        let alerts: Vec<(String, String)> = stmt
-            .query_map([], crate::store::alerts::from_row)
-            .unwrap()
-            .map(|a| a.map(|a| (a.rule, a.output)).unwrap())
-            .collect();
+        let alerts: Vec<(String, String)> =
+            crate::store::alerts::oldest_first(&conn).unwrap().into_iter().map(|a| (a.rule, a.output)).collect();
         assert_eq!(
             alerts,
             [

@@ -4,22 +4,18 @@
 use rusqlite::Connection;
 
 /// Runs `f` in one immediate transaction (the write lock taken at once, so two writers never both
-/// read and then fail to write): committed when it succeeds, rolled back when it fails.
+/// read and then fail to write): committed when it succeeds, rolled back when it or the commit
+/// fails.
 pub fn immediate<T, E: From<rusqlite::Error>>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, E>,
 ) -> Result<T, E> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
+    let done = f(conn).and_then(|v| conn.execute_batch("COMMIT").map(|()| v).map_err(E::from));
+    if done.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
+    done
 }
 
 /// A bulk load: one write transaction committed every batch and begun again at once, with a
