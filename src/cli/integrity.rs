@@ -421,9 +421,9 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
                     })
                 });
                 serde_json::json!({
-                    "name": t.name, "tenant": t.tenant, "status": t.status().label(), "root": t.root,
-                    "manifest": t.manifest_path, "public_key": t.pubkey_path, "key_fingerprint": t.fingerprint(),
-                    "every_ms": t.every_ms, "baselined_at": t.baselined_at.map(crate::text::format::timestamp),
+                    "name": t.target.name, "tenant": t.target.tenant, "status": t.status().label(), "root": t.target.root,
+                    "manifest": t.target.manifest_path, "public_key": t.target.pubkey_path, "key_fingerprint": t.fingerprint(),
+                    "every_ms": t.target.every_ms, "baselined_at": t.target.baselined_at.map(crate::text::format::timestamp),
                     "last": last,
                 })
             })
@@ -436,11 +436,11 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
         for t in rows {
             out!(
                 "{:<20} {:<12} {:<18} {:<20} {}",
-                clean_all(&t.name),
-                clean_all(t.tenant.as_deref().unwrap_or("-")),
+                clean_all(&t.target.name),
+                clean_all(t.target.tenant.as_deref().unwrap_or("-")),
                 t.status().label(),
                 t.run.as_ref().map_or_else(|| "-".to_string(), |r| crate::text::format::time(r.started)),
-                clean_all(&t.manifest_path)
+                clean_all(&t.target.manifest_path)
             )?;
         }
     }

@@ -46,7 +46,7 @@ pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Resu
     if let Some(t) = config.integrity.iter().find(|t| t.name == name) {
         let pinned_key = match config_pin(t) {
             Some(pin) => Some(pin),
-            None => stored::find(conn, name)?.and_then(|row| row.key_fingerprint),
+            None => stored::find(conn, name)?.and_then(|row| row.target.key_fingerprint),
         };
         return Ok(Some(Spec {
             name: t.name.clone(),
@@ -63,11 +63,11 @@ pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Resu
 /// A stored target as a verification spec (its exclude list is the signed one).
 pub fn spec_of(row: &IntegrityRow) -> Spec {
     Spec {
-        name: row.name.clone(),
-        root: row.root.clone().into(),
-        manifest: row.manifest_path.clone().into(),
-        public_key: row.pubkey_path.clone().into(),
-        pinned_key: row.key_fingerprint.clone(),
+        name: row.target.name.clone(),
+        root: row.target.root.clone().into(),
+        manifest: row.target.manifest_path.clone().into(),
+        public_key: row.target.pubkey_path.clone().into(),
+        pinned_key: row.target.key_fingerprint.clone(),
         exclude: None,
     }
 }
@@ -95,7 +95,7 @@ pub async fn verify_off_thread(spec: Spec) -> Verification {
 
 /// When a target is next due: its last run plus its interval; never verified means now.
 fn due_at(row: &IntegrityRow) -> i64 {
-    let every = row.every_ms.unwrap_or(integrity::DEFAULT_EVERY_MS).max(10_000);
+    let every = row.target.every_ms.unwrap_or(integrity::DEFAULT_EVERY_MS).max(10_000);
     row.run.as_ref().map_or(0, |r| r.started + every)
 }
 
@@ -138,12 +138,12 @@ pub async fn run(writer: StoreWriter, config: Arc<Config>, db: PathBuf) {
             tokio::time::sleep(next).await;
             continue;
         };
-        let spec = match resolve(&reader, &config, &due.name) {
+        let spec = match resolve(&reader, &config, &due.target.name) {
             Ok(Some(spec)) => spec,
             _ => spec_of(due),
         };
         let v = verify_off_thread(spec).await;
-        let (run, changes) = v.to_run(&due.name);
+        let (run, changes) = v.to_run(&due.target.name);
         if writer.send(Write::IntegrityRun(run, changes)).await.is_err() {
             return;
         }
@@ -151,7 +151,7 @@ pub async fn run(writer: StoreWriter, config: Arc<Config>, db: PathBuf) {
             integrity::Verdict::SignatureInvalid(_) | integrity::Verdict::Error(_) => Health::Degraded,
             _ => Health::Ok,
         };
-        let detail = format!("{}: {}", due.name, v.summary());
+        let detail = format!("{}: {}", due.target.name, v.summary());
         if !crate::sources::report(&writer, SOURCE, health, detail).await {
             return;
         }

@@ -47,7 +47,9 @@ pub enum Around {
     Key(i64),
 }
 
-/// What a window lists: one table's rows in the order a console pane shows them.
+/// What a window lists: one table's rows in the order a console pane shows them. It mirrors the
+/// console's `Pane` one for one on purpose: the store cannot name the console's views (dependencies
+/// point down), so `Pane::listing` and `Pane::showing` are the one crossing between the two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Listing {
     Tenants,

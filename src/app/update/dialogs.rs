@@ -133,8 +133,8 @@ pub(super) fn respond(state: &mut State, action: Action) -> Vec<Effect> {
             return vec![Effect::Respond(Request::Acknowledge { alert_id: a.id, rule: a.rule.clone() })];
         }
         (Action::Verify, Row::Integrity(t)) => {
-            state.flash(Level::Info, format!("verifying {}…", t.name));
-            return vec![Effect::Respond(Request::Verify { target: t.name.clone() })];
+            state.flash(Level::Info, format!("verifying {}…", t.target.name));
+            return vec![Effect::Respond(Request::Verify { target: t.target.name.clone() })];
         }
         _ => return vec![],
     };

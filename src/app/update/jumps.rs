@@ -90,7 +90,7 @@ pub(super) fn row_is(row: &Row, name: &str) -> bool {
     };
     match row {
         Row::Tenant(t) => t.name == name,
-        Row::Integrity(t) => t.name == name,
+        Row::Integrity(t) => t.target.name == name,
         Row::Ban(b) => same_ip(&b.ip),
         Row::Access(e) => same_ip(&e.src_ip),
         Row::Alert(a) => a.id.to_string() == name,
