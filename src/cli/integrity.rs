@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::integrity::compare::{self, ChangeKind};
-use crate::integrity::{self, exit, sign, Spec, Verdict, Verification};
+use crate::integrity::{self, exit, sign, TargetCheck, Verdict, Verification};
 use crate::respond::{self, Operator, Request};
 use crate::sources::integrity::{config_target, resolve};
 use crate::store::integrity::{self as stored, Target};
@@ -337,7 +337,7 @@ fn status_word(v: &Verification) -> &'static str {
     }
 }
 
-fn verification_json(spec: &Spec, v: &Verification) -> serde_json::Value {
+fn verification_json(spec: &TargetCheck, v: &Verification) -> serde_json::Value {
     let changes: Vec<serde_json::Value> = v
         .changes
         .iter()
@@ -374,7 +374,7 @@ fn verification_json(spec: &Spec, v: &Verification) -> serde_json::Value {
     })
 }
 
-fn print_verification(spec: &Spec, v: &Verification) {
+fn print_verification(spec: &TargetCheck, v: &Verification) {
     println!("{}: {}", spec.name, v.summary());
     let found = match (&v.fingerprint, &v.pinned_key) {
         (Some(found), Some(pinned)) if found != pinned => format!(" · key beside the manifest {found}"),

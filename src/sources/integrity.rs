@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::config::Config;
-use crate::integrity::{self, sign, Spec, TargetConfig, Verification};
+use crate::integrity::{self, sign, TargetCheck, TargetConfig, Verification};
 use crate::store::integrity::{self as stored, IntegrityRow, Target};
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Write};
@@ -42,13 +42,13 @@ fn config_pin(t: &TargetConfig) -> Option<String> {
 
 /// What target `name` is checked against: the config file's entry, else the store's. The pinned
 /// key is the config's when it names one, else the store's (pinned by `baseline` or `accept`).
-pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Result<Option<Spec>> {
+pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Result<Option<TargetCheck>> {
     if let Some(t) = config.integrity.iter().find(|t| t.name == name) {
         let pinned_key = match config_pin(t) {
             Some(pin) => Some(pin),
             None => stored::find(conn, name)?.and_then(|row| row.target.key_fingerprint),
         };
-        return Ok(Some(Spec {
+        return Ok(Some(TargetCheck {
             name: t.name.clone(),
             root: t.root.clone(),
             manifest: t.manifest.clone(),
@@ -61,8 +61,8 @@ pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Resu
 }
 
 /// A stored target as a verification spec (its exclude list is the signed one).
-pub fn spec_of(row: &IntegrityRow) -> Spec {
-    Spec {
+pub fn spec_of(row: &IntegrityRow) -> TargetCheck {
+    TargetCheck {
         name: row.target.name.clone(),
         root: row.target.root.clone().into(),
         manifest: row.target.manifest_path.clone().into(),
@@ -74,7 +74,7 @@ pub fn spec_of(row: &IntegrityRow) -> Spec {
 
 /// Verifies on tokio's blocking pool (every core hashes; the async workers and the store's writer
 /// never do).
-pub async fn verify_off_thread(spec: Spec) -> Verification {
+pub async fn verify_off_thread(spec: TargetCheck) -> Verification {
     let (name, pinned_key) = (spec.name.clone(), spec.pinned_key.clone());
     match tokio::task::spawn_blocking(move || integrity::verify(&spec, integrity::walk::cores())).await {
         Ok(v) => v,

@@ -101,7 +101,7 @@ pub const REGISTRY_LIMIT: usize = 5000;
 /// The "N new" marker stops counting here.
 pub const NEWER_COUNT_CAP: u64 = 10_000;
 
-struct Spec {
+struct ListingSql {
     select: &'static str,
     /// Parameters the SELECT itself takes.
     select_params: Vec<Value>,
@@ -118,43 +118,43 @@ enum Order {
     Whole(&'static str),
 }
 
-impl Spec {
-    fn stream(select: &'static str, map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>) -> Spec {
-        Spec { select, select_params: vec![], base: None, order: Order::Keyset, map }
+impl ListingSql {
+    fn stream(select: &'static str, map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>) -> ListingSql {
+        ListingSql { select, select_params: vec![], base: None, order: Order::Keyset, map }
     }
 }
 
-fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> Spec {
+fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> ListingSql {
     match listing {
-        Listing::Alerts if grouped => Spec {
+        Listing::Alerts if grouped => ListingSql {
             order: Order::Whole("GROUP BY rule ORDER BY min(priority), count(*) DESC"),
-            ..Spec::stream(alerts::GROUPED, |r| alerts::group_from_row(r).map(Row::RuleGroup))
+            ..ListingSql::stream(alerts::GROUPED, |r| alerts::group_from_row(r).map(Row::RuleGroup))
         },
-        Listing::Tenants => Spec {
+        Listing::Tenants => ListingSql {
             select_params: vec![Value::Integer(now_ms - 3_600_000), Value::Integer(now_ms)],
             order: Order::Whole("ORDER BY t.name"),
-            ..Spec::stream(tenants::SELECT, |r| tenants::from_row(r).map(Row::Tenant))
+            ..ListingSql::stream(tenants::SELECT, |r| tenants::from_row(r).map(Row::Tenant))
         },
-        Listing::Alerts => Spec::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
-        Listing::Access => Spec::stream(access::SELECT, |r| access::from_row(r).map(Row::Access)),
-        Listing::Bans => Spec {
+        Listing::Alerts => ListingSql::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
+        Listing::Access => ListingSql::stream(access::SELECT, |r| access::from_row(r).map(Row::Access)),
+        Listing::Bans => ListingSql {
             base: (!history).then(|| (bans::ACTIVE, vec![Value::Integer(now_ms)])),
-            ..Spec::stream(bans::SELECT, |r| bans::from_row(r).map(Row::Ban))
+            ..ListingSql::stream(bans::SELECT, |r| bans::from_row(r).map(Row::Ban))
         },
-        Listing::Integrity => Spec {
+        Listing::Integrity => ListingSql {
             order: Order::Whole("ORDER BY g.name"),
-            ..Spec::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
+            ..ListingSql::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
         },
-        Listing::Audit => Spec::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
-        Listing::Sources => Spec {
+        Listing::Audit => ListingSql::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
+        Listing::Sources => ListingSql {
             order: Order::Whole("ORDER BY source"),
-            ..Spec::stream(status::SELECT, |r| status::row_from(r).map(Row::Source))
+            ..ListingSql::stream(status::SELECT, |r| status::row_from(r).map(Row::Source))
         },
-        Listing::Fleet => Spec::stream(fleet::SELECT, |r| fleet::from_row(r).map(Row::Fleet)),
+        Listing::Fleet => ListingSql::stream(fleet::SELECT, |r| fleet::from_row(r).map(Row::Fleet)),
     }
 }
 
-impl Spec {
+impl ListingSql {
     /// ` WHERE <base> AND <filter> AND <extra>` (empty when there is no condition) and its
     /// parameters: the one place a pane's rows are chosen, for reading them and for counting them.
     fn conditions(&self, filter: Option<&Filter>, extra: Option<(&str, i64)>) -> (String, Vec<Value>) {
