@@ -787,17 +787,13 @@ fn a_missing_profile_is_named_on_every_retry_of_the_collector() {
             .and_then(|(_, rest)| rest.trim_end_matches(" s").parse::<u64>().ok())
             .is_some_and(|s| s >= 2)
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let detail = loop {
-        let detail: Option<String> = rampart::store::open(&db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
+    let detail = || -> Option<String> {
+        rampart::store::open(&db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
             c.query_row("SELECT detail FROM source_status WHERE source = 'cloudwatch:/g'", [], |r| r.get(0)).ok()
-        });
-        if let Some(d) = detail.filter(|d| retried(d)) {
-            break d;
-        }
-        assert!(std::time::Instant::now() < deadline, "the collector retried within a minute");
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        })
     };
+    let detail = crate::support::wait_for("the collector to retry", detail, |d| d.as_deref().is_some_and(retried))
+        .unwrap_or_default();
     assert!(
         detail.starts_with("the AWS profile 'nosuch' gives no credentials: it is not in ~/.aws/config"),
         "{detail}"

@@ -6,7 +6,6 @@ use crate::support::wait_for;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::Collector;
 use moto::{Fault, FaultProxy, Moto};
@@ -740,11 +739,8 @@ impl SelfSignedServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "openssl s_server did not listen on port {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let listening = || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        wait_for(&format!("openssl s_server on port {port}"), listening, |up| *up);
         SelfSignedServer { child, port, _dir: dir }
     }
 }

@@ -273,15 +273,11 @@ fn leftovers(lab: &Lab, bridge: &str) -> (Vec<String>, Vec<String>) {
 /// Waits until every address of `container` can be sent from: IPv6 duplicate address detection
 /// has finished (a freshly attached link's link-local address is "tentative" for a second or so).
 fn wait_until_addresses_settle(lab: &Lab, container: &str) {
-    let start = std::time::Instant::now();
-    loop {
-        let addresses = lab.run(container, "ip -6 addr");
-        if !addresses.contains("tentative") {
-            return;
-        }
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "never settled: {addresses}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    crate::support::wait_for(
+        "the addresses to settle",
+        || lab.run(container, "ip -6 addr"),
+        |addresses| !addresses.contains("tentative"),
+    );
 }
 
 /// Isolates the lab's first tenant and proves that its client reaches the host's service on no

@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
 use rampart::store::related::Related;
 
@@ -81,22 +80,17 @@ fn wait_read_to_end(child: &Child, path: &Path) {
 /// committed with it.
 fn wait_position_at_end(db: &Path, path: &Path) {
     let len = std::fs::metadata(path).unwrap().len() as i64;
-    let start = Instant::now();
-    loop {
-        let offset: Option<i64> = rampart::store::open(db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
+    let offset = || -> Option<i64> {
+        rampart::store::open(db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
             c.query_row(
                 "SELECT json_extract(position, '$.offset') FROM cursors WHERE source = 'file:' || ?",
                 [path.to_str()],
                 |r| r.get(0),
             )
             .ok()
-        });
-        if offset == Some(len) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "the position is {offset:?}, the file has {len} bytes");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        })
+    };
+    support::wait_for(&format!("the position at the file's {len} bytes"), offset, |at| *at == Some(len));
 }
 
 fn collect(db: &Path, config: &Path) -> Collector {
@@ -195,17 +189,11 @@ fn falco_output_written_to_a_file_becomes_alerts_of_the_right_tenant() {
             "not json at all\n"
         ),
     );
-    let start = Instant::now();
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
-    loop {
-        let tenant: Option<String> = conn.query_row("SELECT tenant FROM alerts LIMIT 1", [], |r| r.get(0)).ok();
-        if tenant.is_some() {
-            assert_eq!(tenant.as_deref(), Some("globex"), "mapped by container id");
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "the alert never arrived");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let tenant =
+        || -> Option<Option<String>> { conn.query_row("SELECT tenant FROM alerts LIMIT 1", [], |r| r.get(0)).ok() };
+    let tenant = support::wait_for("the alert", tenant, Option::is_some);
+    assert_eq!(tenant.flatten().as_deref(), Some("globex"), "mapped by container id");
     let unparsed: i64 = conn
         .query_row("SELECT json_extract(position, '$.unparsed') FROM cursors WHERE source LIKE 'file:%'", [], |r| {
             r.get(0)
@@ -240,16 +228,12 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
         )
         .unwrap();
     }
-    let start = Instant::now();
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
     let rules = || -> Vec<String> {
         let mut stmt = conn.prepare("SELECT rule FROM alerts WHERE source = 'rampart' ORDER BY rule").unwrap();
         stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
     };
-    while rules().len() < 2 {
-        assert!(start.elapsed() < Duration::from_secs(30), "alerts never came: {:?}", rules());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::wait_for("two rules' alerts", rules, |rules| rules.len() >= 2);
     assert_eq!(rules(), ["Brute-force login", "Web attack pattern"]);
     let linked: i64 = conn
         .query_row(
@@ -409,18 +393,12 @@ fn follow_until(db: &Path, log: &Path, done: impl Fn(&rusqlite::Connection) -> b
         move |_: &rusqlite::functions::Context<'_>| Ok(read_offset(std::process::id(), &followed).map(|p| p as i64));
     conn.create_scalar_function("follower_read", 0, rusqlite::functions::FunctionFlags::SQLITE_UTF8, read).unwrap();
     let (writer, thread) = StoreWriter::spawn(conn, std::sync::Arc::new(ChangeNotes::default()));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let file =
         LogFile { path: log.to_owned(), format: Format::Combined(rampart::parse::TenantRule::Fixed("acme".into())) };
     let task = rt.spawn(logfile::run(writer.clone(), file));
     let reader = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
-    rt.block_on(async {
-        let start = Instant::now();
-        while !done(&reader) {
-            assert!(start.elapsed() < Duration::from_secs(60), "the follower never got there");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
+    support::wait_for("the follower to get there", || done(&reader), |done| *done);
     task.abort();
     let _ = rt.block_on(task);
     drop(writer);
