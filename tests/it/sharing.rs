@@ -17,13 +17,14 @@ fn operator(name: &str) -> Operator {
     Operator { name: name.into(), ssh_client: None, host: "h".into(), ..Default::default() }
 }
 
-/// A console's effect runner on `db`, with its own reader and writer, as `rampart` starts one.
-fn console(db: &std::path::Path, name: &str) -> (Workers, tokio::sync::mpsc::UnboundedReceiver<Msg>) {
+/// A console's effect runner on `db`, with its own reader and writer, as `rampart` starts one, and
+/// the notes its writer keeps of what it changed (what the live event loop waits on).
+fn console(db: &std::path::Path, name: &str) -> (Workers, tokio::sync::mpsc::UnboundedReceiver<Msg>, Arc<ChangeNotes>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (writer, _thread) =
-        StoreWriter::spawn(store::open(db, Access::ReadWrite).unwrap(), Arc::new(ChangeNotes::default()));
+    let notes = Arc::new(ChangeNotes::default());
+    let (writer, _thread) = StoreWriter::spawn(store::open(db, Access::ReadWrite).unwrap(), notes.clone());
     let reader = store::open(db, Access::ReadOnly).unwrap();
-    (Workers::start(reader, writer, tx, Backend::Demo, operator(name), "/nonexistent".into()), rx)
+    (Workers::start(reader, writer, tx, Backend::Demo, operator(name), "/nonexistent".into()), rx, notes)
 }
 
 async fn next_matching(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>, what: impl Fn(&Msg) -> bool) -> Msg {
@@ -53,11 +54,14 @@ fn one_console_sees_what_another_did() {
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let (alice, mut alice_rx) = console(&db, "alice");
-        let (_bob, mut bob_rx) = console(&db, "bob");
+        let (alice, mut alice_rx, alice_notes) = console(&db, "alice");
+        let (_bob, mut bob_rx, _) = console(&db, "bob");
         alice.run(Effect::Respond(Request::Acknowledge { alert_id: 1000, rule: "r".into() }));
         let done = next_matching(&mut alice_rx, |m| matches!(m, Msg::Responded(_))).await;
         assert!(matches!(&done, Msg::Responded(o) if o.ok), "{done:?}");
+        // Alice's console hears of its own action as the live event loop does: from its writer's notes.
+        let own = rampart::app::effects::next_change(&alice_notes).await;
+        assert!(matches!(own, Msg::StoreChanged(t) if t.intersects(Tables::ALERTS)), "{own:?}");
         let seen = next_matching(&mut bob_rx, |m| matches!(m, Msg::StoreChanged(_))).await;
         assert!(matches!(seen, Msg::StoreChanged(t) if t == Tables::ALL), "bob's console is told to reload");
     });
