@@ -25,7 +25,7 @@ pub struct NewEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Entry {
+pub struct AuditRow {
     pub id: i64,
     pub new: NewEntry,
     pub prev_hash: String,
@@ -47,8 +47,8 @@ pub const FIELDS: Fields = Fields {
 pub const SELECT: &str = "SELECT id, ts, operator, ssh_client, host, action, target, reason, outcome, \
      detail_json, prev_hash, hash FROM audit";
 
-pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
-    Ok(Entry {
+pub fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
         id: r.get(0)?,
         new: NewEntry {
             ts: r.get(1)?,
@@ -97,7 +97,7 @@ fn chain_hash(id: i64, e: &NewEntry, prev_hash: &str) -> String {
 
 /// Appends an entry. Call inside a write transaction (`BEGIN IMMEDIATE`), so that the chain stays
 /// whole when several processes write to one store.
-pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
+pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<AuditRow> {
     let (last_id, prev_hash): (i64, String) = conn
         .query_row("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .or_else(|e| match e {
@@ -115,7 +115,7 @@ pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
     values.push(SqlValue::Text(hash.clone()));
     conn.prepare_cached(&format!("INSERT INTO audit ({CHAINED}, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))?
         .execute(params_from_iter(values))?;
-    Ok(Entry { id, new: e.clone(), prev_hash, hash })
+    Ok(AuditRow { id, new: e.clone(), prev_hash, hash })
 }
 
 /// Which store this is: the random id made when the store was created, which every message the
@@ -203,7 +203,11 @@ pub fn guard_problems(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 }
 
 /// The newest rows that `filter` keeps (by time, then id), at most `limit`.
-pub fn newest(conn: &Connection, filter: Option<&super::filter::Filter>, limit: usize) -> rusqlite::Result<Vec<Entry>> {
+pub fn newest(
+    conn: &Connection,
+    filter: Option<&super::filter::Filter>,
+    limit: usize,
+) -> rusqlite::Result<Vec<AuditRow>> {
     let (condition, mut params) = match filter {
         Some(f) => (format!(" WHERE ({})", f.sql), f.params.clone()),
         None => (String::new(), Vec::new()),

@@ -15,7 +15,7 @@ pub enum Row {
     Access(access::AccessEvent),
     Ban(bans::Ban),
     Integrity(integrity::IntegrityRow),
-    Audit(audit::Entry),
+    Audit(audit::AuditRow),
     Fleet(fleet::FleetRow),
     RuleGroup(alerts::RuleGroup),
     Source(status::SourceRow),

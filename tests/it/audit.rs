@@ -67,7 +67,7 @@ fn audit_list_shows_every_column_of_the_rows_real_actions_wrote() {
 
     // Every row as the store holds it, newest first.
     let conn = store::open(&db, Access::ReadOnly).unwrap();
-    let mut stored: Vec<audit::Entry> = conn
+    let mut stored: Vec<audit::AuditRow> = conn
         .prepare(&format!("{} ORDER BY id DESC", audit::SELECT))
         .unwrap()
         .query_map([], audit::from_row)
