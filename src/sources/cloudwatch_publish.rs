@@ -23,7 +23,7 @@ use super::aws::{backoff, classify, client_for, credentials_problem, Problem};
 use crate::config::cloudwatch::PublishConfig;
 use crate::store::audit::Identity;
 use crate::store::now_ms;
-pub use crate::store::outbox::{pending, Kind, Pending, Published};
+pub use crate::store::outbox::{pending, Outgoing, Pending, Published};
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Tables};
 
@@ -443,7 +443,7 @@ pub fn published_audit(messages: &[String], me: &Identity) -> PublishedAudit {
 mod tests {
     use super::*;
 
-    fn row(kind: Kind, id: i64, ts: i64, size: usize) -> Pending {
+    fn row(kind: Outgoing, id: i64, ts: i64, size: usize) -> Pending {
         let mut fields = serde_json::Map::new();
         fields.insert("id".into(), json!(id));
         fields.insert("text".into(), json!("x".repeat(size)));
@@ -453,9 +453,9 @@ mod tests {
     #[test]
     fn a_batch_is_chronological_keeps_each_table_in_id_order_and_says_where_it_ends() {
         let now = 10_000_000_000;
-        let audit = vec![row(Kind::Audit, 1, now - 50, 1), row(Kind::Audit, 2, now - 10, 1)];
+        let audit = vec![row(Outgoing::Audit, 1, now - 50, 1), row(Outgoing::Audit, 2, now - 10, 1)];
         // Alert 8 is older than alert 7 (Falco's own times arrive out of order): still after it.
-        let alerts = vec![row(Kind::Alert, 7, now - 30, 1), row(Kind::Alert, 8, now - 40, 1)];
+        let alerts = vec![row(Outgoing::Alert, 7, now - 30, 1), row(Outgoing::Alert, 8, now - 40, 1)];
         let b = batch(vec![audit, alerts, vec![], vec![]], Published::default(), now, "h", "s");
         let times: Vec<i64> = b.events.iter().map(|e| e.0).collect();
         assert_eq!(times, [now - 50, now - 30, now - 30, now - 10], "never going back");
@@ -489,17 +489,17 @@ mod tests {
     #[test]
     fn a_batch_stays_within_the_event_and_byte_limits_and_old_rows_are_stamped_within_14_days() {
         let now = 100 * 86_400_000;
-        let many: Vec<Pending> = (1..=12_000).map(|i| row(Kind::Ban, i, 0, 1)).collect();
+        let many: Vec<Pending> = (1..=12_000).map(|i| row(Outgoing::Ban, i, 0, 1)).collect();
         let b = batch(vec![vec![], vec![], many, vec![]], Published::default(), now, "h", "s");
         let bytes: usize = b.events.iter().map(|e| e.1.len() + EVENT_OVERHEAD).sum();
         assert!(b.events.len() <= MAX_EVENTS && bytes <= MAX_BYTES && bytes > MAX_BYTES - 300);
         assert_eq!(b.after.ban, b.events.len() as i64);
         assert!(b.events.iter().all(|e| e.0 >= now - 14 * 86_400_000));
-        let big: Vec<Pending> = (1..=20).map(|i| row(Kind::Audit, i, now, 100_000)).collect();
+        let big: Vec<Pending> = (1..=20).map(|i| row(Outgoing::Audit, i, now, 100_000)).collect();
         let b = batch(vec![big, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         let bytes: usize = b.events.iter().map(|e| e.1.len() + EVENT_OVERHEAD).sum();
         assert!(bytes <= MAX_BYTES && b.events.len() == 10, "{} events, {bytes} bytes", b.events.len());
-        let huge = vec![row(Kind::Audit, 1, now, 400_000)];
+        let huge = vec![row(Outgoing::Audit, 1, now, 400_000)];
         let b = batch(vec![huge, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         assert!(b.events[0].1.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES);
     }
@@ -508,7 +508,7 @@ mod tests {
     fn a_batch_spans_less_than_a_day() {
         let now = 100 * 86_400_000;
         let rows: Vec<Pending> =
-            (0..5).map(|i| row(Kind::Audit, i + 1, now - 5 * 86_400_000 + i * 86_400_000, 1)).collect();
+            (0..5).map(|i| row(Outgoing::Audit, i + 1, now - 5 * 86_400_000 + i * 86_400_000, 1)).collect();
         let b = batch(vec![rows, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         assert_eq!(b.events.len(), 1);
     }

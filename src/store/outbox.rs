@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 /// The tables published, by the `kind` their events carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum Outgoing {
     Audit,
     Alert,
     Ban,
@@ -16,16 +16,17 @@ pub enum Kind {
     Integrity,
 }
 
-impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Audit, Kind::Alert, Kind::Ban, Kind::Unban, Kind::Integrity];
+impl Outgoing {
+    pub const ALL: [Outgoing; 5] =
+        [Outgoing::Audit, Outgoing::Alert, Outgoing::Ban, Outgoing::Unban, Outgoing::Integrity];
 
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Audit => "audit",
-            Kind::Alert => "alert",
-            Kind::Ban => "ban",
-            Kind::Unban => "unban",
-            Kind::Integrity => "integrity",
+            Outgoing::Audit => "audit",
+            Outgoing::Alert => "alert",
+            Outgoing::Ban => "ban",
+            Outgoing::Unban => "unban",
+            Outgoing::Integrity => "integrity",
         }
     }
 }
@@ -48,23 +49,23 @@ pub struct Published {
 }
 
 impl Published {
-    pub fn get(&self, kind: Kind) -> i64 {
+    pub fn get(&self, kind: Outgoing) -> i64 {
         match kind {
-            Kind::Audit => self.audit,
-            Kind::Alert => self.alert,
-            Kind::Ban => self.ban,
-            Kind::Unban => self.unban,
-            Kind::Integrity => self.integrity,
+            Outgoing::Audit => self.audit,
+            Outgoing::Alert => self.alert,
+            Outgoing::Ban => self.ban,
+            Outgoing::Unban => self.unban,
+            Outgoing::Integrity => self.integrity,
         }
     }
 
-    pub fn set(&mut self, kind: Kind, id: i64) {
+    pub fn set(&mut self, kind: Outgoing, id: i64) {
         match kind {
-            Kind::Audit => self.audit = id,
-            Kind::Alert => self.alert = id,
-            Kind::Ban => self.ban = id,
-            Kind::Unban => self.unban = id,
-            Kind::Integrity => self.integrity = id,
+            Outgoing::Audit => self.audit = id,
+            Outgoing::Alert => self.alert = id,
+            Outgoing::Ban => self.ban = id,
+            Outgoing::Unban => self.unban = id,
+            Outgoing::Integrity => self.integrity = id,
         }
     }
 
@@ -84,7 +85,7 @@ impl Published {
 /// A row waiting to be published: its table, id, time, and its fields as the event gives them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
-    pub kind: Kind,
+    pub kind: Outgoing,
     pub id: i64,
     pub ts: i64,
     pub fields: Map<String, Value>,
@@ -93,15 +94,15 @@ pub struct Pending {
 /// Each table's query: id, time and the row as a JSON object. Alerts are in Falco's shape (so a
 /// `format = "falco"` reader takes them as they are); alerts that came from CloudWatch are not
 /// published again (they are another host's, or already in CloudWatch).
-fn query(kind: Kind) -> &'static str {
+fn query(kind: Outgoing) -> &'static str {
     match kind {
-        Kind::Audit => {
+        Outgoing::Audit => {
             "SELECT id, ts, json_object('id', id, 'ts', ts, 'operator', operator, 'ssh_client', ssh_client, \
              'host', host, 'action', action, 'target', target, 'reason', reason, 'outcome', outcome, \
              'detail_json', detail_json, 'prev_hash', prev_hash, 'hash', hash) \
              FROM audit WHERE id > ? ORDER BY id LIMIT ?"
         }
-        Kind::Alert => {
+        Outgoing::Alert => {
             "SELECT id, ts, json_object('id', id, 'ts', ts, \
              'time', strftime('%Y-%m-%dT%H:%M:%fZ', ts / 1000.0, 'unixepoch'), 'priority', priority, \
              'rule', rule, 'source', source, 'hostname', hostname, 'tenant', tenant, 'output', output, \
@@ -110,18 +111,18 @@ fn query(kind: Kind) -> &'static str {
              'src_ip', src_ip) \
              FROM alerts WHERE id > ? AND source NOT LIKE 'cloudwatch:%' ORDER BY id LIMIT ?"
         }
-        Kind::Ban => {
+        Outgoing::Ban => {
             "SELECT id, banned_at, json_object('id', id, 'jail', jail, 'ip', ip, 'banned_at', banned_at, \
              'ban_seconds', ban_seconds, 'ban_count', ban_count, 'failures', failures, 'source', source, \
              'tenant', tenant, 'unbanned_at', unbanned_at, 'unbanned_by', unbanned_by) \
              FROM bans WHERE id > ? ORDER BY id LIMIT ?"
         }
-        Kind::Unban => {
+        Outgoing::Unban => {
             "SELECT e.id, e.at, json_object('id', e.id, 'ban', e.ban, 'jail', b.jail, 'ip', b.ip, \
              'banned_at', b.banned_at, 'unbanned_at', e.at, 'unbanned_by', e.by, 'tenant', b.tenant) \
              FROM ban_ends e JOIN bans b ON b.id = e.ban WHERE e.id > ? ORDER BY e.id LIMIT ?"
         }
-        Kind::Integrity => {
+        Outgoing::Integrity => {
             "SELECT id, coalesce(finished, started), json_object('id', id, 'target', target, 'started', started, \
              'finished', finished, 'signature_ok', signature_ok, 'checked', checked, 'modified', modified, \
              'added', added, 'removed', removed, 'unreadable', unreadable, 'error', error, \
@@ -134,7 +135,7 @@ fn query(kind: Kind) -> &'static str {
 /// Up to `limit` unpublished rows of each table, each table in id order.
 pub fn pending(conn: &Connection, after: &Published, limit: usize) -> rusqlite::Result<Vec<Vec<Pending>>> {
     let mut tables = Vec::new();
-    for kind in Kind::ALL {
+    for kind in Outgoing::ALL {
         let mut stmt = conn.prepare_cached(query(kind))?;
         let rows = stmt.query_map(rusqlite::params![after.get(kind), limit as i64], |r| {
             let text: String = r.get(2)?;
@@ -142,7 +143,7 @@ pub fn pending(conn: &Connection, after: &Published, limit: usize) -> rusqlite::
                 Ok(Value::Object(map)) => map,
                 _ => Map::new(),
             };
-            if kind == Kind::Alert {
+            if kind == Outgoing::Alert {
                 // Stored as a rank; published by name, as Falco writes it.
                 let rank = fields.get("priority").and_then(Value::as_i64).unwrap_or(0);
                 let name = crate::store::priority::Priority::from_rank(rank).to_string();
