@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ALERT: &str = r#"{"hostname":"h1","output":"A shell was spawned","output_fields":{"container.name":"globex-web-1"},"priority":"Critical","rule":"Terminal shell in container","source":"syscall","tags":["shell"],"time":"2026-11-26T11:54:56.789012345Z"}"#;
 
@@ -112,26 +112,19 @@ fn a_listener_other_hosts_can_reach_refuses_to_start_without_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_with(dir.path(), &format!("listen = \"0.0.0.0:{port}\""));
     let db = dir.path().join("n.db");
-    let mut child = crate::support::rampart()
+    let child = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`rampart collect` started with an open listener and no secret");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    // Killed when dropped: a collector that started after all is not left behind.
+    let mut child = crate::support::Collector { child };
+    let status =
+        crate::support::wait_for("`rampart collect` to refuse", || child.child.try_wait().unwrap(), Option::is_some);
+    let status = status.expect("it ended");
     assert!(!status.success(), "it must not start");
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(
         err.contains(&format!("[falco] listen = \"0.0.0.0:{port}\" is reachable from other hosts"))
             && err.contains("token is not set")

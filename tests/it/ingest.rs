@@ -166,11 +166,7 @@ fn falco_piped_in_live_is_stored_as_it_comes_not_when_the_pipe_closes() {
         let (_, out, _) = rampart(&db, &["alerts", "list", "--json"], None);
         serde_json::from_str::<serde_json::Value>(&out).map_or(0, |v| v.as_array().map_or(0, Vec::len))
     };
-    let start = std::time::Instant::now();
-    while stored() < 2 {
-        assert!(start.elapsed() < std::time::Duration::from_secs(10), "two alerts written, the pipe open: not stored");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    crate::support::wait_for("two alerts written, the pipe open, stored", stored, |n| *n >= 2);
     pipe.write_all(alert(3).as_bytes()).unwrap();
     drop(pipe);
     let out = falco.wait_with_output().unwrap();

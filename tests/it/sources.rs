@@ -317,13 +317,9 @@ fn work_under_way_is_not_the_last_error() {
     assert_eq!(last_error.as_deref(), Some("throttled by CloudWatch (ThrottlingException); retrying in 2 s"));
 }
 
-/// Polls `probe` until it holds, for at most 30 s.
+/// Waits until `probe` holds ([`support::wait_for`]).
 fn until(what: &str, probe: impl Fn() -> bool) {
-    let start = std::time::Instant::now();
-    while !probe() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{what} never happened");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::support::wait_for(what, probe, |held| *held);
 }
 
 /// `rampart collect` names every source it starts, marks the ones no longer in its config, says
