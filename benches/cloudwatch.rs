@@ -17,6 +17,16 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
+/// What `moto::rampart` starts from, as the tests' support module has it: the binary under test
+/// without a backtrace.
+mod support {
+    pub fn rampart() -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"));
+        command.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE");
+        command
+    }
+}
+
 /// What `moto::collector` hands back, as the tests' support module has it: the collector
 /// process, killed when dropped.
 pub struct Collector {

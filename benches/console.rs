@@ -274,23 +274,23 @@ fn filters(db: &Path, size: Option<&str>) {
 fn index(db: &Path) {
     let conn = store::open(db, Access::ReadWrite).unwrap();
     let before = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
-    let from = store::search::indexed_through(&conn).unwrap();
+    let from = store::indexer::indexed_through(&conn).unwrap();
     let t0 = Instant::now();
     let mut chunks = Vec::new();
     let mut sizes = Vec::new();
     // As the collector's indexer does: each chunk sized from how long the last one took; or,
     // with RAMPART_BENCH_CHUNK_ROWS, every chunk that size (5000 is how it was before).
     let fixed: Option<i64> = std::env::var("RAMPART_BENCH_CHUNK_ROWS").ok().and_then(|v| v.parse().ok());
-    let mut rows = fixed.unwrap_or(store::search::CHUNK_ROWS);
+    let mut rows = fixed.unwrap_or(store::indexer::CHUNK_ROWS);
     loop {
         let c0 = Instant::now();
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let p = store::search::index_chunk(&conn, rows).unwrap();
+        let p = store::indexer::index_chunk(&conn, rows).unwrap();
         let took = c0.elapsed();
         conn.execute_batch("COMMIT").unwrap();
         chunks.push(c0.elapsed());
         sizes.push(rows);
-        rows = fixed.unwrap_or_else(|| store::search::next_chunk(rows, took));
+        rows = fixed.unwrap_or_else(|| store::indexer::next_chunk(rows, took));
         if p.caught_up() {
             chunks.sort();
             sizes.sort();
@@ -406,7 +406,7 @@ fn keystrokes_under_burst(db: &Path) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let rules = runtime.spawn(rampart::detect::runner::run(writer.clone(), db.to_owned(), Default::default()));
     let reader = store::open(db, Access::ReadOnly).unwrap();
-    let judged_up_to = || rampart::store::judged::position(&reader).unwrap_or(0);
+    let judged_up_to = || rampart::store::detections::position(&reader).unwrap_or(0);
     let mut gen = Generator::new(11);
     let mut batch = Vec::new();
     // The rules first judge the history the store already holds.

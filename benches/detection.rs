@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use corpus::Label;
 use rampart::store::access::AccessEvent;
-use rampart::store::judged::Detection;
+use rampart::store::detections::Detection;
 
 /// The corpus parsed as `rampart ingest access --tenant acme` would store it, ids from 1.
 fn corpus_events() -> (Vec<AccessEvent>, Vec<Label>) {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use rampart::integrity::{self, sign, walk, Spec, Verdict};
+use rampart::integrity::{self, sign, walk, TargetCheck, Verdict};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -63,7 +63,7 @@ fn main() {
     let manifest = dir.path().join("MANIFEST");
     std::fs::write(&manifest, &made.bytes).unwrap();
     std::fs::write(integrity::signature_path(&manifest), &made.signature).unwrap();
-    let spec = Spec {
+    let spec = TargetCheck {
         name: "bench".into(),
         root: tree.clone(),
         manifest,

@@ -132,7 +132,7 @@ impl Marks {
     }
 }
 
-pub use rampart::store::judged::Detection;
+pub use rampart::store::detections::Detection;
 
 #[derive(Default)]
 struct Window {

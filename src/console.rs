@@ -13,7 +13,7 @@ use ratatui::layout::Rect;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::app::effects::Workers;
+use crate::app::effects::{self, Workers};
 use crate::app::msg::{Effect, Msg};
 use crate::app::state::{Role, Session, State};
 use crate::app::update;
@@ -188,7 +188,7 @@ async fn event_loop(
                 None => Some(Msg::Quit),
             },
             Some(m) = msgs.recv() => Some(m),
-            tables = notes.next() => Some(Msg::StoreChanged(tables)),
+            changed = effects::next_change(notes) => Some(changed),
             _ = tick.tick() => Some(collecting.on_tick(&state).unwrap_or_else(|| Msg::Tick(now_ms()))),
             _ = sigterm.recv() => Some(Msg::Quit),
             _ = sighup.recv() => Some(Msg::Quit),

@@ -2,6 +2,7 @@
 // The one exception, binding text in place for bulk inserts, is `store::access::raw`.
 #![deny(unsafe_code)]
 
+pub mod action;
 pub mod app;
 pub mod cli;
 pub mod collector;
@@ -13,10 +14,12 @@ pub mod fault;
 pub mod host;
 pub mod ingest;
 pub mod integrity;
+pub mod layout;
 pub mod pane;
 pub mod parse;
 pub mod respond;
 pub mod sources;
 pub mod store;
 pub mod terminal;
+pub mod text;
 pub mod ui;

@@ -51,6 +51,20 @@ pub fn unparsed_msg(conn: &Connection, source: &str) -> Msg {
     }
 }
 
+/// What the console hears of the writer's commits: the tables they changed, as the writer noted
+/// them. The live console waits for the next note ([`next_change`]); the in-line runner reads
+/// what an action's writes noted once it is done.
+pub async fn next_change(notes: &ChangeNotes) -> Msg {
+    Msg::StoreChanged(notes.next().await)
+}
+
+/// The tables noted since the last look, as [`next_change`] would deliver them; `None` when
+/// nothing was written.
+pub fn noted_change(notes: &ChangeNotes) -> Option<Msg> {
+    let tables = notes.take();
+    (!tables.is_empty()).then_some(Msg::StoreChanged(tables))
+}
+
 fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
     Msg::ThemeLoaded(crate::config::load_theme(name, config_dir).map(Box::new).map_err(|e| e.to_string()))
 }
@@ -84,7 +98,8 @@ impl Inline {
                     Ok(conn) => conn,
                     Err(e) => return vec![Msg::Responded(Outcome::failed(e.to_string()))],
                 };
-                let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+                let notes = Arc::new(ChangeNotes::default());
+                let (writer, thread) = StoreWriter::spawn(conn, notes.clone());
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 let outcome = match runtime {
                     Ok(rt) => rt.block_on(respond::perform(&writer, &self.backend, &self.operator, &request)),
@@ -92,7 +107,9 @@ impl Inline {
                 };
                 drop(writer);
                 let _ = thread.join();
-                vec![Msg::Responded(outcome), Msg::StoreChanged(Tables::ALL)]
+                let mut msgs = vec![Msg::Responded(outcome)];
+                msgs.extend(noted_change(&notes));
+                msgs
             }
             Effect::LoadTheme(name) => vec![theme_msg(&name, &self.config_dir)],
             Effect::Suspend | Effect::Quit => vec![],
@@ -134,7 +151,7 @@ impl Workers {
         let out = msgs.clone();
         // The baseline is taken now, not when the thread first runs: a commit made right after
         // the console started is then always seen as a change.
-        let seen_version = data_version(&reader);
+        let seen_version = crate::store::transaction::data_version(&reader);
         std::thread::Builder::new()
             .name("store-reader".into())
             .spawn(move || query_loop(reader, seen_version, rx, out))
@@ -184,11 +201,6 @@ impl Workers {
 /// How often the reader looks for commits made by other processes (other consoles, `rampart collect`).
 const DATA_VERSION_POLL: Duration = Duration::from_millis(250);
 
-/// SQLite's count of commits by other connections, as `reader` sees it.
-fn data_version(reader: &Connection) -> Option<i64> {
-    reader.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok()
-}
-
 /// A first answer to a filter is sent within about this long (DESIGN.md's 100 ms to the first
 /// screen): the plain query gets the first part of it, a search newest first the rest.
 const PLAIN_BUDGET: Duration = Duration::from_millis(40);
@@ -223,7 +235,7 @@ fn query_loop(
             match rx.recv_timeout(DATA_VERSION_POLL) {
                 Ok(work) => Some(work),
                 Err(std_mpsc::RecvTimeoutError::Timeout) => {
-                    let version = data_version(&reader);
+                    let version = crate::store::transaction::data_version(&reader);
                     if version != seen_version {
                         seen_version = version;
                         if out.send(Msg::StoreChanged(Tables::ALL)).is_err() {

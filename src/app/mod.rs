@@ -1,6 +1,5 @@
 //! The console as The Elm Architecture: state, the actions keys map to, update, and effects.
 
-pub mod action;
 pub mod effects;
 pub mod msg;
 pub mod state;

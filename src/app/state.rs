@@ -4,7 +4,9 @@ use ratatui::layout::Rect;
 use tui_textarea::TextArea;
 
 use super::msg::Effect;
+use crate::config::keymap::Chord;
 use crate::config::{Keymap, Theme};
+use crate::layout;
 use crate::pane::Pane;
 use crate::respond::{Operator, Request};
 use crate::store::filter::Filter;
@@ -13,7 +15,6 @@ use crate::store::overview::Overview;
 use crate::store::related::Related;
 use crate::store::window::{Around, Page, Row, Searched};
 use crate::store::writer::Tables;
-use crate::ui::layout;
 
 /// Facts about this console's session (the role changes when a viewer takes over collecting).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,8 +263,13 @@ pub struct State {
     /// Where each jump (T, E, a `:` command naming a row) came from, newest last: Esc or Backspace
     /// goes back.
     pub back: Vec<Place>,
+    /// The keys of a sequence typed so far (`g` of `g g`), until the sequence is complete.
+    pub pending_keys: Vec<Chord>,
     next_generation: u64,
 }
+
+/// The back stack keeps this many places; a jump beyond it forgets the oldest.
+pub const BACK_LIMIT: usize = 20;
 
 /// A view to go back to: the focus before a jump, and the filter and selection the jump changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -292,6 +298,7 @@ impl State {
             keymap,
             focus: Pane::Tenants,
             back: Vec::new(),
+            pending_keys: Vec::new(),
             zoomed: false,
             panes,
             overview: Overview::default(),

@@ -15,7 +15,7 @@ use super::args::StoreArg;
 use crate::config::cloudwatch::PublishConfig;
 use crate::config::Dirs;
 use crate::store::{self, audit, now_ms, Access};
-use crate::ui::format;
+use crate::text::format;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -144,7 +144,7 @@ pub fn list(db: &Path, args: ListArgs) -> Result<ExitCode> {
 
 /// Every column of a row. `detail` is the row's detail_json as JSON (as text when it is not
 /// JSON); `claimed` is what the environment claimed about the actor, when the row records a claim.
-fn row_json(e: &audit::Entry) -> serde_json::Value {
+fn row_json(e: &audit::AuditRow) -> serde_json::Value {
     let detail = serde_json::from_str::<serde_json::Value>(&e.new.detail_json)
         .unwrap_or_else(|_| serde_json::Value::String(e.new.detail_json.clone()));
     let claimed = detail.get("claimed").cloned().unwrap_or(serde_json::Value::Null);
@@ -158,8 +158,8 @@ fn row_json(e: &audit::Entry) -> serde_json::Value {
 
 /// One line per row, every text made safe for a terminal (an operator name or a reason is text
 /// from outside too).
-fn row_line(e: &audit::Entry) -> String {
-    let clean = |s: &str| crate::ui::sanitize::clean(s, 2000).into_owned();
+fn row_line(e: &audit::AuditRow) -> String {
+    let clean = |s: &str| crate::text::sanitize::clean(s, 2000).into_owned();
     let hash: String = e.hash.chars().take(12).collect();
     format!(
         "{}  {:>6}  {:<20}  {:<15}  {:<12}  {:<10}  {:<28}  {:<7}  {:<12}  {}  {}",

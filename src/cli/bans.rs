@@ -13,7 +13,7 @@ use super::out;
 use crate::config::Config;
 use crate::respond::{self, fail2ban, Backend, Operator, Request};
 use crate::sources::fail2ban::Reader;
-use crate::store::bans::{self, Ban};
+use crate::store::bans;
 use crate::store::writer::{ChangeNotes, StoreWriter, Tables, Write};
 use crate::store::{self, now_ms, Access};
 
@@ -119,12 +119,7 @@ pub fn run(db: &Path, config: &Config, command: BansCommand) -> Result<ExitCode>
 /// The active bans of `ip`: (ban id, jail).
 fn held_by(db: &Path, ip: &str, jail: Option<&str>) -> Result<Vec<(i64, String)>> {
     let conn = store::open(db, Access::ReadOnly)?;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT id, jail FROM bans WHERE ip = ?1 AND (?2 IS NULL OR jail = ?2) AND {}",
-        bans::ACTIVE.replace('?', "?3")
-    ))?;
-    let rows = stmt.query_map(rusqlite::params![ip, jail, now_ms()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(bans::active_of(&conn, ip, jail, now_ms())?)
 }
 
 /// The jails Fail2Ban itself says hold `ip` now (only `jail`, when given).
@@ -145,22 +140,15 @@ async fn banned_now(config: &Config, ip: &str, jail: Option<&str>) -> Result<Vec
 fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
     let conn = store::open(db, Access::ReadOnly)?;
     let now = now_ms();
-    let condition = if all { "1".to_string() } else { bans::ACTIVE.replace('?', &now.to_string()) };
-    let mut stmt = conn.prepare(&format!("{} WHERE {condition} ORDER BY id DESC LIMIT ?", bans::SELECT))?;
-    let rows: Vec<Ban> = stmt.query_map([limit as i64], bans::from_row)?.collect::<rusqlite::Result<_>>()?;
-    let more = if rows.len() < limit {
-        0
-    } else {
-        let total: i64 = conn.query_row(&format!("SELECT count(*) FROM bans WHERE {condition}"), [], |r| r.get(0))?;
-        total as usize - rows.len()
-    };
+    let (rows, total) = bans::newest(&conn, (!all).then_some(now), limit)?;
+    let more = total.saturating_sub(rows.len());
     if json {
         let listed: Vec<serde_json::Value> = rows
             .iter()
             .map(|b| {
                 serde_json::json!({
-                    "ip": b.ip, "jail": b.jail, "banned_at": crate::ui::format::timestamp(b.banned_at),
-                    "expires_at": b.expires_at().map(crate::ui::format::timestamp), "permanent": b.ban_seconds < 0,
+                    "ip": b.ip, "jail": b.jail, "banned_at": crate::text::format::timestamp(b.banned_at),
+                    "expires_at": b.expires_at().map(crate::text::format::timestamp), "permanent": b.ban_seconds < 0,
                     "active": b.is_active(now), "ban_count": b.ban_count, "failures": b.failures,
                     "matches": serde_json::from_str::<serde_json::Value>(&b.matches_json).unwrap_or_default(),
                     "tenant": b.tenant, "source": b.source, "unbanned_by": b.unbanned_by,
@@ -182,19 +170,19 @@ fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
             "FAILS",
             "SOURCE"
         )?;
-        let clean = |s: &str| crate::ui::sanitize::clean(s, 200).into_owned();
+        let clean = |s: &str| crate::text::sanitize::clean(s, 200).into_owned();
         for b in rows {
             let expires = match (b.unbanned_at, b.expires_at()) {
                 (Some(_), _) => "unbanned".to_string(),
                 (None, None) => "permanent".to_string(),
                 (None, Some(t)) if t <= now => "expired".to_string(),
-                (None, Some(t)) => crate::ui::format::duration(t - now),
+                (None, Some(t)) => crate::text::format::duration(t - now),
             };
             out!(
                 "{:<ip_width$} {:<16} {:<20} {:<10} {:>5} {:>6}  {:<9} {}",
                 clean(&b.ip),
                 clean(&b.jail),
-                crate::ui::format::time(b.banned_at),
+                crate::text::format::time(b.banned_at),
                 expires,
                 b.ban_count,
                 b.failures,

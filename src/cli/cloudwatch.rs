@@ -7,7 +7,9 @@ use clap::{Args, Subcommand};
 use color_eyre::Result;
 
 use super::out;
-use crate::sources::cloudwatch::{self, GroupConfig, Problem, RequestBudget, SeenIds};
+use crate::config::cloudwatch::{parse_duration, GroupConfig};
+use crate::sources::aws::{classify, client, credentials_problem, Problem, RequestBudget};
+use crate::sources::cloudwatch::{self, SeenIds};
 
 /// Where to reach CloudWatch Logs; credentials come only from the standard AWS chain.
 #[derive(Debug, Clone, Default, Args)]
@@ -104,8 +106,7 @@ pub fn run(command: CloudwatchCommand) -> Result<ExitCode> {
         match command {
             CloudwatchCommand::Groups { aws, prefix, json } => groups(&aws, prefix, json).await,
             CloudwatchCommand::Tail { aws, group, since, follow, filter_pattern, json } => {
-                let since =
-                    cloudwatch::parse_duration(&since).map_err(|e| out::Mistake::usage(format!("--since: {e}")))?;
+                let since = parse_duration(&since).map_err(|e| out::Mistake::usage(format!("--since: {e}")))?;
                 tail(&aws, group, since, follow, filter_pattern, json).await
             }
         }
@@ -114,8 +115,8 @@ pub fn run(command: CloudwatchCommand) -> Result<ExitCode> {
 
 async fn groups(aws: &AwsArgs, prefix: Option<String>, json: bool) -> Result<ExitCode> {
     let entry = entry(aws, None, Some(prefix.unwrap_or_default()));
-    let (client, sdk) = cloudwatch::client(&entry).await;
-    if let Some(p) = cloudwatch::credentials_problem(&sdk, aws.profile.as_deref()).await {
+    let (client, sdk) = client(&entry).await;
+    if let Some(p) = credentials_problem(&sdk, aws.profile.as_deref()).await {
         return Ok(fail(&p));
     }
     let endpoint = aws.endpoint_url.clone().unwrap_or_else(|| "CloudWatch Logs".into());
@@ -139,7 +140,7 @@ async fn groups(aws: &AwsArgs, prefix: Option<String>, json: bool) -> Result<Exi
 /// Text from outside with every control, bidi override and invisible character made visible and
 /// inert, as the console shows it (it goes straight to a terminal).
 fn clean(s: &str) -> std::borrow::Cow<'_, str> {
-    crate::ui::sanitize::clean_all(s)
+    crate::text::sanitize::clean_all(s)
 }
 
 async fn tail(
@@ -151,8 +152,8 @@ async fn tail(
     json: bool,
 ) -> Result<ExitCode> {
     let entry = entry(aws, Some(group.clone()), None);
-    let (client, sdk) = cloudwatch::client(&entry).await;
-    if let Some(p) = cloudwatch::credentials_problem(&sdk, aws.profile.as_deref()).await {
+    let (client, sdk) = client(&entry).await;
+    if let Some(p) = credentials_problem(&sdk, aws.profile.as_deref()).await {
         return Ok(fail(&p));
     }
     let endpoint = aws.endpoint_url.clone().unwrap_or_else(|| "CloudWatch Logs".into());
@@ -174,7 +175,7 @@ async fn tail(
                 .await;
             let out = match out {
                 Ok(out) => out,
-                Err(e) => return Ok(fail(&cloudwatch::classify(&e, "logs:FilterLogEvents", &group, &endpoint))),
+                Err(e) => return Ok(fail(&classify(&e, "logs:FilterLogEvents", &group, &endpoint))),
             };
             let mut events: Vec<_> = out.events().iter().collect();
             events.sort_by_key(|e| e.timestamp());

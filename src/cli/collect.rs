@@ -44,8 +44,8 @@ fn change(before: Option<&(Health, String)>, s: &SourceStatus) -> Option<String>
     if before == Some(&now) {
         return None;
     }
-    let detail = crate::ui::sanitize::clean(&s.detail, 300);
-    let source = crate::ui::sanitize::clean(&s.source, 200);
+    let detail = crate::text::sanitize::clean(&s.detail, 300);
+    let source = crate::text::sanitize::clean(&s.source, 200);
     match (before, s.health) {
         (None, Health::Ok) => None,
         (Some((was, _)), Health::Ok) if *was != Health::Ok => Some(format!("{source} is ok again: {detail}")),

@@ -13,7 +13,7 @@ use crate::detect::judge::Verdict;
 use crate::ingest::progress::Bar;
 use crate::ingest::{self, Alongside, Counts};
 use crate::store::{self, imports, now_ms, Access};
-use crate::ui::format;
+use crate::text::format;
 
 #[derive(Debug, Subcommand)]
 pub enum IngestCommand {
@@ -79,7 +79,7 @@ pub fn ingest(db: &Path, command: IngestCommand, rules: &crate::detect::Rules) -
     match command {
         IngestCommand::Access { files, tenant, again, .. } => {
             for file in files {
-                let imported = import_file(&conn, &file, imports::Kind::Access, again, |conn, bar| {
+                let imported = import_file(&conn, &file, imports::ImportKind::Access, again, |conn, bar| {
                     ingest::access_file(
                         conn,
                         &file,
@@ -98,7 +98,7 @@ pub fn ingest(db: &Path, command: IngestCommand, rules: &crate::detect::Rules) -
                 bar.finish();
                 Imported::Read(counts?)
             } else {
-                import_file(&conn, &file, imports::Kind::Falco, again, |conn, bar| {
+                import_file(&conn, &file, imports::ImportKind::Falco, again, |conn, bar| {
                     let f = std::fs::File::open(&file).map_err(|e| eyre!("cannot read {}: {e}", file.display()))?;
                     ingest::falco_lines(conn, f, Alongside { rules: None, meter: Some(bar.meter()) })
                 })?
@@ -138,7 +138,7 @@ fn judge(conn: &rusqlite::Connection, rules: &crate::detect::Rules, alongside: V
 fn import_file(
     conn: &rusqlite::Connection,
     path: &Path,
-    kind: imports::Kind,
+    kind: imports::ImportKind,
     again: bool,
     import: impl FnOnce(&rusqlite::Connection, &Bar) -> Result<Counts>,
 ) -> Result<Imported> {

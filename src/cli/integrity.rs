@@ -11,12 +11,12 @@ use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::integrity::compare::{self, ChangeKind};
-use crate::integrity::{self, exit, sign, Spec, Verdict, Verification};
+use crate::integrity::{self, exit, sign, TargetCheck, Verdict, Verification};
 use crate::respond::{self, Operator, Request};
 use crate::sources::integrity::{config_target, resolve};
 use crate::store::integrity::{self as stored, Target};
 use crate::store::{self, now_ms, Access};
-use crate::ui::sanitize::clean_all;
+use crate::text::sanitize::clean_all;
 
 /// Where keys belong (a macro, so the texts below can be put together at compile time).
 macro_rules! key_help {
@@ -184,17 +184,7 @@ fn audit(conn: &Connection, request: &Request, ok: bool, message: &str, detail: 
 
 /// In one transaction.
 fn transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("BEGIN IMMEDIATE").wrap_err("cannot write to the store")?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch("COMMIT").wrap_err("cannot commit to the store")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    store::transaction::immediate(conn, f)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never sees half.
@@ -347,7 +337,7 @@ fn status_word(v: &Verification) -> &'static str {
     }
 }
 
-fn verification_json(spec: &Spec, v: &Verification) -> serde_json::Value {
+fn verification_json(spec: &TargetCheck, v: &Verification) -> serde_json::Value {
     let changes: Vec<serde_json::Value> = v
         .changes
         .iter()
@@ -378,13 +368,13 @@ fn verification_json(spec: &Spec, v: &Verification) -> serde_json::Value {
         "added": v.count(ChangeKind::Added),
         "removed": v.count(ChangeKind::Removed),
         "unreadable": v.count(ChangeKind::Unreadable),
-        "started": crate::ui::format::timestamp(v.started_ms),
+        "started": crate::text::format::timestamp(v.started_ms),
         "duration_ms": v.finished_ms - v.started_ms,
         "changes": changes,
     })
 }
 
-fn print_verification(spec: &Spec, v: &Verification) {
+fn print_verification(spec: &TargetCheck, v: &Verification) {
     println!("{}: {}", spec.name, v.summary());
     let found = match (&v.fingerprint, &v.pinned_key) {
         (Some(found), Some(pinned)) if found != pinned => format!(" · key beside the manifest {found}"),
@@ -399,7 +389,7 @@ fn print_verification(spec: &Spec, v: &Verification) {
     );
     for kind in ChangeKind::ALL {
         for c in v.changes.iter().filter(|c| c.kind == kind) {
-            let path = crate::ui::sanitize::clean_all(&c.display_path()).into_owned();
+            let path = crate::text::sanitize::clean_all(&c.display_path()).into_owned();
             match kind {
                 ChangeKind::Changed => {
                     println!("{:<11} {path}", kind.as_str());
@@ -424,16 +414,16 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
             .map(|t| {
                 let last = t.run.as_ref().map(|r| {
                     serde_json::json!({
-                        "status": r.status().label(), "started": crate::ui::format::timestamp(r.started),
+                        "status": r.status().label(), "started": crate::text::format::timestamp(r.started),
                         "duration_ms": r.duration_ms(), "checked": r.checked, "changed": r.modified, "added": r.added,
                         "removed": r.removed, "unreadable": r.unreadable, "signature_ok": r.signature_ok,
                         "problem": r.error, "key_found": r.key_fingerprint,
                     })
                 });
                 serde_json::json!({
-                    "name": t.name, "tenant": t.tenant, "status": t.status().label(), "root": t.root,
-                    "manifest": t.manifest_path, "public_key": t.pubkey_path, "key_fingerprint": t.fingerprint(),
-                    "every_ms": t.every_ms, "baselined_at": t.baselined_at.map(crate::ui::format::timestamp),
+                    "name": t.target.name, "tenant": t.target.tenant, "status": t.status().label(), "root": t.target.root,
+                    "manifest": t.target.manifest_path, "public_key": t.target.pubkey_path, "key_fingerprint": t.fingerprint(),
+                    "every_ms": t.target.every_ms, "baselined_at": t.target.baselined_at.map(crate::text::format::timestamp),
                     "last": last,
                 })
             })
@@ -446,11 +436,11 @@ fn list(db: &Path, config: &Config, json: bool) -> Result<ExitCode> {
         for t in rows {
             out!(
                 "{:<20} {:<12} {:<18} {:<20} {}",
-                clean_all(&t.name),
-                clean_all(t.tenant.as_deref().unwrap_or("-")),
+                clean_all(&t.target.name),
+                clean_all(t.target.tenant.as_deref().unwrap_or("-")),
                 t.status().label(),
-                t.run.as_ref().map_or_else(|| "-".to_string(), |r| crate::ui::format::time(r.started)),
-                clean_all(&t.manifest_path)
+                t.run.as_ref().map_or_else(|| "-".to_string(), |r| crate::text::format::time(r.started)),
+                clean_all(&t.target.manifest_path)
             )?;
         }
     }
@@ -497,7 +487,11 @@ fn print_warnings(trusted: bool, w: &compare::Warnings) {
         if !list.is_empty() {
             println!("  WARNING: {} {title}:", list.len());
             for (path, what) in list.iter().take(50) {
-                println!("    {}  ({})", crate::ui::sanitize::clean_all(path), crate::ui::sanitize::clean_all(what));
+                println!(
+                    "    {}  ({})",
+                    crate::text::sanitize::clean_all(path),
+                    crate::text::sanitize::clean_all(what)
+                );
             }
             if list.len() > 50 {
                 println!("    … and {} more", list.len() - 50);

@@ -8,17 +8,16 @@ use std::time::Duration;
 use clap::Subcommand;
 use color_eyre::eyre::bail;
 use color_eyre::Result;
-use rusqlite::params_from_iter;
-use rusqlite::types::Value;
 
 use super::args::ListArgs;
 use super::out::{self, Mistake};
 use crate::pane::Pane;
 use crate::store::filter::{compile, Filter};
+use crate::store::newest::{self, Stream};
 use crate::store::scan::{self, Scan};
 use crate::store::window::{Around, Listing, Query, Row, Searched};
-use crate::store::{self, access, alerts, now_ms, Access};
-use crate::ui::format;
+use crate::store::{self, now_ms, Access};
+use crate::text::format;
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
@@ -84,29 +83,17 @@ pub fn list(db: &Path, pane: Pane, args: ListArgs, priority: Option<String>, all
     let now = now_ms();
     let filter = compile(&terms.join(" "), pane.fields(), now).map_err(|e| Mistake::usage(e.to_string()))?;
     let conn = store::open(db, Access::ReadOnly)?;
-    let (select, table): (&str, &str) = match pane {
-        Pane::Alerts => (alerts::SELECT, "alerts"),
-        Pane::Access => (access::SELECT, "access_events"),
+    let stream = match pane {
+        Pane::Alerts => Stream::Alerts,
+        Pane::Access => Stream::Access,
         other => bail!("{} has no headless list", other.title()),
     };
     let narrowed = match (&filter, pane) {
         (Some(f), Pane::Access) => store::search::narrow(&conn, f)?,
         _ => None,
     };
-    let (condition, mut params) = match narrowed.as_ref().or(filter.as_ref()) {
-        Some(f) => (format!(" WHERE ({})", f.sql), f.params.clone()),
-        None => (String::new(), Vec::new()),
-    };
-    let sql = format!("{select}{condition} ORDER BY ts DESC, id DESC LIMIT ?");
-    params.push(Value::Integer(limit as i64));
-    let plain = || -> rusqlite::Result<Vec<Row>> {
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(params.iter()), |r| match pane {
-            Pane::Alerts => alerts::from_row(r).map(Row::Alert),
-            _ => access::from_row(r).map(Row::Access),
-        })?;
-        rows.collect()
-    };
+    let kept = narrowed.as_ref().or(filter.as_ref());
+    let plain = || newest::by_time(&conn, stream, kept, limit);
     // A filtered Access list that SQLite cannot answer at once is searched newest first.
     let searchable = pane == Pane::Access && filter.is_some() && !all;
     let ruled_out = match (&filter, pane) {
@@ -126,16 +113,11 @@ pub fn list(db: &Path, pane: Pane, args: ListArgs, priority: Option<String>, all
     let (more, at_least) = if rows.len() < limit || searched.is_some() {
         (0, false)
     } else {
-        params.pop();
-        let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {table}{condition} LIMIT {MORE_COUNT_CAP})");
-        let count = || conn.query_row(&sql, params_from_iter(params.iter()), |r| r.get::<_, i64>(0));
+        let count = || newest::count_up_to(&conn, stream, kept, MORE_COUNT_CAP);
         match scan::within(&conn, COUNT_BUDGET, count)? {
             // At least one more row matches, or the count would have ended sooner.
             None => (1, true),
-            Some(matching) => {
-                let matching = matching as usize;
-                (matching.saturating_sub(rows.len()), matching >= MORE_COUNT_CAP)
-            }
+            Some(matching) => (matching.saturating_sub(rows.len()), matching >= MORE_COUNT_CAP),
         }
     };
     if json {
@@ -257,7 +239,7 @@ fn row_json(row: &Row) -> serde_json::Value {
 
 /// One line per row; text from outside is made safe for a terminal here too.
 fn row_line(row: &Row, ip_width: usize) -> String {
-    let clean = |s: &str| crate::ui::sanitize::clean(s, 2000).into_owned();
+    let clean = |s: &str| crate::text::sanitize::clean(s, 2000).into_owned();
     match row {
         Row::Alert(a) => format!(
             "{}  {:<13}  {:<40}  {:<10}  {}",

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
-use crate::ui::sanitize;
+use crate::text::sanitize;
 
 /// Writes one line to standard output; an error (a reader that went away) is returned, never a
 /// panic as `println!` would. Standard output is line-buffered: each line is one write.

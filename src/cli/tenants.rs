@@ -134,7 +134,7 @@ fn list(db: &Path, json: bool) -> Result<()> {
         say_no_rows();
     } else {
         out!("{:<20} {:<20} {:>9}  NETWORKS", "TENANT", "STATUS", "RUNNING")?;
-        let clean = |s: &str| crate::ui::sanitize::clean(s, 2000).into_owned();
+        let clean = |s: &str| crate::text::sanitize::clean(s, 2000).into_owned();
         for t in rows {
             out!(
                 "{:<20} {:<20} {:>9}  {}",
@@ -154,12 +154,8 @@ async fn act(
     engine: Result<bollard::Docker, String>,
     request: Request,
 ) -> Result<u8> {
-    let operator = Operator::current();
-    let result = match &engine {
-        Ok(docker) => respond::on_docker(docker, writer, &config.docker, &request).await,
-        Err(why) => Err(why.clone()),
-    };
-    let outcome = respond::record_docker(writer, &operator, &request, &result).await;
+    let (outcome, result) =
+        respond::perform_on_engine(writer, &config.docker, &engine, &Operator::current(), &request).await;
     match &result {
         Ok(report) => {
             // A reader that went away misses only the report: the action was done and audited.

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::TenantFrom;
+use crate::parse::cloudwatch::Payload;
 use crate::parse::jsonlines::FieldNames;
+use crate::parse::TenantRule;
 
 /// `[[cloudwatch]]`: one log group (or every group under a prefix) and what its messages hold.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -110,8 +112,9 @@ pub enum PayloadFormat {
     Json,
     /// Combined-format access-log lines.
     Text,
-    /// What other hosts' `[cloudwatch_publish]` put (`/rampart/<host>` groups): their alerts, for a
-    /// fleet view; their audit rows, bans and integrity runs are recognised but not stored yet.
+    /// What other hosts' `[cloudwatch_publish]` put (one stream per host): their alerts, stored as
+    /// alerts, and their audit rows, bans, ends of bans and integrity runs, stored as fleet rows
+    /// (the Fleet view); each bound to the stream it came from, whatever host it claims.
     Rampart,
 }
 
@@ -151,4 +154,123 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(bad()),
     };
     n.checked_mul(ms).map(Duration::from_millis).ok_or_else(bad)
+}
+
+/// A `[[cloudwatch]]` entry checked: everything a follower needs but the groups themselves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub entry: GroupConfig,
+    pub payload: Payload,
+    pub since: Duration,
+    pub poll: Duration,
+    pub overlap: Duration,
+}
+
+impl GroupConfig {
+    /// What the entry is called in messages.
+    pub fn label(&self) -> String {
+        match (&self.group, &self.group_prefix) {
+            (Some(g), _) => g.clone(),
+            (None, Some(p)) => format!("{p}*"),
+            (None, None) => "(no group)".into(),
+        }
+    }
+
+    /// Checks the entry, or says what is wrong with it.
+    pub fn settings(&self) -> Result<Settings, String> {
+        let label = self.label();
+        if self.group.is_some() == self.group_prefix.is_some() {
+            return Err(format!("[[cloudwatch]] {label} needs either group or group_prefix (and not both)"));
+        }
+        if !self.streams.is_empty() && self.stream_prefix.is_some() {
+            return Err(format!("[[cloudwatch]] {label}: give streams or stream_prefix, not both"));
+        }
+        let rule = match (&self.tenant, self.tenant_from) {
+            (Some(t), None) => TenantRule::Fixed(t.clone()),
+            (None, Some(TenantFrom::Field)) if self.format != PayloadFormat::Json => {
+                return Err(format!("[[cloudwatch]] {label}: tenant_from = \"field\" needs format = \"json\""))
+            }
+            // Read by `Payload::JsonTenantField`.
+            (None, Some(TenantFrom::Field)) => TenantRule::Fixed(String::new()),
+            (None, Some(TenantFrom::Host)) if self.format == PayloadFormat::Text => {
+                return Err(format!("[[cloudwatch]] {label}: tenant_from = \"host\" needs format = \"json\""))
+            }
+            (None, Some(TenantFrom::Host)) => TenantRule::Host,
+            (None, Some(TenantFrom::Referer)) => TenantRule::Referer,
+            (None, Some(TenantFrom::Path)) => TenantRule::PathPrefix,
+            (None, None) if matches!(self.format, PayloadFormat::Falco | PayloadFormat::Rampart) => {
+                TenantRule::Fixed(String::new())
+            }
+            _ => return Err(format!("[[cloudwatch]] {label} needs either tenant or tenant_from (and not both)")),
+        };
+        let payload = match self.format {
+            PayloadFormat::Falco => Payload::Falco,
+            PayloadFormat::Json if self.tenant_from == Some(TenantFrom::Field) => {
+                Payload::JsonTenantField(self.fields.tenant.clone(), Box::new(self.fields.names()))
+            }
+            PayloadFormat::Json => Payload::Json(rule, Box::new(self.fields.names())),
+            PayloadFormat::Text => Payload::Text(rule),
+            PayloadFormat::Rampart => Payload::Rampart,
+        };
+        let duration = |v: &Option<String>, default: &str| {
+            parse_duration(v.as_deref().unwrap_or(default)).map_err(|e| format!("[[cloudwatch]] {label}: {e}"))
+        };
+        Ok(Settings {
+            entry: self.clone(),
+            payload,
+            since: duration(&self.since, "15m")?,
+            poll: duration(&self.poll, "5s")?.max(Duration::from_millis(100)),
+            overlap: duration(&self.overlap, "10m")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::cloudwatch::Parsed;
+
+    #[test]
+    fn a_tenant_field_names_each_lines_tenant_and_the_stream_its_host() {
+        let text = "format = \"json\"\ngroup = \"/g\"\ntenant_from = \"field\"\n[fields]\ntenant = \"customer\"\nip = \"client\"";
+        let entry: GroupConfig = toml::from_str(text).unwrap();
+        let payload = entry.settings().unwrap().payload;
+        let line = |customer: &str| {
+            format!(r#"{{"time":"2026-11-26T11:00:00+00:00","client":"192.0.2.1","status":200{customer}}}"#)
+        };
+        match payload.parse(&line(r#","customer":"Globex""#), "web-1", "cloudwatch:/g") {
+            Ok(Parsed::Access(e)) => {
+                assert_eq!(
+                    (e.tenant.as_str(), e.host.as_deref(), e.src_ip.as_str()),
+                    ("globex", Some("web-1"), "192.0.2.1")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(payload.parse(&line(""), "web-1", "s").unwrap_err(), "no tenant in 'customer'");
+        let entry: GroupConfig = toml::from_str("format = \"text\"\ngroup = \"/g\"\ntenant_from = \"field\"").unwrap();
+        assert_eq!(entry.settings().unwrap_err(), "[[cloudwatch]] /g: tenant_from = \"field\" needs format = \"json\"");
+        let wrong: Result<GroupConfig, _> = toml::from_str("group = \"/g\"\n[fields]\ncustomer = \"x\"");
+        assert!(wrong.unwrap_err().to_string().contains("unknown field `customer`"));
+    }
+
+    #[test]
+    fn an_entry_without_group_or_tenant_says_so() {
+        let entry: GroupConfig = toml::from_str("format = \"json\"\ngroup = \"/ecs/app\"").unwrap();
+        assert_eq!(
+            entry.settings().unwrap_err(),
+            "[[cloudwatch]] /ecs/app needs either tenant or tenant_from (and not both)"
+        );
+        let entry: GroupConfig = toml::from_str("format = \"falco\"").unwrap();
+        assert_eq!(
+            entry.settings().unwrap_err(),
+            "[[cloudwatch]] (no group) needs either group or group_prefix (and not both)"
+        );
+    }
+    #[test]
+    fn durations_read_as_written() {
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("15 minutes").is_err());
+    }
 }

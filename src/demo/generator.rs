@@ -379,7 +379,7 @@ impl Generator {
                     "{} - {} [{}] \"POST /login HTTP/1.1\" 401 312",
                     e.src_ip,
                     e.user.as_deref().unwrap_or("-"),
-                    crate::ui::format::timestamp(e.ts)
+                    crate::text::format::timestamp(e.ts)
                 ));
                 let done = !self.pending.iter().any(|p| p.flags & flags::AUTH_FAILURE != 0);
                 if done {

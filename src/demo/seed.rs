@@ -17,8 +17,7 @@ const HOUR_MS: i64 = 3_600_000;
 /// to go on live.
 pub fn seed(conn: &Connection, seed: u64, now: i64, events: usize) -> rusqlite::Result<Generator> {
     let mut gen = Generator::new(seed);
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = (|| {
+    crate::store::transaction::immediate(conn, |conn| {
         let mut writes = gen.registry();
         let start = now - DAY_MS;
         // SSH brute-forcers banned through the day, newest first: popping gives them in time order.
@@ -48,15 +47,8 @@ pub fn seed(conn: &Connection, seed: u64, now: i64, events: usize) -> rusqlite::
         history_of_other_hosts(conn, now)?;
         // Indexed as the collector's indexer would: the unfiltered histogram reads its per-minute
         // counts from the first frame, and filters use the indexes at once.
-        crate::store::search::index_chunk(conn, i64::MAX).map(|_| ())
-    })();
-    match result {
-        Ok(()) => conn.execute_batch("COMMIT")?,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
-        }
-    }
+        crate::store::indexer::index_chunk(conn, i64::MAX).map(|_| ())
+    })?;
     Ok(gen)
 }
 

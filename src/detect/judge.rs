@@ -4,12 +4,11 @@
 //! that position are committed together, and only if nobody else moved it first. The collector
 //! and any number of imports may judge at once: each event is judged once.
 
-use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
 use super::{Detection, Detector, Rules};
-use crate::store::access;
-use crate::store::judged::{self, Recorded};
+use crate::store::detections::{self, Recorded};
+use crate::store::{access, tenants, transaction};
 
 /// Most events judged at a time: about ten milliseconds of reading and ten of rules, then a commit.
 pub const CHUNK: usize = 10_000;
@@ -37,7 +36,7 @@ impl Judge {
     pub fn at_stored_position(conn: &Connection, rules: Rules) -> rusqlite::Result<Judge> {
         let mut judge = Judge { detector: Detector::new(rules.clone()), rules, position: 0 };
         judge.refresh_context(conn)?;
-        judge.resume_at(conn, judged::position(conn)?)?;
+        judge.resume_at(conn, detections::position(conn)?)?;
         Ok(judge)
     }
 
@@ -48,15 +47,8 @@ impl Judge {
 
     /// Reads again which addresses belong to which tenant's containers, and which tenants are isolated.
     pub fn refresh_context(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let d = &mut self.detector;
-        let mut stmt = conn.prepare_cached(
-            "SELECT json_extract(j.value, '$.ip'), c.tenant FROM containers c, json_each(c.networks_json) j \
-             WHERE json_extract(j.value, '$.ip') IS NOT NULL",
-        )?;
-        d.addresses = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        let mut stmt =
-            conn.prepare_cached("SELECT name, ifnull(isolated_at, 0) FROM tenants WHERE status <> 'active'")?;
-        d.isolated = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        self.detector.addresses = tenants::container_addresses(conn)?;
+        self.detector.isolated = tenants::isolated_since(conn)?;
         Ok(())
     }
 
@@ -81,7 +73,7 @@ impl Judge {
 
     /// Judges the next events after the position (at most [`CHUNK`], none after `last` when
     /// given) and moves past them; `None` when there are none. The caller stores the result with
-    /// [`judged::record`] and, if that says the store moved on, calls [`Judge::resume_at`].
+    /// [`detections::record`] and, if that says the store moved on, calls [`Judge::resume_at`].
     pub fn next(&mut self, conn: &Connection, last: Option<i64>) -> rusqlite::Result<Option<Judged>> {
         let batch = events(conn, self.position, last.unwrap_or(i64::MAX), CHUNK)?;
         Ok(self.judge(&batch))
@@ -155,43 +147,11 @@ impl ReadAhead {
 
 /// Access events with ids after `after` up to and including `through`, in id order, at most `limit`.
 fn events(conn: &Connection, after: i64, through: i64, limit: usize) -> rusqlite::Result<Vec<access::AccessEvent>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, ts, tenant, src_ip, user, method, path, status, user_agent, target_tenant, flags \
-         FROM access_events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
-    )?;
-    let rows = stmt.query_map([after, through, limit as i64], |r| {
-        Ok(access::AccessEvent {
-            id: r.get(0)?,
-            ts: number(r.get_ref(1)?),
-            tenant: text(r.get_ref(2)?),
-            src_ip: text(r.get_ref(3)?),
-            user: optional_text(r.get_ref(4)?),
-            method: text(r.get_ref(5)?),
-            path: text(r.get_ref(6)?),
-            status: number(r.get_ref(7)?),
-            user_agent: text(r.get_ref(8)?),
-            target_tenant: optional_text(r.get_ref(9)?),
-            flags: number(r.get_ref(10)?),
-            ..Default::default()
-        })
-    })?;
-    rows.collect()
+    access::for_rules(conn, after, through, limit)
 }
 
 /// Longest text the rules look at in one column: a hostile megabyte-long path costs no more.
-const TEXT_CAP: usize = 65_536;
-
-/// A column as text, whatever another program stored in it (the rules must never stop at a row
-/// they cannot read): capped, invalid UTF-8 replaced, numbers written out, NULL as nothing.
-fn text(v: ValueRef<'_>) -> String {
-    let bytes = match v {
-        ValueRef::Text(b) | ValueRef::Blob(b) => b,
-        ValueRef::Integer(n) => return n.to_string(),
-        ValueRef::Real(x) => return x.to_string(),
-        ValueRef::Null => return String::new(),
-    };
-    String::from_utf8_lossy(&bytes[..bytes.len().min(TEXT_CAP)]).into_owned()
-}
+const TEXT_CAP: usize = crate::store::TEXT_CAP;
 
 /// `text` cut to at most [`TEXT_CAP`] bytes, at a character's start.
 fn capped(text: &str) -> &str {
@@ -203,19 +163,6 @@ fn capped(text: &str) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-fn optional_text(v: ValueRef<'_>) -> Option<String> {
-    (v != ValueRef::Null).then(|| text(v))
-}
-
-/// A column as a whole number; 0 for anything else.
-fn number(v: ValueRef<'_>) -> i64 {
-    match v {
-        ValueRef::Integer(n) => n,
-        ValueRef::Real(x) => x as i64,
-        _ => 0,
-    }
 }
 
 /// What judging the backlog did.
@@ -234,8 +181,8 @@ pub struct Verdict {
 /// transaction). Used after an import; a running collector may judge alongside without an event
 /// being judged twice.
 pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdict> {
-    let last: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0))?;
-    if judged::position(conn)? >= last {
+    let last = access::last_id(conn)?;
+    if detections::position(conn)? >= last {
         // Nothing to judge (an import judged alongside): no need to recall the rules' windows.
         return Ok(Verdict::default());
     }
@@ -248,28 +195,20 @@ pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdi
             None => events(conn, judge.position(), last, CHUNK)?,
         };
         let Some(chunk) = judge.judge(&batch) else { break };
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let recorded = judged::record(conn, chunk.from, chunk.through, &chunk.found);
-        match recorded.and_then(|r| conn.execute_batch("COMMIT").map(|()| r)) {
+        let recorded =
+            transaction::immediate(conn, |conn| detections::record(conn, chunk.from, chunk.through, &chunk.found));
+        match recorded {
             Ok(Recorded::Stored) => {
                 verdict.events += chunk.events as u64;
                 verdict.alerts += chunk.found.len() as u64;
             }
             Ok(Recorded::Moved { now }) => {
-                let skipped: i64 = conn.query_row(
-                    "SELECT count(*) FROM access_events WHERE id > ? AND id <= ?",
-                    [chunk.from, now.min(last)],
-                    |r| r.get(0),
-                )?;
-                verdict.judged_elsewhere += skipped.max(0) as u64;
+                verdict.judged_elsewhere += access::count_between(conn, chunk.from, now.min(last))?;
                 judge.resume_at(conn, now)?;
                 // What was read ahead follows the old position: read again from the new one.
                 ahead = ahead.and_then(|_| ReadAhead::start(conn, now, last));
             }
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
     }
     Ok(verdict)

@@ -308,7 +308,7 @@ fn traverses(value: &str) -> bool {
 const SECRETS: &[&str] =
     &[".env", ".git", ".svn", ".hg", ".htpasswd", ".aws", ".ssh", ".docker", ".npmrc", ".git-credentials"];
 
-pub use crate::store::judged::Detection;
+pub use crate::store::detections::Detection;
 
 /// A leaky bucket's level as of its last event.
 #[derive(Debug, Default, Clone, Copy)]

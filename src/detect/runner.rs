@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use super::judge::{Judge, Judged};
 use super::Rules;
-use crate::store::judged::{self, Recorded};
+use crate::store::detections::{self, Recorded};
 use crate::store::writer::{StoreWriter, Tables};
 
 /// How often an idle task looks for new events.
@@ -64,7 +64,7 @@ pub async fn run(writer: StoreWriter, db: std::path::PathBuf, rules: Rules) {
                     "the store refused the detection rules' alerts: {e}; judging again from the stored position"
                 );
                 tokio::time::sleep(AFTER_ERROR).await;
-                Some(judged::position(&reader).unwrap_or(judge.position()))
+                Some(detections::position(&reader).unwrap_or(judge.position()))
             }
         };
         if let Some(position) = resume {
@@ -78,7 +78,7 @@ pub async fn run(writer: StoreWriter, db: std::path::PathBuf, rules: Rules) {
 
 /// Stores a judged chunk on the writer, in its transaction.
 fn record(conn: &Connection, chunk: Judged) -> (rusqlite::Result<Recorded>, Tables) {
-    let recorded = judged::record(conn, chunk.from, chunk.through, &chunk.found);
+    let recorded = detections::record(conn, chunk.from, chunk.through, &chunk.found);
     let changed = match recorded {
         Ok(Recorded::Stored) if !chunk.found.is_empty() => Tables::ALERTS | Tables::TENANTS,
         _ => Tables::NONE,
@@ -125,12 +125,8 @@ mod tests {
         access::insert_many(&conn, &events).unwrap();
         let verdict = judge::judge_backlog(&conn, &Rules::default()).unwrap();
         assert_eq!((verdict.events, verdict.alerts), (2, 2));
-        let mut stmt = conn.prepare(&format!("{} ORDER BY id", crate::store::alerts::SELECT)).unwrap();
-        let alerts: Vec<(String, String)> = stmt
-            .query_map([], crate::store::alerts::from_row)
-            .unwrap()
-            .map(|a| a.map(|a| (a.rule, a.output)).unwrap())
-            .collect();
+        let alerts: Vec<(String, String)> =
+            crate::store::alerts::oldest_first(&conn).unwrap().into_iter().map(|a| (a.rule, a.output)).collect();
         assert_eq!(
             alerts,
             [

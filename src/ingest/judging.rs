@@ -6,7 +6,7 @@
 //! only while each batch follows the rules' position directly; when events not judged yet lie
 //! before a batch (stored before the import, or by another writer between its transactions), or
 //! a running collector moved the position first (a chunk is recorded only if the position still
-//! stands where it started, [`judged::record`]), it stops, and what is left is judged after the
+//! stands where it started, [`detections::record`]), it stops, and what is left is judged after the
 //! import from the stored position ([`judge::judge_backlog`]), in short transactions. No event
 //! is judged twice, none is skipped.
 
@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use crate::detect::judge::{self, Judge, Judged, Verdict};
 use crate::detect::Rules;
 use crate::store::access::Bulk;
-use crate::store::judged::{self, Recorded};
+use crate::store::detections::{self, Recorded};
 
 /// Batches that may wait for the rules before the import waits for them (a few MB each).
 const QUEUE: usize = 8;
@@ -109,7 +109,7 @@ impl Judging {
                 return Ok(());
             }
         };
-        match judged::record(conn, chunk.from, chunk.through, &chunk.found)? {
+        match detections::record(conn, chunk.from, chunk.through, &chunk.found)? {
             Recorded::Stored => {
                 self.verdict.events += chunk.events as u64;
                 self.verdict.alerts += chunk.found.len() as u64;
@@ -148,9 +148,7 @@ fn judge_batches(reader: &Connection, rules: Rules, incoming: &Receiver<Stored>,
         // import, in short transactions of their own: judged here, they would hold the store's
         // write lock (which the import keeps) for as long as a backlog of any size takes.
         if judge.position() < first - 1 {
-            let between = reader
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM access_events WHERE id > ? AND id < ?)")
-                .and_then(|mut s| s.query_row([judge.position(), first], |r| r.get::<_, bool>(0)));
+            let between = crate::store::access::any_between(reader, judge.position(), first);
             match between {
                 Ok(false) => {}
                 Ok(true) => {

@@ -16,6 +16,7 @@ use rusqlite::Connection;
 use crate::detect::judge::Verdict;
 use crate::detect::Rules;
 use crate::parse::{combined, falco};
+use crate::store::transaction::Batched;
 use crate::store::{access, alerts};
 
 use self::judging::Judging;
@@ -258,9 +259,8 @@ fn in_batches<I: Intake>(
     let mut pending = 0u64;
     let mut judged = Verdict::default();
     // A bigger page cache; checkpoints by the checkpointer, not by the commits.
-    conn.execute_batch("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0")?;
     let stored = (|| -> rusqlite::Result<()> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let bulk = Batched::begin(conn)?;
         loop {
             // A full batch is committed at once; so is what a quiet input gave, after a short wait.
             let idle = match rx.recv_timeout(IDLE_COMMIT) {
@@ -279,7 +279,7 @@ fn in_batches<I: Intake>(
                 judging.record_ready(conn)?;
             }
             if pending >= BATCH as u64 || (idle && pending > 0) {
-                conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
+                bulk.commit_batch()?;
                 committed += std::mem::take(&mut pending);
                 checkpointer.committed();
             }
@@ -287,22 +287,16 @@ fn in_batches<I: Intake>(
         if let Some(judging) = judging.take() {
             judged = judging.finish(conn)?;
         }
-        conn.execute_batch("COMMIT")?;
+        bulk.finish()?;
         committed += pending;
         Ok(())
     })();
     if stored.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
+        Batched::abandon(conn);
     }
     checkpointer.finish();
-    // The rest of the log into the database, and its file back to nothing, unless a console is
-    // reading an older snapshot: then this does what it can at once, and the next checkpoint the
-    // rest; the rows are committed either way.
-    let _ = conn.busy_timeout(std::time::Duration::ZERO);
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
-    let restored = conn
-        .busy_timeout(crate::store::BUSY_TIMEOUT)
-        .and_then(|()| conn.execute_batch("PRAGMA wal_autocheckpoint = 1000"));
+    // The rows are committed whatever the checkpoint manages.
+    let restored = Batched::restore(conn);
     let (mut counts, read) =
         parser.join().map_err(|_| eyre!("the parsing thread panicked; {committed} rows were stored"))?;
     stored.map_err(|e| eyre!("the store refused a write after {committed} rows were stored: {e}"))?;
@@ -336,7 +330,7 @@ impl Checkpointer {
                     // One pass covers every commit so far. PASSIVE never waits for the writer;
                     // what it cannot copy now, the next pass will.
                     while woken.try_recv().is_ok() {}
-                    let _ = own.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    crate::store::transaction::checkpoint_passive(&own);
                 }
             });
             thread.ok().map(|thread| (wake, thread))
@@ -377,7 +371,7 @@ pub fn falco_lines(
     input: impl Read + Send + 'static,
     alongside: Alongside<'_>,
 ) -> color_eyre::Result<Counts> {
-    let before: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM alerts", [], |r| r.get(0))?;
+    let before = alerts::last_id(conn)?;
     let counts = in_batches(conn, input, FalcoIntake, alongside)?;
     alerts::assign_tenants(conn, before)?;
     Ok(counts)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::ui::format::thousands;
+use crate::text::format::thousands;
 
 /// How often the line is drawn again.
 const EVERY: Duration = Duration::from_millis(100);
@@ -98,7 +98,7 @@ fn line(name: &str, total: Option<u64>, meter: &Meter, elapsed: Duration, width:
     let lines = meter.lines.load(Ordering::Relaxed);
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { lines as f64 / secs } else { 0.0 };
-    let mut parts = vec![crate::ui::sanitize::clean_all(name).into_owned()];
+    let mut parts = vec![crate::text::sanitize::clean_all(name).into_owned()];
     if let Some(total) = total.filter(|t| *t > 0) {
         let done = (bytes as f64 / total as f64).clamp(0.0, 1.0);
         let filled = (done * 20.0).round() as usize;

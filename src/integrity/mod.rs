@@ -117,7 +117,7 @@ pub fn baseline(
 
 /// What a target is checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
+pub struct TargetCheck {
     pub name: String,
     pub root: PathBuf,
     pub manifest: PathBuf,
@@ -238,7 +238,7 @@ fn now_ms() -> i64 {
 
 /// Verifies a target: the signature over the manifest's exact bytes first (with the public key
 /// only), then a fresh walk of the root compared with the signed entries.
-pub fn verify(spec: &Spec, threads: usize) -> Verification {
+pub fn verify(spec: &TargetCheck, threads: usize) -> Verification {
     let started_ms = now_ms();
     let clock = Instant::now();
     let mut v = Verification {

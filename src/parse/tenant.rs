@@ -35,7 +35,7 @@ pub fn parse_name(name: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "'{}' is not a tenant name: use at most {MAX_NAME} letters, digits, '-', '_' or '.'",
-            crate::ui::sanitize::clean(name, 80)
+            crate::text::sanitize::clean(name, 80)
         ))
     }
 }
@@ -54,7 +54,7 @@ pub fn from_field(message: &str, field: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "the tenant in '{field}' is not a name (at most {MAX_NAME} letters, digits, '-', '_' or '.'): '{}'",
-            crate::ui::sanitize::clean(&name, 40)
+            crate::text::sanitize::clean(&name, 40)
         ))
     }
 }

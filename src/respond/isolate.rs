@@ -389,7 +389,7 @@ pub async fn restore(
 
 /// One container on its way back.
 struct Restoring {
-    entry: journal::Entry,
+    entry: journal::JournalEntry,
     /// Why it cannot be restored, once known; nothing more is tried on it.
     failed: Option<String>,
     /// The container no longer exists; its journal entry is closed.
@@ -407,7 +407,7 @@ async fn begin_restore(
     docker: &Docker,
     writer: &StoreWriter,
     config: &DockerConfig,
-    entry: journal::Entry,
+    entry: journal::JournalEntry,
 ) -> Restoring {
     let mut w =
         Restoring { entry, failed: None, gone: false, detached: Vec::new(), on_quarantine: false, notes: Vec::new() };

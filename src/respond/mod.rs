@@ -138,11 +138,8 @@ pub async fn perform(writer: &StoreWriter, backend: &Backend, operator: &Operato
     let gone = |e: crate::store::writer::WriterGone| Outcome::failed(e.to_string());
     match (backend, request) {
         (Backend::Live(config), Request::Isolate { .. } | Request::Restore { .. }) => {
-            let result = match crate::sources::docker::connect(&config.docker).await {
-                Err(why) => Err(why),
-                Ok(docker) => on_docker(&docker, writer, &config.docker, request).await,
-            };
-            record_docker(writer, operator, request, &result).await
+            let engine = crate::sources::docker::connect(&config.docker).await;
+            perform_on_engine(writer, &config.docker, &engine, operator, request).await.0
         }
         (Backend::Live(config), Request::Ban { ip, jail, .. } | Request::Unban { ip, jail, .. }) => {
             let result = match request {
@@ -232,8 +229,28 @@ async fn verify_live(
         .await
 }
 
+/// Isolates or restores on `engine` (connected, or why not) and records it: the tenant's status
+/// and the audit row. `perform` comes here for a Docker action; `rampart tenants isolate|restore`,
+/// which connects to the engine first to bring the store up to date, comes here directly. The
+/// report is the engine's part, for a caller that prints each container.
+pub async fn perform_on_engine(
+    writer: &StoreWriter,
+    config: &DockerConfig,
+    engine: &Result<bollard::Docker, String>,
+    operator: &Operator,
+    request: &Request,
+) -> (Outcome, Result<isolate::Report, String>) {
+    let request = &request.canonical();
+    let result = match engine {
+        Ok(docker) => on_docker(docker, writer, config, request).await,
+        Err(why) => Err(why.clone()),
+    };
+    let outcome = record_docker(writer, operator, request, &result).await;
+    (outcome, result)
+}
+
 /// Isolates or restores on the engine (any other request is not a Docker action).
-pub async fn on_docker(
+async fn on_docker(
     docker: &bollard::Docker,
     writer: &StoreWriter,
     config: &DockerConfig,
@@ -247,7 +264,7 @@ pub async fn on_docker(
 }
 
 /// Records a Docker action's result: the tenant's status and the audit row.
-pub async fn record_docker(
+async fn record_docker(
     writer: &StoreWriter,
     operator: &Operator,
     request: &Request,
@@ -411,12 +428,7 @@ fn perform_in_store(conn: &Connection, backend: &Backend, operator: &Operator, r
 
 /// The demo's "verify now": a new run that finds what the last run found, freshly timed.
 fn demo_verify(conn: &Connection, target: &str, at: i64) -> Result<String, String> {
-    let last = conn
-        .query_row(
-            "SELECT id, checked, modified, added, removed, unreadable FROM integrity_runs WHERE target = ? ORDER BY id DESC LIMIT 1",
-            [target],
-            |r| Ok((r.get::<_, i64>(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, i64>(5)?])),
-        )
+    let last = integrity::last_counts(conn, target)
         .map_err(|_| format!("integrity target {target} has never been verified"))?;
     let changes = integrity::changes_of(conn, last.0).map_err(|e| format!("store error: {e}"))?;
     let [checked, modified, added, removed, unreadable] = last.1;

@@ -8,255 +8,20 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
 use serde::{Deserialize, Serialize};
 
-pub use super::cloudwatch_problem::{chain_tried, classify, credentials_problem, Problem};
-pub use crate::config::cloudwatch::{GroupConfig, PayloadFormat};
-use crate::config::TenantFrom;
-use crate::parse::jsonlines::FieldNames;
-use crate::parse::{combined, falco, jsonlines, TenantRule};
-use crate::store::alerts::Alert;
+use super::aws::{backoff, classify, client, credentials_problem, Problem, RequestBudget};
+use crate::config::cloudwatch::{GroupConfig, Settings};
+use crate::parse::cloudwatch::Parsed;
 use crate::store::cursors::{Batch, EventKey};
 use crate::store::now_ms;
 use crate::store::status::Health;
 use crate::store::tails::Rows;
 use crate::store::unparsed;
 use crate::store::writer::{StoreWriter, Tables, Write};
-
-/// How a message becomes a row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Payload {
-    Falco,
-    Json(TenantRule, Box<FieldNames>),
-    /// JSON access-log lines whose tenant is the value of this field (`tenant_from = "field"`).
-    JsonTenantField(String, Box<FieldNames>),
-    Text(TenantRule),
-    /// Events another host's `[cloudwatch_publish]` put.
-    Rampart,
-}
-
-/// One parsed event: an access event or an alert.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Parsed {
-    Access(crate::store::access::AccessEvent),
-    Alert(Alert),
-    /// A published audit row, ban, end of a ban or integrity run of another host.
-    Fleet(crate::store::fleet::FleetRow),
-    /// A published row refused: it claims another host than the stream it came from (why).
-    Refused(String),
-}
-
-impl Payload {
-    /// Parses one message; the stream names the host an alert without a hostname came from, and
-    /// the host of every published row (a row claiming another `origin` is refused).
-    pub fn parse(&self, message: &str, stream: &str, source: &str) -> Result<Parsed, String> {
-        match self {
-            Payload::Falco => {
-                let mut a = falco::parse(message)?;
-                if a.hostname.is_empty() {
-                    a.hostname = stream.to_string();
-                }
-                a.source = source.to_string();
-                Ok(Parsed::Alert(a))
-            }
-            Payload::Json(rule, names) => jsonlines::parse(message, names, rule, source).map(|e| host_from(e, stream)),
-            Payload::JsonTenantField(field, names) => {
-                let mut e = jsonlines::parse(message, names, &TenantRule::Fixed(String::new()), source)?;
-                e.tenant = tenant_of(message, field)?;
-                Ok(host_from(e, stream))
-            }
-            Payload::Text(rule) => combined::parse_with(message.trim_end(), rule, source)
-                .map(|e| host_from(e, stream))
-                .map_err(|e| e.to_string()),
-            Payload::Rampart => {
-                let v: serde_json::Value =
-                    serde_json::from_str(message).map_err(|e| format!("not a published rampart event: {e}"))?;
-                // The stream is the host (each host's role may put only into its own stream);
-                // what the message says about its origin is a claim, checked against it.
-                let origin = stream;
-                if let Some(claimed) = v.get("origin") {
-                    if claimed.as_str() != Some(stream) {
-                        let claimed: String = claimed.to_string().chars().take(80).collect();
-                        let why = format!("claims origin {claimed} in stream \"{stream}\"");
-                        return Ok(Parsed::Refused(why.chars().filter(|c| !c.is_control()).collect()));
-                    }
-                }
-                match v.get("kind").and_then(|k| k.as_str()) {
-                    Some("alert") => {
-                        let mut a = falco::parse(message)?;
-                        a.hostname = origin.to_string();
-                        a.source = source.to_string();
-                        Ok(Parsed::Alert(a))
-                    }
-                    Some(kind @ ("audit" | "ban" | "unban" | "integrity")) => {
-                        crate::store::fleet::FleetRow::from_published(origin, kind, &v)
-                            .map(Parsed::Fleet)
-                            .ok_or_else(|| format!("a published {kind} without its id"))
-                    }
-                    other => Err(format!("not a published rampart event: kind {other:?}")),
-                }
-            }
-        }
-    }
-}
-
-/// An access event with its stream's name as its host (streams are named for the host that
-/// writes them: `web-1`, an instance id).
-fn host_from(mut e: crate::store::access::AccessEvent, stream: &str) -> Parsed {
-    if !stream.is_empty() {
-        e.host = Some(stream.to_string());
-    }
-    Parsed::Access(e)
-}
-
-/// The tenant a JSON line names in `field` ([`crate::parse::tenant::from_field`]).
-fn tenant_of(message: &str, field: &str) -> Result<String, String> {
-    crate::parse::tenant::from_field(message, field)
-}
-
-pub use crate::config::cloudwatch::parse_duration;
-
-/// A `[[cloudwatch]]` entry checked: everything a follower needs but the groups themselves.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub entry: GroupConfig,
-    pub payload: Payload,
-    pub since: Duration,
-    pub poll: Duration,
-    pub overlap: Duration,
-}
-
-impl GroupConfig {
-    /// What the entry is called in messages.
-    pub fn label(&self) -> String {
-        match (&self.group, &self.group_prefix) {
-            (Some(g), _) => g.clone(),
-            (None, Some(p)) => format!("{p}*"),
-            (None, None) => "(no group)".into(),
-        }
-    }
-
-    /// Checks the entry, or says what is wrong with it.
-    pub fn settings(&self) -> Result<Settings, String> {
-        let label = self.label();
-        if self.group.is_some() == self.group_prefix.is_some() {
-            return Err(format!("[[cloudwatch]] {label} needs either group or group_prefix (and not both)"));
-        }
-        if !self.streams.is_empty() && self.stream_prefix.is_some() {
-            return Err(format!("[[cloudwatch]] {label}: give streams or stream_prefix, not both"));
-        }
-        let rule = match (&self.tenant, self.tenant_from) {
-            (Some(t), None) => TenantRule::Fixed(t.clone()),
-            (None, Some(TenantFrom::Field)) if self.format != PayloadFormat::Json => {
-                return Err(format!("[[cloudwatch]] {label}: tenant_from = \"field\" needs format = \"json\""))
-            }
-            // Read by `Payload::JsonTenantField`.
-            (None, Some(TenantFrom::Field)) => TenantRule::Fixed(String::new()),
-            (None, Some(TenantFrom::Host)) if self.format == PayloadFormat::Text => {
-                return Err(format!("[[cloudwatch]] {label}: tenant_from = \"host\" needs format = \"json\""))
-            }
-            (None, Some(TenantFrom::Host)) => TenantRule::Host,
-            (None, Some(TenantFrom::Referer)) => TenantRule::Referer,
-            (None, Some(TenantFrom::Path)) => TenantRule::PathPrefix,
-            (None, None) if matches!(self.format, PayloadFormat::Falco | PayloadFormat::Rampart) => {
-                TenantRule::Fixed(String::new())
-            }
-            _ => return Err(format!("[[cloudwatch]] {label} needs either tenant or tenant_from (and not both)")),
-        };
-        let payload = match self.format {
-            PayloadFormat::Falco => Payload::Falco,
-            PayloadFormat::Json if self.tenant_from == Some(TenantFrom::Field) => {
-                Payload::JsonTenantField(self.fields.tenant.clone(), Box::new(self.fields.names()))
-            }
-            PayloadFormat::Json => Payload::Json(rule, Box::new(self.fields.names())),
-            PayloadFormat::Text => Payload::Text(rule),
-            PayloadFormat::Rampart => Payload::Rampart,
-        };
-        let duration = |v: &Option<String>, default: &str| {
-            parse_duration(v.as_deref().unwrap_or(default)).map_err(|e| format!("[[cloudwatch]] {label}: {e}"))
-        };
-        Ok(Settings {
-            entry: self.clone(),
-            payload,
-            since: duration(&self.since, "15m")?,
-            poll: duration(&self.poll, "5s")?.max(Duration::from_millis(100)),
-            overlap: duration(&self.overlap, "10m")?,
-        })
-    }
-}
-
-/// One budget of FilterLogEvents requests shared by every group: a token bucket.
-#[derive(Debug)]
-pub struct RequestBudget {
-    per_second: f64,
-    state: tokio::sync::Mutex<(f64, Instant)>,
-}
-
-impl RequestBudget {
-    pub fn new(per_second: f64) -> RequestBudget {
-        let per_second = per_second.clamp(0.1, 1000.0);
-        RequestBudget { per_second, state: tokio::sync::Mutex::new((per_second.max(1.0), Instant::now())) }
-    }
-
-    /// Waits until a request may be sent.
-    pub async fn take(&self) {
-        loop {
-            let wait = {
-                let mut s = self.state.lock().await;
-                let now = Instant::now();
-                s.0 = (s.0 + now.duration_since(s.1).as_secs_f64() * self.per_second).min(self.per_second.max(1.0));
-                s.1 = now;
-                if s.0 >= 1.0 {
-                    s.0 -= 1.0;
-                    return;
-                }
-                Duration::from_secs_f64((1.0 - s.0) / self.per_second)
-            };
-            tokio::time::sleep(wait).await;
-        }
-    }
-}
-
-/// An SDK client for an entry: the standard credential chain, the entry's region, profile and
-/// endpoint, and the SDK's adaptive retry mode.
-pub async fn client(entry: &GroupConfig) -> (Client, aws_config::SdkConfig) {
-    client_for(entry.region.as_deref(), entry.profile.as_deref(), entry.endpoint_url.as_deref()).await
-}
-
-/// The HTTP client every SDK call goes through (the service's and the credential providers': STS,
-/// SSO, ECS, IMDS): hyper 1 with rustls on the `ring` provider, trusting the system's root
-/// certificates, plain HTTP allowed for `endpoint_url`s such as a local moto. Chosen here rather
-/// than by the SDK's default features, which would build a second TLS stack (aws-lc, a C build).
-pub fn https_client() -> aws_sdk_cloudwatchlogs::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
-}
-
-/// An SDK client for a region, profile and endpoint (each optional), as [`client`] makes them.
-pub async fn client_for(
-    region: Option<&str>,
-    profile: Option<&str>,
-    endpoint_url: Option<&str>,
-) -> (Client, aws_config::SdkConfig) {
-    use aws_config::retry::RetryConfig;
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(3));
-    if let Some(region) = region {
-        loader = loader.region(aws_config::Region::new(region.to_string()));
-    }
-    if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let sdk = loader.load().await;
-    (Client::new(&sdk), sdk)
-}
 
 /// Event ids stored within the overlap window, bounded: past `cap` the oldest are forgotten (the
 /// store's unique key still guards). An id is kept as its 64-bit hash under a key of this
@@ -699,14 +464,6 @@ impl Follower {
     }
 }
 
-/// 1 s, 2 s, 4 s … up to 30 s, each with jitter (half to all of it), so clients do not retry in step.
-pub fn backoff(failures: u32) -> Duration {
-    use rand::Rng;
-    let full = 1000u64 << failures.saturating_sub(1).min(5);
-    let full = full.min(30_000);
-    Duration::from_millis(rand::thread_rng().gen_range(full / 2..=full))
-}
-
 /// The groups an entry names: itself, or every group under its prefix (DescribeLogGroups).
 pub async fn groups_of(
     client: &Client,
@@ -867,13 +624,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_read_as_written() {
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("15 minutes").is_err());
-    }
-
-    #[test]
     fn seen_ids_stay_bounded_and_forget_the_oldest_half() {
         let mut seen = SeenIds::new(4);
         for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
@@ -883,62 +633,5 @@ mod tests {
         assert!(seen.insert("e", 4));
         assert!(seen.len() <= 4);
         assert!(!seen.insert("e", 4));
-    }
-
-    #[test]
-    fn a_tenant_field_names_each_lines_tenant_and_the_stream_its_host() {
-        let text = "format = \"json\"\ngroup = \"/g\"\ntenant_from = \"field\"\n[fields]\ntenant = \"customer\"\nip = \"client\"";
-        let entry: GroupConfig = toml::from_str(text).unwrap();
-        let payload = entry.settings().unwrap().payload;
-        let line = |customer: &str| {
-            format!(r#"{{"time":"2026-11-26T11:00:00+00:00","client":"192.0.2.1","status":200{customer}}}"#)
-        };
-        match payload.parse(&line(r#","customer":"Globex""#), "web-1", "cloudwatch:/g") {
-            Ok(Parsed::Access(e)) => {
-                assert_eq!(
-                    (e.tenant.as_str(), e.host.as_deref(), e.src_ip.as_str()),
-                    ("globex", Some("web-1"), "192.0.2.1")
-                )
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(payload.parse(&line(""), "web-1", "s").unwrap_err(), "no tenant in 'customer'");
-        let entry: GroupConfig = toml::from_str("format = \"text\"\ngroup = \"/g\"\ntenant_from = \"field\"").unwrap();
-        assert_eq!(entry.settings().unwrap_err(), "[[cloudwatch]] /g: tenant_from = \"field\" needs format = \"json\"");
-        let wrong: Result<GroupConfig, _> = toml::from_str("group = \"/g\"\n[fields]\ncustomer = \"x\"");
-        assert!(wrong.unwrap_err().to_string().contains("unknown field `customer`"));
-    }
-
-    #[test]
-    fn a_published_row_is_its_streams_whatever_origin_it_claims() {
-        let row = |origin: &str| format!(r#"{{"kind":"audit","origin":{origin},"id":1,"ts":5,"action":"isolate"}}"#);
-        match Payload::Rampart.parse(&row("\"web-2\""), "web-2", "s") {
-            Ok(Parsed::Fleet(r)) => assert_eq!((r.origin.as_str(), r.stream.as_str()), ("web-2", "web-2")),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            Payload::Rampart.parse(&row("\"web-2\""), "evil", "s"),
-            Ok(Parsed::Refused("claims origin \"web-2\" in stream \"evil\"".into()))
-        );
-        assert!(matches!(Payload::Rampart.parse(&row("7"), "evil", "s"), Ok(Parsed::Refused(_))));
-        let alert = r#"{"kind":"alert","origin":"web-2","hostname":"db-1","priority":"Emergency","rule":"r","output":"o","time":"2026-11-26T11:54:56.789Z"}"#;
-        match Payload::Rampart.parse(alert, "web-2", "s") {
-            Ok(Parsed::Alert(a)) => assert_eq!(a.hostname, "web-2", "an alert's host is its stream"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn an_entry_without_group_or_tenant_says_so() {
-        let entry: GroupConfig = toml::from_str("format = \"json\"\ngroup = \"/ecs/app\"").unwrap();
-        assert_eq!(
-            entry.settings().unwrap_err(),
-            "[[cloudwatch]] /ecs/app needs either tenant or tenant_from (and not both)"
-        );
-        let entry: GroupConfig = toml::from_str("format = \"falco\"").unwrap();
-        assert_eq!(
-            entry.settings().unwrap_err(),
-            "[[cloudwatch]] (no group) needs either group or group_prefix (and not both)"
-        );
     }
 }

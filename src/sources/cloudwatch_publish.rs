@@ -17,14 +17,13 @@ use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
-use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::cloudwatch::{backoff, classify, client_for, credentials_problem, Problem};
+use super::aws::{backoff, classify, client_for, credentials_problem, Problem};
 use crate::config::cloudwatch::PublishConfig;
 use crate::store::audit::Identity;
 use crate::store::now_ms;
+pub use crate::store::outbox::{pending, Outgoing, Pending, Published};
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Tables};
 
@@ -40,160 +39,6 @@ const MAX_SPAN_MS: i64 = 23 * 3_600_000;
 const OLDEST_MS: i64 = 13 * 86_400_000;
 /// How often the tables are looked at when everything is published.
 const IDLE: Duration = Duration::from_millis(500);
-
-/// The tables published, by the `kind` their events carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Audit,
-    Alert,
-    Ban,
-    /// A ban ended, by an operator or by Fail2Ban itself (`ban_ends`).
-    Unban,
-    Integrity,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Audit, Kind::Alert, Kind::Ban, Kind::Unban, Kind::Integrity];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Audit => "audit",
-            Kind::Alert => "alert",
-            Kind::Ban => "ban",
-            Kind::Unban => "unban",
-            Kind::Integrity => "integrity",
-        }
-    }
-}
-
-/// How far each table is published: its last published id; and the newest event timestamp put.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Published {
-    #[serde(default)]
-    pub audit: i64,
-    #[serde(default)]
-    pub alert: i64,
-    #[serde(default)]
-    pub ban: i64,
-    #[serde(default)]
-    pub unban: i64,
-    #[serde(default)]
-    pub integrity: i64,
-    #[serde(default)]
-    pub ts: i64,
-}
-
-impl Published {
-    pub fn get(&self, kind: Kind) -> i64 {
-        match kind {
-            Kind::Audit => self.audit,
-            Kind::Alert => self.alert,
-            Kind::Ban => self.ban,
-            Kind::Unban => self.unban,
-            Kind::Integrity => self.integrity,
-        }
-    }
-
-    fn set(&mut self, kind: Kind, id: i64) {
-        match kind {
-            Kind::Audit => self.audit = id,
-            Kind::Alert => self.alert = id,
-            Kind::Ban => self.ban = id,
-            Kind::Unban => self.unban = id,
-            Kind::Integrity => self.integrity = id,
-        }
-    }
-
-    /// The later of two positions, table by table (positions only ever move forward).
-    pub fn max(self, other: Published) -> Published {
-        Published {
-            audit: self.audit.max(other.audit),
-            alert: self.alert.max(other.alert),
-            ban: self.ban.max(other.ban),
-            unban: self.unban.max(other.unban),
-            integrity: self.integrity.max(other.integrity),
-            ts: self.ts.max(other.ts),
-        }
-    }
-}
-
-/// A row waiting to be published: its table, id, time, and its fields as the event gives them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pending {
-    pub kind: Kind,
-    pub id: i64,
-    pub ts: i64,
-    pub fields: Map<String, Value>,
-}
-
-/// Each table's query: id, time and the row as a JSON object. Alerts are in Falco's shape (so a
-/// `format = "falco"` reader takes them as they are); alerts that came from CloudWatch are not
-/// published again (they are another host's, or already in CloudWatch).
-fn query(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Audit => {
-            "SELECT id, ts, json_object('id', id, 'ts', ts, 'operator', operator, 'ssh_client', ssh_client, \
-             'host', host, 'action', action, 'target', target, 'reason', reason, 'outcome', outcome, \
-             'detail_json', detail_json, 'prev_hash', prev_hash, 'hash', hash) \
-             FROM audit WHERE id > ? ORDER BY id LIMIT ?"
-        }
-        Kind::Alert => {
-            "SELECT id, ts, json_object('id', id, 'ts', ts, \
-             'time', strftime('%Y-%m-%dT%H:%M:%fZ', ts / 1000.0, 'unixepoch'), 'priority', priority, \
-             'rule', rule, 'source', source, 'hostname', hostname, 'tenant', tenant, 'output', output, \
-             'output_fields', json(CASE WHEN json_valid(output_fields_json) THEN output_fields_json ELSE '{}' END), \
-             'tags', tags, \
-             'src_ip', src_ip) \
-             FROM alerts WHERE id > ? AND source NOT LIKE 'cloudwatch:%' ORDER BY id LIMIT ?"
-        }
-        Kind::Ban => {
-            "SELECT id, banned_at, json_object('id', id, 'jail', jail, 'ip', ip, 'banned_at', banned_at, \
-             'ban_seconds', ban_seconds, 'ban_count', ban_count, 'failures', failures, 'source', source, \
-             'tenant', tenant, 'unbanned_at', unbanned_at, 'unbanned_by', unbanned_by) \
-             FROM bans WHERE id > ? ORDER BY id LIMIT ?"
-        }
-        Kind::Unban => {
-            "SELECT e.id, e.at, json_object('id', e.id, 'ban', e.ban, 'jail', b.jail, 'ip', b.ip, \
-             'banned_at', b.banned_at, 'unbanned_at', e.at, 'unbanned_by', e.by, 'tenant', b.tenant) \
-             FROM ban_ends e JOIN bans b ON b.id = e.ban WHERE e.id > ? ORDER BY e.id LIMIT ?"
-        }
-        Kind::Integrity => {
-            "SELECT id, coalesce(finished, started), json_object('id', id, 'target', target, 'started', started, \
-             'finished', finished, 'signature_ok', signature_ok, 'checked', checked, 'modified', modified, \
-             'added', added, 'removed', removed, 'unreadable', unreadable, 'error', error, \
-             'key_fingerprint', key_fingerprint) \
-             FROM integrity_runs WHERE id > ? ORDER BY id LIMIT ?"
-        }
-    }
-}
-
-/// Up to `limit` unpublished rows of each table, each table in id order.
-pub fn pending(conn: &Connection, after: &Published, limit: usize) -> rusqlite::Result<Vec<Vec<Pending>>> {
-    let mut tables = Vec::new();
-    for kind in Kind::ALL {
-        let mut stmt = conn.prepare_cached(query(kind))?;
-        let rows = stmt.query_map(rusqlite::params![after.get(kind), limit as i64], |r| {
-            let text: String = r.get(2)?;
-            let mut fields = match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
-            if kind == Kind::Alert {
-                // Stored as a rank; published by name, as Falco writes it.
-                let rank = fields.get("priority").and_then(Value::as_i64).unwrap_or(0);
-                let name = crate::store::priority::Priority::from_rank(rank).to_string();
-                fields.insert("priority".into(), Value::String(name));
-                let tags = fields.get("tags").and_then(Value::as_str).unwrap_or_default();
-                let tags: Vec<Value> =
-                    tags.split(',').filter(|t| !t.is_empty()).map(|t| Value::String(t.to_string())).collect();
-                fields.insert("tags".into(), Value::Array(tags));
-            }
-            Ok(Pending { kind, id: r.get(0)?, ts: r.get(1)?, fields })
-        })?;
-        tables.push(rows.collect::<rusqlite::Result<Vec<_>>>()?);
-    }
-    Ok(tables)
-}
 
 /// One PutLogEvents request: `(timestamp, message)` in chronological order, and the position
 /// once it has landed.
@@ -598,8 +443,8 @@ pub fn published_audit(messages: &[String], me: &Identity) -> PublishedAudit {
 mod tests {
     use super::*;
 
-    fn row(kind: Kind, id: i64, ts: i64, size: usize) -> Pending {
-        let mut fields = Map::new();
+    fn row(kind: Outgoing, id: i64, ts: i64, size: usize) -> Pending {
+        let mut fields = serde_json::Map::new();
         fields.insert("id".into(), json!(id));
         fields.insert("text".into(), json!("x".repeat(size)));
         Pending { kind, id, ts, fields }
@@ -608,9 +453,9 @@ mod tests {
     #[test]
     fn a_batch_is_chronological_keeps_each_table_in_id_order_and_says_where_it_ends() {
         let now = 10_000_000_000;
-        let audit = vec![row(Kind::Audit, 1, now - 50, 1), row(Kind::Audit, 2, now - 10, 1)];
+        let audit = vec![row(Outgoing::Audit, 1, now - 50, 1), row(Outgoing::Audit, 2, now - 10, 1)];
         // Alert 8 is older than alert 7 (Falco's own times arrive out of order): still after it.
-        let alerts = vec![row(Kind::Alert, 7, now - 30, 1), row(Kind::Alert, 8, now - 40, 1)];
+        let alerts = vec![row(Outgoing::Alert, 7, now - 30, 1), row(Outgoing::Alert, 8, now - 40, 1)];
         let b = batch(vec![audit, alerts, vec![], vec![]], Published::default(), now, "h", "s");
         let times: Vec<i64> = b.events.iter().map(|e| e.0).collect();
         assert_eq!(times, [now - 50, now - 30, now - 30, now - 10], "never going back");
@@ -644,17 +489,17 @@ mod tests {
     #[test]
     fn a_batch_stays_within_the_event_and_byte_limits_and_old_rows_are_stamped_within_14_days() {
         let now = 100 * 86_400_000;
-        let many: Vec<Pending> = (1..=12_000).map(|i| row(Kind::Ban, i, 0, 1)).collect();
+        let many: Vec<Pending> = (1..=12_000).map(|i| row(Outgoing::Ban, i, 0, 1)).collect();
         let b = batch(vec![vec![], vec![], many, vec![]], Published::default(), now, "h", "s");
         let bytes: usize = b.events.iter().map(|e| e.1.len() + EVENT_OVERHEAD).sum();
         assert!(b.events.len() <= MAX_EVENTS && bytes <= MAX_BYTES && bytes > MAX_BYTES - 300);
         assert_eq!(b.after.ban, b.events.len() as i64);
         assert!(b.events.iter().all(|e| e.0 >= now - 14 * 86_400_000));
-        let big: Vec<Pending> = (1..=20).map(|i| row(Kind::Audit, i, now, 100_000)).collect();
+        let big: Vec<Pending> = (1..=20).map(|i| row(Outgoing::Audit, i, now, 100_000)).collect();
         let b = batch(vec![big, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         let bytes: usize = b.events.iter().map(|e| e.1.len() + EVENT_OVERHEAD).sum();
         assert!(bytes <= MAX_BYTES && b.events.len() == 10, "{} events, {bytes} bytes", b.events.len());
-        let huge = vec![row(Kind::Audit, 1, now, 400_000)];
+        let huge = vec![row(Outgoing::Audit, 1, now, 400_000)];
         let b = batch(vec![huge, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         assert!(b.events[0].1.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES);
     }
@@ -663,7 +508,7 @@ mod tests {
     fn a_batch_spans_less_than_a_day() {
         let now = 100 * 86_400_000;
         let rows: Vec<Pending> =
-            (0..5).map(|i| row(Kind::Audit, i + 1, now - 5 * 86_400_000 + i * 86_400_000, 1)).collect();
+            (0..5).map(|i| row(Outgoing::Audit, i + 1, now - 5 * 86_400_000 + i * 86_400_000, 1)).collect();
         let b = batch(vec![rows, vec![], vec![], vec![]], Published::default(), now, "h", "s");
         assert_eq!(b.events.len(), 1);
     }

@@ -1,6 +1,9 @@
 //! Banned IPs from Fail2Ban: its own SQLite database, read read-only and briefly so that Fail2Ban
 //! is never kept waiting, re-read only when it changed (`PRAGMA data_version`), and its history
 //! read incrementally by rowid.
+//!
+//! The SQL here is over Fail2Ban's database, not rampart's store (whose SQL lives in `store/`):
+//! its schema is Fail2Ban's, and so is knowing how to read it.
 
 use std::path::Path;
 use std::time::Duration;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::config::Config;
-use crate::integrity::{self, sign, Spec, TargetConfig, Verification};
+use crate::integrity::{self, sign, TargetCheck, TargetConfig, Verification};
 use crate::store::integrity::{self as stored, IntegrityRow, Target};
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Write};
@@ -42,13 +42,13 @@ fn config_pin(t: &TargetConfig) -> Option<String> {
 
 /// What target `name` is checked against: the config file's entry, else the store's. The pinned
 /// key is the config's when it names one, else the store's (pinned by `baseline` or `accept`).
-pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Result<Option<Spec>> {
+pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Result<Option<TargetCheck>> {
     if let Some(t) = config.integrity.iter().find(|t| t.name == name) {
         let pinned_key = match config_pin(t) {
             Some(pin) => Some(pin),
-            None => stored::find(conn, name)?.and_then(|row| row.key_fingerprint),
+            None => stored::find(conn, name)?.and_then(|row| row.target.key_fingerprint),
         };
-        return Ok(Some(Spec {
+        return Ok(Some(TargetCheck {
             name: t.name.clone(),
             root: t.root.clone(),
             manifest: t.manifest.clone(),
@@ -61,20 +61,20 @@ pub fn resolve(conn: &Connection, config: &Config, name: &str) -> rusqlite::Resu
 }
 
 /// A stored target as a verification spec (its exclude list is the signed one).
-pub fn spec_of(row: &IntegrityRow) -> Spec {
-    Spec {
-        name: row.name.clone(),
-        root: row.root.clone().into(),
-        manifest: row.manifest_path.clone().into(),
-        public_key: row.pubkey_path.clone().into(),
-        pinned_key: row.key_fingerprint.clone(),
+pub fn spec_of(row: &IntegrityRow) -> TargetCheck {
+    TargetCheck {
+        name: row.target.name.clone(),
+        root: row.target.root.clone().into(),
+        manifest: row.target.manifest_path.clone().into(),
+        public_key: row.target.pubkey_path.clone().into(),
+        pinned_key: row.target.key_fingerprint.clone(),
         exclude: None,
     }
 }
 
 /// Verifies on tokio's blocking pool (every core hashes; the async workers and the store's writer
 /// never do).
-pub async fn verify_off_thread(spec: Spec) -> Verification {
+pub async fn verify_off_thread(spec: TargetCheck) -> Verification {
     let (name, pinned_key) = (spec.name.clone(), spec.pinned_key.clone());
     match tokio::task::spawn_blocking(move || integrity::verify(&spec, integrity::walk::cores())).await {
         Ok(v) => v,
@@ -95,7 +95,7 @@ pub async fn verify_off_thread(spec: Spec) -> Verification {
 
 /// When a target is next due: its last run plus its interval; never verified means now.
 fn due_at(row: &IntegrityRow) -> i64 {
-    let every = row.every_ms.unwrap_or(integrity::DEFAULT_EVERY_MS).max(10_000);
+    let every = row.target.every_ms.unwrap_or(integrity::DEFAULT_EVERY_MS).max(10_000);
     row.run.as_ref().map_or(0, |r| r.started + every)
 }
 
@@ -138,12 +138,12 @@ pub async fn run(writer: StoreWriter, config: Arc<Config>, db: PathBuf) {
             tokio::time::sleep(next).await;
             continue;
         };
-        let spec = match resolve(&reader, &config, &due.name) {
+        let spec = match resolve(&reader, &config, &due.target.name) {
             Ok(Some(spec)) => spec,
             _ => spec_of(due),
         };
         let v = verify_off_thread(spec).await;
-        let (run, changes) = v.to_run(&due.name);
+        let (run, changes) = v.to_run(&due.target.name);
         if writer.send(Write::IntegrityRun(run, changes)).await.is_err() {
             return;
         }
@@ -151,7 +151,7 @@ pub async fn run(writer: StoreWriter, config: Arc<Config>, db: PathBuf) {
             integrity::Verdict::SignatureInvalid(_) | integrity::Verdict::Error(_) => Health::Degraded,
             _ => Health::Ok,
         };
-        let detail = format!("{}: {}", due.name, v.summary());
+        let detail = format!("{}: {}", due.target.name, v.summary());
         if !crate::sources::report(&writer, SOURCE, health, detail).await {
             return;
         }

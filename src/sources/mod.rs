@@ -1,7 +1,7 @@
 //! Sources: tasks of the collector that read the real components and write what they see.
 
+pub mod aws;
 pub mod cloudwatch;
-pub mod cloudwatch_problem;
 pub mod cloudwatch_publish;
 pub mod docker;
 pub mod fail2ban;

@@ -299,6 +299,73 @@ impl Layout {
     }
 }
 
+/// The newest event's id (0 when there is none).
+pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0))
+}
+
+/// Whether any event lies strictly between ids `after` and `before`.
+pub fn any_between(conn: &Connection, after: i64, before: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM access_events WHERE id > ? AND id < ?)")?
+        .query_row([after, before], |r| r.get(0))
+}
+
+/// How many events have ids after `after` up to and including `through`.
+pub fn count_between(conn: &Connection, after: i64, through: i64) -> rusqlite::Result<u64> {
+    let n: i64 =
+        conn.query_row("SELECT count(*) FROM access_events WHERE id > ? AND id <= ?", [after, through], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+/// Events with ids after `after` up to and including `through`, in id order, at most `limit`,
+/// with the columns the detection rules look at, read whatever another program stored in them
+/// (the rules must never stop at a row they cannot read): text capped at [`super::TEXT_CAP`]
+/// bytes with invalid UTF-8 replaced, numbers written out as text where text is wanted, anything
+/// but a number as 0 where a number is.
+pub fn for_rules(conn: &Connection, after: i64, through: i64, limit: usize) -> rusqlite::Result<Vec<AccessEvent>> {
+    use rusqlite::types::ValueRef;
+    fn text(v: ValueRef<'_>) -> String {
+        let bytes = match v {
+            ValueRef::Text(b) | ValueRef::Blob(b) => b,
+            ValueRef::Integer(n) => return n.to_string(),
+            ValueRef::Real(x) => return x.to_string(),
+            ValueRef::Null => return String::new(),
+        };
+        String::from_utf8_lossy(&bytes[..bytes.len().min(super::TEXT_CAP)]).into_owned()
+    }
+    fn optional_text(v: ValueRef<'_>) -> Option<String> {
+        (v != ValueRef::Null).then(|| text(v))
+    }
+    fn number(v: ValueRef<'_>) -> i64 {
+        match v {
+            ValueRef::Integer(n) => n,
+            ValueRef::Real(x) => x as i64,
+            _ => 0,
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, ts, tenant, src_ip, user, method, path, status, user_agent, target_tenant, flags \
+         FROM access_events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+    )?;
+    let rows = stmt.query_map([after, through, limit as i64], |r| {
+        Ok(AccessEvent {
+            id: r.get(0)?,
+            ts: number(r.get_ref(1)?),
+            tenant: text(r.get_ref(2)?),
+            src_ip: text(r.get_ref(3)?),
+            user: optional_text(r.get_ref(4)?),
+            method: text(r.get_ref(5)?),
+            path: text(r.get_ref(6)?),
+            status: number(r.get_ref(7)?),
+            user_agent: text(r.get_ref(8)?),
+            target_tenant: optional_text(r.get_ref(9)?),
+            flags: number(r.get_ref(10)?),
+            ..Default::default()
+        })
+    })?;
+    rows.collect()
+}
+
 /// Inserts many events.
 pub fn insert_many(conn: &Connection, events: &[AccessEvent]) -> rusqlite::Result<()> {
     let mut bulk = Bulk::default();

@@ -84,6 +84,18 @@ pub fn insert(conn: &Connection, a: &Alert) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Every alert, oldest first (tests and small stores: unbounded).
+pub fn oldest_first(conn: &Connection) -> rusqlite::Result<Vec<Alert>> {
+    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY id"))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+/// The newest alert's id (0 when there is none): what came after it is new.
+pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT ifnull(max(id), 0) FROM alerts", [], |r| r.get(0))
+}
+
 /// Marks an alert acknowledged; false when it does not exist or was acknowledged already.
 pub fn acknowledge(conn: &Connection, id: i64, operator: &str, at: i64) -> rusqlite::Result<bool> {
     let n = conn.execute(

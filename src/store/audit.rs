@@ -1,7 +1,8 @@
 //! The audit log: append-only (triggers refuse UPDATE and DELETE) and hash-chained, so that
 //! `rampart audit verify` finds a row that was changed, removed or inserted behind rampart's back.
 
-use rusqlite::{params, Connection, Row};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection, Row};
 use sha2::{Digest, Sha256};
 
 use super::filter::{Field, FieldKind, Fields, KeyBound, Time};
@@ -24,7 +25,7 @@ pub struct NewEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Entry {
+pub struct AuditRow {
     pub id: i64,
     pub new: NewEntry,
     pub prev_hash: String,
@@ -46,8 +47,8 @@ pub const FIELDS: Fields = Fields {
 pub const SELECT: &str = "SELECT id, ts, operator, ssh_client, host, action, target, reason, outcome, \
      detail_json, prev_hash, hash FROM audit";
 
-pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
-    Ok(Entry {
+pub fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
         id: r.get(0)?,
         new: NewEntry {
             ts: r.get(1)?,
@@ -65,27 +66,38 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-/// The hash of a row: SHA-256 over its id, every field and the previous row's hash.
+/// The columns a row's hash is taken over, in order: its id, every field and the previous row's
+/// hash ([`chained`] gives their values).
+const CHAINED: &str = "id, ts, operator, ssh_client, host, action, target, reason, outcome, detail_json, prev_hash";
+
+/// The values of [`CHAINED`]'s columns for a row: what its hash is taken over and what is inserted,
+/// written once.
+fn chained(id: i64, e: &NewEntry, prev_hash: &str) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    vec![
+        json!(id),
+        json!(e.ts),
+        json!(e.operator),
+        json!(e.ssh_client),
+        json!(e.host),
+        json!(e.action),
+        json!(e.target),
+        json!(e.reason),
+        json!(e.outcome),
+        json!(e.detail_json),
+        json!(prev_hash),
+    ]
+}
+
+/// The hash of a row: SHA-256 over the JSON array of its [`chained`] values.
 fn chain_hash(id: i64, e: &NewEntry, prev_hash: &str) -> String {
-    let canonical = serde_json::json!([
-        id,
-        e.ts,
-        e.operator,
-        e.ssh_client,
-        e.host,
-        e.action,
-        e.target,
-        e.reason,
-        e.outcome,
-        e.detail_json,
-        prev_hash
-    ]);
+    let canonical = serde_json::Value::Array(chained(id, e, prev_hash));
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 /// Appends an entry. Call inside a write transaction (`BEGIN IMMEDIATE`), so that the chain stays
 /// whole when several processes write to one store.
-pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
+pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<AuditRow> {
     let (last_id, prev_hash): (i64, String) = conn
         .query_row("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .or_else(|e| match e {
@@ -94,25 +106,16 @@ pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<Entry> {
         })?;
     let id = last_id + 1;
     let hash = chain_hash(id, e, &prev_hash);
-    conn.prepare_cached(
-        "INSERT INTO audit (id, ts, operator, ssh_client, host, action, target, reason, outcome, detail_json, prev_hash, hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )?
-    .execute(params![
-        id,
-        e.ts,
-        e.operator,
-        e.ssh_client,
-        e.host,
-        e.action,
-        e.target,
-        e.reason,
-        e.outcome,
-        e.detail_json,
-        prev_hash,
-        hash
-    ])?;
-    Ok(Entry { id, new: e.clone(), prev_hash, hash })
+    let sql = |v: serde_json::Value| match v {
+        serde_json::Value::Number(n) => n.as_i64().map_or(SqlValue::Null, SqlValue::Integer),
+        serde_json::Value::String(s) => SqlValue::Text(s),
+        _ => SqlValue::Null,
+    };
+    let mut values: Vec<SqlValue> = chained(id, e, &prev_hash).into_iter().map(sql).collect();
+    values.push(SqlValue::Text(hash.clone()));
+    conn.prepare_cached(&format!("INSERT INTO audit ({CHAINED}, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))?
+        .execute(params_from_iter(values))?;
+    Ok(AuditRow { id, new: e.clone(), prev_hash, hash })
 }
 
 /// Which store this is: the random id made when the store was created, which every message the
@@ -200,7 +203,11 @@ pub fn guard_problems(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 }
 
 /// The newest rows that `filter` keeps (by time, then id), at most `limit`.
-pub fn newest(conn: &Connection, filter: Option<&super::filter::Filter>, limit: usize) -> rusqlite::Result<Vec<Entry>> {
+pub fn newest(
+    conn: &Connection,
+    filter: Option<&super::filter::Filter>,
+    limit: usize,
+) -> rusqlite::Result<Vec<AuditRow>> {
     let (condition, mut params) = match filter {
         Some(f) => (format!(" WHERE ({})", f.sql), f.params.clone()),
         None => (String::new(), Vec::new()),

@@ -109,6 +109,34 @@ pub fn active_in(conn: &Connection, jail: &str, ip: &str, now: i64) -> rusqlite:
     conn.prepare_cached(&sql)?.query_row(params![jail, ip, now], |r| r.get(0))
 }
 
+/// The bans of `ip` (canonical) active at `now`, in `jail` or in any: (ban id, jail).
+pub fn active_of(conn: &Connection, ip: &str, jail: Option<&str>, now: i64) -> rusqlite::Result<Vec<(i64, String)>> {
+    let sql = format!(
+        "SELECT id, jail FROM bans WHERE ip = ?1 AND (?2 IS NULL OR jail = ?2) AND {}",
+        ACTIVE.replace('?', "?3")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![ip, jail, now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// The `limit` newest bans (by id), only those active at `active_at` when it is given; and how
+/// many there are in all.
+pub fn newest(conn: &Connection, active_at: Option<i64>, limit: usize) -> rusqlite::Result<(Vec<Ban>, usize)> {
+    let condition = match active_at {
+        Some(now) => ACTIVE.replace('?', &now.to_string()),
+        None => "1".to_string(),
+    };
+    let mut stmt = conn.prepare(&format!("{SELECT} WHERE {condition} ORDER BY id DESC LIMIT ?"))?;
+    let rows: Vec<Ban> = stmt.query_map([limit as i64], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let total = if rows.len() < limit {
+        rows.len()
+    } else {
+        conn.query_row(&format!("SELECT count(*) FROM bans WHERE {condition}"), [], |r| r.get::<_, i64>(0))? as usize
+    };
+    Ok((rows, total))
+}
+
 /// How many times `ip` was banned before, so a repeat offender stands out.
 pub fn previous_count(conn: &Connection, ip: &str) -> rusqlite::Result<i64> {
     conn.query_row("SELECT count(*) FROM bans WHERE ip = ?", [ip], |r| r.get(0))

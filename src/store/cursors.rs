@@ -84,7 +84,7 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<Sto
             super::access::insert_many(conn, &new)?;
         }
         Rows::Alerts(list) => {
-            let before: i64 = conn.query_row("SELECT ifnull(max(id), 0) FROM alerts", [], |r| r.get(0))?;
+            let before = alerts::last_id(conn)?;
             for a in list.iter().zip(&fresh).filter(|(_, f)| **f).map(|(a, _)| a) {
                 alerts::insert(conn, a)?;
                 stored += 1;

@@ -110,7 +110,7 @@ pub fn load(conn: &Connection, q: &Query) -> rusqlite::Result<Histogram> {
     match (&q.filter, narrowed, q.listing) {
         (None, _, Listing::Access) => {
             // Counted up to the indexed position; the events after it are read, the newest first.
-            let (through, valid) = super::search::position(conn)?;
+            let (through, valid) = super::indexer::position(conn)?;
             let through = if valid { through.min(newest_id) } else { 0 };
             if through > 0 {
                 add_counts(conn, &mut h, begin)?;

@@ -5,16 +5,16 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// What was imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum ImportKind {
     Access,
     Falco,
 }
 
-impl Kind {
+impl ImportKind {
     fn name(self) -> &'static str {
         match self {
-            Kind::Access => "access",
-            Kind::Falco => "falco",
+            ImportKind::Access => "access",
+            ImportKind::Falco => "falco",
         }
     }
 }
@@ -22,7 +22,7 @@ impl Kind {
 /// One import of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Import {
-    pub kind: Kind,
+    pub kind: ImportKind,
     /// The file's fingerprint (`ingest::fingerprint::of`).
     pub fingerprint: String,
     /// Where the file was when it was imported.
@@ -34,7 +34,7 @@ pub struct Import {
 }
 
 /// The latest import of a file with this fingerprint, if any.
-pub fn find(conn: &Connection, kind: Kind, fingerprint: &str) -> rusqlite::Result<Option<Import>> {
+pub fn find(conn: &Connection, kind: ImportKind, fingerprint: &str) -> rusqlite::Result<Option<Import>> {
     conn.query_row(
         "SELECT path, lines, stored, imported_at, imported_by FROM imports WHERE kind = ? AND fingerprint = ? \
          ORDER BY id DESC LIMIT 1",

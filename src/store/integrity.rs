@@ -88,18 +88,11 @@ pub struct Change {
     pub after_json: Option<String>,
 }
 
-/// One line of the Integrity pane: a target and its newest run, if any.
+/// One line of the Integrity pane: a target as registered and its newest run, if any.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct IntegrityRow {
     pub id: i64,
-    pub name: String,
-    pub tenant: Option<String>,
-    pub root: String,
-    pub manifest_path: String,
-    pub pubkey_path: String,
-    pub key_fingerprint: Option<String>,
-    pub every_ms: Option<i64>,
-    pub baselined_at: Option<i64>,
+    pub target: Target,
     pub run_id: Option<i64>,
     pub run: Option<Run>,
 }
@@ -111,7 +104,7 @@ impl IntegrityRow {
 
     /// The pinned key: what a verification trusts (never the key a run found beside the manifest).
     pub fn fingerprint(&self) -> Option<&str> {
-        self.key_fingerprint.as_deref()
+        self.target.key_fingerprint.as_deref()
     }
 
     /// Files that differ in the newest run.
@@ -154,8 +147,7 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<IntegrityRow> {
         }),
         None => None,
     };
-    Ok(IntegrityRow {
-        id: r.get(0)?,
+    let target = Target {
         name,
         tenant: r.get(2)?,
         root: r.get(3)?,
@@ -164,9 +156,8 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<IntegrityRow> {
         key_fingerprint: r.get(17)?,
         every_ms: r.get(18)?,
         baselined_at: r.get(19)?,
-        run_id,
-        run,
-    })
+    };
+    Ok(IntegrityRow { id: r.get(0)?, target, run_id, run })
 }
 
 /// Every target with its newest run, in name order.
@@ -241,6 +232,16 @@ pub fn insert_run(conn: &Connection, run: &Run, changes: &[Change]) -> rusqlite:
         stmt.execute(params![id, c.path, c.kind, c.before_json, c.after_json])?;
     }
     Ok(id)
+}
+
+/// The last run of `target`: its id, and its counts checked, modified, added, removed, unreadable.
+pub fn last_counts(conn: &Connection, target: &str) -> rusqlite::Result<(i64, [i64; 5])> {
+    conn.query_row(
+        "SELECT id, checked, modified, added, removed, unreadable FROM integrity_runs WHERE target = ? \
+         ORDER BY id DESC LIMIT 1",
+        [target],
+        |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])),
+    )
 }
 
 pub fn changes_of(conn: &Connection, run: i64) -> rusqlite::Result<Vec<Change>> {

@@ -60,7 +60,7 @@ impl Step {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub struct JournalEntry {
     pub id: i64,
     pub tenant: String,
     pub container: String,
@@ -72,7 +72,7 @@ pub struct Entry {
 const ACTIVE: &str = "NOT (step = 'restore' AND done = 1)";
 
 /// The entry of `container` that is not yet fully restored, if any.
-pub fn active(conn: &Connection, container: &str) -> rusqlite::Result<Option<Entry>> {
+pub fn active(conn: &Connection, container: &str) -> rusqlite::Result<Option<JournalEntry>> {
     conn.query_row(
         &format!(
             "SELECT id, tenant, container, step, state_before_json, done FROM isolation_journal \
@@ -85,7 +85,7 @@ pub fn active(conn: &Connection, container: &str) -> rusqlite::Result<Option<Ent
 }
 
 /// Every entry of `tenant` not yet fully restored.
-pub fn active_of(conn: &Connection, tenant: &str) -> rusqlite::Result<Vec<Entry>> {
+pub fn active_of(conn: &Connection, tenant: &str) -> rusqlite::Result<Vec<JournalEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, tenant, container, step, state_before_json, done FROM isolation_journal \
          WHERE tenant = ? AND {ACTIVE} ORDER BY id"
@@ -102,12 +102,12 @@ pub fn interrupted_tenants(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
     let step: String = r.get(3)?;
     let before: String = r.get(4)?;
     let before = serde_json::from_str(&before)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))?;
-    Ok(Entry {
+    Ok(JournalEntry {
         id: r.get(0)?,
         tenant: r.get(1)?,
         container: r.get(2)?,

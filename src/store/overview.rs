@@ -1,5 +1,6 @@
-//! The small aggregate the header and the Alerts pane title show: counts per priority, alerts per
-//! minute over the last hour, and source health.
+//! The small aggregate the header and the Alerts pane title show: unacknowledged alerts per
+//! priority, alerts per minute over the last hour, source health, and the integrity targets whose
+//! manifest's signature is invalid.
 
 use rusqlite::Connection;
 

@@ -124,7 +124,7 @@ mod tests {
         };
         let want: Vec<String> = (0..30_000).rev().filter(|i| i % 997 == 0).take(20).map(|i| format!("/p{i}")).collect();
         assert_eq!(paths(&conn), want, "before the indexes cover the store");
-        search::catch_up(&conn).unwrap();
+        crate::store::indexer::catch_up(&conn).unwrap();
         assert_eq!(paths(&conn), want, "through the address index");
         assert!(search::narrow(&conn, &rows_of("2001:db8::7")).unwrap().is_some(), "the index lists the rows");
     }

@@ -160,6 +160,24 @@ pub fn upsert_container(conn: &Connection, c: &Container, now: i64) -> rusqlite:
     Ok(())
 }
 
+/// Every address a tenant's containers hold on their networks: address → tenant.
+pub fn container_addresses(conn: &Connection) -> rusqlite::Result<std::collections::HashMap<String, String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT json_extract(j.value, '$.ip'), c.tenant FROM containers c, json_each(c.networks_json) j \
+         WHERE json_extract(j.value, '$.ip') IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Tenants that are not active (isolated, or on their way), with when they were isolated (0 when
+/// not known).
+pub fn isolated_since(conn: &Connection) -> rusqlite::Result<std::collections::HashMap<String, i64>> {
+    let mut stmt = conn.prepare_cached("SELECT name, ifnull(isolated_at, 0) FROM tenants WHERE status <> 'active'")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 pub fn containers_of(conn: &Connection, tenant: &str) -> rusqlite::Result<Vec<Container>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, tenant, name, image, state, networks_json, posture_json FROM containers WHERE tenant = ? ORDER BY name",

@@ -15,7 +15,7 @@ pub enum Row {
     Access(access::AccessEvent),
     Ban(bans::Ban),
     Integrity(integrity::IntegrityRow),
-    Audit(audit::Entry),
+    Audit(audit::AuditRow),
     Fleet(fleet::FleetRow),
     RuleGroup(alerts::RuleGroup),
     Source(status::SourceRow),
@@ -47,7 +47,9 @@ pub enum Around {
     Key(i64),
 }
 
-/// What a window lists: one table's rows in the order a console pane shows them.
+/// What a window lists: one table's rows in the order a console pane shows them. It mirrors the
+/// console's `Pane` one for one on purpose: the store cannot name the console's views (dependencies
+/// point down), so `Pane::listing` and `Pane::showing` are the one crossing between the two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Listing {
     Tenants,
@@ -99,7 +101,7 @@ pub const REGISTRY_LIMIT: usize = 5000;
 /// The "N new" marker stops counting here.
 pub const NEWER_COUNT_CAP: u64 = 10_000;
 
-struct Spec {
+struct ListingSql {
     select: &'static str,
     /// Parameters the SELECT itself takes.
     select_params: Vec<Value>,
@@ -116,54 +118,48 @@ enum Order {
     Whole(&'static str),
 }
 
-impl Spec {
-    fn stream(select: &'static str, map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>) -> Spec {
-        Spec { select, select_params: vec![], base: None, order: Order::Keyset, map }
+impl ListingSql {
+    fn stream(select: &'static str, map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>) -> ListingSql {
+        ListingSql { select, select_params: vec![], base: None, order: Order::Keyset, map }
     }
 }
 
-fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> Spec {
+fn spec(listing: Listing, now_ms: i64, history: bool, grouped: bool) -> ListingSql {
     match listing {
-        Listing::Alerts if grouped => Spec {
+        Listing::Alerts if grouped => ListingSql {
             order: Order::Whole("GROUP BY rule ORDER BY min(priority), count(*) DESC"),
-            ..Spec::stream(alerts::GROUPED, |r| alerts::group_from_row(r).map(Row::RuleGroup))
+            ..ListingSql::stream(alerts::GROUPED, |r| alerts::group_from_row(r).map(Row::RuleGroup))
         },
-        Listing::Tenants => Spec {
+        Listing::Tenants => ListingSql {
             select_params: vec![Value::Integer(now_ms - 3_600_000), Value::Integer(now_ms)],
             order: Order::Whole("ORDER BY t.name"),
-            ..Spec::stream(tenants::SELECT, |r| tenants::from_row(r).map(Row::Tenant))
+            ..ListingSql::stream(tenants::SELECT, |r| tenants::from_row(r).map(Row::Tenant))
         },
-        Listing::Alerts => Spec::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
-        Listing::Access => Spec::stream(access::SELECT, |r| access::from_row(r).map(Row::Access)),
-        Listing::Bans => Spec {
+        Listing::Alerts => ListingSql::stream(alerts::SELECT, |r| alerts::from_row(r).map(Row::Alert)),
+        Listing::Access => ListingSql::stream(access::SELECT, |r| access::from_row(r).map(Row::Access)),
+        Listing::Bans => ListingSql {
             base: (!history).then(|| (bans::ACTIVE, vec![Value::Integer(now_ms)])),
-            ..Spec::stream(bans::SELECT, |r| bans::from_row(r).map(Row::Ban))
+            ..ListingSql::stream(bans::SELECT, |r| bans::from_row(r).map(Row::Ban))
         },
-        Listing::Integrity => Spec {
+        Listing::Integrity => ListingSql {
             order: Order::Whole("ORDER BY g.name"),
-            ..Spec::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
+            ..ListingSql::stream(integrity::SELECT, |r| integrity::from_row(r).map(Row::Integrity))
         },
-        Listing::Audit => Spec::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
-        Listing::Sources => Spec {
+        Listing::Audit => ListingSql::stream(audit::SELECT, |r| audit::from_row(r).map(Row::Audit)),
+        Listing::Sources => ListingSql {
             order: Order::Whole("ORDER BY source"),
-            ..Spec::stream(status::SELECT, |r| status::row_from(r).map(Row::Source))
+            ..ListingSql::stream(status::SELECT, |r| status::row_from(r).map(Row::Source))
         },
-        Listing::Fleet => Spec::stream(fleet::SELECT, |r| fleet::from_row(r).map(Row::Fleet)),
+        Listing::Fleet => ListingSql::stream(fleet::SELECT, |r| fleet::from_row(r).map(Row::Fleet)),
     }
 }
 
-impl Spec {
-    /// Runs `SELECT … WHERE <base> AND <filter> AND <extra> <tail>`.
-    fn fetch(
-        &self,
-        conn: &Connection,
-        filter: Option<&Filter>,
-        extra: Option<(&str, i64)>,
-        tail: &str,
-        limit: usize,
-    ) -> rusqlite::Result<Vec<Row>> {
+impl ListingSql {
+    /// ` WHERE <base> AND <filter> AND <extra>` (empty when there is no condition) and its
+    /// parameters: the one place a pane's rows are chosen, for reading them and for counting them.
+    fn conditions(&self, filter: Option<&Filter>, extra: Option<(&str, i64)>) -> (String, Vec<Value>) {
         let mut conditions = Vec::new();
-        let mut params = self.select_params.clone();
+        let mut params = Vec::new();
         if let Some((sql, values)) = &self.base {
             conditions.push(format!("({sql})"));
             params.extend(values.iter().cloned());
@@ -176,36 +172,33 @@ impl Spec {
             conditions.push(sql.to_string());
             params.push(Value::Integer(key));
         }
-        let mut sql = self.select.to_string();
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
-        }
-        sql.push(' ');
-        sql.push_str(tail);
-        sql.push_str(" LIMIT ?");
+        let clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        (clause, params)
+    }
+
+    /// Runs `SELECT … WHERE <base> AND <filter> AND <extra> <tail>`.
+    fn fetch(
+        &self,
+        conn: &Connection,
+        filter: Option<&Filter>,
+        extra: Option<(&str, i64)>,
+        tail: &str,
+        limit: usize,
+    ) -> rusqlite::Result<Vec<Row>> {
+        let (clause, chosen) = self.conditions(filter, extra);
+        let mut params = self.select_params.clone();
+        params.extend(chosen);
         params.push(Value::Integer(limit as i64));
+        let sql = format!("{}{clause} {tail} LIMIT ?", self.select);
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(params), self.map)?;
         rows.collect()
     }
 
     fn count_newer(&self, conn: &Connection, filter: Option<&Filter>, key: i64) -> rusqlite::Result<u64> {
-        let mut conditions = vec!["id > ?".to_string()];
-        let mut params = vec![Value::Integer(key)];
-        if let Some((sql, values)) = &self.base {
-            conditions.push(format!("({sql})"));
-            params.extend(values.iter().cloned());
-        }
-        if let Some(f) = filter {
-            conditions.push(format!("({})", f.sql));
-            params.extend(f.params.iter().cloned());
-        }
+        let (clause, params) = self.conditions(filter, Some(("id > ?", key)));
         let table = self.select.rsplit("FROM ").next().unwrap_or_default();
-        let sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {} LIMIT {NEWER_COUNT_CAP})",
-            conditions.join(" AND ")
-        );
+        let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {table}{clause} LIMIT {NEWER_COUNT_CAP})");
         conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0))
     }
 }

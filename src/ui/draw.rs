@@ -5,10 +5,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{format, layout, panes, popups, sanitize};
-use crate::app::action::{Action, Scope};
+use super::{panes, popups};
+use crate::action::{Action, Scope};
 use crate::app::state::{InputKind, Level, Popup, Role, State};
+use crate::config::keymap::Keys;
+use crate::layout;
 use crate::store::status::Health;
+use crate::text::{format, sanitize};
 
 pub fn draw(frame: &mut Frame<'_>, state: &State) {
     let area = frame.area();
@@ -199,7 +202,39 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(line).style(theme.footer), area);
         return;
     }
+    if !state.pending_keys.is_empty() {
+        frame.render_widget(Paragraph::new(pending(state, area.width)).style(theme.footer), area);
+        return;
+    }
     frame.render_widget(Paragraph::new(hints(state, area.width)).style(theme.footer), area);
+}
+
+/// The keys of a sequence typed so far, and what each next key would run.
+fn pending(state: &State, width: u16) -> Line<'static> {
+    let theme = &state.theme;
+    let typed = Keys(state.pending_keys.clone());
+    let mut items = vec![vec![Span::raw(" "), Span::styled(format!("{typed}…  "), theme.footer_key)]];
+    for b in state.keymap.continuing(&state.pending_keys) {
+        items.push(vec![
+            Span::styled(b.keys.to_string(), theme.footer_key),
+            Span::styled(format!(" {}  ", b.action.name()), theme.footer),
+        ]);
+    }
+    items.push(vec![Span::styled("esc", theme.footer_key), Span::styled(" cancel", theme.footer)]);
+    Line::from(panes::fit_items(items, width, Span::styled("…", theme.footer)))
+}
+
+/// Where the jumps so far came from and where they lead, oldest first (k9s's breadcrumbs): the
+/// back stack Esc and Backspace return along. The oldest are left out past a few.
+fn breadcrumbs(state: &State) -> Option<String> {
+    const SHOWN: usize = 3;
+    if state.back.is_empty() {
+        return None;
+    }
+    let mut crumbs: Vec<&str> = state.back.iter().rev().take(SHOWN).rev().map(|p| p.focus.title()).collect();
+    crumbs.push(state.focus.title());
+    let more = if state.back.len() > SHOWN { "… › " } else { "" };
+    Some(format!("{more}{}", crumbs.join(" › ")))
 }
 
 /// The key hints for the focused pane, from the active keymap: as many whole hints as fit in
@@ -214,13 +249,16 @@ fn hints(state: &State, width: u16) -> Line<'static> {
     let views = [Action::History, Action::Group, Action::GotoTenant, Action::GotoIp];
     actions.extend(views.into_iter().filter(|a| a.applies_to(focus)));
     actions.extend(
-        crate::app::action::SPECS
+        crate::action::SPECS
             .iter()
             .filter(|s| matches!(s.scope, Scope::Respond(_)) && s.action.applies_to(focus))
             .map(|s| s.action),
     );
     actions.extend([Action::Pause, Action::Command, Action::Quit]);
     let mut items = vec![vec![Span::raw(" ")]];
+    if let Some(trail) = breadcrumbs(state) {
+        items.push(vec![Span::styled(trail, theme.footer_key), Span::raw("  ")]);
+    }
     for action in actions {
         let Some(key) = state.keymap.key_for(action) else {
             continue;

@@ -6,10 +6,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::format;
 use crate::config::Theme;
 use crate::pane::Pane;
 use crate::store::histogram::{interval_name, Histogram, CLASSES};
+use crate::text::format;
 
 /// A cell filled from the bottom by 0 to 8 eighths.
 const EIGHTHS: [&str; 9] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];

@@ -11,7 +11,7 @@ use rampart::store::{self, audit, Access};
 use serde_json::Value;
 
 fn run(db: &Path, config: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+    crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
         .args(args)
         .env("SUDO_USER", "alice")
@@ -20,11 +20,8 @@ fn run(db: &Path, config: &Path, args: &[&str]) -> Output {
 }
 
 fn list(db: &Path, args: &[&str]) -> (Output, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["audit", "list", "--db", db.to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
+    let out =
+        crate::support::rampart().args(["audit", "list", "--db", db.to_str().unwrap()]).args(args).output().unwrap();
     let (stdout, stderr) =
         (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
     (out, stdout, stderr)
@@ -70,7 +67,7 @@ fn audit_list_shows_every_column_of_the_rows_real_actions_wrote() {
 
     // Every row as the store holds it, newest first.
     let conn = store::open(&db, Access::ReadOnly).unwrap();
-    let mut stored: Vec<audit::Entry> = conn
+    let mut stored: Vec<audit::AuditRow> = conn
         .prepare(&format!("{} ORDER BY id DESC", audit::SELECT))
         .unwrap()
         .query_map([], audit::from_row)
@@ -84,7 +81,7 @@ fn audit_list_shows_every_column_of_the_rows_real_actions_wrote() {
     for (row, e) in rows.iter().zip(&stored) {
         let detail: Value = serde_json::from_str(&e.new.detail_json).unwrap();
         let want = serde_json::json!({
-            "id": e.id, "time": rampart::ui::format::timestamp(e.new.ts), "operator": e.new.operator,
+            "id": e.id, "time": rampart::text::format::timestamp(e.new.ts), "operator": e.new.operator,
             "ssh_client": e.new.ssh_client, "host": e.new.host, "action": e.new.action, "target": e.new.target,
             "reason": e.new.reason, "outcome": e.new.outcome,
             "claimed": detail.get("claimed").cloned().unwrap_or(Value::Null), "detail": detail,
@@ -108,7 +105,7 @@ fn audit_list_shows_every_column_of_the_rows_real_actions_wrote() {
     assert!(lines[0].starts_with("TIME (UTC)") && lines[0].contains("OPERATOR") && lines[0].contains("HASH"), "{text}");
     assert_eq!(lines.len(), stored.len() + 1, "{text}");
     for (line, e) in lines[1..].iter().zip(&stored) {
-        assert!(line.starts_with(&rampart::ui::format::timestamp(e.new.ts)), "{line}");
+        assert!(line.starts_with(&rampart::text::format::timestamp(e.new.ts)), "{line}");
         assert!(line.contains(&e.new.action) && line.contains(&e.hash[..12]), "{line}");
     }
     assert!(text.contains("case 7"), "{text}");

@@ -1,20 +1,13 @@
 //! The command line as a script or a person meets it: help that is true, clear refusals, and
 //! `audit verify` on a real store.
 
+use crate::support::Homed;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use crate::support::BIN;
 
 fn rampart(args: &[&str], home: &std::path::Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env_remove("RAMPART_DB")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap()
+    crate::support::rampart().args(args).home(home).output().unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -79,11 +72,9 @@ fn errors_read_as_plain_messages_when_not_on_a_terminal() {
     let home = tempfile::tempdir().unwrap();
     let db = home.path().join("s.db");
     let missing = home.path().join("missing.log");
-    let out = Command::new(BIN)
+    let out = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "ingest", "access", missing.to_str().unwrap()])
         .env("HOME", home.path())
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -411,15 +402,8 @@ fn into_closed_pipe(args: &[&str], home: &std::path::Path) -> Output {
 
 /// rampart in its own home, without RUST_BACKTRACE (which asks for the full report of every error).
 fn plain(args: &[&str], home: &std::path::Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env_remove("RAMPART_DB")
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE");
+    let mut command = crate::support::rampart();
+    command.args(args).home(home);
     command
 }
 
@@ -694,7 +678,6 @@ fn fail2ban_refusing_its_socket_is_exit_3_with_that_reason() {
         .args(["bans", "ban", "192.0.2.1", "--jail", crate::support::f2b::FINITE, "--reason", "scanner"])
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
         .env("HOME", home.path())
-        .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
@@ -730,7 +713,7 @@ fn cloudwatch_errors_read_as_one_sentence_with_their_exit_code() {
         if !with_keys {
             c.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
         }
-        c.args(["cloudwatch"]).args(args).args(["--region", "us-east-1"]).env_remove("RUST_BACKTRACE");
+        c.args(["cloudwatch"]).args(args).args(["--region", "us-east-1"]);
         c.output().unwrap()
     };
     let out = run(&["groups", "--endpoint-url", &strict.url], true);
@@ -804,17 +787,13 @@ fn a_missing_profile_is_named_on_every_retry_of_the_collector() {
             .and_then(|(_, rest)| rest.trim_end_matches(" s").parse::<u64>().ok())
             .is_some_and(|s| s >= 2)
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let detail = loop {
-        let detail: Option<String> = rampart::store::open(&db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
+    let detail = || -> Option<String> {
+        rampart::store::open(&db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
             c.query_row("SELECT detail FROM source_status WHERE source = 'cloudwatch:/g'", [], |r| r.get(0)).ok()
-        });
-        if let Some(d) = detail.filter(|d| retried(d)) {
-            break d;
-        }
-        assert!(std::time::Instant::now() < deadline, "the collector retried within a minute");
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        })
     };
+    let detail = crate::support::wait_for("the collector to retry", detail, |d| d.as_deref().is_some_and(retried))
+        .unwrap_or_default();
     assert!(
         detail.starts_with("the AWS profile 'nosuch' gives no credentials: it is not in ~/.aws/config"),
         "{detail}"
@@ -858,7 +837,6 @@ fn cloudwatch_tail_shows_c1_controls_and_bidi_overrides_inert() {
             .arg("cloudwatch")
             .args(&args)
             .args(["--region", "us-east-1", "--endpoint-url", &aws.url])
-            .env_remove("RUST_BACKTRACE")
             .stdout(writer)
             .stderr(std::process::Stdio::piped())
             .output()

@@ -2,10 +2,10 @@
 //! stored exactly once across pages, late events, restarts, throttling, 5xx and an endpoint that goes away.
 
 use crate::support::moto;
+use crate::support::wait_for;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::Collector;
 use moto::{Fault, FaultProxy, Moto};
@@ -29,19 +29,6 @@ fn status(db: &Path, source: &str) -> Option<(String, String)> {
     let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).ok()?;
     conn.query_row("SELECT state, detail FROM source_status WHERE source = ?", [source], |r| Ok((r.get(0)?, r.get(1)?)))
         .ok()
-}
-
-/// Waits (deadline, no fixed sleep) until `what` holds; says what was last seen if it never does.
-async fn wait_for<T: std::fmt::Debug>(what: &str, mut probe: impl FnMut() -> T, ok: impl Fn(&T) -> bool) -> T {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let seen = probe();
-        if ok(&seen) {
-            return seen;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; last seen {seen:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn now_ms() -> i64 {
@@ -93,29 +80,27 @@ async fn every_event_is_stored_once_across_pages_streams_late_events_and_a_resta
 
     // A restart half-way through the backfill: the first run is killed as soon as rows appear.
     let first = start_collector(dir.path(), &config);
-    wait_for("the first rows", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 > 0).await;
+    wait_for("the first rows", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 > 0);
     drop(first);
     let _second = start_collector(dir.path(), &config);
-    let seen =
-        wait_for("15,000 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_000).await;
+    let seen = wait_for("15,000 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_000);
     assert_eq!(seen, (15_000, 15_000), "each event stored exactly once");
-    wait_for("the group ok", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+    wait_for("the group ok", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok"));
 
     // While following: new events, and late ones — minutes behind what was already stored.
     let now = now_ms();
     let fresh: Vec<(i64, String)> = (0..50).map(|i| (now + i, access_line(20_000 + i as usize))).collect();
     moto::put(&client, group, "web-1", &fresh).await;
-    wait_for("the fresh events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_050).await;
+    wait_for("the fresh events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_050);
     let late: Vec<(i64, String)> = (0..30).map(|i| (now - 4 * 60_000 + i, access_line(30_000 + i as usize))).collect();
     moto::put(&client, group, "web-2", &late).await;
-    let seen =
-        wait_for("the late events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_080).await;
+    let seen = wait_for("the late events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_080);
     assert_eq!(seen, (15_080, 15_080));
     // Several more polls re-read the overlap window; nothing is stored twice.
     let polls_before = status(&db(&dir), &source);
     let more: Vec<(i64, String)> = vec![(now_ms(), access_line(40_000))];
     moto::put(&client, group, "web-3", &more).await;
-    let seen = wait_for("one more", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_081).await;
+    let seen = wait_for("one more", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 15_081);
     assert_eq!(seen, (15_081, 15_081), "status before: {polls_before:?}");
 }
 
@@ -141,12 +126,10 @@ async fn falco_alerts_land_with_their_group_as_source_and_bad_lines_are_counted(
     );
     let _c = start_collector(dir.path(), &config);
     let source = format!("cloudwatch:{group}");
-    let seen = wait_for("20 alerts", || counts(&db(&dir), "alerts", "output", &source), |c| c.0 >= 20).await;
+    let seen = wait_for("20 alerts", || counts(&db(&dir), "alerts", "output", &source), |c| c.0 >= 20);
     assert_eq!(seen, (20, 20));
     let (state, detail) =
-        wait_for("the status", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok"))
-            .await
-            .unwrap();
+        wait_for("the status", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).unwrap();
     assert_eq!(state, "ok");
     assert!(detail.contains("1 not parsed"), "{detail}");
     let conn = rampart::store::open(&db(&dir), rampart::store::Access::ReadOnly).unwrap();
@@ -162,10 +145,10 @@ async fn falco_alerts_land_with_their_group_as_source_and_bad_lines_are_counted(
     drop(_c);
     moto::put(&client, group, "host-a", &[(now_ms(), alert(20)), (now_ms(), "{\"half\": ".into())]).await;
     let _c = start_collector(dir.path(), &config);
-    let seen = wait_for("21 alerts", || counts(&db(&dir), "alerts", "output", &source), |c| c.0 >= 21).await;
+    let seen = wait_for("21 alerts", || counts(&db(&dir), "alerts", "output", &source), |c| c.0 >= 21);
     assert_eq!(seen, (21, 21));
-    wait_for("2 kept", || kept(&db(&dir), &source).len(), |n| *n >= 2).await;
-    wait_for("a poll after", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+    wait_for("2 kept", || kept(&db(&dir), &source).len(), |n| *n >= 2);
+    wait_for("a poll after", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok"));
     let lines = kept(&db(&dir), &source);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0].1, "{\"half\": ", "newest first");
@@ -214,8 +197,8 @@ async fn the_tenant_from_a_field_and_the_host_from_the_stream() {
     );
     let _c = start_collector(dir.path(), &config);
     let source = format!("cloudwatch:{group}");
-    wait_for("3 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 3).await;
-    wait_for("the line without a tenant", || kept(&db(&dir), &source).len(), |n| *n >= 1).await;
+    wait_for("3 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 3);
+    wait_for("the line without a tenant", || kept(&db(&dir), &source).len(), |n| *n >= 1);
     let conn = rampart::store::open(&db(&dir), rampart::store::Access::ReadOnly).unwrap();
     let rows: Vec<(String, String, Option<String>)> = conn
         .prepare("SELECT path, tenant, host FROM access_events ORDER BY path")
@@ -263,16 +246,15 @@ async fn access_denied_names_the_iam_action_and_recovers() {
         || summary(&db(&dir), &source),
         |s| s.as_ref().is_some_and(|s| s.0 == "access denied"),
     )
-    .await
     .unwrap();
     assert_eq!(
         seen.1,
         format!("access denied: the credentials need the IAM action logs:FilterLogEvents on {group}"),
         "the detail names the action"
     );
-    let seen = wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 50).await;
+    let seen = wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 50);
     assert_eq!(seen, (50, 50));
-    wait_for("ok again", || summary(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+    wait_for("ok again", || summary(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok"));
 }
 
 /// A source's STATE words and its detail up to the retry note.
@@ -303,7 +285,7 @@ async fn throttling_server_errors_and_a_vanished_endpoint_are_reported_and_lose_
     let dir = tempfile::tempdir().unwrap();
     let source = format!("cloudwatch:{group}");
     let _c = start_collector(dir.path(), &json_group_config(group, &proxy.url));
-    wait_for("the first 100", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 100).await;
+    wait_for("the first 100", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 100);
 
     // Throttled: more refusals in a row than the SDK retries, so the source itself backs off.
     proxy.inject(Fault::Throttle, 8);
@@ -312,17 +294,15 @@ async fn throttling_server_errors_and_a_vanished_endpoint_are_reported_and_lose_
         "throttled shown",
         || status(&db(&dir), &source),
         |s| s.as_ref().is_some_and(|s| s.1.contains("throttled")),
-    )
-    .await;
-    wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 200).await;
-    wait_for("ok again", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+    );
+    wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 200);
+    wait_for("ok again", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok"));
 
     // Server errors.
     proxy.inject(Fault::ServerError, 8);
     moto::put(&client, group, "a", &batch(200, now_ms())).await;
-    wait_for("5xx shown", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.1.contains("server error")))
-        .await;
-    wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 300).await;
+    wait_for("5xx shown", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.1.contains("server error")));
+    wait_for("recovered", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 300);
 
     // The endpoint goes away (connections refused), events keep arriving, then it comes back.
     proxy.go_away();
@@ -331,10 +311,9 @@ async fn throttling_server_errors_and_a_vanished_endpoint_are_reported_and_lose_
         "unreachable shown",
         || status(&db(&dir), &source),
         |s| s.as_ref().is_some_and(|s| s.0 == "down" && s.1.contains("unreachable")),
-    )
-    .await;
+    );
     proxy.come_back();
-    let seen = wait_for("everything", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 400).await;
+    let seen = wait_for("everything", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 400);
     assert_eq!(seen, (400, 400), "nothing lost, nothing twice");
     assert!(proxy.injected.load(std::sync::atomic::Ordering::Acquire) >= 16);
 }
@@ -344,7 +323,7 @@ async fn missing_credentials_say_which_chain_was_tried() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.toml"), json_group_config("/g", &moto.url)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let mut child = crate::support::rampart()
         .args(["collect", "--db"])
         .arg(db(&dir))
         .arg("--config")
@@ -365,7 +344,7 @@ async fn missing_credentials_say_which_chain_was_tried() {
         .spawn()
         .unwrap();
     let (state, detail) =
-        wait_for("the credentials problem", || status(&db(&dir), "cloudwatch:/g"), |s| s.is_some()).await.unwrap();
+        wait_for("the credentials problem", || status(&db(&dir), "cloudwatch:/g"), |s| s.is_some()).unwrap();
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(state, "down");
@@ -375,7 +354,7 @@ async fn missing_credentials_say_which_chain_was_tried() {
 
 /// `rampart cloudwatch …` with the given credentials environment.
 fn cli(dir: &Path, keys: bool, args: &[&str]) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    let mut c = crate::support::rampart();
     c.arg("cloudwatch")
         .args(args)
         .env_remove("AWS_PROFILE")
@@ -457,8 +436,7 @@ async fn detection_rules_judge_access_events_read_from_cloudwatch() {
                 .collect::<Vec<_>>()
         },
         |rows| !rows.is_empty(),
-    )
-    .await;
+    );
     assert!(linked.len() >= 10, "the alert names the failed logins it was raised for: {linked:?}");
     for (rule, ip, from) in &linked {
         assert_eq!((rule.as_str(), ip.as_str(), from.as_str()), ("Brute-force login", "203.0.113.66", source.as_str()));
@@ -488,23 +466,22 @@ async fn an_event_stamped_in_the_future_is_stored_counted_and_holds_nothing_back
     let dir = tempfile::tempdir().unwrap();
     let source = format!("cloudwatch:{group}");
     let _c = start_collector(dir.path(), &json_group_config(group, &moto.url));
-    wait_for("the first pass", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+    wait_for("the first pass", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok"));
 
     // Ten events now, one stamped 100 minutes ahead (CloudWatch takes up to two hours), ten more now.
     moto::put(&client, group, "web-1", &lines_at(0, 10, now_ms())).await;
-    wait_for("10 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 10).await;
+    wait_for("10 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 10);
     moto::put(&client, group, "web-2", &lines_at(100, 1, now_ms() + HUNDRED_MINUTES)).await;
-    wait_for("the future event", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 11).await;
+    wait_for("the future event", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 11);
     let (state, detail) = wait_for(
         "the clock skew on the Sources row",
         || summary(&db(&dir), &source),
         |s| s.as_ref().is_some_and(|s| s.0 == "clock skew"),
     )
-    .await
     .unwrap();
     assert!(detail.contains("clock skew: 1 events from the future"), "{state}: {detail}");
     moto::put(&client, group, "web-1", &lines_at(200, 10, now_ms())).await;
-    let seen = wait_for("all 21", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 21).await;
+    let seen = wait_for("all 21", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 21);
     assert_eq!(seen, (21, 21), "the events after the future one are stored, each once");
     let newest = position(&db(&dir), &source).and_then(|p| p["newest"].as_i64()).unwrap();
     assert!(newest <= now_ms(), "the read position never passes this host's clock: {newest}");
@@ -541,11 +518,11 @@ async fn tail_follow_is_not_blinded_by_an_event_stamped_in_the_future() {
     let printed = || lines.lock().unwrap().len();
 
     moto::put(&client, group, "web-1", &lines_at(0, 10, now_ms())).await;
-    wait_for("10 lines", printed, |n| *n >= 10).await;
+    wait_for("10 lines", printed, |n| *n >= 10);
     moto::put(&client, group, "web-2", &lines_at(100, 1, now_ms() + HUNDRED_MINUTES)).await;
-    wait_for("the future event", printed, |n| *n >= 11).await;
+    wait_for("the future event", printed, |n| *n >= 11);
     moto::put(&client, group, "web-1", &lines_at(200, 10, now_ms())).await;
-    let n = wait_for("all 21", printed, |n| *n >= 21).await;
+    let n = wait_for("all 21", printed, |n| *n >= 21);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(n, 21, "each once: {:?}", lines.lock().unwrap());
@@ -605,17 +582,16 @@ async fn a_row_claiming_another_hosts_origin_is_refused_and_the_real_one_stored(
         || summary(&db(&dir), source),
         |s| s.as_ref().is_some_and(|s| s.1.contains("2 published rows refused")),
     )
-    .await
     .unwrap();
     assert_eq!(state, "origin refused", "{detail}");
     assert!(detail.contains(r#"claims origin "web-2" in stream "evil""#), "{detail}");
-    wait_for("the lookalike", || fleet_rows(&db(&dir)).len(), |n| *n >= 1).await;
+    wait_for("the lookalike", || fleet_rows(&db(&dir)).len(), |n| *n >= 1);
     let forged_alerts = counts(&db(&dir), "alerts", "rule", source);
     assert_eq!(forged_alerts, (0, 0), "the forged alert is not stored");
 
     // web-2 publishes its real row with the same id: it is stored.
     moto::put(&client, "/rampart/web-2", "web-2", &[(now_ms(), published_audit("web-2", 1, "isolate"))]).await;
-    let rows = wait_for("the real row", || fleet_rows(&db(&dir)), |rows| rows.len() >= 2).await;
+    let rows = wait_for("the real row", || fleet_rows(&db(&dir)), |rows| rows.len() >= 2);
     let row = |group: &str, what: &str| {
         ("web-2".to_string(), group.to_string(), "web-2".to_string(), format!("{what} acme by alice: ok"))
     };
@@ -677,20 +653,18 @@ async fn a_host_does_not_read_back_its_own_published_stream() {
         },
         Option::is_some,
     )
-    .await
     .unwrap();
     // …and the follower of /rampart/ reads past it, while another host's alert is stored.
     let alert = serde_json::json!({"kind": "alert", "origin": "web-9", "id": 1, "priority": "Critical",
         "rule": "Other host", "output": "x", "time": "2026-11-26T11:54:56.789Z"});
     moto::put(&client, "/rampart/web-9", "web-9", &[(now_ms(), alert.to_string())]).await;
-    wait_for("web-9's alert", || counts(&db(&dir), "alerts", "rule", "cloudwatch:/rampart/web-9"), |c| c.0 >= 1).await;
+    wait_for("web-9's alert", || counts(&db(&dir), "alerts", "rule", "cloudwatch:/rampart/web-9"), |c| c.0 >= 1);
     let own_source = format!("cloudwatch:{own_group}");
     wait_for(
         "a pass over the own group past the published alert",
         || position(&db(&dir), &own_source).and_then(|p| p["newest"].as_i64()),
         |n| n.is_some_and(|n| n >= published),
-    )
-    .await;
+    );
     let conn = rampart::store::open(&db(&dir), rampart::store::Access::ReadOnly).unwrap();
     let own: i64 = conn.query_row("SELECT count(*) FROM alerts WHERE rule = 'Own rule'", [], |r| r.get(0)).unwrap();
     assert_eq!(own, 1, "the host's own alert shows once");
@@ -708,26 +682,24 @@ async fn events_later_than_the_overlap_window_are_found_and_counted() {
     let source = format!("cloudwatch:{group}");
     let config = json_group_config(group, &moto.url).replace("overlap = \"10m\"", "overlap = \"1m\"");
     let _c = start_collector(dir.path(), &config);
-    wait_for("the first pass", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok")).await;
+    wait_for("the first pass", || status(&db(&dir), &source), |s| s.as_ref().is_some_and(|s| s.0 == "ok"));
     let now = now_ms();
     moto::put(&client, group, "web-1", &lines_at(0, 5, now)).await;
-    wait_for("5 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 5).await;
+    wait_for("5 events", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 5);
     wait_for(
         "the window moved to them",
         || position(&db(&dir), &source).and_then(|p| p["newest"].as_i64()),
         |n| n.is_some_and(|n| n >= now),
-    )
-    .await;
+    );
     // An event 90 s behind the newest: behind the one-minute overlap window each poll reads.
     moto::put(&client, group, "web-2", &lines_at(100, 1, now - 90_000)).await;
-    let seen = wait_for("the late event", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 6).await;
+    let seen = wait_for("the late event", || counts(&db(&dir), "access_events", "path", &source), |c| c.0 >= 6);
     assert_eq!(seen, (6, 6));
     let (state, detail) = wait_for(
         "the late event on the Sources row",
         || summary(&db(&dir), &source),
         |s| s.as_ref().is_some_and(|s| s.1.contains("1 late events found behind the overlap window")),
     )
-    .await
     .unwrap();
     assert_eq!(state, "late events", "{detail}");
     assert_eq!(counts(&db(&dir), "access_events", "path", &source), (6, 6), "sweeps store nothing twice");
@@ -767,11 +739,8 @@ impl SelfSignedServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "openssl s_server did not listen on port {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let listening = || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        wait_for(&format!("openssl s_server on port {port}"), listening, |up| *up);
         SelfSignedServer { child, port, _dir: dir }
     }
 }
@@ -790,7 +759,7 @@ impl Drop for SelfSignedServer {
 async fn the_sdk_client_speaks_tls_and_refuses_a_certificate_no_root_vouches_for() {
     let server = SelfSignedServer::start();
     let url = format!("https://localhost:{}", server.port);
-    let (_, sdk) = rampart::sources::cloudwatch::client_for(Some("us-east-1"), None, Some(&url)).await;
+    let (_, sdk) = rampart::sources::aws::client_for(Some("us-east-1"), None, Some(&url)).await;
     // Only the credentials are swapped (the machine's chain is not the point here): the HTTP
     // client is the one `client_for` chose.
     let config = aws_sdk_cloudwatchlogs::config::Builder::from(&sdk)
@@ -798,7 +767,7 @@ async fn the_sdk_client_speaks_tls_and_refuses_a_certificate_no_root_vouches_for
         .build();
     let client = aws_sdk_cloudwatchlogs::Client::from_conf(config);
     let err = client.describe_log_groups().send().await.expect_err("an untrusted certificate is refused");
-    let problem = rampart::sources::cloudwatch::classify(&err, "logs:DescribeLogGroups", "-", &url);
+    let problem = rampart::sources::aws::classify(&err, "logs:DescribeLogGroups", "-", &url);
     let said = problem.describe();
     // rustls's words for a certificate its verifier refused (here: a CA certificate used as the
     // server's own, as `openssl req -x509` makes it, and issued by no trusted root).

@@ -6,10 +6,10 @@
 //! copy cannot be read.
 
 use crate::support::moto;
+use crate::support::wait_for;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use moto::{Fault, FaultProxy, Moto};
 use rampart::store::{self, audit, Access};
@@ -130,32 +130,10 @@ fn status(dir: &Path) -> Option<(String, String)> {
     .ok()
 }
 
-/// Waits (deadline, no fixed sleep) until `ok` holds of what `probe` sees.
-async fn wait_for<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
-    what: &str,
-    mut probe: impl FnMut() -> F,
-    ok: impl Fn(&T) -> bool,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let seen = probe().await;
-        if ok(&seen) {
-            return seen;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; last seen {seen:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Waits until the publisher says it has published everything it found: `published` since it started.
 async fn caught_up(dir: &Path, published: usize) {
     let want = format!("ok: {published} events published");
-    wait_for(
-        "the publisher caught up",
-        || async { status(dir) },
-        |s| s.as_ref().is_some_and(|s| s.1.starts_with(&want)),
-    )
-    .await;
+    wait_for("the publisher caught up", || status(dir), |s| s.as_ref().is_some_and(|s| s.1.starts_with(&want)));
 }
 
 fn expected(
@@ -213,18 +191,16 @@ async fn audit_rows_and_alerts_are_published_once_across_restarts_a_lost_cursor_
     // Throttled, then the endpoint goes away altogether, while rows keep coming.
     proxy.inject(Fault::Throttle, 8);
     audit_rows(dir, 7, 1);
-    wait_for("throttled shown", || async { status(dir) }, |s| s.as_ref().is_some_and(|s| s.1.contains("throttled")))
-        .await;
+    wait_for("throttled shown", || status(dir), |s| s.as_ref().is_some_and(|s| s.1.contains("throttled")));
     caught_up(dir, 2).await;
     proxy.go_away();
     audit_rows(dir, 8, 2);
     alert(dir, "rampart", "Brute force");
     wait_for(
         "unreachable shown",
-        || async { status(dir) },
+        || status(dir),
         |s| s.as_ref().is_some_and(|s| s.0 == "down" && s.1.contains("unreachable")),
-    )
-    .await;
+    );
     proxy.come_back();
     caught_up(dir, 5).await;
     let mut want = expected(1..=9, 1..=1);
@@ -363,7 +339,7 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_a
     let source = format!("cloudwatch:{GROUP}");
     let seen = wait_for(
         "the other host's alerts",
-        || async {
+        || {
             let Ok(conn) = store::open(&db(fleet), Access::ReadOnly) else { return vec![] };
             let mut stmt =
                 conn.prepare("SELECT rule, hostname, tags FROM alerts WHERE source = ? ORDER BY id").unwrap();
@@ -373,8 +349,7 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_a
                 .unwrap()
         },
         |rows| rows.len() >= 2,
-    )
-    .await;
+    );
     // The host is the stream the alert came from, not the hostname it carries.
     let host = rampart::host::name();
     assert_eq!(
@@ -387,13 +362,12 @@ async fn a_console_with_format_rampart_sees_another_hosts_published_alerts_and_a
     // The audit rows are kept apart, as the other host's (not counted as lines that did not parse).
     let fleet_rows = wait_for(
         "the other host's audit rows",
-        || async {
+        || {
             let Ok(conn) = store::open(&db(fleet), Access::ReadOnly) else { return vec![] };
             rampart::store::fleet::newest(&conn, 10).unwrap_or_default()
         },
         |rows| rows.len() >= 2,
-    )
-    .await;
+    );
     let summaries: Vec<(String, String, i64, String)> =
         fleet_rows.into_iter().rev().map(|r| (r.origin, r.kind, r.ref_id, r.summary)).collect();
     let origin = rampart::host::name();

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use rampart::config::keymap::Chord;
 use rampart::config::{self, Config};
 use ratatui::style::Color;
 
@@ -29,7 +28,7 @@ fn every_shipped_theme_and_keymap_loads() {
     }
     for (name, _) in config::KEYMAPS {
         let keymap = config::load_keymap(name, Path::new("/nonexistent")).unwrap();
-        for spec in rampart::app::action::SPECS {
+        for spec in rampart::action::SPECS {
             assert!(keymap.key_for(spec.action).is_some(), "keymap {name} binds {}", spec.name);
         }
     }
@@ -85,6 +84,35 @@ fn two_actions_on_one_key() {
     assert_eq!(
         keymap_error("keymaps/key_bound_twice.toml"),
         "FILE, line 7: key 'i' is bound twice: to 'isolate' (line 3) and to 'acknowledge'"
+    );
+}
+
+/// A keymap written when a list in `on` meant alternatives is not read the other way: it is told
+/// exactly how to say which it means.
+#[test]
+fn a_list_of_keys_without_version_2_says_how_to_rewrite_it() {
+    assert_eq!(
+        keymap_error("keymaps/alternatives_in_a_list.toml"),
+        "FILE, line 3: on = [\"g\", \"home\"] lists 2 keys, and a list in `on` is now a sequence (one key after \
+         the other, as yazi and vim read it): for alternatives give each key a [[bind]] of its own (on = \"g\", \
+         on = \"home\", each with run = \"top\"); for the sequence put version = 2 at the top of the file"
+    );
+}
+
+#[test]
+fn a_key_that_also_begins_a_sequence() {
+    assert_eq!(
+        keymap_error("keymaps/sequence_and_its_start.toml"),
+        "FILE, line 8: 'g' runs an action and also begins 'gg' ('top'), which could then never be typed: bind one \
+         of them to other keys (lines 4 and 8)"
+    );
+}
+
+#[test]
+fn an_unknown_keymap_version() {
+    assert_eq!(
+        keymap_error("keymaps/unknown_version.toml"),
+        "FILE, line 2: unknown keymap version 3; this rampart reads version 2"
     );
 }
 
@@ -206,7 +234,7 @@ fn user_file(kind: &str, text: &str) -> tempfile::TempDir {
 #[test]
 fn a_keymap_file_changes_what_it_binds_and_keeps_the_rest_of_the_default() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use rampart::app::action::Action;
+    use rampart::action::Action;
     let dir = user_file("keymap", "[[bind]]\non = \"x\"\nrun = \"quit\"\n");
     let keymap = config::load_keymap("mine", dir.path()).unwrap();
     let action = |code| keymap.action_for(&KeyEvent::new(code, KeyModifiers::NONE));
@@ -223,16 +251,18 @@ fn a_keymap_file_changes_what_it_binds_and_keeps_the_rest_of_the_default() {
         assert_eq!(action(code), Some(what), "{code:?} keeps its default binding");
     }
     assert_eq!(keymap.bindings[0].action, Action::Quit, "in the default's place on the help screen");
-    // A key the file binds is taken from what it did in the default; both keys, when listed.
-    let dir =
-        user_file("keymap", "[[bind]]\non = [\"q\", \"x\"]\nrun = \"quit\"\n[[bind]]\non = \"j\"\nrun = \"ban\"\n");
+    // A key the file binds is taken from what it did in the default; both keys, when bound.
+    let dir = user_file(
+        "keymap",
+        "[[bind]]\non = \"q\"\nrun = \"quit\"\n[[bind]]\non = \"x\"\nrun = \"quit\"\n[[bind]]\non = \"j\"\nrun = \"ban\"\n",
+    );
     let keymap = config::load_keymap("mine", dir.path()).unwrap();
     let action = |c| keymap.action_for(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     assert_eq!(
         (action('q'), action('x'), action('j'), action('b')),
         (Some(Action::Quit), Some(Action::Quit), Some(Action::Ban), None)
     );
-    assert_eq!(keymap.key_for(Action::Down), Chord::parse("down"), "down keeps its other key");
+    assert_eq!(keymap.key_name(Action::Down).as_deref(), Some("↓"), "down keeps its other key");
     // And one that starts from nothing has exactly its own bindings.
     let dir = user_file(
         "keymap",
@@ -328,16 +358,15 @@ fn every_error_of_a_file_is_listed_and_the_first_says_there_are_more() {
 
 #[test]
 fn config_check_says_ok_or_every_error_and_collect_refuses_an_invalid_config() {
-    let bin = env!("CARGO_BIN_EXE_rampart");
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.toml");
     std::fs::write(&good, "[[cloudwatch]]\ngroup = \"/ecs/production/falco\"\npoll = \"2s\"\n").unwrap();
-    let out = std::process::Command::new(bin).args(["config", "check", "--config"]).arg(&good).output().unwrap();
+    let out = crate::support::rampart().args(["config", "check", "--config"]).arg(&good).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("ok: {}\n", good.display()));
 
     let bad = fixture("config_several_errors.toml");
-    let out = std::process::Command::new(bin).args(["config", "check", "--config", &bad]).output().unwrap();
+    let out = crate::support::rampart().args(["config", "check", "--config", &bad]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr).replace(&bad, "FILE");
     assert!(stderr.starts_with("FILE, line 4: [falco] listen"), "{stderr}");
@@ -347,7 +376,7 @@ fn config_check_says_ok_or_every_error_and_collect_refuses_an_invalid_config() {
     // `collect` does not start on it: it says why and takes no collector lock.
     let db = dir.path().join("r.db");
     let poll_zero = fixture("config_poll_zero.toml");
-    let out = std::process::Command::new(bin)
+    let out = crate::support::rampart()
         .env("HOME", dir.path())
         .args(["collect", "--db", db.to_str().unwrap(), "--config", &poll_zero])
         .output()

@@ -5,8 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::corpus::{self, Label};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
-
 /// Each alert's rule, its address and the addresses of the events it links.
 fn alerts(conn: &rusqlite::Connection) -> Vec<(String, String, BTreeSet<String>)> {
     let mut stmt = conn
@@ -29,7 +27,7 @@ fn a_labeled_corpus_every_attack_class_alerts_and_no_benign_source_does() {
     let (db, log) = (dir.path().join("d.db"), dir.path().join("corpus.log"));
     let lines = corpus::corpus();
     std::fs::write(&log, corpus::text(&lines)).unwrap();
-    let out = std::process::Command::new(BIN)
+    let out = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "ingest", "access", log.to_str().unwrap(), "--tenant", "acme"])
         .output()
         .unwrap();

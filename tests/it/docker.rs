@@ -17,7 +17,7 @@ use rampart::respond::{self, Backend, Outcome, Request};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
 use rampart::store::{self, Access};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use crate::support::BIN;
 
 fn perform(lab: &Lab, db: &Path, request: Request) -> Outcome {
     perform_with(lab, lab.config.clone(), db, request)
@@ -273,15 +273,11 @@ fn leftovers(lab: &Lab, bridge: &str) -> (Vec<String>, Vec<String>) {
 /// Waits until every address of `container` can be sent from: IPv6 duplicate address detection
 /// has finished (a freshly attached link's link-local address is "tentative" for a second or so).
 fn wait_until_addresses_settle(lab: &Lab, container: &str) {
-    let start = std::time::Instant::now();
-    loop {
-        let addresses = lab.run(container, "ip -6 addr");
-        if !addresses.contains("tentative") {
-            return;
-        }
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "never settled: {addresses}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    crate::support::wait_for(
+        "the addresses to settle",
+        || lab.run(container, "ip -6 addr"),
+        |addresses| !addresses.contains("tentative"),
+    );
 }
 
 /// Isolates the lab's first tenant and proves that its client reaches the host's service on no
@@ -654,7 +650,7 @@ fn config_file(lab: &Lab, dir: &Path) -> PathBuf {
 }
 
 fn rampart(db: &Path, config: &Path, args: &[&str], fault: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = crate::support::rampart();
     cmd.args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()]).args(args);
     if let Some(point) = fault {
         cmd.env(rampart::fault::ENV, point);
@@ -760,7 +756,7 @@ fn headless_commands_tell_outcomes_apart() {
     let unknown = rampart(&db, &config, &["tenants", "isolate", "no-such-tenant", "--reason", "x"], None);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nothing to isolate"));
-    let dead = Command::new(BIN)
+    let dead = crate::support::rampart()
         .args([
             "--db",
             db.to_str().unwrap(),

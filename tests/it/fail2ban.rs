@@ -269,7 +269,7 @@ fn headless_bans_commands() {
     let db = dir.path().join("h.db");
     let config = config_file(&f, dir.path());
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        crate::support::rampart()
             .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
             .args(args)
             .output()
@@ -297,8 +297,12 @@ fn unban_by_keystroke_in_a_real_terminal() {
     f.wait_banned(FINITE, "203.0.113.61");
     let t = tmux::Tmux::start("fail2ban");
     let config = config_file(&f, t.dir.path());
-    let bin = env!("CARGO_BIN_EXE_rampart");
-    t.type_text(&format!("{bin} --db {}/k.db --config {}; echo EXIT=$?", t.dir.path().display(), config.display()));
+    t.type_text(&format!(
+        "{} --db {}/k.db --config {}; echo EXIT=$?",
+        crate::support::BIN,
+        t.dir.path().display(),
+        config.display()
+    ));
     t.key("Enter");
     t.wait_for("203.0.113.61");
     t.key("4");
@@ -342,7 +346,7 @@ fn the_ban_detail_shows_what_else_the_ip_did() {
 
 /// `rampart …` with `--db` and `--config` pointing at `db` and `config`: (exit code, stdout, stderr).
 fn headless(db: &Path, config: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let out = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
         .args(args)
         .output()

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ALERT: &str = r#"{"hostname":"h1","output":"A shell was spawned","output_fields":{"container.name":"globex-web-1"},"priority":"Critical","rule":"Terminal shell in container","source":"syscall","tags":["shell"],"time":"2026-11-26T11:54:56.789012345Z"}"#;
 
@@ -44,17 +44,11 @@ fn falco_posts_are_accepted_or_refused_with_the_right_status() {
     assert_eq!(send(port, "GET", Some("s3cret"), ""), 405);
     assert_eq!(send(port, "POST", Some("s3cret"), ALERT), 200, "still serving, and accepts a real alert");
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
-    let start = Instant::now();
-    loop {
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM alerts WHERE rule = 'Terminal shell in container'", [], |r| r.get(0))
-            .unwrap();
-        if n == 1 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "the alert was not stored");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let stored = || -> i64 {
+        conn.query_row("SELECT count(*) FROM alerts WHERE rule = 'Terminal shell in container'", [], |r| r.get(0))
+            .unwrap()
+    };
+    crate::support::wait_for("the alert stored", stored, |n| *n == 1);
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
 }
@@ -84,16 +78,12 @@ fn post_from(from: [u8; 4], port: u16, path: &str, header: Option<&str>, body: &
 /// A Falco alert of rule `rule` (its time makes each body distinct).
 /// `rampart collect` on `db` with `config`, once its listener answers on `port`.
 fn collect_listening(db: &std::path::Path, config: &std::path::Path, port: u16) -> std::process::Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let child = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the listener never came up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::support::wait_for("the listener", || TcpStream::connect(("127.0.0.1", port)).is_ok(), |up| *up);
     child
 }
 
@@ -122,26 +112,19 @@ fn a_listener_other_hosts_can_reach_refuses_to_start_without_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_with(dir.path(), &format!("listen = \"0.0.0.0:{port}\""));
     let db = dir.path().join("n.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let child = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`rampart collect` started with an open listener and no secret");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    // Killed when dropped: a collector that started after all is not left behind.
+    let mut child = crate::support::Collector { child };
+    let status =
+        crate::support::wait_for("`rampart collect` to refuse", || child.child.try_wait().unwrap(), Option::is_some);
+    let status = status.expect("it ended");
     assert!(!status.success(), "it must not start");
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(
         err.contains(&format!("[falco] listen = \"0.0.0.0:{port}\" is reachable from other hosts"))
             && err.contains("token is not set")
@@ -185,8 +168,7 @@ fn a_listener_other_hosts_can_reach_takes_each_alert_once_from_secret_holders_at
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     let expected =
         format!("refused {}: 3 without the secret, {over} over the rate of their address, 1 exact repeats", 4 + over);
-    let start = Instant::now();
-    loop {
+    let seen = || {
         let stored = (
             count("SELECT count(*) FROM alerts WHERE rule = 'Real'"),
             count("SELECT count(*) FROM alerts WHERE rule = 'Flood'"),
@@ -195,12 +177,11 @@ fn a_listener_other_hosts_can_reach_takes_each_alert_once_from_secret_holders_at
         let detail: String = conn
             .query_row("SELECT detail FROM source_status WHERE source = 'falco:http'", [], |r| r.get(0))
             .unwrap_or_default();
-        if stored == (3, taken as i64, 0) && detail.contains(&expected) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "stored {stored:?}; the Sources row says: {detail}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        (stored, detail)
+    };
+    crate::support::wait_for("the stored alerts and the Sources row", seen, |(stored, detail)| {
+        *stored == (3, taken as i64, 0) && detail.contains(&expected)
+    });
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
 }

@@ -215,7 +215,7 @@ fn help_lists_the_zoom_keys() {
 fn the_unfiltered_demo_histogram_counts_every_event_from_the_first_frame() {
     let mut h = Harness::demo(140, 42, 100_500);
     let newest: i64 = h.fx.reader.query_row("SELECT max(id) FROM access_events", [], |r| r.get(0)).unwrap();
-    assert_eq!(rampart::store::search::indexed_through(&h.fx.reader).unwrap(), newest, "indexed as seeded");
+    assert_eq!(rampart::store::indexer::indexed_through(&h.fx.reader).unwrap(), newest, "indexed as seeded");
     h.press("3 z");
     let histogram = h.state.pane(rampart::pane::Pane::Access).histogram.clone().expect("a histogram");
     assert_eq!(histogram.partial, None);

@@ -2,12 +2,12 @@
 //! what the console's filter language finds.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use crate::support::BIN;
 
 fn rampart(db: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
+    let mut child = crate::support::rampart()
         .args(["--db", db.to_str().unwrap()])
         .args(args)
         .stdin(Stdio::piped())
@@ -153,7 +153,7 @@ fn falco_piped_in_live_is_stored_as_it_comes_not_when_the_pipe_closes() {
              \"time\":\"2026-11-26T11:00:0{n}Z\",\"output_fields\":{{}}}}\n"
         )
     };
-    let mut falco = Command::new(BIN)
+    let mut falco = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "ingest", "falco", "-"])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
@@ -166,11 +166,7 @@ fn falco_piped_in_live_is_stored_as_it_comes_not_when_the_pipe_closes() {
         let (_, out, _) = rampart(&db, &["alerts", "list", "--json"], None);
         serde_json::from_str::<serde_json::Value>(&out).map_or(0, |v| v.as_array().map_or(0, Vec::len))
     };
-    let start = std::time::Instant::now();
-    while stored() < 2 {
-        assert!(start.elapsed() < std::time::Duration::from_secs(10), "two alerts written, the pipe open: not stored");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    crate::support::wait_for("two alerts written, the pipe open, stored", stored, |n| *n >= 2);
     pipe.write_all(alert(3).as_bytes()).unwrap();
     drop(pipe);
     let out = falco.wait_with_output().unwrap();
@@ -531,7 +527,7 @@ fn two_processes_judging_at_once_judge_each_event_once() {
         .unwrap();
     assert_eq!((alerts, links, linked), (40_000, 40_000, 40_000), "{verdicts:?}");
     assert_eq!(verdicts.iter().map(|v| v.events).sum::<u64>(), 40_000, "{verdicts:?}");
-    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 40_000);
+    assert_eq!(rampart::store::detections::position(&conn).unwrap(), 40_000);
 }
 
 /// `n` requests from as many scanners (nikto), from the `from`-th on: each raises exactly one
@@ -581,7 +577,7 @@ fn an_import_judges_the_backlog_before_it_and_its_own_rows_each_once() {
     assert!(err.contains("judged 33000 events with the detection rules: 33000 alerts raised"), "{err}");
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
     assert_eq!(links(&conn), (33_000, 33_000, 33_000, 0), "each event judged once, as the row it is");
-    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 33_000);
+    assert_eq!(rampart::store::detections::position(&conn).unwrap(), 33_000);
 }
 
 #[test]
@@ -597,7 +593,7 @@ fn an_import_on_its_own_is_judged_whole_alongside_its_writes() {
     let counts = rampart::ingest::access_file(&conn, &log, "acme", alongside).unwrap();
     assert_eq!(counts.stored, 30_000);
     assert_eq!((counts.judged.events, counts.judged.alerts), (30_000, 30_000), "judged alongside");
-    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 30_000);
+    assert_eq!(rampart::store::detections::position(&conn).unwrap(), 30_000);
     assert_eq!(links(&conn), (30_000, 30_000, 30_000, 0));
 }
 
@@ -616,7 +612,7 @@ fn two_imports_at_once_judge_each_event_once() {
     let imports: Vec<_> = logs
         .iter()
         .map(|log| {
-            Command::new(BIN)
+            crate::support::rampart()
                 .args(["--db", db.to_str().unwrap(), "ingest", "access", log.to_str().unwrap()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -636,7 +632,7 @@ fn two_imports_at_once_judge_each_event_once() {
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
     assert_eq!(links(&conn), (40_000, 40_000, 40_000, 0), "{said:?}");
     assert_eq!(said.iter().map(|s| judged_in(s)).sum::<u64>(), 40_000, "{said:?}");
-    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 40_000);
+    assert_eq!(rampart::store::detections::position(&conn).unwrap(), 40_000);
 }
 
 #[test]

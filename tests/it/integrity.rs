@@ -4,6 +4,7 @@
 
 use crate::support;
 use crate::support::tmux;
+use crate::support::Homed;
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -13,7 +14,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use crate::support::BIN;
 
 /// One key pair for every test (2048 bits: key generation is the slow part), kept in the target
 /// folder between runs.
@@ -36,15 +37,7 @@ fn keys() -> (&'static PathBuf, &'static PathBuf) {
 }
 
 fn run_in(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("RAMPART_DB", home.join("store.db"))
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap()
+    crate::support::rampart().args(args).home(home).env("RAMPART_DB", home.join("store.db")).output().unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -589,7 +582,7 @@ fn console_with_web_baselined() -> (support::Harness, Lab, &'static PathBuf) {
     let h = support::Harness::build(140, 42, None, support::live(), None);
     let (private, public) = keys();
     let lab = Lab::new();
-    let o = Command::new(BIN)
+    let o = crate::support::rampart()
         .args(["integrity", "baseline", "web", lab.tree().to_str().unwrap(), "--key", private.to_str().unwrap()])
         .env("RAMPART_DB", &h.db)
         .output()

@@ -6,7 +6,7 @@ use crate::support;
 use rampart::app::msg::Msg;
 use rampart::store::access::{self, AccessEvent};
 use rampart::store::writer::Tables;
-use rampart::ui::sanitize::clean;
+use rampart::text::sanitize::clean;
 use support::Harness;
 
 /// Payloads an attacker can put in a user agent, path, container name or alert text.

@@ -11,19 +11,20 @@ use rampart::respond::{Backend, Operator, Request};
 use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
 use rampart::store::{self, Access};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use crate::support::BIN;
 
 fn operator(name: &str) -> Operator {
     Operator { name: name.into(), ssh_client: None, host: "h".into(), ..Default::default() }
 }
 
-/// A console's effect runner on `db`, with its own reader and writer, as `rampart` starts one.
-fn console(db: &std::path::Path, name: &str) -> (Workers, tokio::sync::mpsc::UnboundedReceiver<Msg>) {
+/// A console's effect runner on `db`, with its own reader and writer, as `rampart` starts one, and
+/// the notes its writer keeps of what it changed (what the live event loop waits on).
+fn console(db: &std::path::Path, name: &str) -> (Workers, tokio::sync::mpsc::UnboundedReceiver<Msg>, Arc<ChangeNotes>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (writer, _thread) =
-        StoreWriter::spawn(store::open(db, Access::ReadWrite).unwrap(), Arc::new(ChangeNotes::default()));
+    let notes = Arc::new(ChangeNotes::default());
+    let (writer, _thread) = StoreWriter::spawn(store::open(db, Access::ReadWrite).unwrap(), notes.clone());
     let reader = store::open(db, Access::ReadOnly).unwrap();
-    (Workers::start(reader, writer, tx, Backend::Demo, operator(name), "/nonexistent".into()), rx)
+    (Workers::start(reader, writer, tx, Backend::Demo, operator(name), "/nonexistent".into()), rx, notes)
 }
 
 async fn next_matching(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>, what: impl Fn(&Msg) -> bool) -> Msg {
@@ -53,11 +54,14 @@ fn one_console_sees_what_another_did() {
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let (alice, mut alice_rx) = console(&db, "alice");
-        let (_bob, mut bob_rx) = console(&db, "bob");
+        let (alice, mut alice_rx, alice_notes) = console(&db, "alice");
+        let (_bob, mut bob_rx, _) = console(&db, "bob");
         alice.run(Effect::Respond(Request::Acknowledge { alert_id: 1000, rule: "r".into() }));
         let done = next_matching(&mut alice_rx, |m| matches!(m, Msg::Responded(_))).await;
         assert!(matches!(&done, Msg::Responded(o) if o.ok), "{done:?}");
+        // Alice's console hears of its own action as the live event loop does: from its writer's notes.
+        let own = rampart::app::effects::next_change(&alice_notes).await;
+        assert!(matches!(own, Msg::StoreChanged(t) if t.intersects(Tables::ALERTS)), "{own:?}");
         let seen = next_matching(&mut bob_rx, |m| matches!(m, Msg::StoreChanged(_))).await;
         assert!(matches!(seen, Msg::StoreChanged(t) if t == Tables::ALL), "bob's console is told to reload");
     });
@@ -70,15 +74,18 @@ fn one_console_sees_what_another_did() {
 fn one_collector_per_store() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
-    let mut first =
-        Command::new(BIN).args(["collect", "--db", db.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = crate::support::rampart()
+        .args(["collect", "--db", db.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let lock = rampart::collector::lock_path(&db);
-    let start = Instant::now();
-    while std::fs::read_to_string(&lock).map_or(true, |s| s.is_empty()) {
-        assert!(start.elapsed() < Duration::from_secs(20), "the collector never took its lock");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let second = Command::new(BIN).args(["collect", "--db", db.to_str().unwrap()]).output().unwrap();
+    crate::support::wait_for(
+        "the collector's lock",
+        || std::fs::read_to_string(&lock).unwrap_or_default(),
+        |s| !s.is_empty(),
+    );
+    let second = crate::support::rampart().args(["collect", "--db", db.to_str().unwrap()]).output().unwrap();
     assert!(!second.status.success());
     let msg = String::from_utf8_lossy(&second.stderr);
     assert!(msg.contains("another collector already runs on") && msg.contains(&format!("pid {}", first.id())), "{msg}");
@@ -100,7 +107,7 @@ fn the_audit_names_the_kernels_identity_and_keeps_the_environment_as_claims() {
     )
     .unwrap();
     let lie = "203.0.113.99 50000 198.51.100.1 22";
-    let out = Command::new(BIN)
+    let out = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
         .args(["bans", "ban", "192.0.2.7", "--jail", "sshd", "--reason", "who am i"])
         .env("SUDO_USER", "alice")
@@ -160,12 +167,8 @@ fn a_read_only_console_outliving_its_collector_takes_nothing_over() {
     )
     .unwrap();
     let args = ["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()];
-    let mut collector = Command::new(BIN).args(args).arg("collect").stderr(Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the collector's listener never came up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut collector = crate::support::rampart().args(args).arg("collect").stderr(Stdio::null()).spawn().unwrap();
+    crate::support::wait_for("the collector's listener", || TcpStream::connect(("127.0.0.1", port)).is_ok(), |up| *up);
     tmux.type_text(&format!("{BIN} --read-only {}", args.join(" ")));
     tmux.key("Enter");
     tmux.wait_for_all(&["READ-ONLY", &format!("viewer (collector: pid {}", collector.id())]);
@@ -187,15 +190,14 @@ fn a_read_only_console_outliving_its_collector_takes_nothing_over() {
         header.split_whitespace().find(|w| w.len() == 8 && w.matches(':').count() == 2).map(str::to_string)
     };
     let mut seen = vec![clock(&tmux.screen())];
-    let start = Instant::now();
-    while seen.len() < 4 {
+    let ticking = || {
         let now = clock(&tmux.screen());
         if seen.last() != Some(&now) {
             seen.push(now);
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "the console's clock stopped: {seen:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        seen.clone()
+    };
+    crate::support::wait_for("the console's clock to move three times", ticking, |seen| seen.len() >= 4);
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "a read-only console never listens");
     assert_eq!(rampart::collector::holder(&db), None, "nor takes the collector lock");
     tmux.key("q");
@@ -218,7 +220,7 @@ fn a_verify_that_may_not_record_shows_its_result_and_records_nothing() {
     std::fs::create_dir_all(tree.join("etc")).unwrap();
     std::fs::write(tree.join("etc/app.conf"), "listen 8080\n").unwrap();
     let run = |args: &[&str]| {
-        Command::new(BIN)
+        crate::support::rampart()
             .args(args)
             .env("RAMPART_DB", &db)
             .env("HOME", dir.path())

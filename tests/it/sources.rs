@@ -317,13 +317,9 @@ fn work_under_way_is_not_the_last_error() {
     assert_eq!(last_error.as_deref(), Some("throttled by CloudWatch (ThrottlingException); retrying in 2 s"));
 }
 
-/// Polls `probe` until it holds, for at most 30 s.
+/// Waits until `probe` holds ([`support::wait_for`]).
 fn until(what: &str, probe: impl Fn() -> bool) {
-    let start = std::time::Instant::now();
-    while !probe() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{what} never happened");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::support::wait_for(what, probe, |held| *held);
 }
 
 /// `rampart collect` names every source it starts, marks the ones no longer in its config, says
@@ -349,7 +345,7 @@ fn collect_names_its_sources_retires_removed_ones_and_says_outages_and_recoverie
     );
     std::fs::write(&config, text).unwrap();
     let mut child = support::Collector {
-        child: std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        child: crate::support::rampart()
             .env("HOME", dir.path())
             .env("DOCKER_HOST", format!("unix://{}/no-docker.sock", dir.path().display()))
             .env_remove("AWS_PROFILE")

@@ -129,7 +129,7 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
         )
         .unwrap();
     assert!(plan.contains("bans_active"), "a tenant's active bans come from the index: {plan}");
-    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 1234, "the rules go on where they stood");
+    assert_eq!(rampart::store::detections::position(&conn).unwrap(), 1234, "the rules go on where they stood");
     let files: i64 =
         conn.query_row("SELECT count(*) FROM cursors WHERE source LIKE 'file:%'", [], |r| r.get(0)).unwrap();
     assert_eq!(files, 0, "and no file is followed by that name any more");

@@ -4,13 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
 use rampart::store::related::Related;
 
 use crate::support::{self, Collector};
-
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 
 fn line(i: usize) -> String {
     format!(
@@ -34,12 +31,9 @@ fn stored(db: &Path) -> (i64, i64) {
     n.unwrap_or((0, 0))
 }
 
-fn wait_for(db: &Path, n: i64) {
-    let start = Instant::now();
-    while stored(db).0 != n {
-        assert!(start.elapsed() < Duration::from_secs(30), "expected {n} rows, have {:?}", stored(db));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits until the store at `db` holds exactly `n` access events.
+fn wait_for_rows(db: &Path, n: i64) {
+    support::wait_for(&format!("{n} rows"), || stored(db), |seen| seen.0 == n);
 }
 
 /// A config with no Docker or Fail2Ban to reach, plus `extra`.
@@ -52,17 +46,12 @@ fn config_file(dir: &Path, extra: &str) -> std::path::PathBuf {
 
 /// Waits until `source`'s status line in the store contains `text`.
 fn wait_for_status(db: &Path, source: &str, text: &str) {
-    let start = Instant::now();
-    loop {
-        let detail: Option<String> = rampart::store::open(db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
-            c.query_row("SELECT detail FROM source_status WHERE source = ?", [source], |r| r.get(0)).ok()
-        });
-        if detail.as_deref().is_some_and(|d| d.contains(text)) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{source} never said '{text}'; it says {detail:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let detail = || -> Option<String> {
+        rampart::store::open(db, rampart::store::Access::ReadOnly)
+            .ok()
+            .and_then(|c| c.query_row("SELECT detail FROM source_status WHERE source = ?", [source], |r| r.get(0)).ok())
+    };
+    support::wait_for(&format!("{source} to say '{text}'"), detail, |d| d.as_deref().is_some_and(|d| d.contains(text)));
 }
 
 /// How far process `pid` has read the file at `path`: the offset of its open descriptor for it.
@@ -80,38 +69,32 @@ fn read_offset(pid: u32, path: &Path) -> Option<u64> {
 /// Waits until the collector has read `path` to its current end.
 fn wait_read_to_end(child: &Child, path: &Path) {
     let len = std::fs::metadata(path).unwrap().len();
-    let start = Instant::now();
-    while read_offset(child.id(), path) != Some(len) {
-        let at = read_offset(child.id(), path);
-        assert!(start.elapsed() < Duration::from_secs(30), "the collector read {at:?} of {len} bytes");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::wait_for(
+        &format!("the collector to read all {len} bytes"),
+        || read_offset(child.id(), path),
+        |at| *at == Some(len),
+    );
 }
 
 /// Waits until the store's saved position for `path` is the file's end: the rows before it are
 /// committed with it.
 fn wait_position_at_end(db: &Path, path: &Path) {
     let len = std::fs::metadata(path).unwrap().len() as i64;
-    let start = Instant::now();
-    loop {
-        let offset: Option<i64> = rampart::store::open(db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
+    let offset = || -> Option<i64> {
+        rampart::store::open(db, rampart::store::Access::ReadOnly).ok().and_then(|c| {
             c.query_row(
                 "SELECT json_extract(position, '$.offset') FROM cursors WHERE source = 'file:' || ?",
                 [path.to_str()],
                 |r| r.get(0),
             )
             .ok()
-        });
-        if offset == Some(len) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "the position is {offset:?}, the file has {len} bytes");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        })
+    };
+    support::wait_for(&format!("the position at the file's {len} bytes"), offset, |at| *at == Some(len));
 }
 
 fn collect(db: &Path, config: &Path) -> Collector {
-    let child = Command::new(BIN)
+    let child = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "collect"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -134,7 +117,7 @@ fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
     let child = collect(&db, &config);
     wait_for_status(&db, "access:acme.log", "does not exist (yet)");
     lines(&log, 0..100);
-    wait_for(&db, 100);
+    wait_for_rows(&db, 100);
 
     // A partial last line is held back until its newline arrives.
     let tail = line(100);
@@ -142,20 +125,20 @@ fn rotation_truncation_partial_lines_and_a_restart_lose_and_repeat_nothing() {
     wait_read_to_end(&child.child, &log);
     assert_eq!(stored(&db).0, 100);
     append(&log, &tail[30..]);
-    wait_for(&db, 101);
+    wait_for_rows(&db, 101);
 
     // Rotation by rename: what was written to the old file just before is still read.
     lines(&log, 101..110);
     std::fs::rename(&log, dir.path().join("acme.log.1")).unwrap();
     lines(&log, 110..120);
-    wait_for(&db, 120);
+    wait_for_rows(&db, 120);
 
     // copytruncate.
     std::fs::copy(&log, dir.path().join("acme.log.2")).unwrap();
     std::fs::OpenOptions::new().write(true).truncate(true).open(&log).unwrap();
     lines(&log, 120..125);
     append(&log, "this is not an access log line\n");
-    wait_for(&db, 125);
+    wait_for_rows(&db, 125);
 
     // Stop, write while nobody reads, start again: exactly the new lines arrive.
     stop(child);
@@ -206,17 +189,11 @@ fn falco_output_written_to_a_file_becomes_alerts_of_the_right_tenant() {
             "not json at all\n"
         ),
     );
-    let start = Instant::now();
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
-    loop {
-        let tenant: Option<String> = conn.query_row("SELECT tenant FROM alerts LIMIT 1", [], |r| r.get(0)).ok();
-        if tenant.is_some() {
-            assert_eq!(tenant.as_deref(), Some("globex"), "mapped by container id");
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "the alert never arrived");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let tenant =
+        || -> Option<Option<String>> { conn.query_row("SELECT tenant FROM alerts LIMIT 1", [], |r| r.get(0)).ok() };
+    let tenant = support::wait_for("the alert", tenant, Option::is_some);
+    assert_eq!(tenant.flatten().as_deref(), Some("globex"), "mapped by container id");
     let unparsed: i64 = conn
         .query_row("SELECT json_extract(position, '$.unparsed') FROM cursors WHERE source LIKE 'file:%'", [], |r| {
             r.get(0)
@@ -234,7 +211,7 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
     {
         // The rules start where their last run stopped: here, before any row.
         let conn = rampart::store::open(&db, rampart::store::Access::ReadWrite).unwrap();
-        rampart::store::judged::record(&conn, 0, 0, &[]).unwrap();
+        rampart::store::detections::record(&conn, 0, 0, &[]).unwrap();
     }
     let child = collect(&db, &config);
     let burst: String = (0..12)
@@ -251,16 +228,12 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
         )
         .unwrap();
     }
-    let start = Instant::now();
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
     let rules = || -> Vec<String> {
         let mut stmt = conn.prepare("SELECT rule FROM alerts WHERE source = 'rampart' ORDER BY rule").unwrap();
         stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
     };
-    while rules().len() < 2 {
-        assert!(start.elapsed() < Duration::from_secs(30), "alerts never came: {:?}", rules());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::wait_for("two rules' alerts", rules, |rules| rules.len() >= 2);
     assert_eq!(rules(), ["Brute-force login", "Web attack pattern"]);
     let linked: i64 = conn
         .query_row(
@@ -302,7 +275,7 @@ fn json_lines_with_the_tenant_taken_from_the_virtual_host() {
             "\n"
         ),
     );
-    wait_for(&db, 2);
+    wait_for_rows(&db, 2);
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
     let tenants: String = conn
         .query_row("SELECT group_concat(tenant, ',') FROM (SELECT tenant FROM access_events ORDER BY id)", [], |r| {
@@ -344,15 +317,12 @@ fn alerts_by_rule(db: &Path) -> Vec<(String, i64, String, String)> {
 
 /// Waits for the alert raised for `ip`: events are judged in order, so all before it are judged.
 fn wait_for_alert_on(db: &Path, ip: &str) {
-    let start = Instant::now();
     let raised = || {
         let conn = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
-        conn.query_row("SELECT count(*) FROM alerts WHERE src_ip = ?", [ip], |r| r.get::<_, i64>(0)).unwrap()
+        let n = conn.query_row("SELECT count(*) FROM alerts WHERE src_ip = ?", [ip], |r| r.get::<_, i64>(0)).unwrap();
+        (n, alerts_by_rule(db))
     };
-    while raised() == 0 {
-        assert!(start.elapsed() < Duration::from_secs(60), "no alert for {ip}; have {:?}", alerts_by_rule(db));
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    support::wait_for(&format!("the alert for {ip}"), raised, |(n, _)| *n > 0);
 }
 
 #[test]
@@ -391,7 +361,7 @@ fn a_collector_judges_the_events_already_stored_and_after_a_restart_none_twice()
     let log = dir.path().join("more.log");
     std::fs::write(&log, "10.9.250.0 - - [26/Nov/2026:15:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"nikto\"\n")
         .unwrap();
-    let out = Command::new(BIN)
+    let out = crate::support::rampart()
         .args(["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap(), "ingest", "access"])
         .arg(&log)
         .output()
@@ -423,18 +393,12 @@ fn follow_until(db: &Path, log: &Path, done: impl Fn(&rusqlite::Connection) -> b
         move |_: &rusqlite::functions::Context<'_>| Ok(read_offset(std::process::id(), &followed).map(|p| p as i64));
     conn.create_scalar_function("follower_read", 0, rusqlite::functions::FunctionFlags::SQLITE_UTF8, read).unwrap();
     let (writer, thread) = StoreWriter::spawn(conn, std::sync::Arc::new(ChangeNotes::default()));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let file =
         LogFile { path: log.to_owned(), format: Format::Combined(rampart::parse::TenantRule::Fixed("acme".into())) };
     let task = rt.spawn(logfile::run(writer.clone(), file));
     let reader = rampart::store::open(db, rampart::store::Access::ReadOnly).unwrap();
-    rt.block_on(async {
-        let start = Instant::now();
-        while !done(&reader) {
-            assert!(start.elapsed() < Duration::from_secs(60), "the follower never got there");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
+    support::wait_for("the follower to get there", || done(&reader), |done| *done);
     task.abort();
     let _ = rt.block_on(task);
     drop(writer);
@@ -617,5 +581,5 @@ fn an_older_stores_file_and_rules_positions_become_cursors_and_both_resume_where
         .map(Result::unwrap)
         .collect();
     assert_eq!(on, ["192.0.2.100"]);
-    assert_eq!(rampart::store::judged::position(&conn).unwrap(), 101);
+    assert_eq!(rampart::store::detections::position(&conn).unwrap(), 101);
 }

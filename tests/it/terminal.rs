@@ -4,12 +4,10 @@
 use crate::support::tmux;
 
 use std::process::Command;
-use std::thread::sleep;
-use std::time::Duration;
 
 use tmux::Tmux;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use crate::support::BIN;
 
 fn start_demo(t: &Tmux, seed: u32) {
     start_demo_with(t, seed, "");
@@ -162,11 +160,7 @@ fn ctrl_z_gives_the_terminal_back_and_fg_redraws() {
     t.key("2");
     t.wait_for("┏ 2 Alerts");
     t.key("q");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while t.alternate_screen_on() {
-        assert!(std::time::Instant::now() < deadline, "q never ended the console:\n{}", t.screen());
-        sleep(Duration::from_millis(100));
-    }
+    crate::support::wait_for("q to end the console", || (t.alternate_screen_on(), t.screen()), |(on, _)| !on);
     t.type_text("echo \"EXIT=$?\"");
     t.key("Enter");
     assert_terminal_restored(&t);
@@ -179,18 +173,19 @@ fn a_viewer_takes_over_when_the_collector_is_killed() {
     let config = t.dir.path().join("config.toml");
     std::fs::write(&config, "").unwrap();
     let (db, config) = (db.to_str().unwrap(), config.to_str().unwrap());
-    let mut collector = Command::new(BIN)
+    let mut collector = crate::support::rampart()
         .args(["collect", "--db", db, "--config", config])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let lock = rampart::collector::lock_path(std::path::Path::new(db));
     let pid = collector.id();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_to_string(&lock).unwrap_or_default().contains(&format!("pid {pid}")) {
-        assert!(std::time::Instant::now() < deadline, "the collector never took its lock");
-        sleep(Duration::from_millis(50));
-    }
+    let took = format!("pid {pid}");
+    crate::support::wait_for(
+        "the collector's lock",
+        || std::fs::read_to_string(&lock).unwrap_or_default(),
+        |s| s.contains(&took),
+    );
     t.type_text(&format!("{BIN} --db {db} --config {config}; echo \"EXIT=$?\""));
     t.key("Enter");
     t.wait_for(&format!("viewer (collector: pid {pid}"));
@@ -202,7 +197,7 @@ fn a_viewer_takes_over_when_the_collector_is_killed() {
     let screen = t.wait_until_gone("viewer (collector");
     let holder = std::fs::read_to_string(&lock).unwrap();
     assert!(holder.starts_with("pid ") && !holder.contains(&format!("pid {pid} ")), "{holder}\n{screen}");
-    let second = Command::new(BIN).args(["collect", "--db", db, "--config", config]).output().unwrap();
+    let second = crate::support::rampart().args(["collect", "--db", db, "--config", config]).output().unwrap();
     assert!(!second.status.success(), "the console holds the collector lock now");
     t.key("q");
     t.wait_for("EXIT=0");

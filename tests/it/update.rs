@@ -78,8 +78,31 @@ fn scrolling_away_stops_following_and_top_resumes_it() {
     assert!(!p.follow, "moving down leaves follow mode");
     assert_eq!(p.seen_key, Some(newest));
     h.press("g");
+    assert!(!h.state.pane(Pane::Access).follow, "g alone begins `g g`");
+    h.press("g");
     assert!(h.state.pane(Pane::Access).follow);
     assert_eq!(selected_key(&h, Pane::Access), newest);
+}
+
+/// `g g` is a sequence: the footer says what the first key began and what may follow; another key
+/// runs as it would alone, and Esc drops what was begun.
+#[test]
+fn keys_in_sequence_run_once_complete_and_the_footer_shows_them_begun() {
+    let mut h = demo();
+    h.press("3 j j");
+    h.press("g");
+    let screen = h.screen();
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.contains("g…") && footer.contains("gg top") && footer.contains("esc cancel"), "{footer}");
+    h.press("esc");
+    assert!(h.state.pending_keys.is_empty());
+    assert!(!h.state.pane(Pane::Access).follow, "esc only dropped the g");
+    let at = h.state.pane(Pane::Access).selected;
+    h.press("g j");
+    assert_eq!(h.state.pane(Pane::Access).selected, at + 1, "j after g moves down as it would alone");
+    h.press("g g");
+    assert!(h.state.pane(Pane::Access).follow, "g g goes to the newest");
+    assert_eq!(h.state.pane(Pane::Access).selected, 0);
 }
 
 #[test]
@@ -460,6 +483,9 @@ fn esc_and_backspace_go_back_from_jumps_with_the_filter_and_selection_there_was(
     assert_eq!(h.state.pane(Pane::Access).filter.as_ref().map(|f| f.text.clone()), Some(format!("ip:{ip}")));
     h.press("T");
     assert_eq!(h.state.focus, Pane::Tenants);
+    let screen = h.screen();
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.contains("Alerts › Access log › Tenants"), "the way back, as breadcrumbs: {footer}");
     h.press("backspace");
     assert_eq!(h.state.focus, Pane::Access, "back from T: the Access log filtered by the IP");
     assert_eq!(h.state.pane(Pane::Access).filter.as_ref().map(|f| f.text.clone()), Some(format!("ip:{ip}")));
@@ -472,6 +498,26 @@ fn esc_and_backspace_go_back_from_jumps_with_the_filter_and_selection_there_was(
     assert!(access.rows.contains(&before));
     h.press("esc");
     assert_eq!(h.state.pane(Pane::Alerts).filter, None, "with nothing to go back to, Esc clears the filter");
+}
+
+/// The back stack keeps the newest jumps only, and the breadcrumbs say that older ones were left out.
+#[test]
+fn the_back_stack_is_bounded_and_its_breadcrumbs_say_what_was_left_out() {
+    let mut h = demo();
+    h.press("2");
+    for _ in 0..rampart::app::state::BACK_LIMIT + 5 {
+        h.press("E 2");
+    }
+    let jumps = h.state.back.len();
+    assert_eq!(jumps, rampart::app::state::BACK_LIMIT, "bounded");
+    let screen = h.screen();
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.starts_with(" … › "), "older places left out of the breadcrumbs: {footer}");
+    for _ in 0..jumps {
+        h.press("backspace");
+    }
+    assert!(h.state.back.is_empty());
+    assert!(!h.screen().lines().last().unwrap().contains(" › "), "no breadcrumbs once back where it began");
 }
 
 #[test]

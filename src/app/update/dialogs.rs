@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::view::single_line;
-use crate::app::action::{Action, Scope};
+use crate::action::{Action, Scope};
 use crate::app::msg::Effect;
 use crate::app::state::{Confirm, ConfirmField, Level, Popup, State};
 use crate::respond::Request;
@@ -133,8 +133,8 @@ pub(super) fn respond(state: &mut State, action: Action) -> Vec<Effect> {
             return vec![Effect::Respond(Request::Acknowledge { alert_id: a.id, rule: a.rule.clone() })];
         }
         (Action::Verify, Row::Integrity(t)) => {
-            state.flash(Level::Info, format!("verifying {}…", t.name));
-            return vec![Effect::Respond(Request::Verify { target: t.name.clone() })];
+            state.flash(Level::Info, format!("verifying {}…", t.target.name));
+            return vec![Effect::Respond(Request::Verify { target: t.target.name.clone() })];
         }
         _ => return vec![],
     };

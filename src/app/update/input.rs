@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::jumps::select_row;
 use super::normal::apply;
 use super::view::{quit, set_filter};
-use crate::app::action::{Action, Scope};
+use crate::action::{Action, Scope};
 use crate::app::msg::Effect;
 use crate::app::state::{InputKind, Level, State};
 use crate::pane::Pane;

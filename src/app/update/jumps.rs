@@ -2,9 +2,9 @@
 //! and the back stack Esc and Backspace return along.
 
 use super::view::set_filter;
-use crate::app::action::Action;
+use crate::action::Action;
 use crate::app::msg::Effect;
-use crate::app::state::{Level, Place, State};
+use crate::app::state::{Level, Place, State, BACK_LIMIT};
 use crate::pane::Pane;
 use crate::store::filter;
 use crate::store::window::Row;
@@ -13,6 +13,9 @@ use crate::store::window::Row;
 pub(super) fn push_place(state: &mut State, target: Pane) {
     let p = state.pane(target);
     let place = Place { focus: state.focus, pane: target, filter: p.filter.clone(), selected: p.selected };
+    if state.back.len() >= BACK_LIMIT {
+        state.back.remove(0);
+    }
     state.back.push(place);
 }
 
@@ -87,7 +90,7 @@ pub(super) fn row_is(row: &Row, name: &str) -> bool {
     };
     match row {
         Row::Tenant(t) => t.name == name,
-        Row::Integrity(t) => t.name == name,
+        Row::Integrity(t) => t.target.name == name,
         Row::Ban(b) => same_ip(&b.ip),
         Row::Access(e) => same_ip(&e.src_ip),
         Row::Alert(a) => a.id.to_string() == name,

@@ -18,8 +18,10 @@ use self::mouse::on_mouse;
 pub use self::normal::apply;
 use self::popups::on_popup_key;
 use self::view::{quit, refresh};
+use crate::action::Action;
 use crate::app::msg::{Effect, Msg};
 use crate::app::state::{Level, Popup, Role, State};
+use crate::config::keymap::Step;
 use crate::pane::Pane;
 use crate::store::histogram;
 use crate::store::window::{Around, Row};
@@ -221,9 +223,32 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if state.input.is_some() {
         return on_input_key(state, key, ctrl_c);
     }
-    match state.keymap.action_for(&key) {
+    match next_action(state, &key) {
         Some(action) => apply(state, action),
         None if ctrl_c => quit(state),
         None => vec![],
+    }
+}
+
+/// The action `key` runs after the keys of a sequence typed before it (`g` then `g`); the keys of
+/// a sequence not complete yet are kept (the footer shows them), and Esc drops them.
+pub(super) fn next_action(state: &mut State, key: &KeyEvent) -> Option<Action> {
+    if !state.pending_keys.is_empty() && key.code == KeyCode::Esc {
+        state.pending_keys.clear();
+        return None;
+    }
+    match state.keymap.step(&state.pending_keys, key) {
+        Step::Run(action) => {
+            state.pending_keys.clear();
+            Some(action)
+        }
+        Step::Wait(keys) => {
+            state.pending_keys = keys.0;
+            None
+        }
+        Step::Unbound => {
+            state.pending_keys.clear();
+            None
+        }
     }
 }

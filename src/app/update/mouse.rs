@@ -6,7 +6,7 @@ use ratatui::layout::Position;
 use super::normal::move_by;
 use crate::app::msg::Effect;
 use crate::app::state::State;
-use crate::ui::layout;
+use crate::layout;
 
 pub(super) fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {
     if state.popup.is_some() || state.input.is_some() {

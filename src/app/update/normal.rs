@@ -3,7 +3,7 @@
 use super::dialogs::respond;
 use super::jumps::{back, goto};
 use super::view::{quit, refresh, set_filter, single_line};
-use crate::app::action::Action;
+use crate::action::Action;
 use crate::app::msg::Effect;
 use crate::app::state::{ChangesView, Input, InputKind, Level, Popup, State};
 use crate::pane::Pane;

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::dialogs::on_confirm_key;
-use crate::app::action::Action;
+use crate::action::Action;
 use crate::app::msg::Effect;
 use crate::app::state::{Popup, State};
 
@@ -15,7 +15,7 @@ pub(super) fn on_popup_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Ve
     if let Some(Popup::Changes(_)) = state.popup {
         return on_changes_key(state, key, ctrl_c);
     }
-    let action = state.keymap.action_for(&key);
+    let action = super::next_action(state, &key);
     let Some(popup) = state.popup.as_mut() else {
         return vec![];
     };

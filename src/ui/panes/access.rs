@@ -5,7 +5,7 @@ use ratatui::text::Span;
 
 use super::{address_col, cell_text, col, host_col, styled, Column, Ctx};
 use crate::store::access::{flags, AccessEvent};
-use crate::ui::format;
+use crate::text::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TIME", Constraint::Length(14), 14, 0),

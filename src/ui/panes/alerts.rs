@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::{cell_text, col, host_col, styled, Column, Ctx};
 use crate::app::state::State;
 use crate::store::alerts::{Alert, Priority, RuleGroup};
-use crate::ui::format;
+use crate::text::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TIME", Constraint::Length(14), 14, 0),

@@ -4,8 +4,8 @@ use ratatui::layout::Constraint;
 use ratatui::text::Span;
 
 use super::{address_col, cell_text, col, styled, Column, Ctx};
-use crate::store::audit::Entry;
-use crate::ui::format;
+use crate::store::audit::AuditRow;
+use crate::text::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TIME", Constraint::Length(14), 14, 0),
@@ -17,7 +17,7 @@ pub const COLUMNS: &[Column] = &[
     col("REASON", Constraint::Fill(1), 12, 1),
 ];
 
-pub fn cells<'a>(e: &'a Entry, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
+pub fn cells<'a>(e: &'a AuditRow, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     let theme = ctx.theme;
     let n = &e.new;
     vec![

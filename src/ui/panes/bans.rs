@@ -5,7 +5,7 @@ use ratatui::text::Span;
 
 use super::{address_col, cell_text, col, styled, Column, Ctx};
 use crate::store::bans::Ban;
-use crate::ui::format;
+use crate::text::format;
 
 pub const COLUMNS: &[Column] = &[
     address_col("IP", Constraint::Fill(1), 15, 0),

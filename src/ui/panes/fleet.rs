@@ -5,7 +5,7 @@ use ratatui::text::Span;
 
 use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::fleet::FleetRow;
-use crate::ui::format;
+use crate::text::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TIME", Constraint::Length(14), 14, 0),

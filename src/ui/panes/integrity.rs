@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use super::{cell_text, col, styled, Column, Ctx};
 use crate::store::alerts::Priority;
 use crate::store::integrity::{IntegrityRow, Status};
-use crate::ui::format;
+use crate::text::format;
 
 pub const COLUMNS: &[Column] = &[
     col("TARGET", Constraint::Fill(1), 10, 0),
@@ -38,10 +38,10 @@ pub fn cells<'a>(t: &'a IntegrityRow, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
         }
         None => dash(),
     };
-    let tenant = t.tenant.as_deref().map_or_else(dash, |x| Span::raw(cell_text(x)));
+    let tenant = t.target.tenant.as_deref().map_or_else(dash, |x| Span::raw(cell_text(x)));
     let Some(run) = &t.run else {
         let never = styled(status.label(), style);
-        return vec![Span::raw(cell_text(&t.name)), never, dash(), dash(), dash(), dash(), tenant, key];
+        return vec![Span::raw(cell_text(&t.target.name)), never, dash(), dash(), dash(), dash(), tenant, key];
     };
     let counted = matches!(status, Status::Drift(_) | Status::Clean);
     let changes = if counted && run.modified + run.added + run.removed + run.unreadable > 0 {
@@ -56,7 +56,7 @@ pub fn cells<'a>(t: &'a IntegrityRow, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
         dash()
     };
     vec![
-        Span::raw(cell_text(&t.name)),
+        Span::raw(cell_text(&t.target.name)),
         styled(status.label(), style),
         changes,
         styled(format!("{} ago", format::duration(ctx.now_ms - run.started)), theme.muted),

@@ -18,15 +18,15 @@ use ratatui::Frame;
 use unicode_width::UnicodeWidthChar;
 use unicode_width::UnicodeWidthStr;
 
-use super::format;
 use super::histogram;
-use super::layout;
-use super::sanitize;
-use crate::app::action::Action;
+use crate::action::Action;
 use crate::app::state::State;
 use crate::config::Theme;
+use crate::layout;
 use crate::pane::Pane;
 use crate::store::window::Row;
+use crate::text::format;
+use crate::text::sanitize;
 
 /// No cell needs more characters than the widest terminal line.
 const CELL_CHARS: usize = 400;
@@ -366,7 +366,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, pane: Pane) {
             Some(_) => "Nothing found yet; still searching (see above).",
             None => "Nothing matches the filter.",
         };
-        let clear = state.keymap.key_name(crate::app::action::Action::Close);
+        let clear = state.keymap.key_name(crate::action::Action::Close);
         Some((clear.map_or(what.to_string(), |k| format!("{what} {} clears it.", capitalised(&k))), theme.muted))
     } else if let (true, Some(problem)) = (p.rows.is_empty(), source_problem) {
         Some((

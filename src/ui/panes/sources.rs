@@ -6,7 +6,7 @@ use ratatui::text::Span;
 
 use super::{address_col, cell_text, col, styled, Column, Ctx};
 use crate::store::status::{Health, SourceRow};
-use crate::ui::format;
+use crate::text::format;
 
 pub const COLUMNS: &[Column] = &[
     // Never cut, like an address: two groups under one prefix would read as the same source.

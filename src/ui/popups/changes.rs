@@ -12,8 +12,8 @@ use crate::app::state::{ChangesView, State};
 use crate::integrity::compare;
 use crate::store::alerts::Priority;
 use crate::store::integrity::{Change, Status};
-use crate::ui::format;
-use crate::ui::sanitize;
+use crate::text::format;
+use crate::text::sanitize;
 
 /// Groups in the order an on-call engineer reads them, with their headings.
 const GROUPS: [(&str, &str); 5] = [
@@ -40,7 +40,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &ChangesView
     let t = &view.target;
     let popup = super::centered(area, area.width.saturating_sub(6).min(120), area.height.saturating_sub(2));
     let hint = if view.typing { "enter keep · esc clear" } else { "/ filter · j/k scroll · esc close" };
-    let title = format!("Integrity — {}", sanitize::clean(&t.name, 60));
+    let title = format!("Integrity — {}", sanitize::clean(&t.target.name, 60));
     let inner = super::frame_popup(frame, popup, theme, &title, hint);
     let (label, plain) = (theme.column_header, theme.popup);
     let mut lines: Vec<Line<'_>> = Vec::new();
@@ -68,9 +68,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &ChangesView
         };
         field(&mut lines, "problem", why, label, status_style);
     }
-    field(&mut lines, "tenant", t.tenant.clone().unwrap_or_else(|| "—".into()), label, plain);
-    field(&mut lines, "root", t.root.clone(), label, plain);
-    field(&mut lines, "manifest", t.manifest_path.clone(), label, plain);
+    field(&mut lines, "tenant", t.target.tenant.clone().unwrap_or_else(|| "—".into()), label, plain);
+    field(&mut lines, "root", t.target.root.clone(), label, plain);
+    field(&mut lines, "manifest", t.target.manifest_path.clone(), label, plain);
     field(&mut lines, "key", t.fingerprint().unwrap_or("—").to_string(), label, plain);
     let verified = t.run.as_ref().map_or_else(
         || "never".to_string(),
@@ -80,7 +80,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &ChangesView
         },
     );
     field(&mut lines, "last verified", verified, label, plain);
-    if let Some(at) = t.baselined_at {
+    if let Some(at) = t.target.baselined_at {
         field(&mut lines, "baselined", format::timestamp(at), label, plain);
     }
     if view.typing || !view.filter.is_empty() {

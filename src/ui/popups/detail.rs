@@ -10,8 +10,8 @@ use crate::pane::Pane;
 use crate::store::related::{self, Related};
 use crate::store::unparsed;
 use crate::store::window::Row;
-use crate::ui::format;
-use crate::ui::sanitize;
+use crate::text::format;
+use crate::text::sanitize;
 
 /// Every field of a row as (name, value) pairs, values as an operator would want to read them.
 pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
@@ -89,10 +89,10 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
         ],
         Row::Integrity(t) => {
             let mut f = vec![
-                ("target", t.name.clone()),
-                ("tenant", opt(&t.tenant)),
-                ("root", t.root.clone()),
-                ("manifest", t.manifest_path.clone()),
+                ("target", t.target.name.clone()),
+                ("tenant", opt(&t.target.tenant)),
+                ("root", t.target.root.clone()),
+                ("manifest", t.target.manifest_path.clone()),
             ];
             match &t.run {
                 None => f.push(("last run", "never verified".into())),

@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::app::action::{Action, Scope};
+use crate::action::{Action, Scope};
 use crate::app::state::State;
 use crate::app::update::COMMANDS;
 
@@ -31,8 +31,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
             let s = if let Scope::ViewOn(_) = s { Scope::View } else { s };
             std::mem::discriminant(&s) == std::mem::discriminant(&scope)
         };
+        let mut shown = Vec::new();
         for b in state.keymap.bindings.iter().filter(|b| in_group(b.action.spec().scope)) {
-            let keys = b.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
+            // One line per action: its keys, each sequence a binding of its own in the keymap.
+            if shown.contains(&b.action) {
+                continue;
+            }
+            shown.push(b.action);
+            let keys = state.keymap.keys_for(b.action).map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
             let mut spans = vec![
                 Span::styled(format!("  {keys:<18}"), theme.footer_key.bg(theme.popup.bg.unwrap_or_default())),
                 Span::raw(b.desc.clone()),

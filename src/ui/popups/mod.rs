@@ -1,4 +1,5 @@
-//! Popups over the panes: help, a row's detail, and the confirmation before an action.
+//! Popups over the panes: help, a row's detail, the confirmation before an action, the report of
+//! what an action did, and an integrity target's changes.
 
 pub mod changes;
 pub mod confirm;
@@ -11,7 +12,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Borders, Clear};
 use ratatui::Frame;
 
-use crate::app::action::Action;
+use crate::action::Action;
 use crate::config::{Keymap, Theme};
 
 /// The bottom hint of a scrolling popup, with the active keymap's keys (Esc always closes one).

@@ -6,7 +6,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::state::State;
-use crate::ui::sanitize;
+use crate::text::sanitize;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, title: &str, lines: &[String], scroll: u16) {
     let theme = &state.theme;

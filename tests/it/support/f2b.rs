@@ -6,7 +6,6 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use rampart::config::Fail2banConfig;
 
@@ -110,12 +109,8 @@ impl Fail2ban {
         self.client(&["get", jail, "banip"]).unwrap_or_default().split_whitespace().map(str::to_string).collect()
     }
 
-    pub fn wait(&self, what: &str, mut done: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !done() {
-            assert!(start.elapsed() < Duration::from_secs(60), "never happened: {what}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    pub fn wait(&self, what: &str, done: impl FnMut() -> bool) {
+        super::wait_for(what, done, |held| *held);
     }
 
     pub fn wait_banned(&self, jail: &str, ip: &str) {

@@ -26,7 +26,7 @@ use rampart::app::state::{Role, Session, State};
 use rampart::app::update;
 use rampart::config::{self, Keymap, Theme};
 use rampart::respond::{Backend, Operator};
-use rampart::store::writer::{ChangeNotes, StoreWriter, Tables};
+use rampart::store::writer::{ChangeNotes, StoreWriter};
 use rampart::store::{self, Access};
 
 /// 2026-11-26T12:00:00Z: every test sees the same clock.
@@ -137,22 +137,19 @@ impl Harness {
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         let conn = store::open(&self.db, Access::ReadWrite).unwrap();
-        let (writer, thread) = StoreWriter::spawn(conn, std::sync::Arc::new(ChangeNotes::default()));
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let reader = &self.fx.reader;
-        rt.block_on(async {
-            let task = tokio::spawn(source(writer.clone()));
-            let start = std::time::Instant::now();
-            while !done(reader) {
-                assert!(start.elapsed() < std::time::Duration::from_secs(30), "the source never got there");
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            task.abort();
-            let _ = task.await;
-        });
+        let notes = std::sync::Arc::new(ChangeNotes::default());
+        let (writer, thread) = StoreWriter::spawn(conn, notes.clone());
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let task = rt.spawn(source(writer.clone()));
+        wait_for("the source to get there", || done(&self.fx.reader), |done| *done);
+        task.abort();
+        let _ = rt.block_on(task);
         drop(writer);
         thread.join().unwrap();
-        self.send(Msg::StoreChanged(Tables::ALL));
+        // Told as the live console is told: by the writer's notes of what it changed.
+        if let Some(changed) = rampart::app::effects::noted_change(&notes) {
+            self.send(changed);
+        }
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
@@ -179,6 +176,47 @@ impl Harness {
         text.lines()
             .enumerate()
             .find_map(|(y, line)| line.find(needle).map(|byte| (line[..byte].chars().count() as u16, y as u16)))
+    }
+}
+
+/// The rampart binary under test (for a test that must name it: in a shell, behind `setpriv`).
+pub const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+
+/// The one way a test starts rampart: the binary under test, without the settings of the
+/// environment the tests run in (`RAMPART_DB`, `NO_COLOR`, and `RUST_BACKTRACE`, which asks for
+/// the full report of every error). [`Homed::home`] gives it a home of its own.
+pub fn rampart() -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
+    command
+        .env_remove("RAMPART_DB")
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    command
+}
+
+/// A home of its own for rampart: its config, data and default store there, none of the machine's.
+pub trait Homed {
+    fn home(&mut self, home: &std::path::Path) -> &mut Self;
+}
+
+impl Homed for std::process::Command {
+    fn home(&mut self, home: &std::path::Path) -> &mut Self {
+        self.env("HOME", home).env("XDG_CONFIG_HOME", home.join("config")).env("XDG_DATA_HOME", home.join("data"))
+    }
+}
+
+/// The one way a test waits: until `ok` holds of what `probe` sees, polling, within a deadline far
+/// beyond any normal run (never a fixed sleep); fails saying what it waited for and last saw.
+pub fn wait_for<T: std::fmt::Debug>(what: &str, mut probe: impl FnMut() -> T, ok: impl Fn(&T) -> bool) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let seen = probe();
+        if ok(&seen) {
+            return seen;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}; last seen {seen:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

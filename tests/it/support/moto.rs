@@ -17,7 +17,7 @@ use aws_sdk_cloudwatchlogs::Client;
 /// rampart with moto's dummy keys in the environment and nothing else of the machine's AWS setup,
 /// its home in `dir` and no Docker engine.
 pub fn rampart(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    let mut c = crate::support::rampart();
     c.env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -104,7 +104,7 @@ pub fn client(url: &str) -> Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .http_client(rampart::sources::cloudwatch::https_client())
+        .http_client(rampart::sources::aws::https_client())
         .build();
     Client::from_conf(config)
 }

@@ -2,8 +2,6 @@
 #![allow(dead_code)]
 
 use std::process::Command;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
 
 /// A private tmux server (its own socket) running one bash.
 pub struct Tmux {
@@ -68,27 +66,16 @@ impl Tmux {
     }
 
     fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool, capture: impl Fn(&Self) -> String) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = capture(self);
-            if done(&screen) {
-                return screen;
-            }
-            assert!(start.elapsed() < Duration::from_secs(60), "{what} never appeared; screen:\n{screen}");
-            sleep(Duration::from_millis(50));
-        }
+        super::wait_for(&format!("{what} on screen"), || Screen(capture(self)), |screen| done(&screen.0)).0
     }
 
     pub fn wait_until_gone(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if !screen.contains(needle) {
-                return screen;
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "'{needle}' never went away; screen:\n{screen}");
-            sleep(Duration::from_millis(100));
-        }
+        super::wait_for(
+            &format!("'{needle}' to go away"),
+            || Screen(self.screen()),
+            |screen| !screen.0.contains(needle),
+        )
+        .0
     }
 
     pub fn alternate_screen_on(&self) -> bool {
@@ -103,5 +90,14 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+/// A captured screen, shown whole (line by line) when a wait for it fails.
+struct Screen(String);
+
+impl std::fmt::Debug for Screen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "screen:\n{}", self.0)
     }
 }

@@ -185,7 +185,7 @@ fn xml_error(body: &[u8]) -> Option<(String, Option<String>)> {
 
 /// Text from an answer, bounded and inert (it reaches a terminal and the Sources view).
 fn inert(text: &str) -> String {
-    short(&crate::ui::sanitize::clean(text, 300))
+    short(&crate::text::sanitize::clean(text, 300))
 }
 
 /// An error and its causes in one line, each said once: never the SDK's debug dump of the

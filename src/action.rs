@@ -48,21 +48,21 @@ pub enum Scope {
     Respond(&'static [Pane]),
 }
 
-pub struct Spec {
+pub struct ActionSpec {
     pub action: Action,
     pub name: &'static str,
     pub desc: &'static str,
     pub scope: Scope,
 }
 
-const fn spec(action: Action, name: &'static str, desc: &'static str, scope: Scope) -> Spec {
-    Spec { action, name, desc, scope }
+const fn spec(action: Action, name: &'static str, desc: &'static str, scope: Scope) -> ActionSpec {
+    ActionSpec { action, name, desc, scope }
 }
 
 use Scope::{Navigation as Nav, Respond, View};
 
 /// Every action, in the order the help screen lists them.
-pub const SPECS: &[Spec] = &[
+pub const SPECS: &[ActionSpec] = &[
     spec(Action::FocusNext, "focus-next", "Focus the next pane", Nav),
     spec(Action::FocusPrev, "focus-prev", "Focus the previous pane", Nav),
     spec(Action::Focus(Pane::Tenants), "focus-tenants", "Focus Tenants", Nav),
@@ -124,7 +124,7 @@ pub const SPECS: &[Spec] = &[
 ];
 
 impl Action {
-    pub fn spec(self) -> &'static Spec {
+    pub fn spec(self) -> &'static ActionSpec {
         SPECS.iter().find(|s| s.action == self).expect("every action has a spec")
     }
 

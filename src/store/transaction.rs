@@ -1,0 +1,70 @@
+//! Write transactions and checkpoints: an immediate transaction around a unit of work, the long
+//! batched one a bulk import keeps, and SQLite's count of other connections' commits.
+
+use rusqlite::Connection;
+
+/// Runs `f` in one immediate transaction (the write lock taken at once, so two writers never both
+/// read and then fail to write): committed when it succeeds, rolled back when it or the commit
+/// fails.
+pub fn immediate<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = f(conn).and_then(|v| conn.execute_batch("COMMIT").map(|()| v).map_err(E::from));
+    if done.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    done
+}
+
+/// A bulk load: one write transaction committed every batch and begun again at once, with a
+/// bigger page cache and the write-ahead log's automatic checkpoints off (a checkpointer of its
+/// own copies the pages, see [`checkpoint_passive`]). [`Batched::finish`] or [`Batched::abandon`] ends
+/// it; [`Batched::restore`] puts the checkpoints back.
+pub struct Batched<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> Batched<'c> {
+    pub fn begin(conn: &'c Connection) -> rusqlite::Result<Batched<'c>> {
+        conn.execute_batch("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0")?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Batched { conn })
+    }
+
+    /// Commits the batch so far and goes on in a new transaction.
+    pub fn commit_batch(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE")
+    }
+
+    /// Commits the last batch.
+    pub fn finish(self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("COMMIT")
+    }
+
+    /// Rolls the open batch back (the batches committed before it stay).
+    pub fn abandon(conn: &Connection) {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+
+    /// After the load: the rest of the log into the database and its file back to nothing, then
+    /// the automatic checkpoints back on. A console reading an older snapshot keeps a truncating
+    /// checkpoint from finishing: it does what it can at once and the next checkpoint the rest.
+    pub fn restore(conn: &Connection) -> rusqlite::Result<()> {
+        let _ = conn.busy_timeout(std::time::Duration::ZERO);
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        conn.busy_timeout(super::BUSY_TIMEOUT).and_then(|()| conn.execute_batch("PRAGMA wal_autocheckpoint = 1000"))
+    }
+}
+
+/// Copies committed pages from the write-ahead log into the database file without waiting for the
+/// writer; what it cannot copy now, the next call will.
+pub fn checkpoint_passive(conn: &Connection) {
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
+/// SQLite's count of commits by other connections, as `reader` sees it (`None` when it cannot say).
+pub fn data_version(reader: &Connection) -> Option<i64> {
+    reader.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok()
+}
