@@ -137,7 +137,7 @@ pub struct Follower {
 struct Page {
     /// The rows by kind, each with its events' keys: stored in separate batches.
     access: (Vec<crate::store::access::AccessEvent>, Vec<EventKey>),
-    alerts: (Vec<Alert>, Vec<EventKey>),
+    alerts: (Vec<crate::store::alerts::Alert>, Vec<EventKey>),
     fleet: (Vec<crate::store::fleet::FleetRow>, Vec<EventKey>),
     /// Messages that were not rows, kept for inspection, and their keys.
     unparsed: Vec<unparsed::Line>,
