@@ -119,9 +119,16 @@ pub struct Workers {
     backend: Backend,
     operator: Arc<Operator>,
     config_dir: PathBuf,
+    /// The collector's control socket, when responses are asked of it rather than performed here.
+    via: Option<PathBuf>,
 }
 
 impl Workers {
+    /// Responses go to the collector listening on `socket` (a console of a user other than root).
+    pub fn through(self, socket: Option<PathBuf>) -> Workers {
+        Workers { via: socket, ..self }
+    }
+
     pub fn start(
         reader: Connection,
         writer: StoreWriter,
@@ -139,7 +146,7 @@ impl Workers {
             .name("store-reader".into())
             .spawn(move || query_loop(reader, seen_version, rx, out))
             .expect("spawning the store reader thread");
-        Workers { queries: tx, writer, msgs, backend, operator: Arc::new(operator), config_dir }
+        Workers { queries: tx, writer, msgs, backend, operator: Arc::new(operator), config_dir, via: None }
     }
 
     pub fn run(&self, effect: Effect) {
@@ -164,9 +171,15 @@ impl Workers {
             }
             Effect::Respond(request) => {
                 let (writer, msgs) = (self.writer.clone(), self.msgs.clone());
-                let (backend, operator) = (self.backend.clone(), self.operator.clone());
+                let (backend, operator, via) = (self.backend.clone(), self.operator.clone(), self.via.clone());
                 tokio::spawn(async move {
-                    let outcome = respond::perform(&writer, &backend, &operator, &request).await;
+                    let outcome = match (via, crate::control::protocol::Ask::of(&request)) {
+                        (Some(socket), Some(ask)) => match crate::control::client::ask(&socket, &ask).await {
+                            Ok(answer) => answer.outcome(),
+                            Err(why) => Outcome::failed(why.to_string()),
+                        },
+                        _ => respond::perform(&writer, &backend, &operator, &request).await,
+                    };
                     let _ = msgs.send(Msg::Responded(outcome));
                 });
             }

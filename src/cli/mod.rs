@@ -4,12 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use color_eyre::eyre::{bail, WrapErr};
+use color_eyre::eyre::{bail, eyre, WrapErr};
 use color_eyre::Result;
 
 #[macro_use]
 mod out;
 mod args;
+mod ask;
 mod audit;
 mod bans;
 mod cloudwatch;
@@ -18,6 +19,7 @@ mod config_file;
 mod ingest;
 mod integrity;
 mod lists;
+mod report;
 mod tenants;
 
 use self::args::{exit, ActArgs, ConfigArg, ConsoleArgs, HostArgs, LookArgs, ReadOnlyArg, StoreArg, Takes};
@@ -125,6 +127,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AccessCommand,
     },
+    /// What happened to a tenant over a time range, in time order, for an incident ticket
+    Report(self::report::ReportArgs),
     /// The audit log: check it (`verify`), list it for scripts (`list`)
     Audit {
         #[command(subcommand)]
@@ -158,6 +162,7 @@ impl Command {
                 | Command::Alerts { .. }
                 | Command::Access { .. }
                 | Command::Audit { .. }
+                | Command::Report(_)
                 | Command::Cloudwatch { .. }
                 | Command::Config { .. }
                 | Command::Completions { .. }
@@ -206,6 +211,7 @@ impl Command {
             Command::Audit { command: AuditCommand::List { list } } => {
                 ("audit list", Takes { store: Some(&mut list.store), ..Takes::default() })
             }
+            Command::Report(args) => ("report", Takes { store: Some(&mut args.store), ..Takes::default() }),
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Config { command: self::config_file::ConfigCommand::Check(arg) } => {
                 ("config check", Takes { config: Some(arg), ..Takes::default() })
@@ -339,6 +345,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
+            if crate::control::client::acts_through_collector() {
+                // Only the collector reaches the engine and writes the store: others read it, or ask.
+                return match (ask::of_tenants(&command), &command) {
+                    (Some(asked), _) => ask::run(&socket_of(&host.store, &loaded, &dirs), &asked),
+                    (None, TenantsCommand::List { json, .. }) => {
+                        tenants::list(&listed_store(&host.store, &dirs), *json).map(|()| ExitCode::SUCCESS)
+                    }
+                    (None, _) => Ok(ExitCode::from(exit::USAGE)),
+                };
+            }
             return tenants::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
         }
         Command::Bans { command } => {
@@ -349,6 +365,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let loaded = load_config(&host.config, &dirs)?;
             if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
+            }
+            if crate::control::client::acts_through_collector() {
+                return match (ask::of_bans(&command), &command) {
+                    (Some(asked), _) => ask::run(&socket_of(&host.store, &loaded, &dirs), &asked),
+                    (None, BansCommand::List { json, all, limit, .. }) => {
+                        bans::list(&listed_store(&host.store, &dirs), *json, *all, *limit).map(|()| ExitCode::SUCCESS)
+                    }
+                    (None, _) => Ok(ExitCode::from(exit::USAGE)),
+                };
             }
             return bans::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
         }
@@ -391,6 +416,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command: AuditCommand::List { list } } => {
             let db = store_path(&list.store, &dirs)?;
             return audit::list(&db, list);
+        }
+        Command::Report(args) => {
+            let db = listed_store(&args.store, &dirs);
+            report::run(&db, &args)?;
         }
         Command::Config { command } => return Ok(self::config_file::run(command, &dirs)),
         Command::Completions { shell } => {
@@ -473,6 +502,11 @@ fn listed_store(arg: &StoreArg, dirs: &Dirs) -> PathBuf {
     db
 }
 
+/// The control socket of the collector of the store a command works on.
+fn socket_of(arg: &StoreArg, loaded: &Loaded, dirs: &Dirs) -> PathBuf {
+    crate::control::socket_path(&loaded.config.control, &arg.db.clone().unwrap_or_else(|| dirs.default_db()))
+}
+
 /// The store a command works on, with its folder made and its log opened.
 fn store_path(arg: &StoreArg, dirs: &Dirs) -> Result<PathBuf> {
     let db = arg.db.clone().unwrap_or_else(|| dirs.default_db());
@@ -529,18 +563,25 @@ fn collect(db: &Path, config: &Config) -> Result<()> {
     if let Err(why) = crate::collector::check(config) {
         bail!("{why}");
     }
+    let group = crate::control::share::group(config.control.group.as_deref()).map_err(|why| eyre!("{why}"))?;
     let conn = store::open(db, Access::ReadWrite)?;
     let lock = crate::collector::try_lock(db)?;
     if let Err(holder) = lock {
         bail!("another collector already runs on {} ({holder}); only one may", db.display());
     }
+    let shared = crate::control::share::share(db, group.as_ref().map(|(gid, _)| *gid)).map_err(|why| eyre!("{why}"))?;
+    tracing::info!("{shared}");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let notes = std::sync::Arc::new(store::writer::ChangeNotes::default());
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);
         let mut sources = tokio::task::JoinSet::new();
         crate::collector::spawn_sources(&mut sources, &writer, config, db);
-        eprintln!("{}", collect::started(db, config));
+        let socket = crate::control::socket_path(&config.control, db);
+        let listening = crate::control::server::bind(&socket, group).map_err(|why| eyre!("{why}"))?;
+        let access = format!("control socket {} ({})", socket.display(), listening.access);
+        sources.spawn(crate::control::server::serve(listening, writer.clone(), std::sync::Arc::new(config.clone())));
+        eprintln!("{}\n{access}", collect::started(db, config));
         sources.spawn(collect::say_changes(db.to_owned()));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 const LOGIN_UID_UNSET: u32 = u32::MAX;
 
 /// The environment variables kept as claims: anyone who starts a process can set them to anything.
-const CLAIMED_VARIABLES: &[&str] = &["SUDO_USER", "SSH_CONNECTION", "USER", "LOGNAME"];
+pub const CLAIMED_VARIABLES: &[&str] = &["SUDO_USER", "SSH_CONNECTION", "USER", "LOGNAME"];
 
 /// The person behind an action, as far as the process can tell.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

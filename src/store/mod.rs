@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod grams;
 pub mod histogram;
 pub mod imports;
+pub mod incident;
 pub mod integrity;
 pub mod journal;
 pub mod judged;

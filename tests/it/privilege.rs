@@ -1,0 +1,196 @@
+//! Least privilege with real users: the collector runs as root; throw-away users made by the test
+//! ask it over its control socket to unban (a real Fail2Ban) and isolate (the real engine). The
+//! socket refuses whom the policy does not name, the audit names the kernel's user whatever the
+//! environment says, and the store is read but never written by them.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::f2b::{Fail2ban, FINITE};
+use crate::support::lab::Lab;
+use crate::support::users::{as_user, open_dir, rampart_as, said, Accounts};
+use crate::support::Collector;
+use rampart::store::{self, Access};
+
+/// `rampart collect` as root on `db` with `config`, once its control socket listens.
+fn collector(db: &Path, config: &Path, socket: &Path) -> Collector {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["collect", "--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut collector = Collector { child };
+    let start = Instant::now();
+    while !socket.exists() {
+        if let Some(status) = collector.child.try_wait().unwrap() {
+            panic!("the collector ended ({status}) before it listened on {}", socket.display());
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the collector never listened on {}", socket.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    collector
+}
+
+/// The audit rows: (operator, action, outcome, detail).
+fn audit(db: &Path) -> Vec<(String, String, String, serde_json::Value)> {
+    let conn = store::open(db, Access::ReadOnly).unwrap();
+    let mut stmt = conn.prepare("SELECT operator, action, outcome, detail_json FROM audit ORDER BY id").unwrap();
+    stmt.query_map([], |r| {
+        let detail: String = r.get(3)?;
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, serde_json::from_str(&detail).unwrap()))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+fn mode_and_group(path: &Path) -> (u32, String) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).unwrap();
+    let group = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(meta.gid())).unwrap().unwrap().name;
+    (meta.mode() & 0o7777, group)
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    config: PathBuf,
+    socket: PathBuf,
+}
+
+/// A store folder everyone may enter, a config with `sections` and `[control] group = group`.
+fn setup(group: &str, sections: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    open_dir(dir.path());
+    let (db, config, socket) = (dir.path().join("r.db"), dir.path().join("config.toml"), dir.path().join("r.db.sock"));
+    std::fs::write(&config, format!("{sections}\n[control]\ngroup = \"{group}\"\n")).unwrap();
+    Setup { dir, db, config, socket }
+}
+
+#[test]
+fn unban_through_the_collector_for_oncall_only_audited_as_the_kernel_says() {
+    let f = Fail2ban::start();
+    f.fail(FINITE, "203.0.113.77", 3);
+    f.wait_banned(FINITE, "203.0.113.77");
+    let mut accounts = Accounts::default();
+    let (operators, oncall) = (accounts.group("op"), accounts.group("oc"));
+    let inside = accounts.user("in", &[&operators, &oncall]);
+    let outside = accounts.user("out", &[&operators]);
+    let stranger = accounts.user("st", &[]);
+    let s = setup(
+        &operators,
+        &format!(
+            "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n[operators]\nunban = [\"group:{oncall}\"]\n",
+            f.config.database.display(),
+            f.config.socket.display()
+        ),
+    );
+    let _collector = collector(&s.db, &s.config, &s.socket);
+    assert_eq!(mode_and_group(&s.socket), (0o660, operators.clone()));
+
+    // Outside the policy: refused, and Fail2Ban still holds the address.
+    let (code, _, err) = said(rampart_as(&outside, &s.db, &s.config).args(["bans", "unban", "203.0.113.77"]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim(), format!("refused by the collector ({outside}): unban: only members of {oncall}"));
+    // Not in the operators' group: the socket itself refuses.
+    let (code, _, err) = said(rampart_as(&stranger, &s.db, &s.config).args(["bans", "unban", "203.0.113.77"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("refuses this user"), "{err}");
+    assert!(f.banned(FINITE).contains(&"203.0.113.77".to_string()));
+
+    // Inside: unbanned by Fail2Ban, for real.
+    let (code, out, err) = said(rampart_as(&inside, &s.db, &s.config).args(["bans", "unban", "203.0.113.77"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), format!("unbanned 203.0.113.77 from {FINITE} (by the collector, as {inside})"));
+    assert!(!f.banned(FINITE).contains(&"203.0.113.77".to_string()));
+
+    // The audit names the kernel's users; what the environment said is a claim only.
+    let rows = audit(&s.db);
+    let (operator, action, outcome, detail) = &rows[rows.len() - 2];
+    assert_eq!((operator.as_str(), action.as_str(), outcome.as_str()), (outside.as_str(), "unban", "failed"));
+    assert_eq!(detail["refused"], true);
+    let (operator, action, outcome, detail) = &rows[rows.len() - 1];
+    assert_eq!((operator.as_str(), action.as_str(), outcome.as_str()), (inside.as_str(), "unban", "ok"));
+    let uid = nix::unistd::User::from_name(&inside).unwrap().unwrap().uid.as_raw();
+    assert_eq!(detail["uid"], uid);
+    assert_eq!(detail["claimed"]["SUDO_USER"], "root");
+    assert_eq!(detail["claimed"]["SSH_CONNECTION"], "203.0.113.250 50000 10.0.0.1 22");
+    assert!(rows.iter().all(|(op, ..)| op != "root"), "{rows:?}");
+
+    // Both read the store (a WAL database they may not write), neither writes it.
+    for path in rampart::control::share::files_of(&s.db).iter().filter(|p| p.exists()) {
+        assert_eq!(mode_and_group(path), (0o640, operators.clone()), "{}", path.display());
+    }
+    let (code, out, err) = said(as_user(&outside).args(["--db", s.db.to_str().unwrap(), "audit", "list", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("\"operator\": \"{inside}\"")), "{out}");
+    for user in [&inside, &outside] {
+        let mut write = std::process::Command::new("setpriv");
+        write
+            .args(["--reuid", user, "--regid", user, "--init-groups", "--", "sh", "-c"])
+            .arg(format!("echo x >> {0} || echo x >> {0}-wal || echo x >> {0}-shm", s.db.display()));
+        let (code, _, err) = said(&mut write);
+        assert_ne!(code, 0, "{user} wrote into the store");
+        assert!(err.contains("Permission denied"), "{err}");
+    }
+    let (code, _, _) = said(
+        std::process::Command::new("setpriv")
+            .args(["--reuid", &stranger, "--regid", &stranger, "--init-groups", "--", "cat"])
+            .arg(&s.db),
+    );
+    assert_ne!(code, 0, "a user outside the operators' group read the store");
+    drop(s.dir);
+}
+
+#[test]
+fn isolate_and_restore_through_the_collector_for_secops_only() {
+    let lab = Lab::new(&[2]);
+    let tenant = &lab.tenants[0];
+    let mut accounts = Accounts::default();
+    let (operators, secops) = (accounts.group("op"), accounts.group("so"));
+    let engineer = accounts.user("se", &[&operators, &secops]);
+    let oncall = accounts.user("oc", &[&operators]);
+    let s = setup(
+        &operators,
+        &format!(
+            "[docker]\nlabel = \"{}\"\nquarantine_network = \"{}\"\n[operators]\nisolate = [\"group:{secops}\"]\n\
+             restore = [\"group:{secops}\"]\n",
+            lab.config.label, lab.config.quarantine_network
+        ),
+    );
+    let _collector = collector(&s.db, &s.config, &s.socket);
+    let before = lab.networks_of(&tenant.containers[0]);
+    let isolate = ["tenants", "isolate", tenant.name.as_str(), "--reason", "shell in container"];
+    let (code, _, err) = said(rampart_as(&oncall, &s.db, &s.config).args(isolate));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim(), format!("refused by the collector ({oncall}): isolate: only members of {secops}"));
+    assert_eq!(lab.networks_of(&tenant.containers[0]), before, "nothing was done");
+
+    let (code, out, err) = said(rampart_as(&engineer, &s.db, &s.config).args(isolate));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("isolated {}: 2/2 containers (by the collector, as {engineer})", tenant.name)),
+        "{out}"
+    );
+    for c in &tenant.containers {
+        assert!(lab.networks_of(c).is_empty(), "{c} is still on {:?}", lab.networks_of(c));
+    }
+    let (code, out, err) = said(rampart_as(&engineer, &s.db, &s.config).args(["tenants", "restore", &tenant.name]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(lab.networks_of(&tenant.containers[0]), before);
+    let rows = audit(&s.db);
+    let acted: Vec<(&str, &str, &str)> =
+        rows.iter().map(|(op, action, outcome, _)| (op.as_str(), action.as_str(), outcome.as_str())).collect();
+    assert_eq!(
+        acted,
+        [
+            (oncall.as_str(), "isolate", "failed"),
+            (engineer.as_str(), "isolate", "ok"),
+            (engineer.as_str(), "restore", "ok")
+        ]
+    );
+    assert!(rows.iter().all(|(_, _, _, d)| d["claimed"]["SUDO_USER"] == "root"));
+}
