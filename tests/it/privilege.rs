@@ -194,3 +194,46 @@ fn isolate_and_restore_through_the_collector_for_secops_only() {
     );
     assert!(rows.iter().all(|(_, _, _, d)| d["claimed"]["SUDO_USER"] == "root"));
 }
+
+#[test]
+fn a_console_outside_the_policy_is_read_only_and_says_why_and_without_a_collector_says_how_to_start_it() {
+    let mut accounts = Accounts::default();
+    let (operators, secops) = (accounts.group("op"), accounts.group("so"));
+    let oncall = accounts.user("oc", &[&operators]);
+    let s = setup(&operators, &format!("[operators]\nisolate = [\"group:{secops}\"]\nunban = [\"user:{oncall}\"]\n"));
+    let mut collector = collector(&s.db, &s.config, &s.socket);
+    let t = crate::support::tmux::Tmux::start("privilege");
+    let console = format!(
+        "setpriv --reuid {oncall} --regid {oncall} --init-groups {} --db {} --config {}",
+        env!("CARGO_BIN_EXE_rampart"),
+        s.db.display(),
+        s.config.display()
+    );
+    t.type_text(&console);
+    t.key("Enter");
+    let screen = t.wait_for("viewer (collector: pid");
+    assert!(!screen.contains("READ-ONLY"), "{oncall} may unban:\n{screen}");
+    t.key("1");
+    t.key("i");
+    t.wait_for(&format!("isolate: only members of {secops}"));
+    t.key("4");
+    t.key("b");
+    t.wait_for("ban: only root");
+    t.key("q");
+    t.wait_for("shell>");
+
+    // No collector: the console reads what is stored and says what actions need.
+    // Stopped as systemd stops it: the socket goes with it.
+    let pid = nix::unistd::Pid::from_raw(collector.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    collector.child.wait().unwrap();
+    assert!(!s.socket.exists(), "the collector left its socket behind");
+    t.type_text("clear");
+    t.key("Enter");
+    t.type_text(&console);
+    t.key("Enter");
+    t.wait_for("READ-ONLY");
+    t.key("1");
+    t.key("i");
+    t.wait_for("isolate is disabled: read-only (actions need the collector");
+}
