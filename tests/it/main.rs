@@ -36,6 +36,8 @@ mod fail2ban;
 #[cfg(feature = "real-components")]
 mod integrity;
 #[cfg(feature = "real-components")]
+mod package;
+#[cfg(feature = "real-components")]
 mod privilege;
 #[cfg(feature = "real-components")]
 mod terminal;
