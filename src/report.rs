@@ -236,6 +236,24 @@ impl Report {
         out
     }
 
+    /// Writes the Markdown report into `dir` as `rampart-report-TENANT-YYYYMMDDTHHMMSSZ.md`, mode
+    /// 0600 (it names addresses and operators), never over an existing file. Returns its path.
+    pub fn write_into(&self, dir: &std::path::Path, now_ms: i64) -> std::io::Result<std::path::PathBuf> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt;
+        let tenant: String = self
+            .tenant
+            .chars()
+            .take(64)
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+            .collect();
+        let at = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default().format("%Y%m%dT%H%M%SZ");
+        let path = dir.join(format!("rampart-report-{tenant}-{at}.md"));
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        file.write_all(self.markdown().as_bytes())?;
+        Ok(path)
+    }
+
     /// The report as one JSON document.
     pub fn json(&self) -> Value {
         json!({

@@ -51,6 +51,15 @@ pub fn unparsed_msg(conn: &Connection, source: &str) -> Msg {
     }
 }
 
+/// Writes the incident report of `tenant` since `since` into the working folder.
+pub fn report_msg(conn: &Connection, tenant: &str, since: &str, now_ms: i64) -> Msg {
+    let written = crate::report::Report::build(conn, tenant, since, None, now_ms).and_then(|report| {
+        let dir = std::env::current_dir().map_err(|e| format!("no working folder: {e}"))?;
+        report.write_into(&dir, now_ms).map_err(|e| format!("cannot write into {}: {e}", dir.display()))
+    });
+    Msg::ReportWritten(written)
+}
+
 fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
     Msg::ThemeLoaded(crate::config::load_theme(name, config_dir).map(Box::new).map_err(|e| e.to_string()))
 }
@@ -95,6 +104,7 @@ impl Inline {
                 vec![Msg::Responded(outcome), Msg::StoreChanged(Tables::ALL)]
             }
             Effect::LoadTheme(name) => vec![theme_msg(&name, &self.config_dir)],
+            Effect::WriteReport { tenant, since } => vec![report_msg(&self.reader, &tenant, &since, now_ms)],
             Effect::Suspend | Effect::Quit => vec![],
         }
     }
@@ -107,6 +117,7 @@ enum Work {
     Related(String, Option<i64>),
     Changes(i64),
     Unparsed(String),
+    Report { tenant: String, since: String },
 }
 
 /// The live console's effect runner: a query thread with its own read connection (which keeps
@@ -182,6 +193,9 @@ impl Workers {
                     };
                     let _ = msgs.send(Msg::Responded(outcome));
                 });
+            }
+            Effect::WriteReport { tenant, since } => {
+                let _ = self.queries.send(Work::Report { tenant, since });
             }
             Effect::LoadTheme(name) => {
                 let (dir, msgs) = (self.config_dir.clone(), self.msgs.clone());
@@ -284,6 +298,11 @@ fn query_loop(
                 Work::Related(ip, alert) => related = Some((ip, alert)),
                 Work::Changes(run) => changes = Some(run),
                 Work::Unparsed(source) => unparsed = Some(source),
+                Work::Report { tenant, since } => {
+                    if out.send(report_msg(&reader, &tenant, &since, now_ms())).is_err() {
+                        return;
+                    }
+                }
             }
         }
         if let Some(source) = unparsed {

@@ -217,3 +217,44 @@ fn a_report_needs_a_range_that_makes_sense() {
         "error: --since 2026-11-26T11:00 is not before --until 2026-11-26T10:00"
     );
 }
+
+#[cfg(feature = "real-components")]
+#[test]
+fn report_from_the_console_is_written_to_a_file_whose_path_is_shown() {
+    let t = crate::support::tmux::Tmux::start("report");
+    let db = t.dir.path().join("r.db");
+    scripted_incident(&db);
+    let config = t.dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    t.type_text(&format!("{} --db {} --config {}", env!("CARGO_BIN_EXE_rampart"), db.display(), config.display()));
+    t.key("Enter");
+    t.wait_for("acme");
+    t.type_text(":report acme 2026-11-26T10:00");
+    t.key("Enter");
+    let screen = t.wait_for("report written to");
+    let written: Vec<std::path::PathBuf> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("rampart-report-acme-"))
+        .collect();
+    assert_eq!(written.len(), 1, "{screen}");
+    let shown = written[0].display().to_string();
+    assert!(screen.replace('\n', "").contains(&shown[..shown.len().min(60)]), "{shown} not shown:\n{screen}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&written[0]).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&written[0]).unwrap();
+    assert!(text.starts_with("# Incident report: tenant acme\n\nFrom 2026-11-26T10:00:00.000Z to "), "{text}");
+    // The same timeline as `rampart report` up to 11:00 (the console, collecting, has since
+    // re-verified the target and run the detection rules).
+    let cli = report(&db, "md");
+    let timeline = |t: &str| {
+        let lines = t.split("## Timeline").nth(1).unwrap().lines();
+        lines
+            .take_while(|l| !l.starts_with("- `") || l["- `".len()..] < *"2026-11-26T11")
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(timeline(&text), timeline(&cli));
+    assert!(timeline(&text).contains("**action** isolate tenant acme by alice"), "{text}");
+    t.key("q");
+}
