@@ -60,7 +60,7 @@ async fn run_async(opts: Options) -> Result<()> {
     // The demo's throw-away store is filled all the same.
     // A user other than root acts through the collector's control socket, and reads the store as
     // read-only consoles do (only the collector writes it).
-    let via = (opts.demo.is_none() && crate::control::client::acts_through_collector())
+    let via = (opts.demo.is_none() && crate::control::client::acts_through_collector(&opts.db))
         .then(|| crate::control::socket_path(&opts.config.control, &opts.db));
     let read_only = (opts.read_only.is_some() || via.is_some()) && opts.demo.is_none();
     let (read_only_reason, denied) = match &via {
@@ -94,7 +94,10 @@ async fn run_async(opts: Options) -> Result<()> {
         (Ok(_), Some(gen), Some(d)) => {
             sources.spawn(demo::simulator::run(writer.clone(), gen, d.rate));
         }
-        (Ok(_), None, None) => collector::spawn_sources(&mut sources, &writer, &opts.config, &opts.db),
+        (Ok(_), None, None) => {
+            collector::spawn_sources(&mut sources, &writer, &opts.config, &opts.db);
+            crate::control::server::spawn(&mut sources, &writer, &opts.config, &opts.db);
+        }
         _ => {}
     }
     let lock = lock.ok();
@@ -172,6 +175,7 @@ impl Collecting<'_> {
         tracing::warn!(previous = %holder, "the collector is gone: this console collects now");
         self.lock = Some(lock);
         collector::spawn_sources(&mut self.sources, &self.writer, self.config, self.db);
+        crate::control::server::spawn(&mut self.sources, &self.writer, self.config, self.db);
         Some(Msg::TookOverCollecting { previous: holder.clone() })
     }
 }

@@ -345,7 +345,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            if crate::control::client::acts_through_collector() {
+            if crate::control::client::acts_through_collector(&db_of(&host.store, &dirs)) {
                 // Only the collector reaches the engine and writes the store: others read it, or ask.
                 return match (ask::of_tenants(&command), &command) {
                     (Some(asked), _) => ask::run(&socket_of(&host.store, &loaded, &dirs), &asked),
@@ -366,7 +366,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
-            if crate::control::client::acts_through_collector() {
+            if crate::control::client::acts_through_collector(&db_of(&host.store, &dirs)) {
                 return match (ask::of_bans(&command), &command) {
                     (Some(asked), _) => ask::run(&socket_of(&host.store, &loaded, &dirs), &asked),
                     (None, BansCommand::List { json, all, limit, .. }) => {
@@ -502,9 +502,14 @@ fn listed_store(arg: &StoreArg, dirs: &Dirs) -> PathBuf {
     db
 }
 
+/// The store a command works on: `--db`, else the default one.
+fn db_of(arg: &StoreArg, dirs: &Dirs) -> PathBuf {
+    arg.db.clone().unwrap_or_else(|| dirs.default_db())
+}
+
 /// The control socket of the collector of the store a command works on.
 fn socket_of(arg: &StoreArg, loaded: &Loaded, dirs: &Dirs) -> PathBuf {
-    crate::control::socket_path(&loaded.config.control, &arg.db.clone().unwrap_or_else(|| dirs.default_db()))
+    crate::control::socket_path(&loaded.config.control, &db_of(arg, dirs))
 }
 
 /// The store a command works on, with its folder made and its log opened.
@@ -563,23 +568,19 @@ fn collect(db: &Path, config: &Config) -> Result<()> {
     if let Err(why) = crate::collector::check(config) {
         bail!("{why}");
     }
-    let group = crate::control::share::group(config.control.group.as_deref()).map_err(|why| eyre!("{why}"))?;
     let conn = store::open(db, Access::ReadWrite)?;
     let lock = crate::collector::try_lock(db)?;
     if let Err(holder) = lock {
         bail!("another collector already runs on {} ({holder}); only one may", db.display());
     }
-    let shared = crate::control::share::share(db, group.as_ref().map(|(gid, _)| *gid)).map_err(|why| eyre!("{why}"))?;
-    tracing::info!("{shared}");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let notes = std::sync::Arc::new(store::writer::ChangeNotes::default());
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);
         let mut sources = tokio::task::JoinSet::new();
         crate::collector::spawn_sources(&mut sources, &writer, config, db);
-        let socket = crate::control::socket_path(&config.control, db);
-        let listening = crate::control::server::bind(&socket, group).map_err(|why| eyre!("{why}"))?;
-        let access = format!("control socket {} ({})", socket.display(), listening.access);
+        let listening = crate::control::server::open(config, db).map_err(|why| eyre!("{why}"))?;
+        let access = format!("control socket {} ({})", listening.path.display(), listening.access);
         sources.spawn(crate::control::server::serve(listening, writer.clone(), std::sync::Arc::new(config.clone())));
         eprintln!("{}\n{access}", collect::started(db, config));
         sources.spawn(collect::say_changes(db.to_owned()));

@@ -54,7 +54,18 @@ pub async fn ask(socket: &Path, ask: &Ask) -> Result<Answer, Unreachable> {
         .map_err(|e| failed(format!("the collector's answer is not understood: {e}")))
 }
 
-/// Whether this process acts through the collector rather than itself: everyone but root does.
-pub fn acts_through_collector() -> bool {
-    !nix::unistd::geteuid().is_root()
+/// Whether this process acts through the collector of the store at `db` rather than itself: a
+/// user other than root does on a store that is not theirs (the service's, say); a user's own
+/// store (or one still to be made in a folder of theirs) they collect into and act on themselves.
+pub fn acts_through_collector(db: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid();
+    if me.is_root() {
+        return false;
+    }
+    let owner = std::fs::metadata(db)
+        .or_else(|_| std::fs::metadata(db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))))
+        .map(|m| m.uid());
+    // A store in a folder that does not exist yet is made by this user, for this user.
+    owner.is_ok_and(|uid| uid != me.as_raw())
 }

@@ -65,6 +65,27 @@ pub fn bind(path: &Path, group: Option<(nix::unistd::Gid, String)>) -> Result<Li
     Ok(Listening { listener, path: path.to_owned(), access })
 }
 
+/// What the collector does besides running its sources: gives the store's files to the
+/// operators' group ([`super::share`]) and binds the control socket the config names.
+pub fn open(config: &Config, db: &Path) -> Result<Listening, String> {
+    let group = super::share::group(config.control.group.as_deref())?;
+    let shared = super::share::share(db, group.as_ref().map(|(gid, _)| *gid))?;
+    tracing::info!("{shared}");
+    bind(&super::socket_path(&config.control, db), group)
+}
+
+/// [`open`] and [`serve`] on `tasks`, for a console that collects: a socket it cannot open is
+/// logged, and the console goes on without it.
+pub fn spawn(tasks: &mut tokio::task::JoinSet<()>, writer: &StoreWriter, config: &Config, db: &Path) {
+    match open(config, db) {
+        Ok(listening) => {
+            tracing::info!("control socket {} ({})", listening.path.display(), listening.access);
+            tasks.spawn(serve(listening, writer.clone(), Arc::new(config.clone())));
+        }
+        Err(why) => tracing::warn!("no control socket: {why}"),
+    }
+}
+
 /// What every connection shares.
 struct Context {
     writer: StoreWriter,
