@@ -168,7 +168,7 @@ impl Report {
         }
         // Time order; at one instant, what was seen before what was done about it.
         let rank = |kind: &str| ["alert", "integrity", "ban", "action", "unban"].iter().position(|k| *k == kind);
-        entries.sort_by(|a, b| (a.ts, rank(a.kind)).cmp(&(b.ts, rank(b.kind))));
+        entries.sort_by_key(|e| (e.ts, rank(e.kind)));
         Report {
             tenant: tenant.to_string(),
             since,

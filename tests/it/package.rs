@@ -152,7 +152,7 @@ fn the_package_installs_and_removes_cleanly_in_a_throw_away_root() {
     let meta = std::fs::metadata(root.join("etc/rampart/config.toml")).unwrap();
     assert_eq!((meta.mode() & 0o7777, meta.uid(), meta.gid()), (0o640, 0, gid));
     let bin = root.join("usr/bin/rampart");
-    assert_eq!(run(&mut Command::new(&bin).arg("--version")).trim(), format!("rampart {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(run(Command::new(&bin).arg("--version")).trim(), format!("rampart {}", env!("CARGO_PKG_VERSION")));
     let config = root.join("etc/rampart/config.toml");
     assert_eq!(
         run(Command::new(&bin).args(["config", "check", "--config"]).arg(&config)).trim(),
