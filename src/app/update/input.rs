@@ -65,7 +65,7 @@ pub(super) fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Ve
 
 /// The `:` commands.
 pub const COMMANDS: &str =
-    "tenants, alerts, access, bans, integrity, audit, sources, theme NAME, filter EXPR, report [TENANT] [SINCE], help, q, \
+    "tenants, alerts, access, bans, integrity, audit, sources, theme NAME, filter EXPR, report, help, q, \
     and every action by its name, with the row's name where it takes one (isolate acme, unban 203.0.113.7, verify web)";
 
 pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
