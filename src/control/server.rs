@@ -153,6 +153,9 @@ async fn handle(stream: UnixStream, context: &Context) {
     let mut line = String::new();
     let mut answer = match tokio::time::timeout(REQUEST_WITHIN, reader.read_line(&mut line)).await {
         Err(_) => Answer::refused(format!("no request within {} s", REQUEST_WITHIN.as_secs())),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Answer::refused("a request is one line of UTF-8 JSON")
+        }
         Ok(Err(e)) => Answer::refused(format!("cannot read the request: {e}")),
         Ok(Ok(_)) if !line.ends_with('\n') && line.len() as u64 > MAX_LINE => {
             Answer::refused(format!("a request is one line of at most {MAX_LINE} bytes"))

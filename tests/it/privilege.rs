@@ -237,3 +237,45 @@ fn a_console_outside_the_policy_is_read_only_and_says_why_and_without_a_collecto
     t.key("i");
     t.wait_for("isolate is disabled: read-only (actions need the collector");
 }
+
+/// Sends `bytes` on a fresh connection to `socket` and reads the answer line.
+fn raw(socket: &Path, bytes: &[u8]) -> serde_json::Value {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    // The collector may answer (and close) before a long request is all written.
+    let _ = stream.write_all(bytes);
+    let mut line = String::new();
+    std::io::BufReader::new(stream).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+#[test]
+fn the_socket_refuses_what_is_not_a_well_formed_request_before_anything_is_done() {
+    let mut accounts = Accounts::default();
+    let operators = accounts.group("op");
+    let s = setup(&operators, "");
+    let _collector = collector(&s.db, &s.config, &s.socket);
+    let refused = |answer: serde_json::Value, message: &str| {
+        assert_eq!(answer["outcome"], "refused", "{answer}");
+        assert_eq!(answer["message"], message, "{answer}");
+    };
+    let mut long = br#"{"action":"restore","target":""#.to_vec();
+    long.extend(std::iter::repeat_n(b'a', 20_000));
+    long.extend(b"\"}\n");
+    refused(raw(&s.socket, &long), "a request is one line of at most 16384 bytes");
+    refused(raw(&s.socket, b"\xff\xfe not utf-8\n"), "a request is one line of UTF-8 JSON");
+    // Who acts is never the caller's to say.
+    let answer = raw(&s.socket, b"{\"action\":\"restore\",\"target\":\"acme\",\"operator\":\"alice\"}\n");
+    assert!(answer["message"].as_str().unwrap().starts_with("not a request: unknown field `operator`"), "{answer}");
+    refused(raw(&s.socket, b"{\"action\":\"unban\",\"target\":\"--all\"}\n"), "unban: '--all' is not an IP address");
+    refused(
+        raw(&s.socket, b"{\"action\":\"ban\",\"target\":\"192.0.2.1\",\"jail\":\"-x\",\"reason\":\"r\"}\n"),
+        "'-x' is not a jail name",
+    );
+    // Root (this test) may do everything; the answer says who the collector took it for.
+    let answer = raw(&s.socket, b"{\"action\":\"permissions\"}\n");
+    assert_eq!(answer["operator"], "root");
+    assert!(answer["permissions"].as_object().unwrap().values().all(|v| v.is_null()), "{answer}");
+    // Nothing of the above reached the audit.
+    assert!(audit(&s.db).is_empty());
+}
