@@ -24,7 +24,16 @@ fn collector(db: &Path, config: &Path, socket: &Path) -> Collector {
         .unwrap();
     let mut collector = Collector { child };
     let start = Instant::now();
-    while !socket.exists() {
+    // Listening means answering (a socket file alone may be one a dead collector left).
+    let answers = || {
+        use std::io::{BufRead, Write};
+        let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) else { return false };
+        let mut line = String::new();
+        stream.write_all(b"{\"action\":\"permissions\"}\n").is_ok()
+            && std::io::BufReader::new(stream).read_line(&mut line).is_ok()
+            && line.contains("\"outcome\":\"ok\"")
+    };
+    while !answers() {
         if let Some(status) = collector.child.try_wait().unwrap() {
             panic!("the collector ended ({status}) before it listened on {}", socket.display());
         }
@@ -278,4 +287,43 @@ fn the_socket_refuses_what_is_not_a_well_formed_request_before_anything_is_done(
     assert!(answer["permissions"].as_object().unwrap().values().all(|v| v.is_null()), "{answer}");
     // Nothing of the above reached the audit.
     assert!(audit(&s.db).is_empty());
+}
+
+#[test]
+fn a_collector_that_died_leaves_a_socket_that_says_so_and_the_next_one_replaces_it() {
+    let mut accounts = Accounts::default();
+    let operators = accounts.group("op");
+    let oncall = accounts.user("oc", &[&operators]);
+    let s = setup(&operators, "[operators]\nrestore = [\"group:nobody-here\"]\n");
+    let mut first = collector(&s.db, &s.config, &s.socket);
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    assert!(s.socket.exists(), "SIGKILL leaves the socket behind");
+    let (code, _, err) = said(rampart_as(&oncall, &s.db, &s.config).args(["tenants", "restore", "acme"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.starts_with(&format!("restore: actions need the collector, and none listens on {}", s.socket.display())),
+        "{err}"
+    );
+    let _second = collector(&s.db, &s.config, &s.socket);
+    let (code, _, err) = said(rampart_as(&oncall, &s.db, &s.config).args(["tenants", "restore", "acme"]));
+    assert_eq!(
+        (code, err.trim()),
+        (2, format!("refused by the collector ({oncall}): restore: only members of nobody-here").as_str())
+    );
+
+    // A group the config names must exist: the collector says so and does not start.
+    let other = setup("no-such-group-here", "");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["collect", "--db", other.db.to_str().unwrap(), "--config", other.config.to_str().unwrap()])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("[control] group = \"no-such-group-here\": no such group (groupadd --system no-such-group-here)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
