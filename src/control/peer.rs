@@ -35,9 +35,6 @@ pub fn identify(uid: u32, gid: u32, pid: Option<i32>) -> Caller {
                 claimed.insert(name.to_string(), value.clone());
             }
         }
-        if let Some(session) = audit_session(p) {
-            claimed.insert("audit session".into(), session.to_string());
-        }
         match session_leader_ssh(p) {
             Some(SessionSsh::Vouched(client)) => ssh_client = Some(client),
             Some(SessionSsh::Claimed(leader, value)) => {
@@ -48,6 +45,8 @@ pub fn identify(uid: u32, gid: u32, pid: Option<i32>) -> Caller {
     }
     let mut operator = Operator::from_kernel(uid, login_uid, claimed, crate::host::name(), &user_name);
     operator.ssh_client = ssh_client;
+    operator.evidence.pid = process.map(|p| p as u32);
+    operator.evidence.session = process.and_then(audit_session);
     Caller { member, operator, pid: process }
 }
 

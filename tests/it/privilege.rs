@@ -125,6 +125,7 @@ fn unban_through_the_collector_for_oncall_only_audited_as_the_kernel_says() {
     assert_eq!((operator.as_str(), action.as_str(), outcome.as_str()), (inside.as_str(), "unban", "ok"));
     let uid = nix::unistd::User::from_name(&inside).unwrap().unwrap().uid.as_raw();
     assert_eq!(detail["uid"], uid);
+    assert!(detail["pid"].as_u64().is_some_and(|pid| pid > 1), "{detail}");
     assert_eq!(detail["claimed"]["SUDO_USER"], "root");
     assert_eq!(detail["claimed"]["SSH_CONNECTION"], "203.0.113.250 50000 10.0.0.1 22");
     assert!(rows.iter().all(|(op, ..)| op != "root"), "{rows:?}");
