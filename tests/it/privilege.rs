@@ -328,3 +328,43 @@ fn a_collector_that_died_leaves_a_socket_that_says_so_and_the_next_one_replaces_
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_console_inside_the_policy_unbans_by_keystroke_through_the_collector() {
+    let f = Fail2ban::start();
+    f.fail(FINITE, "203.0.113.62", 3);
+    f.wait_banned(FINITE, "203.0.113.62");
+    let mut accounts = Accounts::default();
+    let (operators, oncall) = (accounts.group("op"), accounts.group("oc"));
+    let engineer = accounts.user("en", &[&operators, &oncall]);
+    let s = setup(
+        &operators,
+        &format!(
+            "[fail2ban]\ndatabase = \"{}\"\nsocket = \"{}\"\n[operators]\nunban = [\"group:{oncall}\"]\n",
+            f.config.database.display(),
+            f.config.socket.display()
+        ),
+    );
+    let _collector = collector(&s.db, &s.config, &s.socket);
+    let t = crate::support::tmux::Tmux::start("privilege-unban");
+    t.type_text(&format!(
+        "SUDO_USER=root setpriv --reuid {engineer} --regid {engineer} --init-groups {} --db {} --config {}",
+        env!("CARGO_BIN_EXE_rampart"),
+        s.db.display(),
+        s.config.display()
+    ));
+    t.key("Enter");
+    t.wait_for("203.0.113.62");
+    t.key("4");
+    t.wait_for("┏ 4 Bans");
+    t.key("u");
+    t.wait_for("Unban 203.0.113.62 from jail web-login?");
+    t.key("y");
+    t.wait_for("unbanned 203.0.113.62 from web-login");
+    assert!(!f.banned(FINITE).contains(&"203.0.113.62".to_string()));
+    t.key("q");
+    let rows = audit(&s.db);
+    let (operator, action, outcome, detail) = rows.last().unwrap();
+    assert_eq!((operator.as_str(), action.as_str(), outcome.as_str()), (engineer.as_str(), "unban", "ok"));
+    assert_eq!(detail["claimed"]["SUDO_USER"], "root");
+}
