@@ -152,6 +152,31 @@ fn unban_through_the_collector_for_oncall_only_audited_as_the_kernel_says() {
             .arg(&s.db),
     );
     assert_ne!(code, 0, "a user outside the operators' group read the store");
+    // A signing key made on this host is root's alone (the folder 0700, the key 0600).
+    let keys = s.dir.path().join("keys");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "integrity",
+            "--db",
+            s.db.to_str().unwrap(),
+            "keygen",
+            "--bits",
+            "2048",
+            "--out",
+            keys.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for user in [&inside, &outside] {
+        let (code, _, err) = said(
+            std::process::Command::new("setpriv")
+                .args(["--reuid", user, "--regid", user, "--init-groups", "--", "cat"])
+                .arg(keys.join("private.pem")),
+        );
+        assert_ne!(code, 0, "{user} read the private key");
+        assert!(err.contains("Permission denied"), "{err}");
+    }
     drop(s.dir);
 }
 
