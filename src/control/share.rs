@@ -5,11 +5,11 @@
 //! A reader in the group opens the store read-only. SQLite (≥ 3.22) reads a WAL database through
 //! a `-shm` it may not write by building the WAL index in its own memory; a `-shm` writable by the
 //! group would spare that work but would let any operator corrupt the index the collector trusts,
-//! so it stays read-only (DESIGN.md, Privilege and trust). Measured: a reader in the group, with a
-//! 16 MB WAL and a writer committing every 5 ms, took a median 0.099 ms per read transaction
-//! through a read-only `-shm` and 0.090 ms through a group-writable one (SQLite 3.40, 100
-//! transactions each, the same within this shared machine's noise): nothing is bought by the
-//! risk. SQLite gives the `-wal` and `-shm` it makes the main file's mode and owner, so they
+//! so it stays read-only (DESIGN.md, Privilege and trust). Measured (`benches/wal_readers.py`): a
+//! reader in the group, with a 16 MB WAL and a writer committing every 5 ms, took a median 0.101
+//! ms per read transaction through a read-only `-shm` and 0.096 ms through a group-writable one
+//! (SQLite 3.40, 100 transactions each; the same within this shared machine's noise, since SQLite
+//! maps a read-only `-shm` the writer keeps current): nothing is bought by the risk. SQLite gives the `-wal` and `-shm` it makes the main file's mode and owner, so they
 //! follow the store.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
