@@ -42,10 +42,11 @@ use crate::store::{self, Access};
         banned IPs and file integrity, with audited actions.\n\n\
         Run without a command to open the console on the default store; `rampart demo` opens it on \
         a throw-away store with a live simulator. Press ? in the console for every key.",
-    after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect], [[integrity]],\n           [[cloudwatch]], [cloudwatch_publish])\n  \
+    after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect], [[integrity]],\n           [[cloudwatch]], [cloudwatch_publish], [control], [operators])\n  \
         themes   ~/.config/rampart/themes/NAME.toml (override or add to: default, light, high-contrast, mono)\n  \
         keymaps  ~/.config/rampart/keymaps/NAME.toml (override or add to: default, emacs)\n  \
-        store    ~/.local/share/rampart/rampart.db; log beside the store, named after it\n           (~/.local/share/rampart/rampart.log; RUST_LOG honoured)\n\n\
+        store    ~/.local/share/rampart/rampart.db; log beside the store, named after it\n           (~/.local/share/rampart/rampart.log; RUST_LOG honoured)\n  \
+        service  installed as a service, with no config of your own: /etc/rampart/config.toml and\n           /var/lib/rampart/rampart.db, and actions go through the collector's socket\n\n\
         Check a file-integrity baseline without rampart (`rampart help integrity` says more):\n  \
         openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \\\n      \
         -verify public.pem -signature MANIFEST.sig MANIFEST\n\n\
