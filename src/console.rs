@@ -136,7 +136,11 @@ async fn run_async(opts: Options) -> Result<()> {
 /// action it refuses).
 async fn permissions(socket: &std::path::Path) -> (Option<String>, std::collections::BTreeMap<String, String>) {
     let ask = crate::control::protocol::Ask { action: "permissions".into(), ..Default::default() };
-    match crate::control::client::ask(socket, &ask).await {
+    // Asked before the first frame: a collector that does not answer soon leaves the console read-only.
+    match crate::control::client::ask_within(socket, &ask, Duration::from_secs(5)).await {
+        Ok(answer) if answer.outcome != crate::control::protocol::Verdict::Ok => {
+            (Some(format!("the collector says: {}", answer.message)), Default::default())
+        }
         Ok(answer) => {
             let denied = answer.permissions.into_iter().filter_map(|(action, why)| Some((action, why?))).collect();
             (None, denied)

@@ -32,6 +32,11 @@ pub enum Unreachable {
 
 /// Sends `ask` to the collector listening on `socket` and waits for its answer.
 pub async fn ask(socket: &Path, ask: &Ask) -> Result<Answer, Unreachable> {
+    ask_within(socket, ask, ANSWER_WITHIN).await
+}
+
+/// [`ask`], waiting at most `within` for the answer.
+pub async fn ask_within(socket: &Path, ask: &Ask, within: Duration) -> Result<Answer, Unreachable> {
     let failed = |e: String| Unreachable::Failed(socket.to_owned(), e);
     let mut stream = UnixStream::connect(socket).await.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
@@ -45,8 +50,8 @@ pub async fn ask(socket: &Path, ask: &Ask) -> Result<Answer, Unreachable> {
     stream.write_all(line.as_bytes()).await.map_err(|e| failed(e.to_string()))?;
     let mut reader = BufReader::new(stream.take(MAX_ANSWER));
     let mut answer = String::new();
-    match tokio::time::timeout(ANSWER_WITHIN, reader.read_line(&mut answer)).await {
-        Err(_) => return Err(failed(format!("no answer within {} s", ANSWER_WITHIN.as_secs()))),
+    match tokio::time::timeout(within, reader.read_line(&mut answer)).await {
+        Err(_) => return Err(failed(format!("no answer within {} s", within.as_secs()))),
         Ok(Err(e)) => return Err(failed(e.to_string())),
         Ok(Ok(_)) => {}
     }
