@@ -238,8 +238,9 @@ fn a_console_outside_the_policy_is_read_only_and_says_why_and_without_a_collecto
     let s = setup(&operators, &format!("[operators]\nisolate = [\"group:{secops}\"]\nunban = [\"user:{oncall}\"]\n"));
     let mut collector = collector(&s.db, &s.config, &s.socket);
     let t = crate::support::tmux::Tmux::start("privilege");
+    // Each run ends by saying so, so the user is not removed while its console still runs.
     let console = format!(
-        "setpriv --reuid {oncall} --regid {oncall} --init-groups {} --db {} --config {}",
+        "setpriv --reuid {oncall} --regid {oncall} --init-groups {} --db {} --config {}; echo EXIT=$?",
         env!("CARGO_BIN_EXE_rampart"),
         s.db.display(),
         s.config.display()
@@ -255,7 +256,7 @@ fn a_console_outside_the_policy_is_read_only_and_says_why_and_without_a_collecto
     t.key("b");
     t.wait_for("ban: only root");
     t.key("q");
-    t.wait_for("shell>");
+    t.wait_for("EXIT=0");
 
     // No collector: the console reads what is stored and says what actions need.
     // Stopped as systemd stops it: the socket goes with it.
@@ -271,6 +272,9 @@ fn a_console_outside_the_policy_is_read_only_and_says_why_and_without_a_collecto
     t.key("1");
     t.key("i");
     t.wait_for("isolate is disabled: read-only (actions need the collector");
+    t.key("q");
+    t.wait_until_gone("READ-ONLY");
+    t.wait_for("EXIT=0");
 }
 
 /// Sends `bytes` on a fresh connection to `socket` and reads the answer line.
@@ -373,7 +377,7 @@ fn a_console_inside_the_policy_unbans_by_keystroke_through_the_collector() {
     let _collector = collector(&s.db, &s.config, &s.socket);
     let t = crate::support::tmux::Tmux::start("privilege-unban");
     t.type_text(&format!(
-        "SUDO_USER=root setpriv --reuid {engineer} --regid {engineer} --init-groups {} --db {} --config {}",
+        "SUDO_USER=root setpriv --reuid {engineer} --regid {engineer} --init-groups {} --db {} --config {}; echo EXIT=$?",
         env!("CARGO_BIN_EXE_rampart"),
         s.db.display(),
         s.config.display()
@@ -388,6 +392,7 @@ fn a_console_inside_the_policy_unbans_by_keystroke_through_the_collector() {
     t.wait_for("unbanned 203.0.113.62 from web-login");
     assert!(!f.banned(FINITE).contains(&"203.0.113.62".to_string()));
     t.key("q");
+    t.wait_for("EXIT=0");
     let rows = audit(&s.db);
     let (operator, action, outcome, detail) = rows.last().unwrap();
     assert_eq!((operator.as_str(), action.as_str(), outcome.as_str()), (engineer.as_str(), "unban", "ok"));

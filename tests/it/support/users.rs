@@ -52,7 +52,14 @@ impl Accounts {
 impl Drop for Accounts {
     fn drop(&mut self) {
         for user in &self.users {
-            let _ = Command::new("userdel").arg(user).output();
+            // userdel refuses (exit 8) while a process of the user still runs: one the test
+            // started and is ending (a console after `q`) is waited for, within a deadline.
+            let start = std::time::Instant::now();
+            while Command::new("userdel").arg(user).status().is_ok_and(|s| s.code() == Some(8))
+                && start.elapsed() < std::time::Duration::from_secs(30)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
         }
         for group in &self.groups {
             let _ = Command::new("groupdel").arg(group).output();
