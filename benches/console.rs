@@ -43,7 +43,13 @@ struct Console {
 impl Console {
     fn open(db: &Path) -> Console {
         let operator = Operator { name: "bench".into(), ssh_client: None, host: "bench".into(), ..Default::default() };
-        let session = Session { operator: operator.clone(), read_only: None, demo: false, role: Role::Collector };
+        let session = Session {
+            operator: operator.clone(),
+            read_only: None,
+            demo: false,
+            role: Role::Collector,
+            denied: Default::default(),
+        };
         let theme = config::shipped_theme("default").unwrap();
         let keymap = config::load_keymap("default", Path::new("/nonexistent")).unwrap();
         let state = State::new(session, theme, keymap, Rect::new(0, 0, WIDTH, HEIGHT), now_ms());

@@ -58,7 +58,15 @@ async fn run_async(opts: Options) -> Result<()> {
     // Read-only writes nothing: not the store (its "writer" is one more read-only connection, so
     // SQLite itself refuses any write), not the collector lock, and no source runs or listens.
     // The demo's throw-away store is filled all the same.
-    let read_only = opts.read_only.is_some() && opts.demo.is_none();
+    // A user other than root acts through the collector's control socket, and reads the store as
+    // read-only consoles do (only the collector writes it).
+    let via = (opts.demo.is_none() && crate::control::client::acts_through_collector(&opts.db))
+        .then(|| crate::control::socket_path(&opts.config.control, &opts.db));
+    let read_only = (opts.read_only.is_some() || via.is_some()) && opts.demo.is_none();
+    let (read_only_reason, denied) = match &via {
+        Some(socket) if opts.read_only.is_none() => permissions(socket).await,
+        _ => (opts.read_only.clone(), Default::default()),
+    };
     let write_conn = store::open(&opts.db, if read_only { Access::ReadOnly } else { Access::ReadWrite })?;
     let generator = match opts.demo {
         Some(d) => {
@@ -86,7 +94,10 @@ async fn run_async(opts: Options) -> Result<()> {
         (Ok(_), Some(gen), Some(d)) => {
             sources.spawn(demo::simulator::run(writer.clone(), gen, d.rate));
         }
-        (Ok(_), None, None) => collector::spawn_sources(&mut sources, &writer, &opts.config, &opts.db),
+        (Ok(_), None, None) => {
+            collector::spawn_sources(&mut sources, &writer, &opts.config, &opts.db);
+            crate::control::server::spawn(&mut sources, &writer, &opts.config, &opts.db);
+        }
         _ => {}
     }
     let lock = lock.ok();
@@ -95,8 +106,9 @@ async fn run_async(opts: Options) -> Result<()> {
     let operator = Operator::current();
     let backend = if opts.demo.is_some() { Backend::Demo } else { Backend::Live(Arc::new(opts.config.clone())) };
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
-    let workers = Workers::start(reader, writer.clone(), msg_tx, backend, operator.clone(), opts.config_dir.clone());
-    let session = Session { operator, read_only: opts.read_only, demo: opts.demo.is_some(), role };
+    let workers =
+        Workers::start(reader, writer.clone(), msg_tx, backend, operator.clone(), opts.config_dir.clone()).through(via);
+    let session = Session { operator, read_only: read_only_reason, demo: opts.demo.is_some(), role, denied };
 
     let mut term = terminal::enter().wrap_err("cannot take over the terminal (is this an interactive terminal?)")?;
     let size = term.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
@@ -118,6 +130,23 @@ async fn run_async(opts: Options) -> Result<()> {
     tracing::info!(?stats, "store writer finished");
     drop(lock);
     result
+}
+
+/// What the collector on `socket` lets this user do: (why nothing at all, when so; why not, per
+/// action it refuses).
+async fn permissions(socket: &std::path::Path) -> (Option<String>, std::collections::BTreeMap<String, String>) {
+    let ask = crate::control::protocol::Ask { action: "permissions".into(), ..Default::default() };
+    // Asked before the first frame: a collector that does not answer soon leaves the console read-only.
+    match crate::control::client::ask_within(socket, &ask, Duration::from_secs(5)).await {
+        Ok(answer) if answer.outcome != crate::control::protocol::Verdict::Ok => {
+            (Some(format!("the collector says: {}", answer.message)), Default::default())
+        }
+        Ok(answer) => {
+            let denied = answer.permissions.into_iter().filter_map(|(action, why)| Some((action, why?))).collect();
+            (None, denied)
+        }
+        Err(why) => (Some(why.to_string()), Default::default()),
+    }
 }
 
 /// The collector side of a console: the lock while this process holds it, and its source tasks.
@@ -150,6 +179,7 @@ impl Collecting<'_> {
         tracing::warn!(previous = %holder, "the collector is gone: this console collects now");
         self.lock = Some(lock);
         collector::spawn_sources(&mut self.sources, &self.writer, self.config, self.db);
+        crate::control::server::spawn(&mut self.sources, &self.writer, self.config, self.db);
         Some(Msg::TookOverCollecting { previous: holder.clone() })
     }
 }

@@ -65,6 +65,15 @@ pub fn noted_change(notes: &ChangeNotes) -> Option<Msg> {
     (!tables.is_empty()).then_some(Msg::StoreChanged(tables))
 }
 
+/// Writes the incident report of `tenant` since `since` into the working folder.
+pub fn report_msg(conn: &Connection, tenant: &str, since: &str, now_ms: i64) -> Msg {
+    let written = crate::report::Report::build(conn, tenant, since, None, now_ms).and_then(|report| {
+        let dir = std::env::current_dir().map_err(|e| format!("no working folder: {e}"))?;
+        report.write_into(&dir, now_ms).map_err(|e| format!("cannot write into {}: {e}", dir.display()))
+    });
+    Msg::ReportWritten(written)
+}
+
 fn theme_msg(name: &str, config_dir: &std::path::Path) -> Msg {
     Msg::ThemeLoaded(crate::config::load_theme(name, config_dir).map(Box::new).map_err(|e| e.to_string()))
 }
@@ -112,6 +121,7 @@ impl Inline {
                 msgs
             }
             Effect::LoadTheme(name) => vec![theme_msg(&name, &self.config_dir)],
+            Effect::WriteReport { tenant, since } => vec![report_msg(&self.reader, &tenant, &since, now_ms)],
             Effect::Suspend | Effect::Quit => vec![],
         }
     }
@@ -124,6 +134,7 @@ enum Work {
     Related(String, Option<i64>),
     Changes(i64),
     Unparsed(String),
+    Report { tenant: String, since: String },
 }
 
 /// The live console's effect runner: a query thread with its own read connection (which keeps
@@ -136,9 +147,16 @@ pub struct Workers {
     backend: Backend,
     operator: Arc<Operator>,
     config_dir: PathBuf,
+    /// The collector's control socket, when responses are asked of it rather than performed here.
+    via: Option<PathBuf>,
 }
 
 impl Workers {
+    /// Responses go to the collector listening on `socket` (a console of a user other than root).
+    pub fn through(self, socket: Option<PathBuf>) -> Workers {
+        Workers { via: socket, ..self }
+    }
+
     pub fn start(
         reader: Connection,
         writer: StoreWriter,
@@ -156,7 +174,7 @@ impl Workers {
             .name("store-reader".into())
             .spawn(move || query_loop(reader, seen_version, rx, out))
             .expect("spawning the store reader thread");
-        Workers { queries: tx, writer, msgs, backend, operator: Arc::new(operator), config_dir }
+        Workers { queries: tx, writer, msgs, backend, operator: Arc::new(operator), config_dir, via: None }
     }
 
     pub fn run(&self, effect: Effect) {
@@ -181,11 +199,20 @@ impl Workers {
             }
             Effect::Respond(request) => {
                 let (writer, msgs) = (self.writer.clone(), self.msgs.clone());
-                let (backend, operator) = (self.backend.clone(), self.operator.clone());
+                let (backend, operator, via) = (self.backend.clone(), self.operator.clone(), self.via.clone());
                 tokio::spawn(async move {
-                    let outcome = respond::perform(&writer, &backend, &operator, &request).await;
+                    let outcome = match (via, crate::control::protocol::Ask::of(&request)) {
+                        (Some(socket), Some(ask)) => match crate::control::client::ask(&socket, &ask).await {
+                            Ok(answer) => answer.outcome(),
+                            Err(why) => Outcome::failed(why.to_string()),
+                        },
+                        _ => respond::perform(&writer, &backend, &operator, &request).await,
+                    };
                     let _ = msgs.send(Msg::Responded(outcome));
                 });
+            }
+            Effect::WriteReport { tenant, since } => {
+                let _ = self.queries.send(Work::Report { tenant, since });
             }
             Effect::LoadTheme(name) => {
                 let (dir, msgs) = (self.config_dir.clone(), self.msgs.clone());
@@ -283,6 +310,11 @@ fn query_loop(
                 Work::Related(ip, alert) => related = Some((ip, alert)),
                 Work::Changes(run) => changes = Some(run),
                 Work::Unparsed(source) => unparsed = Some(source),
+                Work::Report { tenant, since } => {
+                    if out.send(report_msg(&reader, &tenant, &since, now_ms())).is_err() {
+                        return;
+                    }
+                }
             }
         }
         if let Some(source) = unparsed {

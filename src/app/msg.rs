@@ -28,6 +28,8 @@ pub enum Msg {
     },
     Overview(Result<Box<(Overview, Vec<String>)>, String>),
     Responded(Outcome),
+    /// Where the incident report was written, or why it was not.
+    ReportWritten(Result<std::path::PathBuf, String>),
     /// What the store knows of an IP, for the open detail popup.
     Related {
         ip: String,
@@ -94,6 +96,11 @@ pub enum Effect {
         source: String,
     },
     Respond(Request),
+    /// `:report TENANT [SINCE]`: the incident report written to a file in the working folder.
+    WriteReport {
+        tenant: String,
+        since: String,
+    },
     LoadTheme(String),
     /// Ctrl-Z: give the terminal back and stop until the shell continues rampart. The event loop
     /// carries it out itself (it owns the terminal), then sends `Msg::Resumed`.

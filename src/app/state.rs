@@ -24,6 +24,24 @@ pub struct Session {
     pub read_only: Option<String>,
     pub demo: bool,
     pub role: Role,
+    /// Actions the collector will not perform for this operator, by name, with why
+    /// (`isolate` → "isolate: only members of secops").
+    pub denied: std::collections::BTreeMap<String, String>,
+}
+
+impl Session {
+    /// Why `action` (a response, by name) cannot be done from this console, if so.
+    pub fn disabled(&self, action: &str) -> Option<String> {
+        match &self.read_only {
+            Some(reason) => Some(format!("{action} is disabled: read-only ({reason})")),
+            None => self.denied.get(action).cloned(),
+        }
+    }
+
+    /// Whether nothing at all may be done: read-only, or every action denied.
+    pub fn acts_not_at_all(&self) -> bool {
+        self.read_only.is_some() || self.denied.len() >= crate::control::policy::ACTIONS.len()
+    }
 }
 
 /// Whether this process runs the collector or only views a store another process fills.

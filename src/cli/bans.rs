@@ -89,7 +89,7 @@ pub fn run(db: &Path, config: &Config, command: BansCommand) -> Result<ExitCode>
                 if held.is_empty() {
                     // The store does not know of a ban: Fail2Ban itself is asked, so that "not
                     // banned" is only said when Fail2Ban says so.
-                    match banned_now(config, &ip, jail.as_deref()).await {
+                    match fail2ban::holding(&config.fail2ban, &ip, jail.as_deref()).await {
                         Ok(jails) => held = jails.into_iter().map(|j| (0, j)).collect(),
                         Err(why) => {
                             eprintln!("unban: {why}");
@@ -122,22 +122,8 @@ fn held_by(db: &Path, ip: &str, jail: Option<&str>) -> Result<Vec<(i64, String)>
     Ok(bans::active_of(&conn, ip, jail, now_ms())?)
 }
 
-/// The jails Fail2Ban itself says hold `ip` now (only `jail`, when given).
-async fn banned_now(config: &Config, ip: &str, jail: Option<&str>) -> Result<Vec<String>, String> {
-    let jails = match jail {
-        Some(j) => vec![j.to_string()],
-        None => fail2ban::jails(&config.fail2ban).await?,
-    };
-    let mut holding = Vec::new();
-    for jail in jails {
-        if fail2ban::is_banned(&config.fail2ban, &jail, ip).await? {
-            holding.push(jail);
-        }
-    }
-    Ok(holding)
-}
-
-fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
+/// Lists what the store holds (the collector keeps it in step with Fail2Ban).
+pub(super) fn list(db: &Path, json: bool, all: bool, limit: usize) -> Result<()> {
     let conn = store::open(db, Access::ReadOnly)?;
     let now = now_ms();
     let (rows, total) = bans::newest(&conn, (!all).then_some(now), limit)?;

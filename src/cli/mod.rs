@@ -4,12 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use color_eyre::eyre::{bail, WrapErr};
+use color_eyre::eyre::{bail, eyre, WrapErr};
 use color_eyre::Result;
 
 #[macro_use]
 mod out;
 mod args;
+mod ask;
 mod audit;
 mod bans;
 mod cloudwatch;
@@ -18,6 +19,7 @@ mod config_file;
 mod ingest;
 mod integrity;
 mod lists;
+mod report;
 mod tenants;
 
 use self::args::{exit, ActArgs, ConfigArg, ConsoleArgs, HostArgs, LookArgs, ReadOnlyArg, StoreArg, Takes};
@@ -40,10 +42,11 @@ use crate::store::{self, Access};
         banned IPs and file integrity, with audited actions.\n\n\
         Run without a command to open the console on the default store; `rampart demo` opens it on \
         a throw-away store with a live simulator. Press ? in the console for every key.",
-    after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect], [[integrity]],\n           [[cloudwatch]], [cloudwatch_publish])\n  \
+    after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect], [[integrity]],\n           [[cloudwatch]], [cloudwatch_publish], [control], [operators])\n  \
         themes   ~/.config/rampart/themes/NAME.toml (override or add to: default, light, high-contrast, mono)\n  \
         keymaps  ~/.config/rampart/keymaps/NAME.toml (override or add to: default, emacs)\n  \
-        store    ~/.local/share/rampart/rampart.db; log beside the store, named after it\n           (~/.local/share/rampart/rampart.log; RUST_LOG honoured)\n\n\
+        store    ~/.local/share/rampart/rampart.db; log beside the store, named after it\n           (~/.local/share/rampart/rampart.log; RUST_LOG honoured)\n  \
+        service  installed as a service, with no config of your own: /etc/rampart/config.toml and\n           /var/lib/rampart/rampart.db, and actions go through the collector's socket\n\n\
         Check a file-integrity baseline without rampart (`rampart help integrity` says more):\n  \
         openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \\\n      \
         -verify public.pem -signature MANIFEST.sig MANIFEST\n\n\
@@ -125,6 +128,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AccessCommand,
     },
+    /// What happened to a tenant over a time range, in time order, for an incident ticket
+    Report(self::report::ReportArgs),
     /// The audit log: check it (`verify`), list it for scripts (`list`)
     Audit {
         #[command(subcommand)]
@@ -158,6 +163,7 @@ impl Command {
                 | Command::Alerts { .. }
                 | Command::Access { .. }
                 | Command::Audit { .. }
+                | Command::Report(_)
                 | Command::Cloudwatch { .. }
                 | Command::Config { .. }
                 | Command::Completions { .. }
@@ -206,6 +212,7 @@ impl Command {
             Command::Audit { command: AuditCommand::List { list } } => {
                 ("audit list", Takes { store: Some(&mut list.store), ..Takes::default() })
             }
+            Command::Report(args) => ("report", Takes { store: Some(&mut args.store), ..Takes::default() }),
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Config { command: self::config_file::ConfigCommand::Check(arg) } => {
                 ("config check", Takes { config: Some(arg), ..Takes::default() })
@@ -339,6 +346,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
             }
+            if crate::control::client::acts_through_collector(&db_of(&host.store, &dirs)) {
+                // Only the collector reaches the engine and writes the store: others read it, or ask.
+                return match (ask::of_tenants(&command), &command) {
+                    (Some(asked), _) => ask::run(&socket_of(&host.store, &loaded, &dirs), &asked),
+                    (None, TenantsCommand::List { json, .. }) => {
+                        tenants::list(&listed_store(&host.store, &dirs), *json).map(|()| ExitCode::SUCCESS)
+                    }
+                    (None, _) => Ok(ExitCode::from(exit::USAGE)),
+                };
+            }
             return tenants::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
         }
         Command::Bans { command } => {
@@ -349,6 +366,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let loaded = load_config(&host.config, &dirs)?;
             if refused_when_read_only(acting, &loaded) {
                 return Ok(ExitCode::from(exit::USAGE));
+            }
+            if crate::control::client::acts_through_collector(&db_of(&host.store, &dirs)) {
+                return match (ask::of_bans(&command), &command) {
+                    (Some(asked), _) => ask::run(&socket_of(&host.store, &loaded, &dirs), &asked),
+                    (None, BansCommand::List { json, all, limit, .. }) => {
+                        bans::list(&listed_store(&host.store, &dirs), *json, *all, *limit).map(|()| ExitCode::SUCCESS)
+                    }
+                    (None, _) => Ok(ExitCode::from(exit::USAGE)),
+                };
             }
             return bans::run(&store_path(&host.store, &dirs)?, &loaded.config, command);
         }
@@ -391,6 +417,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command: AuditCommand::List { list } } => {
             let db = store_path(&list.store, &dirs)?;
             return audit::list(&db, list);
+        }
+        Command::Report(args) => {
+            let db = listed_store(&args.store, &dirs);
+            report::run(&db, &args)?;
         }
         Command::Config { command } => return Ok(self::config_file::run(command, &dirs)),
         Command::Completions { shell } => {
@@ -473,6 +503,16 @@ fn listed_store(arg: &StoreArg, dirs: &Dirs) -> PathBuf {
     db
 }
 
+/// The store a command works on: `--db`, else the default one.
+fn db_of(arg: &StoreArg, dirs: &Dirs) -> PathBuf {
+    arg.db.clone().unwrap_or_else(|| dirs.default_db())
+}
+
+/// The control socket of the collector of the store a command works on.
+fn socket_of(arg: &StoreArg, loaded: &Loaded, dirs: &Dirs) -> PathBuf {
+    crate::control::socket_path(&loaded.config.control, &db_of(arg, dirs))
+}
+
 /// The store a command works on, with its folder made and its log opened.
 fn store_path(arg: &StoreArg, dirs: &Dirs) -> Result<PathBuf> {
     let db = arg.db.clone().unwrap_or_else(|| dirs.default_db());
@@ -541,7 +581,10 @@ fn collect(db: &Path, config: &Config) -> Result<()> {
         let (writer, thread) = store::writer::StoreWriter::spawn(conn, notes);
         let mut sources = tokio::task::JoinSet::new();
         crate::collector::spawn_sources(&mut sources, &writer, config, db);
-        eprintln!("{}", collect::started(db, config));
+        let listening = crate::control::server::open(config, db).map_err(|why| eyre!("{why}"))?;
+        let access = format!("control socket {} ({})", listening.path.display(), listening.access);
+        sources.spawn(crate::control::server::serve(listening, writer.clone(), std::sync::Arc::new(config.clone())));
+        eprintln!("{}\n{access}", collect::started(db, config));
         sources.spawn(collect::say_changes(db.to_owned()));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

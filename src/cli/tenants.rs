@@ -90,7 +90,8 @@ pub fn run(db: &Path, config: &Config, command: TenantsCommand) -> Result<ExitCo
     Ok(ExitCode::from(code?))
 }
 
-fn list(db: &Path, json: bool) -> Result<()> {
+/// Lists what the store holds (the collector keeps it in step with the engine).
+pub(super) fn list(db: &Path, json: bool) -> Result<()> {
     let conn = store::open(db, Access::ReadOnly)?;
     let q = Query {
         listing: Listing::Tenants,

@@ -123,12 +123,40 @@ pub fn check(config: &Config, origin: &str, text: &str) -> Vec<ConfigError> {
     if let Some(publish) = &config.cloudwatch_publish {
         cloudwatch_publish(&mut e, publish);
     }
+    control(&mut e, config);
     let mut found = e.found;
     found.sort_by_key(|err| match err {
         ConfigError::Invalid { line, .. } => *line,
         _ => 0,
     });
     found
+}
+
+/// `[control]` and `[operators]`: a socket path a Unix socket can have, and entries that say
+/// whether they name a user or a group.
+fn control(e: &mut Errors<'_>, config: &Config) {
+    if let Some(socket) = &config.control.socket {
+        // sun_path holds 108 bytes with the terminating zero.
+        if !socket.is_absolute() || socket.as_os_str().len() > 107 {
+            e.add(
+                &[Step::Key("control"), Step::Key("socket")],
+                format!(
+                    "[control] socket = \"{}\" must be an absolute path of at most 107 bytes \
+                     (e.g. /run/rampart/rampart.sock)",
+                    socket.display()
+                ),
+            );
+        }
+    }
+    if config.control.group.as_deref() == Some("") {
+        e.add(
+            &[Step::Key("control"), Step::Key("group")],
+            "[control] group is empty: name a group, or leave it out".into(),
+        );
+    }
+    for (action, i, why) in config.operators.problems() {
+        e.add(&[Step::Key("operators"), Step::Key(action), Step::At(i)], format!("[operators] {action}: {why}"));
+    }
 }
 
 fn docker(e: &mut Errors<'_>, config: &Config) {

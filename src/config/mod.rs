@@ -91,6 +91,22 @@ pub struct Config {
     pub cloudwatch: Vec<cloudwatch::GroupConfig>,
     /// Where rampart's own events are published (CloudWatch Logs), when at all.
     pub cloudwatch_publish: Option<cloudwatch::PublishConfig>,
+    /// The collector's control socket.
+    #[serde(default)]
+    pub control: ControlConfig,
+    /// Who besides root may ask the collector for which action.
+    #[serde(default)]
+    pub operators: crate::control::policy::Operators,
+}
+
+/// `[control]`: the socket through which consoles of users other than root ask the collector to act.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    /// The socket's path [default: beside the store, `<store>.sock`].
+    pub socket: Option<PathBuf>,
+    /// The group that may connect (mode 0660) [default: `rampart`, when it exists].
+    pub group: Option<String>,
 }
 
 /// `[falco]`: where Falco's JSON output (`json_output: true`) comes from: files it writes, and
@@ -267,11 +283,24 @@ pub struct Dirs {
     pub data_dir: PathBuf,
 }
 
+/// Where the Debian package puts the config file and the collector keeps its store.
+pub const SYSTEM_CONFIG_DIR: &str = "/etc/rampart";
+pub const SYSTEM_DATA_DIR: &str = "/var/lib/rampart";
+
 impl Dirs {
+    /// The user's folders (XDG); on a host where rampart is installed as a service
+    /// (`/etc/rampart/config.toml` exists) and the user has no config file of their own, the
+    /// system's, so that every operator's console opens the collector's store.
     pub fn discover() -> Dirs {
-        match directories::ProjectDirs::from("", "", "rampart") {
+        let user = match directories::ProjectDirs::from("", "", "rampart") {
             Some(p) => Dirs { config_dir: p.config_dir().to_owned(), data_dir: p.data_dir().to_owned() },
             None => Dirs { config_dir: PathBuf::from(".rampart"), data_dir: PathBuf::from(".rampart") },
+        };
+        let system = Dirs { config_dir: SYSTEM_CONFIG_DIR.into(), data_dir: SYSTEM_DATA_DIR.into() };
+        if !user.config_file().exists() && system.config_file().exists() {
+            system
+        } else {
+            user
         }
     }
 

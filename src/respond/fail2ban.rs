@@ -81,3 +81,18 @@ pub async fn unban(config: &Fail2banConfig, jail: &str, ip: &str) -> Result<Stri
 fn address(ip: &str) -> Result<IpAddr, String> {
     ip.trim().parse::<IpAddr>().map_err(|_| format!("'{ip}' is not an IP address"))
 }
+
+/// The jails Fail2Ban itself says hold `ip` now (only `jail`, when given).
+pub async fn holding(config: &Fail2banConfig, ip: &str, jail: Option<&str>) -> Result<Vec<String>, String> {
+    let jails = match jail {
+        Some(j) => vec![j.to_string()],
+        None => jails(config).await?,
+    };
+    let mut holding = Vec::new();
+    for jail in jails {
+        if is_banned(config, &jail, ip).await? {
+            holding.push(jail);
+        }
+    }
+    Ok(holding)
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 const LOGIN_UID_UNSET: u32 = u32::MAX;
 
 /// The environment variables kept as claims: anyone who starts a process can set them to anything.
-const CLAIMED_VARIABLES: &[&str] = &["SUDO_USER", "SSH_CONNECTION", "USER", "LOGNAME"];
+pub const CLAIMED_VARIABLES: &[&str] = &["SUDO_USER", "SSH_CONNECTION", "USER", "LOGNAME"];
 
 /// The person behind an action, as far as the process can tell.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,6 +32,10 @@ pub struct Evidence {
     /// What the environment says (`SUDO_USER`, `SSH_CONNECTION`, …, and the session leader's
     /// `SSH_CONNECTION`), by name; never used to decide who acted.
     pub claimed: BTreeMap<String, String>,
+    /// For a caller of the collector's control socket: its pid and audit session, as the kernel
+    /// gave them (`SO_PEERCRED`, `/proc/PID/sessionid`).
+    pub pid: Option<u32>,
+    pub session: Option<u32>,
 }
 
 impl Operator {
@@ -66,7 +70,12 @@ impl Operator {
             _ => user,
         };
         let claimed = claimed.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        Operator { name, ssh_client: None, host, evidence: Evidence { uid: Some(uid), login_uid, claimed } }
+        Operator {
+            name,
+            ssh_client: None,
+            host,
+            evidence: Evidence { uid: Some(uid), login_uid, claimed, ..Evidence::default() },
+        }
     }
 
     /// The identity and the claims as the audit row's detail keeps them: `uid`, `login_uid` and
@@ -76,6 +85,11 @@ impl Operator {
         if let Some(uid) = self.evidence.uid {
             map.insert("uid".into(), uid.into());
             map.insert("login_uid".into(), self.evidence.login_uid.map_or(serde_json::Value::Null, Into::into));
+        }
+        for (key, value) in [("pid", self.evidence.pid), ("session", self.evidence.session)] {
+            if let Some(value) = value {
+                map.insert(key.into(), value.into());
+            }
         }
         if !self.evidence.claimed.is_empty() {
             let claimed = self.evidence.claimed.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();

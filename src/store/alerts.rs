@@ -146,3 +146,9 @@ pub fn group_from_row(r: &Row<'_>) -> rusqlite::Result<RuleGroup> {
         priority: Priority::from_rank(r.get(5)?),
     })
 }
+
+/// The rule of alert `id`, when there is one.
+pub fn rule_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row("SELECT rule FROM alerts WHERE id = ?", [id], |r| r.get(0)).optional()
+}

@@ -432,7 +432,7 @@ fn like_pattern(s: &str) -> String {
 }
 
 /// A duration back from now (`90s`, `15m`, `2h`, `7d`, `1w`) or an absolute UTC date/time.
-fn parse_time(value: &str, now_ms: i64) -> Result<i64, FilterError> {
+pub fn parse_time(value: &str, now_ms: i64) -> Result<i64, FilterError> {
     let bad = || FilterError::BadTime { value: value.to_string() };
     if let Some(unit) = value.chars().last() {
         let digits = &value[..value.len() - unit.len_utf8()];

@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod grams;
 pub mod histogram;
 pub mod imports;
+pub mod incident;
 pub mod indexer;
 pub mod integrity;
 pub mod journal;

@@ -68,7 +68,7 @@ fn header(frame: &mut Frame<'_>, area: Rect, state: &State) {
     if s.demo {
         spans.push(vec![sep(), Span::styled("DEMO", theme.header_accent)]);
     }
-    if s.read_only.is_some() {
+    if s.acts_not_at_all() {
         spans.push(vec![Span::raw(" "), Span::styled(" READ-ONLY ", theme.badge_read_only)]);
     }
     if state.paused {
@@ -263,7 +263,7 @@ fn hints(state: &State, width: u16) -> Line<'static> {
         let Some(key) = state.keymap.key_for(action) else {
             continue;
         };
-        let disabled = action.is_response() && state.session.read_only.is_some();
+        let disabled = action.is_response() && state.session.disabled(action.name()).is_some();
         let (key_style, text_style) =
             if disabled { (theme.disabled, theme.disabled) } else { (theme.footer_key, theme.footer) };
         items.push(vec![

@@ -159,7 +159,7 @@ fn config_file_errors() {
     let e = Config::load(Path::new(&path)).unwrap_err().to_string().replace(&path, "FILE");
     assert_eq!(
         e,
-        "FILE, line 2: unknown field `keymapp`, expected one of `theme`, `keymap`, `read_only`, `tenants`, `docker`, `fail2ban`, `access_log`, `falco`, `detect`, `integrity`, `cloudwatch`, `cloudwatch_publish`"
+        "FILE, line 2: unknown field `keymapp`, expected one of `theme`, `keymap`, `read_only`, `tenants`, `docker`, `fail2ban`, `access_log`, `falco`, `detect`, `integrity`, `cloudwatch`, `cloudwatch_publish`, `control`, `operators`"
     );
     assert_eq!(Config::load(Path::new("/nonexistent/config.toml")).unwrap(), Config::default(), "absent is fine");
 }
@@ -411,5 +411,34 @@ fn an_allowed_network_that_is_none() {
     assert_eq!(
         config_error("config_detect_allow_not_a_network.toml"),
         "FILE, line 3: [detect] allow: \"office\" is not a network like 192.0.2.0/24, 2001:db8::/32 or one address"
+    );
+}
+
+#[test]
+fn control_and_operators_errors() {
+    let path = fixture("config_operators.toml");
+    let errors: Vec<String> = Config::load_checked(Path::new(&path))
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string().replace(&path, "FILE"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "FILE, line 3: [control] socket = \"run/rampart.sock\" must be an absolute path of at most 107 bytes \
+             (e.g. /run/rampart/rampart.sock)",
+            "FILE, line 4: [control] group is empty: name a group, or leave it out",
+            "FILE, line 7: [operators] unban: \"oncall\" must be \"user:NAME\" or \"group:NAME\"",
+            "FILE, line 8: [operators] isolate: \"user:\" does not name a user (letters, digits, _ - . only)",
+        ]
+    );
+    let path = std::env::temp_dir().join(format!("rampart-operators-{}.toml", std::process::id()));
+    std::fs::write(&path, "[operators]\nrestart = [\"group:ops\"]\n").unwrap();
+    let e = Config::load(&path).unwrap_err().to_string().replace(&path.display().to_string(), "FILE");
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(
+        e,
+        "FILE, line 2: unknown field `restart`, expected one of `isolate`, `restore`, `unban`, `ban`, `acknowledge`, \
+         `verify`"
     );
 }

@@ -14,6 +14,7 @@ mod detection;
 mod falco_http;
 mod histogram;
 mod ingest;
+mod report;
 mod sanitize;
 mod sharing;
 mod sources;
@@ -34,5 +35,9 @@ mod docker;
 mod fail2ban;
 #[cfg(feature = "real-components")]
 mod integrity;
+#[cfg(feature = "real-components")]
+mod package;
+#[cfg(feature = "real-components")]
+mod privilege;
 #[cfg(feature = "real-components")]
 mod terminal;

@@ -746,3 +746,30 @@ fn a_crowded_header_cuts_what_it_says_of_the_console_and_keeps_the_clock() {
     let header = h.screen().lines().next().unwrap().to_string();
     assert!(header.contains("│ viewer (collector: pid 4242 (^[]0;pwned^G))"), "{header:?}");
 }
+
+#[test]
+fn actions_the_collector_refuses_are_disabled_each_with_its_reason() {
+    let mut h = Harness::build(W, 80, Some(EVENTS), rampart::respond::Backend::Demo, None);
+    h.state.session.denied.insert("isolate".into(), "isolate: only members of secops".into());
+    let screen = h.screen();
+    assert!(!screen.contains("READ-ONLY"), "other actions remain: {screen}");
+    h.press("1 i");
+    assert!(h.screen().contains("isolate: only members of secops"));
+    assert!(h.state.popup.is_none(), "no dialog opens for a refused action");
+    h.press("?");
+    let mut help = h.screen();
+    for _ in 0..60 {
+        if help.contains("Isolate the tenant's") {
+            break;
+        }
+        h.press("j");
+        help = h.screen();
+    }
+    assert!(help.contains("Isolate the tenant's containers (disabled: isolate: only member"), "{help}");
+    assert!(!help.contains("Restore an isolated tenant (disabled"), "{help}");
+    h.press("esc");
+    for action in rampart::control::policy::ACTIONS {
+        h.state.session.denied.insert(action.to_string(), format!("{action}: only root"));
+    }
+    assert!(h.screen().contains("READ-ONLY"), "nothing at all may be done");
+}

@@ -13,8 +13,8 @@ use crate::store::window::Row;
 /// An action that changes the world: checked, then confirmed where the design asks for it.
 pub(super) fn respond(state: &mut State, action: Action) -> Vec<Effect> {
     let focus = state.focus;
-    if let Some(reason) = &state.session.read_only {
-        state.flash(Level::Error, format!("{} is disabled: read-only ({reason})", action.name()));
+    if let Some(why) = state.session.disabled(action.name()) {
+        state.flash(Level::Error, why);
         return vec![];
     }
     if !action.applies_to(focus) {

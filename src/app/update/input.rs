@@ -65,7 +65,7 @@ pub(super) fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Ve
 
 /// The `:` commands.
 pub const COMMANDS: &str =
-    "tenants, alerts, access, bans, integrity, audit, sources, theme NAME, filter EXPR, help, q, \
+    "tenants, alerts, access, bans, integrity, audit, sources, theme NAME, filter EXPR, report, help, q, \
     and every action by its name, with the row's name where it takes one (isolate acme, unban 203.0.113.7, verify web)";
 
 pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
@@ -89,6 +89,7 @@ pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         "q" | "quit" | "q!" => quit(state),
         "help" | "h" => apply(state, Action::Help),
         "theme" if !arg.is_empty() => vec![Effect::LoadTheme(arg.to_string())],
+        "report" => report(state, arg),
         "filter" => {
             let pane = state.focus;
             match filter::compile(arg, pane.fields(), state.now_ms) {
@@ -105,6 +106,25 @@ pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         }
         _ => {
             state.flash(Level::Error, format!("unknown command ':{line}' — commands: {COMMANDS}"));
+            vec![]
+        }
+    }
+}
+
+/// `:report [TENANT] [SINCE]`: the tenant named, else the selected one on the Tenants pane; the
+/// last 2 hours unless SINCE says otherwise (as `since:` takes it).
+fn report(state: &mut State, arg: &str) -> Vec<Effect> {
+    let mut words = arg.split_whitespace();
+    let named = words.next().map(str::to_string);
+    let since = words.next().unwrap_or("2h").to_string();
+    let selected = || match state.pane(Pane::Tenants).selected_row() {
+        Some(crate::store::window::Row::Tenant(t)) if state.focus == Pane::Tenants => Some(t.name.clone()),
+        _ => None,
+    };
+    match named.or_else(selected) {
+        Some(tenant) => vec![Effect::WriteReport { tenant, since }],
+        None => {
+            state.flash(Level::Info, "report: name a tenant (:report acme 2h), or select one on the Tenants pane");
             vec![]
         }
     }

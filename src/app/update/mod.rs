@@ -118,6 +118,14 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.flash(Level::Error, format!("cannot read the store: {e}"));
             vec![]
         }
+        Msg::ReportWritten(Ok(path)) => {
+            state.flash(Level::Ok, format!("report written to {}", path.display()));
+            vec![]
+        }
+        Msg::ReportWritten(Err(e)) => {
+            state.flash(Level::Error, format!("report: {e}"));
+            vec![]
+        }
         Msg::Responded(outcome) => {
             let level = if outcome.ok { Level::Ok } else { Level::Error };
             if !outcome.details.is_empty() && state.popup.is_none() {

@@ -45,6 +45,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
             ];
             if b.action.is_response() && state.session.read_only.is_some() {
                 spans.push(Span::styled(" (disabled: read-only)", theme.muted));
+            } else if let Some(why) = state.session.denied.get(b.action.name()).filter(|_| b.action.is_response()) {
+                spans.push(Span::styled(format!(" (disabled: {why})"), theme.muted));
             }
             lines.push(Line::from(spans));
         }

@@ -10,6 +10,8 @@ pub mod lab;
 pub mod moto;
 #[cfg(feature = "real-components")]
 pub mod tmux;
+#[cfg(feature = "real-components")]
+pub mod users;
 
 use std::path::PathBuf;
 
@@ -87,6 +89,7 @@ impl Harness {
             read_only: read_only.map(str::to_string),
             demo: matches!(backend, Backend::Demo),
             role: Role::Collector,
+            denied: Default::default(),
         };
         let state = State::new(session, theme("default"), keymap("default"), Rect::new(0, 0, width, height), NOW);
         let fx = Inline { reader, writer, backend, operator: operator(), config_dir: dir.path().join("config") };
