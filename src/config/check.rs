@@ -109,6 +109,7 @@ impl Errors<'_> {
 pub fn check(config: &Config, origin: &str, text: &str) -> Vec<ConfigError> {
     let mut e = Errors { origin, lines: Lines::new(text), found: Vec::new() };
     docker(&mut e, config);
+    engine_logs(&mut e, config);
     falco(&mut e, config);
     for (i, log) in config.access_log.iter().enumerate() {
         access_log(&mut e, i, log);
@@ -143,6 +144,27 @@ fn docker(e: &mut Errors<'_>, config: &Config) {
                 ),
             );
         }
+    }
+}
+
+fn engine_logs(e: &mut Errors<'_>, config: &Config) {
+    let label = config.engine_logs.label.trim();
+    let at = [Step::Key("engine_logs"), Step::Key("label")];
+    if label.is_empty() {
+        e.add(
+            &at,
+            "[engine_logs] label is empty; name the container label that marks an access log on standard \
+             output [default: rampart.access]"
+                .into(),
+        );
+    } else if label == config.docker.label.trim() {
+        e.add(
+            &at,
+            format!(
+                "[engine_logs] label = \"{label}\" is the tenant label ([docker] label); the access label says the \
+                 format (combined or json), so it must be another [default: rampart.access]"
+            ),
+        );
     }
 }
 

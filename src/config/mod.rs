@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod cloudwatch;
+pub mod engine_logs;
 pub mod keymap;
 pub mod theme;
 
@@ -91,6 +92,9 @@ pub struct Config {
     pub cloudwatch: Vec<cloudwatch::GroupConfig>,
     /// Where rampart's own events are published (CloudWatch Logs), when at all.
     pub cloudwatch_publish: Option<cloudwatch::PublishConfig>,
+    /// Tenants' containers whose standard output is their access log, read from the engine.
+    #[serde(default)]
+    pub engine_logs: engine_logs::EngineLogsConfig,
 }
 
 /// `[falco]`: where Falco's JSON output (`json_output: true`) comes from: files it writes, and
