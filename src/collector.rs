@@ -74,6 +74,8 @@ pub fn spawn_sources(
         tasks.spawn(logfile::run(writer.clone(), LogFile { path: path.clone(), format: Format::Falco }));
     }
     tasks.spawn(crate::sources::engine_logs::run(writer.clone(), config.docker.clone(), config.engine_logs.clone()));
+    tasks.spawn(crate::respond::reisolate::run(writer.clone(), config.docker.clone()));
+    tasks.spawn(crate::respond::rules::run(writer.clone(), config_arc.clone(), db.to_owned()));
     let (writer, docker, tenants) = (writer.clone(), config.docker.clone(), config.tenants.clone());
     tasks.spawn(async move {
         for name in tenants {
@@ -132,6 +134,10 @@ pub fn planned(config: &crate::config::Config) -> Vec<Planned> {
         planned.push(one(format!("falco:{}", file_name(path))));
     }
     planned.push(one(names::DOCKER.to_string()));
+    planned.push(one(crate::respond::reisolate::SOURCE.to_string()));
+    if !config.respond.is_empty() {
+        planned.push(one(crate::respond::rules::SOURCE.to_string()));
+    }
     if config.engine_logs.enabled {
         planned.push(Planned {
             label: format!(

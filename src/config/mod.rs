@@ -5,6 +5,7 @@ pub mod check;
 pub mod cloudwatch;
 pub mod engine_logs;
 pub mod keymap;
+pub mod respond;
 pub mod theme;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +96,12 @@ pub struct Config {
     /// Tenants' containers whose standard output is their access log, read from the engine.
     #[serde(default)]
     pub engine_logs: engine_logs::EngineLogsConfig,
+    /// Alerts that ban their source address without a key pressed.
+    #[serde(default)]
+    pub respond: Vec<respond::RespondRule>,
+    /// What no automatic action may do.
+    #[serde(default)]
+    pub guardrails: respond::Guardrails,
 }
 
 /// `[falco]`: where Falco's JSON output (`json_output: true`) comes from: files it writes, and

@@ -37,4 +37,8 @@ mod fail2ban;
 #[cfg(feature = "real-components")]
 mod integrity;
 #[cfg(feature = "real-components")]
+mod reisolate;
+#[cfg(feature = "real-components")]
+mod respond_rules;
+#[cfg(feature = "real-components")]
 mod terminal;
