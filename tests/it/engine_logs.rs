@@ -21,17 +21,17 @@ use rampart::store::{self, Access};
 
 /// The access label of this lab only, so that tests running at once do not follow each other's
 /// containers.
-fn access_label(lab: &Lab) -> String {
+pub fn access_label(lab: &Lab) -> String {
     format!("rampart.test.{}.access", lab.prefix)
 }
 
-fn config(lab: &Lab) -> EngineLogsConfig {
+pub fn config(lab: &Lab) -> EngineLogsConfig {
     EngineLogsConfig { label: access_label(lab), ..Default::default() }
 }
 
 /// Starts a container of `tenant` running `script` (busybox sh), its standard output labelled
 /// as an access log in `format`; the engine rotates its log file every kilobyte.
-fn logging_container(lab: &Lab, name: &str, tenant: &str, format: &str, script: &str) -> String {
+pub fn logging_container(lab: &Lab, name: &str, tenant: &str, format: &str, script: &str) -> String {
     let cname = format!("{}-{name}", lab.prefix);
     let labels = HashMap::from([
         (lab.config.label.clone(), tenant.to_string()),

@@ -49,15 +49,24 @@ struct Running {
 
 impl Running {
     fn start(db: &Path, config: Config) -> Running {
+        Running::start_with(db, config, false)
+    }
+
+    /// With the engine-logs follower too, as a collector runs it.
+    fn start_with(db: &Path, config: Config, engine_logs: bool) -> Running {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let conn = store::open(db, Access::ReadWrite).unwrap();
         let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
         let config = Arc::new(config);
-        let tasks = vec![
+        let mut tasks = vec![
             runtime.spawn(rampart::detect::runner::run(writer.clone(), db.to_owned(), config.detect.clone())),
             runtime.spawn(rampart::respond::rules::run(writer.clone(), config.clone(), db.to_owned())),
             runtime.spawn(rampart::sources::fail2ban::run(writer.clone(), config.fail2ban.clone())),
         ];
+        if engine_logs {
+            let (docker, logs) = (config.docker.clone(), config.engine_logs.clone());
+            tasks.push(runtime.spawn(rampart::sources::engine_logs::run(writer.clone(), docker, logs)));
+        }
         Running { runtime, writer: Some(writer), thread: Some(thread), tasks }
     }
 
@@ -195,4 +204,35 @@ fn a_dry_run_says_what_it_would_ban_and_bans_nothing() {
     assert!(f2b.banned(FINITE).is_empty());
     let would: String = reader.query_row("SELECT outcome FROM automatic_bans", [], |r| r.get(0)).unwrap();
     assert_eq!(would, "would ban");
+}
+
+#[test]
+fn a_brute_force_in_a_containers_own_log_is_banned_with_no_key_pressed() {
+    let lab = crate::support::lab::Lab::new(&[]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let config =
+        Config { docker: lab.config.clone(), engine_logs: crate::engine_logs::config(&lab), ..config(&f2b, false, 10) };
+    let running = Running::start_with(&db, config, true);
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    until("the rules at work", || support::status_says(&reader, "respond", "1 rules"));
+    // The tenant's web container logs ten failed logins to its standard output.
+    let script = r#"for i in 10 11 12 13 14 15 16 17 18 19; do
+echo "203.0.113.50 - - [05/Dec/2026:10:00:$i +0000] \"POST /login HTTP/1.1\" 401 12 \"-\" \"hydra\""; done
+exec sleep 3600"#;
+    let web = crate::engine_logs::logging_container(&lab, "web", "acme", "combined", script);
+    f2b.wait_banned(FINITE, "203.0.113.50");
+    let rows = audit(&db);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].0.as_str(), rows[0].2.as_str()), ("rampart (rule ban-brute-force)", "ok"));
+    let tenants: Vec<String> = reader
+        .prepare("SELECT DISTINCT tenant || ' ' || source FROM access_events")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(tenants, [format!("acme engine:{web}")]);
+    drop(running);
 }
