@@ -32,6 +32,7 @@ fn main() {
             rule: Some("Brute-force login".into()),
             priority: None,
             jail: f2b::FINITE.into(),
+            ban_for: None,
             dry_run: false,
         }],
         guardrails: Guardrails { allow: Vec::new(), max_per_minute: 100 },

@@ -370,6 +370,9 @@ fn respond(e: &mut Errors<'_>, config: &Config) {
         if rule.jail.trim().is_empty() {
             e.add(&key("jail"), format!("[[respond]] {name}: jail is empty; name the Fail2Ban jail to ban in"));
         }
+        if let Some(Err(why)) = rule.ban_for.as_deref().map(parse_duration) {
+            e.add(&key("ban_for"), format!("[[respond]] {name}: ban_for: {why}"));
+        }
     }
     let guard = &config.guardrails;
     for (i, allowed) in guard.allow.iter().enumerate() {

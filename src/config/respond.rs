@@ -4,7 +4,8 @@
 use serde::Deserialize;
 
 /// `[[respond]]`: which alerts (by rule name and/or lowest priority) ban their source address in
-/// which Fail2Ban jail (for the jail's `bantime`: Fail2Ban's client sets no time per ban).
+/// which Fail2Ban jail, for the jail's `bantime` or, when shorter, `ban_for` (Fail2Ban's client sets
+/// no time per ban: rampart lifts it).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RespondRule {
@@ -16,6 +17,9 @@ pub struct RespondRule {
     pub priority: Option<String>,
     /// The Fail2Ban jail to ban in.
     pub jail: String,
+    /// Lift the ban after this long (`10m`, `1h`), if the jail's `bantime` has not already.
+    #[serde(default)]
+    pub ban_for: Option<String>,
     /// Say "would ban" (in the audit log) instead of banning.
     #[serde(default)]
     pub dry_run: bool,

@@ -151,6 +151,7 @@ impl Rules {
             alert_id: alert.id,
             dry_run: rule.dry_run,
             outcome: outcome.into(),
+            until: None,
         };
         let detail =
             serde_json::json!({ "backend": "fail2ban", "automatic": true, "alert": alert.id, "dry_run": rule.dry_run });
@@ -221,6 +222,7 @@ impl Rules {
             alert_id: alert.id,
             dry_run: false,
             outcome: if outcome.ok { "banned".into() } else { outcome.message.clone() },
+            until: ban_for(&rule).map(|d| at + d.as_millis() as i64),
         };
         self.writer.call(move |conn| (automatic::insert(conn, &row), Tables::BANS)).await.is_ok()
     }
@@ -253,6 +255,29 @@ impl Rules {
             self.config.guardrails.max_per_minute
         )
     }
+}
+
+/// How long the rule's bans last before rampart lifts them, if it does.
+fn ban_for(rule: &RespondRule) -> Option<Duration> {
+    rule.ban_for.as_deref().and_then(|t| crate::config::cloudwatch::parse_duration(t).ok())
+}
+
+/// Lifts every ban made for a time that is over (`due`), through the `u` key's responder, the
+/// rule as the actor; false once the writer is gone.
+async fn lift(writer: &StoreWriter, config: &Arc<Config>, due: Vec<automatic::Due>) -> bool {
+    for d in due {
+        let operator = rampart_as(&format!("rule {}", d.rule));
+        let request = Request::Unban { ban_id: d.ban_id, ip: d.ip.clone(), jail: d.jail.clone() };
+        let outcome = super::perform(writer, &Backend::Live(config.clone()), &operator, &request).await;
+        if !outcome.ok {
+            tracing::warn!("lifting the ban of {} in {} failed: {}", d.ip, d.jail, outcome.message);
+        }
+        let id = d.id;
+        if writer.call(move |conn| (automatic::lifted(conn, id, now_ms()), Tables::BANS)).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// The audit row's reason: the alert that caused the action.
@@ -288,6 +313,13 @@ pub async fn run(writer: StoreWriter, config: Arc<Config>, db: PathBuf) {
                 continue;
             }
         };
+        let due = automatic::due(&reader, now_ms()).unwrap_or_else(|e| {
+            tracing::warn!("the [[respond]] rules cannot read their bans: {e}");
+            Vec::new()
+        });
+        if !due.is_empty() && !lift(&rules.writer, &rules.config, due).await {
+            return;
+        }
         if alerts.is_empty() {
             tokio::time::sleep(POLL).await;
             continue;
@@ -316,6 +348,7 @@ mod tests {
             rule: rule.map(String::from),
             priority: priority.map(String::from),
             jail: "j".into(),
+            ban_for: None,
             dry_run: false,
         }
     }

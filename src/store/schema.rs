@@ -418,7 +418,9 @@ pub const MIGRATIONS: &[&str] = &[
         rule          TEXT NOT NULL,
         alert_id      INTEGER NOT NULL,
         dry_run       INTEGER NOT NULL DEFAULT 0,
-        outcome       TEXT NOT NULL
+        outcome       TEXT NOT NULL,
+        until         INTEGER,
+        lifted_at     INTEGER
     );
     CREATE INDEX automatic_bans_by_ip ON automatic_bans(ip, jail);
     "#,

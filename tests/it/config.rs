@@ -430,3 +430,12 @@ fn an_access_label_that_is_the_tenant_label() {
          label says the format (combined or json), so it must be another [default: rampart.access]"
     );
 }
+
+#[test]
+fn a_respond_rule_whose_ban_lasts_no_time_one_can_read() {
+    assert_eq!(
+        config_error("config_respond_bad_ban_for.toml"),
+        "FILE, line 5: [[respond]] ban-brute-force: ban_for: 'a while' is not a duration like 500ms, 90s, 15m, 2h \
+         or 1d"
+    );
+}

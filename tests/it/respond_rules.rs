@@ -32,6 +32,7 @@ fn config(f2b: &Fail2ban, dry_run: bool, max_per_minute: u32) -> Config {
             rule: Some("Brute-force login".into()),
             priority: None,
             jail: FINITE.into(),
+            ban_for: None,
             dry_run,
         }],
         guardrails: Guardrails { allow: vec!["198.51.100.0/24".into()], max_per_minute },
@@ -234,5 +235,35 @@ exec sleep 3600"#;
         .map(Result::unwrap)
         .collect();
     assert_eq!(tenants, [format!("acme engine:{web}")]);
+    drop(running);
+}
+
+#[test]
+fn a_ban_for_a_time_is_lifted_by_rampart_once_the_time_is_over() {
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let mut config = config(&f2b, false, 10);
+    config.respond[0].ban_for = Some("1s".into());
+    let running = Running::start(&db, config);
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    until("the rules at work", || support::status_says(&reader, "respond", "1 rules"));
+    running.brute_force("203.0.113.1", support::NOW);
+    f2b.wait_banned(FINITE, "203.0.113.1");
+    f2b.wait("the ban lifted by rampart", || f2b.banned(FINITE).is_empty());
+    let actions = || -> Vec<String> {
+        reader
+            .prepare(
+                "SELECT action || ' ' || target || ' ' || outcome FROM audit WHERE operator = \
+                 'rampart (rule ban-brute-force)' ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    until("the unban audited", || actions().len() == 2);
+    assert_eq!(actions(), [format!("ban 203.0.113.1 in {FINITE} ok"), format!("unban 203.0.113.1 in {FINITE} ok")]);
     drop(running);
 }
