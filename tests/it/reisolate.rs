@@ -130,3 +130,35 @@ fn an_isolated_tenants_restarted_or_new_container_is_isolated_again() {
     let conn = store::open(&db, Access::ReadOnly).unwrap();
     assert_eq!(rampart::store::audit::verify(&conn).unwrap().first_break, None);
 }
+
+#[test]
+fn the_tenants_row_and_detail_say_it_was_isolated_again() {
+    use rampart::app::msg::Msg;
+    use rampart::store::tenants::{self, status};
+    let mut h = support::Harness::empty(140, 30);
+    let conn = &h.fx.writer;
+    tenants::upsert(conn, "acme", "", support::NOW).unwrap();
+    tenants::upsert(conn, "globex", "", support::NOW).unwrap();
+    tenants::set_status(conn, "acme", status::ISOLATED, "operator", Some("shell in web"), support::NOW).unwrap();
+    tenants::set_status(conn, "globex", status::ISOLATED, "operator", Some("scan"), support::NOW).unwrap();
+    tenants::note_reisolated(
+        conn,
+        "acme",
+        "re-isolated after restart of acme-web: acme isolated again, 1/1 containers",
+        support::NOW + 1_000,
+    )
+    .unwrap();
+    h.send(Msg::StoreChanged(rampart::store::writer::Tables::ALL));
+    h.press("1");
+    let screen = h.screen();
+    let row = |name: &str| screen.lines().find(|l| l.contains(name)).unwrap_or_default().to_string();
+    assert!(row("acme").contains("ISOLATED↻"), "{screen}");
+    assert!(row("globex").contains("ISOLATED") && !row("globex").contains('↻'), "{screen}");
+    h.press("enter");
+    let detail = h.screen();
+    // The selected row is acme's: its detail says when and what.
+    assert!(
+        detail.contains("re-isolated  2026-11-26T12:00:01.000Z — re-isolated after restart of acme-web"),
+        "{detail}"
+    );
+}
