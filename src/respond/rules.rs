@@ -204,6 +204,8 @@ impl Rules {
         if std::mem::take(&mut self.stopped) && !self.status(Health::Ok, "acting", self.acting()).await {
             return false;
         }
+        // Forget what is past its time, so the map holds at most ten minutes of bans.
+        self.banned.retain(|_, at| now.duration_since(*at) < ONCE_PER);
         self.banned.insert(key, now);
         if rule.dry_run {
             let message = format!("would ban {text} in {} (dry run) for alert {}", rule.jail, alert.id);

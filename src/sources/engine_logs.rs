@@ -247,9 +247,9 @@ async fn flush(writer: &StoreWriter, f: &Followed, source: &str, lines: &Lines, 
     writer.send(Write::Cursored(batch)).await.is_ok()
 }
 
-/// The followers running now, by container id.
+/// The followers running now, by container id, with their rows' names.
 struct Followers {
-    running: HashMap<String, (JoinHandle<()>, Arc<Notify>)>,
+    running: HashMap<String, (JoinHandle<()>, Arc<Notify>, String)>,
 }
 
 impl Followers {
@@ -270,7 +270,7 @@ impl Followers {
                     .await;
             }
         };
-        if let Some((task, started)) = self.running.get(&f.id) {
+        if let Some((task, started, _)) = self.running.get(&f.id) {
             if !task.is_finished() {
                 started.notify_one();
                 return true;
@@ -278,13 +278,14 @@ impl Followers {
         }
         let started = Arc::new(Notify::new());
         let task = tokio::spawn(follow(docker.clone(), writer.clone(), f.clone(), started.clone()));
-        self.running.insert(f.id, (task, started));
+        let source = f.source();
+        self.running.insert(f.id, (task, started, source));
         true
     }
 
     /// Stops following a removed container and says so on its row.
     async fn removed(&mut self, writer: &StoreWriter, id: &str, name: &str) -> bool {
-        if let Some((task, _)) = self.running.remove(id) {
+        if let Some((task, _, _)) = self.running.remove(id) {
             // Its stream ended when it stopped, and what it read is stored.
             task.abort();
             let detail = "the container was removed; what it logged until then is stored".to_string();
@@ -294,9 +295,22 @@ impl Followers {
     }
 
     fn stop_all(&mut self) {
-        for (_, (task, _)) in self.running.drain() {
+        for (_, (task, _, _)) in self.running.drain() {
             task.abort();
         }
+    }
+
+    /// Stops every follower when the engine is lost, and says so on their rows.
+    async fn lost(&mut self, writer: &StoreWriter) -> bool {
+        let sources: Vec<String> = self.running.values().map(|(_, _, source)| source.clone()).collect();
+        self.stop_all();
+        let detail = "lost the Docker engine; its lines are read on from where they stopped when it is back";
+        for source in sources {
+            if !super::report_as(writer, &source, Health::Down, "engine lost".into(), detail.into()).await {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -371,7 +385,9 @@ pub async fn run(writer: StoreWriter, docker_config: DockerConfig, config: Engin
                 return;
             }
         }
-        followers.stop_all();
+        if !followers.lost(&writer).await {
+            return;
+        }
         tokio::time::sleep(backoff).await;
     }
 }

@@ -224,6 +224,8 @@ echo "203.0.113.50 - - [05/Dec/2026:10:00:$i +0000] \"POST /login HTTP/1.1\" 401
 exec sleep 3600"#;
     let web = crate::engine_logs::logging_container(&lab, "web", "acme", "combined", script);
     f2b.wait_banned(FINITE, "203.0.113.50");
+    // Fail2Ban lists the ban a moment before the audit row that follows its confirmation.
+    until("the ban audited", || !audit(&db).is_empty());
     let rows = audit(&db);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!((rows[0].0.as_str(), rows[0].2.as_str()), ("rampart (rule ban-brute-force)", "ok"));
