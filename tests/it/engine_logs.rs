@@ -236,3 +236,47 @@ exec sleep 3600"#;
     assert_eq!(summary, "not followed");
     assert_eq!(detail, format!("label {}=xml says no format rampart reads: use combined or json", access_label(&lab)));
 }
+
+#[test]
+fn a_lost_engine_is_said_on_each_row_and_reading_goes_on_where_it_stopped() {
+    use crate::docker::EngineProxy;
+    let lab = Lab::new(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let sock = dir.path().join("engine.sock");
+    let docker =
+        rampart::config::DockerConfig { host: Some(format!("unix://{}", sock.display())), ..lab.config.clone() };
+    let web = logging_container(&lab, "web", "acme", "combined", BOOT_SCRIPT);
+    let _runtime = lab.runtime.enter();
+    let mut proxy = EngineProxy::start(&sock);
+    let conn = store::open(&db, Access::ReadWrite).unwrap();
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    let task = lab.runtime.spawn(rampart::sources::engine_logs::run(writer, docker, config(&lab)));
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    let source = format!("engine:{web}");
+    let state = || -> String {
+        reader
+            .query_row("SELECT ifnull(summary, state) FROM source_status WHERE source = ?", [&source], |r| r.get(0))
+            .unwrap_or_default()
+    };
+    let rows = || count(&reader, "SELECT count(*) FROM access_events");
+    let until = |what: &str, done: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(60), "never got there: {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    until("the first boot's lines", &|| rows() == 3 && state() == "following");
+    lab.runtime.block_on(proxy.stop());
+    until("the row says the engine is lost", &|| state() == "engine lost");
+    // The container restarts while the engine cannot be reached from rampart.
+    restart(&lab, &web);
+    let _proxy = EngineProxy::start(&sock);
+    until("the second boot's lines", &|| rows() >= 6 && state() == "following");
+    task.abort();
+    let _ = lab.runtime.block_on(task);
+    thread.join().unwrap();
+    let once: i64 = count(&reader, "SELECT count(DISTINCT path) FROM access_events");
+    assert_eq!((rows(), once), (6, 6), "every line once");
+}
