@@ -67,7 +67,7 @@ pub fn spawn_sources(
     ));
     tasks.spawn(crate::sources::cloudwatch_publish::run(writer.clone(), config.cloudwatch_publish.clone()));
     let config_arc = std::sync::Arc::new(config.clone());
-    tasks.spawn(crate::sources::integrity::run(writer.clone(), config_arc, db.to_owned()));
+    tasks.spawn(crate::sources::integrity::run(writer.clone(), config_arc.clone(), db.to_owned()));
     use crate::sources::logfile::{self, Format, LogFile};
     for entry in &config.access_log {
         let format = match entry.tenant_rule() {
@@ -89,6 +89,9 @@ pub fn spawn_sources(
     for path in &config.falco.files {
         tasks.spawn(logfile::run(writer.clone(), LogFile { path: path.clone(), format: Format::Falco }));
     }
+    tasks.spawn(crate::sources::engine_logs::run(writer.clone(), config.docker.clone(), config.engine_logs.clone()));
+    tasks.spawn(crate::respond::reisolate::run(writer.clone(), config.docker.clone()));
+    tasks.spawn(crate::respond::rules::run(writer.clone(), config_arc.clone(), db.to_owned()));
     let (writer, docker, tenants) = (writer.clone(), config.docker.clone(), config.tenants.clone());
     tasks.spawn(async move {
         for name in tenants {
@@ -147,6 +150,20 @@ pub fn planned(config: &crate::config::Config) -> Vec<Planned> {
         planned.push(one(format!("falco:{}", file_name(path))));
     }
     planned.push(one(names::DOCKER.to_string()));
+    planned.push(one(crate::respond::reisolate::SOURCE.to_string()));
+    if !config.respond.is_empty() {
+        planned.push(one(crate::respond::rules::SOURCE.to_string()));
+    }
+    if config.engine_logs.enabled {
+        planned.push(Planned {
+            label: format!(
+                "{}* (each container labelled {}=combined|json)",
+                crate::sources::engine_logs::PREFIX,
+                config.engine_logs.label
+            ),
+            names: vec![Expected::Prefix(crate::sources::engine_logs::PREFIX.to_string())],
+        });
+    }
     planned
 }
 

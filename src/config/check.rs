@@ -109,6 +109,7 @@ impl Errors<'_> {
 pub fn check(config: &Config, origin: &str, text: &str) -> Vec<ConfigError> {
     let mut e = Errors { origin, lines: Lines::new(text), found: Vec::new() };
     docker(&mut e, config);
+    engine_logs(&mut e, config);
     falco(&mut e, config);
     for (i, log) in config.access_log.iter().enumerate() {
         access_log(&mut e, i, log);
@@ -117,6 +118,7 @@ pub fn check(config: &Config, origin: &str, text: &str) -> Vec<ConfigError> {
         integrity(&mut e, i, target);
     }
     detect(&mut e, config);
+    respond(&mut e, config);
     for (i, group) in config.cloudwatch.iter().enumerate() {
         cloudwatch(&mut e, i, group);
     }
@@ -171,6 +173,27 @@ fn docker(e: &mut Errors<'_>, config: &Config) {
                 ),
             );
         }
+    }
+}
+
+fn engine_logs(e: &mut Errors<'_>, config: &Config) {
+    let label = config.engine_logs.label.trim();
+    let at = [Step::Key("engine_logs"), Step::Key("label")];
+    if label.is_empty() {
+        e.add(
+            &at,
+            "[engine_logs] label is empty; name the container label that marks an access log on standard \
+             output [default: rampart.access]"
+                .into(),
+        );
+    } else if label == config.docker.label.trim() {
+        e.add(
+            &at,
+            format!(
+                "[engine_logs] label = \"{label}\" is the tenant label ([docker] label); the access label says the \
+                 format (combined or json), so it must be another [default: rampart.access]"
+            ),
+        );
     }
 }
 
@@ -336,6 +359,66 @@ fn detect(e: &mut Errors<'_>, config: &Config) {
                 format!("[detect.{name}] window_seconds = {} is not a window; give 1 or more", rule.window_seconds),
             );
         }
+    }
+}
+
+fn respond(e: &mut Errors<'_>, config: &Config) {
+    for (i, rule) in config.respond.iter().enumerate() {
+        let key = |k| [Step::Key("respond"), Step::At(i), Step::Key(k)];
+        let name = rule.name.trim();
+        if name.is_empty() {
+            e.add(
+                &key("name"),
+                "[[respond]] name is empty; name the rule (the audit log gives it as the actor)".into(),
+            );
+        } else if config.respond[..i].iter().any(|r| r.name.trim() == name) {
+            e.add(
+                &key("name"),
+                format!("[[respond]] {name}: another rule has this name; each says who acted in the audit log"),
+            );
+        }
+        if rule.rule.is_none() && rule.priority.is_none() {
+            e.add(
+                &[Step::Key("respond"), Step::At(i)],
+                format!(
+                    "[[respond]] {name}: give rule (an alert rule's name), priority (the lowest priority that \
+                     acts), or both"
+                ),
+            );
+        }
+        if let Some(p) = rule.priority.as_deref().filter(|p| p.parse::<crate::store::alerts::Priority>().is_err()) {
+            e.add(
+                &key("priority"),
+                format!(
+                    "[[respond]] {name}: priority = \"{p}\" is not a Falco priority; use emergency, alert, critical, \
+                     error, warning, notice, informational or debug"
+                ),
+            );
+        }
+        if rule.jail.trim().is_empty() {
+            e.add(&key("jail"), format!("[[respond]] {name}: jail is empty; name the Fail2Ban jail to ban in"));
+        }
+        if let Some(Err(why)) = rule.ban_for.as_deref().map(parse_duration) {
+            e.add(&key("ban_for"), format!("[[respond]] {name}: ban_for: {why}"));
+        }
+    }
+    let guard = &config.guardrails;
+    for (i, allowed) in guard.allow.iter().enumerate() {
+        if crate::detect::network(allowed).is_none() {
+            e.add(
+                &[Step::Key("guardrails"), Step::Key("allow"), Step::At(i)],
+                format!(
+                    "[guardrails] allow: \"{allowed}\" is not a network like 192.0.2.0/24, 2001:db8::/32 or one \
+                     address"
+                ),
+            );
+        }
+    }
+    if guard.max_per_minute == 0 {
+        e.add(
+            &[Step::Key("guardrails"), Step::Key("max_per_minute")],
+            "[guardrails] max_per_minute = 0 would stop every automatic action; give 1 or more [default: 10]".into(),
+        );
     }
 }
 

@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod cloudwatch;
+pub mod engine_logs;
 pub mod keymap;
+pub mod respond;
 pub mod theme;
 
 use std::path::{Path, PathBuf};
@@ -97,6 +99,15 @@ pub struct Config {
     /// Who besides root may ask the collector for which action.
     #[serde(default)]
     pub operators: crate::control::policy::Operators,
+    /// Tenants' containers whose standard output is their access log, read from the engine.
+    #[serde(default)]
+    pub engine_logs: engine_logs::EngineLogsConfig,
+    /// Alerts that ban their source address without a key pressed.
+    #[serde(default)]
+    pub respond: Vec<respond::RespondRule>,
+    /// What no automatic action may do.
+    #[serde(default)]
+    pub guardrails: respond::Guardrails,
 }
 
 /// `[control]`: the socket through which consoles of users other than root ask the collector to act.

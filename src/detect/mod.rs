@@ -97,7 +97,7 @@ pub fn network(text: &str) -> Option<(std::net::IpAddr, u8)> {
 }
 
 /// Whether `ip` lies in the network `(base, prefix)`.
-fn within(ip: std::net::IpAddr, (base, prefix): (std::net::IpAddr, u8)) -> bool {
+pub fn within(ip: std::net::IpAddr, (base, prefix): (std::net::IpAddr, u8)) -> bool {
     use std::net::IpAddr::{V4, V6};
     let (a, b, bits) = match (ip, base) {
         (V4(a), V4(b)) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(b)) << 96, prefix),

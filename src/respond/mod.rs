@@ -4,6 +4,8 @@ pub mod fail2ban;
 pub mod isolate;
 pub mod link;
 pub mod operator;
+pub mod reisolate;
+pub mod rules;
 
 use std::sync::Arc;
 

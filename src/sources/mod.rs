@@ -4,6 +4,8 @@ pub mod aws;
 pub mod cloudwatch;
 pub mod cloudwatch_publish;
 pub mod docker;
+pub mod engine_lines;
+pub mod engine_logs;
 pub mod fail2ban;
 pub mod falco_http;
 pub mod integrity;

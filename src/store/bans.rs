@@ -178,7 +178,7 @@ pub fn sync_fail2ban(
         }
         conn.execute(
             &format!(
-                "UPDATE bans SET unbanned_at = ?1, unbanned_by = 'fail2ban' WHERE source IN ('fail2ban', 'manual') \
+                "UPDATE bans SET unbanned_at = ?1, unbanned_by = 'fail2ban' WHERE source IN ('fail2ban', 'manual', 'rampart') \
                  AND {} AND NOT EXISTS (SELECT 1 FROM f2b_active a WHERE a.jail = bans.jail AND a.ip = bans.ip \
                  AND a.banned_at = bans.banned_at)",
                 ACTIVE.replace('?', "?1")
@@ -195,5 +195,6 @@ pub fn sync_fail2ban(
          WHERE id > ? AND tenant IS NULL",
         [before],
     )?;
-    Ok(())
+    // Bans a `[[respond]]` rule made are rampart's.
+    super::automatic::mark(conn)
 }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod alerts;
 pub mod audit;
+pub mod automatic;
 pub mod bans;
 pub mod counts;
 pub mod cursors;

@@ -403,6 +403,27 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     UPDATE integrity_targets SET key_fingerprint = NULL WHERE baselined_at IS NULL;
     "#,
+    // version 20: when an isolated tenant was isolated again by itself (a container of it restarted or
+    // a new one started), and what happened, for the tenant's row; and the bans `[[respond]]` rules
+    // made (or, dry, would have made), so the Bans pane tells rampart's from the others and the
+    // rate cap holds across restarts.
+    r#"
+    ALTER TABLE tenants ADD COLUMN reisolated_at INTEGER;
+    ALTER TABLE tenants ADD COLUMN reisolated TEXT;
+    CREATE TABLE automatic_bans (
+        id            INTEGER PRIMARY KEY,
+        ts            INTEGER NOT NULL,
+        jail          TEXT NOT NULL,
+        ip            TEXT NOT NULL,
+        rule          TEXT NOT NULL,
+        alert_id      INTEGER NOT NULL,
+        dry_run       INTEGER NOT NULL DEFAULT 0,
+        outcome       TEXT NOT NULL,
+        until         INTEGER,
+        lifted_at     INTEGER
+    );
+    CREATE INDEX automatic_bans_by_ip ON automatic_bans(ip, jail);
+    "#,
 ];
 
 /// The newest schema version this build understands.

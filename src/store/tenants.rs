@@ -36,6 +36,10 @@ pub struct TenantRow {
     pub risky: i64,
     /// `[{"name", "image", "state", "networks": [...], "posture": {...}}]`, for the detail view.
     pub containers_json: String,
+    /// When the isolation in force was applied again by itself (a container restarted or a new
+    /// one started), and what happened then; `None` when it never was.
+    pub reisolated_at: Option<i64>,
+    pub reisolated: Option<String>,
 }
 
 /// A container as discovered (or simulated); networks are `[{"name":…,"ip":…,"aliases":[…]}]`.
@@ -87,7 +91,9 @@ pub const SELECT: &str = "SELECT t.id, t.name, t.status, t.isolated_at, t.isolat
         OR json_extract(c.posture_json, '$.host_network') = 1 OR json_extract(c.posture_json, '$.host_pid') = 1)), \
      (SELECT json_group_array(json_object('name', c.name, 'image', c.image, 'state', c.state, \
         'networks', json(c.networks_json), 'posture', json(c.posture_json))) \
-        FROM (SELECT * FROM containers WHERE tenant = t.name ORDER BY name LIMIT 200) c) \
+        FROM (SELECT * FROM containers WHERE tenant = t.name ORDER BY name LIMIT 200) c), \
+     CASE WHEN t.status <> 'active' AND t.reisolated_at >= ifnull(t.isolated_at, 0) THEN t.reisolated_at END, \
+     CASE WHEN t.status <> 'active' AND t.reisolated_at >= ifnull(t.isolated_at, 0) THEN t.reisolated END \
      FROM tenants t";
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
@@ -109,6 +115,8 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
         on_default_bridge: r.get(14)?,
         risky: r.get(15)?,
         containers_json: r.get(16)?,
+        reisolated_at: r.get(17)?,
+        reisolated: r.get(18)?,
     })
 }
 
@@ -194,6 +202,26 @@ pub fn containers_of(conn: &Connection, tenant: &str) -> rusqlite::Result<Vec<Co
         })
     })?;
     rows.collect()
+}
+
+/// Whether `name` is isolated, wholly or in part.
+pub fn is_isolated(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM tenants WHERE name = ? AND status <> ?)")?
+        .query_row(params![name, status::ACTIVE], |r| r.get(0))
+}
+
+/// Every tenant isolated wholly or in part.
+pub fn isolated(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM tenants WHERE status <> ? ORDER BY name")?;
+    let rows = stmt.query_map([status::ACTIVE], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Notes that the isolation in force was applied again by itself, and what happened.
+pub fn note_reisolated(conn: &Connection, name: &str, what: &str, at: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tenants SET reisolated_at = ?, reisolated = ? WHERE name = ?")?
+        .execute(params![at, what, name])?;
+    Ok(())
 }
 
 /// Records an isolation status change; `by` and `reason` are cleared when the tenant is active again.

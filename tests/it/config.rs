@@ -159,7 +159,7 @@ fn config_file_errors() {
     let e = Config::load(Path::new(&path)).unwrap_err().to_string().replace(&path, "FILE");
     assert_eq!(
         e,
-        "FILE, line 2: unknown field `keymapp`, expected one of `theme`, `keymap`, `read_only`, `tenants`, `docker`, `fail2ban`, `access_log`, `falco`, `detect`, `integrity`, `cloudwatch`, `cloudwatch_publish`, `control`, `operators`"
+        "FILE, line 2: unknown field `keymapp`, expected one of `theme`, `keymap`, `read_only`, `tenants`, `docker`, `fail2ban`, `access_log`, `falco`, `detect`, `integrity`, `cloudwatch`, `cloudwatch_publish`, `control`, `operators`, `engine_logs`, `respond`, `guardrails`"
     );
     assert_eq!(Config::load(Path::new("/nonexistent/config.toml")).unwrap(), Config::default(), "absent is fine");
 }
@@ -440,5 +440,60 @@ fn control_and_operators_errors() {
         e,
         "FILE, line 2: unknown field `restart`, expected one of `isolate`, `restore`, `unban`, `ban`, `acknowledge`, \
          `verify`"
+    );
+}
+
+#[test]
+fn a_respond_rule_that_matches_nothing() {
+    assert_eq!(
+        config_error("config_respond_without_match.toml"),
+        "FILE, line 1: [[respond]] ban-all: give rule (an alert rule's name), priority (the lowest priority that \
+         acts), or both"
+    );
+}
+
+#[test]
+fn a_respond_rule_whose_priority_is_none() {
+    assert_eq!(
+        config_error("config_respond_bad_priority.toml"),
+        "FILE, line 4: [[respond]] ban-critical: priority = \"severe\" is not a Falco priority; use emergency, \
+         alert, critical, error, warning, notice, informational or debug"
+    );
+}
+
+#[test]
+fn guardrails_that_allow_no_network_and_no_action() {
+    let path = fixture("config_guardrails.toml");
+    let errors: Vec<String> = Config::load_checked(Path::new(&path))
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string().replace(&path, "FILE"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "FILE, line 2: [guardrails] allow: \"office\" is not a network like 192.0.2.0/24, 2001:db8::/32 or one \
+             address",
+            "FILE, line 3: [guardrails] max_per_minute = 0 would stop every automatic action; give 1 or more \
+             [default: 10]",
+        ]
+    );
+}
+
+#[test]
+fn an_access_label_that_is_the_tenant_label() {
+    assert_eq!(
+        config_error("config_engine_logs_tenant_label.toml"),
+        "FILE, line 2: [engine_logs] label = \"rampart.tenant\" is the tenant label ([docker] label); the access \
+         label says the format (combined or json), so it must be another [default: rampart.access]"
+    );
+}
+
+#[test]
+fn a_respond_rule_whose_ban_lasts_no_time_one_can_read() {
+    assert_eq!(
+        config_error("config_respond_bad_ban_for.toml"),
+        "FILE, line 5: [[respond]] ban-brute-force: ban_for: 'a while' is not a duration like 500ms, 90s, 15m, 2h \
+         or 1d"
     );
 }

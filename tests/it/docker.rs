@@ -882,13 +882,13 @@ fn a_network_shared_across_tenants_is_flagged_as_a_lateral_path() {
 
 /// A Unix-socket proxy in front of the real engine, that can be stopped and started again, so the
 /// daemon "goes away" and "comes back" without touching the machine's dockerd.
-struct EngineProxy {
+pub(crate) struct EngineProxy {
     path: PathBuf,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl EngineProxy {
-    fn start(path: &Path) -> EngineProxy {
+    pub(crate) fn start(path: &Path) -> EngineProxy {
         let _ = std::fs::remove_file(path);
         let listener = tokio::net::UnixListener::bind(path).unwrap();
         let task = tokio::spawn(async move {
@@ -905,7 +905,7 @@ impl EngineProxy {
     }
 
     /// Stops listening and cuts every open connection (the events stream among them).
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = task.await;

@@ -32,6 +32,8 @@ mod cloudwatch_publish;
 #[cfg(feature = "real-components")]
 mod docker;
 #[cfg(feature = "real-components")]
+mod engine_logs;
+#[cfg(feature = "real-components")]
 mod fail2ban;
 #[cfg(feature = "real-components")]
 mod integrity;
@@ -39,5 +41,9 @@ mod integrity;
 mod package;
 #[cfg(feature = "real-components")]
 mod privilege;
+#[cfg(feature = "real-components")]
+mod reisolate;
+#[cfg(feature = "real-components")]
+mod respond_rules;
 #[cfg(feature = "real-components")]
 mod terminal;

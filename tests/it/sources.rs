@@ -373,9 +373,10 @@ fn collect_names_its_sources_retires_removed_ones_and_says_outages_and_recoverie
     assert_eq!(
         first,
         format!(
-            "rampart collect: collecting into {} with 5 sources: fail2ban, cloudwatch:/ecs/prod/* (every group \
-             under the prefix), integrity, access:acme.log, docker; and the detection rules and the filter \
-             indexer; logging to {}; stop with SIGTERM or Ctrl-C",
+            "rampart collect: collecting into {} with 7 sources: fail2ban, cloudwatch:/ecs/prod/* (every group \
+             under the prefix), integrity, access:acme.log, docker, re-isolation, engine:* (each container \
+             labelled rampart.access=combined|json); and the detection rules and the filter indexer; logging \
+             to {}; stop with SIGTERM or Ctrl-C",
             db.display(),
             log_file.display()
         )

@@ -22,6 +22,8 @@ pub fn cells<'a>(t: &'a TenantRow, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     let (state, state_style) = match t.status.as_str() {
         status::ACTIVE if t.containers == 0 => ("no ctrs", theme.muted),
         status::ACTIVE => ("active", theme.ok),
+        // Isolated again by itself since (a container restarted or a new one started).
+        status::ISOLATED if t.reisolated_at.is_some() => ("ISOLATED↻", theme.error),
         status::ISOLATED => ("ISOLATED", theme.error),
         status::PARTIAL => ("PARTIAL", theme.warning),
         _ => ("?", theme.warning),

@@ -18,12 +18,19 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let opt_time = |v: Option<i64>| v.map_or_else(|| "—".into(), format::timestamp);
     match row {
-        Row::Tenant(t) => vec![
+        Row::Tenant(t) => [
             ("tenant", t.name.clone()),
             ("status", t.status.clone()),
             ("isolated at", opt_time(t.isolated_at)),
             ("isolated by", opt(&t.isolated_by)),
             ("reason", opt(&t.reason)),
+            (
+                "re-isolated",
+                match (t.reisolated_at, &t.reisolated) {
+                    (Some(at), Some(what)) => format!("{} — {what}", format::timestamp(at)),
+                    _ => String::new(),
+                },
+            ),
             ("containers", format!("{} running of {}", t.running, t.containers)),
             ("networks", if t.networks.is_empty() { "—".into() } else { t.networks.replace(',', ", ") }),
             ("alerts, last hour", t.alerts_1h.to_string()),
@@ -31,7 +38,11 @@ pub fn fields(row: &Row) -> Vec<(&'static str, String)> {
             ("integrity drift", t.drift.map_or_else(|| "never verified".into(), |d| format!("{d} files"))),
             ("segmentation", segmentation(t)),
             ("containers", containers(&t.containers_json)),
-        ],
+        ]
+        .into_iter()
+        // Said only where the isolation was applied again by itself.
+        .filter(|(name, value)| *name != "re-isolated" || !value.is_empty())
+        .collect(),
         Row::Alert(a) => vec![
             ("id", a.id.to_string()),
             ("time", format::timestamp(a.ts)),
