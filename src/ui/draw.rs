@@ -190,6 +190,10 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         }
         return;
     }
+    if !state.pending_keys.is_empty() {
+        frame.render_widget(Paragraph::new(pending(state, area.width)).style(theme.footer), area);
+        return;
+    }
     if let Some(flash) = &state.flash {
         let style = match flash.level {
             Level::Info => theme.footer,
@@ -200,10 +204,6 @@ fn footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
         let text = format!(" {}", sanitize::clean(&flash.text, 400));
         let line = panes::fit(Span::styled(text, style), area.width);
         frame.render_widget(Paragraph::new(line).style(theme.footer), area);
-        return;
-    }
-    if !state.pending_keys.is_empty() {
-        frame.render_widget(Paragraph::new(pending(state, area.width)).style(theme.footer), area);
         return;
     }
     frame.render_widget(Paragraph::new(hints(state, area.width)).style(theme.footer), area);

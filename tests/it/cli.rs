@@ -6,8 +6,9 @@ use std::process::{Command, Output};
 
 use crate::support::BIN;
 
+/// rampart in its own home ([`crate::support::rampart`]), run to its end.
 fn rampart(args: &[&str], home: &std::path::Path) -> Output {
-    crate::support::rampart().args(args).home(home).output().unwrap()
+    homed(args, home).output().unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -397,19 +398,14 @@ fn into_closed_pipe(args: &[&str], home: &std::path::Path) -> Output {
     // (closed after the start, the pipe's buffer could take a short listing whole).
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    plain(args, home).stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap()
+    homed(args, home).stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap()
 }
 
-/// rampart in its own home, without RUST_BACKTRACE (which asks for the full report of every error).
-fn plain(args: &[&str], home: &std::path::Path) -> Command {
+/// rampart in its own home, not started yet.
+fn homed(args: &[&str], home: &std::path::Path) -> Command {
     let mut command = crate::support::rampart();
     command.args(args).home(home);
     command
-}
-
-/// [`plain`], run to its end.
-fn rampart_plain(args: &[&str], home: &std::path::Path) -> Output {
-    plain(args, home).output().unwrap()
 }
 
 #[cfg(feature = "real-components")]
@@ -454,7 +450,7 @@ fn every_listing_ends_quietly_when_its_reader_goes_away() {
     ];
     for args in listings {
         // Read to the end, the command prints something…
-        let whole = rampart_plain(args, home.path());
+        let whole = rampart(args, home.path());
         assert!(whole.status.success() && !whole.stdout.is_empty(), "{args:?}: {}", text(&whole));
         // …and with its reader gone it ends without a word, status 0 (the reader took what it wanted).
         let cut = into_closed_pipe(args, home.path());
@@ -505,13 +501,13 @@ fn a_users_mistakes_each_read_as_one_line_with_their_exit_code() {
         ),
     ];
     for (args, code, line) in mistakes {
-        let out = rampart_plain(args, home.path());
+        let out = rampart(args, home.path());
         assert_eq!(String::from_utf8_lossy(&out.stderr), format!("{line}\n"), "{args:?}");
         assert_eq!(out.status.code(), Some(code), "{args:?}");
     }
     assert!(!home.path().join("typo").exists(), "a mistyped --db leaves no folder or log behind");
     // Asked for (-v), the full report with its chain is still there.
-    let out = rampart_plain(&["-v", "alerts", "list", "--db", db, "--since", "banana"], home.path());
+    let out = rampart(&["-v", "alerts", "list", "--db", db, "--since", "banana"], home.path());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.starts_with("Error: ") && said.contains("0: 'banana' is not a time"), "{said}");
     assert_eq!(out.status.code(), Some(2));
@@ -527,9 +523,9 @@ fn the_address_column_is_as_wide_as_the_widest_address_printed() {
     std::fs::write(&log, lines).unwrap();
     let db = home.path().join("s.db");
     let db = db.to_str().unwrap();
-    let out = rampart_plain(&["ingest", "access", "--db", db, "--tenant", "acme", log.to_str().unwrap()], home.path());
+    let out = rampart(&["ingest", "access", "--db", db, "--tenant", "acme", log.to_str().unwrap()], home.path());
     assert!(out.status.success(), "{}", text(&out));
-    let out = rampart_plain(&["access", "list", "--db", db], home.path());
+    let out = rampart(&["access", "list", "--db", db], home.path());
     let listed = String::from_utf8_lossy(&out.stdout);
     assert_eq!(listed.lines().count(), 21, "{listed}");
     for line in listed.lines() {
@@ -542,8 +538,8 @@ fn the_address_column_is_as_wide_as_the_widest_address_printed() {
         "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe - - [26/Nov/2026:11:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"curl\"\n",
     )
     .unwrap();
-    rampart_plain(&["ingest", "access", "--db", db, "--tenant", "acme", log.to_str().unwrap()], home.path());
-    let out = rampart_plain(&["access", "list", "--db", db], home.path());
+    rampart(&["ingest", "access", "--db", db, "--tenant", "acme", log.to_str().unwrap()], home.path());
+    let out = rampart(&["access", "list", "--db", db], home.path());
     let listed = String::from_utf8_lossy(&out.stdout);
     let method_at: Vec<usize> = listed
         .lines()
@@ -599,11 +595,11 @@ fn text_and_json_listings_show_c1_controls_and_bidi_overrides_inert() {
     }
     let db = db.to_str().unwrap();
     for pane in ["access", "alerts"] {
-        let out = rampart_plain(&[pane, "list", "--db", db], home.path());
+        let out = rampart(&[pane, "list", "--db", db], home.path());
         let listed = String::from_utf8_lossy(&out.stdout);
         assert!(!listed.contains('\u{9b}') && !listed.contains('\u{202E}'), "{pane}: {listed:?}");
         assert!(listed.contains("<U+009B>") && listed.contains("<U+202E>"), "{pane}: {listed}");
-        let out = rampart_plain(&[pane, "list", "--db", db, "--json"], home.path());
+        let out = rampart(&[pane, "list", "--db", db, "--json"], home.path());
         let json = String::from_utf8_lossy(&out.stdout);
         assert!(!json.contains('\u{9b}') && !json.contains('\u{202E}'), "{pane}: {json:?}");
         assert!(json.contains("\\u009b") && json.contains("\\u202e"), "{pane}: {json}");
@@ -623,7 +619,7 @@ fn a_tenant_name_given_to_ingest_must_be_a_name() {
         .unwrap();
     let db = home.path().join("s.db");
     let long = "a".repeat(5000);
-    let out = rampart_plain(
+    let out = rampart(
         &["ingest", "access", "--db", db.to_str().unwrap(), "--tenant", &long, log.to_str().unwrap()],
         home.path(),
     );
@@ -654,7 +650,7 @@ fn read_only_refuses_integrity_changes_with_exit_2_naming_why() {
         ),
     ];
     for (args, said) in cases {
-        let out = rampart_plain(args, home.path());
+        let out = rampart(args, home.path());
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
         assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), said, "{args:?}");
     }
@@ -866,10 +862,10 @@ fn on_a_terminal_a_table_is_cut_to_its_width_never_wrapped() {
         .collect();
     std::fs::write(&log, lines).unwrap();
     let db = t.dir.path().join("s.db");
-    let out = rampart_plain(&["ingest", "access", "--db", db.to_str().unwrap(), log.to_str().unwrap()], t.dir.path());
+    let out = rampart(&["ingest", "access", "--db", db.to_str().unwrap(), log.to_str().unwrap()], t.dir.path());
     assert!(out.status.success(), "{}", text(&out));
     // Piped, a line is whole (for grep and scripts)…
-    let out = rampart_plain(&["access", "list", "--db", db.to_str().unwrap()], t.dir.path());
+    let out = rampart(&["access", "list", "--db", db.to_str().unwrap()], t.dir.path());
     assert!(String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().ends_with(agent));
     // …on a 100-column terminal it is cut to 100 columns with `…`.
     t.type_text(&format!("{BIN} access list --db {}; echo END-OF-$((1+1))", db.display()));
