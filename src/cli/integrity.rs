@@ -313,7 +313,10 @@ fn verify(db: &Path, config: &Config, name: &str, json: bool, read_only: bool) -
     };
     let v = integrity::verify(&spec, integrity::walk::cores());
     if not_recorded.is_none() {
-        record(&conn, name, &v)?;
+        // An operator's verification, audited as the `v` key's is.
+        let request = Request::Verify { target: name.to_string() };
+        transaction(&conn, |conn| Ok(respond::store_verification(conn, &Operator::current(), &request, name, &v)?))
+            .wrap_err("cannot record the verification")?;
     }
     if json {
         let mut out = verification_json(&spec, &v);

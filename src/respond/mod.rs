@@ -191,7 +191,6 @@ async fn verify_live(
     request: &Request,
     target: &str,
 ) -> Result<Outcome, crate::store::writer::WriterGone> {
-    use crate::integrity::Verdict;
     use crate::sources::integrity as schedule;
     let name = target.to_string();
     let found = writer.call(move |conn| (schedule::resolve(conn, &config, &name), Tables::NONE)).await?;
@@ -210,25 +209,40 @@ async fn verify_live(
         }
     };
     let v = schedule::verify_off_thread(spec).await;
-    let took = (v.finished_ms - v.started_ms) as f64 / 1000.0;
-    let ok = matches!(v.verdict, Verdict::Clean | Verdict::Drift);
-    let message = format!("{name}: {} ({took:.1} s)", v.summary());
-    let (run, changes) = v.to_run(&name);
     writer
         .call(move |conn| {
-            let stored = integrity::insert_run(conn, &run, &changes);
-            let detail = serde_json::json!({
-                "backend": "integrity", "checked": run.checked, "changed": run.modified, "added": run.added,
-                "removed": run.removed, "unreadable": run.unreadable, "signature_ok": run.signature_ok,
-            });
-            let outcome = match (stored, record(conn, &operator, &request, ok, &message, detail)) {
-                (Ok(_), Ok(())) if ok => Outcome::done(message),
-                (Ok(_), Ok(())) => Outcome::failed(message),
-                (Err(e), _) | (_, Err(e)) => Outcome::failed(format!("{message} — but the store refused it: {e}")),
+            let outcome = match store_verification(conn, &operator, &request, &name, &v) {
+                Ok((true, message)) => Outcome::done(message),
+                Ok((false, message)) => Outcome::failed(message),
+                Err(e) => Outcome::failed(format!("{name}: {} — but the store refused it: {e}", v.summary())),
             };
             (outcome, Tables::INTEGRITY | Tables::AUDIT)
         })
         .await
+}
+
+/// Stores an operator's verification of `name` — the run, its changes and the audit row — in the
+/// caller's transaction: the `v` key and `rampart integrity verify` alike. Whether the tree was
+/// found clean or drifted (rather than unverifiable), and the message.
+pub fn store_verification(
+    conn: &Connection,
+    operator: &Operator,
+    request: &Request,
+    name: &str,
+    v: &crate::integrity::Verification,
+) -> rusqlite::Result<(bool, String)> {
+    use crate::integrity::Verdict;
+    let took = (v.finished_ms - v.started_ms) as f64 / 1000.0;
+    let ok = matches!(v.verdict, Verdict::Clean | Verdict::Drift);
+    let message = format!("{name}: {} ({took:.1} s)", v.summary());
+    let (run, changes) = v.to_run(name);
+    integrity::insert_run(conn, &run, &changes)?;
+    let detail = serde_json::json!({
+        "backend": "integrity", "checked": run.checked, "changed": run.modified, "added": run.added,
+        "removed": run.removed, "unreadable": run.unreadable, "signature_ok": run.signature_ok,
+    });
+    record(conn, operator, request, ok, &message, detail)?;
+    Ok((ok, message))
 }
 
 /// Isolates or restores on `engine` (connected, or why not) and records it: the tenant's status
