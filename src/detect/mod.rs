@@ -620,7 +620,7 @@ impl Detector {
         let posted = e.method == "POST" && (200..400).contains(&e.status);
         let to_login = (failure_status || posted) && self.logins.is_login(e.path);
         let failed = to_login && failure_status;
-        if to_login && posted {
+        if to_login && posted && !failed {
             self.wait_for_next(id, e);
         }
         let not_found = e.status == 404;
@@ -1429,6 +1429,45 @@ mod tests {
         assert!(within("::ffff:192.0.2.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
         assert!(!within("192.0.3.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
         assert!(within("8.8.8.8".parse().unwrap(), network("0.0.0.0/0").unwrap()));
+    }
+
+    #[test]
+    fn known_probes_are_never_counted_and_hide_no_attack_unless_their_network_vouches() {
+        let rules: Rules = toml::from_str(
+            "[[known_probe]]\nname = \"our scanner\"\nnetwork = \"10.8.0.0/16\"\nuser_agent = \"AcmeScan\"\n\
+             [[known_probe]]\nname = \"health\"\npath = \"/healthz\"\nuser_agent = \"kube-probe/\"\n",
+        )
+        .unwrap();
+        let mut d = Detector::new(rules);
+        let agent = |mut e: AccessEvent, ua: &str| {
+            e.user_agent = ua.into();
+            e
+        };
+        // The company's scanner: attacks, missing paths, a scanner's name, from its network.
+        let scanner: Vec<_> = (0..50)
+            .map(|i| {
+                agent(
+                    event(i, i, "10.8.3.4", 404, &format!("/admin{i}.php?id=1%27%20OR%201%3D1--"), None),
+                    "AcmeScan nikto",
+                )
+            })
+            .collect();
+        assert_eq!(run_all(&mut d, &scanner), vec![]);
+        // A health checker's 404s every 10 s all day.
+        let health: Vec<_> = (0..8_640)
+            .map(|i| agent(event(100 + i, i * 10, "192.0.2.50", 404, "/healthz", None), "kube-probe/1.29"))
+            .collect();
+        assert_eq!(run_all(&mut d, &health), vec![]);
+        // Its name from another network, or its path and agent with an attack in the query.
+        let elsewhere = agent(event(9_000, 9_000, "203.0.113.70", 200, "/../../etc/passwd", None), "AcmeScan");
+        assert_eq!(run(&mut d, &[elsewhere]).len(), 1);
+        let hidden =
+            agent(event(9_001, 9_001, "203.0.113.71", 200, "/healthz?x=%3Cscript%3E", None), "kube-probe/1.29");
+        assert_eq!(run(&mut d, &[hidden])[0].alert.output, "203.0.113.71 sent an HTML tag that runs script to acme: /healthz?x=%3Cscript%3E (decoded: /healthz?x=<script>)");
+        // Without the probes, the same requests alert.
+        let mut plain = Detector::new(Rules::default());
+        assert_eq!(run(&mut plain, &scanner).len(), 2, "a web attack and a scan");
+        assert_eq!(run(&mut plain, &health[..30]).len(), 0, "one path asked for again and again is no scan");
     }
 
     #[test]
