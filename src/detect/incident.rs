@@ -41,6 +41,18 @@ impl Incident {
         }
     }
 
+    /// Event `id` at `ts` counted in it, the bucket at `level` after it; true when it had nothing
+    /// untold until now.
+    pub fn join(&mut self, id: i64, ts: i64, level: f64) -> bool {
+        self.count += 1;
+        self.last = self.last.max(ts);
+        self.level = level;
+        if self.linked + self.new.len() < LINKED_MOST {
+            self.new.push(id);
+        }
+        !std::mem::replace(&mut self.dirty, true)
+    }
+
     /// The newest event counted in it (ms).
     pub fn last(&self) -> i64 {
         self.last
@@ -100,15 +112,7 @@ pub fn count(
         close(slot, out);
     }
     match slot {
-        Some(open) => {
-            open.count += 1;
-            open.last = open.last.max(ts);
-            open.level = level;
-            if open.linked + open.new.len() < LINKED_MOST {
-                open.new.push(id);
-            }
-            !std::mem::replace(&mut open.dirty, true)
-        }
+        Some(open) => open.join(id, ts, level),
         None if rule.overflows(level) => {
             let d = raise();
             *slot = Some(Box::new(Incident::opened(&d, level)));
@@ -117,6 +121,12 @@ pub fn count(
         }
         None => false,
     }
+}
+
+/// Opens an incident in `slot` with the alert `d` (into `out`).
+pub fn raise(slot: &mut Option<Box<Incident>>, d: Detection, level: f64, out: &mut Vec<Detection>) {
+    *slot = Some(Box::new(Incident::opened(&d, level)));
+    out.push(d);
 }
 
 /// Closes the incident in `slot`, its last news to its alert into `out`.

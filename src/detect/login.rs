@@ -80,7 +80,7 @@ impl LoginPaths {
 
     /// Whether `target` (a path, with its query or not) is a login path.
     pub fn is_login(&mut self, target: &str) -> bool {
-        let path = target.split('?').next().unwrap_or(target);
+        let path = without_query(target);
         if path.len() > PATH_REMEMBERED_LEN {
             return self.set.is_match(path);
         }
@@ -145,19 +145,25 @@ pub fn told(pending: &Pending, ts: i64, to_login: bool, method: &str, status: i6
     }
 }
 
+/// `target` without its query.
+fn without_query(target: &str) -> &str {
+    memchr::memchr(b'?', target.as_bytes()).map_or(target, |q| &target[..q])
+}
+
 /// Whether a path is a page's static part (a style sheet, a script, an image, a font), which a
 /// browser asks for along with whatever page it shows: it tells nothing about a login.
 pub fn is_asset(target: &str) -> bool {
-    let path = target.split('?').next().unwrap_or(target).as_bytes();
-    let Some(dot) = path.iter().rposition(|b| *b == b'.' || *b == b'/').filter(|i| path[*i] == b'.') else {
+    let path = without_query(target).as_bytes();
+    let tail = &path[path.len().saturating_sub(6)..];
+    let Some(dot) = tail.iter().rposition(|b| *b == b'.') else {
         return false;
     };
-    let ext = &path[dot + 1..];
+    let ext = &tail[dot + 1..];
     const ASSETS: &[&[u8]] = &[
         b"css", b"js", b"mjs", b"map", b"png", b"jpg", b"jpeg", b"gif", b"svg", b"ico", b"webp", b"woff", b"woff2",
         b"ttf", b"eot",
     ];
-    ext.len() <= 5 && ASSETS.iter().any(|a| a.eq_ignore_ascii_case(ext))
+    ASSETS.iter().any(|a| a.eq_ignore_ascii_case(ext))
 }
 
 #[cfg(test)]
@@ -175,7 +181,7 @@ mod tests {
             assert!(!paths.is_login(other), "{other}");
         }
         assert!(is_asset("/static/app.css?v=3") && is_asset("/favicon.ICO"));
-        assert!(!is_asset("/login") && !is_asset("/v1.2/login") && !is_asset("/"));
+        assert!(!is_asset("/login") && !is_asset("/v1.2/login") && !is_asset("/") && !is_asset("/a.css/login"));
         assert_eq!(glob("login").unwrap_err(), "a path glob starts with / or *");
         assert!(glob("/a/[b").is_err());
     }

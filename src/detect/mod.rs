@@ -613,7 +613,7 @@ impl Detector {
                 }
             }
         }
-        if !self.pending.is_empty() && !login::is_asset(e.path) {
+        if !self.pending.is_empty() {
             self.tell_pending(e, &mut out);
         }
         let failure_status = self.rules.login.failure_statuses.contains(&e.status);
@@ -808,6 +808,9 @@ impl Detector {
     fn tell_pending(&mut self, e: &Row<'_>, out: &mut Vec<Detection>) {
         let key = self.address_key(e.src_ip);
         let Some(pending) = self.pending.get(&key) else { return };
+        if login::is_asset(e.path) {
+            return;
+        }
         let to_login = self.logins.is_login(e.path);
         let outcome = login::told(pending, e.ts, to_login, e.method, e.status);
         if outcome == Outcome::Wait {
@@ -965,11 +968,20 @@ fn spray_failure(
     if spray.incident.is_none() && !ready {
         return false;
     }
-    let (text, why) = spray_says(spray, e.tenant, r, level);
-    let events = spray.events.iter().map(|(id, _)| *id).collect();
-    incident::count(&mut spray.incident, r, id, e.ts, level, false, out, || {
-        Detection::raised(alert(e, "Password spray", r, text, why), events)
-    })
+    match spray.incident.as_deref_mut() {
+        Some(open) => open.join(id, e.ts, level),
+        None => {
+            let (text, why) = spray_says(spray, e.tenant, r, level);
+            let events = spray.events.iter().map(|(id, _)| *id).collect();
+            incident::raise(
+                &mut spray.incident,
+                Detection::raised(alert(e, "Password spray", r, text, why), events),
+                level,
+                out,
+            );
+            false
+        }
+    }
 }
 
 /// What a spray's alert says: the bucket, and the addresses and users in it.
