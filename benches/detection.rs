@@ -77,14 +77,14 @@ fn mix(n: usize) -> Vec<AccessEvent> {
 
 /// One set of rules with its state.
 enum Rules {
-    Old(old_rules::Detector),
+    Old(Box<old_rules::Detector>),
     New(Box<rampart::detect::Detector>),
 }
 
 impl Rules {
     fn new(which: &str) -> Rules {
         match which {
-            "old" => Rules::Old(old_rules::Detector::new(old_rules::Rules::default())),
+            "old" => Rules::Old(Box::new(old_rules::Detector::new(old_rules::Rules::default()))),
             _ => Rules::New(Box::new(rampart::detect::Detector::new(rampart::detect::Rules::default()))),
         }
     }

@@ -607,7 +607,7 @@ impl Detector {
                 Known::ByWhatItSends => {
                     // Not counted; but what the target holds is no one's to vouch for.
                     if let Some(attack) = self.targets.of(e.path) {
-                        self.single(id, e, WEB_ATTACK, attack_alert(e, &attack), &mut out);
+                        self.single(id, e, WEB_ATTACK, || attack_alert(e, &attack), &mut out);
                     }
                     return out;
                 }
@@ -645,21 +645,27 @@ impl Detector {
         if not_found {
             self.not_found(id, e, &mut out);
         }
+        // What an alert says is written only when one is raised (an attack going on adds to its
+        // incident without it).
         if let Some(attack) = attack {
-            self.single(id, e, WEB_ATTACK, attack_alert(e, &attack), &mut out);
+            self.single(id, e, WEB_ATTACK, || attack_alert(e, &attack), &mut out);
         } else if let Some(scanner) = scanner {
-            let text = format!("{} scanned {} with {scanner}: {}", e.src_ip, e.tenant, e.path);
-            let why =
-                serde_json::json!({ "rampart.why": "a scanner's user agent", "user_agent.original": e.user_agent });
-            self.single(id, e, WEB_ATTACK, (text, why), &mut out);
+            let says = || {
+                let why =
+                    serde_json::json!({ "rampart.why": "a scanner's user agent", "user_agent.original": e.user_agent });
+                (format!("{} scanned {} with {scanner}: {}", e.src_ip, e.tenant, e.path), why)
+            };
+            self.single(id, e, WEB_ATTACK, says, &mut out);
         }
         if let Some(from) = crossed {
-            let text = format!("{} of tenant {from} reached {} {}", e.src_ip, e.tenant, e.path);
-            self.single(id, e, CROSS_TENANT, (text, serde_json::Value::Null), &mut out);
+            let says =
+                || (format!("{} of tenant {from} reached {} {}", e.src_ip, e.tenant, e.path), serde_json::Value::Null);
+            self.single(id, e, CROSS_TENANT, says, &mut out);
         }
         if isolated {
-            let text = format!("{} reached isolated tenant {} {}", e.src_ip, e.tenant, e.path);
-            self.single(id, e, ISOLATED, (text, serde_json::Value::Null), &mut out);
+            let says =
+                || (format!("{} reached isolated tenant {} {}", e.src_ip, e.tenant, e.path), serde_json::Value::Null);
+            self.single(id, e, ISOLATED, says, &mut out);
         }
         out
     }
@@ -685,13 +691,14 @@ impl Detector {
     }
 
     /// An event a one-event rule fires on (a web attack, a crossing, an isolated tenant reached):
-    /// one incident per address until the rule's bucket has emptied.
+    /// one incident per address until the rule's bucket has emptied; `says` writes a new alert's
+    /// text and fields.
     fn single(
         &mut self,
         id: i64,
         e: &Row<'_>,
         which: usize,
-        (text, why): (String, serde_json::Value),
+        says: impl FnOnce() -> (String, serde_json::Value),
         out: &mut Vec<Detection>,
     ) {
         let address = Address::of(e.src_ip);
@@ -700,6 +707,7 @@ impl Detector {
         ip.last = ip.last.max(e.ts);
         let level = ip.single[which - WEB_ATTACK].count(e.ts, rule);
         self.counted(&address, which, id, e.ts, level, out, |name, rule| {
+            let (text, why) = says();
             Detection::raised(alert(e, name, rule, text, why), vec![id])
         });
     }
