@@ -419,13 +419,21 @@ pub fn script_injection(value: &str) -> Option<&'static str> {
                     if SCRIPT_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
                         return Some("an HTML tag that runs script");
                     }
-                    if let Some(why) = attributes(&b[end..]) {
-                        return Some(why);
+                    let (why, reach) = attributes(&b[end..]);
+                    if why.is_some() {
+                        return why;
                     }
+                    i = end + reach;
+                    continue;
                 }
             }
-            b'"' | b'\'' if attributes(&b[i + 1..]) == Some("an HTML tag with an event handler") => {
-                return Some("a quoted value closed, then an event handler");
+            b'"' | b'\'' => {
+                let (why, reach) = attributes(&b[i + 1..]);
+                if why == Some("an HTML tag with an event handler") {
+                    return Some("a quoted value closed, then an event handler");
+                }
+                i += 1 + reach;
+                continue;
             }
             _ => {}
         }
@@ -443,26 +451,28 @@ pub fn script_injection(value: &str) -> Option<&'static str> {
     None
 }
 
-/// What the attributes at the start of `b` (inside a tag, up to its `>`) run: an event handler
-/// (`onerror=`) or a `javascript:` URL.
-fn attributes(b: &[u8]) -> Option<&'static str> {
+/// What the attributes at the start of `b` (inside a tag, up to its `>`) run — an event handler
+/// (`onerror=`) or a `javascript:` URL — and how far they reach (the caller goes on from there, so
+/// a hostile value is read once, not once per `<` or quote in it).
+fn attributes(b: &[u8]) -> (Option<&'static str>, usize) {
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c);
     let mut i = 0;
     loop {
-        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/') {
+        while i < b.len() && (space(b[i]) || b[i] == b'/') {
             i += 1;
         }
         if i >= b.len() || b[i] == b'>' || b[i] == b'<' {
-            return None;
+            return (None, i);
         }
         let start = i;
         while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b':')) {
             i += 1;
         }
         if i == start {
-            return None;
+            return (None, i);
         }
         let name = &b[start..i];
-        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        while i < b.len() && space(b[i]) {
             i += 1;
         }
         if b.get(i) != Some(&b'=') {
@@ -471,10 +481,10 @@ fn attributes(b: &[u8]) -> Option<&'static str> {
         let handler =
             name.len() > 4 && name[..2].eq_ignore_ascii_case(b"on") && name[2..].iter().all(u8::is_ascii_alphabetic);
         if handler {
-            return Some("an HTML tag with an event handler");
+            return (Some("an HTML tag with an event handler"), i);
         }
         i += 1;
-        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        while i < b.len() && space(b[i]) {
             i += 1;
         }
         let quote = b.get(i).copied().filter(|q| matches!(q, b'"' | b'\''));
@@ -482,15 +492,17 @@ fn attributes(b: &[u8]) -> Option<&'static str> {
             i += 1;
         }
         let value_start = i;
-        while i < b.len() && quote.map_or(!matches!(b[i], b' ' | b'\t' | b'\n' | b'>'), |q| b[i] != q) {
+        // A `<` ends a value too: what follows is read as a tag (a value opened and never closed
+        // hides nothing).
+        while i < b.len() && b[i] != b'<' && quote.map_or(!(space(b[i]) || b[i] == b'>'), |q| b[i] != q) {
             i += 1;
         }
-        let value: Vec<u8> =
-            b[value_start..i].iter().copied().filter(|c| !matches!(c, b'\t' | b'\n' | b'\r' | b' ')).take(11).collect();
-        if value.eq_ignore_ascii_case(b"javascript:") {
-            return Some("an HTML tag with a javascript: URL");
+        // The value's first letters, tabs, newlines and spaces left out (as a browser reads a URL's scheme).
+        let mut scheme = b[value_start..i].iter().filter(|c| !space(**c));
+        if b"javascript:".iter().all(|want| scheme.next().is_some_and(|c| c.eq_ignore_ascii_case(want))) {
+            return (Some("an HTML tag with a javascript: URL"), i);
         }
-        if quote.is_some() && i < b.len() {
+        if quote.is_some_and(|q| b.get(i) == Some(&q)) {
             i += 1;
         }
     }
@@ -609,6 +621,19 @@ mod tests {
             "10:30",
         ] {
             assert_eq!(script_injection(words), None, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn a_hostile_value_is_read_once_not_once_per_tag_or_quote() {
+        // Each of these would take quadratic time read again from every `<` or quote in it; the
+        // scan's steps are counted by how far it gets, so it is enough that they answer at all
+        // and the attack at the end is still seen.
+        for unit in ["<a x=a", "\" x=\"a", "<a x='<a x='", "\"a b c "] {
+            let hostile = unit.repeat(10_000);
+            assert_eq!(script_injection(&hostile), None, "{unit}");
+            let ended = format!("{hostile}<img src=x onerror=alert(1)>");
+            assert!(script_injection(&ended).is_some(), "{unit}");
         }
     }
 
