@@ -75,43 +75,79 @@ fn mix(n: usize) -> Vec<AccessEvent> {
         .collect()
 }
 
-type Observe = Box<dyn FnMut(&AccessEvent) -> Vec<Detection>>;
+/// One set of rules with its state.
+enum Rules {
+    Old(Box<old_rules::Detector>),
+    New(Box<rampart::detect::Detector>),
+}
 
-fn rules(which: &str) -> Observe {
-    match which {
-        "old" => {
-            let mut d = old_rules::Detector::new(old_rules::Rules::default());
-            Box::new(move |e| d.observe(e))
+impl Rules {
+    fn new(which: &str) -> Rules {
+        match which {
+            "old" => Rules::Old(Box::new(old_rules::Detector::new(old_rules::Rules::default()))),
+            _ => Rules::New(Box::new(rampart::detect::Detector::new(rampart::detect::Rules::default()))),
         }
-        _ => {
-            let mut d = rampart::detect::Detector::new(rampart::detect::Rules::default());
-            Box::new(move |e| d.observe(e))
+    }
+
+    fn observe(&mut self, e: &AccessEvent) -> Vec<Detection> {
+        match self {
+            Rules::Old(d) => d.observe(e),
+            Rules::New(d) => d.observe(e),
         }
+    }
+
+    /// The updates of open incidents, as the judge asks for them after each chunk.
+    fn flush(&mut self) -> Vec<Detection> {
+        match self {
+            Rules::Old(_) => Vec::new(),
+            Rules::New(d) => d.flush(),
+        }
+    }
+
+    /// What `events` raise and bring up to date, a judge's chunk at a time.
+    fn judge(&mut self, events: &[AccessEvent]) -> Vec<Detection> {
+        let mut found = Vec::new();
+        for chunk in events.chunks(rampart::detect::judge::CHUNK) {
+            for e in chunk {
+                found.extend(self.observe(e));
+            }
+            found.extend(self.flush());
+        }
+        found
     }
 }
 
-/// Precision per rule, recall per attack class, benign addresses alerted.
+/// Precision per rule, recall per attack class, benign addresses alerted. An incident (an alert
+/// and the updates that follow it) counts once, with every event it links.
 fn score(which: &str, events: &[AccessEvent], labels: &[Label]) {
-    let mut observe = rules(which);
-    let found: Vec<Detection> = events.iter().flat_map(&mut observe).collect();
+    let found = Rules::new(which).judge(events);
     let label_of_event = |id: i64| labels[(id - 1) as usize];
     let label_of_ip = |ip: &str| corpus::label_of(ip).unwrap_or(Label::Benign);
+    let mut incidents: BTreeMap<(String, i64, String), BTreeSet<i64>> = BTreeMap::new();
+    for d in &found {
+        let key = (d.alert.rule.clone(), d.alert.ts, d.alert.src_ip.clone().unwrap_or_default());
+        incidents.entry(key).or_default().extend(d.events.iter().copied());
+    }
     let mut per_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut alerted: BTreeMap<Label, BTreeSet<String>> = BTreeMap::new();
-    for d in &found {
-        let ip = d.alert.src_ip.clone().unwrap_or_default();
+    for ((rule, _, ip), linked) in &incidents {
         let mut sources: BTreeSet<(Label, String)> =
-            d.events.iter().map(|id| (label_of_event(*id), events[(*id - 1) as usize].src_ip.clone())).collect();
-        sources.insert((label_of_ip(&ip), ip));
+            linked.iter().map(|id| (label_of_event(*id), events[(*id - 1) as usize].src_ip.clone())).collect();
+        sources.insert((label_of_ip(ip), ip.clone()));
         let right = sources.iter().all(|(label, _)| label.is_attack());
-        let entry = per_rule.entry(d.alert.rule.as_str()).or_default();
+        let entry = per_rule.entry(rule.as_str()).or_default();
         entry.0 += 1;
         entry.1 += usize::from(right);
         for (label, ip) in sources {
             alerted.entry(label).or_default().insert(ip);
         }
     }
-    println!("\n{which} rules on the labeled corpus ({} events, {} alerts)", events.len(), found.len());
+    let updates = found.iter().filter(|d| d.update).count();
+    println!(
+        "\n{which} rules on the labeled corpus ({} events, {} alerts, {updates} updates of open incidents)",
+        events.len(),
+        incidents.len()
+    );
     println!("  {:<30} {:>7} {:>7} {:>10}", "rule", "alerts", "true", "precision");
     for (rule, (all, right)) in &per_rule {
         println!("  {rule:<30} {all:>7} {right:>7} {:>10.2}", *right as f64 / *all as f64);
@@ -138,12 +174,9 @@ fn score(which: &str, events: &[AccessEvent], labels: &[Label]) {
 fn speed(which: &str, name: &str, events: &[AccessEvent]) {
     let mut samples = Vec::new();
     for _ in 0..3 {
-        let mut observe = rules(which);
+        let mut rules = Rules::new(which);
         let start = Instant::now();
-        let mut alerts = 0;
-        for e in events {
-            alerts += observe(e).len();
-        }
+        let alerts = rules.judge(events).len();
         let secs = start.elapsed().as_secs_f64();
         std::hint::black_box(alerts);
         samples.push(events.len() as f64 / secs);

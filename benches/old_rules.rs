@@ -280,7 +280,7 @@ impl Detector {
                 return;
             }
             ip.fired.insert(name, e.ts);
-            out.push(Detection { alert: alert(e, name, rule, text), events });
+            out.push(Detection::raised(alert(e, name, rule, text), events));
         };
         if failed {
             let r = &rules.brute_force;

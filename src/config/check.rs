@@ -319,6 +319,32 @@ fn detect(e: &mut Errors<'_>, config: &Config) {
             );
         }
     }
+    for (i, glob) in rules.login.paths.iter().enumerate() {
+        if let Err(why) = crate::detect::login::glob(glob) {
+            e.add(
+                &[Step::Key("detect"), Step::Key("login"), Step::Key("paths"), Step::At(i)],
+                format!("[detect.login] paths: \"{glob}\" is not a path glob like /login or */sign_in: {why}"),
+            );
+        }
+    }
+    for (i, status) in rules.login.failure_statuses.iter().enumerate() {
+        if !(100..=599).contains(status) {
+            e.add(
+                &[Step::Key("detect"), Step::Key("login"), Step::Key("failure_statuses"), Step::At(i)],
+                format!("[detect.login] failure_statuses: {status} is not an HTTP status (100 to 599)"),
+            );
+        }
+    }
+    // A known probe matches on every key it gives; one that names no network is told by what the
+    // client writes (its path, its user agent), so its requests are not counted but an attack in
+    // their target still alerts.
+    for (i, probe) in rules.known_probe.iter().enumerate() {
+        if let Some((key, why)) = crate::detect::probe::problem(probe) {
+            let at = [Step::Key("detect"), Step::Key("known_probe"), Step::At(i), Step::Key(key)];
+            let name = if probe.name.is_empty() { String::new() } else { format!(" \"{}\"", probe.name) };
+            e.add(&at, format!("[[detect.known_probe]]{name}: {why}"));
+        }
+    }
     let all = [
         ("brute_force", &rules.brute_force),
         ("credential_stuffing", &rules.credential_stuffing),

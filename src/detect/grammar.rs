@@ -293,6 +293,221 @@ pub fn command_injection(value: &str) -> Option<&'static str> {
     None
 }
 
+/// Stream wrappers a file include or fetch follows (`php://filter/…`, `file:///etc/passwd`).
+const WRAPPERS: &[(&str, &str)] = &[
+    ("php://", "a php:// wrapper"),
+    ("file://", "a file:// URL"),
+    ("phar://", "a phar:// wrapper"),
+    ("zip://", "a zip:// wrapper"),
+    ("expect://", "an expect:// wrapper"),
+    ("glob://", "a glob:// wrapper"),
+    ("data://", "a data: URL"),
+];
+
+/// Why a parameter's value (decoded) reads as a stream wrapper or a `data:` URL for an include
+/// or a fetch to follow, if it does: the whole value one such URL (`php://filter/…`, `file:///…`,
+/// `data:text/plain;base64,…`). Words about them (`php:// wrappers explained`, `data: 2026`) are none.
+pub fn wrapper(value: &str) -> Option<&'static str> {
+    let v = value.trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+    let b = v.as_bytes();
+    if b.len() < 6 || !b[..3].iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let starts = |prefix: &str| b.len() >= prefix.len() && b[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+    if let Some((prefix, why)) = WRAPPERS.iter().find(|(prefix, _)| starts(prefix)) {
+        let rest = &b[prefix.len()..];
+        // One URL, nothing else: a path, a host or a filter follows at once, and no space (but
+        // a data URL's payload may hold any).
+        let follows = rest.first().is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'~'));
+        let one = *prefix == "data://" || !rest.iter().any(u8::is_ascii_whitespace);
+        return (follows && one).then_some(*why);
+    }
+    if starts("data:") {
+        // `data:[type/subtype][;param…](,|;base64,)`: a media type or the comma at once.
+        let rest = &v[5..];
+        let head = &rest[..rest.find(',')?];
+        let media = head.split(';').next().unwrap_or("");
+        let token = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c));
+        let typed = media.is_empty() || media.split_once('/').is_some_and(|(a, b)| token(a) && token(b));
+        let params =
+            head.split(';').skip(1).all(|p| token(p) || p.split_once('=').is_some_and(|(a, b)| token(a) && token(b)));
+        return (typed && params && !head.contains(char::is_whitespace)).then_some("a data: URL");
+    }
+    None
+}
+
+/// HTML tags that run or load script by being there.
+const SCRIPT_TAGS: &[&str] = &["script", "iframe", "frame", "object", "embed", "applet", "base", "frameset"];
+
+/// `text` with the HTML character references and JavaScript escapes an injected script may be
+/// written in read as what they stand for (`&lt;` `&#60;` `&#x3c;` `\x3c` `\u003c` for `<`);
+/// borrowed when it has none.
+fn unescaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.bytes().any(|b| b == b'&' || b == b'\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '\\']) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let (c, used) = reference(rest).unwrap_or((rest.chars().next().unwrap_or('&'), 1));
+        out.push(c);
+        rest = &rest[used..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// The character a reference or escape at the start of `s` stands for, and its length.
+fn reference(s: &str) -> Option<(char, usize)> {
+    let hex_at = |from: usize, most: usize| {
+        let digits = s[from..].bytes().take(most).take_while(u8::is_ascii_hexdigit).count();
+        let n = u32::from_str_radix(&s[from..from + digits], 16).ok()?;
+        Some((char::from_u32(n)?, from + digits))
+    };
+    let semi = |(c, at): (char, usize)| (c, if s[at..].starts_with(';') { at + 1 } else { at });
+    let b = s.as_bytes();
+    match (b.first()?, b.get(1)?, b.get(2)) {
+        (b'\\', b'x', _) => hex_at(2, 2).filter(|(_, at)| *at == 4),
+        (b'\\', b'u', _) => hex_at(2, 4).filter(|(_, at)| *at == 6),
+        (b'&', b'#', Some(b'x' | b'X')) => hex_at(3, 6).filter(|(_, at)| *at > 3).map(semi),
+        (b'&', b'#', _) => {
+            let digits = s[2..].bytes().take(7).take_while(u8::is_ascii_digit).count();
+            let n: u32 = s[2..2 + digits].parse().ok()?;
+            Some(semi((char::from_u32(n)?, 2 + digits)))
+        }
+        (b'&', _, _) => {
+            let names = [
+                ("&lt", '<'),
+                ("&gt", '>'),
+                ("&quot", '"'),
+                ("&apos", '\''),
+                ("&colon", ':'),
+                ("&tab", '\t'),
+                ("&newline", '\n'),
+            ];
+            names
+                .iter()
+                .find(|(n, _)| s.len() >= n.len() && s[..n.len()].eq_ignore_ascii_case(n))
+                .map(|(n, c)| semi((*c, n.len())))
+        }
+        _ => None,
+    }
+}
+
+/// Why `value` (decoded) reads as script injection, if it does: an HTML tag that runs script
+/// (`<script`, `<iframe`), a tag with an event handler (`<img src=x onerror=…>`) or a
+/// `javascript:` URL in an attribute, a quoted value closed and an event handler after it, or the
+/// whole value a `javascript:` URL that calls something — also written with HTML references or
+/// JavaScript escapes. Words (`script writing tips`, `javascript tutorial`, `<3`, `a<b`) are none.
+pub fn script_injection(value: &str) -> Option<&'static str> {
+    if !value.bytes().any(|b| matches!(b, b'<' | b'"' | b'\'' | b':' | b'&' | b'\\')) {
+        return None;
+    }
+    let text = unescaped(value);
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'<' => {
+                let start = i + 1;
+                let end = start + b[start..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'-').count();
+                let name = &text[start..end];
+                let closed = matches!(b.get(end), None | Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/' | b'>'));
+                if name.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) && closed {
+                    if SCRIPT_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+                        return Some("an HTML tag that runs script");
+                    }
+                    let (why, reach) = attributes(&b[end..]);
+                    if why.is_some() {
+                        return why;
+                    }
+                    i = end + reach;
+                    continue;
+                }
+            }
+            b'"' | b'\'' => {
+                let (why, reach) = attributes(&b[i + 1..]);
+                if why == Some("an HTML tag with an event handler") {
+                    return Some("a quoted value closed, then an event handler");
+                }
+                i += 1 + reach;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let scheme: String = text
+        .trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control())
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .take(11)
+        .collect();
+    if scheme.eq_ignore_ascii_case("javascript:") && text.contains(['(', '`', '=']) {
+        return Some("a javascript: URL");
+    }
+    None
+}
+
+/// What the attributes at the start of `b` (inside a tag, up to its `>`) run — an event handler
+/// (`onerror=`) or a `javascript:` URL — and how far they reach (the caller goes on from there, so
+/// a hostile value is read once, not once per `<` or quote in it).
+fn attributes(b: &[u8]) -> (Option<&'static str>, usize) {
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c);
+    let mut i = 0;
+    loop {
+        while i < b.len() && (space(b[i]) || b[i] == b'/') {
+            i += 1;
+        }
+        if i >= b.len() || b[i] == b'>' || b[i] == b'<' {
+            return (None, i);
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b':')) {
+            i += 1;
+        }
+        if i == start {
+            return (None, i);
+        }
+        let name = &b[start..i];
+        while i < b.len() && space(b[i]) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            continue;
+        }
+        let handler =
+            name.len() > 4 && name[..2].eq_ignore_ascii_case(b"on") && name[2..].iter().all(u8::is_ascii_alphabetic);
+        if handler {
+            return (Some("an HTML tag with an event handler"), i);
+        }
+        i += 1;
+        while i < b.len() && space(b[i]) {
+            i += 1;
+        }
+        let quote = b.get(i).copied().filter(|q| matches!(q, b'"' | b'\''));
+        if quote.is_some() {
+            i += 1;
+        }
+        let value_start = i;
+        // A `<` ends a value too: what follows is read as a tag (a value opened and never closed
+        // hides nothing).
+        while i < b.len() && b[i] != b'<' && quote.map_or(!(space(b[i]) || b[i] == b'>'), |q| b[i] != q) {
+            i += 1;
+        }
+        // The value's first letters, tabs, newlines and spaces left out (as a browser reads a URL's scheme).
+        let mut scheme = b[value_start..i].iter().filter(|c| !space(**c));
+        if b"javascript:".iter().all(|want| scheme.next().is_some_and(|c| c.eq_ignore_ascii_case(want))) {
+            return (Some("an HTML tag with a javascript: URL"), i);
+        }
+        if quote.is_some_and(|q| b.get(i) == Some(&q)) {
+            i += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +578,93 @@ mod tests {
         }
         for words in ["cats | dogs", "tom & jerry; cat toys", "rock & roll", "ls & co", "price $5", "a;b"] {
             assert_eq!(command_injection(words), None, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn script_injection_is_a_tag_a_handler_or_a_javascript_url() {
+        for attack in [
+            "<script>alert(1)</script>",
+            "<ScRiPt src=//198.51.100.9/x.js>",
+            "<script",
+            "<img src=x onerror=alert(1)>",
+            "<svg/onload=alert(document.domain)>",
+            "<body onload = \"alert(1)\">",
+            "<a href=\"java\tscript:alert(1)\">x</a>",
+            "<iframe src=//198.51.100.9>",
+            "\" onmouseover=\"alert(1)",
+            "' autofocus onfocus='alert(1)",
+            "javascript:alert(1)",
+            "  JavaScript:void(fetch('//x'))",
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "&#60;img src=x onerror=alert(1)&#62;",
+            "&#x3C;svg onload=alert(1)&#x3E;",
+            "\\u003cscript\\u003ealert(1)",
+            "\\x3cimg src=x onerror=alert(1)\\x3e",
+        ] {
+            assert!(script_injection(attack).is_some(), "{attack:?} not seen");
+        }
+        for words in [
+            "script writing tips",
+            "javascript tutorial",
+            "javascript: the good parts",
+            "i <3 cats",
+            "a<b and c>d",
+            "<b>bold</b> text",
+            "<scripting languages>",
+            "onerror handling in node",
+            "\"onerror handling\" node",
+            "onclick=handler syntax",
+            "tom & jerry",
+            "ben &amp; jerry's",
+            "C:\\Users\\x",
+            "10:30",
+        ] {
+            assert_eq!(script_injection(words), None, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn a_hostile_value_is_read_once_not_once_per_tag_or_quote() {
+        // Each of these would take quadratic time read again from every `<` or quote in it; the
+        // scan's steps are counted by how far it gets, so it is enough that they answer at all
+        // and the attack at the end is still seen.
+        for unit in ["<a x=a", "\" x=\"a", "<a x='<a x='", "\"a b c "] {
+            let hostile = unit.repeat(10_000);
+            assert_eq!(script_injection(&hostile), None, "{unit}");
+            let ended = format!("{hostile}<img src=x onerror=alert(1)>");
+            assert!(script_injection(&ended).is_some(), "{unit}");
+        }
+    }
+
+    #[test]
+    fn stream_wrappers_are_a_whole_value_naming_one() {
+        for attack in [
+            "php://filter/convert.base64-encode/resource=index.php",
+            "PHP://input",
+            "file:///etc/passwd",
+            "file://localhost/etc/shadow",
+            "phar://uploads/avatar.jpg/shell",
+            "expect://id",
+            "data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWzFdKTs/Pg==",
+            "data://text/plain,<?php phpinfo(); ?>",
+            "data:,hello",
+            "data:text/html,<script>alert(1)</script>",
+        ] {
+            assert!(wrapper(attack).is_some(), "{attack:?} not seen");
+        }
+        for words in [
+            "php:// wrappers explained",
+            "php://",
+            "file://server/share how to",
+            "data: 2026 report",
+            "data:image",
+            "database",
+            "datacenter: frankfurt",
+            "filezilla",
+            "https://example.com/",
+        ] {
+            assert_eq!(wrapper(words), None, "{words:?}");
         }
     }
 }

@@ -66,6 +66,8 @@ impl Judge {
         for e in recent.iter().filter(|e| e.ts >= remembered) {
             detector.observe(e);
         }
+        // What those events added to open incidents was stored with them.
+        detector.flush();
         self.detector = detector;
         self.position = position;
         Ok(())
@@ -94,6 +96,7 @@ impl Judge {
         if id < first {
             return None;
         }
+        found.extend(self.detector.flush());
         let from = std::mem::replace(&mut self.position, id);
         Some(Judged { from, through: id, events: (id - first + 1) as usize, found })
     }
@@ -101,7 +104,8 @@ impl Judge {
     /// Judges `batch`, the events (in id order) that follow the position; `None` when it is empty.
     fn judge(&mut self, batch: &[access::AccessEvent]) -> Option<Judged> {
         let through = batch.last()?.id;
-        let found = batch.iter().flat_map(|e| self.detector.observe(e)).collect();
+        let mut found: Vec<Detection> = batch.iter().flat_map(|e| self.detector.observe(e)).collect();
+        found.extend(self.detector.flush());
         let from = std::mem::replace(&mut self.position, through);
         Some(Judged { from, through, events: batch.len(), found })
     }
@@ -200,7 +204,7 @@ pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdi
         match recorded {
             Ok(Recorded::Stored) => {
                 verdict.events += chunk.events as u64;
-                verdict.alerts += chunk.found.len() as u64;
+                verdict.alerts += judged::raised(&chunk.found) as u64;
             }
             Ok(Recorded::Moved { now }) => {
                 verdict.judged_elsewhere += access::count_between(conn, chunk.from, now.min(last))?;

@@ -4,7 +4,10 @@
 //! burst and the patient attacker while keeping a few numbers per key.
 
 pub mod grammar;
+pub mod incident;
 pub mod judge;
+pub mod login;
+pub mod probe;
 pub mod runner;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -15,13 +18,19 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 
 use crate::parse::decode::Target;
-use crate::store::access::{flags, AccessEvent, Row};
+use crate::store::access::{AccessEvent, Row};
 use crate::store::alerts::{Alert, Priority};
+use incident::Incident;
+use login::{LoginPaths, Outcome, Pending};
+use probe::{Known, Probes};
 
 /// One rule's switch, bucket and priority. A counting rule is a leaky bucket per key: each event
 /// it counts adds one, one leaks out every `leak_seconds`, and it fires when the bucket holds more
 /// than `threshold - 1` (the `threshold`-th event of a burst, or of a patient attacker who comes
-/// back faster than the bucket leaks); then it stays quiet for that key for `window_seconds`.
+/// back faster than the bucket leaks). What it raises is one incident: the key's events while
+/// the bucket holds anything (a full bucket spills: it holds at most `threshold`), and within
+/// `window_seconds` of the last, are added to that alert (its count, when last seen) instead of
+/// raising another.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rule {
@@ -31,7 +40,7 @@ pub struct Rule {
     /// Seconds for one event to leak out of the bucket; 0: `window_seconds / threshold` (then
     /// the rule fires on `threshold` events within `window_seconds`, as a sliding window would).
     pub leak_seconds: i64,
-    /// After firing, how long the rule stays quiet for the same key: one alert per attack and window.
+    /// How long after its last event an incident stays open at least, though its bucket be empty.
     pub window_seconds: i64,
     /// For a spray: how many different addresses, and as many different users, must be in the bucket.
     pub distinct: usize,
@@ -85,6 +94,10 @@ pub struct Rules {
     /// Networks never alerted on (`192.0.2.0/24`, `2001:db8::/32`, or one address): the company's
     /// own scanner, a monitoring probe.
     pub allow: Vec<String>,
+    /// `[detect.login]`: login paths and the statuses of a failure.
+    pub login: login::Logins,
+    /// `[[detect.known_probe]]`: health checkers and scanners of one's own, never counted.
+    pub known_probe: Vec<probe::KnownProbe>,
 }
 
 /// A network as `address/prefix` (or one address); `None` when it is not one.
@@ -135,6 +148,8 @@ impl Default for Rules {
             scan_404: rule(20, 1800, 60, "notice"),
             isolated_tenant_access: rule(1, 0, 60, "critical"),
             allow: Vec::new(),
+            login: login::Logins::default(),
+            known_probe: Vec::new(),
         }
     }
 }
@@ -221,8 +236,8 @@ pub struct Attack {
     pub decoded: String,
 }
 
-/// Whether a target has anything to decode, resolve or judge: an escape, a query, a quote or a
-/// shell metacharacter, or a `/.` or `//` (one pass; most requests have none).
+/// Whether a target has anything to decode, resolve or judge: an escape, a query, a quote, a
+/// shell metacharacter or a `<`, or a `/.` or `//` (one pass; most requests have none).
 fn maybe_attack(raw: &str) -> bool {
     if raw.starts_with('.') {
         return true;
@@ -230,7 +245,9 @@ fn maybe_attack(raw: &str) -> bool {
     let mut prev = 0;
     for b in raw.bytes() {
         match b {
-            b'%' | b'+' | b'\\' | b'?' | b'\'' | b'"' | b'`' | b';' | b'|' | b'&' | b'$' | b'(' | b'\0' => return true,
+            b'%' | b'+' | b'\\' | b'?' | b'\'' | b'"' | b'`' | b';' | b'|' | b'&' | b'$' | b'(' | b'<' | b'\0' => {
+                return true
+            }
             b'.' | b'/' if prev == b'/' => return true,
             _ => prev = b,
         }
@@ -239,8 +256,10 @@ fn maybe_attack(raw: &str) -> bool {
 }
 
 /// The attack in a request target (path and query), judged on what it decodes to: a path that
-/// climbs above the root, a NUL byte, SQL or command injection in the path or a parameter, a
-/// parameter that climbs above where it starts, a path segment naming a secrets file (`/.env`).
+/// climbs above the root (also once a filter has stripped `../` from it: `....//`), a NUL byte,
+/// SQL, command or script injection in the path or a parameter, a parameter that climbs above
+/// where it starts or names a stream wrapper (`php://`, `file://`, `data:`), a path segment naming
+/// a secrets file (`/.env`).
 pub fn attack_in(raw: &str) -> Option<Attack> {
     if !maybe_attack(raw) {
         return None;
@@ -250,17 +269,31 @@ pub fn attack_in(raw: &str) -> Option<Attack> {
     if target.above_root > 0 {
         return found("path traversal above the root");
     }
+    if target.above_root_once_stripped > 0 {
+        return found("path traversal through a filter that strips ../ once");
+    }
     if target.path.contains('\0') || target.values.iter().any(|v| v.contains('\0')) {
         return found("a NUL byte");
     }
     for text in std::iter::once(&target.path).chain(&target.values) {
-        if let Some(why) = grammar::sql_injection(text).or_else(|| grammar::command_injection(text)) {
+        if let Some(why) = grammar::sql_injection(text)
+            .or_else(|| grammar::command_injection(text))
+            .or_else(|| grammar::script_injection(text))
+        {
             return found(why);
         }
     }
     for value in &target.values {
-        if value.contains("..") && traverses(value) {
-            return found("path traversal in a parameter");
+        if value.contains("..") {
+            if traverses(value) {
+                return found("path traversal in a parameter");
+            }
+            if traverses(&crate::parse::decode::strip_climbs_once(value)) {
+                return found("path traversal in a parameter, through a filter that strips ../ once");
+            }
+        }
+        if let Some(why) = grammar::wrapper(value) {
+            return found(why);
         }
     }
     if target.path.contains("/.")
@@ -332,6 +365,15 @@ impl Bucket {
         self.level = (self.level + amount).max(0.0);
         self.level
     }
+
+    /// One event counted by `rule`: the level after it — a full bucket spills, so it holds at most
+    /// the rule's threshold and empties within `threshold` leaks of the last event — and whether
+    /// it had emptied before it.
+    fn count(&mut self, ts: i64, rule: &Rule) -> (f64, bool) {
+        let emptied = self.drain(ts, rule.leak_ms()) == 0.0;
+        self.level = (self.level + 1.0).min(rule.threshold.max(1) as f64);
+        (self.level, emptied)
+    }
 }
 
 /// The newest events a bucket keeps to link to its alert.
@@ -382,15 +424,25 @@ const DISTINCT_KEPT: usize = 1_024;
 const ANSWERED_CREDIT: f64 = 0.25;
 
 /// A failed login's worth that a successful login from the same address takes back out of its
-/// brute-force bucket: an office that logs in fine outweighs its typos.
+/// brute-force bucket: an office that logs in fine outweighs its typos. Successes take back at
+/// most half the bucket's worth until that has leaked away, so an attacker who makes a login look
+/// successful after each try (a page served after it) only slows the bucket down.
 const SUCCESS_CREDIT: f64 = 2.0;
+
+/// The rules that count per address, by their place in [`PerIp::incidents`].
+const BRUTE_FORCE: usize = 0;
+const STUFFING: usize = 1;
+const SCAN: usize = 2;
+const WEB_ATTACK: usize = 3;
+const CROSS_TENANT: usize = 4;
+const ISOLATED: usize = 5;
 
 #[derive(Default)]
 struct PerIp {
     failures: Bucket,
     failed: Recent,
-    /// The path (without query) of the last failed login: a later successful POST to it is a login.
-    login: Option<Box<str>>,
+    /// What successful logins have taken back out of `failures` lately.
+    credited: Bucket,
     /// Users who failed to log in and have not logged in since, with the stuffing bucket.
     users: HashSet<Box<str>, foldhash::fast::RandomState>,
     stuffing: Bucket,
@@ -398,8 +450,11 @@ struct PerIp {
     missing: HashSet<u64, foldhash::fast::RandomState>,
     not_found: Bucket,
     missed: Recent,
-    /// When each rule last fired for this address, so one attack is one alert per window.
-    fired: HashMap<&'static str, i64>,
+    /// The buckets of the rules that fire on one event (web attack, cross-tenant, isolated
+    /// tenant), which say how long their incidents stay open.
+    single: [Bucket; 3],
+    /// Each rule's open incident for this address, by [`BRUTE_FORCE`] … [`ISOLATED`].
+    incidents: [Option<Box<Incident>>; 6],
     /// The newest event the rules kept state for.
     last: i64,
 }
@@ -412,21 +467,28 @@ struct Spray {
     users: HashSet<Box<str>, foldhash::fast::RandomState>,
     /// The failures in the bucket and whose they are (a login takes an address's back out).
     events: VecDeque<(i64, Address)>,
-    /// When it last fired; it fires once while the bucket holds anything (one spray, one alert),
-    /// and at most once per window.
-    fired: Option<i64>,
-    /// Whether it has fired since the bucket was last empty.
-    spent: bool,
+    /// The open incident: one spray, one alert, until the bucket has emptied.
+    incident: Option<Box<Incident>>,
 }
 
 /// How many of one address's failures count in a spray's bucket: a spray is many addresses
 /// trying a few times each (one address trying often is a brute force).
 const SPRAY_PER_ADDRESS: u32 = 3;
-/// Most events a spray's alert links.
+/// Most events a spray's alert links when it is raised.
 const SPRAY_EVENTS: usize = 500;
 
 /// Events between two sweeps of the addresses the rules have forgotten.
 const SWEEP_EVERY: u32 = 1 << 16;
+
+/// Most logins waiting for the next request to tell how they went (then forgotten all at once).
+const PENDING_KEPT: usize = 65_536;
+
+/// An incident whose alert needs bringing up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Dirty {
+    Ip(Address, usize),
+    Spray(Box<str>),
+}
 
 /// The rules with their state.
 pub struct Detector {
@@ -436,6 +498,12 @@ pub struct Detector {
     per_ip: HashMap<Address, PerIp, foldhash::fast::RandomState>,
     /// Spray buckets by the tenant logged in to.
     sprays: HashMap<Box<str>, Spray, foldhash::fast::RandomState>,
+    /// Incidents that have grown since their alerts were last brought up to date.
+    dirty: Vec<Dirty>,
+    /// Logins posted and answered 2xx/3xx, by (a hash of) the address, until its next request tells.
+    pending: HashMap<u64, Pending, foldhash::fast::RandomState>,
+    /// Hashes addresses for `pending` (seeded at random: no one can make two addresses collide).
+    address_hash: foldhash::fast::RandomState,
     /// Events since the last sweep of `per_ip`.
     since_sweep: u32,
     /// Which tenant each container address belongs to.
@@ -445,6 +513,8 @@ pub struct Detector {
     pub isolated: HashMap<String, i64>,
     scanners: Scanners,
     targets: Targets,
+    logins: LoginPaths,
+    probes: Probes,
     /// `rules.allow`, parsed (entries that are no network were refused by the config check).
     allowed: Vec<(std::net::IpAddr, u8)>,
 }
@@ -460,9 +530,14 @@ impl Detector {
         let allowed = rules.allow.iter().filter_map(|n| network(n)).collect();
         Detector {
             allowed,
+            logins: LoginPaths::new(&rules.login.paths),
+            probes: Probes::new(&rules.known_probe),
             rules,
             per_ip: HashMap::default(),
             sprays: HashMap::default(),
+            dirty: Vec::new(),
+            pending: HashMap::default(),
+            address_hash: foldhash::fast::RandomState::default(),
             since_sweep: 0,
             addresses: HashMap::new(),
             isolated: HashMap::new(),
@@ -476,13 +551,46 @@ impl Detector {
         self.rules.all().iter().map(|rule| rule.memory_ms()).max().unwrap_or(0)
     }
 
-    /// Looks at one event (in arrival order) and returns what it completes.
+    /// Looks at one event (in arrival order) and returns the alerts it raises (an event that adds
+    /// to an open incident raises none: [`Detector::flush`] brings its alert up to date).
     pub fn observe(&mut self, e: &AccessEvent) -> Vec<Detection> {
         self.observe_row(e.id, &e.as_row())
     }
 
+    /// The open incidents' alerts brought up to date with what the events observed since the last
+    /// flush added to them (their counts, last seen, the events to link). Called after each chunk.
+    pub fn flush(&mut self) -> Vec<Detection> {
+        let mut out = Vec::new();
+        for dirty in std::mem::take(&mut self.dirty) {
+            match dirty {
+                Dirty::Ip(address, which) => {
+                    let incident = self.per_ip.get_mut(&address).and_then(|ip| ip.incidents[which].as_deref_mut());
+                    if let Some(incident) = incident.filter(|i| i.dirty) {
+                        out.push(incident.update());
+                    }
+                }
+                Dirty::Spray(tenant) => {
+                    let r = &self.rules.password_spray;
+                    let Some(spray) = self.sprays.get_mut(&tenant) else { continue };
+                    let level = spray.bucket.level;
+                    let (text, why) = spray_says(spray, &tenant, r, level);
+                    if let Some(incident) = spray.incident.as_deref_mut().filter(|i| i.dirty) {
+                        incident.retell(text, why);
+                        out.push(incident.update());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn address_key(&self, src_ip: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.address_hash.hash_one(src_ip)
+    }
+
     /// Looks at event `id`, borrowed from wherever it lies (a stored row read back, or the packed
-    /// rows an import has just inserted), and returns what it completes.
+    /// rows an import has just inserted), and returns the alerts it raises.
     pub fn observe_row(&mut self, id: i64, e: &Row<'_>) -> Vec<Detection> {
         let mut out = Vec::new();
         self.since_sweep += 1;
@@ -492,17 +600,38 @@ impl Detector {
         if !self.allowed.is_empty() && e.src_ip.parse().is_ok_and(|ip| self.allowed.iter().any(|n| within(ip, *n))) {
             return out;
         }
-        let failed = e.flags & flags::AUTH_FAILURE != 0 || (e.status == 401 && e.method == "POST");
-        let succeeded = !failed && e.method == "POST" && (200..400).contains(&e.status);
+        if !self.probes.is_empty() {
+            match self.probes.of(e.src_ip, e.path, e.user_agent) {
+                Known::No => {}
+                Known::FromItsNetwork => return out,
+                Known::ByWhatItSends => {
+                    // Not counted; but what the target holds is no one's to vouch for.
+                    if let Some(attack) = self.targets.of(e.path) {
+                        self.single(id, e, WEB_ATTACK, || attack_alert(e, &attack), &mut out);
+                    }
+                    return out;
+                }
+            }
+        }
+        if !self.pending.is_empty() {
+            self.tell_pending(e, &mut out);
+        }
+        let failure_status = self.rules.login.failure_statuses.contains(&e.status);
+        let posted = e.method == "POST" && (200..400).contains(&e.status);
+        let to_login = (failure_status || posted) && self.logins.is_login(e.path);
+        let failed = to_login && failure_status;
+        if to_login && posted && !failed {
+            self.wait_for_next(id, e);
+        }
         let not_found = e.status == 404;
         let attack = self.targets.of(e.path);
         let scanner = if attack.is_none() { self.scanners.of(e.user_agent) } else { None };
-        if !failed && e.status < 400 {
-            self.answered(e, succeeded);
+        if e.status < 400 && !self.per_ip.is_empty() {
+            self.answered(e);
         }
         let crossed = match (self.addresses.get(e.src_ip), e.target_tenant) {
-            (Some(from), _) if from != e.tenant => Some(from.as_str()),
-            (_, Some(target)) if target != e.tenant => Some(e.tenant),
+            (Some(from), _) if from != e.tenant => Some(from.clone()),
+            (_, Some(target)) if target != e.tenant => Some(e.tenant.to_string()),
             _ => None,
         };
         let isolated = self.isolated.get(e.tenant).is_some_and(|since| e.ts >= *since);
@@ -510,180 +639,244 @@ impl Detector {
             // Most events: nothing any rule counts or fires on, so no address state is touched.
             return out;
         }
-        let rules = &self.rules;
-        let address = Address::of(e.src_ip);
-        if failed && rules.password_spray.enabled {
-            if !self.sprays.contains_key(e.tenant) {
-                self.sprays.insert(e.tenant.into(), Spray::default());
-            }
-            if let Some(spray) = self.sprays.get_mut(e.tenant) {
-                out.extend(spray_failure(spray, &rules.password_spray, id, e, &address));
-            }
-        }
-        let ip = self.per_ip.entry(address).or_default();
-        ip.last = e.ts;
-        let mut fire = |name: &'static str,
-                        rule: &Rule,
-                        ip: &mut PerIp,
-                        events: Vec<i64>,
-                        text: String,
-                        why: serde_json::Value| {
-            if !rule.enabled {
-                return;
-            }
-            if ip.fired.get(name).is_some_and(|at| e.ts - at < rule.window_seconds * 1000) {
-                return;
-            }
-            ip.fired.insert(name, e.ts);
-            out.push(Detection { alert: alert(e, name, rule, text, why), events });
-        };
         if failed {
-            ip.login = Some(e.path.split('?').next().unwrap_or(e.path).into());
-            let r = &rules.brute_force;
-            let level = ip.failures.add(e.ts, r.leak_ms(), 1.0);
-            ip.failed.push(id, r.threshold.clamp(1, 100));
-            if r.overflows(level) {
-                let ids = ip.failed.ids();
-                fire(
-                    "Brute-force login",
-                    r,
-                    ip,
-                    ids,
-                    format!(
-                        "failed logins from {} on {}: the bucket holds {level:.1} (fires at {}, one leaks every {:.0}s)",
-                        e.src_ip,
-                        e.tenant,
-                        r.threshold,
-                        r.leak_ms() / 1000.0
-                    ),
-                    serde_json::json!({ "rampart.bucket_level": round(level) }),
-                );
-            }
-            if let Some(user) = e.user {
-                let r = &rules.credential_stuffing;
-                let level = if ip.stuffing.drain(e.ts, r.leak_ms()) == 0.0 {
-                    ip.users.clear();
-                    0.0
-                } else {
-                    ip.stuffing.level
-                };
-                let level = if !ip.users.contains(user) && ip.users.len() < DISTINCT_KEPT {
-                    ip.users.insert(user.into());
-                    ip.stuffing.add(e.ts, r.leak_ms(), 1.0)
-                } else {
-                    level
-                };
-                if r.overflows(level) {
-                    let ids = ip.failed.ids();
-                    let distinct = ip.users.len();
-                    fire(
-                        "Credential stuffing",
-                        r,
-                        ip,
-                        ids,
-                        format!(
-                            "{} tried {distinct} different users on {} without logging in as them (bucket {level:.1}, fires at {})",
-                            e.src_ip, e.tenant, r.threshold
-                        ),
-                        serde_json::json!({ "rampart.bucket_level": round(level), "rampart.users": distinct }),
-                    );
-                }
-            }
+            self.failure(id, e, &mut out);
         }
         if not_found {
-            let r = &rules.scan_404;
-            let path = e.path.split('?').next().unwrap_or(e.path);
-            if ip.not_found.drain(e.ts, r.leak_ms()) == 0.0 {
-                ip.missing.clear();
-            }
-            if ip.missing.len() < DISTINCT_KEPT && ip.missing.insert(path_hash(path)) {
-                let level = ip.not_found.add(e.ts, r.leak_ms(), 1.0);
-                ip.missed.push(id, r.threshold.clamp(1, 100));
-                if r.overflows(level) {
-                    let ids = ip.missed.ids();
-                    let distinct = ip.missing.len();
-                    fire(
-                        "404 scanning burst",
-                        r,
-                        ip,
-                        ids,
-                        format!(
-                            "{} asked {} for {distinct} different missing paths (bucket {level:.1}, fires at {})",
-                            e.src_ip, e.tenant, r.threshold
-                        ),
-                        serde_json::json!({ "rampart.bucket_level": round(level), "rampart.paths": distinct }),
-                    );
-                }
-            }
+            self.not_found(id, e, &mut out);
         }
+        // What an alert says is written only when one is raised (an attack going on adds to its
+        // incident without it).
         if let Some(attack) = attack {
-            fire(
-                "Web attack pattern",
-                &rules.web_attack,
-                ip,
-                vec![id],
-                format!("{} sent {} to {}: {} (decoded: {})", e.src_ip, attack.why, e.tenant, e.path, attack.decoded),
-                serde_json::json!({ "rampart.why": attack.why, "rampart.raw": e.path, "rampart.decoded": attack.decoded }),
-            );
+            self.single(id, e, WEB_ATTACK, || attack_alert(e, &attack), &mut out);
         } else if let Some(scanner) = scanner {
-            fire(
-                "Web attack pattern",
-                &rules.web_attack,
-                ip,
-                vec![id],
-                format!("{} scanned {} with {scanner}: {}", e.src_ip, e.tenant, e.path),
-                serde_json::json!({ "rampart.why": "a scanner's user agent", "user_agent.original": e.user_agent }),
-            );
+            let says = || {
+                let why =
+                    serde_json::json!({ "rampart.why": "a scanner's user agent", "user_agent.original": e.user_agent });
+                (format!("{} scanned {} with {scanner}: {}", e.src_ip, e.tenant, e.path), why)
+            };
+            self.single(id, e, WEB_ATTACK, says, &mut out);
         }
         if let Some(from) = crossed {
-            fire(
-                "Cross-tenant access",
-                &rules.cross_tenant,
-                ip,
-                vec![id],
-                format!("{} of tenant {from} reached {} {}", e.src_ip, e.tenant, e.path),
-                serde_json::Value::Null,
-            );
+            let says =
+                || (format!("{} of tenant {from} reached {} {}", e.src_ip, e.tenant, e.path), serde_json::Value::Null);
+            self.single(id, e, CROSS_TENANT, says, &mut out);
         }
         if isolated {
-            fire(
-                "Access to an isolated tenant",
-                &rules.isolated_tenant_access,
-                ip,
-                vec![id],
-                format!("{} reached isolated tenant {} {}", e.src_ip, e.tenant, e.path),
-                serde_json::Value::Null,
-            );
+            let says =
+                || (format!("{} reached isolated tenant {} {}", e.src_ip, e.tenant, e.path), serde_json::Value::Null);
+            self.single(id, e, ISOLATED, says, &mut out);
         }
         out
     }
 
-    /// A request answered (below 400) from an address the rules keep state for. It takes back a
+    /// Counts an event of the per-address rule in `which` place, whose bucket stands at `level`
+    /// after it (`emptied` before it): into its open incident, or raising the alert `raise` makes.
+    #[allow(clippy::too_many_arguments)]
+    fn counted(
+        &mut self,
+        address: &Address,
+        which: usize,
+        id: i64,
+        ts: i64,
+        (level, emptied): (f64, bool),
+        out: &mut Vec<Detection>,
+        raise: impl FnOnce(&'static str, &Rule) -> Detection,
+    ) {
+        let (name, rule) = rule_of(&self.rules, which);
+        let Some(ip) = self.per_ip.get_mut(address) else { return };
+        if incident::count(&mut ip.incidents[which], rule, id, ts, level, emptied, out, || raise(name, rule)) {
+            self.dirty.push(Dirty::Ip(address.clone(), which));
+        }
+    }
+
+    /// An event a one-event rule fires on (a web attack, a crossing, an isolated tenant reached):
+    /// one incident per address until the rule's bucket has emptied; `says` writes a new alert's
+    /// text and fields.
+    fn single(
+        &mut self,
+        id: i64,
+        e: &Row<'_>,
+        which: usize,
+        says: impl FnOnce() -> (String, serde_json::Value),
+        out: &mut Vec<Detection>,
+    ) {
+        let address = Address::of(e.src_ip);
+        let (_, rule) = rule_of(&self.rules, which);
+        let ip = self.per_ip.entry(address.clone()).or_default();
+        ip.last = ip.last.max(e.ts);
+        let level = ip.single[which - WEB_ATTACK].count(e.ts, rule);
+        self.counted(&address, which, id, e.ts, level, out, |name, rule| {
+            let (text, why) = says();
+            Detection::raised(alert(e, name, rule, text, why), vec![id])
+        });
+    }
+
+    /// A missing path asked for: a new one fills the address's scan bucket.
+    fn not_found(&mut self, id: i64, e: &Row<'_>, out: &mut Vec<Detection>) {
+        let r = &self.rules.scan_404;
+        let address = Address::of(e.src_ip);
+        let ip = self.per_ip.entry(address.clone()).or_default();
+        ip.last = ip.last.max(e.ts);
+        let path = e.path.split('?').next().unwrap_or(e.path);
+        if ip.not_found.drain(e.ts, r.leak_ms()) == 0.0 {
+            ip.missing.clear();
+        }
+        if ip.missing.len() >= DISTINCT_KEPT || !ip.missing.insert(path_hash(path)) {
+            return;
+        }
+        let counted = ip.not_found.count(e.ts, r);
+        ip.missed.push(id, r.threshold.clamp(1, 100));
+        let (ids, distinct) = (ip.missed.ids(), ip.missing.len());
+        let level = counted.0;
+        self.counted(&address, SCAN, id, e.ts, counted, out, |name, rule| {
+            let text = format!(
+                "{} asked {} for {distinct} different missing paths (bucket {level:.1}, fires at {})",
+                e.src_ip, e.tenant, rule.threshold
+            );
+            let why = serde_json::json!({ "rampart.bucket_level": round(level), "rampart.paths": distinct });
+            Detection::raised(alert(e, name, rule, text, why), ids)
+        });
+    }
+
+    /// A failed login (`e` as the login was posted): counted by the spray, brute-force and
+    /// credential-stuffing buckets.
+    fn failure(&mut self, id: i64, e: &Row<'_>, out: &mut Vec<Detection>) {
+        let address = Address::of(e.src_ip);
+        if self.rules.password_spray.enabled {
+            if !self.sprays.contains_key(e.tenant) {
+                self.sprays.insert(e.tenant.into(), Spray::default());
+            }
+            if let Some(spray) = self.sprays.get_mut(e.tenant) {
+                if spray_failure(spray, &self.rules.password_spray, id, e, &address, out) {
+                    self.dirty.push(Dirty::Spray(e.tenant.into()));
+                }
+            }
+        }
+        let brute = &self.rules.brute_force;
+        let ip = self.per_ip.entry(address.clone()).or_default();
+        ip.last = ip.last.max(e.ts);
+        let counted = ip.failures.count(e.ts, brute);
+        ip.failed.push(id, brute.threshold.clamp(1, 100));
+        let ids = ip.failed.ids();
+        let level = counted.0;
+        self.counted(&address, BRUTE_FORCE, id, e.ts, counted, out, |name, r| {
+            let text = format!(
+                "failed logins from {} on {}: the bucket holds {level:.1} (fires at {}, one leaks every {:.0}s)",
+                e.src_ip,
+                e.tenant,
+                r.threshold,
+                r.leak_ms() / 1000.0
+            );
+            Detection::raised(alert(e, name, r, text, serde_json::json!({ "rampart.bucket_level": round(level) })), ids)
+        });
+        let Some(user) = e.user else { return };
+        let stuffing = &self.rules.credential_stuffing;
+        let Some(ip) = self.per_ip.get_mut(&address) else { return };
+        if ip.stuffing.drain(e.ts, stuffing.leak_ms()) == 0.0 {
+            ip.users.clear();
+        }
+        if ip.users.contains(user) || ip.users.len() >= DISTINCT_KEPT {
+            return;
+        }
+        ip.users.insert(user.into());
+        let counted = ip.stuffing.count(e.ts, stuffing);
+        let (ids, distinct, level) = (ip.failed.ids(), ip.users.len(), counted.0);
+        self.counted(&address, STUFFING, id, e.ts, counted, out, |name, r| {
+            let text = format!(
+                "{} tried {distinct} different users on {} without logging in as them (bucket {level:.1}, fires at {})",
+                e.src_ip, e.tenant, r.threshold
+            );
+            let why = serde_json::json!({ "rampart.bucket_level": round(level), "rampart.users": distinct });
+            Detection::raised(alert(e, name, r, text, why), ids)
+        });
+    }
+
+    /// A login posted to a login path and answered 2xx/3xx: how it went is told by what the same
+    /// address asks for next. A login it posted before and is still waiting on was told by this one.
+    fn wait_for_next(&mut self, id: i64, e: &Row<'_>) {
+        if self.pending.len() >= PENDING_KEPT {
+            self.pending.clear();
+        }
+        let key = self.address_key(e.src_ip);
+        self.pending.insert(
+            key,
+            Pending {
+                id,
+                ts: e.ts,
+                tenant: e.tenant.into(),
+                user: e.user.map(Into::into),
+                path: e.path.into(),
+                status: e.status,
+            },
+        );
+    }
+
+    /// What request `e` says of the login its address posted before, if it is waiting on one.
+    fn tell_pending(&mut self, e: &Row<'_>, out: &mut Vec<Detection>) {
+        let key = self.address_key(e.src_ip);
+        let Some(pending) = self.pending.get(&key) else { return };
+        if login::is_asset(e.path) {
+            return;
+        }
+        let to_login = self.logins.is_login(e.path);
+        let outcome = login::told(pending, e.ts, to_login, e.method, e.status);
+        if outcome == Outcome::Wait {
+            return;
+        }
+        let Some(p) = self.pending.remove(&key) else { return };
+        let posted = Row {
+            ts: p.ts,
+            tenant: &p.tenant,
+            src_ip: e.src_ip,
+            user: p.user.as_deref(),
+            method: "POST",
+            path: &p.path,
+            status: p.status,
+            bytes: 0,
+            user_agent: e.user_agent,
+            target_tenant: None,
+            flags: 0,
+            source: e.source,
+        };
+        match outcome {
+            Outcome::Failed => self.failure(p.id, &posted, out),
+            Outcome::Succeeded => self.logged_in(&posted),
+            Outcome::Wait | Outcome::Unknown => {}
+        }
+    }
+
+    /// A request answered (below 400) from an address the rules keep state for: it takes back a
     /// quarter of a missing path from the address's scan bucket (people who mostly find what they
-    /// ask for are not scanning; a scanner mostly misses). A successful POST (`posted`) to the
-    /// path the address last failed to log in at is a login, which takes back failures: some of
-    /// its brute-force bucket, the user from its stuffing bucket, and all it put in the tenant's
-    /// spray bucket.
-    fn answered(&mut self, e: &Row<'_>, posted: bool) {
-        if self.per_ip.is_empty() {
-            return;
-        }
+    /// ask for are not scanning; a scanner mostly misses).
+    fn answered(&mut self, e: &Row<'_>) {
         let Some(ip) = self.per_ip.get_mut(&Address::of(e.src_ip)) else { return };
-        let r = &self.rules;
         if ip.not_found.level > 0.0 {
-            ip.not_found.add(e.ts, r.scan_404.leak_ms(), -ANSWERED_CREDIT);
+            ip.not_found.add(e.ts, self.rules.scan_404.leak_ms(), -ANSWERED_CREDIT);
         }
-        if !posted || ip.login.as_deref() != Some(e.path.split('?').next().unwrap_or(e.path)) {
-            return;
-        }
-        ip.failures.add(e.ts, r.brute_force.leak_ms(), -SUCCESS_CREDIT);
-        if let Some(user) = e.user {
-            if ip.users.remove(user) {
-                ip.stuffing.add(e.ts, r.credential_stuffing.leak_ms(), -1.0);
+    }
+
+    /// A successful login (`e` as it was posted): it takes back failures — some of the address's
+    /// brute-force bucket, the user from its stuffing bucket, and all it put in the tenant's spray
+    /// bucket.
+    fn logged_in(&mut self, e: &Row<'_>) {
+        let address = Address::of(e.src_ip);
+        let r = &self.rules;
+        if let Some(ip) = self.per_ip.get_mut(&address) {
+            let leak = r.brute_force.leak_ms();
+            let room = r.brute_force.threshold as f64 / 2.0 - ip.credited.drain(e.ts, leak);
+            let credit = SUCCESS_CREDIT.min(room).min(ip.failures.drain(e.ts, leak));
+            if credit > 0.0 {
+                ip.failures.add(e.ts, leak, -credit);
+                ip.credited.add(e.ts, leak, credit);
+            }
+            if let Some(user) = e.user {
+                if ip.users.remove(user) {
+                    ip.stuffing.add(e.ts, r.credential_stuffing.leak_ms(), -1.0);
+                }
             }
         }
         if let Some(spray) = self.sprays.get_mut(e.tenant) {
-            let address = Address::of(e.src_ip);
             if let Some(n) = spray.from.remove(&address) {
                 spray.bucket.add(e.ts, r.password_spray.leak_ms(), -f64::from(n.min(SPRAY_PER_ADDRESS)));
                 spray.events.retain(|(_, from)| *from != address);
@@ -691,72 +884,123 @@ impl Detector {
         }
     }
 
-    /// Forgets the addresses whose buckets have all emptied as of `now` and whose rules' quiet
-    /// windows have passed (an address seen once is forgotten as soon as its one event has leaked
-    /// out, not after the longest any rule remembers), and likewise the sprays.
+    /// Forgets the addresses whose buckets have all emptied as of `now` and whose incidents have
+    /// closed (an address seen once is forgotten as soon as its one event has leaked out, not
+    /// after the longest any rule remembers), likewise the sprays, and the logins nothing told.
     fn sweep(&mut self, now: i64) {
         self.since_sweep = 0;
         let r = &self.rules;
-        let quiet = r.all().iter().map(|rule| rule.window_seconds * 1000).max().unwrap_or(0);
-        let (failures, stuffing, missing) =
-            (r.brute_force.leak_ms(), r.credential_stuffing.leak_ms(), r.scan_404.leak_ms());
+        let rules: [&Rule; 6] = [
+            &r.brute_force,
+            &r.credential_stuffing,
+            &r.scan_404,
+            &r.web_attack,
+            &r.cross_tenant,
+            &r.isolated_tenant_access,
+        ];
         self.per_ip.retain(|_, ip| {
-            ip.failures.drain(now, failures) > 0.0
-                || ip.stuffing.drain(now, stuffing) > 0.0
-                || ip.not_found.drain(now, missing) > 0.0
-                || ip.fired.values().any(|at| now - at < quiet)
+            ip.failures.drain(now, r.brute_force.leak_ms()) > 0.0
+                || ip.credited.drain(now, r.brute_force.leak_ms()) > 0.0
+                || ip.stuffing.drain(now, r.credential_stuffing.leak_ms()) > 0.0
+                || ip.not_found.drain(now, r.scan_404.leak_ms()) > 0.0
+                || ip.single.iter_mut().zip(&rules[WEB_ATTACK..]).any(|(b, rule)| b.drain(now, rule.leak_ms()) > 0.0)
+                || ip.incidents.iter().zip(rules).any(|(i, rule)| incident::open(i, now, rule))
         });
         let r = &self.rules.password_spray;
-        self.sprays.retain(|_, s| {
-            s.bucket.drain(now, r.leak_ms()) > 0.0 || s.fired.is_some_and(|at| now - at < r.window_seconds * 1000)
-        });
+        self.sprays.retain(|_, s| s.bucket.drain(now, r.leak_ms()) > 0.0 || incident::open(&s.incident, now, r));
+        self.pending.retain(|_, p| now - p.ts <= login::RETRY_MS);
     }
 }
 
-/// A failed login against `e.tenant` counted in its spray bucket; the alert when the bucket
-/// overflows with failures from enough different addresses and users.
-fn spray_failure(spray: &mut Spray, r: &Rule, id: i64, e: &Row<'_>, address: &Address) -> Option<Detection> {
-    if spray.bucket.drain(e.ts, r.leak_ms()) == 0.0 {
+/// The per-address rule in `which` place, with its name.
+fn rule_of(rules: &Rules, which: usize) -> (&'static str, &Rule) {
+    match which {
+        BRUTE_FORCE => ("Brute-force login", &rules.brute_force),
+        STUFFING => ("Credential stuffing", &rules.credential_stuffing),
+        SCAN => ("404 scanning burst", &rules.scan_404),
+        WEB_ATTACK => ("Web attack pattern", &rules.web_attack),
+        CROSS_TENANT => ("Cross-tenant access", &rules.cross_tenant),
+        _ => ("Access to an isolated tenant", &rules.isolated_tenant_access),
+    }
+}
+
+/// What an attack in a request target makes an alert say.
+fn attack_alert(e: &Row<'_>, attack: &Attack) -> (String, serde_json::Value) {
+    (
+        format!("{} sent {} to {}: {} (decoded: {})", e.src_ip, attack.why, e.tenant, e.path, attack.decoded),
+        serde_json::json!({ "rampart.why": attack.why, "rampart.raw": e.path, "rampart.decoded": attack.decoded }),
+    )
+}
+
+/// A failed login against `e.tenant` counted in its spray bucket: into the open incident, or the
+/// alert when the bucket overflows with failures from enough different addresses and users.
+/// True when an open incident grew.
+fn spray_failure(
+    spray: &mut Spray,
+    r: &Rule,
+    id: i64,
+    e: &Row<'_>,
+    address: &Address,
+    out: &mut Vec<Detection>,
+) -> bool {
+    let emptied = spray.bucket.drain(e.ts, r.leak_ms()) == 0.0;
+    if emptied {
         spray.from.clear();
         spray.users.clear();
         spray.events.clear();
-        spray.spent = false;
     }
     if !spray.from.contains_key(address) && spray.from.len() >= DISTINCT_KEPT {
-        return None;
+        return false;
     }
     let tries = spray.from.entry(address.clone()).or_default();
     *tries += 1;
     if *tries > SPRAY_PER_ADDRESS {
-        return None;
+        return false;
     }
     if let Some(user) = e.user.filter(|_| spray.users.len() < DISTINCT_KEPT) {
         if !spray.users.contains(user) {
             spray.users.insert(user.into());
         }
     }
-    let level = spray.bucket.add(e.ts, r.leak_ms(), 1.0);
+    let (level, _) = spray.bucket.count(e.ts, r);
     spray.events.push_back((id, address.clone()));
     if spray.events.len() > SPRAY_EVENTS {
         spray.events.pop_front();
     }
     let (addresses, users) = (spray.from.len(), spray.users.len());
+    if emptied && spray.incident.as_ref().is_some_and(|i| e.ts - i.last() >= r.window_seconds * 1000) {
+        incident::close(&mut spray.incident, out);
+    }
     // Users count only where the log names them (a form login's user is often not in the log).
-    if !(r.overflows(level) && addresses >= r.distinct && (users >= r.distinct || users == 0)) {
-        return None;
+    let ready = r.overflows(level) && addresses >= r.distinct && (users >= r.distinct || users == 0);
+    if spray.incident.is_none() && !ready {
+        return false;
     }
-    if spray.spent || spray.fired.is_some_and(|at| e.ts - at < r.window_seconds * 1000) {
-        return None;
+    match spray.incident.as_deref_mut() {
+        Some(open) => open.join(id, e.ts, level),
+        None => {
+            let (text, why) = spray_says(spray, e.tenant, r, level);
+            let events = spray.events.iter().map(|(id, _)| *id).collect();
+            incident::raise(
+                &mut spray.incident,
+                Detection::raised(alert(e, "Password spray", r, text, why), events),
+                level,
+                out,
+            );
+            false
+        }
     }
-    spray.fired = Some(e.ts);
-    spray.spent = true;
+}
+
+/// What a spray's alert says: the bucket, and the addresses and users in it.
+fn spray_says(spray: &Spray, tenant: &str, r: &Rule, level: f64) -> (String, serde_json::Value) {
+    let (addresses, users) = (spray.from.len(), spray.users.len());
     let mut named: Vec<&Address> = spray.from.keys().collect();
     named.sort();
     let shown: Vec<String> = named.iter().take(10).map(|a| a.to_string()).collect();
     let more = if addresses > shown.len() { format!(" and {} more", addresses - shown.len()) } else { String::new() };
     let text = format!(
-        "password spray on {}: failed logins from {addresses} addresses for {users} users (bucket {level:.1}, fires at {}): {}{more}",
-        e.tenant,
+        "password spray on {tenant}: failed logins from {addresses} addresses for {users} users (bucket {level:.1}, fires at {}): {}{more}",
         r.threshold,
         shown.join(", ")
     );
@@ -765,10 +1009,7 @@ fn spray_failure(spray: &mut Spray, r: &Rule, id: i64, e: &Row<'_>, address: &Ad
         "rampart.addresses": named.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         "rampart.users": users,
     });
-    Some(Detection {
-        alert: alert(e, "Password spray", r, text, why),
-        events: spray.events.iter().map(|(id, _)| *id).collect(),
-    })
+    (text, why)
 }
 
 /// A level to one decimal, as the alert shows it.
@@ -817,8 +1058,16 @@ mod tests {
         }
     }
 
+    /// The alerts `events` raise (not the updates of open incidents).
     fn run(d: &mut Detector, events: &[AccessEvent]) -> Vec<Detection> {
-        events.iter().flat_map(|e| d.observe(e)).collect()
+        run_all(d, events).into_iter().filter(|f| !f.update).collect()
+    }
+
+    /// What `events` raise, then the updates of the incidents they left open.
+    fn run_all(d: &mut Detector, events: &[AccessEvent]) -> Vec<Detection> {
+        let mut found: Vec<_> = events.iter().flat_map(|e| d.observe(e)).collect();
+        found.extend(d.flush());
+        found
     }
 
     /// A day's worth of ordinary traffic: many clients, some 404s and failed logins each.
@@ -892,36 +1141,171 @@ mod tests {
         let mut d = Detector::new(Rules::default());
         let office = "192.0.2.10";
         // 40 people behind one address log in within 40 minutes; every second one mistypes first.
+        // A login is answered 302, and the browser follows it to the dashboard.
         let mut events = Vec::new();
         for p in 0..40i64 {
             let user = format!("staff{p}");
             if p % 2 == 0 {
-                events.push(event(3 * p, 60 * p, office, 401, "/login", Some(&user)));
+                events.push(event(4 * p, 60 * p, office, 401, "/login", Some(&user)));
             }
-            events.push(event(3 * p + 1, 60 * p + 5, office, 302, "/login", Some(&user)));
+            events.push(event(4 * p + 1, 60 * p + 5, office, 302, "/login", Some(&user)));
+            events.push(event(4 * p + 2, 60 * p + 5, office, 200, "/static/app.css", None));
+            events.push(event(4 * p + 3, 60 * p + 6, office, 200, "/dashboard", Some(&user)));
         }
         assert_eq!(run(&mut d, &events), vec![]);
         // The same failures without the logins that followed them are an attack.
         let mut d = Detector::new(Rules::default());
-        let failures: Vec<_> = events.into_iter().filter(|e| e.status == 401).collect();
+        let failures: Vec<_> = events.iter().filter(|e| e.status == 401).cloned().collect();
         let rules: std::collections::BTreeSet<_> = run(&mut d, &failures).into_iter().map(|f| f.alert.rule).collect();
         assert_eq!(rules.into_iter().collect::<Vec<_>>(), ["Brute-force login", "Credential stuffing"]);
+    }
+
+    /// An application that answers a failed login with a redirect back to its login page
+    /// (`302 → /login?error`), or with the form again (200), and a successful one with a redirect
+    /// to a page it then serves.
+    fn form_logins(ip: &str, status: i64, then: &str, then_status: i64, n: i64) -> Vec<AccessEvent> {
+        (0..n)
+            .flat_map(|i| {
+                let mut css = event(3 * i + 1, 25 * i, ip, 200, "/static/app.css", None);
+                css.method = "GET".into();
+                [
+                    event(3 * i, 25 * i, ip, status, "/login", Some("admin")),
+                    css,
+                    event(3 * i + 2, 25 * i + 1, ip, then_status, then, None),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_login_is_what_the_application_answers_one_with() {
+        // Redirected back to the login page: failures, a slow brute force.
+        let back = form_logins("203.0.113.21", 302, "/login?error", 200, 40);
+        let found = run(&mut Detector::new(Rules::default()), &back);
+        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Brute-force login"]);
+        assert_eq!(found[0].events, (0..10).map(|i| 3 * i).collect::<Vec<_>>(), "the posted logins are linked");
+        // The form shown again (200), then posted again.
+        let again: Vec<_> = (0..40).map(|i| event(i, 25 * i, "203.0.113.22", 200, "/login", Some("admin"))).collect();
+        let found = run(&mut Detector::new(Rules::default()), &again);
+        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Brute-force login"]);
+        // 403 on a login path; 401s elsewhere (an API token expired) are no logins.
+        let refused: Vec<_> = (0..12).map(|i| event(i, 5 * i, "203.0.113.23", 403, "/login", None)).collect();
+        assert_eq!(run(&mut Detector::new(Rules::default()), &refused).len(), 1);
+        let api: Vec<_> = (0..100)
+            .map(|i| {
+                let mut e = event(i, 5 * i, "198.51.100.7", 401, "/api/v1/notifications", None);
+                e.method = "POST".into();
+                e
+            })
+            .collect();
+        assert_eq!(run(&mut Detector::new(Rules::default()), &api), vec![]);
+        // Tuned: this application answers a failure with 422, and logs in at /auth.
+        let rules: Rules = toml::from_str("[login]\npaths = [\"/auth\"]\nfailure_statuses = [422]\n").unwrap();
+        let tuned: Vec<_> = (0..12).map(|i| event(i, 5 * i, "203.0.113.24", 422, "/auth", None)).collect();
+        assert_eq!(run(&mut Detector::new(rules.clone()), &tuned).len(), 1);
+        assert_eq!(run(&mut Detector::new(rules), &refused), vec![], "403 on /login is no failure there");
+    }
+
+    #[test]
+    fn a_login_redirected_to_a_page_served_is_a_success_and_weighs_against_failures() {
+        // A typo (401), then a login redirected to the dashboard, eight times over: no attack.
+        let mut events = Vec::new();
+        for i in 0..8i64 {
+            events.push(event(4 * i, 60 * i, "192.0.2.30", 401, "/login", Some("ann")));
+            events.extend(form_logins("192.0.2.30", 302, "/dashboard", 200, 1).into_iter().map(|mut e| {
+                e.id += 4 * i + 1;
+                e.ts += (60 * i + 10) * 1000;
+                e
+            }));
+        }
+        assert_eq!(run(&mut Detector::new(Rules::default()), &events), vec![]);
+        // Without the dashboard served, each login posted again after one answered 302 says that
+        // one failed (a client that does not follow redirects, trying again): 16 in 8 minutes.
+        let unfollowed: Vec<_> = events.iter().filter(|e| e.path != "/dashboard").cloned().collect();
+        let found = run(&mut Detector::new(Rules::default()), &unfollowed);
+        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Brute-force login"]);
+        // An attacker who has a page served after each try only slows the bucket: successes take
+        // back at most half of it while that leaks away.
+        let mut faked = Vec::new();
+        for i in 0..30i64 {
+            faked.push(event(3 * i, 20 * i, "203.0.113.27", 401, "/login", Some("admin")));
+            faked.extend(form_logins("203.0.113.27", 302, "/", 200, 1).into_iter().map(|mut e| {
+                e.id += 3 * i + 1;
+                e.ts += (20 * i + 5) * 1000;
+                e
+            }));
+        }
+        let found = run(&mut Detector::new(Rules::default()), &faked);
+        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Brute-force login"]);
     }
 
     #[test]
     fn a_patient_brute_force_fills_the_bucket_a_window_never_would() {
         let mut d = Detector::new(Rules::default());
-        // One failure every 25 s: never 10 within 120 s, yet an alert at the tenth, then one per
-        // 120 s window while it lasts.
+        // One failure every 25 s: never 10 within 120 s, yet an alert at the tenth.
         let slow: Vec<_> = (0..40).map(|i| event(i, i * 25, "203.0.113.20", 401, "/login", Some("admin"))).collect();
         let found = run(&mut d, &slow);
-        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Brute-force login"; 7]);
+        assert_eq!(found.iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(), ["Brute-force login"]);
         assert_eq!(found[0].events, (0..10).collect::<Vec<_>>());
         assert!(
             found[0].alert.output.contains("the bucket holds 9.6 (fires at 10, one leaks every 600s)"),
             "{}",
             found[0].alert.output
         );
+    }
+
+    #[test]
+    fn a_slow_attack_over_hours_is_one_incident_until_its_bucket_has_emptied() {
+        let mut d = Detector::new(Rules::default());
+        // One failure every 25 s for two hours, judged in chunks of 50 events.
+        let slow: Vec<_> = (0..288).map(|i| event(i, i * 25, "203.0.113.20", 401, "/login", None)).collect();
+        let mut found = Vec::new();
+        for chunk in slow.chunks(50) {
+            found.extend(run_all(&mut d, chunk));
+        }
+        let raised: Vec<_> = found.iter().filter(|f| !f.update).collect();
+        assert_eq!(raised.len(), 1, "one alert for two hours, not one per quiet window");
+        let updates: Vec<_> = found.iter().filter(|f| f.update).collect();
+        assert_eq!(updates.len(), 6, "brought up to date once a chunk");
+        assert!(updates.iter().all(|u| (u.alert.ts, &u.alert.rule) == (raised[0].alert.ts, &raised[0].alert.rule)));
+        let linked: Vec<i64> = found.iter().flat_map(|f| f.events.iter().copied()).collect();
+        assert_eq!(linked, (0..288).collect::<Vec<_>>(), "every failure linked once");
+        let last = updates.last().unwrap();
+        assert!(
+            last.alert.output.ends_with("— 288 events in all, the last at 1970-01-01 01:59:35 UTC"),
+            "{}",
+            last.alert.output
+        );
+        let fields: serde_json::Value = serde_json::from_str(&last.alert.output_fields_json).unwrap();
+        assert_eq!(
+            (fields["rampart.count"].as_i64(), fields["rampart.last_seen"].as_i64()),
+            (Some(288), Some(7_175_000))
+        );
+        // Within the bucket's drain (10 × 600 s) the same address is the same incident …
+        let later = event(300, 7_175 + 5_000, "203.0.113.20", 401, "/login", None);
+        assert_eq!(run_all(&mut d, &[later]).iter().filter(|f| !f.update).count(), 0);
+        // … and once it has emptied, a new one.
+        let much_later: Vec<_> =
+            (0..10).map(|i| event(400 + i, 7_175 + 5_000 + 6_001 + i, "203.0.113.20", 401, "/login", None)).collect();
+        assert_eq!(run(&mut d, &much_later).len(), 1);
+        // A scan over a day: one incident.
+        let mut d = Detector::new(Rules::default());
+        let scan: Vec<_> =
+            (0..300).map(|i| event(i, i * 280, "203.0.113.13", 404, &format!("/probe/{i}"), None)).collect();
+        assert_eq!(
+            run(&mut d, &scan).iter().map(|f| f.alert.rule.as_str()).collect::<Vec<_>>(),
+            ["404 scanning burst"]
+        );
+        // sqlmap for an hour: one incident.
+        let mut d = Detector::new(Rules::default());
+        let sqlmap: Vec<_> = (0..3_600)
+            .map(|i| {
+                let mut e = event(i, i, "203.0.113.12", 200, &format!("/item?id={i}"), None);
+                e.user_agent = "sqlmap/1.8".into();
+                e
+            })
+            .collect();
+        assert_eq!(run(&mut d, &sqlmap).len(), 1);
     }
 
     #[test]
@@ -1002,6 +1386,28 @@ mod tests {
         assert_eq!(why("/cgi-bin/;cat /etc/shadow"), Some("a shell metacharacter, then a command"));
         assert_eq!(why("/app/.git/config"), Some("a probe for a secrets file"));
         assert_eq!(why("/.ENV"), Some("a probe for a secrets file"));
+        assert_eq!(
+            why("/static/....//....//....//etc/passwd"),
+            Some("path traversal through a filter that strips ../ once")
+        );
+        assert_eq!(
+            why("/view?file=..././..././etc/passwd"),
+            Some("path traversal in a parameter, through a filter that strips ../ once")
+        );
+        assert_eq!(
+            why("/view?file=%252e%252e%252e%252e%252f%252fetc%252fpasswd"),
+            Some("path traversal in a parameter, through a filter that strips ../ once")
+        );
+        assert_eq!(why("/index.php?page=php://filter/convert.base64-encode/resource=config"), Some("a php:// wrapper"));
+        assert_eq!(why("/fetch?url=file:///etc/passwd"), Some("a file:// URL"));
+        assert_eq!(why("/index.php?page=data:text/plain;base64,PD9waHAgc3lzdGVtKCJpZCIpOz8%2B"), Some("a data: URL"));
+        assert_eq!(why("/search?q=%3Cscript%3Ealert(1)%3C/script%3E"), Some("an HTML tag that runs script"));
+        assert_eq!(
+            why("/search?q=%253Cimg%2520src%253Dx%2520onerror%253Dalert(1)%253E"),
+            Some("an HTML tag with an event handler")
+        );
+        assert_eq!(why("/go?next=javascript:alert(document.cookie)"), Some("a javascript: URL"));
+        assert_eq!(why("/<svg onload=alert(1)>"), Some("an HTML tag with an event handler"));
         for benign in [
             "/search?q=select+chairs",
             "/search?q=union+jack",
@@ -1015,6 +1421,14 @@ mod tests {
             "/files//report.pdf",
             "/.well-known/security.txt",
             "/api/v1/orders?page=2&sort=-date",
+            "/search?q=script+writing+tips",
+            "/search?q=javascript+tutorial",
+            "/search?q=javascript%3A+the+good+parts",
+            "/search?q=i+%3C3+cats",
+            "/search?q=onerror+handling",
+            "/search?q=php%3A%2F%2F+wrappers+explained",
+            "/search?q=data%3A+2026+report",
+            "/docs/....ellipsis/more",
             "/",
         ] {
             assert_eq!(attack_in(benign), None, "{benign}");
@@ -1035,6 +1449,45 @@ mod tests {
         assert!(within("::ffff:192.0.2.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
         assert!(!within("192.0.3.9".parse().unwrap(), network("192.0.2.0/24").unwrap()));
         assert!(within("8.8.8.8".parse().unwrap(), network("0.0.0.0/0").unwrap()));
+    }
+
+    #[test]
+    fn known_probes_are_never_counted_and_hide_no_attack_unless_their_network_vouches() {
+        let rules: Rules = toml::from_str(
+            "[[known_probe]]\nname = \"our scanner\"\nnetwork = \"10.8.0.0/16\"\nuser_agent = \"AcmeScan\"\n\
+             [[known_probe]]\nname = \"health\"\npath = \"/healthz\"\nuser_agent = \"kube-probe/\"\n",
+        )
+        .unwrap();
+        let mut d = Detector::new(rules);
+        let agent = |mut e: AccessEvent, ua: &str| {
+            e.user_agent = ua.into();
+            e
+        };
+        // The company's scanner: attacks, missing paths, a scanner's name, from its network.
+        let scanner: Vec<_> = (0..50)
+            .map(|i| {
+                agent(
+                    event(i, i, "10.8.3.4", 404, &format!("/admin{i}.php?id=1%27%20OR%201%3D1--"), None),
+                    "AcmeScan nikto",
+                )
+            })
+            .collect();
+        assert_eq!(run_all(&mut d, &scanner), vec![]);
+        // A health checker's 404s every 10 s all day.
+        let health: Vec<_> = (0..8_640)
+            .map(|i| agent(event(100 + i, i * 10, "192.0.2.50", 404, "/healthz", None), "kube-probe/1.29"))
+            .collect();
+        assert_eq!(run_all(&mut d, &health), vec![]);
+        // Its name from another network, or its path and agent with an attack in the query.
+        let elsewhere = agent(event(9_000, 9_000, "203.0.113.70", 200, "/../../etc/passwd", None), "AcmeScan");
+        assert_eq!(run(&mut d, &[elsewhere]).len(), 1);
+        let hidden =
+            agent(event(9_001, 9_001, "203.0.113.71", 200, "/healthz?x=%3Cscript%3E", None), "kube-probe/1.29");
+        assert_eq!(run(&mut d, &[hidden])[0].alert.output, "203.0.113.71 sent an HTML tag that runs script to acme: /healthz?x=%3Cscript%3E (decoded: /healthz?x=<script>)");
+        // Without the probes, the same requests alert.
+        let mut plain = Detector::new(Rules::default());
+        assert_eq!(run(&mut plain, &scanner).len(), 2, "a web attack and a scan");
+        assert_eq!(run(&mut plain, &health[..30]).len(), 0, "one path asked for again and again is no scan");
     }
 
     #[test]

@@ -140,4 +140,38 @@ mod tests {
             ]
         );
     }
+
+    /// A brute force judged in two runs (as a collector restarted halfway would) is still one
+    /// alert: the second run takes the incident up from the events before its position and
+    /// brings the stored alert up to date.
+    #[test]
+    fn an_incident_judged_across_runs_is_one_alert_brought_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = store::open(&dir.path().join("d.db"), Access::ReadWrite).unwrap();
+        let failure = |k: i64| access::AccessEvent {
+            ts: 1_795_694_400_000 + k * 25_000,
+            tenant: "acme".into(),
+            src_ip: "203.0.113.20".into(),
+            method: "POST".into(),
+            path: "/login".into(),
+            status: 401,
+            source: "test".into(),
+            ..Default::default()
+        };
+        access::insert_many(&conn, &(0..150).map(failure).collect::<Vec<_>>()).unwrap();
+        let first = judge::judge_backlog(&conn, &Rules::default()).unwrap();
+        access::insert_many(&conn, &(150..300).map(failure).collect::<Vec<_>>()).unwrap();
+        let second = judge::judge_backlog(&conn, &Rules::default()).unwrap();
+        assert_eq!((first.alerts, second.alerts), (1, 0));
+        let (n, count, linked): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT count(*), json_extract(output_fields_json, '$.\"rampart.count\"'), \
+                 (SELECT count(*) FROM alert_events) FROM alerts",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((n, linked), (1, 300));
+        assert_eq!(count, 300);
+    }
 }

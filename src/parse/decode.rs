@@ -137,6 +137,12 @@ pub fn resolve(path: &str) -> (Cow<'_, str>, usize) {
     (Cow::Owned(out), above)
 }
 
+/// `text` as a filter that removes `../` (and `..\\`) in one pass leaves it: what `....//` and
+/// `..././` were written to become.
+pub fn strip_climbs_once(text: &str) -> String {
+    text.replace('\\', "/").replace("../", "")
+}
+
 /// A request target split and decoded for judging.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target<'a> {
@@ -144,6 +150,9 @@ pub struct Target<'a> {
     pub path: Cow<'a, str>,
     /// How many `..` segments of the decoded path reached above the root.
     pub above_root: usize,
+    /// As many, once a filter has stripped every `../` from the decoded path in one pass
+    /// (`....//` and `..././` become `../`); 0 when the path holds no `..`.
+    pub above_root_once_stripped: usize,
     /// The query's parameters' values (a parameter without `=` is its own value), each decoded
     /// with `+` as a space.
     pub values: Vec<Cow<'a, str>>,
@@ -156,6 +165,7 @@ impl<'a> Target<'a> {
     pub fn of(raw: &'a str) -> Target<'a> {
         let (path, query) = raw.split_once('?').unwrap_or((raw, ""));
         let decoded = percent(path, false);
+        let above_root_once_stripped = if decoded.contains("..") { resolve(&strip_climbs_once(&decoded)).1 } else { 0 };
         let (path, above_root) = match decoded {
             Cow::Borrowed(p) => resolve(p),
             Cow::Owned(p) => {
@@ -169,7 +179,7 @@ impl<'a> Target<'a> {
             .map(|p| p.split_once('=').unwrap_or(("", p)))
             .map(|(name, value)| (name, percent(value, true)))
             .unzip();
-        Target { path, above_root, values, names }
+        Target { path, above_root, above_root_once_stripped, values, names }
     }
 
     /// The whole target as decoded, for showing beside the raw one.
@@ -209,6 +219,17 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_that_strips_climbs_once_leaves_them_in_evasive_forms() {
+        assert_eq!(strip_climbs_once("....//....//etc/passwd"), "../../etc/passwd");
+        assert_eq!(strip_climbs_once("..././..././etc/passwd"), "../../etc/passwd");
+        assert_eq!(strip_climbs_once("....\\\\etc"), "../etc");
+        assert_eq!(Target::of("/static/....//....//....//etc/passwd").above_root_once_stripped, 2);
+        assert_eq!(Target::of("/%2e%2e%2e%2e%2f%2fetc/passwd").above_root_once_stripped, 1);
+        assert_eq!(Target::of("/static/....//etc").above_root, 0, "a segment of four dots is a name");
+        assert_eq!(Target::of("/docs/a/../b/....ellipsis").above_root_once_stripped, 0);
+    }
+
+    #[test]
     fn paths_resolved_and_escapes_counted() {
         assert_eq!(resolve("/a/./b//c/../d"), (Cow::Borrowed("/a/b/d"), 0));
         assert_eq!(resolve("/static/../../../etc/passwd"), (Cow::Borrowed("/etc/passwd"), 2));
@@ -225,6 +246,7 @@ mod tests {
         let t = Target::of("/static/%252e%252e%252f%252e%252e%252fetc%252fpasswd?q=select+chairs&x&id=1%27--");
         assert_eq!(t.path, "/etc/passwd");
         assert_eq!(t.above_root, 1);
+        assert_eq!(t.above_root_once_stripped, 0);
         assert_eq!(t.values, ["select chairs", "x", "1'--"]);
         assert_eq!(t.shown(), "/etc/passwd?q=select chairs&x&id=1'--");
     }

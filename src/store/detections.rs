@@ -14,6 +14,17 @@ pub const SOURCE: &str = "rampart:detect";
 pub struct Detection {
     pub alert: Alert,
     pub events: Vec<i64>,
+    /// Whether this brings up to date the alert the same rule raised for the same incident (its
+    /// `ts`, rule, tenant and address as `alert` has them) rather than raising one: one attack,
+    /// one alert, however long it goes on.
+    pub update: bool,
+}
+
+impl Detection {
+    /// A new alert and the events that caused it.
+    pub fn raised(alert: Alert, events: Vec<i64>) -> Detection {
+        Detection { alert, events, update: false }
+    }
 }
 
 /// What became of a judged chunk offered to the store.
@@ -48,8 +59,19 @@ pub fn record(conn: &Connection, from: i64, through: i64, found: &[Detection]) -
     let written = (|| -> rusqlite::Result<()> {
         let mut link = conn.prepare_cached("INSERT OR IGNORE INTO alert_events (alert, event) VALUES (?, ?)")?;
         for d in found {
-            alerts::insert(conn, &d.alert)?;
-            let alert = conn.last_insert_rowid();
+            let alert = match d.update.then(|| raised_as(conn, &d.alert)).transpose()?.flatten() {
+                Some(id) => {
+                    conn.prepare_cached("UPDATE alerts SET output = ?, output_fields_json = ? WHERE id = ?")?
+                        .execute(rusqlite::params![d.alert.output, d.alert.output_fields_json, id])?;
+                    id
+                }
+                // Not there (an incident the rules took up again after a restart, or an alert
+                // deleted since): raised anew.
+                None => {
+                    alerts::insert(conn, &d.alert)?;
+                    conn.last_insert_rowid()
+                }
+            };
             for event in &d.events {
                 link.execute([alert, *event])?;
             }
@@ -64,4 +86,19 @@ pub fn record(conn: &Connection, from: i64, through: i64, found: &[Detection]) -
         }
     }
     Ok(Recorded::Stored)
+}
+
+/// The stored alert rampart's rules raised as `alert` (the same time, rule, tenant and address).
+fn raised_as(conn: &Connection, alert: &Alert) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT id FROM alerts WHERE ts = ? AND rule = ? AND source = ? AND tenant IS ? AND src_ip IS ? \
+         ORDER BY id DESC LIMIT 1",
+    )?
+    .query_row(rusqlite::params![alert.ts, alert.rule, alert.source, alert.tenant, alert.src_ip], |r| r.get(0))
+    .optional()
+}
+
+/// How many of `found` are new alerts (the rest bring alerts up to date).
+pub fn raised(found: &[Detection]) -> usize {
+    found.iter().filter(|d| !d.update).count()
 }

@@ -497,3 +497,30 @@ fn a_respond_rule_whose_ban_lasts_no_time_one_can_read() {
          or 1d"
     );
 }
+
+#[test]
+fn known_probes_and_login_settings_that_are_wrong_say_why_on_their_line() {
+    let path = fixture("config_detect_probes_and_logins.toml");
+    let errors: Vec<String> = Config::load_checked(Path::new(&path))
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string().replace(&path, "FILE"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "FILE, line 3: [detect.login] paths: \"signin\" is not a path glob like /login or */sign_in: a path glob \
+             starts with / or *",
+            "FILE, line 3: [detect.login] paths: \"/a/[b\" is not a path glob like /login or */sign_in: unclosed \
+             character class; missing ']'",
+            "FILE, line 4: [detect.login] failure_statuses: 4030 is not an HTTP status (100 to 599)",
+            "FILE, line 13: [[detect.known_probe]] \"our scanner\": network = \"office\" is not a network like \
+             10.0.0.0/8, 2001:db8::/32 or one address",
+            "FILE, line 16: [[detect.known_probe]] \"nothing\": names no network, path or user_agent, so it would \
+             match every request",
+            "FILE, line 19: [[detect.known_probe]]: path = \"healthz\" is not a path glob like /healthz or /status/*: \
+             it starts with / or *",
+            "FILE, line 23: [[detect.known_probe]]: user_agent = \"\" would match every user agent; give text it holds",
+        ]
+    );
+}

@@ -11,7 +11,9 @@ pub const BASE: i64 = 1_795_651_200;
 pub enum Label {
     /// Home users browsing, logging in (a few with a typo first), hitting a missing favicon.
     Benign,
-    /// An office behind one address: 40 people log in at nine, a few with a typo first.
+    /// Offices behind one address each: 40 people log in at nine, a few with a typo first (the
+    /// application answering it 401), 30 after lunch (the application redirecting a typo back to
+    /// `/login?error`, a login to `/dashboard`).
     Office,
     /// Searches whose words look like SQL or shell, pages named like system files.
     Searches,
@@ -19,10 +21,19 @@ pub enum Label {
     FastBruteForce,
     /// Hundreds of failed logins from one address, one every ~25 s: never 10 within 120 s.
     SlowBruteForce,
+    /// Failed logins as form applications answer them: a redirect back to `/login?error`
+    /// (followed), the WordPress form shown again (200) and posted again.
+    FormBruteForce,
     /// Dozens of addresses, two tries each, many users, within minutes, against one login.
     Spray,
     /// Double-encoded and overlong path traversal to /etc/passwd.
     EncodedTraversal,
+    /// Traversal written for a filter that strips `../` once (`....//`, `..././`).
+    FilterEvasion,
+    /// Stream wrappers and data URLs in parameters (`php://filter`, `file:///`, `data:`).
+    Wrappers,
+    /// Script injection: tags, event handlers, `javascript:` URLs, encoded.
+    Xss,
     /// `UNION SELECT … FROM users--` and `' OR 1=1` in the query string.
     SqlInjection,
     /// Shell metacharacters followed by a command in a parameter.
@@ -36,11 +47,15 @@ impl Label {
         !matches!(self, Label::Benign | Label::Office | Label::Searches)
     }
 
-    pub const ATTACKS: [Label; 7] = [
+    pub const ATTACKS: [Label; 11] = [
         Label::FastBruteForce,
         Label::SlowBruteForce,
+        Label::FormBruteForce,
         Label::Spray,
         Label::EncodedTraversal,
+        Label::FilterEvasion,
+        Label::Wrappers,
+        Label::Xss,
         Label::SqlInjection,
         Label::CommandInjection,
         Label::Scanner,
@@ -61,7 +76,7 @@ pub fn label_of(ip: &str) -> Option<Label> {
     let class = |prefix: &str| ip.starts_with(prefix);
     let label = if class("198.51.100.") || class("198.51.101.") {
         Label::Benign
-    } else if ip == "192.0.2.10" {
+    } else if ip == "192.0.2.10" || ip == "192.0.2.20" {
         Label::Office
     } else if class("198.51.102.") {
         Label::Searches
@@ -71,10 +86,14 @@ pub fn label_of(ip: &str) -> Option<Label> {
         match ip {
             "203.0.113.10" => Label::FastBruteForce,
             "203.0.113.20" => Label::SlowBruteForce,
+            "203.0.113.25" | "203.0.113.26" => Label::FormBruteForce,
             "203.0.113.30" => Label::EncodedTraversal,
+            "203.0.113.35" => Label::FilterEvasion,
             "203.0.113.40" => Label::SqlInjection,
             "203.0.113.45" => Label::CommandInjection,
             "203.0.113.50" => Label::Scanner,
+            "203.0.113.60" => Label::Xss,
+            "203.0.113.65" => Label::Wrappers,
             _ => return None,
         }
     };
@@ -150,12 +169,41 @@ pub fn corpus() -> Vec<Line> {
             push(t - 15, Label::Office, office, "staf11", "POST /login", 401, BROWSER);
         }
         push(t, Label::Office, office, &user, "POST /login", 302, BROWSER);
+        push(t + 1, Label::Office, office, &user, "GET /dashboard", 200, BROWSER);
         for k in 0..30 {
             let at = t + 60 + k * (300 + rng.below(600) as i64);
             let page = pages[rng.below(pages.len() as u64) as usize];
             push(at, Label::Office, office, &user, &format!("GET {page}"), 200, BROWSER);
         }
         push(t + 5, Label::Office, office, &user, "GET /favicon.ico", 404, BROWSER);
+    }
+
+    // The second office, after lunch: its application redirects a typo back to the login page
+    // and a login to the dashboard, and the browser follows.
+    let office = "192.0.2.20";
+    for p in 0..30i64 {
+        let user = format!("clerk{p:02}");
+        let t = 13 * 3600 + p * 60 + rng.below(40) as i64;
+        if p % 4 == 1 {
+            push(t - 15, Label::Office, office, "-", "GET /login", 200, BROWSER);
+            push(t - 12, Label::Office, office, &user, "POST /login", 302, BROWSER);
+            push(t - 11, Label::Office, office, "-", "GET /login?error", 200, BROWSER);
+            push(t - 11, Label::Office, office, "-", "GET /static/app.css", 200, BROWSER);
+        }
+        push(t - 3, Label::Office, office, "-", "GET /login", 200, BROWSER);
+        push(t, Label::Office, office, &user, "POST /login", 302, BROWSER);
+        push(t + 1, Label::Office, office, &user, "GET /dashboard", 200, BROWSER);
+        for k in 0..20 {
+            let at = t + 30 + k * (200 + rng.below(400) as i64);
+            let page = pages[rng.below(pages.len() as u64) as usize];
+            push(at, Label::Office, office, &user, &format!("GET {page}"), 200, BROWSER);
+        }
+    }
+
+    // A home user's app polling with an expired token: 401s, but not on a login path.
+    for k in 0..240 {
+        let ip = "198.51.101.240";
+        push(6 * 3600 + k * 30, Label::Benign, ip, "-", "GET /api/v1/notifications", 401, "okhttp/4.12.0");
     }
 
     // Searches whose words look like attacks, pages named like system files.
@@ -182,6 +230,17 @@ pub fn corpus() -> Vec<Line> {
         "GET /docs/./getting-started",
         "GET /files//report.pdf",
         "GET /blog/what-is-etc-shadow",
+        "GET /search?q=script+writing+tips",
+        "GET /search?q=javascript+tutorial",
+        "GET /search?q=javascript%3A+the+good+parts",
+        "GET /search?q=i+%3C3+cats",
+        "GET /search?q=onerror+handling+in+node",
+        "GET /search?q=%3Cb%3Ebold%3C%2Fb%3E+tag",
+        "GET /search?q=php%3A%2F%2F+wrappers+explained",
+        "GET /search?q=data%3A+2026+report",
+        "GET /search?q=file%3A%2F%2Fserver%2Fshare+how+to",
+        "GET /docs/....ellipsis/usage",
+        "GET /search?q=...%2F..+dots",
     ];
     for (i, request) in searches.iter().enumerate() {
         for k in 0..3 {
@@ -211,6 +270,19 @@ pub fn corpus() -> Vec<Line> {
         push(t, Label::SlowBruteForce, "203.0.113.20", user, "POST /login", 401, "Mozilla/5.0");
     }
 
+    // Form logins: redirected back to the login page (and followed) for an hour, one every 30 s;
+    // the WordPress form shown again (200) and posted again, one every 40 s.
+    for k in 0..120 {
+        let ip = "203.0.113.25";
+        let t = 4 * 3600 + k * 30;
+        push(t, Label::FormBruteForce, ip, "-", "POST /login", 302, "Mozilla/5.0");
+        push(t + 1, Label::FormBruteForce, ip, "-", "GET /login?error", 200, "Mozilla/5.0");
+    }
+    for k in 0..60 {
+        let t = 5 * 3600 + 1800 + k * 40;
+        push(t, Label::FormBruteForce, "203.0.113.26", "-", "POST /wp-login.php", 200, "python-requests/2.32.3");
+    }
+
     // A spray: 40 addresses, two tries each with different users, within six minutes.
     for a in 0..40i64 {
         let ip = format!("100.64.{}.{}", a / 10 + 1, a * 7 % 250 + 1);
@@ -231,6 +303,45 @@ pub fn corpus() -> Vec<Line> {
     .enumerate()
     {
         push(16 * 3600 + k as i64 * 900, Label::EncodedTraversal, "203.0.113.30", "-", request, 404, "curl/8.5.0");
+    }
+
+    // Traversal for a filter that strips ../ once.
+    for (k, request) in [
+        "GET /static/....//....//....//....//etc/passwd",
+        "GET /view?file=..././..././..././etc/passwd",
+        "GET /view?file=%252e%252e%252e%252e%252f%252f%252e%252e%252e%252e%252f%252fetc%252fpasswd",
+    ]
+    .iter()
+    .enumerate()
+    {
+        push(16 * 3600 + 300 + k as i64 * 900, Label::FilterEvasion, "203.0.113.35", "-", request, 404, "curl/8.5.0");
+    }
+
+    // Stream wrappers and data URLs in parameters.
+    for (k, request) in [
+        "GET /index.php?page=php://filter/convert.base64-encode/resource=config",
+        "GET /index.php?page=php%3A%2F%2Finput",
+        "GET /fetch?url=file:///etc/passwd",
+        "GET /index.php?page=data:text/plain;base64,PD9waHAgc3lzdGVtKCJpZCIpOz8%2B",
+    ]
+    .iter()
+    .enumerate()
+    {
+        push(19 * 3600 + k as i64 * 700, Label::Wrappers, "203.0.113.65", "-", request, 200, "curl/8.5.0");
+    }
+
+    // Script injection, plain and encoded.
+    for (k, request) in [
+        "GET /search?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E",
+        "GET /search?q=%22%3E%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",
+        "GET /profile?name=%26lt%3Bsvg%2Fonload%3Dalert(1)%26gt%3B",
+        "GET /go?next=javascript:alert(1)",
+        "GET /search?q=%253Cscript%253Ealert(1)%253C%252Fscript%253E",
+    ]
+    .iter()
+    .enumerate()
+    {
+        push(21 * 3600 + k as i64 * 600, Label::Xss, "203.0.113.60", "-", request, 200, BROWSER);
     }
 
     // SQL injection in the query string.

@@ -63,6 +63,29 @@ fn a_labeled_corpus_every_attack_class_alerts_and_no_benign_source_does() {
         "203.0.113.30 sent path traversal above the root to acme: \
          /static/%252e%252e%252f%252e%252e%252f%252e%252e%252fetc%252fpasswd (decoded: /etc/passwd)"
     );
+    // A brute force over two hours and one over an hour redirected back to the login page are one
+    // incident each: one alert whose count, last seen and links follow the attack to its end.
+    for (ip, failures, last) in [("203.0.113.20", 300, "05:04:3"), ("203.0.113.25", 120, "04:59:30")] {
+        let (n, count, linked, output): (i64, i64, i64, String) = conn
+            .query_row(
+                "SELECT count(*), json_extract(output_fields_json, '$.\"rampart.count\"'), \
+                 (SELECT count(*) FROM alert_events WHERE alert = a.id), output FROM alerts a \
+                 WHERE src_ip = ? AND rule = 'Brute-force login'",
+                [ip],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((n, count, linked), (1, failures, failures), "{ip}: {output}");
+        assert!(output.contains(&format!("— {failures} events in all, the last at 2026-11-26 {last}")), "{output}");
+    }
+    let xss: String = conn
+        .query_row("SELECT output FROM alerts WHERE src_ip = '203.0.113.60' ORDER BY id LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        xss,
+        "203.0.113.60 sent an HTML tag that runs script to acme: \
+         /search?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E (decoded: /search?q=<script>alert(document.cookie)</script>)"
+    );
     // The spray is one alert naming its addresses, not one per address.
     let spray: Vec<_> =
         alerts.iter().filter(|(_, _, linked)| linked.iter().any(|ip| label(ip) == Label::Spray)).collect();

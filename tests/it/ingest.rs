@@ -411,12 +411,12 @@ fn night_log() -> String {
     text
 }
 
-/// The brute force alerted every two minutes while it lasted (one alert per rule, address and
-/// window), the scan every minute: at the times they happened, not when they were imported.
+/// The brute force and the scan are one alert each (one incident while the rule's bucket holds
+/// anything), at the times they began, not when they were imported.
 fn night_alerts() -> Vec<(String, i64, String, String)> {
     vec![
-        ("Brute-force login".into(), 84, "10:00:09".into(), "12:46:09".into()),
-        ("Web attack pattern".into(), 34, "13:00:00".into(), "13:33:00".into()),
+        ("Brute-force login".into(), 1, "10:00:09".into(), "10:00:09".into()),
+        ("Web attack pattern".into(), 1, "13:00:00".into(), "13:00:00".into()),
     ]
 }
 
@@ -427,9 +427,19 @@ fn an_imported_log_is_judged_and_its_attacks_alerted_at_the_time_they_happened()
     std::fs::write(&log, night_log()).unwrap();
     let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap(), "--tenant", "acme"], None);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("judged 12500 events with the detection rules: 118 alerts raised"), "{err}");
+    assert!(err.contains("judged 12500 events with the detection rules: 2 alerts raised"), "{err}");
     let conn = rampart::store::open(&db, rampart::store::Access::ReadOnly).unwrap();
     assert_eq!(crate::support::alerts_by_rule(&conn), night_alerts());
+    // Each alert follows its attack to the end: how many events, the last one's time.
+    let outputs: Vec<String> = conn
+        .prepare("SELECT output FROM alerts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(outputs[0].ends_with("— 10000 events in all, the last at 2026-11-26 12:46:39 UTC"), "{outputs:?}");
+    assert!(outputs[1].ends_with("— 2000 events in all, the last at 2026-11-26 13:33:19 UTC"), "{outputs:?}");
     let (_, out, _) =
         rampart(&db, &["alerts", "list", "--json", "--filter", "ip:203.0.113.66", "--limit", "1000"], None);
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -472,13 +482,20 @@ fn judging_again_or_after_a_restart_raises_nothing_twice() {
     // 25 failed logins, one a second: one alert (at the tenth).
     insert_events(&conn, &(0..25).map(|t| failed_login(t, "203.0.113.7")).collect::<Vec<_>>());
     assert_eq!((judge().events, judge().events), (25, 0), "judged once, then nothing is left");
-    // The same attack goes on within the rule's window; judged by fresh rules (as after a restart,
-    // or by an import after the collector), it is still the attack already alerted on.
+    // The same attack goes on; judged by fresh rules (as after a restart, or by an import after
+    // the collector), it is still the attack already alerted on, and its alert is brought up to date.
     insert_events(&conn, &(25..60).map(|t| failed_login(t, "203.0.113.7")).collect::<Vec<_>>());
     let v = judge();
     assert_eq!((v.events, v.alerts), (35, 0));
-    // Once the window has passed, it is alerted on again.
+    let count: i64 = conn
+        .query_row("SELECT json_extract(output_fields_json, '$.\"rampart.count\"') FROM alerts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 60);
+    // Two minutes later its bucket still holds most of it: the same incident.
     insert_events(&conn, &(129..131).map(|t| failed_login(t, "203.0.113.7")).collect::<Vec<_>>());
+    assert_eq!(judge().alerts, 0);
+    // Once the bucket has emptied (ten failures leak out in 100 minutes), a new attack is a new alert.
+    insert_events(&conn, &(6_200..6_210).map(|t| failed_login(t, "203.0.113.7")).collect::<Vec<_>>());
     assert_eq!(judge().alerts, 1);
     let times: Vec<i64> = conn
         .prepare("SELECT ts FROM alerts ORDER BY id")
@@ -487,7 +504,7 @@ fn judging_again_or_after_a_restart_raises_nothing_twice() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(times, [(1_795_687_200 + 9) * 1000, (1_795_687_200 + 129) * 1000]);
+    assert_eq!(times, [(1_795_687_200 + 9) * 1000, (1_795_687_200 + 6_209) * 1000]);
 }
 
 #[test]
