@@ -4,7 +4,7 @@
 
 use super::Rule;
 use crate::store::alerts::Alert;
-use crate::store::judged::Detection;
+use crate::store::detections::Detection;
 
 /// Most events one incident links to its alert (its count goes on past it).
 pub const LINKED_MOST: usize = 1_000;

@@ -204,7 +204,7 @@ pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdi
         match recorded {
             Ok(Recorded::Stored) => {
                 verdict.events += chunk.events as u64;
-                verdict.alerts += judged::raised(&chunk.found) as u64;
+                verdict.alerts += detections::raised(&chunk.found) as u64;
             }
             Ok(Recorded::Moved { now }) => {
                 verdict.judged_elsewhere += access::count_between(conn, chunk.from, now.min(last))?;

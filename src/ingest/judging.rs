@@ -112,7 +112,7 @@ impl Judging {
         match detections::record(conn, chunk.from, chunk.through, &chunk.found)? {
             Recorded::Stored => {
                 self.verdict.events += chunk.events as u64;
-                self.verdict.alerts += judged::raised(&chunk.found) as u64;
+                self.verdict.alerts += detections::raised(&chunk.found) as u64;
             }
             Recorded::Moved { now } => {
                 tracing::info!("the collector judged up to event {now} first; the rest is judged after the import");

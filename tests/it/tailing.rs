@@ -245,10 +245,7 @@ fn detection_rules_run_over_what_arrives_and_link_their_events() {
         )
         .unwrap()
     };
-    while linked() < 12 {
-        assert!(start.elapsed() < Duration::from_secs(30), "the incident links {} failed logins", linked());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::wait_for("the incident to link its failed logins", linked, |n| *n >= 12);
     assert_eq!(rules().len(), 2, "one alert for the burst");
     // And the alert's detail view lists them.
     let id: i64 = conn.query_row("SELECT id FROM alerts WHERE rule = 'Brute-force login'", [], |r| r.get(0)).unwrap();
