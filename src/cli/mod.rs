@@ -135,7 +135,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// The config file: `check` it (every value, with file and line; exit 0 when good, 2 when not)
+    /// The config file: `check` it (every value, with file and line; exit 0 when good, 2 when not),
+    /// or print an `example` with every key
     Config {
         #[command(subcommand)]
         command: self::config_file::ConfigCommand,
@@ -216,6 +217,9 @@ impl Command {
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Config { command: self::config_file::ConfigCommand::Check(arg) } => {
                 ("config check", Takes { config: Some(arg), ..Takes::default() })
+            }
+            Command::Config { command: self::config_file::ConfigCommand::Example } => {
+                ("config example", Takes::default())
             }
             Command::Completions { .. } => ("completions", Takes::default()),
             Command::Man { .. } => ("man", Takes::default()),

@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use rampart::config::{self, Config};
+
+use crate::support;
 use ratatui::style::Color;
 
 fn fixture(rel: &str) -> String {
@@ -496,4 +498,23 @@ fn a_respond_rule_whose_ban_lasts_no_time_one_can_read() {
         "FILE, line 5: [[respond]] ban-brute-force: ban_for: 'a while' is not a duration like 500ms, 90s, 15m, 2h \
          or 1d"
     );
+}
+
+#[test]
+fn the_committed_example_config_is_what_rampart_config_example_prints_and_is_accepted() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = support::rampart().args(["config", "example"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let committed = std::fs::read_to_string(format!("{root}/docs/config.example.toml")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == committed,
+        "docs/config.example.toml differs from `rampart config example`: regenerate it with \
+         `cargo run -- config example > docs/config.example.toml`"
+    );
+    let check = support::rampart()
+        .args(["config", "check", "--config", &format!("{root}/docs/config.example.toml")])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(String::from_utf8_lossy(&check.stdout).starts_with("ok: "));
 }
