@@ -1,0 +1,138 @@
+//! The documentation holds: every relative link of README.md and docs/*.md reaches a file (and its
+//! heading, when it names one), and the README's key table is the default keymap's.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// README.md and every page under docs/.
+fn pages() -> Vec<PathBuf> {
+    let mut pages = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    pages
+}
+
+/// The lines of a Markdown text outside fenced code blocks.
+fn prose(text: &str) -> Vec<&str> {
+    let mut fenced = false;
+    text.lines()
+        .filter(|line| {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+                return false;
+            }
+            !fenced
+        })
+        .collect()
+}
+
+/// The targets of `[text](target)` links (inline code spans left out).
+fn links(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in prose(text) {
+        let outside_code: String =
+            line.split('`').enumerate().filter(|(i, _)| i % 2 == 0).map(|(_, s)| s).collect::<Vec<_>>().join(" ");
+        let mut rest = outside_code.as_str();
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            found.push(after[..end].trim().to_string());
+            rest = &after[end..];
+        }
+    }
+    found
+}
+
+/// GitHub's anchor of a heading: lowercase, spaces to `-`, punctuation dropped.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn anchors(text: &str) -> Vec<String> {
+    prose(text).iter().filter(|l| l.starts_with('#')).map(|l| slug(l.trim_start_matches('#'))).collect()
+}
+
+#[test]
+fn every_relative_link_of_the_readme_and_docs_reaches_its_file_and_heading() {
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for link in links(&text) {
+            if link.starts_with("http://") || link.starts_with("https://") || link.starts_with("mailto:") {
+                continue;
+            }
+            checked += 1;
+            let (file, anchor) = link.split_once('#').unwrap_or((&link, ""));
+            let target = if file.is_empty() { page.clone() } else { page.parent().unwrap().join(file) };
+            let shown = format!("{}: {link}", page.strip_prefix(root()).unwrap().display());
+            if !target.exists() {
+                broken.push(format!("{shown} (no such file)"));
+            } else if !anchor.is_empty() {
+                let target_text = std::fs::read_to_string(&target).unwrap_or_default();
+                if !anchors(&target_text).iter().any(|a| a == anchor) {
+                    broken.push(format!("{shown} (no such heading)"));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert!(checked > 40, "only {checked} links found: is the link reader broken?");
+}
+
+#[test]
+fn the_link_reader_sees_links_and_headings_as_github_does() {
+    assert_eq!(links("see [a](docs/a.md#b) and `[x](y)`\n```\n[c](d)\n```\n[e](f)"), ["docs/a.md#b", "f"]);
+    assert_eq!(slug(" Automatic bans (`[[respond]]`)"), "automatic-bans-respond");
+    assert!(!Path::new(&root().join("docs/no-such-page.md")).exists());
+}
+
+/// The bindings of keymaps/default.toml: action → its keys in order (a sequence as `g g`).
+fn default_keymap() -> BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(root().join("keymaps/default.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let mut bindings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for bind in doc["bind"].as_array().unwrap() {
+        let on = match &bind["on"] {
+            toml::Value::Array(keys) => keys.iter().map(|k| k.as_str().unwrap()).collect::<Vec<_>>().join(" "),
+            key => key.as_str().unwrap().to_string(),
+        };
+        bindings.entry(bind["run"].as_str().unwrap().to_string()).or_default().push(on);
+    }
+    bindings
+}
+
+#[test]
+fn the_readme_key_table_is_the_default_keymap() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("<!-- keys:").expect("the key table's start marker");
+    let end = readme.find("<!-- /keys -->").expect("the key table's end marker");
+    let mut table: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in readme[start..end].lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let keys: Vec<String> =
+            cells[0].trim_start_matches("| ").split('`').skip(1).step_by(2).map(str::to_string).collect();
+        let action = cells[1].trim_matches('`').to_string();
+        assert!(table.insert(action.clone(), keys).is_none(), "{action} has two rows");
+    }
+    assert_eq!(table, default_keymap());
+}
