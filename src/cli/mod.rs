@@ -42,7 +42,7 @@ use crate::store::{self, Access};
         banned IPs and file integrity, with audited actions.\n\n\
         Run without a command to open the console on the default store; `rampart demo` opens it on \
         a throw-away store with a live simulator. Press ? in the console for every key.",
-    after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect], [[integrity]],\n           [[cloudwatch]], [cloudwatch_publish], [control], [operators])\n  \
+    after_help = "Files:\n  config   ~/.config/rampart/config.toml (every key, with its default and an example:\n           `rampart config example`; check a file with `rampart config check`)\n  \
         themes   ~/.config/rampart/themes/NAME.toml (override or add to: default, light, high-contrast, mono)\n  \
         keymaps  ~/.config/rampart/keymaps/NAME.toml (override or add to: default, emacs)\n  \
         store    ~/.local/share/rampart/rampart.db; log beside the store, named after it\n           (~/.local/share/rampart/rampart.log; RUST_LOG honoured)\n  \

@@ -136,3 +136,42 @@ fn the_readme_key_table_is_the_default_keymap() {
     }
     assert_eq!(table, default_keymap());
 }
+
+/// Width and height of a PNG, from its IHDR chunk; `None` when the bytes are not a PNG.
+#[cfg(feature = "real-components")]
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let header = bytes.get(..24)?;
+    if &header[..8] != b"\x89PNG\r\n\x1a\n" || &header[12..16] != b"IHDR" {
+        return None;
+    }
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    Some((be(&header[16..20]), be(&header[20..24])))
+}
+
+/// docs/screenshots/make still runs: the binary under test in tmux, the demo and a collecting
+/// console, each screen rendered to a PNG of the console's size with something drawn on it.
+#[cfg(feature = "real-components")]
+#[test]
+fn the_screenshot_script_still_makes_its_pictures() {
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(root().join("docs/screenshots/make"))
+        .args(["--bin", super::support::BIN, "--out"])
+        .arg(out.path())
+        .args(["--only", "panes-dark,sources-light"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "docs/screenshots/make failed:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let committed = std::fs::read(root().join("docs/screenshots/panes-dark.png")).unwrap();
+    for name in ["panes-dark", "sources-light"] {
+        let bytes = std::fs::read(out.path().join(format!("{name}.png"))).unwrap();
+        assert_eq!(png_size(&bytes), png_size(&committed), "{name}.png: the size of the committed pictures");
+        // A blank screen of one colour compresses to a few KB; a drawn console does not.
+        assert!(bytes.len() > 20_000, "{name}.png is {} bytes: nothing drawn?", bytes.len());
+    }
+}
