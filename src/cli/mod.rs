@@ -434,7 +434,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out::bytes(&script)?;
         }
         Command::Man { out_dir } => {
-            let command = <Cli as clap::CommandFactory>::command();
+            // The page of `config example` carries the config file's reference: every key.
+            let reference = format!(
+                "Every key of the config file (a commented example: rampart config example):\n\n{}",
+                config::keys::reference()
+            );
+            let command = <Cli as clap::CommandFactory>::command()
+                .mut_subcommand("config", |c| c.mut_subcommand("example", |e| e.after_long_help(reference)));
             match out_dir {
                 None => {
                     let mut page = Vec::new();

@@ -527,6 +527,43 @@ const HEADER: &str = "\
 
 ";
 
+/// Every key as a paragraph of its own (`key = example: doc (type; default)`), table by table: the
+/// reference of the manual page, which fills and wraps paragraphs itself.
+pub fn reference() -> String {
+    let mut out = String::new();
+    for section in SECTIONS {
+        let (open, close) = if section.array { ("[[", "]]") } else { ("[", "]") };
+        match section.path {
+            "" => out.push_str("At the top of the file:\n\n"),
+            path => {
+                let _ = writeln!(out, "{open}{path}{close}: {}\n", section.doc);
+            }
+        }
+        for k in section.keys {
+            let _ = writeln!(
+                out,
+                "{} = {}: {}\n",
+                k.name,
+                value(k),
+                key_doc(k).replace("\n## ", " ").trim_start_matches("## ")
+            );
+        }
+        if section.path == "detect" {
+            let _ = writeln!(out, "[detect.RULE], one table for each of {}:\n", DETECT_RULES.join(", "));
+            for k in DETECT_RULE_KEYS {
+                let _ = writeln!(out, "{}: {}\n", k.name, one_line(k));
+            }
+            let _ = writeln!(out, "Each rule's defaults: `rampart config example`, or docs/detection.md.\n");
+        }
+    }
+    out
+}
+
+/// `doc (type; default: …)` on one line.
+fn one_line(k: &Key) -> String {
+    key_doc(k).replace("\n## ", " ").trim_start_matches("## ").to_string()
+}
+
 /// `## doc (type; default: …)`, wrapped.
 fn key_doc(k: &Key) -> String {
     let default = match k.default {

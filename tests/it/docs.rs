@@ -175,3 +175,16 @@ fn the_screenshot_script_still_makes_its_pictures() {
         assert!(bytes.len() > 20_000, "{name}.png is {} bytes: nothing drawn?", bytes.len());
     }
 }
+
+#[test]
+fn the_manual_page_of_config_example_holds_every_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = super::support::rampart().args(["man", "--out-dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(dir.path().join("rampart-config-example.1")).unwrap();
+    for section in rampart::config::keys::SECTIONS {
+        for key in section.keys {
+            assert!(page.contains(&format!("{} = ", key.name)), "{} is not in the page", key.name);
+        }
+    }
+}
