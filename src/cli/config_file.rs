@@ -1,5 +1,5 @@
 //! `rampart config check`: reads the config file as every command does and says whether it is
-//! good, or every error in it with its file and line.
+//! good, or every error in it with its file and line; `rampart config example` prints every key.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,11 +14,20 @@ pub enum ConfigCommand {
     /// Check the config file (and the theme and keymap it names): prints `ok` and exits 0, or
     /// every error with its file and line and exits 2
     Check(ConfigArg),
+    /// Print a config file with every key commented out: what it does, its default, an example
+    /// (docs/config.example.toml is this output)
+    Example,
 }
 
 /// Runs `rampart config check`.
 pub fn run(command: ConfigCommand, dirs: &Dirs) -> ExitCode {
-    let ConfigCommand::Check(arg) = command;
+    let arg = match command {
+        ConfigCommand::Check(arg) => arg,
+        ConfigCommand::Example => {
+            print!("{}", config::keys::example());
+            return ExitCode::from(exit::OK);
+        }
+    };
     let (path, given) = match &arg.config {
         Some(path) => (path.clone(), true),
         None => (dirs.config_file(), false),

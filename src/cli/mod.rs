@@ -42,7 +42,7 @@ use crate::store::{self, Access};
         banned IPs and file integrity, with audited actions.\n\n\
         Run without a command to open the console on the default store; `rampart demo` opens it on \
         a throw-away store with a live simulator. Press ? in the console for every key.",
-    after_help = "Files:\n  config   ~/.config/rampart/config.toml (keys: theme, keymap, read_only, tenants,\n           [docker], [fail2ban], [[access_log]], [falco], [detect], [[integrity]],\n           [[cloudwatch]], [cloudwatch_publish], [control], [operators])\n  \
+    after_help = "Files:\n  config   ~/.config/rampart/config.toml (every key, with its default and an example:\n           `rampart config example`; check a file with `rampart config check`)\n  \
         themes   ~/.config/rampart/themes/NAME.toml (override or add to: default, light, high-contrast, mono)\n  \
         keymaps  ~/.config/rampart/keymaps/NAME.toml (override or add to: default, emacs)\n  \
         store    ~/.local/share/rampart/rampart.db; log beside the store, named after it\n           (~/.local/share/rampart/rampart.log; RUST_LOG honoured)\n  \
@@ -135,7 +135,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// The config file: `check` it (every value, with file and line; exit 0 when good, 2 when not)
+    /// The config file: `check` it (every value, with file and line; exit 0 when good, 2 when not),
+    /// or print an `example` with every key
     Config {
         #[command(subcommand)]
         command: self::config_file::ConfigCommand,
@@ -216,6 +217,9 @@ impl Command {
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Config { command: self::config_file::ConfigCommand::Check(arg) } => {
                 ("config check", Takes { config: Some(arg), ..Takes::default() })
+            }
+            Command::Config { command: self::config_file::ConfigCommand::Example } => {
+                ("config example", Takes::default())
             }
             Command::Completions { .. } => ("completions", Takes::default()),
             Command::Man { .. } => ("man", Takes::default()),
@@ -430,7 +434,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out::bytes(&script)?;
         }
         Command::Man { out_dir } => {
-            let command = <Cli as clap::CommandFactory>::command();
+            // The page of `config example` carries the config file's reference: every key.
+            let reference = format!(
+                "Every key of the config file (a commented example: rampart config example):\n\n{}",
+                config::keys::reference()
+            );
+            let command = <Cli as clap::CommandFactory>::command()
+                .mut_subcommand("config", |c| c.mut_subcommand("example", |e| e.after_long_help(reference)));
             match out_dir {
                 None => {
                     let mut page = Vec::new();

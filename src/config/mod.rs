@@ -5,6 +5,7 @@ pub mod check;
 pub mod cloudwatch;
 pub mod engine_logs;
 pub mod keymap;
+pub mod keys;
 pub mod respond;
 pub mod theme;
 

@@ -524,3 +524,24 @@ fn known_probes_and_login_settings_that_are_wrong_say_why_on_their_line() {
         ]
     );
 }
+
+use crate::support;
+
+#[test]
+fn the_committed_example_config_is_what_rampart_config_example_prints_and_is_accepted() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = support::rampart().args(["config", "example"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let committed = std::fs::read_to_string(format!("{root}/docs/config.example.toml")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == committed,
+        "docs/config.example.toml differs from `rampart config example`: regenerate it with \
+         `cargo run -- config example > docs/config.example.toml`"
+    );
+    let check = support::rampart()
+        .args(["config", "check", "--config", &format!("{root}/docs/config.example.toml")])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(String::from_utf8_lossy(&check.stdout).starts_with("ok: "));
+}

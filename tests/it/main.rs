@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod corpus;
 mod detection;
+mod docs;
 mod falco_http;
 mod histogram;
 mod ingest;
