@@ -7,6 +7,9 @@
 
 #[path = "../tests/it/support/f2b.rs"]
 mod f2b;
+#[path = "../tests/it/support/wait.rs"]
+mod wait;
+use wait::wait_for;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -299,6 +299,42 @@ pub const SECTIONS: &[Section] = &[
         )],
     },
     Section {
+        path: "detect.login",
+        array: false,
+        doc: "What a failed login looks like: a failure status on a login path; a login answered 2xx/3xx is told by what the address asks next (docs/detection.md).",
+        keys: &[
+            key(
+                "paths",
+                "list of path globs",
+                Toml(
+                    "[\"*/login\", \"*/login/\", \"*/login.php\", \"*/signin\", \"*/sign-in\", \"*/sign_in\", \"*/logon\", \
+                     \"*/session\", \"*/sessions\", \"*/wp-login.php\", \"*/j_security_check\", \
+                     \"*/j_spring_security_check\", \"*/oauth/token\", \"*/auth/token\"]",
+                ),
+                "[\"/login\", \"/api/v2/auth\"]",
+                "login paths as globs (* any characters, / included), the query left out, letter case ignored",
+            ),
+            key(
+                "failure_statuses",
+                "list of HTTP statuses",
+                Toml("[401, 403]"),
+                "[401, 403, 422]",
+                "statuses a login path answers a failed login with",
+            ),
+        ],
+    },
+    Section {
+        path: "detect.known_probe",
+        array: true,
+        doc: "A health checker or scanner of your own, never counted by any rule: a request must match every key given; one without a network still has an attack in its request alerted.",
+        keys: &[
+            key("name", "string", Toml("\"\""), "\"load balancer health check\"", "what it is, for the config's reader"),
+            key("network", "network", Unset, "\"10.0.0.0/8\"", "the network it comes from (10.0.0.0/8, 2001:db8::/32 or one address)"),
+            key("path", "path glob", Unset, "\"/healthz\"", "the paths it asks for (* any characters), the query left out"),
+            key("user_agent", "string", Unset, "\"ELB-HealthChecker/\"", "text its user agent holds (letter case counts)"),
+        ],
+    },
+    Section {
         path: "integrity",
         array: true,
         doc: "A file tree whose signed baseline the collector re-verifies (docs/integrity.md).",
@@ -744,7 +780,23 @@ mod tests {
         accepted(&given);
         let read: Config = toml::from_str(&given).expect("parses");
         assert_eq!(read.access_log.len(), 1);
-        assert_eq!(read.detect, crate::detect::Rules { allow: vec!["192.0.2.0/24".into()], ..Default::default() });
+        let probe = crate::detect::probe::KnownProbe {
+            name: "load balancer health check".into(),
+            network: Some("10.0.0.0/8".into()),
+            path: Some("/healthz".into()),
+            user_agent: Some("ELB-HealthChecker/".into()),
+        };
+        let login = crate::detect::login::Logins {
+            paths: vec!["/login".into(), "/api/v2/auth".into()],
+            failure_statuses: vec![401, 403, 422],
+        };
+        let rules = crate::detect::Rules {
+            allow: vec!["192.0.2.0/24".into()],
+            login,
+            known_probe: vec![probe],
+            ..Default::default()
+        };
+        assert_eq!(read.detect, rules, "each rule's table shows its defaults");
         for section in SECTIONS {
             for k in section.keys.iter().filter(|k| k.alt.is_some()) {
                 let text = render(Render::Given { swap: Some((section.path, k.name)) });
