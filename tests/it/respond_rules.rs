@@ -24,7 +24,7 @@ fn until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-fn config(f2b: &Fail2ban, dry_run: bool, max_per_minute: u32) -> Config {
+pub fn config(f2b: &Fail2ban, dry_run: bool, max_per_minute: u32) -> Config {
     Config {
         fail2ban: f2b.config.clone(),
         respond: vec![RespondRule {
@@ -41,7 +41,7 @@ fn config(f2b: &Fail2ban, dry_run: bool, max_per_minute: u32) -> Config {
 }
 
 /// The collector's detection rules, `[[respond]]` rules and Fail2Ban source on `db`.
-struct Running {
+pub struct Running {
     runtime: tokio::runtime::Runtime,
     writer: Option<StoreWriter>,
     thread: Option<std::thread::JoinHandle<rampart::store::writer::WriterStats>>,
@@ -54,7 +54,7 @@ impl Running {
     }
 
     /// With the engine-logs follower too, as a collector runs it.
-    fn start_with(db: &Path, config: Config, engine_logs: bool) -> Running {
+    pub fn start_with(db: &Path, config: Config, engine_logs: bool) -> Running {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let conn = store::open(db, Access::ReadWrite).unwrap();
         let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));

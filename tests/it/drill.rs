@@ -1,0 +1,163 @@
+//! `rampart drill` on the real engine and a real Fail2Ban: a throw-away attacker brute-forces a
+//! tenant's web container that logs each request to its output, and the checklist shows it seen,
+//! alerted and banned with no key pressed, with why the ban does not contain it (the dummy
+//! action filters nothing); the clean-up removes the attacker and lifts the ban; the drill's
+//! alerts are marked as a drill's. A tenant whose web container is not followed is named.
+
+use crate::respond_rules::{config, Running};
+use crate::support;
+use crate::support::f2b::{Fail2ban, FINITE};
+use crate::support::lab::{Lab, IMAGE};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions, StartContainerOptions};
+use rampart::config::Config;
+use rampart::drill::checklist::{Scenario, Stage};
+use rampart::drill::{self, Leftovers, Plan};
+use rampart::store::writer::{ChangeNotes, StoreWriter};
+use rampart::store::{self, Access};
+
+/// A web container of `tenant` on its network: busybox httpd with /login behind a password, each
+/// request written to standard output as a combined line (when `followed`, labelled so).
+fn web(lab: &Lab, followed: bool) -> String {
+    let tenant = &lab.tenants[0];
+    let name = format!("{}-web", lab.prefix);
+    let script = r#"printf '/login:admin:secret\n' > /etc/httpd.conf
+/bin/httpd -f -vv -p 80 -h /www -c /etc/httpd.conf 2>&1 | while read -r peer what; do
+case "$what" in
+url:*) url=${what#url:} ;;
+response:*) ip=${peer#[}; ip=${ip#::ffff:}; ip=${ip%%]*}; m=GET; [ "$url" = /login ] && m=POST
+echo "$ip - - [$(busybox date -u '+%d/%b/%Y:%H:%M:%S +0000')] \"$m $url HTTP/1.1\" ${what#response:} 0 \"-\" \"-\"" ;;
+esac; done"#;
+    let mut labels = HashMap::from([
+        (lab.config.label.clone(), tenant.name.clone()),
+        ("rampart.test".to_string(), lab.prefix.clone()),
+    ]);
+    if followed {
+        labels.insert(crate::engine_logs::access_label(lab), "combined".into());
+    }
+    let body = ContainerCreateBody {
+        image: Some(IMAGE.into()),
+        cmd: Some(vec!["/bin/sh".into(), "-c".into(), script.into()]),
+        labels: Some(labels),
+        host_config: Some(HostConfig { network_mode: Some(tenant.network.clone()), ..Default::default() }),
+        ..Default::default()
+    };
+    lab.runtime.block_on(async {
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        lab.docker.create_container(Some(options), body).await.expect("creating the web container");
+        lab.docker.start_container(&name, None::<StartContainerOptions>).await.expect("starting it");
+    });
+    name
+}
+
+fn drill_config(lab: &Lab, f2b: &Fail2ban) -> Config {
+    Config { docker: lab.config.clone(), engine_logs: crate::engine_logs::config(lab), ..config(f2b, false, 10) }
+}
+
+/// Runs the drill as `rampart drill` does (its own writer on the store), then its clean-up.
+fn drill(lab: &Lab, db: &std::path::Path, config: &Config, wait: u64) -> (drill::checklist::Report, Vec<String>) {
+    let conn = store::open(db, Access::ReadWrite).unwrap();
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    let plan = Plan {
+        tenant: lab.tenants[0].name.clone(),
+        scenarios: vec![Scenario::BruteForce],
+        dry_run: false,
+        wait: Duration::from_secs(wait),
+    };
+    let config = Arc::new(config.clone());
+    let left = Arc::new(Mutex::new(Leftovers::default()));
+    let out = lab.runtime.block_on(async {
+        let report = drill::run(&writer, db, config.clone(), &plan, left.clone()).await;
+        let cleanup = drill::clean_up(&writer, &config, &left, false).await;
+        (report, cleanup)
+    });
+    drop(writer);
+    thread.join().unwrap();
+    out
+}
+
+fn exists(lab: &Lab, container: &str) -> bool {
+    lab.runtime.block_on(lab.docker.inspect_container(container, None::<InspectContainerOptions>)).is_ok()
+}
+
+#[test]
+fn a_brute_force_drill_is_seen_alerted_and_banned_and_cleaned_up() {
+    let lab = Lab::new(&[0]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let config = drill_config(&lab, &f2b);
+    let running = Running::start_with(&db, config.clone(), true);
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    let web = web(&lab, true);
+    support::wait_for("the rules at work", || support::status_says(&reader, "respond", "1 rules"), |ok| *ok);
+    let (report, cleanup) = drill(&lab, &db, &config, 30);
+    let lines = report.lines().join("\n");
+    let stage = |s: Stage| report.checks.iter().find(|c| c.stage == s).unwrap_or_else(|| panic!("{lines}"));
+    assert!(stage(Stage::Seen).ok, "{lines}");
+    assert!(stage(Stage::Alerted).ok && stage(Stage::Alerted).note.contains("Brute-force login"), "{lines}");
+    assert!(stage(Stage::Banned).ok, "{lines}");
+    assert!(stage(Stage::Seen).after_ms.is_some() && stage(Stage::Banned).after_ms.is_some(), "{lines}");
+    // Fail2Ban's dummy action filters nothing: the checklist says why the ban did not contain it.
+    assert!(!stage(Stage::Contained).ok, "{lines}");
+    assert!(stage(Stage::Contained).note.contains("DOCKER-USER"), "{lines}");
+    eprintln!("{lines}");
+    let ip = report.attacker_ip.clone().unwrap();
+    assert!(report.target.as_deref().unwrap().starts_with(&web), "{lines}");
+    // Cleaned up: the attacker gone, its ban lifted.
+    let attacker = report.attacker.clone().unwrap();
+    assert!(!exists(&lab, &attacker), "{cleanup:?}");
+    assert!(cleanup.iter().any(|c| c == &format!("ban of {ip} in {FINITE} lifted")), "{cleanup:?}");
+    f2b.wait("the ban lifted", || !f2b.banned(FINITE).contains(&ip));
+    // The drill's alerts are a drill's: acknowledged by it and tagged.
+    let marked: Vec<(String, String)> = reader
+        .prepare("SELECT acked_by, tags FROM alerts WHERE src_ip = ?")
+        .unwrap()
+        .query_map([&ip], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!marked.is_empty());
+    for (by, tags) in &marked {
+        assert_eq!(by, &format!("rampart (drill {})", report.drill));
+        assert!(tags.split(',').any(|t| t == "drill"), "{tags}");
+    }
+    // Audited with its id.
+    let (operator, drill_id): (String, i64) = reader
+        .query_row("SELECT operator, json_extract(detail_json, '$.drill') FROM audit WHERE action = 'drill'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((operator, drill_id), (format!("rampart (drill {})", report.drill), report.drill));
+    drop(running);
+}
+
+#[test]
+fn a_drill_names_a_web_container_that_is_not_followed() {
+    let lab = Lab::new(&[0]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let config = drill_config(&lab, &f2b);
+    let running = Running::start_with(&db, config.clone(), true);
+    let web = web(&lab, false);
+    let (report, _) = drill(&lab, &db, &config, 5);
+    let lines = report.lines().join("\n");
+    let seen = report.checks.iter().find(|c| c.stage == Stage::Seen).expect("a seen stage");
+    assert!(!seen.ok, "{lines}");
+    assert_eq!(
+        seen.note,
+        format!(
+            "{}'s web container is not followed: add the label {}=combined (or json) to {web}",
+            lab.tenants[0].name,
+            crate::engine_logs::access_label(&lab)
+        )
+    );
+    assert!(!report.ok());
+    drop(running);
+}
