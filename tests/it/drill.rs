@@ -60,15 +60,16 @@ fn drill_config(lab: &Lab, f2b: &Fail2ban) -> Config {
 }
 
 /// Runs the drill as `rampart drill` does (its own writer on the store), then its clean-up.
-fn drill(lab: &Lab, db: &std::path::Path, config: &Config, wait: u64) -> (drill::checklist::Report, Vec<String>) {
+fn drill(
+    lab: &Lab,
+    db: &std::path::Path,
+    config: &Config,
+    scenarios: Vec<Scenario>,
+    wait: u64,
+) -> (drill::checklist::Report, Vec<String>) {
     let conn = store::open(db, Access::ReadWrite).unwrap();
     let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
-    let plan = Plan {
-        tenant: lab.tenants[0].name.clone(),
-        scenarios: vec![Scenario::BruteForce],
-        dry_run: false,
-        wait: Duration::from_secs(wait),
-    };
+    let plan = Plan { tenant: lab.tenants[0].name.clone(), scenarios, dry_run: false, wait: Duration::from_secs(wait) };
     let config = Arc::new(config.clone());
     let left = Arc::new(Mutex::new(Leftovers::default()));
     let out = lab.runtime.block_on(async {
@@ -96,7 +97,7 @@ fn a_brute_force_drill_is_seen_alerted_and_banned_and_cleaned_up() {
     let reader = store::open(&db, Access::ReadOnly).unwrap();
     let web = web(&lab, true);
     support::wait_for("the rules at work", || support::status_says(&reader, "respond", "1 rules"), |ok| *ok);
-    let (report, cleanup) = drill(&lab, &db, &config, 30);
+    let (report, cleanup) = drill(&lab, &db, &config, vec![Scenario::BruteForce], 30);
     let lines = report.lines().join("\n");
     let stage = |s: Stage| report.checks.iter().find(|c| c.stage == s).unwrap_or_else(|| panic!("{lines}"));
     assert!(stage(Stage::Seen).ok, "{lines}");
@@ -146,7 +147,7 @@ fn a_drill_names_a_web_container_that_is_not_followed() {
     let config = drill_config(&lab, &f2b);
     let running = Running::start_with(&db, config.clone(), true);
     let web = web(&lab, false);
-    let (report, _) = drill(&lab, &db, &config, 5);
+    let (report, _) = drill(&lab, &db, &config, vec![Scenario::BruteForce], 5);
     let lines = report.lines().join("\n");
     let seen = report.checks.iter().find(|c| c.stage == Stage::Seen).expect("a seen stage");
     assert!(!seen.ok, "{lines}");
@@ -159,5 +160,26 @@ fn a_drill_names_a_web_container_that_is_not_followed() {
         )
     );
     assert!(!report.ok());
+    drop(running);
+}
+
+#[test]
+fn a_web_drill_sends_scanner_and_injection_paths_that_are_alerted() {
+    let lab = Lab::new(&[0]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let mut config = drill_config(&lab, &f2b);
+    config.respond[0].rule = Some("Web attack pattern".into());
+    let running = Running::start_with(&db, config.clone(), true);
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    web(&lab, true);
+    support::wait_for("the rules at work", || support::status_says(&reader, "respond", "1 rules"), |ok| *ok);
+    let (report, _) = drill(&lab, &db, &config, vec![Scenario::Web], 30);
+    let lines = report.lines().join("\n");
+    eprintln!("{lines}");
+    let stage = |s: Stage| report.checks.iter().find(|c| c.stage == s).unwrap_or_else(|| panic!("{lines}"));
+    assert!(stage(Stage::Seen).ok && stage(Stage::Alerted).ok && stage(Stage::Banned).ok, "{lines}");
+    assert!(stage(Stage::Alerted).note.contains("Web attack pattern"), "{lines}");
     drop(running);
 }
