@@ -252,6 +252,7 @@ async fn network_scenario(
                 priority: crate::store::alerts::Priority::Critical,
                 rule: rule.clone(),
                 src_ip: Some(from_ip.into()),
+                tenant: Some(plan.tenant.clone()),
             },
         )
         .is_some()
