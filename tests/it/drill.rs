@@ -183,3 +183,54 @@ fn a_web_drill_sends_scanner_and_injection_paths_that_are_alerted() {
     assert!(stage(Stage::Alerted).note.contains("Web attack pattern"), "{lines}");
     drop(running);
 }
+
+/// The drill's attackers on `network` now.
+fn attackers_on(lab: &Lab, network: &str) -> Vec<String> {
+    use bollard::query_parameters::ListContainersOptionsBuilder;
+    let filters = HashMap::from([
+        ("label".to_string(), vec![drill::attacker::LABEL.to_string()]),
+        ("network".to_string(), vec![network.to_string()]),
+    ]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let list = lab.runtime.block_on(lab.docker.list_containers(Some(options))).unwrap();
+    list.into_iter().filter_map(|c| c.names.and_then(|n| n.first().cloned())).collect()
+}
+
+#[test]
+fn rampart_drill_stopped_by_sigterm_removes_its_attacker() {
+    let lab = Lab::new(&[0]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    web(&lab, true);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[docker]\nlabel = \"{}\"\nquarantine_network = \"{}\"\n\n[engine_logs]\nlabel = \"{}\"\n",
+            lab.config.label,
+            lab.config.quarantine_network,
+            crate::engine_logs::access_label(&lab)
+        ),
+    )
+    .unwrap();
+    // No collector: the drill waits at "seen" for as long as --wait says, and is stopped there.
+    let child = support::rampart()
+        .args(["drill", &lab.tenants[0].name, "--wait", "120", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let network = lab.tenants[0].network.clone();
+    support::wait_for("the attacker started", || attackers_on(&lab, &network), |a| !a.is_empty());
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("the drill was interrupted; what it started is cleaned up"), "{stderr}");
+    assert!(stdout.starts_with("clean-up: attacker rampart-drill-1-") && stdout.contains(" removed"), "{stdout}");
+    assert!(attackers_on(&lab, &network).is_empty(), "the attacker is gone");
+}
