@@ -59,7 +59,8 @@ pub fn run(db: &Path, config: &Config, args: DrillArgs) -> Result<ExitCode> {
     let left = Arc::new(Mutex::new(Leftovers::default()));
     let report = runtime.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        let drilled = drill::run(&writer, db, config.clone(), &plan, left.clone());
+        let by = crate::respond::Operator::current();
+        let drilled = drill::run(&writer, db, config.clone(), &plan, left.clone(), &by);
         let report = tokio::select! {
             r = drilled => Some(r),
             _ = tokio::signal::ctrl_c() => None,

@@ -280,7 +280,7 @@ async fn contained(
     config: &Config,
     plan: &Plan,
     left: &Arc<Mutex<Leftovers>>,
-    watch: &Watch,
+    watch: &mut Watch,
     scenario: Scenario,
     from: &str,
     url: &str,
@@ -325,7 +325,7 @@ async fn tamper(
     writer: &StoreWriter,
     config: &Arc<Config>,
     left: &Arc<Mutex<Leftovers>>,
-    watch: &Watch,
+    watch: &mut Watch,
     id: i64,
 ) -> Check {
     let s = Scenario::Tamper;
@@ -363,13 +363,15 @@ async fn tamper(
     }
 }
 
-/// Runs the drill: `left` says what to clean up whatever happens (see [`clean_up`]).
+/// Runs the drill, audited as started by `by`: `left` says what to clean up whatever happens
+/// (see [`clean_up`]).
 pub async fn run(
     writer: &StoreWriter,
     db: &Path,
     config: Arc<Config>,
     plan: &Plan,
     left: Arc<Mutex<Leftovers>>,
+    by: &Operator,
 ) -> Report {
     let mut report = Report { tenant: plan.tenant.clone(), dry_run: plan.dry_run, ..Default::default() };
     let docker = match crate::sources::docker::connect(&config.docker).await {
@@ -426,7 +428,7 @@ pub async fn run(
         Ok(ip) => ip,
         Err(e) => {
             report.missing.push(e);
-            return finish(writer, report, id, "").await;
+            return finish(writer, report, id, "", by).await;
         }
     };
     report.attacker_ip = Some(ip.clone());
@@ -436,7 +438,7 @@ pub async fn run(
         Ok(w) => w,
         Err(e) => {
             report.missing.push(e);
-            return finish(writer, report, id, &ip).await;
+            return finish(writer, report, id, &ip, by).await;
         }
     };
     for scenario in &plan.scenarios {
@@ -484,10 +486,10 @@ pub async fn run(
                     Err(e) => report.checks.push(Check::failed(*scenario, Stage::Seen, e)),
                 }
             }
-            Scenario::Tamper => report.checks.push(tamper(writer, &config, &left, &watch, id).await),
+            Scenario::Tamper => report.checks.push(tamper(writer, &config, &left, &mut watch, id).await),
         }
     }
-    finish(writer, report, id, &ip).await
+    finish(writer, report, id, &ip, by).await
 }
 
 /// Marks the alerts from `ip` since the drill began as the drill's.
@@ -508,7 +510,7 @@ async fn mark(writer: &StoreWriter, id: i64, ip: &str) -> bool {
 
 /// Marks the drill's alerts, writes its row and its audit row (the drill id and checklist in the
 /// detail).
-async fn finish(writer: &StoreWriter, report: Report, id: i64, ip: &str) -> Report {
+async fn finish(writer: &StoreWriter, report: Report, id: i64, ip: &str, by: &Operator) -> Report {
     if !ip.is_empty() {
         let _ = mark(writer, id, ip).await;
     }
@@ -523,7 +525,7 @@ async fn finish(writer: &StoreWriter, report: Report, id: i64, ip: &str) -> Repo
     };
     let request = Request::Drill { tenant, scenario: scenario.first().copied().unwrap_or("").to_string() };
     let detail = serde_json::json!({ "backend": "docker", "drill": id, "report": json });
-    let operator = operator(id);
+    let operator = by.clone();
     let _ = writer
         .call(move |conn| {
             let _ = drills::finish(conn, id, &text, now_ms());
@@ -531,6 +533,23 @@ async fn finish(writer: &StoreWriter, report: Report, id: i64, ip: &str) -> Repo
         })
         .await;
     report
+}
+
+/// A drill started from the console (`:drill TENANT [SCENARIO]`): run, cleaned up, and told as
+/// an outcome whose details are the checklist; audited with who started it.
+pub async fn from_console(writer: &StoreWriter, config: Arc<Config>, plan: Plan, by: &Operator) -> respond::Outcome {
+    let db = writer.call(|conn| (conn.path().map(PathBuf::from), Tables::NONE)).await.ok().flatten();
+    let Some(db) = db else { return respond::Outcome::failed("drill: the store has no file to watch") };
+    let left = Arc::new(Mutex::new(Leftovers::default()));
+    let mut report = run(writer, &db, config.clone(), &plan, left.clone(), by).await;
+    report.cleanup.extend(clean_up(writer, &config, &left, false).await);
+    let failed = report.checks.iter().filter(|c| !c.ok).count();
+    let message = match (report.ok(), report.missing.first()) {
+        (true, _) => format!("drill {} of {}: every stage passed", report.drill, plan.tenant),
+        (false, Some(m)) => format!("drill of {}: missing {m}", plan.tenant),
+        (false, None) => format!("drill {} of {}: {failed} stages failed", report.drill, plan.tenant),
+    };
+    respond::Outcome { ok: report.ok(), message, details: report.lines() }
 }
 
 /// Undoes what the drill left, unless `keep`: removes its attackers, lifts its bans, restores the

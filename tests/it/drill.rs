@@ -73,7 +73,7 @@ fn drill(
     let config = Arc::new(config.clone());
     let left = Arc::new(Mutex::new(Leftovers::default()));
     let out = lab.runtime.block_on(async {
-        let report = drill::run(&writer, db, config.clone(), &plan, left.clone()).await;
+        let report = drill::run(&writer, db, config.clone(), &plan, left.clone(), &support::operator()).await;
         let cleanup = drill::clean_up(&writer, &config, &left, false).await;
         (report, cleanup)
     });
@@ -134,7 +134,7 @@ fn a_brute_force_drill_is_seen_alerted_and_banned_and_cleaned_up() {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
-    assert_eq!((operator, drill_id), (format!("rampart (drill {})", report.drill), report.drill));
+    assert_eq!((operator, drill_id), (support::operator().name, report.drill));
     drop(running);
 }
 

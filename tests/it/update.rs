@@ -577,3 +577,18 @@ fn alerts_grouped_by_rule_and_opened_again() {
     shows_newest(&h, Pane::Alerts, "alerts", "rule = 'Brute-force login'");
     assert_eq!(p.rows.len() as i64, groups[brute].count, "the whole group");
 }
+
+#[test]
+fn drill_is_refused_read_only_and_names_its_scenarios() {
+    let mut h = support::Harness::build(140, 30, None, support::live(), Some("--read-only"));
+    h.press(":");
+    h.type_text("drill acme");
+    h.press("enter");
+    assert!(h.screen().contains("drill is disabled: read-only (--read-only)"), "{}", h.screen());
+    let mut h = support::Harness::empty(160, 30);
+    h.press(":");
+    h.type_text("drill acme ddos");
+    h.press("enter");
+    let screen = h.screen();
+    assert!(screen.contains("drill: no scenario \"ddos\": brute-force, cross-tenant, web, tamper or all"), "{screen}");
+}
