@@ -348,12 +348,19 @@ async fn tamper(
     let after = drills::last_run(&watch.conn).unwrap_or(0);
     let request = Request::Verify { target: target.name.clone() };
     let outcome = respond::perform(writer, &Backend::Live(config.clone()), &operator(id), &request).await;
-    match drills::drift(&watch.conn, &target.name, after) {
+    // The writer answers before its transaction commits: the run is looked for until it shows.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut found = drills::drift(&watch.conn, &target.name, after);
+    while matches!(found, Ok(None)) && Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+        found = drills::drift(&watch.conn, &target.name, after);
+    }
+    match found {
         Ok(Some(n)) => Check::passed(
             s,
             Stage::DriftFound,
             started.elapsed().as_millis() as i64,
-            format!("{n} files differ in {} ({} added)", target.name, file.display()),
+            format!("{n} entries differ in {} ({} added, its folder changed)", target.name, file.display()),
         ),
         _ => Check::failed(
             s,

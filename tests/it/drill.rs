@@ -234,3 +234,49 @@ fn rampart_drill_stopped_by_sigterm_removes_its_attacker() {
     assert!(stdout.starts_with("clean-up: attacker rampart-drill-1-") && stdout.contains(" removed"), "{stdout}");
     assert!(attackers_on(&lab, &network).is_empty(), "the attacker is gone");
 }
+
+#[test]
+fn a_tamper_drill_finds_the_file_it_added_and_removes_it() {
+    use crate::support::Homed;
+    let lab = Lab::new(&[0]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("index.html"), "hello\n").unwrap();
+    let rampart = |args: &[&str]| {
+        let o = support::rampart().args(args).home(dir.path()).env("RAMPART_DB", &db).output().unwrap();
+        assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    };
+    let keys = dir.path().join("keys");
+    rampart(&["integrity", "keygen", "--out", keys.to_str().unwrap(), "--bits", "2048"]);
+    let private = keys.join("private.pem");
+    rampart(&["integrity", "baseline", "web", tree.to_str().unwrap(), "--key", private.to_str().unwrap()]);
+    let (manifest, public): (String, String) = store::open(&db, Access::ReadOnly)
+        .unwrap()
+        .query_row("SELECT manifest_path, pubkey_path FROM integrity_targets WHERE name = 'web'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let mut config = drill_config(&lab, &f2b);
+    config.integrity = vec![rampart::integrity::TargetConfig {
+        name: "web".into(),
+        root: tree.clone(),
+        manifest: manifest.into(),
+        public_key: public.into(),
+        key_fingerprint: None,
+        tenant: Some(lab.tenants[0].name.clone()),
+        exclude: None,
+        every: None,
+    }];
+    web(&lab, true);
+    let (report, cleanup) = drill(&lab, &db, &config, vec![Scenario::Tamper], 5);
+    let lines = report.lines().join("\n");
+    let drift = report.checks.iter().find(|c| c.stage == Stage::DriftFound).unwrap_or_else(|| panic!("{lines}"));
+    assert!(drift.ok, "{lines}");
+    let added = tree.join(format!(".rampart-drill-{}", report.drill));
+    assert_eq!(drift.note, format!("2 entries differ in web ({} added, its folder changed)", added.display()));
+    assert!(!added.exists(), "removed again: {cleanup:?}");
+    assert!(cleanup.contains(&format!("{} removed", added.display())), "{cleanup:?}");
+}
