@@ -147,7 +147,10 @@ fn attack_script(scenario: Scenario, ip: &str) -> String {
          ${{#4}} \"$4\" | nc -w 2 {ip} 80 >/dev/null 2>&1; }}; "
     );
     let body = match scenario {
-        Scenario::BruteForce | Scenario::CrossTenant => "i=0; while [ $i -lt 20 ]; do \
+        Scenario::CrossTenant => "for p in / /admin /api/internal /metrics; do req GET $p rampart-drill ''; done; \
+             echo done"
+            .to_string(),
+        Scenario::BruteForce => "i=0; while [ $i -lt 20 ]; do \
              req POST /login rampart-drill \"user=drill&password=wrong-$i\"; i=$((i+1)); done; echo done"
             .to_string(),
         Scenario::Web => {

@@ -280,3 +280,34 @@ fn a_tamper_drill_finds_the_file_it_added_and_removes_it() {
     assert!(!added.exists(), "removed again: {cleanup:?}");
     assert!(cleanup.contains(&format!("{} removed", added.display())), "{cleanup:?}");
 }
+
+#[test]
+fn a_cross_tenant_drill_probes_from_another_tenants_network_and_is_alerted() {
+    let lab = Lab::new(&[0, 1]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let mut config = drill_config(&lab, &f2b);
+    config.respond[0].rule = Some("Cross-tenant access".into());
+    let mut running = Running::start_with(&db, config.clone(), true);
+    // The Docker source, as the collector runs it: whose address is whose.
+    let writer = running.writer.clone().unwrap();
+    let docker = running.runtime.spawn(rampart::sources::docker::run(writer, lab.config.clone()));
+    running.tasks.push(docker);
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    web(&lab, true);
+    support::wait_for("the rules at work", || support::status_says(&reader, "respond", "1 rules"), |ok| *ok);
+    let (report, cleanup) = drill(&lab, &db, &config, vec![Scenario::CrossTenant], 30);
+    let lines = report.lines().join("\n");
+    eprintln!("{lines}");
+    let stage = |s: Stage| report.checks.iter().find(|c| c.stage == s).unwrap_or_else(|| panic!("{lines}"));
+    assert!(stage(Stage::Seen).ok && stage(Stage::Alerted).ok, "{lines}");
+    assert!(stage(Stage::Alerted).note.contains("Cross-tenant access"), "{lines}");
+    assert!(stage(Stage::Banned).ok, "{lines}");
+    assert_eq!(
+        cleanup.iter().filter(|c| c.starts_with("attacker ") && c.ends_with(" removed")).count(),
+        2,
+        "{cleanup:?}"
+    );
+    drop(running);
+}

@@ -43,10 +43,10 @@ pub fn config(f2b: &Fail2ban, dry_run: bool, max_per_minute: u32) -> Config {
 
 /// The collector's detection rules, `[[respond]]` rules and Fail2Ban source on `db`.
 pub struct Running {
-    runtime: tokio::runtime::Runtime,
-    writer: Option<StoreWriter>,
+    pub runtime: tokio::runtime::Runtime,
+    pub writer: Option<StoreWriter>,
     thread: Option<std::thread::JoinHandle<rampart::store::writer::WriterStats>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
