@@ -192,8 +192,16 @@ async fn network_scenario(
     if let Err(e) = attacker::run(docker, from, &attack_script(scenario, &web.ip)).await {
         return vec![Check::failed(scenario, Stage::Seen, e)];
     }
-    let (mut seen, mut alerted, mut banned) = (None, None, None);
-    while watch.started.elapsed() < plan.wait && (seen.is_none() || alerted.is_none() || banned.is_none()) {
+    let (mut seen, mut alerted, mut banned, mut isolated) = (None, None, None, None);
+    while watch.started.elapsed() < plan.wait
+        && (seen.is_none() || alerted.is_none() || (banned.is_none() && isolated.is_none()))
+    {
+        if isolated.is_none()
+            && !watch.was_isolated
+            && crate::store::tenants::is_isolated(&watch.conn, &watch.tenant).unwrap_or(false)
+        {
+            isolated = Some(watch.elapsed());
+        }
         if seen.is_none() && drills::seen(&watch.conn, &watch.tenant, from_ip, watch.after_access).unwrap_or(0) > 0 {
             seen = Some(watch.elapsed());
         }
@@ -265,6 +273,12 @@ async fn network_scenario(
             Check::passed(scenario, Stage::Banned, *ms, format!("{from_ip} banned in {jail}, no key pressed"))
         }
         Some((_, jail, outcome)) => Check::failed(scenario, Stage::Banned, format!("not banned in {jail}: {outcome}")),
+        None if isolated.is_some() => Check::passed(
+            scenario,
+            Stage::Banned,
+            isolated.unwrap_or_default(),
+            format!("no ban needed: {tenant} was isolated by a rule instead"),
+        ),
         None if rule == Some(false) => Check::failed(
             scenario,
             Stage::Banned,
@@ -298,13 +312,10 @@ async fn contained(
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
+        // Timed from when the probe that failed was sent (it waits up to 2 s for an answer).
+        let sent = watch.elapsed();
         if !attacker::reaches(docker, from, url).await {
-            return Check::passed(
-                scenario,
-                Stage::Contained,
-                watch.elapsed(),
-                "the attacker no longer reaches the web container",
-            );
+            return Check::passed(scenario, Stage::Contained, sent, "the attacker no longer reaches the web container");
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

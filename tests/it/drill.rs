@@ -311,3 +311,27 @@ fn a_cross_tenant_drill_probes_from_another_tenants_network_and_is_alerted() {
     );
     drop(running);
 }
+
+#[test]
+fn a_drill_whose_rule_isolates_is_contained_and_the_tenant_restored_afterwards() {
+    use rampart::config::respond::RespondAction;
+    let lab = Lab::new(&[0]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let mut config = drill_config(&lab, &f2b);
+    config.respond[0].action = RespondAction::Isolate;
+    let running = Running::start_with(&db, config.clone(), true);
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    let web = web(&lab, true);
+    support::wait_for("the rules at work", || support::status_says(&reader, "respond", "1 rules"), |ok| *ok);
+    let (report, cleanup) = drill(&lab, &db, &config, vec![Scenario::BruteForce], 30);
+    let lines = report.lines().join("\n");
+    eprintln!("{lines}");
+    let contained = report.checks.iter().find(|c| c.stage == Stage::Contained).unwrap_or_else(|| panic!("{lines}"));
+    assert!(contained.ok, "{lines}");
+    let tenant = &lab.tenants[0].name;
+    assert!(cleanup.contains(&format!("{tenant} restored")), "{cleanup:?}");
+    assert!(lab.address_on(&web, &lab.tenants[0].network).is_some(), "the web container is back on its network");
+    drop(running);
+}
