@@ -9,6 +9,16 @@ pub fn actor(id: i64) -> String {
     format!("rampart (drill {id})")
 }
 
+/// Whether an alert's acknowledgement says it was a drill's.
+pub fn is_drill_actor(acked_by: Option<&str>) -> bool {
+    acked_by.is_some_and(|by| by.starts_with("rampart (drill ") && by.ends_with(')'))
+}
+
+/// Whether an alert's tags say it was a drill's.
+pub fn is_drill_tags(tags: &str) -> bool {
+    tags.split(',').any(|t| t.trim() == "drill")
+}
+
 pub fn begin(conn: &Connection, tenant: &str, scenario: &str, at: i64) -> rusqlite::Result<i64> {
     conn.prepare_cached("INSERT INTO drills (tenant, scenario, started_at) VALUES (?, ?, ?)")?
         .execute(params![tenant, scenario, at])?;

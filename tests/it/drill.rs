@@ -128,6 +128,12 @@ fn a_brute_force_drill_is_seen_alerted_and_banned_and_cleaned_up() {
         assert_eq!(by, &format!("rampart (drill {})", report.drill));
         assert!(tags.split(',').any(|t| t == "drill"), "{tags}");
     }
+    // `rampart report` tells them as a drill's.
+    let tenant = &lab.tenants[0].name;
+    let incident = rampart::report::Report::build(&reader, tenant, "1h", None, rampart::store::now_ms()).unwrap();
+    let markdown = incident.markdown();
+    let drill_line = format!("DRILL, not an incident \\(rampart \\(drill {}\\)\\)", report.drill);
+    assert!(markdown.contains(&drill_line), "{markdown}");
     // Audited with its id.
     let (operator, drill_id): (String, i64) = reader
         .query_row("SELECT operator, json_extract(detail_json, '$.drill') FROM audit WHERE action = 'drill'", [], |r| {
