@@ -25,7 +25,7 @@ fn header(name: &str, mode: u32, size: usize, kind: u8, link: &str) -> [u8; 512]
     put(&mut h, 148, b"        ");
     h[156] = kind;
     put(&mut h, 157, link.as_bytes());
-    put(&mut h, 257, b"ustar\000");
+    put(&mut h, 257, b"ustar\x0000");
     let sum: u32 = h.iter().map(|b| *b as u32).sum();
     put(&mut h, 148, format!("{sum:06o}\0 ").as_bytes());
     h

@@ -173,17 +173,24 @@ fn attack_script(scenario: Scenario, ip: &str) -> String {
     format!("{send}{body}")
 }
 
-/// Runs one network scenario from `from` and checks seen, alerted, banned, contained.
+/// One network scenario: what attacks from where (an attacker's name and address), and whom.
+struct Attack<'a> {
+    scenario: Scenario,
+    from: &'a str,
+    from_ip: &'a str,
+    web: &'a Found,
+}
+
+/// Runs one network scenario and checks seen, alerted, banned, contained.
 async fn network_scenario(
     docker: &Docker,
     config: &Config,
     plan: &Plan,
     left: &Arc<Mutex<Leftovers>>,
     watch: &mut Watch,
-    scenario: Scenario,
-    (from, from_ip): (&str, &str),
-    web: &Found,
+    attack: Attack<'_>,
 ) -> Vec<Check> {
+    let Attack { scenario, from, from_ip, web } = attack;
     let url = web.ip.clone();
     watch.after_access = drills::last_access(&watch.conn).unwrap_or(watch.after_access);
     watch.after_alert = drills::last_alert(&watch.conn).unwrap_or(watch.after_alert);
@@ -465,8 +472,15 @@ pub async fn run(
     for scenario in &plan.scenarios {
         match scenario {
             Scenario::BruteForce | Scenario::Web => {
-                let checks =
-                    network_scenario(&docker, &config, plan, &left, &mut watch, *scenario, (&name, &ip), &web).await;
+                let checks = network_scenario(
+                    &docker,
+                    &config,
+                    plan,
+                    &left,
+                    &mut watch,
+                    Attack { scenario: *scenario, from: &name, from_ip: &ip, web: &web },
+                )
+                .await;
                 report.checks.extend(checks);
             }
             Scenario::CrossTenant => {
@@ -490,17 +504,8 @@ pub async fn run(
                     Ok(cross_ip) => {
                         // The collector's Docker source learns the address is the other tenant's.
                         tokio::time::sleep(Duration::from_secs(1)).await;
-                        let checks = network_scenario(
-                            &docker,
-                            &config,
-                            plan,
-                            &left,
-                            &mut watch,
-                            *scenario,
-                            (&second, &cross_ip),
-                            &web,
-                        )
-                        .await;
+                        let attack = Attack { scenario: *scenario, from: &second, from_ip: &cross_ip, web: &web };
+                        let checks = network_scenario(&docker, &config, plan, &left, &mut watch, attack).await;
                         report.checks.extend(checks);
                         let _ = mark(writer, id, &cross_ip).await;
                     }
