@@ -341,3 +341,31 @@ fn a_drill_whose_rule_isolates_is_contained_and_the_tenant_restored_afterwards()
     assert!(lab.address_on(&web, &lab.tenants[0].network).is_some(), "the web container is back on its network");
     drop(running);
 }
+
+#[test]
+fn a_dry_run_names_the_target_and_what_is_missing_and_starts_nothing() {
+    let lab = Lab::new(&[0]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    store::open(&db, Access::ReadWrite).unwrap();
+    let config = Arc::new(drill_config(&lab, &f2b));
+    let web = web(&lab, false);
+    let conn = store::open(&db, Access::ReadWrite).unwrap();
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    let tenant = lab.tenants[0].name.clone();
+    let plan =
+        Plan { tenant: tenant.clone(), scenarios: Scenario::ALL.to_vec(), dry_run: true, wait: Duration::from_secs(1) };
+    let left = Arc::new(Mutex::new(Leftovers::default()));
+    let report = lab.runtime.block_on(drill::run(&writer, &db, config, &plan, left, &support::operator()));
+    drop(writer);
+    thread.join().unwrap();
+    let label = crate::engine_logs::access_label(&lab);
+    assert_eq!(
+        report.missing,
+        [format!("{tenant}'s web container is not followed: add the label {label}=combined (or json) to {web}")]
+    );
+    assert!(report.cleanup[0].starts_with("dry run: would start an attacker"), "{:?}", report.cleanup);
+    assert!(report.checks.is_empty());
+    assert!(attackers_on(&lab, &lab.tenants[0].network).is_empty(), "nothing started");
+}
