@@ -369,3 +369,33 @@ fn a_dry_run_names_the_target_and_what_is_missing_and_starts_nothing() {
     assert!(report.checks.is_empty());
     assert!(attackers_on(&lab, &lab.tenants[0].network).is_empty(), "nothing started");
 }
+
+#[test]
+fn keep_leaves_the_attacker_in_place_and_says_so() {
+    let lab = Lab::new(&[0]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    store::open(&db, Access::ReadWrite).unwrap();
+    let config = Arc::new(drill_config(&lab, &f2b));
+    web(&lab, true);
+    let conn = store::open(&db, Access::ReadWrite).unwrap();
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    let plan = Plan {
+        tenant: lab.tenants[0].name.clone(),
+        scenarios: vec![Scenario::Web],
+        dry_run: false,
+        wait: Duration::from_secs(1),
+    };
+    let left = Arc::new(Mutex::new(Leftovers::default()));
+    let (report, kept) = lab.runtime.block_on(async {
+        let report = drill::run(&writer, &db, config.clone(), &plan, left.clone(), &support::operator()).await;
+        (report, drill::clean_up(&writer, &config, &left, true).await)
+    });
+    drop(writer);
+    thread.join().unwrap();
+    let attacker = report.attacker.clone().unwrap();
+    assert!(kept[0].starts_with("kept (--keep): attackers [") && kept[0].contains(&attacker), "{kept:?}");
+    assert!(exists(&lab, &attacker), "left in place");
+    lab.runtime.block_on(drill::attacker::remove(&lab.docker, &attacker)).unwrap();
+}
