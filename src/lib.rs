@@ -11,6 +11,7 @@ pub mod console;
 pub mod control;
 pub mod demo;
 pub mod detect;
+pub mod drill;
 pub mod fault;
 pub mod host;
 pub mod ingest;

@@ -66,15 +66,20 @@ impl Report {
         for a in &g.alerts {
             let priority = Priority::from_rank(a.priority);
             let from = a.src_ip.as_deref().map(|ip| format!(" from {}", clean(ip, 64))).unwrap_or_default();
-            let acked =
-                a.acked_by.as_deref().map(|by| format!(" (acknowledged by {})", clean(by, 100))).unwrap_or_default();
+            let drill = crate::store::drills::is_drill_actor(a.acked_by.as_deref());
+            let acked = match a.acked_by.as_deref() {
+                // A fire drill's alert: said as a drill's, not an incident's.
+                Some(by) if drill => format!(" — DRILL, not an incident ({})", clean(by, 100)),
+                Some(by) => format!(" (acknowledged by {})", clean(by, 100)),
+                None => String::new(),
+            };
             entries.push(Entry {
                 ts: a.ts,
                 kind: "alert",
                 summary: format!("{} {}{from}{acked}", priority.name(), clean(&a.rule, 200)),
                 lines: vec![clean(&a.output, 500)],
                 json: json!({ "id": a.id, "priority": priority.name(), "rule": a.rule, "output": a.output,
-                              "src_ip": a.src_ip, "acked_by": a.acked_by }),
+                              "src_ip": a.src_ip, "acked_by": a.acked_by, "drill": drill }),
             });
         }
         for b in &g.bans {

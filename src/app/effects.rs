@@ -122,6 +122,7 @@ impl Inline {
             }
             Effect::LoadTheme(name) => vec![theme_msg(&name, &self.config_dir)],
             Effect::WriteReport { tenant, since } => vec![report_msg(&self.reader, &tenant, &since, now_ms)],
+            Effect::Drill { .. } => vec![Msg::Responded(Outcome::failed(DRILL_ONLY_LIVE))],
             Effect::Suspend | Effect::Quit => vec![],
         }
     }
@@ -214,6 +215,25 @@ impl Workers {
             Effect::WriteReport { tenant, since } => {
                 let _ = self.queries.send(Work::Report { tenant, since });
             }
+            Effect::Drill { tenant, scenario } => {
+                let (writer, msgs, operator) = (self.writer.clone(), self.msgs.clone(), self.operator.clone());
+                let config = match (&self.backend, &self.via) {
+                    (Backend::Live(config), None) => Some(config.clone()),
+                    _ => None,
+                };
+                tokio::spawn(async move {
+                    let outcome = match config {
+                        Some(config) => {
+                            let scenarios = crate::drill::checklist::Scenario::parse(&scenario).unwrap_or_default();
+                            let wait = Duration::from_secs(20);
+                            let plan = crate::drill::Plan { tenant, scenarios, dry_run: false, wait };
+                            crate::drill::from_console(&writer, config, plan, &operator).await
+                        }
+                        None => Outcome::failed(DRILL_ONLY_LIVE),
+                    };
+                    let _ = msgs.send(Msg::Responded(outcome));
+                });
+            }
             Effect::LoadTheme(name) => {
                 let (dir, msgs) = (self.config_dir.clone(), self.msgs.clone());
                 tokio::task::spawn_blocking(move || {
@@ -224,6 +244,10 @@ impl Workers {
         }
     }
 }
+
+/// Why a console cannot run a drill: not on the demo's store, nor through another user's collector.
+const DRILL_ONLY_LIVE: &str =
+    "drill: runs only in a console that collects on the host itself; elsewhere run `rampart drill TENANT`";
 
 /// How often the reader looks for commits made by other processes (other consoles, `rampart collect`).
 const DATA_VERSION_POLL: Duration = Duration::from_millis(250);

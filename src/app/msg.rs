@@ -101,6 +101,12 @@ pub enum Effect {
         tenant: String,
         since: String,
     },
+    /// `:drill TENANT [SCENARIO]`: a fire drill against the tenant, told as an outcome whose details
+    /// are its checklist.
+    Drill {
+        tenant: String,
+        scenario: String,
+    },
     LoadTheme(String),
     /// Ctrl-Z: give the terminal back and stop until the shell continues rampart. The event loop
     /// carries it out itself (it owns the terminal), then sends `Msg::Resumed`.

@@ -16,6 +16,7 @@ mod bans;
 mod cloudwatch;
 mod collect;
 mod config_file;
+mod drill;
 mod ingest;
 mod integrity;
 mod lists;
@@ -130,6 +131,9 @@ pub enum Command {
     },
     /// What happened to a tenant over a time range, in time order, for an incident ticket
     Report(self::report::ReportArgs),
+    /// A fire drill: a throw-away attacker container attacks a tenant, and each stage (seen, alerted,
+    /// banned, contained, drift found) is checked with its latency; cleaned up afterwards
+    Drill(self::drill::DrillArgs),
     /// The audit log: check it (`verify`), list it for scripts (`list`)
     Audit {
         #[command(subcommand)]
@@ -214,6 +218,7 @@ impl Command {
                 ("audit list", Takes { store: Some(&mut list.store), ..Takes::default() })
             }
             Command::Report(args) => ("report", Takes { store: Some(&mut args.store), ..Takes::default() }),
+            Command::Drill(args) => ("drill", args.act.takes()),
             Command::Cloudwatch { .. } => ("cloudwatch", Takes::default()),
             Command::Config { command: self::config_file::ConfigCommand::Check(arg) } => {
                 ("config check", Takes { config: Some(arg), ..Takes::default() })
@@ -421,6 +426,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command: AuditCommand::List { list } } => {
             let db = store_path(&list.store, &dirs)?;
             return audit::list(&db, list);
+        }
+        Command::Drill(args) => {
+            let loaded = load_config(&args.act.host.config, &dirs)?;
+            if refused_when_read_only(Some(&args.act.read_only), &loaded) {
+                return Ok(ExitCode::from(exit::USAGE));
+            }
+            let db = store_path(&args.act.host.store, &dirs)?;
+            return drill::run(&db, &loaded.config, args);
         }
         Command::Report(args) => {
             let db = listed_store(&args.store, &dirs);

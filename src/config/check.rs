@@ -421,7 +421,7 @@ fn respond(e: &mut Errors<'_>, config: &Config) {
                 ),
             );
         }
-        if rule.jail.trim().is_empty() {
+        if rule.action == crate::config::respond::RespondAction::Ban && rule.jail.trim().is_empty() {
             e.add(&key("jail"), format!("[[respond]] {name}: jail is empty; name the Fail2Ban jail to ban in"));
         }
         if let Some(Err(why)) = rule.ban_for.as_deref().map(parse_duration) {

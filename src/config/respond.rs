@@ -1,5 +1,6 @@
-//! `[[respond]]` rules (on an alert, ban its source address) and the `[guardrails]` every
-//! automatic action passes: networks never banned, and at most so many actions a minute.
+//! `[[respond]]` rules (on an alert, ban its source address, or raise its tenant for isolation)
+//! and the `[guardrails]` every automatic action passes: networks never banned, and at most so
+//! many actions a minute.
 
 use serde::Deserialize;
 
@@ -15,7 +16,12 @@ pub struct RespondRule {
     pub rule: Option<String>,
     /// …and/or of at least this priority (`critical` takes Critical, Alert and Emergency).
     pub priority: Option<String>,
-    /// The Fail2Ban jail to ban in.
+    /// What the rule does: `ban` (the default), `suggest isolation` (an alert the operator
+    /// confirms by isolating the tenant in the console) or `isolate` (at once, only when said).
+    #[serde(default)]
+    pub action: RespondAction,
+    /// The Fail2Ban jail to ban in (for `ban`).
+    #[serde(default)]
     pub jail: String,
     /// Lift the ban after this long (`10m`, `1h`), if the jail's `bantime` has not already.
     #[serde(default)]
@@ -23,6 +29,22 @@ pub struct RespondRule {
     /// Say "would ban" (in the audit log) instead of banning.
     #[serde(default)]
     pub dry_run: bool,
+}
+
+/// What a `[[respond]]` rule does with an alert.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+pub enum RespondAction {
+    /// Ban the alert's source address in the rule's jail.
+    #[default]
+    #[serde(rename = "ban")]
+    Ban,
+    /// Raise the alert's tenant for isolation: an alert saying so, which the operator confirms by
+    /// isolating it (never isolated by rampart).
+    #[serde(rename = "suggest isolation", alias = "suggest-isolation")]
+    SuggestIsolation,
+    /// Isolate the alert's tenant at once: only ever when a rule says so.
+    #[serde(rename = "isolate")]
+    Isolate,
 }
 
 /// `[guardrails]`: what no `[[respond]]` rule may do.

@@ -101,7 +101,7 @@ impl Ask {
             }
             Request::Acknowledge { alert_id, .. } => ask("acknowledge", alert_id.to_string()),
             Request::Verify { target } => ask("verify", target.clone()),
-            Request::Baseline { .. } | Request::Accept { .. } => return None,
+            Request::Baseline { .. } | Request::Accept { .. } | Request::Drill { .. } => return None,
         })
     }
 }

@@ -22,14 +22,44 @@ use crate::store::{alerts, audit, bans, integrity, now_ms, tenants};
 /// target's pinned key changes with the acceptance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Isolate { tenant: String, reason: String, pause: bool },
-    Restore { tenant: String },
-    Unban { ban_id: i64, ip: String, jail: String },
-    Ban { ip: String, jail: String, reason: String },
-    Acknowledge { alert_id: i64, rule: String },
-    Verify { target: String },
-    Baseline { target: String },
-    Accept { target: String, reason: String, new_key: bool },
+    Isolate {
+        tenant: String,
+        reason: String,
+        pause: bool,
+    },
+    Restore {
+        tenant: String,
+    },
+    Unban {
+        ban_id: i64,
+        ip: String,
+        jail: String,
+    },
+    Ban {
+        ip: String,
+        jail: String,
+        reason: String,
+    },
+    Acknowledge {
+        alert_id: i64,
+        rule: String,
+    },
+    Verify {
+        target: String,
+    },
+    Baseline {
+        target: String,
+    },
+    Accept {
+        target: String,
+        reason: String,
+        new_key: bool,
+    },
+    /// A fire drill against a tenant (`rampart drill`), audited with its id and checklist.
+    Drill {
+        tenant: String,
+        scenario: String,
+    },
 }
 
 impl Request {
@@ -45,13 +75,14 @@ impl Request {
             Request::Baseline { .. } => "baseline",
             Request::Accept { new_key: false, .. } => "accept",
             Request::Accept { new_key: true, .. } => "accept-new-key",
+            Request::Drill { .. } => "drill",
         }
     }
 
     /// The audit log's `target` column.
     pub fn target(&self) -> String {
         match self {
-            Request::Isolate { tenant, .. } | Request::Restore { tenant } => {
+            Request::Isolate { tenant, .. } | Request::Restore { tenant } | Request::Drill { tenant, .. } => {
                 format!("tenant {tenant}")
             }
             Request::Unban { ip, jail, .. } | Request::Ban { ip, jail, .. } => {
@@ -425,6 +456,7 @@ fn perform_in_store(conn: &Connection, backend: &Backend, operator: &Operator, r
         (Backend::Live(_), Request::Verify { .. }) => {
             Err("verification hashes files off the store's writer, not inside it".into())
         }
+        (_, Request::Drill { .. }) => Err("a drill runs its attacker on the engine (`rampart drill`)".into()),
         (_, Request::Baseline { .. } | Request::Accept { .. }) => {
             Err("a baseline is signed with the private key, on the command line (`rampart integrity`)".into())
         }

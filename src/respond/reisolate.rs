@@ -1,11 +1,14 @@
 //! Isolation that holds: a container of an isolated tenant that starts — restarted by hand, by a
 //! restart policy or with the engine, or a new one of that tenant — is isolated again as soon as
-//! the events stream says it started, audited as [`REASON`], and the tenant's row says so.
+//! the events stream says it started, audited as [`REASON`], and the tenant's row says so. When
+//! the watch (re)connects, a container that started while nobody watched is caught too: one the
+//! isolation does not hold, or one it holds that started after the isolation was last applied or
+//! is attached again to a network the isolation took away.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
+use bollard::query_parameters::{EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder};
 use bollard::Docker;
 use futures::StreamExt;
 
@@ -61,8 +64,32 @@ pub async fn reisolate(docker: &Docker, writer: &StoreWriter, config: &DockerCon
         .is_ok()
 }
 
-/// The containers of `tenant` the journal does not hold as isolated (new since the isolation).
+/// When a container last started, in ms (the engine's `State.StartedAt`).
+fn started_ms(inspect: &bollard::models::ContainerInspectResponse) -> Option<i64> {
+    let text = inspect.state.as_ref()?.started_at.as_deref()?;
+    chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis())
+}
+
+/// Whether a container the journal holds as isolated is no longer held: it started after the
+/// isolation was last applied (`cut`, ms), so a link cut in place came back up with it, or it is
+/// attached again to a network the isolation disconnected.
+async fn no_longer_held(docker: &Docker, id: &str, before: &journal::Before, cut: i64) -> bool {
+    let Ok(inspect) = docker.inspect_container(id, None::<InspectContainerOptions>).await else { return false };
+    let restarted = !before.held.is_empty() && started_ms(&inspect).is_some_and(|at| at > cut);
+    let now = crate::sources::docker::attachments(&inspect);
+    let reattached =
+        before.networks.iter().filter(|n| !before.held.contains(&n.name)).any(|n| now.iter().any(|a| a.name == n.name));
+    restarted || reattached
+}
+
+/// The running containers of `tenant` the isolation does not hold: new since the isolation (not
+/// in the journal), or held but restarted or reattached while nobody watched.
 async fn unjournaled(docker: &Docker, writer: &StoreWriter, config: &DockerConfig, tenant: &str) -> Vec<String> {
+    let t = tenant.to_string();
+    let cut = writer
+        .call(move |conn| (tenants::last_cut(conn, &t).ok().flatten().unwrap_or(i64::MAX), Tables::NONE))
+        .await
+        .unwrap_or(i64::MAX);
     let filters = HashMap::from([("label".to_string(), vec![format!("{}={tenant}", config.label)])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
     let Ok(list) = docker.list_containers(Some(options)).await else { return Vec::new() };
@@ -70,11 +97,15 @@ async fn unjournaled(docker: &Docker, writer: &StoreWriter, config: &DockerConfi
     for c in list {
         let (Some(id), running) = (c.id, c.state.is_some_and(|s| s.to_string() == "running")) else { continue };
         let container = id.clone();
-        let known = writer
-            .call(move |conn| (journal::active(conn, &container).ok().flatten().is_some(), Tables::NONE))
-            .await
-            .unwrap_or(true);
-        if !known && running {
+        let entry = writer
+            .call(move |conn| (journal::active(conn, &container).map(|e| e.map(|e| e.before)), Tables::NONE))
+            .await;
+        let held = match entry {
+            Ok(Ok(Some(before))) => !running || !no_longer_held(docker, &id, &before, cut).await,
+            Ok(Ok(None)) => false,
+            _ => true,
+        };
+        if !held && running {
             let name = c.names.and_then(|n| n.first().cloned()).unwrap_or(id);
             out.push(name.trim_start_matches('/').to_string());
         }

@@ -3,7 +3,9 @@
 //! the alert in the reason — within the guardrails: never an allowed network or a loopback
 //! address, at most `max_per_minute` actions in any minute (beyond it rampart stops acting and
 //! says so: an alert, an audit row per action not taken, and its row in the Sources view), and
-//! "would ban" instead of a ban in a dry run.
+//! "would ban" instead of a ban in a dry run. A rule may instead raise the alert's tenant for
+//! isolation as a suggestion ([`SUGGESTED`], an alert the operator confirms by isolating it in the
+//! console), or — only when it says `action = "isolate"` — isolate it at once.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection};
 
 use super::{record, Backend, Operator, Request};
-use crate::config::respond::{Guardrails, RespondRule};
+use crate::config::respond::{Guardrails, RespondAction, RespondRule};
 use crate::config::Config;
 use crate::store::alerts::{Alert, Priority};
 use crate::store::automatic::{self, AutomaticBan};
@@ -26,6 +28,8 @@ use crate::store::{self, cursors, now_ms, Access};
 pub const SOURCE: &str = "respond";
 /// The rule of the alert that says rampart stopped acting.
 pub const STOPPED: &str = "Automatic response stopped";
+/// The rule of the alert that raises a tenant for isolation.
+pub const SUGGESTED: &str = "Isolation suggested";
 /// How often new alerts are looked for.
 const POLL: Duration = Duration::from_millis(100);
 /// An address banned in a jail is not banned there again for this long (one attack, one ban).
@@ -49,11 +53,12 @@ pub struct Seen {
     pub priority: Priority,
     pub rule: String,
     pub src_ip: Option<String>,
+    pub tenant: Option<String>,
 }
 
 /// The first rule that acts on `alert`.
 pub fn matching<'r>(rules: &'r [RespondRule], alert: &Seen) -> Option<&'r RespondRule> {
-    if alert.rule == STOPPED {
+    if alert.rule == STOPPED || alert.rule == SUGGESTED {
         return None;
     }
     rules.iter().find(|r| {
@@ -98,6 +103,11 @@ impl Guard {
         if let Some((_, text)) = self.allow.iter().find(|(net, _)| crate::detect::within(ip, *net)) {
             return Verdict::Allowed(format!("[guardrails] allow \"{text}\""));
         }
+        self.cap(now)
+    }
+
+    /// Whether the rate cap lets one more action be taken at `now`; counts it when it does.
+    pub fn cap(&mut self, now: Instant) -> Verdict {
         while self.recent.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
             self.recent.pop_front();
         }
@@ -111,10 +121,16 @@ impl Guard {
 
 /// Alerts after `after`, oldest first, at most 200.
 fn alerts_after(conn: &Connection, after: i64) -> rusqlite::Result<Vec<Seen>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, priority, rule, src_ip FROM alerts WHERE id > ? ORDER BY id LIMIT 200")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT id, priority, rule, src_ip, tenant FROM alerts WHERE id > ? ORDER BY id LIMIT 200")?;
     let rows = stmt.query_map(params![after], |r| {
-        Ok(Seen { id: r.get(0)?, priority: Priority::from_rank(r.get(1)?), rule: r.get(2)?, src_ip: r.get(3)? })
+        Ok(Seen {
+            id: r.get(0)?,
+            priority: Priority::from_rank(r.get(1)?),
+            rule: r.get(2)?,
+            src_ip: r.get(3)?,
+            tenant: r.get(4)?,
+        })
     })?;
     rows.collect()
 }
@@ -171,6 +187,9 @@ impl Rules {
     /// Acts on one alert as the first matching rule says; false once the writer is gone.
     async fn judge(&mut self, alert: &Seen) -> bool {
         let Some(rule) = matching(&self.config.respond, alert).cloned() else { return true };
+        if rule.action != RespondAction::Ban {
+            return self.isolation(&rule, alert).await;
+        }
         let Some(ip) = alert.src_ip.as_deref().and_then(|ip| ip.trim().parse::<IpAddr>().ok()) else { return true };
         let now = Instant::now();
         let text = ip.to_string();
@@ -227,6 +246,53 @@ impl Rules {
             until: ban_for(&rule).map(|d| at + d.as_millis() as i64),
         };
         self.writer.call(move |conn| (automatic::insert(conn, &row), Tables::BANS)).await.is_ok()
+    }
+
+    /// A rule that suggests isolating the alert's tenant, or (only when it says so) isolates it;
+    /// once per tenant and rule in [`ONCE_PER`], within the rate cap. False once the writer is gone.
+    async fn isolation(&mut self, rule: &RespondRule, alert: &Seen) -> bool {
+        let Some(tenant) = alert.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) else { return true };
+        let now = Instant::now();
+        let key = (format!("isolation by {}", rule.name), tenant.to_string());
+        if self.banned.get(&key).is_some_and(|at| now.duration_since(*at) < ONCE_PER) {
+            return true;
+        }
+        if let Some(ip) = alert.src_ip.as_deref().and_then(|ip| ip.trim().parse::<IpAddr>().ok()) {
+            if let Verdict::Allowed(_) | Verdict::Capped(_) = self.guard.check(ip, now) {
+                return true;
+            }
+        } else if let Verdict::Capped(_) = self.guard.cap(now) {
+            return true;
+        }
+        self.banned.retain(|_, at| now.duration_since(*at) < ONCE_PER);
+        self.banned.insert(key, now);
+        let operator = rampart_as(&format!("rule {}", rule.name));
+        let why = reason(alert, rule);
+        if rule.action == RespondAction::Isolate && !rule.dry_run {
+            let request = Request::Isolate { tenant: tenant.to_string(), reason: why, pause: false };
+            super::perform(&self.writer, &Backend::Live(self.config.clone()), &operator, &request).await;
+            return true;
+        }
+        let suggestion = Alert {
+            id: 0,
+            ts: now_ms(),
+            priority: Priority::Critical,
+            rule: SUGGESTED.into(),
+            source: "rampart".into(),
+            hostname: crate::host::name(),
+            tenant: Some(tenant.to_string()),
+            output: format!(
+                "rule {} suggests isolating {tenant} ({why}): confirm with :isolate {tenant} (or i on the Tenants \
+                 pane); rampart does not isolate it by itself",
+                rule.name
+            ),
+            output_fields_json: serde_json::json!({ "rampart.alert": alert.id, "rampart.rule": rule.name }).to_string(),
+            tags: "rampart,respond,suggestion".into(),
+            src_ip: alert.src_ip.clone(),
+            acked_by: None,
+            acked_at: None,
+        };
+        self.writer.send(Write::Alert(suggestion)).await.is_ok()
     }
 
     /// The alert that says rampart stopped acting.
@@ -349,6 +415,7 @@ mod tests {
             name: "r".into(),
             rule: rule.map(String::from),
             priority: priority.map(String::from),
+            action: RespondAction::Ban,
             jail: "j".into(),
             ban_for: None,
             dry_run: false,
@@ -356,7 +423,7 @@ mod tests {
     }
 
     fn seen(rule: &str, priority: Priority) -> Seen {
-        Seen { id: 1, priority, rule: rule.into(), src_ip: Some("203.0.113.9".into()) }
+        Seen { id: 1, priority, rule: rule.into(), src_ip: Some("203.0.113.9".into()), tenant: None }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod bans;
 pub mod counts;
 pub mod cursors;
 pub mod detections;
+pub mod drills;
 pub mod filter;
 pub mod fleet;
 pub mod grams;

@@ -424,6 +424,19 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX automatic_bans_by_ip ON automatic_bans(ip, jail);
     "#,
+    // version 21: fire drills (`rampart drill`): what each attacked, from which address, and its
+    // checklist, so that the alerts and bans it caused are told from an incident's.
+    r#"
+    CREATE TABLE drills (
+        id            INTEGER PRIMARY KEY,
+        tenant        TEXT NOT NULL,
+        scenario      TEXT NOT NULL,
+        attacker_ip   TEXT,
+        started_at    INTEGER NOT NULL,
+        finished_at   INTEGER,
+        report_json   TEXT
+    );
+    "#,
 ];
 
 /// The newest schema version this build understands.

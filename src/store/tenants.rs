@@ -217,6 +217,14 @@ pub fn isolated(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
+/// When the isolation of `name` was last applied (isolated, or isolated again by itself), in ms.
+pub fn last_cut(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT max(ifnull(isolated_at, 0), ifnull(reisolated_at, 0)) FROM tenants WHERE name = ?")?
+        .query_row([name], |r| r.get(0))
+        .map(Some)
+        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })
+}
+
 /// Notes that the isolation in force was applied again by itself, and what happened.
 pub fn note_reisolated(conn: &Connection, name: &str, what: &str, at: i64) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE tenants SET reisolated_at = ?, reisolated = ? WHERE name = ?")?

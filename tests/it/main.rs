@@ -33,6 +33,8 @@ mod cloudwatch_publish;
 #[cfg(feature = "real-components")]
 mod docker;
 #[cfg(feature = "real-components")]
+mod drill;
+#[cfg(feature = "real-components")]
 mod engine_logs;
 #[cfg(feature = "real-components")]
 mod fail2ban;

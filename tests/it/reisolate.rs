@@ -162,3 +162,66 @@ fn the_tenants_row_and_detail_say_it_was_isolated_again() {
         "{detail}"
     );
 }
+
+#[test]
+fn a_held_container_restarted_while_nobody_watched_is_isolated_again_when_the_watch_starts() {
+    let lab = Lab::without_subnets(&[2]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let tenant = &lab.tenants[0];
+    let web = &tenant.containers[0];
+    let bystander = lab.bystander("bystander", &tenant.network);
+    let web_ip = lab.address_on(web, &tenant.network).expect("an address");
+
+    let conn = store::open(&db, Access::ReadWrite).unwrap();
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    let backend = Backend::Live(Arc::new(rampart::config::Config { docker: lab.config.clone(), ..Default::default() }));
+    let isolate = Request::Isolate { tenant: tenant.name.clone(), reason: "shell in web".into(), pause: false };
+    let outcome = lab.runtime.block_on(respond::perform(&writer, &backend, &support::operator(), &isolate));
+    assert!(outcome.ok, "{outcome:?}");
+    assert!(!lab.reaches(&bystander, &web_ip), "isolated");
+
+    // The collector is down: the web container restarts and its held link comes back up.
+    let options = RestartContainerOptionsBuilder::default().t(0).build();
+    lab.runtime.block_on(lab.docker.restart_container(web, Some(options))).unwrap();
+    // The restart undid the cut while nobody watched (once the new link has learnt its neighbours).
+    support::wait_for("the web container reachable again", || lab.reaches(&bystander, &web_ip), |r| *r);
+
+    // The watch starts (the collector is back) and finds it at once, with no event to go by.
+    let watch = lab.runtime.spawn(respond::reisolate::run(writer.clone(), lab.config.clone()));
+    until("the re-isolation at connection", || audit_rows(&db).len() == 1);
+    assert!(!lab.reaches(&bystander, &web_ip), "isolated again");
+    assert_eq!(
+        audit_rows(&db)[0].3,
+        format!("re-isolated after restart of {web}: {} isolated again, 2/2 containers", tenant.name)
+    );
+    // Started again, the watch finds the isolation holding and does nothing more.
+    watch.abort();
+    let _ = lab.runtime.block_on(watch);
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    let said = || -> i64 {
+        reader
+            .query_row(
+                "SELECT ifnull(last_ok, 0) FROM source_status WHERE source = ?",
+                [respond::reisolate::SOURCE],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
+    };
+    let before = said();
+    // The watch says it is watching once it has looked at every isolated tenant's containers.
+    let watch = lab.runtime.spawn(respond::reisolate::run(writer.clone(), lab.config.clone()));
+    support::wait_for("the watch watching again", said, |at| *at > before);
+    assert_eq!(audit_rows(&db).len(), 1, "nothing restarted since");
+    watch.abort();
+    let _ = lab.runtime.block_on(watch);
+    let restored = lab.runtime.block_on(respond::perform(
+        &writer,
+        &backend,
+        &support::operator(),
+        &Request::Restore { tenant: tenant.name.clone() },
+    ));
+    assert!(restored.ok, "{restored:?}");
+    drop(writer);
+    thread.join().unwrap();
+}

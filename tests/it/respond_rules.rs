@@ -24,13 +24,14 @@ fn until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-fn config(f2b: &Fail2ban, dry_run: bool, max_per_minute: u32) -> Config {
+pub fn config(f2b: &Fail2ban, dry_run: bool, max_per_minute: u32) -> Config {
     Config {
         fail2ban: f2b.config.clone(),
         respond: vec![RespondRule {
             name: "ban-brute-force".into(),
             rule: Some("Brute-force login".into()),
             priority: None,
+            action: Default::default(),
             jail: FINITE.into(),
             ban_for: None,
             dry_run,
@@ -41,11 +42,11 @@ fn config(f2b: &Fail2ban, dry_run: bool, max_per_minute: u32) -> Config {
 }
 
 /// The collector's detection rules, `[[respond]]` rules and Fail2Ban source on `db`.
-struct Running {
-    runtime: tokio::runtime::Runtime,
-    writer: Option<StoreWriter>,
+pub struct Running {
+    pub runtime: tokio::runtime::Runtime,
+    pub writer: Option<StoreWriter>,
     thread: Option<std::thread::JoinHandle<rampart::store::writer::WriterStats>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -54,7 +55,7 @@ impl Running {
     }
 
     /// With the engine-logs follower too, as a collector runs it.
-    fn start_with(db: &Path, config: Config, engine_logs: bool) -> Running {
+    pub fn start_with(db: &Path, config: Config, engine_logs: bool) -> Running {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let conn = store::open(db, Access::ReadWrite).unwrap();
         let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
@@ -73,11 +74,16 @@ impl Running {
 
     /// Ten failed logins from `ip`: one more than the brute-force rule lets pass.
     fn brute_force(&self, ip: &str, from: i64) {
+        self.brute_force_on("acme", ip, from)
+    }
+
+    /// The same against `tenant`.
+    fn brute_force_on(&self, tenant: &str, ip: &str, from: i64) {
         let writer = self.writer.as_ref().unwrap();
         for i in 0..10 {
             let e = AccessEvent {
                 ts: from + i * 1000,
-                tenant: "acme".into(),
+                tenant: tenant.into(),
                 src_ip: ip.into(),
                 method: "POST".into(),
                 path: "/login".into(),
@@ -268,4 +274,81 @@ fn a_ban_for_a_time_is_lifted_by_rampart_once_the_time_is_over() {
     until("the unban audited", || actions().len() == 2);
     assert_eq!(actions(), [format!("ban 203.0.113.1 in {FINITE} ok"), format!("unban 203.0.113.1 in {FINITE} ok")]);
     drop(running);
+}
+
+fn suggestions(db: &Path) -> Vec<(Option<String>, String)> {
+    let conn = store::open(db, Access::ReadOnly).unwrap();
+    let mut stmt = conn.prepare("SELECT tenant, output FROM alerts WHERE rule = ? ORDER BY id").unwrap();
+    stmt.query_map([rampart::respond::rules::SUGGESTED], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_rule_that_suggests_isolation_raises_the_tenant_and_isolates_nothing() {
+    use rampart::config::respond::RespondAction;
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let mut config = config(&f2b, false, 10);
+    config.respond[0].action = RespondAction::SuggestIsolation;
+    config.respond[0].name = "isolate-brute-force".into();
+    let running = Running::start(&db, config);
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    until("the rules at work", || support::status_says(&reader, "respond", "1 rules"));
+    running.brute_force("203.0.113.1", support::NOW);
+    // A second attack on the same tenant is not suggested twice.
+    running.brute_force("203.0.113.2", support::NOW + 60_000);
+    until("the suggestion", || !suggestions(&db).is_empty());
+    until("both alerts judged", || alert_ids(&db, "Brute-force login").len() == 2);
+    let alert = alert_ids(&db, "Brute-force login")[0];
+    drop(running);
+    assert_eq!(
+        suggestions(&db),
+        [(
+            Some("acme".to_string()),
+            format!(
+                "rule isolate-brute-force suggests isolating acme (alert {alert} (Brute-force login), rule \
+                 isolate-brute-force): confirm with :isolate acme (or i on the Tenants pane); rampart does not \
+                 isolate it by itself"
+            )
+        )]
+    );
+    let acted: i64 = reader.query_row("SELECT count(*) FROM audit", [], |r| r.get(0)).unwrap();
+    assert_eq!(acted, 0, "nothing isolated, nothing banned");
+    assert!(f2b.banned(FINITE).is_empty());
+}
+
+#[test]
+fn a_rule_that_says_isolate_isolates_the_tenant_on_the_real_engine() {
+    use rampart::config::respond::RespondAction;
+    let lab = crate::support::lab::Lab::new(&[2]);
+    let f2b = Fail2ban::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let mut config = Config { docker: lab.config.clone(), ..config(&f2b, false, 10) };
+    config.respond[0].action = RespondAction::Isolate;
+    config.respond[0].name = "isolate-brute-force".into();
+    let running = Running::start(&db, config.clone());
+    let reader = store::open(&db, Access::ReadOnly).unwrap();
+    until("the rules at work", || support::status_says(&reader, "respond", "1 rules"));
+    let tenant = &lab.tenants[0];
+    let web_ip = lab.address_on(&tenant.containers[0], &tenant.network).unwrap();
+    assert!(lab.reaches(&tenant.containers[1], &web_ip));
+    running.brute_force_on(&tenant.name, "203.0.113.1", support::NOW);
+    until("the isolation audited", || !audit(&db).is_empty());
+    let rows = audit(&db);
+    assert_eq!(rows[0].0, "rampart (rule isolate-brute-force)");
+    assert_eq!(rows[0].2, "ok", "{rows:?}");
+    assert!(!lab.reaches(&tenant.containers[1], &web_ip), "isolated");
+    drop(running);
+    let conn = store::open(&db, Access::ReadWrite).unwrap();
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    let backend = rampart::respond::Backend::Live(Arc::new(config));
+    let restore = rampart::respond::Request::Restore { tenant: tenant.name.clone() };
+    let outcome = lab.runtime.block_on(rampart::respond::perform(&writer, &backend, &support::operator(), &restore));
+    assert!(outcome.ok, "{outcome:?}");
+    drop(writer);
+    thread.join().unwrap();
 }

@@ -112,7 +112,7 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
              ALTER TABLE access_events DROP COLUMN host; \
              DROP TRIGGER bans_ended; DROP TABLE ban_ends; DROP TABLE fleet; DROP TABLE store_identity; \
              DROP TABLE automatic_bans; ALTER TABLE tenants DROP COLUMN reisolated_at; \
-             ALTER TABLE tenants DROP COLUMN reisolated; \
+             ALTER TABLE tenants DROP COLUMN reisolated; DROP TABLE drills; \
              PRAGMA user_version = 4",
         )
         .unwrap();

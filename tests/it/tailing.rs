@@ -538,9 +538,8 @@ fn an_older_stores_file_and_rules_positions_become_cursors_and_both_resume_where
                lines INTEGER NOT NULL DEFAULT 0, unparsed INTEGER NOT NULL DEFAULT 0);
              CREATE TABLE judged_through (only INTEGER PRIMARY KEY CHECK (only = 1), event INTEGER NOT NULL);
              INSERT INTO judged_through VALUES (1, 60);
-             DROP TABLE store_identity;
-             DROP TABLE automatic_bans; ALTER TABLE tenants DROP COLUMN reisolated_at;
-             ALTER TABLE tenants DROP COLUMN reisolated;
+             DROP TABLE store_identity; DROP TABLE drills; DROP TABLE automatic_bans;
+             ALTER TABLE tenants DROP COLUMN reisolated_at; ALTER TABLE tenants DROP COLUMN reisolated;
              PRAGMA user_version = 12;",
         )
         .unwrap();

@@ -577,3 +577,50 @@ fn alerts_grouped_by_rule_and_opened_again() {
     shows_newest(&h, Pane::Alerts, "alerts", "rule = 'Brute-force login'");
     assert_eq!(p.rows.len() as i64, groups[brute].count, "the whole group");
 }
+
+#[test]
+fn drill_is_refused_read_only_and_names_its_scenarios() {
+    let mut h = support::Harness::build(140, 30, None, support::live(), Some("--read-only"));
+    h.press(":");
+    h.type_text("drill acme");
+    h.press("enter");
+    assert!(h.screen().contains("drill is disabled: read-only (--read-only)"), "{}", h.screen());
+    let mut h = support::Harness::empty(160, 30);
+    h.press(":");
+    h.type_text("drill acme ddos");
+    h.press("enter");
+    let screen = h.screen();
+    assert!(screen.contains("drill: no scenario \"ddos\": brute-force, cross-tenant, web, tamper or all"), "{screen}");
+}
+
+#[test]
+fn a_drills_alert_is_marked_d_on_the_alerts_pane_never_as_open() {
+    use rampart::store::alerts::{Alert, Priority};
+    let mut h = support::Harness::empty(140, 30);
+    for (rule, tags, acked) in
+        [("Brute-force login", "drill", Some("rampart (drill 1)")), ("Web attack pattern", "", None)]
+    {
+        let alert = Alert {
+            id: 0,
+            ts: support::NOW,
+            priority: Priority::Critical,
+            rule: rule.into(),
+            source: "rampart".into(),
+            hostname: "h".into(),
+            tenant: Some("acme".into()),
+            output: "o".into(),
+            output_fields_json: "{}".into(),
+            tags: tags.into(),
+            src_ip: Some("10.0.0.9".into()),
+            acked_by: acked.map(String::from),
+            acked_at: acked.map(|_| support::NOW),
+        };
+        rampart::store::alerts::insert(&h.fx.writer, &alert).unwrap();
+    }
+    h.send(rampart::app::msg::Msg::StoreChanged(rampart::store::writer::Tables::ALL));
+    h.press("2");
+    let screen = h.screen();
+    let row = |rule: &str| screen.lines().find(|l| l.contains(rule)).unwrap_or_default().to_string();
+    assert!(row("Brute-force login").contains("D Brute-force login"), "{screen}");
+    assert!(row("Web attack pattern").contains("  Web attack pattern"), "{screen}");
+}

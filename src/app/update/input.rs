@@ -65,7 +65,7 @@ pub(super) fn on_input_key(state: &mut State, key: KeyEvent, ctrl_c: bool) -> Ve
 
 /// The `:` commands.
 pub const COMMANDS: &str =
-    "tenants, alerts, access, bans, integrity, audit, sources, theme NAME, filter EXPR, report, help, q, \
+    "tenants, alerts, access, bans, integrity, audit, sources, theme NAME, filter EXPR, report, drill, help, q, \
     and every action by its name, with the row's name where it takes one (isolate acme, unban 203.0.113.7, verify web)";
 
 pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
@@ -90,6 +90,7 @@ pub(super) fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         "help" | "h" => apply(state, Action::Help),
         "theme" if !arg.is_empty() => vec![Effect::LoadTheme(arg.to_string())],
         "report" => report(state, arg),
+        "drill" => drill(state, arg),
         "filter" => {
             let pane = state.focus;
             match filter::compile(arg, pane.fields(), state.now_ms) {
@@ -125,6 +126,36 @@ fn report(state: &mut State, arg: &str) -> Vec<Effect> {
         Some(tenant) => vec![Effect::WriteReport { tenant, since }],
         None => {
             state.flash(Level::Info, "report: name a tenant (:report acme 2h), or select one on the Tenants pane");
+            vec![]
+        }
+    }
+}
+
+/// `:drill [TENANT] [SCENARIO]`: the tenant named, else the selected one on the Tenants pane;
+/// brute-force unless SCENARIO says otherwise. Refused read-only.
+fn drill(state: &mut State, arg: &str) -> Vec<Effect> {
+    if let Some(why) = state.session.disabled("drill") {
+        state.flash(Level::Error, why);
+        return vec![];
+    }
+    let mut words = arg.split_whitespace();
+    let named = words.next().map(str::to_string);
+    let scenario = words.next().unwrap_or("brute-force").to_string();
+    if let Err(e) = crate::drill::checklist::Scenario::parse(&scenario) {
+        state.flash(Level::Error, format!("drill: {e}"));
+        return vec![];
+    }
+    let selected = || match state.pane(Pane::Tenants).selected_row() {
+        Some(crate::store::window::Row::Tenant(t)) if state.focus == Pane::Tenants => Some(t.name.clone()),
+        _ => None,
+    };
+    match named.or_else(selected) {
+        Some(tenant) => {
+            state.flash(Level::Info, format!("drill of {tenant} ({scenario}) started; its checklist follows"));
+            vec![Effect::Drill { tenant, scenario }]
+        }
+        None => {
+            state.flash(Level::Info, "drill: name a tenant (:drill acme web), or select one on the Tenants pane");
             vec![]
         }
     }

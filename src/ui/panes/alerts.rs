@@ -25,7 +25,12 @@ pub fn cells<'a>(a: &'a Alert, ctx: &Ctx<'_>) -> Vec<Span<'a>> {
     vec![
         styled(format::time(a.ts), ctx.theme.muted),
         styled(a.priority.short(), style),
-        styled(if a.acked_at.is_some() { "✓" } else { " " }, ctx.theme.ok),
+        match (crate::store::drills::is_drill_tags(&a.tags), a.acked_at.is_some()) {
+            // A fire drill's alert, never an incident's.
+            (true, _) => styled("D", ctx.theme.muted),
+            (false, true) => styled("✓", ctx.theme.ok),
+            (false, false) => styled(" ", ctx.theme.ok),
+        },
         styled(cell_text(&a.rule), style),
         Span::raw(cell_text(a.tenant.as_deref().unwrap_or("—"))),
         styled(cell_text(&a.hostname), ctx.theme.muted),
