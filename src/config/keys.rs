@@ -445,12 +445,19 @@ pub const SECTIONS: &[Section] = &[
     Section {
         path: "respond",
         array: true,
-        doc: "Alerts that ban their source address in a Fail2Ban jail without a key pressed (docs/fail2ban.md).",
+        doc: "Alerts acted on without a key pressed: their source address banned in a Fail2Ban jail, or their tenant raised for isolation (docs/fail2ban.md).",
         keys: &[
             key("name", "string", Required, "\"ban-brute-force\"", "who acted, in the audit log: rampart (rule NAME)"),
             key("rule", "string", Unset, "\"Brute-force login\"", "alerts of this rule (give rule, priority or both)"),
             key("priority", "string", Unset, "\"critical\"", "and/or of at least this priority (critical takes alert and emergency)"),
-            key("jail", "string", Required, "\"web-login\"", "the Fail2Ban jail to ban in"),
+            key(
+                "action",
+                "\"ban\", \"suggest isolation\" or \"isolate\"",
+                Toml("\"ban\""),
+                "",
+                "ban the source address; or raise the tenant for isolation as an alert the operator confirms; or isolate at once (only when said)",
+            ),
+            key("jail", "string", Words("none; action = \"ban\" needs one"), "\"web-login\"", "the Fail2Ban jail to ban in"),
             key("ban_for", "duration", Words("the jail's bantime"), "\"1h\"", "rampart lifts the ban then, if the jail has not already"),
             key("dry_run", "bool", Toml("false"), "", "audit \"would ban\" instead of banning"),
         ],
