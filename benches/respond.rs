@@ -24,19 +24,6 @@ use rampart::store::{self, Access};
 const NOW: i64 = 1_795_694_400_000;
 const RUNS: usize = 9;
 
-/// The tests' one wait (f2b.rs waits through it), as the bench's module root must provide it.
-fn wait_for<T: std::fmt::Debug>(what: &str, mut probe: impl FnMut() -> T, ok: impl Fn(&T) -> bool) -> T {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let seen = probe();
-        if ok(&seen) {
-            return seen;
-        }
-        assert!(Instant::now() < deadline, "never got there: {what}; last seen {seen:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn main() {
     let fail2ban = f2b::Fail2ban::start();
     let dir = tempfile::tempdir().unwrap();
