@@ -22,6 +22,7 @@ use crate::text::format;
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
     /// List alerts, newest first by the time of the alert
+    #[command(after_help = FILTER_HELP)]
     List {
         #[command(flatten)]
         list: ListArgs,
@@ -34,6 +35,7 @@ pub enum AlertsCommand {
 #[derive(Debug, Subcommand)]
 pub enum AccessCommand {
     /// List access events, newest first by the time of the request
+    #[command(after_help = FILTER_HELP)]
     List {
         #[command(flatten)]
         list: ListArgs,
@@ -43,6 +45,21 @@ pub enum AccessCommand {
         all: bool,
     },
 }
+
+/// The filter language, for `--help` and the manual pages (docs/filter.md says more).
+pub const FILTER_HELP: &str = concat!(
+    "The filter language (--filter, and `/` in the console):\n",
+    "  word, \"a phrase\"      substring anywhere in the row's text\n",
+    "  field:value           exact, case-insensitive; * is a wildcard (path:*login*)\n",
+    "  status>=400, status:4xx, bytes<100\n",
+    "                        numbers compare; 4xx is 400-499\n",
+    "  priority>=warning     at least as severe as Warning (Falco's order)\n",
+    "  since:15m, until:2h, since:2026-11-26T10:00\n",
+    "                        a time window (s m h d w, or a UTC date)\n",
+    "  !term                 anything but (!tenant:acme)\n",
+    "Terms are and-ed; user text is only ever a bound parameter. An unknown field is refused with the\n",
+    "fields this list has."
+);
 
 /// Said when a table has no rows to show.
 pub fn say_no_rows() {

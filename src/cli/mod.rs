@@ -51,6 +51,9 @@ use crate::store::{self, Access};
         Check a file-integrity baseline without rampart (`rampart help integrity` says more):\n  \
         openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \\\n      \
         -verify public.pem -signature MANIFEST.sig MANIFEST\n\n\
+        Exit status: 0 done; 1 it failed; 2 a mistake in how it was called, or a read-only refusal; 3 the\n\
+        engine, Fail2Ban or the collector does not answer. `rampart integrity` differs: 0 clean, 1 drift,\n\
+        2 signature failure, 3 a mistake in how it was called; `rampart drill`: 0 when every stage passed.\n\n\
         NO_COLOR set in the environment selects the mono theme unless --theme is given.\n\
         Each command lists the options it takes (`rampart COMMAND --help`); options written before the\n\
         command's name are accepted where that command takes them."
