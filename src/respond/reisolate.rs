@@ -6,7 +6,6 @@
 //! is attached again to a network the isolation took away.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use bollard::query_parameters::{EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder};
 use bollard::Docker;
@@ -14,6 +13,7 @@ use futures::StreamExt;
 
 use super::{isolate, record, Request};
 use crate::config::DockerConfig;
+use crate::sources::docker::Backoff;
 use crate::store::status::Health;
 use crate::store::writer::{StoreWriter, Tables};
 use crate::store::{journal, now_ms, tenants};
@@ -117,17 +117,16 @@ async fn unjournaled(docker: &Docker, writer: &StoreWriter, config: &DockerConfi
 /// tenant that has a container the isolation does not hold (one started while nobody watched);
 /// then, for every container start of an isolated tenant, isolates that tenant again.
 pub async fn run(writer: StoreWriter, config: DockerConfig) {
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::default();
     loop {
         let docker = match crate::sources::docker::connect(&config).await {
             Ok(d) => d,
             Err(_) => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff.wait_longer().await;
                 continue;
             }
         };
-        backoff = Duration::from_secs(1);
+        backoff.reset();
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
             ("event".to_string(), vec!["start".to_string()]),
@@ -164,6 +163,6 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
         if !crate::sources::report_as(&writer, SOURCE, Health::Down, "not watching".into(), lost).await {
             return;
         }
-        tokio::time::sleep(backoff).await;
+        backoff.wait().await;
     }
 }

@@ -146,9 +146,39 @@ fn event_container(e: &EventMessage) -> Option<String> {
     }
 }
 
+/// How long a task that follows the engine waits before it tries again: from 1 s, doubling up to
+/// 30 s while the engine stays away, and back to 1 s once it answers (the Docker source, the
+/// engine-logs follower and re-isolation share it).
+#[derive(Debug)]
+pub struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff(Duration::from_secs(1))
+    }
+}
+
+impl Backoff {
+    /// Waits the current time, then doubles it for the next failure.
+    pub async fn wait_longer(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_secs(30));
+    }
+
+    /// Waits the current time as it is (after a connection that was lost).
+    pub async fn wait(&self) {
+        tokio::time::sleep(self.0).await;
+    }
+
+    /// The engine answered: the next wait is the first again.
+    pub fn reset(&mut self) {
+        *self = Backoff::default();
+    }
+}
+
 /// Runs until the writer goes away: sync, follow events, and on any loss reconnect with backoff.
 pub async fn run(writer: StoreWriter, config: DockerConfig) {
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::default();
     loop {
         let docker = match connect(&config).await {
             Ok(d) => d,
@@ -156,12 +186,11 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
                 if !status(&writer, Health::Down, why).await {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff.wait_longer().await;
                 continue;
             }
         };
-        backoff = Duration::from_secs(1);
+        backoff.reset();
         // Subscribe before listing so nothing that happens in between is missed.
         let filters = HashMap::from([("type".to_string(), vec!["container".to_string(), "network".to_string()])]);
         let mut events = docker.events(Some(EventsOptionsBuilder::default().filters(&filters).build()));
@@ -178,7 +207,7 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
                 if !status(&writer, Health::Down, format!("cannot list containers: {e}")).await {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
+                backoff.wait().await;
                 continue;
             }
         }
@@ -211,6 +240,6 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
         if !status(&writer, Health::Down, format!("lost the Docker engine at {}; reconnecting", host(&config))).await {
             return;
         }
-        tokio::time::sleep(backoff).await;
+        backoff.wait().await;
     }
 }

@@ -19,6 +19,7 @@ use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use super::docker::Backoff;
 use super::engine_lines::{Cursor, Line, Lines};
 use crate::config::engine_logs::EngineLogsConfig;
 use crate::config::DockerConfig;
@@ -332,19 +333,18 @@ pub async fn run(writer: StoreWriter, docker_config: DockerConfig, config: Engin
         return;
     }
     let both = (docker_config, config);
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::default();
     let mut followers = Followers { running: HashMap::new() };
     loop {
         // The Docker source says on its own row when the engine cannot be reached.
         let docker = match super::docker::connect(&both.0).await {
             Ok(d) => d,
             Err(_) => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff.wait_longer().await;
                 continue;
             }
         };
-        backoff = Duration::from_secs(1);
+        backoff.reset();
         // Subscribe before listing so that nothing starting in between is missed.
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
@@ -388,6 +388,6 @@ pub async fn run(writer: StoreWriter, docker_config: DockerConfig, config: Engin
         if !followers.lost(&writer).await {
             return;
         }
-        tokio::time::sleep(backoff).await;
+        backoff.wait().await;
     }
 }
