@@ -2,7 +2,10 @@
 //! the access events of the addresses involved (counted, not listed), bans, audit rows and
 //! integrity runs.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+use super::zones;
 
 /// An alert, as the report lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,24 +114,38 @@ pub fn gather(conn: &Connection, tenant: &str, since: i64, until: i64) -> rusqli
     addresses.sort();
     addresses.dedup();
 
+    // The access events have no time index: the zone map bounds the window's ids (`store::zones`).
+    let mut bounds = Vec::new();
+    let window = format!(
+        "ts >= ?3 AND ts < ?4 AND id >= {} AND id <= {}",
+        zones::lowest_id_since(since, &mut bounds),
+        zones::highest_id_before(until, &mut bounds)
+    );
+    let with = |ip: &str| {
+        let mut all = vec![Value::from(ip.to_string()), Value::from(tenant.to_string()), since.into(), until.into()];
+        all.extend(bounds.iter().cloned());
+        all
+    };
     let mut traffic = Vec::new();
     for ip in addresses.iter().take(MAX_ADDRESSES) {
         let (requests, first, last, client_errors, server_errors) = conn.query_row(
-            "SELECT count(*), coalesce(min(ts), 0), coalesce(max(ts), 0), \
-             coalesce(sum(status BETWEEN 400 AND 499), 0), coalesce(sum(status BETWEEN 500 AND 599), 0) \
-             FROM access_events WHERE src_ip = ?1 AND tenant = ?2 AND ts >= ?3 AND ts < ?4",
-            params![ip, tenant, since, until],
+            &format!(
+                "SELECT count(*), coalesce(min(ts), 0), coalesce(max(ts), 0), \
+                 coalesce(sum(status BETWEEN 400 AND 499), 0), coalesce(sum(status BETWEEN 500 AND 599), 0) \
+                 FROM access_events WHERE src_ip = ?1 AND tenant = ?2 AND {window}"
+            ),
+            params_from_iter(with(ip)),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )?;
         if requests == 0 {
             continue;
         }
-        let mut stmt = conn.prepare_cached(
-            "SELECT path, count(*) AS n FROM access_events WHERE src_ip = ?1 AND tenant = ?2 AND ts >= ?3 AND ts < ?4 \
-             GROUP BY path ORDER BY n DESC, path LIMIT 5",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT path, count(*) AS n FROM access_events WHERE src_ip = ?1 AND tenant = ?2 AND {window} \
+             GROUP BY path ORDER BY n DESC, path LIMIT 5"
+        ))?;
         let top_paths = stmt
-            .query_map(params![ip, tenant, since, until], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params_from_iter(with(ip)), |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         traffic.push(Traffic { ip: ip.clone(), requests, first, last, client_errors, server_errors, top_paths });
     }

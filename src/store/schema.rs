@@ -437,6 +437,13 @@ pub const MIGRATIONS: &[&str] = &[
         report_json   TEXT
     );
     "#,
+    // version 22: the access events lose their time index. Every row stored paid for it (a second
+    // B-tree insert, 0.13 s of the writer's 0.70 s per million rows imported) while the zone map the
+    // indexer keeps (version 15) already bounds every time window by ids; the newest events by time
+    // are read block by block in the zones' time order (`store::newest`).
+    r#"
+    DROP INDEX IF EXISTS access_events_by_ts;
+    "#,
 ];
 
 /// The newest schema version this build understands.

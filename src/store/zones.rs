@@ -41,6 +41,11 @@ pub const FILL: &str = "INSERT INTO access_blocks \
 const THROUGH: &str = "ifnull((SELECT CASE WHEN i.ts = (SELECT e.ts FROM access_events e WHERE e.id = i.event) \
      THEN i.event ELSE 0 END FROM access_indexed_through i WHERE i.only = 1), 0)";
 
+/// The last event the zones cover (0 when they are stale, see `THROUGH`).
+pub fn through(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached(&format!("SELECT {THROUGH}"))?.query_row([], |r| r.get(0))
+}
+
 /// A SQL expression for the lowest id an event at or after `at` (ms) can have: the first block
 /// whose zone reaches `at`, or the first id the zones do not cover.
 pub fn lowest_id_since(at: i64, params: &mut Vec<Value>) -> String {
@@ -67,8 +72,9 @@ pub fn highest_id_before(at: i64, params: &mut Vec<Value>) -> String {
 /// when it has none of them, so no block can be ruled out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Zoned {
-    sql: String,
-    params: Vec<Value>,
+    /// A condition on a row of `access_blocks`, and its parameters.
+    pub(super) sql: String,
+    pub(super) params: Vec<Value>,
 }
 
 impl Zoned {
@@ -115,7 +121,7 @@ impl Zoned {
     /// after what the zones cover, else the end of the newest block at or below it whose zone
     /// allows a match, or 0 when none does.
     pub fn highest_possible(&self, conn: &Connection, below: i64) -> rusqlite::Result<i64> {
-        let through: i64 = conn.prepare_cached(&format!("SELECT {THROUGH}"))?.query_row([], |r| r.get(0))?;
+        let through = through(conn)?;
         if below > through || below <= 0 {
             return Ok(below.max(0));
         }
