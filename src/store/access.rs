@@ -160,6 +160,12 @@ struct Packed {
 }
 
 impl Bulk {
+    /// An empty batch with room for `rows` rows and `text` bytes of their text, so that filling it
+    /// copies each field once rather than again at every doubling of its buffers.
+    pub fn with_capacity(rows: usize, text: usize) -> Bulk {
+        Bulk { text: String::with_capacity(text), rows: Vec::with_capacity(rows) }
+    }
+
     pub fn push(&mut self, r: &Row<'_>) {
         // The tenant and source of a batch are nearly always those of the row before: their text
         // is then not copied again, and the same spans tell [`insert_bulk_with`] that the whole
@@ -251,18 +257,35 @@ const ROWS_PER_INSERT: usize = 50;
 /// back whole on an error, so nothing partial is ever committed.
 fn insert_sql(rows: usize, layout: Layout) -> String {
     let (before, per_row) = layout.sizes();
+    let named = |column: &usize| layout.names(*column);
     let values: Vec<String> = (0..rows)
         .map(|i| {
-            let numbers = layout.numbers(before + i * per_row).map(|n| format!("?{n}"));
+            let numbers = layout.numbers(before + i * per_row);
+            let numbers: Vec<String> = (0..COLUMNS.len()).filter(named).map(|c| format!("?{}", numbers[c])).collect();
             format!("({})", numbers.join(", "))
         })
         .collect();
-    format!(
-        "INSERT OR FAIL INTO access_events (ts, tenant, src_ip, user, method, path, status, bytes, user_agent, \
-         target_tenant, flags, source) VALUES {}",
-        values.join(",")
-    )
+    let columns: Vec<&str> = (0..COLUMNS.len()).filter(named).map(|c| COLUMNS[c]).collect();
+    format!("INSERT OR FAIL INTO access_events ({}) VALUES {}", columns.join(", "), values.join(","))
 }
+
+/// The columns an insert gives, in the order of [`Layout::numbers`].
+const COLUMNS: [&str; 12] = [
+    "ts",
+    "tenant",
+    "src_ip",
+    "user",
+    "method",
+    "path",
+    "status",
+    "bytes",
+    "user_agent",
+    "target_tenant",
+    "flags",
+    "source",
+];
+/// The column of [`COLUMNS`] that [`Layout::Plain`] leaves to its default.
+const TARGET_TENANT: usize = 9;
 
 /// How a statement numbers the values of its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,25 +295,43 @@ enum Layout {
     /// Every row's tenant and source are `?1` and `?2`, bound once for the whole batch (a batch
     /// of one import shares them); each row's other ten follow, in column order.
     Shared,
+    /// As `Shared`, and no row names a target tenant (an import's batch always): the statement
+    /// leaves that column NULL, sparing each row a bind and its copies (5% of the writer's work).
+    Plain,
 }
 
 impl Layout {
+    fn of(bulk: &Bulk) -> Layout {
+        match bulk.shared() {
+            None => Layout::Own,
+            Some(_) if bulk.rows.iter().all(|p| p.target_tenant.is_none()) => Layout::Plain,
+            Some(_) => Layout::Shared,
+        }
+    }
+
     /// Parameters before the first row's, and each row's.
     fn sizes(self) -> (usize, usize) {
         match self {
             Layout::Own => (0, 12),
             Layout::Shared => (2, 10),
+            Layout::Plain => (2, 9),
         }
     }
 
+    /// Whether the statement names `column` of [`COLUMNS`] (the others take their defaults).
+    fn names(self, column: usize) -> bool {
+        self != Layout::Plain || column != TARGET_TENANT
+    }
+
     /// The parameter of each of a row's 12 columns (in the insert's column order) when its own
-    /// parameters follow the first `before`.
+    /// parameters follow the first `before`; 0 for a column the statement does not name.
     fn numbers(self, before: usize) -> [usize; 12] {
         let mut next = before;
         // `from_fn` visits the columns in order.
         std::array::from_fn(|column| match (self, column) {
-            (Layout::Shared, 1) => 1,
-            (Layout::Shared, 11) => 2,
+            (Layout::Shared | Layout::Plain, 1) => 1,
+            (Layout::Shared | Layout::Plain, 11) => 2,
+            _ if !self.names(column) => 0,
             _ => {
                 next += 1;
                 next
@@ -418,7 +459,7 @@ pub fn insert_bulk_with(conn: &Connection, bulk: &Bulk, binding: TextBinding) ->
     let mut chunks = bulk.rows.chunks_exact(ROWS_PER_INSERT);
     if bulk.len() >= ROWS_PER_INSERT {
         let shared = bulk.shared();
-        let layout = if shared.is_some() { Layout::Shared } else { Layout::Own };
+        let layout = Layout::of(bulk);
         let sql = insert_sql(ROWS_PER_INSERT, layout);
         let (before, per_row) = layout.sizes();
         let text = bulk.text.as_str();
@@ -472,7 +513,7 @@ impl<'t> Binder<'t> for rusqlite::Statement<'_> {
     }
 }
 
-/// Binds the tenant and source a [`Layout::Shared`] statement's rows share, once: bindings
+/// Binds the tenant and source a [`Layout::Shared`] or [`Layout::Plain`] statement's rows share, once: bindings
 /// outlive the resets between its runs.
 fn bind_shared<'t>(stmt: &mut impl Binder<'t>, text: &'t str, shared: Option<&[Span; 2]>) -> rusqlite::Result<()> {
     if let Some([tenant, source]) = shared {
@@ -483,7 +524,8 @@ fn bind_shared<'t>(stmt: &mut impl Binder<'t>, text: &'t str, shared: Option<&[S
 }
 
 /// Binds one packed row's values after the first `before` parameters: all 12, or with
-/// [`Layout::Shared`] all but the tenant and source.
+/// [`Layout::Shared`] all but the tenant and source, with [`Layout::Plain`] also not the target
+/// tenant.
 fn bind<'t>(
     stmt: &mut impl Binder<'t>,
     before: usize,
@@ -506,7 +548,9 @@ fn bind<'t>(
     stmt.int(at[6], p.status)?;
     stmt.int(at[7], p.bytes)?;
     stmt.text(at[8], Some(span(user_agent)))?;
-    stmt.text(at[9], p.target_tenant.as_ref().map(span))?;
+    if layout.names(TARGET_TENANT) {
+        stmt.text(at[TARGET_TENANT], p.target_tenant.as_ref().map(span))?;
+    }
     stmt.int(at[10], p.flags)?;
     if own {
         stmt.text(at[11], Some(span(source)))?;
@@ -733,5 +777,50 @@ mod tests {
         let mut mixed = Bulk::default();
         sources.iter().for_each(|e| mixed.push(&e.as_row()));
         assert!(mixed.shared().is_none());
+    }
+
+    #[test]
+    fn a_batch_without_targets_leaves_them_null_and_stores_the_same_rows() {
+        let event = |i: i64| AccessEvent {
+            ts: i,
+            tenant: "acme".into(),
+            src_ip: format!("192.0.2.{}", i % 250),
+            user: (i % 3 == 0).then(|| format!("user{i}")),
+            method: "GET".into(),
+            path: format!("/page/{i}"),
+            status: 200 + i % 300,
+            bytes: i * 7,
+            user_agent: "curl/8".into(),
+            source: "ingest:a.log".into(),
+            ..Default::default()
+        };
+        let plain: Vec<AccessEvent> = (0..130).map(event).collect();
+        let layout = |events: &[AccessEvent]| {
+            let mut bulk = Bulk::default();
+            events.iter().for_each(|e| bulk.push(&e.as_row()));
+            Layout::of(&bulk)
+        };
+        assert_eq!(layout(&plain), Layout::Plain);
+        let sql = insert_sql(2, Layout::Plain);
+        assert!(!sql.contains("target_tenant"), "{sql}");
+        assert!(
+            sql.ends_with(
+                "VALUES (?3, ?1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?2),(?12, ?1, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?2)"
+            ),
+            "{sql}"
+        );
+        // One row naming a target, and the batch gives the column again; flags are given either way.
+        let mut flagged = plain.clone();
+        flagged[77].flags = flags::CROSS_TENANT;
+        assert_eq!(layout(&flagged), Layout::Plain);
+        let mut targeted = plain.clone();
+        targeted[3].target_tenant = Some("globex".into());
+        for events in [&plain, &flagged, &targeted] {
+            if events == &targeted {
+                assert_eq!(layout(events), Layout::Shared);
+            }
+            assert_eq!(&stored(TextBinding::InPlace, events), events);
+            assert_eq!(&stored(TextBinding::Copied, events), events);
+        }
     }
 }
