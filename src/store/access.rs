@@ -203,13 +203,6 @@ impl Bulk {
         (&self.text[span.clone()] == s).then(|| span.clone())
     }
 
-    /// The tenant and source spans every row shares, if they do.
-    fn shared(&self) -> Option<[Span; 2]> {
-        let first = self.rows.first()?;
-        let shared = [first.texts[0].clone(), first.texts[5].clone()];
-        self.rows.iter().all(|p| p.texts[0] == shared[0] && p.texts[5] == shared[1]).then_some(shared)
-    }
-
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -249,27 +242,18 @@ impl Bulk {
 /// Rows per INSERT statement in bulk loads: one statement step for many rows is a third faster.
 const ROWS_PER_INSERT: usize = 50;
 
-/// `INSERT` of `rows` rows, their parameters numbered as `layout` says (the order [`bind`] gives them).
+/// `INSERT` of `rows` rows, each row's 12 parameters in [`COLUMNS`] order.
 ///
 /// `OR FAIL`: a statement that fails part-way keeps the rows before the failure instead of undoing
 /// them, which spares SQLite a statement journal (a copy of every page a multi-row insert touches;
 /// a quarter of an import with 16 KiB pages). Every caller writes in a transaction that it rolls
 /// back whole on an error, so nothing partial is ever committed.
-fn insert_sql(rows: usize, layout: Layout) -> String {
-    let (before, per_row) = layout.sizes();
-    let named = |column: &usize| layout.names(*column);
-    let values: Vec<String> = (0..rows)
-        .map(|i| {
-            let numbers = layout.numbers(before + i * per_row);
-            let numbers: Vec<String> = (0..COLUMNS.len()).filter(named).map(|c| format!("?{}", numbers[c])).collect();
-            format!("({})", numbers.join(", "))
-        })
-        .collect();
-    let columns: Vec<&str> = (0..COLUMNS.len()).filter(named).map(|c| COLUMNS[c]).collect();
-    format!("INSERT OR FAIL INTO access_events ({}) VALUES {}", columns.join(", "), values.join(","))
+fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; COLUMNS.len()].join(", "));
+    format!("INSERT OR FAIL INTO access_events ({}) VALUES {}", COLUMNS.join(", "), vec![row; rows].join(","))
 }
 
-/// The columns an insert gives, in the order of [`Layout::numbers`].
+/// The columns an insert gives, in the order [`bind`] binds them.
 const COLUMNS: [&str; 12] = [
     "ts",
     "tenant",
@@ -284,61 +268,6 @@ const COLUMNS: [&str; 12] = [
     "flags",
     "source",
 ];
-/// The column of [`COLUMNS`] that [`Layout::Plain`] leaves to its default.
-const TARGET_TENANT: usize = 9;
-
-/// How a statement numbers the values of its rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
-    /// Each row has its own 12 parameters, in column order.
-    Own,
-    /// Every row's tenant and source are `?1` and `?2`, bound once for the whole batch (a batch
-    /// of one import shares them); each row's other ten follow, in column order.
-    Shared,
-    /// As `Shared`, and no row names a target tenant (an import's batch always): the statement
-    /// leaves that column NULL, sparing each row a bind and its copies (5% of the writer's work).
-    Plain,
-}
-
-impl Layout {
-    fn of(bulk: &Bulk) -> Layout {
-        match bulk.shared() {
-            None => Layout::Own,
-            Some(_) if bulk.rows.iter().all(|p| p.target_tenant.is_none()) => Layout::Plain,
-            Some(_) => Layout::Shared,
-        }
-    }
-
-    /// Parameters before the first row's, and each row's.
-    fn sizes(self) -> (usize, usize) {
-        match self {
-            Layout::Own => (0, 12),
-            Layout::Shared => (2, 10),
-            Layout::Plain => (2, 9),
-        }
-    }
-
-    /// Whether the statement names `column` of [`COLUMNS`] (the others take their defaults).
-    fn names(self, column: usize) -> bool {
-        self != Layout::Plain || column != TARGET_TENANT
-    }
-
-    /// The parameter of each of a row's 12 columns (in the insert's column order) when its own
-    /// parameters follow the first `before`; 0 for a column the statement does not name.
-    fn numbers(self, before: usize) -> [usize; 12] {
-        let mut next = before;
-        // `from_fn` visits the columns in order.
-        std::array::from_fn(|column| match (self, column) {
-            (Layout::Shared | Layout::Plain, 1) => 1,
-            (Layout::Shared | Layout::Plain, 11) => 2,
-            _ if !self.names(column) => 0,
-            _ => {
-                next += 1;
-                next
-            }
-        })
-    }
-}
 
 /// The newest event's id (0 when there is none).
 pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
@@ -431,159 +360,114 @@ pub fn insert(conn: &Connection, e: &AccessEvent) -> rusqlite::Result<()> {
     insert_many(conn, std::slice::from_ref(e))
 }
 
-/// How [`insert_bulk_with`] hands a batch's text to SQLite.
+/// How [`insert_bulk_with`] gives a batch to SQLite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextBinding {
-    /// Pointers into the batch's own buffer (`SQLITE_STATIC`), never copied: what imports use.
-    InPlace,
-    /// Copied by SQLite at every bind (`SQLITE_TRANSIENT`, rusqlite's ordinary binding): kept so
-    /// that `benches/ingest.rs` can show what binding in place buys.
+    /// Read by SQLite where it lies in the batch, through the `rampart_bulk` table
+    /// ([`register_table`]): nothing is bound or copied row by row. What imports use.
+    Table,
+    /// Bound row by row to many-row `INSERT`s, each text copied by SQLite (`SQLITE_TRANSIENT`,
+    /// rusqlite's ordinary binding): what small batches use, and what `benches/ingest.rs`
+    /// compares the table with.
     Copied,
 }
 
-/// Inserts a packed batch, its text bound in place (see [`insert_bulk_with`]).
+pub use self::raw::register_table;
+
+/// Batches smaller than this are bound row by row: preparing the table's insert costs more than
+/// binding a few rows to a cached statement.
+const TABLE_FROM: usize = 64;
+
+/// Inserts a packed batch (see [`insert_bulk_with`]).
 pub fn insert_bulk(conn: &Connection, bulk: &Bulk) -> rusqlite::Result<()> {
-    insert_bulk_with(conn, bulk, TextBinding::InPlace)
+    let binding = if bulk.len() >= TABLE_FROM { TextBinding::Table } else { TextBinding::Copied };
+    insert_bulk_with(conn, bulk, binding)
 }
 
-/// Inserts a packed batch: `ROWS_PER_INSERT` rows to a statement, the rest one by one.
+/// Inserts a packed batch: in one `INSERT … SELECT` from the batch itself, or `ROWS_PER_INSERT`
+/// rows to a statement and the rest one by one.
 ///
-/// The many-row statements are where rampart talks to SQLite's C interface itself (the `raw`
-/// module, the crate's one use of `unsafe`): rusqlite copies every bound string
-/// (`SQLITE_TRANSIENT`), which was a quarter of an import's time; with [`TextBinding::InPlace`]
-/// the text is bound where it lies in `bulk` (`SQLITE_STATIC`). The one-row statement for the
-/// remainder stays in rusqlite's cache and always copies: a cached statement outlives `bulk`, so
-/// it must never hold pointers into it (rusqlite also clears its bindings when it is put back).
+/// The table is where rampart talks to SQLite's C interface itself (the `raw` module, the
+/// crate's one use of `unsafe`): binding each value of each row, even in place, was a third of
+/// the writer's work in an import, and rusqlite copies every bound string besides. The one-row
+/// statement stays in rusqlite's cache and copies: a cached statement outlives `bulk`, so it must
+/// never hold pointers into it (rusqlite also clears its bindings when it is put back).
 pub fn insert_bulk_with(conn: &Connection, bulk: &Bulk, binding: TextBinding) -> rusqlite::Result<()> {
-    static ONE_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1, Layout::Own));
+    static ONE_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1));
+    if bulk.is_empty() {
+        return Ok(());
+    }
+    if binding == TextBinding::Table {
+        let mut stmt = raw::Statement::prepare(conn, raw::INSERT_FROM_TABLE)?;
+        stmt.bulk(1, bulk)?;
+        return stmt.run();
+    }
     let mut chunks = bulk.rows.chunks_exact(ROWS_PER_INSERT);
     if bulk.len() >= ROWS_PER_INSERT {
-        let shared = bulk.shared();
-        let layout = Layout::of(bulk);
-        let sql = insert_sql(ROWS_PER_INSERT, layout);
-        let (before, per_row) = layout.sizes();
-        let text = bulk.text.as_str();
-        match binding {
-            TextBinding::InPlace => {
-                let mut stmt = raw::Statement::prepare(conn, &sql)?;
-                bind_shared(&mut stmt, text, shared.as_ref())?;
-                for chunk in chunks.by_ref() {
-                    for (i, row) in chunk.iter().enumerate() {
-                        bind(&mut stmt, before + i * per_row, text, row, layout)?;
-                    }
-                    stmt.run()?;
-                }
+        let mut stmt = conn.prepare(&insert_sql(ROWS_PER_INSERT))?;
+        for chunk in chunks.by_ref() {
+            for (i, row) in chunk.iter().enumerate() {
+                bind(&mut stmt, i * COLUMNS.len(), &bulk.text, row)?;
             }
-            TextBinding::Copied => {
-                let mut stmt = conn.prepare(&sql)?;
-                bind_shared(&mut stmt, text, shared.as_ref())?;
-                for chunk in chunks.by_ref() {
-                    for (i, row) in chunk.iter().enumerate() {
-                        bind(&mut stmt, before + i * per_row, text, row, layout)?;
-                    }
-                    stmt.raw_execute()?;
-                }
-            }
-        }
-    }
-    if !chunks.remainder().is_empty() {
-        let mut stmt = conn.prepare_cached(&ONE_ROW)?;
-        for row in chunks.remainder() {
-            bind(&mut *stmt, 0, &bulk.text, row, Layout::Own)?;
             stmt.raw_execute()?;
         }
     }
-    Ok(())
-}
-
-/// What [`bind`] needs of a statement: both kinds bind the same rows the same way.
-trait Binder<'t> {
-    fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()>;
-    fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()>;
-}
-
-/// rusqlite's own binding: SQLite copies the text (`SQLITE_TRANSIENT`).
-impl<'t> Binder<'t> for rusqlite::Statement<'_> {
-    fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
-        self.raw_bind_parameter(n, v)
-    }
-
-    fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()> {
-        self.raw_bind_parameter(n, v)
-    }
-}
-
-/// Binds the tenant and source a [`Layout::Shared`] or [`Layout::Plain`] statement's rows share, once: bindings
-/// outlive the resets between its runs.
-fn bind_shared<'t>(stmt: &mut impl Binder<'t>, text: &'t str, shared: Option<&[Span; 2]>) -> rusqlite::Result<()> {
-    if let Some([tenant, source]) = shared {
-        stmt.text(1, Some(&text[tenant.clone()]))?;
-        stmt.text(2, Some(&text[source.clone()]))?;
+    let mut stmt = conn.prepare_cached(&ONE_ROW)?;
+    for row in chunks.remainder() {
+        bind(&mut stmt, 0, &bulk.text, row)?;
+        stmt.raw_execute()?;
     }
     Ok(())
 }
 
-/// Binds one packed row's values after the first `before` parameters: all 12, or with
-/// [`Layout::Shared`] all but the tenant and source, with [`Layout::Plain`] also not the target
-/// tenant.
-fn bind<'t>(
-    stmt: &mut impl Binder<'t>,
-    before: usize,
-    text: &'t str,
-    p: &Packed,
-    layout: Layout,
-) -> rusqlite::Result<()> {
+/// Binds one packed row's 12 values after the first `before` parameters, in [`COLUMNS`] order.
+fn bind(stmt: &mut rusqlite::Statement<'_>, before: usize, text: &str, p: &Packed) -> rusqlite::Result<()> {
     let span = |s: &Span| &text[s.clone()];
     let [tenant, src_ip, method, path, user_agent, source] = &p.texts;
-    let at = layout.numbers(before);
-    let own = layout == Layout::Own;
-    stmt.int(at[0], p.ts)?;
-    if own {
-        stmt.text(at[1], Some(span(tenant)))?;
-    }
-    stmt.text(at[2], Some(span(src_ip)))?;
-    stmt.text(at[3], p.user.as_ref().map(span))?;
-    stmt.text(at[4], Some(span(method)))?;
-    stmt.text(at[5], Some(span(path)))?;
-    stmt.int(at[6], p.status)?;
-    stmt.int(at[7], p.bytes)?;
-    stmt.text(at[8], Some(span(user_agent)))?;
-    if layout.names(TARGET_TENANT) {
-        stmt.text(at[TARGET_TENANT], p.target_tenant.as_ref().map(span))?;
-    }
-    stmt.int(at[10], p.flags)?;
-    if own {
-        stmt.text(at[11], Some(span(source)))?;
-    }
-    Ok(())
+    let texts = [tenant, src_ip, method, path, user_agent, source].map(span);
+    stmt.raw_bind_parameter(before + 1, p.ts)?;
+    stmt.raw_bind_parameter(before + 2, texts[0])?;
+    stmt.raw_bind_parameter(before + 3, texts[1])?;
+    stmt.raw_bind_parameter(before + 4, p.user.as_ref().map(span))?;
+    stmt.raw_bind_parameter(before + 5, texts[2])?;
+    stmt.raw_bind_parameter(before + 6, texts[3])?;
+    stmt.raw_bind_parameter(before + 7, p.status)?;
+    stmt.raw_bind_parameter(before + 8, p.bytes)?;
+    stmt.raw_bind_parameter(before + 9, texts[4])?;
+    stmt.raw_bind_parameter(before + 10, p.target_tenant.as_ref().map(span))?;
+    stmt.raw_bind_parameter(before + 11, p.flags)?;
+    stmt.raw_bind_parameter(before + 12, texts[5])
 }
 
-/// A prepared statement through SQLite's C interface, binding text without copying it: the one
-/// module of the crate allowed `unsafe` (the crate root denies it everywhere else).
+/// An insert that SQLite reads from a batch where it lies: a prepared statement through SQLite's
+/// C interface given the batch by pointer, and the `rampart_bulk` virtual table that reads it.
+/// The one module of the crate allowed `unsafe` (the crate root denies it everywhere else).
 ///
-/// # Why binding in place is sound
+/// # Why reading in place is sound
 ///
-/// SQLite's contract for text bound with `SQLITE_STATIC` (sqlite3.h, `sqlite3_bind_blob`): "the
-/// object and the provided pointer to it must remain valid until either the prepared statement is
+/// The batch reaches SQLite as a pointer bound to a parameter (`sqlite3_bind_pointer`, no
+/// destructor: SQLite never frees it). SQLite's contract for a bound value held by reference
+/// (sqlite3.h, `sqlite3_bind_blob`): it "must remain valid until either the prepared statement is
 /// finalized or the same SQL parameter is bound to something else, whichever occurs sooner".
-/// `sqlite3_reset` does not end that duty: "Bindings are not cleared by the sqlite3_reset()
-/// routine", so a statement that was reset still points at the text it was given, and would read
-/// it again if stepped; only a new bind of that parameter, `sqlite3_clear_bindings` or
-/// `sqlite3_finalize` lets go of it. The argument therefore does not rest on resets at all:
+/// `sqlite3_reset` does not end that duty ("Bindings are not cleared by the sqlite3_reset()
+/// routine"). The argument therefore does not rest on resets at all:
 ///
-/// - Text reaches SQLite only through [`Statement::text`], which takes it as `&'t str`, so every
-///   text the statement has ever been given is borrowed for all of `'t`, and not mutable
+/// - A batch reaches SQLite only through [`Statement::bulk`], which takes it as `&'t Bulk`, so
+///   every batch the statement has ever been given is borrowed for all of `'t`, and not mutable
 ///   meanwhile.
-/// - [`Statement`] holds `PhantomData<&'t str>` and implements `Drop`, and its drop is the only
+/// - [`Statement`] holds `PhantomData<&'t Bulk>` and implements `Drop`, and its drop is the only
 ///   place that finalizes it. Drop check therefore requires `'t` to be alive where the statement
-///   is dropped: the compiler rejects any program in which a bound text is freed or changed before
-///   `sqlite3_finalize` has run, whichever binding was the last one and however often the statement
-///   was reset and stepped in between. (`'t` is covariant: a statement may be moved to a shorter
-///   `'t`, which only shortens its own life; through `&mut` it cannot, so text that lives less
+///   is dropped: the compiler rejects any program in which a bound batch is freed or changed
+///   before `sqlite3_finalize` has run. (`'t` is covariant: a statement may be moved to a shorter
+///   `'t`, which only shortens its own life; through `&mut` it cannot, so a batch that lives less
 ///   than the statement can never be bound to it.)
-/// - SQLite reads a binding only while the statement runs (`sqlite3_step`, here in
-///   [`Statement::run`]), always on a live statement, so within `'t`. A statement leaked with
-///   `mem::forget` is never finalized, but nothing can step it again either.
+/// - SQLite reads the pointer only while the statement runs (`sqlite3_step`, here in
+///   [`Statement::run`]), where it hands it to the table's `xFilter` (`sqlite3_value_pointer`,
+///   which gives it only to a reader naming the same type, [`POINTER`]: no SQL can make one out
+///   of a number or a blob). The table's cursor keeps it while the statement runs and reads rows
+///   only below the batch's length.
+/// - The table gives each text to SQLite as `SQLITE_STATIC`, pointing into the batch: SQLite
+///   copies it into the row it writes before the step returns, within `'t`.
 /// - The connection handle is valid while the statement lives: `'c` borrows the `Connection`
 ///   and the same drop check keeps it open until after `sqlite3_finalize`. The raw pointers make
 ///   the statement neither `Send` nor `Sync`, so it is used on the connection's thread only.
@@ -596,11 +480,11 @@ mod raw {
 
     use rusqlite::{ffi, Connection};
 
-    /// A statement of `conn` whose bound text lives for `'t`; finalized on drop.
+    /// A statement of `conn` whose bound batch lives for `'t`; finalized on drop.
     pub struct Statement<'t, 'c> {
         db: *mut ffi::sqlite3,
         stmt: *mut ffi::sqlite3_stmt,
-        _text: PhantomData<&'t str>,
+        _batch: PhantomData<&'t super::Bulk>,
         _conn: PhantomData<&'c Connection>,
     }
 
@@ -612,15 +496,15 @@ mod raw {
             let len = c_int::try_from(sql.len()).map_err(|_| too_big())?;
             // SAFETY: `sql` is valid for `len` bytes (no NUL terminator needed when the length is given).
             let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr().cast(), len, &mut stmt, std::ptr::null_mut()) };
-            let this = Statement { db, stmt, _text: PhantomData, _conn: PhantomData };
+            let this = Statement { db, stmt, _batch: PhantomData, _conn: PhantomData };
             this.check(rc)?;
             Ok(this)
         }
 
-        /// Steps the statement to its end and resets it for the next rows. The reset keeps every
-        /// binding: the text stays borrowed until the statement is dropped (see the module's note).
+        /// Steps the statement to its end and resets it. The reset keeps every binding: the batch
+        /// stays borrowed until the statement is dropped (see the module's note).
         pub fn run(&self) -> rusqlite::Result<()> {
-            // SAFETY: `stmt` is a live prepared statement; every text bound to it lives for `'t`,
+            // SAFETY: `stmt` is a live prepared statement; every batch bound to it lives for `'t`,
             // which lasts as long as the statement does.
             let rc = unsafe { ffi::sqlite3_step(self.stmt) };
             // The error message is read before the reset, which would repeat the code but not the words.
@@ -641,38 +525,237 @@ mod raw {
         }
     }
 
-    impl<'t> super::Binder<'t> for Statement<'t, '_> {
-        fn int(&mut self, n: usize, v: i64) -> rusqlite::Result<()> {
-            let n = c_int::try_from(n).map_err(|_| too_big())?;
-            // SAFETY: `stmt` is a live prepared statement.
-            self.check(unsafe { ffi::sqlite3_bind_int64(self.stmt, n, v) })
-        }
-
-        /// Binds text in place (`SQLITE_STATIC`): SQLite keeps the pointer until the parameter is
-        /// bound again or the statement is finalized, and `'t` outlives both (see the module's note).
-        fn text(&mut self, n: usize, v: Option<&'t str>) -> rusqlite::Result<()> {
-            let n = c_int::try_from(n).map_err(|_| too_big())?;
-            let rc = match v {
-                Some(v) => {
-                    let len = c_int::try_from(v.len()).map_err(|_| too_big())?;
-                    let ptr = if v.is_empty() { c"".as_ptr() } else { v.as_ptr().cast() };
-                    // SAFETY: `stmt` is live; `ptr` is valid for `len` bytes for all of `'t`,
-                    // which lasts until this statement is finalized (see the module's note).
-                    unsafe { ffi::sqlite3_bind_text(self.stmt, n, ptr, len, ffi::SQLITE_STATIC()) }
-                }
-                // SAFETY: `stmt` is a live prepared statement.
-                None => unsafe { ffi::sqlite3_bind_null(self.stmt, n) },
-            };
-            self.check(rc)
-        }
-    }
-
     impl Drop for Statement<'_, '_> {
         fn drop(&mut self) {
             // SAFETY: finalizing the statement we prepared, once; a null pointer is a no-op. After
             // this SQLite holds no pointer into any text bound to it.
             unsafe { ffi::sqlite3_finalize(self.stmt) };
         }
+    }
+
+    /// Every row of a batch, read by SQLite where it lies (see [`register_table`]).
+    pub const INSERT_FROM_TABLE: &str = "INSERT OR FAIL INTO access_events (ts, tenant, src_ip, user, method, path, \
+         status, bytes, user_agent, target_tenant, flags, source) SELECT ts, tenant, src_ip, user, method, path, \
+         status, bytes, user_agent, target_tenant, flags, source FROM rampart_bulk(?1)";
+
+    /// The name a batch's pointer is bound under: SQLite hands it only to a reader asking for it
+    /// by this name, so no SQL can make one from a number or a blob.
+    const POINTER: &std::ffi::CStr = c"rampart::store::access::Bulk";
+
+    impl<'t> Statement<'t, '_> {
+        /// Binds parameter `n` to `bulk` by pointer, for `rampart_bulk(?n)`: SQLite keeps the
+        /// pointer until the parameter is bound again or the statement is finalized, and `'t`
+        /// outlives both, as for text (see the module's note).
+        pub fn bulk(&mut self, n: c_int, bulk: &'t super::Bulk) -> rusqlite::Result<()> {
+            let ptr = std::ptr::from_ref(bulk).cast_mut().cast::<std::ffi::c_void>();
+            // SAFETY: `stmt` is live; `ptr` is valid for all of `'t`; no destructor is given, so
+            // SQLite never frees it.
+            self.check(unsafe { ffi::sqlite3_bind_pointer(self.stmt, n, ptr, POINTER.as_ptr(), None) })
+        }
+    }
+
+    /// Registers `rampart_bulk(BATCH)` on `conn`: an eponymous virtual table whose rows are those
+    /// of the batch bound to its one argument, each value given to SQLite where it lies in the
+    /// batch (`SQLITE_STATIC`), so inserting a batch binds nothing row by row.
+    pub fn register_table(conn: &Connection) -> rusqlite::Result<()> {
+        // SAFETY: the handle is valid while `conn` is borrowed; the module is static.
+        let rc = unsafe {
+            ffi::sqlite3_create_module_v2(conn.handle(), c"rampart_bulk".as_ptr(), &MODULE, std::ptr::null_mut(), None)
+        };
+        if rc == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), Some("cannot register rampart_bulk".into())))
+        }
+    }
+
+    /// The columns of `rampart_bulk`, the last one hidden: the batch it reads.
+    const SCHEMA: &std::ffi::CStr = c"CREATE TABLE x(ts, tenant, src_ip, user, method, path, status, bytes, \
+        user_agent, target_tenant, flags, source, batch HIDDEN)";
+    const BATCH: c_int = 12;
+
+    static MODULE: ffi::sqlite3_module = ffi::sqlite3_module {
+        iVersion: 0,
+        xCreate: None,
+        xConnect: Some(connect),
+        xBestIndex: Some(best_index),
+        xDisconnect: Some(disconnect),
+        xDestroy: Some(disconnect),
+        xOpen: Some(open),
+        xClose: Some(close),
+        xFilter: Some(filter),
+        xNext: Some(next),
+        xEof: Some(eof),
+        xColumn: Some(column),
+        xRowid: Some(rowid),
+        // SAFETY: the rest are optional methods, absent (null) when zeroed.
+        ..unsafe { std::mem::zeroed() }
+    };
+
+    /// A cursor over one batch: SQLite's part first, as it requires.
+    #[repr(C)]
+    struct Cursor {
+        base: ffi::sqlite3_vtab_cursor,
+        bulk: *const super::Bulk,
+        at: usize,
+    }
+
+    unsafe extern "C" fn connect(
+        db: *mut ffi::sqlite3,
+        _aux: *mut std::ffi::c_void,
+        _argc: c_int,
+        _argv: *const *const std::ffi::c_char,
+        vtab: *mut *mut ffi::sqlite3_vtab,
+        _error: *mut *mut std::ffi::c_char,
+    ) -> c_int {
+        // SAFETY: SQLite passes its live handle and a place for the new table.
+        unsafe {
+            let rc = ffi::sqlite3_declare_vtab(db, SCHEMA.as_ptr());
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            *vtab = Box::into_raw(Box::new(std::mem::zeroed::<ffi::sqlite3_vtab>()));
+        }
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn disconnect(vtab: *mut ffi::sqlite3_vtab) -> c_int {
+        // SAFETY: `vtab` was made by `connect` and SQLite lets go of it here, once.
+        drop(unsafe { Box::from_raw(vtab) });
+        ffi::SQLITE_OK
+    }
+
+    /// Only a plan given the batch is usable: the equality on the hidden column, passed to
+    /// `filter` as its one argument.
+    unsafe extern "C" fn best_index(_vtab: *mut ffi::sqlite3_vtab, info: *mut ffi::sqlite3_index_info) -> c_int {
+        // SAFETY: SQLite passes a valid index info whose arrays hold `nConstraint` entries.
+        let info = unsafe { &mut *info };
+        let n = usize::try_from(info.nConstraint).unwrap_or(0);
+        if n == 0 {
+            return ffi::SQLITE_CONSTRAINT;
+        }
+        // SAFETY: as above; both arrays are non-null when `nConstraint` > 0.
+        let (constraints, usage) = unsafe {
+            (std::slice::from_raw_parts(info.aConstraint, n), std::slice::from_raw_parts_mut(info.aConstraintUsage, n))
+        };
+        let given = constraints
+            .iter()
+            .position(|c| c.iColumn == BATCH && c_int::from(c.op) == ffi::SQLITE_INDEX_CONSTRAINT_EQ && c.usable != 0);
+        let Some(at) = given else { return ffi::SQLITE_CONSTRAINT };
+        usage[at].argvIndex = 1;
+        usage[at].omit = 1;
+        info.estimatedCost = 1.0;
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn open(_vtab: *mut ffi::sqlite3_vtab, cursor: *mut *mut ffi::sqlite3_vtab_cursor) -> c_int {
+        let made = Box::new(Cursor {
+            // SAFETY: a plain C struct, which SQLite fills in.
+            base: unsafe { std::mem::zeroed() },
+            bulk: std::ptr::null(),
+            at: 0,
+        });
+        // SAFETY: SQLite passes a place for the cursor; `base` is the first field of a `repr(C)` struct.
+        unsafe { *cursor = Box::into_raw(made).cast::<ffi::sqlite3_vtab_cursor>() };
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn close(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+        // SAFETY: made by `open` as a `Cursor`, let go of here once.
+        drop(unsafe { Box::from_raw(cursor.cast::<Cursor>()) });
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn filter(
+        cursor: *mut ffi::sqlite3_vtab_cursor,
+        _index: c_int,
+        _index_text: *const std::ffi::c_char,
+        argc: c_int,
+        argv: *mut *mut ffi::sqlite3_value,
+    ) -> c_int {
+        // SAFETY: `cursor` is one of ours; `argv` holds `argc` values. A value that is not a batch
+        // bound by `Statement::bulk` gives a null pointer: no rows.
+        unsafe {
+            let cursor = &mut *cursor.cast::<Cursor>();
+            cursor.bulk =
+                if argc == 1 { ffi::sqlite3_value_pointer(*argv, POINTER.as_ptr()).cast() } else { std::ptr::null() };
+            cursor.at = 0;
+        }
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn next(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+        // SAFETY: `cursor` is one of ours.
+        unsafe { (*cursor.cast::<Cursor>()).at += 1 };
+        ffi::SQLITE_OK
+    }
+
+    /// The batch a cursor reads, while the statement that bound it runs.
+    ///
+    /// SAFETY: the caller holds a cursor of ours; its pointer, when not null, was bound by
+    /// `Statement::bulk` for `'t`, which outlasts every step of the statement.
+    unsafe fn batch<'a>(cursor: *mut ffi::sqlite3_vtab_cursor) -> (Option<&'a super::Bulk>, usize) {
+        // SAFETY: as the function's contract says.
+        unsafe {
+            let cursor = &*cursor.cast::<Cursor>();
+            (cursor.bulk.as_ref(), cursor.at)
+        }
+    }
+
+    unsafe extern "C" fn eof(cursor: *mut ffi::sqlite3_vtab_cursor) -> c_int {
+        // SAFETY: SQLite passes a cursor of ours.
+        let (bulk, at) = unsafe { batch(cursor) };
+        c_int::from(bulk.is_none_or(|b| at >= b.rows.len()))
+    }
+
+    unsafe extern "C" fn rowid(cursor: *mut ffi::sqlite3_vtab_cursor, rowid: *mut ffi::sqlite3_int64) -> c_int {
+        // SAFETY: SQLite passes a cursor of ours and a place for the row id.
+        unsafe { *rowid = batch(cursor).1 as ffi::sqlite3_int64 };
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn column(
+        cursor: *mut ffi::sqlite3_vtab_cursor,
+        ctx: *mut ffi::sqlite3_context,
+        i: c_int,
+    ) -> c_int {
+        // SAFETY: SQLite passes a cursor of ours, not at its end, and a live context.
+        let (Some(bulk), at) = (unsafe { batch(cursor) }) else { return ffi::SQLITE_ERROR };
+        let Some(p) = bulk.rows.get(at) else { return ffi::SQLITE_ERROR };
+        let text = |span: Option<&super::Span>| match span.and_then(|s| bulk.text.get(s.clone())) {
+            // SAFETY: the text lies in the batch, valid while the statement runs (see `batch`);
+            // SQLite copies it into the row it writes before the step returns.
+            Some(t) => unsafe {
+                match c_int::try_from(t.len()) {
+                    Ok(len) => {
+                        let ptr = if t.is_empty() { c"".as_ptr() } else { t.as_ptr().cast() };
+                        ffi::sqlite3_result_text(ctx, ptr, len, ffi::SQLITE_STATIC());
+                    }
+                    Err(_) => ffi::sqlite3_result_error_toobig(ctx),
+                }
+            },
+            // SAFETY: a live context.
+            None => unsafe { ffi::sqlite3_result_null(ctx) },
+        };
+        // SAFETY: a live context.
+        let int = |v: i64| unsafe { ffi::sqlite3_result_int64(ctx, v) };
+        let [tenant, src_ip, method, path, user_agent, source] = &p.texts;
+        match i {
+            0 => int(p.ts),
+            1 => text(Some(tenant)),
+            2 => text(Some(src_ip)),
+            3 => text(p.user.as_ref()),
+            4 => text(Some(method)),
+            5 => text(Some(path)),
+            6 => int(p.status),
+            7 => int(p.bytes),
+            8 => text(Some(user_agent)),
+            9 => text(p.target_tenant.as_ref()),
+            10 => int(p.flags),
+            11 => text(Some(source)),
+            _ => text(None),
+        }
+        ffi::SQLITE_OK
     }
 
     fn too_big() -> rusqlite::Error {
@@ -718,7 +801,7 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        assert_eq!(stored(TextBinding::InPlace, &events), events);
+        assert_eq!(stored(TextBinding::Table, &events), events);
         assert_eq!(stored(TextBinding::Copied, &events), events);
     }
 
@@ -744,7 +827,6 @@ mod tests {
         let one: Vec<AccessEvent> = (0..160).map(|i| event(i, "acme", "ingest:a.log")).collect();
         let mut bulk = Bulk::default();
         one.iter().for_each(|e| bulk.push(&e.as_row()));
-        assert!(bulk.shared().is_some());
         let each: usize = one
             .iter()
             .map(|e| {
@@ -771,56 +853,21 @@ mod tests {
         let sources: Vec<AccessEvent> =
             (0..160).map(|i| event(i, "acme", if i == 70 { "other" } else { "ingest:a.log" })).collect();
         for events in [&one, &tenants, &sources] {
-            assert_eq!(&stored(TextBinding::InPlace, events), events);
+            assert_eq!(&stored(TextBinding::Table, events), events);
             assert_eq!(&stored(TextBinding::Copied, events), events);
         }
-        let mut mixed = Bulk::default();
-        sources.iter().for_each(|e| mixed.push(&e.as_row()));
-        assert!(mixed.shared().is_none());
     }
 
     #[test]
-    fn a_batch_without_targets_leaves_them_null_and_stores_the_same_rows() {
-        let event = |i: i64| AccessEvent {
-            ts: i,
-            tenant: "acme".into(),
-            src_ip: format!("192.0.2.{}", i % 250),
-            user: (i % 3 == 0).then(|| format!("user{i}")),
-            method: "GET".into(),
-            path: format!("/page/{i}"),
-            status: 200 + i % 300,
-            bytes: i * 7,
-            user_agent: "curl/8".into(),
-            source: "ingest:a.log".into(),
-            ..Default::default()
-        };
-        let plain: Vec<AccessEvent> = (0..130).map(event).collect();
-        let layout = |events: &[AccessEvent]| {
-            let mut bulk = Bulk::default();
-            events.iter().for_each(|e| bulk.push(&e.as_row()));
-            Layout::of(&bulk)
-        };
-        assert_eq!(layout(&plain), Layout::Plain);
-        let sql = insert_sql(2, Layout::Plain);
-        assert!(!sql.contains("target_tenant"), "{sql}");
-        assert!(
-            sql.ends_with(
-                "VALUES (?3, ?1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?2),(?12, ?1, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?2)"
-            ),
-            "{sql}"
-        );
-        // One row naming a target, and the batch gives the column again; flags are given either way.
-        let mut flagged = plain.clone();
-        flagged[77].flags = flags::CROSS_TENANT;
-        assert_eq!(layout(&flagged), Layout::Plain);
-        let mut targeted = plain.clone();
-        targeted[3].target_tenant = Some("globex".into());
-        for events in [&plain, &flagged, &targeted] {
-            if events == &targeted {
-                assert_eq!(layout(events), Layout::Shared);
-            }
-            assert_eq!(&stored(TextBinding::InPlace, events), events);
-            assert_eq!(&stored(TextBinding::Copied, events), events);
+    fn the_batch_table_reads_only_a_batch_bound_by_pointer() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("a.db"), crate::store::Access::ReadWrite).unwrap();
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+        // A number, a blob or text where the batch goes is no batch: no rows, nothing read.
+        for given in ["42", "x'00112233445566778899aabbccddeeff'", "'rampart::store::access::Bulk'", "NULL"] {
+            assert_eq!(count(&format!("SELECT count(*) FROM rampart_bulk({given})")).unwrap(), 0, "{given}");
         }
+        // Without a batch there is no way to read it at all.
+        assert!(count("SELECT count(*) FROM rampart_bulk").is_err());
     }
 }

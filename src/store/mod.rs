@@ -143,6 +143,7 @@ fn connect(target: &Path, flags: OpenFlags) -> rusqlite::Result<(Connection, i64
     let conn = Connection::open_with_flags(target, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     register_functions(&conn)?;
+    access::register_table(&conn)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     Ok((conn, version))
 }

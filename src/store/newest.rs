@@ -71,7 +71,7 @@ fn access_by_time(conn: &Connection, filter: Option<&Filter>, limit: usize) -> r
         for event in between.query_map(params_from_iter(all), access::from_row)? {
             kept.push(event?);
         }
-        kept.sort_unstable_by(|a, b| (b.ts, b.id).cmp(&(a.ts, a.id)));
+        kept.sort_unstable_by_key(|e| std::cmp::Reverse((e.ts, e.id)));
         kept.truncate(limit);
         Ok(())
     };
