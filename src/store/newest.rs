@@ -7,7 +7,7 @@
 //! newest, until the next block's newest event is older than the last of the rows kept.
 
 use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::access::{self, AccessEvent};
 use super::alerts;
@@ -53,7 +53,9 @@ pub fn by_time(conn: &Connection, stream: Stream, filter: Option<&Filter>, limit
     }
 }
 
-/// The access events of [`by_time`], read in the zones' time order.
+/// The access events of [`by_time`], read in the zones' time order: only each candidate's time
+/// and id, then the whole rows of those kept (a sort of full rows, as SQLite would make of the
+/// events no zone covers yet, builds every row it looks at).
 fn access_by_time(conn: &Connection, filter: Option<&Filter>, limit: usize) -> rusqlite::Result<Vec<AccessEvent>> {
     if limit == 0 {
         return Ok(Vec::new());
@@ -62,16 +64,19 @@ fn access_by_time(conn: &Connection, filter: Option<&Filter>, limit: usize) -> r
         Some(f) => (format!(" AND ({})", f.sql), f.params.clone()),
         None => (String::new(), Vec::new()),
     };
-    let sql = format!("{} WHERE id BETWEEN ? AND ?{condition} ORDER BY ts DESC, id DESC LIMIT {limit}", access::SELECT);
+    let sql = format!(
+        "SELECT ts, id FROM access_events WHERE id BETWEEN ? AND ?{condition} ORDER BY ts DESC, id DESC LIMIT {limit}"
+    );
     let mut between = conn.prepare(&sql)?;
-    let mut kept: Vec<AccessEvent> = Vec::new();
-    let mut read = |from: i64, to: i64, kept: &mut Vec<AccessEvent>| -> rusqlite::Result<()> {
+    // The newest (time, id) pairs so far, newest first.
+    let mut kept: Vec<(i64, i64)> = Vec::new();
+    let mut read = |from: i64, to: i64, kept: &mut Vec<(i64, i64)>| -> rusqlite::Result<()> {
         let mut all = vec![Value::Integer(from), Value::Integer(to)];
         all.extend(params.iter().cloned());
-        for event in between.query_map(params_from_iter(all), access::from_row)? {
-            kept.push(event?);
+        for pair in between.query_map(params_from_iter(all), |r| Ok((r.get(0)?, r.get(1)?)))? {
+            kept.push(pair?);
         }
-        kept.sort_unstable_by_key(|e| std::cmp::Reverse((e.ts, e.id)));
+        kept.sort_unstable_by_key(|&pair| std::cmp::Reverse(pair));
         kept.truncate(limit);
         Ok(())
     };
@@ -90,13 +95,16 @@ fn access_by_time(conn: &Connection, filter: Option<&Filter>, limit: usize) -> r
     let mut newest_first = blocks.query(params_from_iter(block_params))?;
     while let Some(zone) = newest_first.next()? {
         let (block, newest): (i64, i64) = (zone.get(0)?, zone.get(1)?);
-        if kept.len() == limit && kept.last().is_some_and(|last| newest < last.ts) {
+        if kept.len() == limit && kept.last().is_some_and(|&(ts, _)| newest < ts) {
             break;
         }
         let first = block << zones::BLOCK_SHIFT;
         read(first, (first + zones::BLOCK - 1).min(through), &mut kept)?;
     }
-    Ok(kept)
+    // A row deleted since it was listed (a store whose newest events were dropped) is left out.
+    let mut row = conn.prepare_cached(&format!("{} WHERE id = ?", access::SELECT))?;
+    let rows = kept.iter().map(|&(_, id)| row.query_row([id], access::from_row).optional());
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().flatten().collect())
 }
 
 /// How many rows of `stream` `filter` keeps, counted no further than `cap`.
