@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo bench --bench console` (set RAMPART_BENCH_EVENTS to change the size; RAMPART_BENCH_DB
 //! to keep or reuse a store; RAMPART_BENCH_FILTERS_ONLY to stop after the filters;
-//! RAMPART_BENCH_TYPING=0 to skip the keystrokes under a feed and a burst, which write into the store).
+//! RAMPART_BENCH_TYPING=0 to skip the keystrokes under a feed and a burst, which write into the store;
+//! RAMPART_BENCH_STALL=0 to skip the writer's stall under a live source with the indexer running).
 //! The figures `benches/run` tabulates are also printed as `BENCH {json}` lines.
 
 use std::path::Path;
@@ -275,48 +276,207 @@ fn filters(db: &Path, size: Option<&str>) {
     }
 }
 
-/// The collector's indexer catching up on the whole store, a chunk per transaction as it runs
-/// it, and the size of what it builds.
+/// The collector's indexer catching up on the whole store, a step (a chunk, or a step of
+/// merging) per transaction as it runs them, and the size of what it builds.
 fn index(db: &Path) {
+    // A store kept from an earlier run is indexed already: it starts over.
+    unindex(db);
     let conn = store::open(db, Access::ReadWrite).unwrap();
     let before = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
     let from = store::indexer::indexed_through(&conn).unwrap();
     let t0 = Instant::now();
-    let mut chunks = Vec::new();
-    let mut sizes = Vec::new();
-    // As the collector's indexer does: each chunk sized from how long the last one took; or,
-    // with RAMPART_BENCH_CHUNK_ROWS, every chunk that size (5000 is how it was before).
-    let fixed: Option<i64> = std::env::var("RAMPART_BENCH_CHUNK_ROWS").ok().and_then(|v| v.parse().ok());
-    let mut rows = fixed.unwrap_or(store::indexer::CHUNK_ROWS);
+    let (mut chunks, mut merges, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut indexer = store::indexer::Indexer::default();
     loop {
         let c0 = Instant::now();
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let p = store::indexer::index_chunk(&conn, rows).unwrap();
-        let took = c0.elapsed();
+        let step = indexer.step(&conn).unwrap();
         conn.execute_batch("COMMIT").unwrap();
-        chunks.push(c0.elapsed());
-        sizes.push(rows);
-        rows = fixed.unwrap_or_else(|| store::indexer::next_chunk(rows, took));
-        if p.caught_up() {
+        match step {
+            store::indexer::Step::Chunk { rows, .. } => {
+                chunks.push(c0.elapsed());
+                sizes.push(rows);
+            }
+            store::indexer::Step::Merge => merges.push(c0.elapsed()),
+        }
+        if let (store::indexer::Step::Chunk { progress, .. }, true) = (step, indexer.idle()) {
+            let mut steps = [chunks.clone(), merges.clone()].concat();
+            steps.sort();
             chunks.sort();
+            merges.sort();
             sizes.sort();
             let after = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+            let spread = |times: &[Duration]| match times {
+                [] => "none".to_string(),
+                t => format!(
+                    "p50 {}, p99 {}, max {}",
+                    ms(percentile(t, 0.5)),
+                    ms(percentile(t, 0.99)),
+                    ms(*t.last().unwrap())
+                ),
+            };
             println!(
-                "indexer: events {from}..{} indexed in {:.2} s, {} chunks of {}..{} rows (median {}), writer time a chunk p50 {}, p99 {}, max {}; store grew by {:.0} MB",
-                p.through,
+                "indexer: events {from}..{} indexed in {:.2} s, {} chunks of {}..{} rows (median {}) and {} merge steps; \
+                 writer time a step {}, a chunk {}, a merge step {}; store grew by {:.0} MB",
+                progress.through,
                 t0.elapsed().as_secs_f64(),
                 chunks.len(),
                 sizes[0],
                 sizes[sizes.len() - 1],
                 sizes[sizes.len() / 2],
-                ms(percentile(&chunks, 0.5)),
-                ms(percentile(&chunks, 0.99)),
-                ms(*chunks.last().unwrap()),
+                merges.len(),
+                spread(&steps),
+                spread(&chunks),
+                spread(&merges),
                 after.saturating_sub(before) as f64 / 1e6
             );
             return;
         }
     }
+}
+
+/// What a live source saw: how long each of its batches waited from being handed to the writer
+/// until its commit returned, and how many events it stored in how long.
+struct Fed {
+    stalls: Vec<Duration>,
+    events: u64,
+    took: Duration,
+}
+
+impl Fed {
+    fn per_second(&self) -> f64 {
+        self.events as f64 / self.took.as_secs_f64()
+    }
+
+    fn print(&mut self, what: &str) {
+        self.stalls.sort();
+        println!(
+            "{what}: {} events in {:.1} s = {:.0} events/s; the writer's stall a batch ({}) p50 {}, p99 {}, max {}",
+            self.events,
+            self.took.as_secs_f64(),
+            self.per_second(),
+            self.stalls.len(),
+            ms(percentile(&self.stalls, 0.5)),
+            ms(percentile(&self.stalls, 0.99)),
+            ms(*self.stalls.last().unwrap())
+        );
+    }
+}
+
+/// A live source writing access events through the collector's writer, as the sources do: every
+/// 10 ms the events due at `rate` events/s (or, without a rate, 1,000 at a time as fast as the
+/// writer takes them), each batch waiting for its commit; with `indexing`, the collector's indexer
+/// runs meanwhile. Runs until `done(reader, elapsed)`.
+fn live_source(
+    db: &Path,
+    rate: Option<u64>,
+    indexing: bool,
+    done: impl Fn(&rusqlite::Connection, Duration) -> bool,
+) -> Fed {
+    let conn = store::open(db, Access::ReadWrite).unwrap();
+    let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let indexer = indexing.then(|| runtime.spawn(store::indexer::keep_indexed(writer.clone())));
+    let reader = store::open(db, Access::ReadOnly).unwrap();
+    let mut gen = Generator::new(23);
+    let (mut made, mut due) = (Vec::new(), std::collections::VecDeque::new());
+    let mut stalls = Vec::new();
+    let mut events = 0u64;
+    let t0 = Instant::now();
+    let mut tick = t0;
+    while !done(&reader, t0.elapsed()) {
+        let wanted = match rate {
+            Some(rate) => (t0.elapsed().as_secs_f64() * rate as f64) as u64 - events,
+            None => 1_000,
+        };
+        while (due.len() as u64) < wanted {
+            gen.step(now_ms(), &mut made);
+            due.extend(made.drain(..).filter(|w| matches!(w, Write::Access(_))));
+        }
+        let handed = Instant::now();
+        for w in due.drain(..wanted as usize) {
+            writer.blocking_send(w).unwrap();
+        }
+        // A job after the batch runs once the batch is committed (the writer keeps the order).
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let ack: rampart::store::writer::Job = Box::new(move |_| {
+            let _ = tx.send(());
+            Tables::NONE
+        });
+        writer.blocking_send(Write::Job(ack)).unwrap();
+        rx.blocking_recv().unwrap();
+        stalls.push(handed.elapsed());
+        events += wanted;
+        if rate.is_some() {
+            tick += Duration::from_millis(10);
+            std::thread::sleep(tick.saturating_duration_since(Instant::now()));
+        }
+    }
+    let took = t0.elapsed();
+    if let Some(indexer) = indexer {
+        indexer.abort();
+        let _ = runtime.block_on(indexer);
+    }
+    drop(writer);
+    drop(runtime);
+    thread.join().unwrap();
+    Fed { stalls, events, took }
+}
+
+/// Starts the indexes over from the first event (as the indexer does when the events it indexed
+/// were deleted), so that the indexer has the whole store to catch up on.
+fn unindex(db: &Path) {
+    let conn = store::open(db, Access::ReadWrite).unwrap();
+    conn.execute("UPDATE access_indexed_through SET ts = -2", []).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    store::indexer::index_chunk(&conn, 1).unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+/// A live source at 10,000 events/s, without the collector's indexer and with it catching up on
+/// the whole store: the writer's stall the source sees, and the events/s it sustains; then the
+/// same source as fast as the writer takes it, with the indexer following and without it. The events it wrote
+/// are deleted afterwards and the indexes rebuilt, so the store is as it was.
+fn writer_stall(db: &Path, size: &str) {
+    const RATE: u64 = 10_000;
+    let last = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0)).unwrap()
+    };
+    let base = last(&store::open(db, Access::ReadOnly).unwrap());
+    let mut alone = live_source(db, Some(RATE), false, |_, t| t >= Duration::from_secs(10));
+    alone.print("a source at 10,000 events/s, no indexer");
+    unindex(db);
+    let stored = last(&store::open(db, Access::ReadOnly).unwrap());
+    let caught_up = |conn: &rusqlite::Connection, _| store::indexer::indexed_through(conn).unwrap() >= stored;
+    let mut indexing = live_source(db, Some(RATE), true, caught_up);
+    indexing.print("a source at 10,000 events/s while the indexer catches up on the store");
+    let mut flood = live_source(db, None, true, |_, t| t >= Duration::from_secs(3));
+    flood.print("a source as fast as the writer takes it, the indexer following");
+    let mut flood_alone = live_source(db, None, false, |_, t| t >= Duration::from_secs(3));
+    flood_alone.print("a source as fast as the writer takes it, no indexer");
+    bench_line(
+        &format!("writer stall a batch, 10,000 events/s with the indexer catching up, {size}"),
+        "rampart",
+        "ms",
+        &millis(&indexing.stalls),
+    );
+    bench_line(
+        &format!("writer stall a batch, 10,000 events/s without the indexer, {size}"),
+        "rampart",
+        "ms",
+        &millis(&alone.stalls),
+    );
+    for (row, fed) in [("with the indexer", &flood), ("without the indexer", &flood_alone)] {
+        bench_line(
+            &format!("events/s a live source sustains {row}, {size}"),
+            "rampart",
+            "events/s",
+            &[fed.per_second()],
+        );
+    }
+    let conn = store::open(db, Access::ReadWrite).unwrap();
+    conn.execute("DELETE FROM access_events WHERE id > ?1", [base]).unwrap();
+    store::indexer::catch_up(&conn).unwrap();
 }
 
 fn keystrokes_under_feed(db: &Path, rate: usize) {
@@ -493,6 +653,9 @@ fn main() {
     index(&db);
     println!("filters with the indexes caught up:");
     filters(&db, Some(&size));
+    if !std::env::var("RAMPART_BENCH_STALL").is_ok_and(|v| v == "0") {
+        writer_stall(&db, &size);
+    }
     if std::env::var_os("RAMPART_BENCH_FILTERS_ONLY").is_some() {
         return;
     }

@@ -11,22 +11,145 @@ use super::writer::{StoreWriter, Tables};
 
 /// Events indexed per chunk when the collector's indexer starts, each chunk one transaction on
 /// the writer; it then sizes each chunk from how long the last one took, aiming at
-/// [`CHUNK_TARGET`] of the writer's time, but never below 5,000 rows: smaller chunks cost the
-/// trigram index far more merging than they save the writer (1,000,000 events: 52.6 s in chunks
-/// of ~700 rows, max 134 ms a chunk, against 15.5 s in chunks of 5,000, max 154 ms; 10,000,000:
-/// 942 s against 146 s, and the small chunks' max was worse, 395 ms against 168 ms).
-pub const CHUNK_ROWS: i64 = 5_000;
-/// Writer time the indexer aims to take per chunk.
-pub const CHUNK_TARGET: Duration = Duration::from_millis(20);
+/// [`CHUNK_TARGET`] of the writer's time. Small chunks used to cost the trigram index far more
+/// merging than they saved the writer (FTS5 merged inside the commits); the indexer now merges in
+/// steps of its own ([`Indexer`]), so a chunk is only the new rows.
+pub const CHUNK_ROWS: i64 = 2_000;
+/// Writer time the indexer aims to take per chunk or merge step (the commit comes on top): at
+/// 1,000,000 events a live source at 10,000 events/s then waits p99 21-28 ms, max 31-54 ms for
+/// its batches while the indexer catches up (15 ms gave p99 33 ms, max 62 ms).
+pub const CHUNK_TARGET: Duration = Duration::from_millis(10);
 /// Chunk sizes the indexer keeps between.
-const CHUNK_RANGE: (i64, i64) = (5_000, 20_000);
+const CHUNK_RANGE: (i64, i64) = (500, 20_000);
+/// Leaf pages of FTS5 merging per step at first, and the range a step keeps between.
+const MERGE_PAGES: i64 = 64;
+const MERGE_RANGE: (i64, i64) = (16, 1_000);
 
 /// The next chunk's size after one of `rows` took `took`: scaled towards [`CHUNK_TARGET`], by at
 /// most a factor of two either way so one slow commit does not swing it.
-pub fn next_chunk(rows: i64, took: Duration) -> i64 {
+fn next_chunk(rows: i64, took: Duration) -> i64 {
+    rescale(rows, took, CHUNK_RANGE)
+}
+
+fn rescale(size: i64, took: Duration, range: (i64, i64)) -> i64 {
     let took = took.as_secs_f64().max(1e-4);
     let scale = (CHUNK_TARGET.as_secs_f64() / took).clamp(0.5, 2.0);
-    ((rows as f64 * scale) as i64).clamp(CHUNK_RANGE.0, CHUNK_RANGE.1)
+    ((size as f64 * scale) as i64).clamp(range.0, range.1)
+}
+
+/// The FTS5 tables the indexer fills, whose segments it merges in steps of its own.
+const FTS_TABLES: [&str; 2] = ["access_text", "access_ip"];
+
+/// Stops FTS5 merging inside commits (`automerge` 0): left on, whichever chunk's commit crossed
+/// its threshold merged a level there and then, holding the writer up to ~150 ms at 10,000,000
+/// events. The indexer merges instead, a bounded step at a time ([`Indexer::step`]). Stored in
+/// each table's `_config`, so setting it again is harmless.
+pub fn merge_in_steps(conn: &Connection) -> rusqlite::Result<()> {
+    for t in FTS_TABLES {
+        let set: Option<i64> =
+            conn.query_row(&format!("SELECT v FROM {t}_config WHERE k = 'automerge'"), [], |r| r.get(0)).optional()?;
+        if set != Some(0) {
+            conn.execute(&format!("INSERT INTO {t} ({t}, rank) VALUES ('automerge', 0)"), [])?;
+        }
+    }
+    Ok(())
+}
+
+/// Up to `pages` leaf pages of merging on `table`'s segments (a level of at least four segments,
+/// or a merge under way); the rows it changed (each page written is one, as is each index
+/// entry and each input row deleted when a merge ends), fewer than two when it had nothing to
+/// do (FTS5's documentation).
+fn merge(conn: &Connection, table: &str, pages: i64) -> rusqlite::Result<u64> {
+    let before = conn.total_changes();
+    conn.prepare_cached(&format!("INSERT INTO {table} ({table}, rank) VALUES ('merge', ?1)"))?.execute([pages])?;
+    Ok(conn.total_changes() - before)
+}
+
+/// What one [`Indexer::step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Indexed the next chunk of `rows` events at most (none when caught up).
+    Chunk { rows: i64, progress: Progress },
+    /// A step of merging an FTS5 table's segments.
+    Merge,
+}
+
+/// The collector's indexer between its steps, each a transaction of its own on the writer: a
+/// chunk of new events, then merge steps until the FTS5 tables have nothing left to merge (so
+/// their segments stay few and searches fast), each chunk and step sized from how long the last
+/// took.
+#[derive(Debug)]
+pub struct Indexer {
+    rows: i64,
+    /// The pages of a merge step, for each of [`FTS_TABLES`].
+    pages: [i64; 2],
+    /// Which of [`FTS_TABLES`] may have merging to do, since the last chunk.
+    merging: Vec<usize>,
+    tuned: bool,
+    /// Where the last chunk left the indexes (-1 before the first).
+    through: i64,
+    caught_up: bool,
+}
+
+impl Default for Indexer {
+    fn default() -> Self {
+        Indexer {
+            rows: CHUNK_ROWS,
+            pages: [MERGE_PAGES; 2],
+            merging: Vec::new(),
+            tuned: false,
+            through: -1,
+            caught_up: false,
+        }
+    }
+}
+
+impl Indexer {
+    /// One bounded piece of work, inside the caller's transaction: a merge step while the last
+    /// chunk left some, else the next chunk.
+    pub fn step(&mut self, conn: &Connection) -> rusqlite::Result<Step> {
+        if !self.tuned {
+            merge_in_steps(conn)?;
+            self.tuned = true;
+        }
+        let started = std::time::Instant::now();
+        while let Some(&table) = self.merging.first() {
+            let pages = self.pages[table];
+            let changed = merge(conn, FTS_TABLES[table], pages)?;
+            if changed >= 2 {
+                // A step that ran out of work before its pages says nothing of what they cost:
+                // only one that wrote them all may make the next one bigger.
+                let took = started.elapsed();
+                if took > CHUNK_TARGET || changed >= pages as u64 {
+                    self.pages[table] = rescale(pages, took, MERGE_RANGE);
+                }
+                return Ok(Step::Merge);
+            }
+            self.merging.remove(0);
+        }
+        let rows = self.rows;
+        let progress = index_chunk(conn, rows)?;
+        self.caught_up = progress.caught_up();
+        if progress.through != self.through {
+            self.through = progress.through;
+            self.merging = vec![0, 1];
+        }
+        if !self.caught_up {
+            self.rows = next_chunk(rows, started.elapsed());
+        }
+        Ok(Step::Chunk { rows, progress })
+    }
+
+    /// Chunks of `rows` from now on, whatever they take (tests, to make many small segments).
+    #[cfg(test)]
+    pub(super) fn fix_chunk_rows(&mut self, rows: i64) {
+        self.rows = rows;
+    }
+
+    /// Whether everything stored is indexed and merged: nothing to do until new events come.
+    pub fn idle(&self) -> bool {
+        self.caught_up && self.merging.is_empty()
+    }
 }
 
 /// How often an idle indexer looks for new events, and how long it waits after an error.
@@ -123,43 +246,41 @@ pub fn index_chunk(conn: &Connection, rows: i64) -> rusqlite::Result<Progress> {
     }
 }
 
-/// Indexes everything stored, a chunk per transaction, on a connection of its own (tests and
-/// benchmarks).
+/// Indexes everything stored, a step per transaction as the collector's indexer does, on a
+/// connection of its own (tests and benchmarks).
 pub fn catch_up(conn: &Connection) -> rusqlite::Result<Progress> {
+    let mut indexer = Indexer::default();
     loop {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let progress = index_chunk(conn, 40_000).and_then(|p| conn.execute_batch("COMMIT").map(|()| p));
-        match progress {
-            Ok(p) if p.caught_up() => return Ok(p),
-            Ok(_) => {}
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
+        let step = super::transaction::immediate(conn, |conn| indexer.step(conn))?;
+        if let (Step::Chunk { progress, .. }, true) = (step, indexer.idle()) {
+            return Ok(progress);
         }
     }
 }
 
-/// The collector's indexer: a chunk at a time through the writer, so it never holds the write
-/// lock for longer than one chunk and a source's writes interleave with it; resumes from the
+/// The collector's indexer: a step at a time through the writer, so it never holds the write
+/// lock for longer than one chunk or merge step and a source's writes interleave with it; resumes from the
 /// stored position after a restart. Runs until the writer goes away.
 pub async fn keep_indexed(writer: StoreWriter) {
-    let mut rows = CHUNK_ROWS;
+    let mut indexer = Indexer::default();
     loop {
         let step = writer
             .call(move |conn| {
-                let started = std::time::Instant::now();
-                (index_chunk(conn, rows).map(|p| (p, started.elapsed())), Tables::NONE)
+                let step = indexer.step(conn);
+                ((indexer, step), Tables::NONE)
             })
             .await;
-        match step {
+        let step = match step {
             Err(_) => return, // the writer has stopped: so has the collector
-            Ok(Ok((p, _))) if p.caught_up() => tokio::time::sleep(IDLE).await,
-            Ok(Ok((_, took))) => {
-                rows = next_chunk(rows, took);
-                tokio::task::yield_now().await
+            Ok((back, step)) => {
+                indexer = back;
+                step
             }
-            Ok(Err(e)) => {
+        };
+        match step {
+            Ok(_) if indexer.idle() => tokio::time::sleep(IDLE).await,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(e) => {
                 tracing::warn!("cannot index access events for filters (filters scan instead): {e}");
                 tokio::time::sleep(AFTER_ERROR).await;
             }

@@ -93,7 +93,9 @@ mod tests {
 
     use crate::store::access::{self, AccessEvent};
     use crate::store::filter::compile;
-    use crate::store::indexer::{catch_up, index_chunk, indexed_through, keep_indexed, Progress};
+    use crate::store::indexer::{
+        catch_up, index_chunk, indexed_through, keep_indexed, merge_in_steps, Indexer, Progress, Step,
+    };
     use crate::store::writer::StoreWriter;
 
     fn store() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
@@ -258,6 +260,43 @@ mod tests {
         assert_eq!(catch_up(&conn).unwrap().through, 1000);
         let listed = listed_by_address(&conn);
         assert_eq!(listed, 1000);
+        assert!(same_rows_as_plain_scan(&conn, &mut rng, 300) > 100);
+    }
+
+    /// The segments an FTS5 table's index is made of.
+    fn segments(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT count(DISTINCT segid) FROM {table}_idx"), [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn the_indexers_merge_steps_keep_the_segments_few_and_the_answers_the_same() {
+        let (_dir, _path, conn) = store();
+        let mut rng = SmallRng::seed_from_u64(21);
+        access::insert_many(&conn, &rows(&mut rng, 6_000, 1_760_000_000_000)).unwrap();
+        // Chunks alone, with FTS5's merging inside commits off: a segment each.
+        merge_in_steps(&conn).unwrap();
+        for _ in 0..12 {
+            crate::store::transaction::immediate(&conn, |conn| index_chunk(conn, 100)).unwrap();
+        }
+        assert_eq!((segments(&conn, "access_text"), segments(&conn, "access_ip")), (12, 12));
+        // The indexer's own steps, in chunks as small: its merge steps keep the segments few.
+        let mut indexer = Indexer::default();
+        let mut merged = 0;
+        loop {
+            indexer.fix_chunk_rows(50);
+            let step = crate::store::transaction::immediate(&conn, |conn| indexer.step(conn)).unwrap();
+            merged += usize::from(step == Step::Merge);
+            if matches!(step, Step::Chunk { .. }) && indexer.idle() {
+                break;
+            }
+        }
+        assert_eq!(indexed_through(&conn).unwrap(), 6_000);
+        assert!(merged > 10, "{merged} merge steps");
+        for table in ["access_text", "access_ip"] {
+            let segments = segments(&conn, table);
+            assert!(segments <= 9, "{table}: {segments} segments after 108 chunks");
+        }
+        assert_eq!(listed_by_address(&conn), 6_000);
         assert!(same_rows_as_plain_scan(&conn, &mut rng, 300) > 100);
     }
 

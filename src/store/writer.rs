@@ -1,5 +1,6 @@
 //! The one writer: a thread that owns the write connection, drains a bounded channel, commits a
-//! transaction per batch and then announces which tables changed.
+//! transaction per batch and then announces which tables changed; a checkpointer thread beside it
+//! copies the write-ahead log into the database.
 
 use std::ops::{BitOr, BitOrAssign};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -188,7 +189,14 @@ impl StoreWriter {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx, &notes))
+            .spawn(move || {
+                let checkpointer = Checkpointer::start(&conn);
+                let stats = run(conn, rx, &notes, checkpointer.as_ref());
+                if let Some(checkpointer) = checkpointer {
+                    checkpointer.finish();
+                }
+                stats
+            })
             .expect("spawning the store writer thread");
         (StoreWriter { tx }, handle)
     }
@@ -230,7 +238,12 @@ pub struct WriterStats {
     pub batches: u64,
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Write>, notes: &ChangeNotes) -> WriterStats {
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Write>,
+    notes: &ChangeNotes,
+    checkpointer: Option<&Checkpointer>,
+) -> WriterStats {
     let mut stats = WriterStats::default();
     let mut batch: Vec<Write> = Vec::new();
     while let Some(first) = rx.blocking_recv() {
@@ -243,20 +256,107 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Write>, notes: &ChangeNotes) -> 
         }
         let mut changed = Tables::NONE;
         let mut data = Vec::with_capacity(batch.len());
+        let committed = || {
+            if let Some(checkpointer) = checkpointer {
+                checkpointer.committed(&conn);
+            }
+        };
         for w in batch.drain(..) {
             match w {
                 Write::Job(job) => {
                     // Commit the data before it, so the job sees it and the order is kept.
                     changed |= commit_data(&conn, &mut data, &mut stats);
                     changed |= run_job(&conn, job);
+                    committed();
                 }
                 w => data.push(w),
             }
         }
         changed |= commit_data(&conn, &mut data, &mut stats);
+        committed();
         notes.announce(changed);
     }
     stats
+}
+
+/// Log frames (pages) from which the checkpointer copies the log into the database after each
+/// commit: SQLite's own automatic checkpoint threshold (16 MiB of 16 KiB pages).
+const WAKE_FRAMES: i64 = 1_000;
+/// Log frames from which the writer copies it itself after its commits, so the log stays bounded.
+pub const WAL_LIMIT_FRAMES: i64 = 4 * WAKE_FRAMES;
+
+thread_local! {
+    /// The frames in the write-ahead log after the last commit on this thread that wrote some
+    /// (noted by [`note_log`] on the writer's thread).
+    static LOG_FRAMES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// SQLite's hook after each commit on the writer's connection: notes how long the log is.
+/// Setting it turns SQLite's automatic checkpoints off on that connection (they are this hook).
+fn note_log(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+    LOG_FRAMES.with(|f| f.set(i64::from(frames)));
+    Ok(())
+}
+
+/// Copies the write-ahead log into the database on a thread and connection of its own, instead
+/// of SQLite's automatic checkpoints, which run inside whichever commit crosses the threshold
+/// and held a live source's writes up to ~80 ms. A log is only started over from its beginning
+/// by a write that finds it wholly copied, which a checkpoint beside a busy writer may never
+/// leave it (the writer commits again while it copies); so from [`WAL_LIMIT_FRAMES`] the writer
+/// copies the last few frames itself after a commit (what the checkpointer copied it need not),
+/// and the log stays bounded.
+struct Checkpointer {
+    wake: std::sync::mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Checkpointer {
+    /// Starts on the writer's thread. None for a store in memory or one the writer may not write
+    /// (a read-only console's), or when no connection or thread can be had: the writer's
+    /// automatic checkpoints then stay on.
+    fn start(conn: &Connection) -> Option<Checkpointer> {
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+            return None;
+        }
+        let path = conn.path().filter(|p| !p.is_empty())?;
+        let own = super::open(std::path::Path::new(path), super::Access::ReadWrite).ok()?;
+        let (wake, woken) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("store-ckpt".into())
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    // One pass covers every commit so far; PASSIVE never waits for the writer.
+                    while woken.try_recv().is_ok() {}
+                    checkpoint(&own);
+                }
+            })
+            .ok()?;
+        conn.wal_hook(Some(note_log));
+        Some(Checkpointer { wake, thread })
+    }
+
+    /// Waits for the pass under way, once the writer has committed its last.
+    fn finish(self) {
+        drop(self.wake);
+        let _ = self.thread.join();
+    }
+
+    /// After a commit on the writer's thread: wakes the checkpointer once the log is long, and
+    /// copies the rest of it here once it is too long.
+    fn committed(&self, conn: &Connection) {
+        let frames = LOG_FRAMES.with(std::cell::Cell::get);
+        if frames >= WAL_LIMIT_FRAMES {
+            checkpoint(conn);
+            LOG_FRAMES.with(|f| f.set(0));
+        } else if frames >= WAKE_FRAMES {
+            let _ = self.wake.send(());
+        }
+    }
+}
+
+/// A PASSIVE checkpoint: the frames in the log and how many of them are now in the database.
+fn checkpoint(conn: &Connection) -> Option<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?))).ok()
 }
 
 fn run_job(conn: &Connection, job: Job) -> Tables {
@@ -324,4 +424,47 @@ fn commit_data(conn: &Connection, data: &mut Vec<Write>, stats: &mut WriterStats
     stats.batches += 1;
     data.clear();
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_write_ahead_log_stays_bounded_under_steady_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let conn = crate::store::open(&path, crate::store::Access::ReadWrite).unwrap();
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+        let job = |sql: &'static str| -> Write {
+            Write::Job(Box::new(move |conn| {
+                conn.execute_batch(sql).unwrap();
+                Tables::NONE
+            }))
+        };
+        writer.blocking_send(job("CREATE TABLE filler (b BLOB)")).unwrap();
+        // 200 MB in 800 commits as fast as the writer takes them, three times the log the limit
+        // allows; each write notes how long the log is when it starts.
+        let wal = dir.path().join("s.db-wal");
+        let largest = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        for _ in 0..800 {
+            let (wal, largest) = (wal.clone(), largest.clone());
+            let write: Job = Box::new(move |conn| {
+                largest.fetch_max(std::fs::metadata(&wal).map_or(0, |m| m.len()), Ordering::Relaxed);
+                conn.execute_batch("INSERT INTO filler VALUES (randomblob(262144))").unwrap();
+                Tables::NONE
+            });
+            writer.blocking_send(Write::Job(write)).unwrap();
+        }
+        drop(writer);
+        let stats = thread.join().unwrap();
+        let largest = largest.load(Ordering::Relaxed);
+        assert_eq!(stats.failed, 0);
+        let bound = 2 * WAL_LIMIT_FRAMES as u64 * page as u64;
+        assert!(largest <= bound, "the log reached {largest} bytes (bound {bound})");
+        let reader = crate::store::open(&path, crate::store::Access::ReadOnly).unwrap();
+        let rows: i64 = reader.query_row("SELECT count(*) FROM filler", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 800);
+    }
 }
