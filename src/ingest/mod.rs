@@ -16,7 +16,7 @@ use rusqlite::Connection;
 use crate::detect::judge::Verdict;
 use crate::detect::Rules;
 use crate::parse::{combined, falco};
-use crate::store::transaction::Batched;
+use crate::store::transaction::{Batched, Checkpointer};
 use crate::store::{access, alerts};
 
 use self::judging::Judging;
@@ -258,7 +258,7 @@ fn in_batches<I: Intake>(
         let _ = tx.send(chunk);
         (counts, read)
     })?;
-    let checkpointer = Checkpointer::start(conn);
+    let checkpointer = Checkpointer::start(conn, "ingest-ckpt");
     let mut judging = alongside.rules.and_then(|rules| Judging::start(conn, rules));
     let mut committed = 0u64;
     let mut pending = 0u64;
@@ -286,7 +286,9 @@ fn in_batches<I: Intake>(
             if pending >= BATCH as u64 || (idle && pending > 0) {
                 bulk.commit_batch()?;
                 committed += std::mem::take(&mut pending);
-                checkpointer.committed();
+                if let Some(checkpointer) = &checkpointer {
+                    checkpointer.wake();
+                }
             }
         }
         if let Some(judging) = judging.take() {
@@ -299,7 +301,9 @@ fn in_batches<I: Intake>(
     if stored.is_err() {
         Batched::abandon(conn);
     }
-    checkpointer.finish();
+    if let Some(checkpointer) = checkpointer {
+        checkpointer.finish();
+    }
     // The rows are committed whatever the checkpoint manages.
     let restored = Batched::restore(conn);
     let (mut counts, read) =
@@ -312,50 +316,6 @@ fn in_batches<I: Intake>(
     counts.stored = committed;
     counts.judged = judged;
     Ok(counts)
-}
-
-/// Copies committed pages from the write-ahead log into the database file on its own connection
-/// and thread, so that an import's writes and their checkpoints overlap.
-struct Checkpointer {
-    /// Its wake-up line and thread; none for a store in memory or when no thread could start
-    /// (the final checkpoint then does it all).
-    running: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
-}
-
-impl Checkpointer {
-    fn start(conn: &Connection) -> Checkpointer {
-        let own = conn
-            .path()
-            .filter(|p| !p.is_empty())
-            .and_then(|p| crate::store::open(Path::new(p), crate::store::Access::ReadWrite).ok());
-        let running = own.and_then(|own| {
-            let (wake, woken) = std::sync::mpsc::channel::<()>();
-            let thread = std::thread::Builder::new().name("ingest-ckpt".into()).spawn(move || {
-                while woken.recv().is_ok() {
-                    // One pass covers every commit so far. PASSIVE never waits for the writer;
-                    // what it cannot copy now, the next pass will.
-                    while woken.try_recv().is_ok() {}
-                    crate::store::transaction::checkpoint_passive(&own);
-                }
-            });
-            thread.ok().map(|thread| (wake, thread))
-        });
-        Checkpointer { running }
-    }
-
-    fn committed(&self) {
-        if let Some((wake, _)) = &self.running {
-            let _ = wake.send(());
-        }
-    }
-
-    /// Waits for the pass under way, so that the final checkpoint has the log to itself.
-    fn finish(self) {
-        if let Some((wake, thread)) = self.running {
-            drop(wake);
-            let _ = thread.join();
-        }
-    }
 }
 
 /// Imports combined-format access logs for `tenant`.

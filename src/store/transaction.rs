@@ -64,6 +64,47 @@ pub fn checkpoint_passive(conn: &Connection) {
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
 }
 
+/// Copies the write-ahead log into the database on a connection and thread of its own, woken after
+/// a writer's commits, so that the writer's work and the copying overlap (an import's writer and
+/// the collector's).
+pub struct Checkpointer {
+    wake: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    /// A checkpointer for `conn`'s store, on a thread named `name`. None for a store in memory, or
+    /// when no connection or thread can be had (the writer's own checkpoints then do it all).
+    pub fn start(conn: &Connection, name: &str) -> Option<Checkpointer> {
+        let path = conn.path().filter(|p| !p.is_empty())?;
+        let own = super::open(std::path::Path::new(path), super::Access::ReadWrite).ok()?;
+        let (wake, woken) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    // One pass covers every commit so far. PASSIVE never waits for the writer;
+                    // what it cannot copy now, the next pass will.
+                    while woken.try_recv().is_ok() {}
+                    checkpoint_passive(&own);
+                }
+            })
+            .ok()?;
+        Some(Checkpointer { wake, thread })
+    }
+
+    /// After a commit: copy what it wrote.
+    pub fn wake(&self) {
+        let _ = self.wake.send(());
+    }
+
+    /// Waits for the pass under way, so that a final checkpoint has the log to itself.
+    pub fn finish(self) {
+        drop(self.wake);
+        let _ = self.thread.join();
+    }
+}
+
 /// SQLite's count of commits by other connections, as `reader` sees it (`None` when it cannot say).
 pub fn data_version(reader: &Connection) -> Option<i64> {
     reader.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok()

@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, Notify};
 
+use super::transaction::{checkpoint_passive, Checkpointer};
 use super::{access, alerts, bans, cursors, integrity, status, tails, tenants};
 
 /// A set of tables, as a bit set.
@@ -190,9 +191,9 @@ impl StoreWriter {
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
-                let checkpointer = Checkpointer::start(&conn);
-                let stats = run(conn, rx, &notes, checkpointer.as_ref());
-                if let Some(checkpointer) = checkpointer {
+                let keeper = LogKeeper::start(&conn);
+                let stats = run(conn, rx, &notes, keeper.as_ref());
+                if let Some(LogKeeper(checkpointer)) = keeper {
                     checkpointer.finish();
                 }
                 stats
@@ -242,7 +243,7 @@ fn run(
     conn: Connection,
     mut rx: mpsc::Receiver<Write>,
     notes: &ChangeNotes,
-    checkpointer: Option<&Checkpointer>,
+    keeper: Option<&LogKeeper>,
 ) -> WriterStats {
     let mut stats = WriterStats::default();
     let mut batch: Vec<Write> = Vec::new();
@@ -257,8 +258,8 @@ fn run(
         let mut changed = Tables::NONE;
         let mut data = Vec::with_capacity(batch.len());
         let committed = || {
-            if let Some(checkpointer) = checkpointer {
-                checkpointer.committed(&conn);
+            if let Some(keeper) = keeper {
+                keeper.committed(&conn);
             }
         };
         for w in batch.drain(..) {
@@ -298,47 +299,26 @@ fn note_log(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Resu
     Ok(())
 }
 
-/// Copies the write-ahead log into the database on a thread and connection of its own, instead
-/// of SQLite's automatic checkpoints, which run inside whichever commit crosses the threshold
-/// and held a live source's writes up to ~80 ms. A log is only started over from its beginning
-/// by a write that finds it wholly copied, which a checkpoint beside a busy writer may never
-/// leave it (the writer commits again while it copies); so from [`WAL_LIMIT_FRAMES`] the writer
-/// copies the last few frames itself after a commit (what the checkpointer copied it need not),
-/// and the log stays bounded.
-struct Checkpointer {
-    wake: std::sync::mpsc::Sender<()>,
-    thread: JoinHandle<()>,
-}
+/// The collector's checkpoints: on a [`Checkpointer`] beside the writer instead of SQLite's
+/// automatic ones, which run inside whichever commit crosses the threshold and held a live
+/// source's writes up to ~80 ms. A log is only started over from its beginning by a write that
+/// finds it wholly copied, which a checkpoint beside a busy writer may never leave it (the writer
+/// commits again while it copies); so from [`WAL_LIMIT_FRAMES`] the writer copies the last few
+/// frames itself after a commit (what the checkpointer copied it need not), and the log stays
+/// bounded.
+struct LogKeeper(Checkpointer);
 
-impl Checkpointer {
+impl LogKeeper {
     /// Starts on the writer's thread. None for a store in memory or one the writer may not write
-    /// (a read-only console's), or when no connection or thread can be had: the writer's
-    /// automatic checkpoints then stay on.
-    fn start(conn: &Connection) -> Option<Checkpointer> {
+    /// (a read-only console's), or when no checkpointer can start: the writer's automatic
+    /// checkpoints then stay on.
+    fn start(conn: &Connection) -> Option<LogKeeper> {
         if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return None;
         }
-        let path = conn.path().filter(|p| !p.is_empty())?;
-        let own = super::open(std::path::Path::new(path), super::Access::ReadWrite).ok()?;
-        let (wake, woken) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("store-ckpt".into())
-            .spawn(move || {
-                while woken.recv().is_ok() {
-                    // One pass covers every commit so far; PASSIVE never waits for the writer.
-                    while woken.try_recv().is_ok() {}
-                    checkpoint(&own);
-                }
-            })
-            .ok()?;
+        let checkpointer = Checkpointer::start(conn, "store-ckpt")?;
         conn.wal_hook(Some(note_log));
-        Some(Checkpointer { wake, thread })
-    }
-
-    /// Waits for the pass under way, once the writer has committed its last.
-    fn finish(self) {
-        drop(self.wake);
-        let _ = self.thread.join();
+        Some(LogKeeper(checkpointer))
     }
 
     /// After a commit on the writer's thread: wakes the checkpointer once the log is long, and
@@ -346,17 +326,12 @@ impl Checkpointer {
     fn committed(&self, conn: &Connection) {
         let frames = LOG_FRAMES.with(std::cell::Cell::get);
         if frames >= WAL_LIMIT_FRAMES {
-            checkpoint(conn);
+            checkpoint_passive(conn);
             LOG_FRAMES.with(|f| f.set(0));
         } else if frames >= WAKE_FRAMES {
-            let _ = self.wake.send(());
+            self.0.wake();
         }
     }
-}
-
-/// A PASSIVE checkpoint: the frames in the log and how many of them are now in the database.
-fn checkpoint(conn: &Connection) -> Option<(i64, i64)> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?))).ok()
 }
 
 fn run_job(conn: &Connection, job: Job) -> Tables {
