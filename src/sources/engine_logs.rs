@@ -303,8 +303,14 @@ impl Followers {
 
     /// Stops every follower when the engine is lost, and says so on their rows.
     async fn lost(&mut self, writer: &StoreWriter) -> bool {
-        let sources: Vec<String> = self.running.values().map(|(_, _, source)| source.clone()).collect();
-        self.stop_all();
+        let mut sources = Vec::new();
+        for (_, (task, _, source)) in self.running.drain() {
+            task.abort();
+            // An aborted follower runs on to its next pause, and may yet say "cannot read": it must
+            // have stopped before the loss is said, or its word would be the row's last.
+            let _ = task.await;
+            sources.push(source);
+        }
         let detail = "lost the Docker engine; its lines are read on from where they stopped when it is back";
         for source in sources {
             if !super::report_as(writer, &source, Health::Down, "engine lost".into(), detail.into()).await {
