@@ -115,6 +115,14 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
+/// The median, p99 and maximum of `sorted`, as the benches print them.
+fn spread(sorted: &[Duration]) -> String {
+    match sorted {
+        [] => "none".to_string(),
+        t => format!("p50 {}, p99 {}, max {}", ms(percentile(t, 0.5)), ms(percentile(t, 0.99)), ms(*t.last().unwrap())),
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -306,15 +314,6 @@ fn index(db: &Path) {
             merges.sort();
             sizes.sort();
             let after = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
-            let spread = |times: &[Duration]| match times {
-                [] => "none".to_string(),
-                t => format!(
-                    "p50 {}, p99 {}, max {}",
-                    ms(percentile(t, 0.5)),
-                    ms(percentile(t, 0.99)),
-                    ms(*t.last().unwrap())
-                ),
-            };
             println!(
                 "indexer: events {from}..{} indexed in {:.2} s, {} chunks of {}..{} rows (median {}) and {} merge steps; \
                  writer time a step {}, a chunk {}, a merge step {}; store grew by {:.0} MB",
@@ -351,14 +350,12 @@ impl Fed {
     fn print(&mut self, what: &str) {
         self.stalls.sort();
         println!(
-            "{what}: {} events in {:.1} s = {:.0} events/s; the writer's stall a batch ({}) p50 {}, p99 {}, max {}",
+            "{what}: {} events in {:.1} s = {:.0} events/s; the writer's stall a batch ({}) {}",
             self.events,
             self.took.as_secs_f64(),
             self.per_second(),
             self.stalls.len(),
-            ms(percentile(&self.stalls, 0.5)),
-            ms(percentile(&self.stalls, 0.99)),
-            ms(*self.stalls.last().unwrap())
+            spread(&self.stalls)
         );
     }
 }
@@ -428,9 +425,7 @@ fn live_source(
 fn unindex(db: &Path) {
     let conn = store::open(db, Access::ReadWrite).unwrap();
     conn.execute("UPDATE access_indexed_through SET ts = -2", []).unwrap();
-    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-    store::indexer::index_chunk(&conn, 1).unwrap();
-    conn.execute_batch("COMMIT").unwrap();
+    store::transaction::immediate(&conn, |conn| store::indexer::index_chunk(conn, 1)).unwrap();
 }
 
 /// A live source at 10,000 events/s, without the collector's indexer and with it catching up on
@@ -439,9 +434,7 @@ fn unindex(db: &Path) {
 /// are deleted afterwards and the indexes rebuilt, so the store is as it was.
 fn writer_stall(db: &Path, size: &str) {
     const RATE: u64 = 10_000;
-    let last = |conn: &rusqlite::Connection| -> i64 {
-        conn.query_row("SELECT ifnull(max(id), 0) FROM access_events", [], |r| r.get(0)).unwrap()
-    };
+    let last = |conn: &rusqlite::Connection| store::access::last_id(conn).unwrap();
     let base = last(&store::open(db, Access::ReadOnly).unwrap());
     let mut alone = live_source(db, Some(RATE), false, |_, t| t >= Duration::from_secs(10));
     alone.print("a source at 10,000 events/s, no indexer");

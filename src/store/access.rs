@@ -168,8 +168,7 @@ impl Bulk {
 
     pub fn push(&mut self, r: &Row<'_>) {
         // The tenant and source of a batch are nearly always those of the row before: their text
-        // is then not copied again, and the same spans tell [`insert_bulk_with`] that the whole
-        // batch shares them.
+        // is then not copied again.
         let (tenant, source) = match self.rows.last() {
             Some(p) => (self.same(&p.texts[0], r.tenant), self.same(&p.texts[5], r.source)),
             None => (None, None),
@@ -398,7 +397,7 @@ pub fn insert_bulk_with(conn: &Connection, bulk: &Bulk, binding: TextBinding) ->
         return Ok(());
     }
     if binding == TextBinding::Table {
-        let mut stmt = raw::Statement::prepare(conn, raw::INSERT_FROM_TABLE)?;
+        let mut stmt = raw::Statement::prepare(conn, &raw::INSERT_FROM_TABLE)?;
         stmt.bulk(1, bulk)?;
         return stmt.run();
     }
@@ -534,9 +533,10 @@ mod raw {
     }
 
     /// Every row of a batch, read by SQLite where it lies (see [`register_table`]).
-    pub const INSERT_FROM_TABLE: &str = "INSERT OR FAIL INTO access_events (ts, tenant, src_ip, user, method, path, \
-         status, bytes, user_agent, target_tenant, flags, source) SELECT ts, tenant, src_ip, user, method, path, \
-         status, bytes, user_agent, target_tenant, flags, source FROM rampart_bulk(?1)";
+    pub static INSERT_FROM_TABLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns = super::COLUMNS.join(", ");
+        format!("INSERT OR FAIL INTO access_events ({columns}) SELECT {columns} FROM rampart_bulk(?1)")
+    });
 
     /// The name a batch's pointer is bound under: SQLite hands it only to a reader asking for it
     /// by this name, so no SQL can make one from a number or a blob.
@@ -569,7 +569,8 @@ mod raw {
         }
     }
 
-    /// The columns of `rampart_bulk`, the last one hidden: the batch it reads.
+    /// The columns of `rampart_bulk`: [`super::COLUMNS`] in their order (`column` answers by
+    /// position), then a hidden one, the batch it reads.
     const SCHEMA: &std::ffi::CStr = c"CREATE TABLE x(ts, tenant, src_ip, user, method, path, status, bytes, \
         user_agent, target_tenant, flags, source, batch HIDDEN)";
     const BATCH: c_int = 12;
