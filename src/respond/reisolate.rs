@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use bollard::query_parameters::{EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder};
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
 use bollard::Docker;
 use futures::StreamExt;
 
@@ -132,7 +132,15 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
             ("event".to_string(), vec!["start".to_string()]),
             ("label".to_string(), vec![config.label.clone()]),
         ]);
-        let mut events = docker.events(Some(EventsOptionsBuilder::default().filters(&filters).build()));
+        let Ok(events) = crate::sources::docker::events_from_now(&docker, &filters).await else {
+            let lost = "cannot follow the engine's events; isolated tenants are not watched until it can".to_string();
+            if !crate::sources::report_as(&writer, SOURCE, Health::Down, "not watching".into(), lost).await {
+                return;
+            }
+            backoff.wait().await;
+            continue;
+        };
+        let mut events = Box::pin(events);
         let isolated = writer.call(|conn| (tenants::isolated(conn).unwrap_or_default(), Tables::NONE)).await;
         let Ok(isolated) = isolated else { return };
         for tenant in &isolated {

@@ -42,6 +42,27 @@ pub async fn connect(config: &DockerConfig) -> Result<Docker, String> {
 }
 
 /// The tenant a container belongs to, from its label.
+/// The engine's events matching `filters`, from before the caller lists what is there. The
+/// engine subscribes only when the stream is first read, so a container that starts between this
+/// call and that read would never be told of; the stream therefore asks for the events since the
+/// engine's own clock now, which the engine replays from what it keeps. Something that happens in
+/// between may be both listed and told of: every reader takes an event as "look at it again".
+pub async fn events_from_now(
+    docker: &Docker,
+    filters: &HashMap<String, Vec<String>>,
+) -> Result<impl futures::Stream<Item = Result<EventMessage, bollard::errors::Error>>, bollard::errors::Error> {
+    let now = docker.info().await?.system_time;
+    let since = now
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos()))
+        .ok_or_else(|| bollard::errors::Error::IOError {
+            err: std::io::Error::other(format!("the engine's clock reads {now:?}, not a time")),
+        })?;
+    let options = EventsOptionsBuilder::default().since(&since).filters(filters).build();
+    Ok(docker.events(Some(options)))
+}
+
 fn tenant_of(labels: Option<&HashMap<String, String>>, label: &str) -> Option<String> {
     labels.and_then(|l| l.get(label)).map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
@@ -191,9 +212,17 @@ pub async fn run(writer: StoreWriter, config: DockerConfig) {
             }
         };
         backoff.reset();
-        // Subscribe before listing so nothing that happens in between is missed.
         let filters = HashMap::from([("type".to_string(), vec!["container".to_string(), "network".to_string()])]);
-        let mut events = docker.events(Some(EventsOptionsBuilder::default().filters(&filters).build()));
+        let mut events = match events_from_now(&docker, &filters).await {
+            Ok(events) => Box::pin(events),
+            Err(e) => {
+                if !status(&writer, Health::Down, format!("cannot follow the engine's events: {e}")).await {
+                    return;
+                }
+                backoff.wait().await;
+                continue;
+            }
+        };
         match snapshot(&docker, &config).await {
             Ok(rows) => {
                 let tenants: std::collections::BTreeSet<&str> = rows.iter().map(|c| c.tenant.as_str()).collect();

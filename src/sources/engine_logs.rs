@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use bollard::container::LogOutput;
 use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::{
-    EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
-};
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder};
 use bollard::Docker;
 use futures::StreamExt;
 use tokio::sync::Notify;
@@ -351,13 +349,16 @@ pub async fn run(writer: StoreWriter, docker_config: DockerConfig, config: Engin
             }
         };
         backoff.reset();
-        // Subscribe before listing so that nothing starting in between is missed.
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
             ("label".to_string(), vec![both.1.label.clone()]),
             ("event".to_string(), vec!["start".to_string(), "destroy".to_string()]),
         ]);
-        let mut events = docker.events(Some(EventsOptionsBuilder::default().filters(&filters).build()));
+        let Ok(events) = super::docker::events_from_now(&docker, &filters).await else {
+            backoff.wait().await;
+            continue;
+        };
+        let mut events = Box::pin(events);
         let list_filters = HashMap::from([("label".to_string(), vec![both.1.label.clone()])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&list_filters).build();
         let listed = docker.list_containers(Some(options)).await.unwrap_or_default();
