@@ -1,5 +1,4 @@
 //! rampart: a keyboard-driven terminal security operations console for multi-tenant container hosts.
-// The one exception, binding text in place for bulk inserts, is `store::access::raw`.
 #![deny(unsafe_code)]
 
 pub mod action;
@@ -10,19 +9,16 @@ pub mod config;
 pub mod console;
 pub mod control;
 pub mod demo;
-pub mod detect;
 pub mod drill;
 pub mod fault;
 pub mod host;
-pub mod ingest;
-pub mod integrity;
 pub mod layout;
 pub mod pane;
-pub mod parse;
 pub mod report;
 pub mod respond;
 pub mod sources;
-pub mod store;
 pub mod terminal;
-pub mod text;
 pub mod ui;
+
+// The hot half, compiled as a crate of its own (src/core.rs).
+pub use rampart_core::{detect, ingest, integrity, parse, store, text};
