@@ -95,7 +95,12 @@ pub fn load(conn: &Connection, q: &Query) -> rusqlite::Result<Histogram> {
     let max = |column: &str| -> rusqlite::Result<Option<i64>> {
         conn.prepare_cached(&format!("SELECT max({column}) FROM {table}"))?.query_row([], |r| r.get(0))
     };
-    let Some((newest_ts, newest_id)) = max("ts")?.zip(max("id")?) else {
+    let newest = match (max("id")?, q.listing) {
+        (Some(id), Listing::Access) => newest_access_ts(conn, id)?.map(|ts| (ts, id)),
+        (Some(id), _) => max("ts")?.map(|ts| (ts, id)),
+        (None, _) => None,
+    };
+    let Some((newest_ts, newest_id)) = newest else {
         // Nothing stored: no intervals to show.
         return Ok(Histogram { bucket_ms: bucket, ..Default::default() });
     };
@@ -143,6 +148,23 @@ pub fn load(conn: &Connection, q: &Query) -> rusqlite::Result<Histogram> {
     Ok(h)
 }
 
+/// The newest access event's time. Access events have no time index (schema 22), and `max(ts)`
+/// would read every row: the zones give the newest time of the events they cover, and the events
+/// after those are read, no more than the newest [`SCAN_CAP`] of them (as their counts are).
+fn newest_access_ts(conn: &Connection, newest_id: i64) -> rusqlite::Result<Option<i64>> {
+    let through = super::zones::through(conn)?;
+    let zoned: Option<i64> = if through > 0 {
+        conn.prepare_cached("SELECT max(max_ts) FROM access_blocks WHERE block <= ?")?
+            .query_row([through >> super::zones::BLOCK_SHIFT], |r| r.get(0))?
+    } else {
+        None
+    };
+    let from = through.max(newest_id - SCAN_CAP);
+    let after: Option<i64> =
+        conn.prepare_cached("SELECT max(ts) FROM access_events WHERE id > ?")?.query_row([from], |r| r.get(0))?;
+    Ok(zoned.max(after))
+}
+
 /// Rows after id `from` inside the histogram's time window (bound as the first two parameters)
 /// that the filter keeps: their time and class column. The time terms are kept off the time
 /// index (`+ts`): a window of weeks would walk all of it, while the ids after `from` are few.
@@ -188,4 +210,42 @@ fn add_counts(conn: &Connection, h: &mut Histogram, begin: i64) -> rusqlite::Res
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::access::{self, AccessEvent};
+    use crate::store::indexer::{catch_up, index_chunk};
+
+    fn events(n: usize, start: i64) -> Vec<AccessEvent> {
+        (0..n).map(|i| AccessEvent { ts: start + (i as i64 % 7) * 1000, status: 200, ..Default::default() }).collect()
+    }
+
+    /// Without a time index the newest time comes from the zones and the events after them: the
+    /// same as `max(ts)` whether nothing, part or all of the store is indexed, with the newest
+    /// event among the oldest ids (a late import after it) or among the newest.
+    #[test]
+    fn the_newest_access_time_is_max_ts_through_the_zones() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("s.db"), crate::store::Access::ReadWrite).unwrap();
+        access::insert_many(&conn, &events(9_000, 1_790_000_500_000)).unwrap();
+        access::insert_many(&conn, &events(20_000, 1_700_000_000_000)).unwrap();
+        let truth = |conn: &Connection| -> (Option<i64>, i64) {
+            conn.query_row("SELECT max(ts), max(id) FROM access_events", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
+        };
+        let check = |conn: &Connection, when: &str| {
+            let (max_ts, newest_id) = truth(conn);
+            assert_eq!(newest_access_ts(conn, newest_id).unwrap(), max_ts, "{when}");
+        };
+        check(&conn, "nothing indexed");
+        index_chunk(&conn, 10_000).unwrap();
+        check(&conn, "the newest event's block indexed, the late import not");
+        catch_up(&conn).unwrap();
+        check(&conn, "all indexed");
+        access::insert_many(&conn, &events(5, 1_790_009_000_000)).unwrap();
+        check(&conn, "newer events after the indexed ones");
+        let h = load(&conn, &Query { listing: Listing::Access, filter: None, bucket_ms: 60_000, buckets: 10 }).unwrap();
+        assert_eq!(h.end_ms, 1_790_009_040_000, "the histogram ends after the newest event's minute");
+    }
 }
