@@ -41,7 +41,6 @@ pub async fn connect(config: &DockerConfig) -> Result<Docker, String> {
     Ok(docker)
 }
 
-/// The tenant a container belongs to, from its label.
 /// The engine's events matching `filters`, from before the caller lists what is there. The
 /// engine subscribes only when the stream is first read, so a container that starts between this
 /// call and that read would never be told of; the stream therefore asks for the events since the
@@ -63,6 +62,7 @@ pub async fn events_from_now(
     Ok(docker.events(Some(options)))
 }
 
+/// The tenant a container belongs to, from its label.
 fn tenant_of(labels: Option<&HashMap<String, String>>, label: &str) -> Option<String> {
     labels.and_then(|l| l.get(label)).map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
