@@ -289,8 +289,9 @@ fn filters(db: &Path, size: Option<&str>) {
 fn index(db: &Path) {
     // A store kept from an earlier run is indexed already: it starts over.
     unindex(db);
-    let conn = store::open(db, Access::ReadWrite).unwrap();
-    let before = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    let conn = store::index_db::open_writer(db).unwrap();
+    let file = store::index_db::path_of(db);
+    let before = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let from = store::indexer::indexed_through(&conn).unwrap();
     let t0 = Instant::now();
     let (mut chunks, mut merges, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
@@ -313,10 +314,10 @@ fn index(db: &Path) {
             chunks.sort();
             merges.sort();
             sizes.sort();
-            let after = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+            let after = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             println!(
                 "indexer: events {from}..{} indexed in {:.2} s, {} chunks of {}..{} rows (median {}) and {} merge steps; \
-                 writer time a step {}, a chunk {}, a merge step {}; store grew by {:.0} MB",
+                 time a step {}, a chunk {}, a merge step {}; the indexes' file grew by {:.0} MB",
                 progress.through,
                 t0.elapsed().as_secs_f64(),
                 chunks.len(),
@@ -373,7 +374,7 @@ fn live_source(
     let conn = store::open(db, Access::ReadWrite).unwrap();
     let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let indexer = indexing.then(|| runtime.spawn(store::indexer::keep_indexed(writer.clone())));
+    let indexer = indexing.then(|| runtime.spawn(store::indexer::keep_indexed(db.to_owned())));
     let reader = store::open(db, Access::ReadOnly).unwrap();
     let mut gen = Generator::new(23);
     let (mut made, mut due) = (Vec::new(), std::collections::VecDeque::new());
@@ -423,7 +424,8 @@ fn live_source(
 /// Starts the indexes over from the first event (as the indexer does when the events it indexed
 /// were deleted), so that the indexer has the whole store to catch up on.
 fn unindex(db: &Path) {
-    let conn = store::open(db, Access::ReadWrite).unwrap();
+    drop(store::open(db, Access::ReadWrite).unwrap());
+    let conn = store::index_db::open_writer(db).unwrap();
     conn.execute("UPDATE access_indexed_through SET ts = -2", []).unwrap();
     store::transaction::immediate(&conn, |conn| store::indexer::index_chunk(conn, 1)).unwrap();
 }

@@ -57,7 +57,7 @@ pub fn spawn_sources(
         }
     });
     tasks.spawn(crate::detect::runner::run(writer.clone(), db.to_owned(), config.detect.clone()));
-    tasks.spawn(crate::store::indexer::keep_indexed(writer.clone()));
+    tasks.spawn(crate::store::indexer::keep_indexed(db.to_owned()));
     tasks.spawn(crate::sources::falco_http::run(writer.clone(), config.falco.clone()));
     tasks.spawn(crate::sources::fail2ban::run(writer.clone(), config.fail2ban.clone()));
     tasks.spawn(crate::sources::cloudwatch::run(

@@ -1,6 +1,7 @@
 //! What of the collector's files the operators' group may read: the store, its WAL and shared
-//! memory index, the collector lock and the log (0640, group `rampart`), and the store's folder
-//! (0750). Only the collector writes any of them.
+//! memory index, the indexes' file beside it (`store::index_db`) and its own two, the collector
+//! lock and the log (0640, group `rampart`), and the store's folder (0750). Only the collector
+//! writes any of them.
 //!
 //! A reader in the group opens the store read-only. SQLite (≥ 3.22) reads a WAL database through
 //! a `-shm` it may not write by building the WAL index in its own memory; a `-shm` writable by the
@@ -34,14 +35,18 @@ pub fn group(named: Option<&str>) -> Result<Option<(Gid, String)>, String> {
     }
 }
 
-/// The files beside a store that the collector makes: the store, `-wal`, `-shm`, the lock, the log.
+/// The files beside a store that the collector makes: the store, `-wal`, `-shm`, the indexes'
+/// file with its own two, the lock, the log.
 pub fn files_of(db: &Path) -> Vec<PathBuf> {
     let beside = |suffix: &str| {
         let mut name = db.file_name().unwrap_or_default().to_os_string();
         name.push(suffix);
         db.with_file_name(name)
     };
-    vec![db.to_owned(), beside("-wal"), beside("-shm"), crate::collector::lock_path(db), db.with_extension("log")]
+    let mut files = vec![db.to_owned(), beside("-wal"), beside("-shm")];
+    files.extend(crate::store::index_db::files_of(db));
+    files.extend([crate::collector::lock_path(db), db.with_extension("log")]);
+    files
 }
 
 /// Gives the store's files mode 0640 and group `gid` (when given), and its folder 0750 with the

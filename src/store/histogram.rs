@@ -239,7 +239,7 @@ mod tests {
             assert_eq!(newest_access_ts(conn, newest_id).unwrap(), max_ts, "{when}");
         };
         check(&conn, "nothing indexed");
-        index_chunk(&conn, 10_000).unwrap();
+        index_chunk(&crate::store::index_db::open_writer_beside(&conn).unwrap(), 10_000).unwrap();
         check(&conn, "the newest event's block indexed, the late import not");
         catch_up(&conn).unwrap();
         check(&conn, "all indexed");

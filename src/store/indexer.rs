@@ -2,22 +2,24 @@
 //! indexes over the access events that no import or live write waits for — a trigram index of the
 //! text filters search, the rows of each source address, the histogram's counts
 //! (`store::histogram`) and a zone map (`store::zones`). `store::search` plans filters over them.
+//! They live in a file of their own (`store::index_db`), written on the indexer's own connection,
+//! so its transactions never hold the store's writer.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::writer::{StoreWriter, Tables};
-
 /// Events indexed per chunk when the collector's indexer starts, each chunk one transaction on
-/// the writer; it then sizes each chunk from how long the last one took, aiming at
-/// [`CHUNK_TARGET`] of the writer's time. Small chunks used to cost the trigram index far more
+/// the indexes' file; it then sizes each chunk from how long the last one took, aiming at
+/// [`CHUNK_TARGET`]. Small chunks used to cost the trigram index far more
 /// merging than they saved the writer (FTS5 merged inside the commits); the indexer now merges in
 /// steps of its own ([`Indexer`]), so a chunk is only the new rows.
 pub const CHUNK_ROWS: i64 = 2_000;
-/// Writer time the indexer aims to take per chunk or merge step (the commit comes on top): at
-/// 1,000,000 events a live source at 10,000 events/s then waits p99 21-28 ms, max 31-54 ms for
-/// its batches while the indexer catches up (15 ms gave p99 33 ms, max 62 ms).
+/// Time the indexer aims to take per chunk or merge step (the commit comes on top). When the
+/// indexes shared the store's file this was the writer's time too (at 1,000,000 events a source
+/// at 10,000 events/s waited p99 21-28 ms, max 31-54 ms); now it only keeps the steps short
+/// enough that the indexer's commits (and what a console reads) move along.
 pub const CHUNK_TARGET: Duration = Duration::from_millis(10);
 /// Chunk sizes the indexer keeps between.
 const CHUNK_RANGE: (i64, i64) = (500, 20_000);
@@ -74,7 +76,7 @@ pub enum Step {
     Merge,
 }
 
-/// The collector's indexer between its steps, each a transaction of its own on the writer: a
+/// The collector's indexer between its steps, each a transaction of its own on the indexes' file: a
 /// chunk of new events, then merge steps until the FTS5 tables have nothing left to merge (so
 /// their segments stay few and searches fast), each chunk and step sized from how long the last
 /// took.
@@ -246,37 +248,43 @@ pub fn index_chunk(conn: &Connection, rows: i64) -> rusqlite::Result<Progress> {
     }
 }
 
-/// Indexes everything stored, a step per transaction as the collector's indexer does, on a
-/// connection of its own (tests and benchmarks).
+/// Indexes everything stored, a step per transaction as the collector's indexer does, on an
+/// indexer's connection of its own to the store `conn` is open on (tests and benchmarks).
 pub fn catch_up(conn: &Connection) -> rusqlite::Result<Progress> {
+    let indexes = super::index_db::open_writer_beside(conn)?;
     let mut indexer = Indexer::default();
     loop {
-        let step = super::transaction::immediate(conn, |conn| indexer.step(conn))?;
+        let step = super::transaction::immediate(&indexes, |conn| indexer.step(conn))?;
         if let (Step::Chunk { progress, .. }, true) = (step, indexer.idle()) {
             return Ok(progress);
         }
     }
 }
 
-/// The collector's indexer: a step at a time through the writer, so it never holds the write
-/// lock for longer than one chunk or merge step and a source's writes interleave with it; resumes from the
-/// stored position after a restart. Runs until the writer goes away.
-pub async fn keep_indexed(writer: StoreWriter) {
+/// The collector's indexer for the store at `db`: a step at a time, each a transaction of its own
+/// on the indexes' file (`store::index_db::open_writer`), on a blocking thread; resumes from the
+/// stored position after a restart. Runs until its task is dropped.
+pub async fn keep_indexed(db: PathBuf) {
     let mut indexer = Indexer::default();
+    let mut conn: Option<Connection> = None;
     loop {
-        let step = writer
-            .call(move |conn| {
-                let step = indexer.step(conn);
-                ((indexer, step), Tables::NONE)
-            })
-            .await;
-        let step = match step {
-            Err(_) => return, // the writer has stopped: so has the collector
-            Ok((back, step)) => {
-                indexer = back;
-                step
+        let db = db.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            let step = match conn.take() {
+                Some(c) => Ok(c),
+                None => super::index_db::open_writer(&db),
             }
-        };
+            .and_then(|c| {
+                let step = super::transaction::immediate(&c, |c| indexer.step(c));
+                conn = Some(c);
+                step
+            });
+            (indexer, conn, step)
+        })
+        .await;
+        let Ok((back, kept, step)) = ran else { return };
+        indexer = back;
+        conn = kept;
         match step {
             Ok(_) if indexer.idle() => tokio::time::sleep(IDLE).await,
             Ok(_) => tokio::task::yield_now().await,

@@ -15,6 +15,7 @@ pub mod grams;
 pub mod histogram;
 pub mod imports;
 pub mod incident;
+pub mod index_db;
 pub mod indexer;
 pub mod integrity;
 pub mod journal;
@@ -65,6 +66,11 @@ pub enum StoreError {
     OlderSchema { path: PathBuf, found: i64, supported: i64 },
     #[error("{path} does not exist yet — start the collector (`rampart` or `rampart collect`) once to create it")]
     Missing { path: PathBuf },
+    #[error(
+        "{why}: rampart does not believe indexes it did not write (they decide which rows a filter reads) \
+         — remove the file (rampart rebuilds the indexes from the events) or pass --db to use another store"
+    )]
+    UntrustedIndex { path: PathBuf, why: String },
     #[error("store error on {path}: {source}")]
     Sqlite { path: PathBuf, source: rusqlite::Error },
 }
@@ -127,6 +133,7 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| classify(path, e))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| classify(path, e))?;
         migrate(&conn).map_err(|e| classify(path, e))?;
+        index_db::prepare(path, &conn)?;
     } else if version < schema::latest_version() {
         return Err(StoreError::OlderSchema {
             path: path.to_owned(),
@@ -134,6 +141,7 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, StoreError> {
             supported: schema::latest_version(),
         });
     }
+    index_db::attach(&conn, path).map_err(|e| classify(path, e))?;
     Ok(conn)
 }
 
@@ -151,7 +159,7 @@ fn connect(target: &Path, flags: OpenFlags) -> rusqlite::Result<(Connection, i64
 /// Whether `conn` reads its store as it stood when opened (the fallback of [`open`] for a reader
 /// that cannot create the WAL files): it would not see what a collector started later writes.
 pub fn is_snapshot(conn: &Connection) -> bool {
-    let mode: rusqlite::Result<String> = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0));
+    let mode: rusqlite::Result<String> = conn.query_row("PRAGMA main.journal_mode", [], |r| r.get(0));
     mode.is_ok_and(|m| !m.eq_ignore_ascii_case("wal"))
 }
 
@@ -164,6 +172,11 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
 
 /// A `file:` URI that opens `path` as immutable (no locks, no `-shm`, no `-wal`).
 fn immutable_uri(path: &Path) -> PathBuf {
+    PathBuf::from(file_uri(path, "immutable=1"))
+}
+
+/// A `file:` URI for `path` (made absolute, every byte outside a safe few escaped) with `query`.
+fn file_uri(path: &Path, query: &str) -> String {
     use std::os::unix::ffi::OsStrExt;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     let mut uri = String::from("file:");
@@ -173,8 +186,9 @@ fn immutable_uri(path: &Path) -> PathBuf {
             _ => uri.push_str(&format!("%{b:02X}")),
         }
     }
-    uri.push_str("?immutable=1");
-    PathBuf::from(uri)
+    uri.push('?');
+    uri.push_str(query);
+    uri
 }
 
 /// Why this process cannot write the store at `path` (the file, or its `-wal` or `-shm` beside

@@ -170,7 +170,7 @@ mod tests {
         for step in [None, Some(10_000), Some(i64::MAX)] {
             match step {
                 Some(rows) if rows < i64::MAX => {
-                    index_chunk(&conn, rows).unwrap();
+                    index_chunk(&crate::store::index_db::open_writer_beside(&conn).unwrap(), rows).unwrap();
                 }
                 Some(_) => {
                     catch_up(&conn).unwrap();

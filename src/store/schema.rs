@@ -444,6 +444,16 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX IF EXISTS access_events_by_ts;
     "#,
+    // version 23: the indexes over the access events move to a file of their own beside the store
+    // (`store::index_db`), so that the indexer's transactions take that file's lock and never hold
+    // the writer; they are rebuilt there from the events.
+    r#"
+    DROP TABLE IF EXISTS access_text;
+    DROP TABLE IF EXISTS access_ip;
+    DROP TABLE IF EXISTS access_indexed_through;
+    DROP TABLE IF EXISTS access_counts;
+    DROP TABLE IF EXISTS access_blocks;
+    "#,
 ];
 
 /// The newest schema version this build understands.

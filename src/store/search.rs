@@ -105,6 +105,11 @@ mod tests {
         (dir, path, conn)
     }
 
+    /// The indexer's connection to the store `conn` is open on (the indexes' file, written).
+    fn indexes(conn: &Connection) -> Connection {
+        crate::store::index_db::open_writer_beside(conn).unwrap()
+    }
+
     /// Rows from small alphabets, so that generated filters match some: mixed case, a NUL byte
     /// now and then, non-ASCII letters, addresses from a few networks.
     fn rows(rng: &mut SmallRng, n: usize, ts0: i64) -> Vec<AccessEvent> {
@@ -227,7 +232,7 @@ mod tests {
         access::insert_many(&conn, &rows(&mut rng, 3000, 1_760_000_000_000)).unwrap();
         // Behind: nothing indexed yet, then part of it (all of the rest counts as the tail).
         assert!(same_rows_as_plain_scan(&conn, &mut rng, 150) > 50);
-        index_chunk(&conn, 1700).unwrap();
+        index_chunk(&indexes(&conn), 1700).unwrap();
         assert_eq!(indexed_through(&conn).unwrap(), 1700);
         assert!(same_rows_as_plain_scan(&conn, &mut rng, 300) > 100);
         // Caught up, then more rows arrive after it.
@@ -251,11 +256,12 @@ mod tests {
         let (_dir, _path, conn) = store();
         let mut rng = SmallRng::seed_from_u64(5);
         access::insert_many(&conn, &rows(&mut rng, 1000, 1_760_000_000_000)).unwrap();
-        index_chunk(&conn, 400).unwrap();
+        let ix = indexes(&conn);
+        index_chunk(&ix, 400).unwrap();
         // A crash mid-chunk is a transaction that never commits: here, one that fails part-way.
-        conn.execute_batch("BEGIN; DROP TABLE access_ip;").unwrap();
-        assert!(index_chunk(&conn, 400).is_err());
-        conn.execute_batch("ROLLBACK").unwrap();
+        ix.execute_batch("BEGIN; DROP TABLE access_ip;").unwrap();
+        assert!(index_chunk(&ix, 400).is_err());
+        ix.execute_batch("ROLLBACK").unwrap();
         assert_eq!(indexed_through(&conn).unwrap(), 400);
         assert_eq!(catch_up(&conn).unwrap().through, 1000);
         let listed = listed_by_address(&conn);
@@ -274,9 +280,10 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(21);
         access::insert_many(&conn, &rows(&mut rng, 6_000, 1_760_000_000_000)).unwrap();
         // Chunks alone, with FTS5's merging inside commits off: a segment each.
-        merge_in_steps(&conn).unwrap();
+        let ix = indexes(&conn);
+        merge_in_steps(&ix).unwrap();
         for _ in 0..12 {
-            crate::store::transaction::immediate(&conn, |conn| index_chunk(conn, 100)).unwrap();
+            crate::store::transaction::immediate(&ix, |ix| index_chunk(ix, 100)).unwrap();
         }
         assert_eq!((segments(&conn, "access_text"), segments(&conn, "access_ip")), (12, 12));
         // The indexer's own steps, in chunks as small: its merge steps keep the segments few.
@@ -284,7 +291,7 @@ mod tests {
         let mut merged = 0;
         loop {
             indexer.fix_chunk_rows(50);
-            let step = crate::store::transaction::immediate(&conn, |conn| indexer.step(conn)).unwrap();
+            let step = crate::store::transaction::immediate(&ix, |ix| indexer.step(ix)).unwrap();
             merged += usize::from(step == Step::Merge);
             if matches!(step, Step::Chunk { .. }) && indexer.idle() {
                 break;
@@ -367,13 +374,13 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(3);
         access::insert_many(&conn, &rows(&mut rng, 12_000, 1_760_000_000_000)).unwrap();
         // Half-way through catching up when the collector stops.
-        index_chunk(&conn, 6_000).unwrap();
+        index_chunk(&indexes(&conn), 6_000).unwrap();
         drop(conn);
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let conn = crate::store::open(&path, crate::store::Access::ReadWrite).unwrap();
         let notes = std::sync::Arc::new(super::super::writer::ChangeNotes::default());
         let (writer, thread) = StoreWriter::spawn(conn, notes);
-        let task = runtime.spawn(keep_indexed(writer.clone()));
+        let task = runtime.spawn(keep_indexed(path.clone()));
         let reader = crate::store::open(&path, crate::store::Access::ReadOnly).unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while indexed_through(&reader).unwrap() < 12_000 {
@@ -415,7 +422,7 @@ mod tests {
         let (_dir, _path, conn) = store();
         let mut rng = SmallRng::seed_from_u64(21);
         access::insert_many(&conn, &rows(&mut rng, 60_000, 1_760_000_000_000)).unwrap();
-        index_chunk(&conn, 20_000).unwrap();
+        index_chunk(&indexes(&conn), 20_000).unwrap();
         let now = 1_800_000_000_000;
         let mut partial_answers = 0;
         for _ in 0..40 {
@@ -493,7 +500,7 @@ mod tests {
             assert!(zoned > 40, "{zoned} filters had a range the zones serve");
         };
         check(&conn, &mut rng);
-        index_chunk(&conn, 13_000).unwrap();
+        index_chunk(&indexes(&conn), 13_000).unwrap();
         check(&conn, &mut rng);
         catch_up(&conn).unwrap();
         let blocks: i64 = conn.query_row("SELECT count(*) FROM access_blocks", [], |r| r.get(0)).unwrap();
@@ -592,7 +599,7 @@ mod tests {
             }
         };
         check(&conn, &mut rng);
-        index_chunk(&conn, 2_000).unwrap();
+        index_chunk(&indexes(&conn), 2_000).unwrap();
         check(&conn, &mut rng);
         catch_up(&conn).unwrap();
         check(&conn, &mut rng);
@@ -613,28 +620,39 @@ mod tests {
         assert_eq!(counted, 5_500);
     }
 
-    /// A store whose indexes were caught up before the counts existed: the upgrade marks them
-    /// stale, filters scan meanwhile, and the indexer starts over and counts every event once.
+    /// Another store's indexes copied beside this one are never read as its own: a reader scans,
+    /// and the next read-write open empties them and the indexer rebuilds them from this store.
     #[test]
-    fn upgrading_to_the_counts_rebuilds_the_indexes_once() {
-        let (_dir, _path, conn) = store();
+    fn another_stores_indexes_are_not_read_and_are_rebuilt() {
+        let (_dir, path, conn) = store();
         let mut rng = SmallRng::seed_from_u64(12);
         access::insert_many(&conn, &rows(&mut rng, 3_000, 1_760_000_000_000)).unwrap();
-        catch_up(&conn).unwrap();
-        // As the previous release left it: indexes caught up, no counts.
-        conn.execute_batch("DROP TABLE access_counts").unwrap();
-        conn.execute_batch(crate::store::schema::MIGRATIONS[13]).unwrap();
-        let now = 1_800_000_000_000;
-        let login = compile("login", &access::FIELDS, now).unwrap().unwrap();
-        assert_eq!(narrow(&conn, &login).unwrap(), None, "stale indexes are not used");
-        let progress = index_chunk(&conn, 1_000).unwrap();
-        assert_eq!(progress.through, 1_000, "the indexer starts over");
-        catch_up(&conn).unwrap();
+        let (_other_dir, other_path, other) = store();
+        access::insert_many(&other, &rows(&mut rng, 1_000, 1_760_000_000_000)).unwrap();
+        catch_up(&other).unwrap();
+        assert_eq!(listed_by_address(&other), 1_000);
+        drop(other);
+        drop(conn);
+        for (from, to) in
+            crate::store::index_db::files_of(&other_path).iter().zip(crate::store::index_db::files_of(&path))
+        {
+            let _ = std::fs::remove_file(&to);
+            if from.exists() {
+                std::fs::copy(from, &to).unwrap();
+            }
+        }
+        let reader = crate::store::open(&path, crate::store::Access::ReadOnly).unwrap();
+        assert_eq!(indexed_through(&reader).unwrap(), 0, "the copy is not read");
+        assert_eq!(listed_by_address(&reader), 0);
+        assert!(same_rows_as_plain_scan(&reader, &mut rng, 200) > 50);
+        let conn = crate::store::open(&path, crate::store::Access::ReadWrite).unwrap();
+        assert_eq!(indexed_through(&conn).unwrap(), 0, "emptied");
+        assert_eq!(catch_up(&conn).unwrap().through, 3_000);
         let counted: i64 =
             conn.query_row("SELECT sum(n) FROM access_counts WHERE span = 60000", [], |r| r.get(0)).unwrap();
         assert_eq!(counted, 3_000);
-        let listed = listed_by_address(&conn);
-        assert_eq!(listed, 3_000);
+        assert_eq!(listed_by_address(&conn), 3_000);
+        let login = compile("login", &access::FIELDS, 1_800_000_000_000).unwrap().unwrap();
         assert!(narrow(&conn, &login).unwrap().is_some());
         assert!(same_rows_as_plain_scan(&conn, &mut rng, 200) > 50);
     }

@@ -53,7 +53,7 @@ impl<'c> Batched<'c> {
     /// checkpoint from finishing: it does what it can at once and the next checkpoint the rest.
     pub fn restore(conn: &Connection) -> rusqlite::Result<()> {
         let _ = conn.busy_timeout(std::time::Duration::ZERO);
-        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        let _ = conn.execute_batch("PRAGMA main.wal_checkpoint(TRUNCATE)");
         conn.busy_timeout(super::BUSY_TIMEOUT).and_then(|()| conn.execute_batch("PRAGMA wal_autocheckpoint = 1000"))
     }
 }
@@ -61,7 +61,7 @@ impl<'c> Batched<'c> {
 /// Copies committed pages from the write-ahead log into the database file without waiting for the
 /// writer; what it cannot copy now, the next call will.
 pub fn checkpoint_passive(conn: &Connection) {
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+    let _ = conn.execute_batch("PRAGMA main.wal_checkpoint(PASSIVE)");
 }
 
 /// Copies the write-ahead log into the database on a connection and thread of its own, woken after

@@ -398,3 +398,86 @@ fn a_console_inside_the_policy_unbans_by_keystroke_through_the_collector() {
     assert_eq!((operator.as_str(), action.as_str(), outcome.as_str()), (engineer.as_str(), "unban", "ok"));
     assert_eq!(detail["claimed"]["SUDO_USER"], "root");
 }
+
+/// Indexes another user planted where a store's belong, in a folder everyone may write (as /tmp):
+/// they decide which rows a filter reads, so believing them would let that user hide rows — here,
+/// indexes made to claim they cover every row and list none of the attacker's. A reader ignores
+/// them and its filter scans, finding every row; the collector refuses to start beside them and
+/// says what to do; once they are removed, the indexes are rebuilt from the events.
+#[test]
+fn indexes_another_user_planted_beside_a_store_are_not_believed() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    let mut accounts = Accounts::default();
+    let planter = accounts.user("pl", &[]);
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let event = |i: i64, ip: &str| rampart::store::access::AccessEvent {
+        ts: 1_760_000_000_000 + i * 1000,
+        tenant: "acme".into(),
+        src_ip: ip.into(),
+        method: "GET".into(),
+        path: format!("/login/{i}"),
+        status: 401,
+        user_agent: "curl/8".into(),
+        source: "test".into(),
+        ..Default::default()
+    };
+    // root's store, its indexes not made yet (as after an upgrade, or once removed).
+    let db = shared.path().join("s.db");
+    let id: String = {
+        let conn = store::open(&db, Access::ReadWrite).unwrap();
+        let rows: Vec<_> =
+            (0..500).map(|i| event(i, if i % 50 == 0 { "203.0.113.66" } else { "198.51.100.1" })).collect();
+        rampart::store::access::insert_many(&conn, &rows).unwrap();
+        conn.query_row("SELECT id FROM store_identity", [], |r| r.get(0)).unwrap()
+    };
+    for file in rampart::store::index_db::files_of(&db) {
+        let _ = std::fs::remove_file(file);
+    }
+    // The forgery: real indexes of a store with the same times and none of the attacker's rows,
+    // labelled as this store's.
+    let theirs = tempfile::tempdir().unwrap();
+    let forged = {
+        let other = theirs.path().join("other.db");
+        let conn = store::open(&other, Access::ReadWrite).unwrap();
+        let rows: Vec<_> = (0..500).map(|i| event(i, "198.51.100.1")).collect();
+        rampart::store::access::insert_many(&conn, &rows).unwrap();
+        rampart::store::indexer::catch_up(&conn).unwrap();
+        drop(conn);
+        let ix = rampart::store::index_db::open_writer(&other).unwrap();
+        ix.execute("UPDATE index_of SET store = ?1", [&id]).unwrap();
+        ix.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        drop(ix);
+        let forged = theirs.path().join("forged");
+        std::fs::copy(rampart::store::index_db::path_of(&other), &forged).unwrap();
+        std::fs::set_permissions(&forged, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(theirs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        forged
+    };
+    let planted = rampart::store::index_db::path_of(&db);
+    let mut cp = Command::new("setpriv");
+    cp.args(["--reuid", &planter, "--regid", &planter, "--init-groups", "--", "cp"]).arg(&forged).arg(&planted);
+    let (code, _, err) = said(&mut cp);
+    assert_eq!(code, 0, "{err}");
+
+    let bin = env!("CARGO_BIN_EXE_rampart");
+    let db_arg = db.to_str().unwrap();
+    let listed =
+        said(Command::new(bin).args(["--db", db_arg, "access", "list", "--json", "--filter", "ip:203.0.113.66"]));
+    assert_eq!(listed.0, 0, "{}", listed.2);
+    assert_eq!(listed.1.matches("203.0.113.66").count(), 10, "a reader scans past the planted indexes: {}", listed.1);
+    let refused = store::open(&db, Access::ReadWrite).unwrap_err().to_string();
+    assert!(refused.contains("s.db-index belongs to uid") && refused.contains("remove the file"), "{refused}");
+    let collect = said(Command::new("timeout").args(["60", bin, "--db", db_arg, "collect"]));
+    assert!(collect.0 != 0 && collect.0 != 124, "the collector started beside planted indexes: {collect:?}");
+    assert!(collect.2.contains("belongs to uid") && collect.2.contains("remove the file"), "{}", collect.2);
+
+    std::fs::remove_file(&planted).unwrap();
+    let conn = store::open(&db, Access::ReadWrite).unwrap();
+    assert_eq!(rampart::store::indexer::catch_up(&conn).unwrap().through, 500, "rebuilt from the events");
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&planted).unwrap()), 0, "root's, as the store");
+    let listed =
+        said(Command::new(bin).args(["--db", db_arg, "access", "list", "--json", "--filter", "ip:203.0.113.66"]));
+    assert_eq!(listed.1.matches("203.0.113.66").count(), 10, "{}", listed.1);
+}

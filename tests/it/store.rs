@@ -79,7 +79,7 @@ fn a_store_from_a_newer_rampart_is_refused_and_left_untouched() {
     {
         let conn = store::open(&path, Access::ReadWrite).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
-        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        conn.execute_batch("PRAGMA main.journal_mode = DELETE").unwrap();
     }
     let before = std::fs::read(&path).unwrap();
     let err = store::open(&path, Access::ReadWrite).unwrap_err();
@@ -100,7 +100,7 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
         let conn = store::open(&path, Access::ReadWrite).unwrap();
         conn.execute_batch(
             "DROP INDEX bans_active; DROP TABLE imports; DROP TABLE cursors; \
-             DROP TABLE cursor_seen; DROP TABLE access_text; DROP TABLE access_ip; DROP TABLE access_blocks; DROP TABLE access_indexed_through; DROP TABLE access_counts; \
+             DROP TABLE cursor_seen; \
              CREATE TABLE tail_positions (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL, \
                lines INTEGER NOT NULL DEFAULT 0, unparsed INTEGER NOT NULL DEFAULT 0); \
              INSERT INTO tail_positions (path, inode, offset, lines) VALUES ('rampart:detect', 0, 1234, 1234); \
@@ -137,6 +137,16 @@ fn an_older_store_is_upgraded_by_a_writer_and_a_reader_says_how() {
     assert_eq!(files, 0, "and no file is followed by that name any more");
     let hosts: i64 = conn.query_row("SELECT count(host) FROM access_events", [], |r| r.get(0)).unwrap();
     assert_eq!(hosts, 0, "access events gained a host column, empty");
+    let in_store: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM main.sqlite_master WHERE name IN \
+             ('access_text', 'access_ip', 'access_counts', 'access_blocks', 'access_indexed_through')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_store, 0, "the indexes left the store for a file of their own");
+    assert!(rampart::store::index_db::path_of(&path).exists());
     drop(conn);
     assert!(store::open(&path, Access::ReadOnly).is_ok());
 }

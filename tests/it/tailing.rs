@@ -532,8 +532,12 @@ fn an_older_stores_file_and_rules_positions_become_cursors_and_both_resume_where
         conn.execute_batch("COMMIT").unwrap();
         // Back to schema 12's shape.
         conn.execute_batch(
-            "DELETE FROM cursors; DROP TABLE access_counts; DROP TABLE access_blocks; DROP TABLE access_ip;
-             CREATE TABLE access_by_ip (src_ip TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (src_ip, id)) WITHOUT ROWID;
+            "DELETE FROM cursors;
+             CREATE VIRTUAL TABLE main.access_text USING fts5(
+                 path, user_agent, src_ip, user, content='', detail='none', tokenize='trigram');
+             CREATE TABLE main.access_indexed_through (only INTEGER PRIMARY KEY CHECK (only = 1),
+                 event INTEGER NOT NULL, ts INTEGER NOT NULL);
+             CREATE TABLE main.access_by_ip (src_ip TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (src_ip, id)) WITHOUT ROWID;
              CREATE TABLE tail_positions (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL,
                lines INTEGER NOT NULL DEFAULT 0, unparsed INTEGER NOT NULL DEFAULT 0);
              CREATE TABLE judged_through (only INTEGER PRIMARY KEY CHECK (only = 1), event INTEGER NOT NULL);
