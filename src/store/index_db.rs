@@ -26,6 +26,10 @@ use super::StoreError;
 /// The schema name the store's connections attach the indexes under.
 pub const SCHEMA_NAME: &str = "idx";
 
+/// The indexer connection's page caches (KiB) for the indexes and for the store it reads.
+const INDEX_CACHE_KIB: i64 = 256;
+const STORE_CACHE_KIB: i64 = 256;
+
 /// The layout of the file; another version is emptied and rebuilt.
 const VERSION: i64 = 1;
 
@@ -253,6 +257,11 @@ pub fn open_writer(db: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     super::register_functions(&conn)?;
     conn.execute("ATTACH DATABASE ?1 AS store", [super::file_uri(db, "mode=ro")])?;
+    // Small page caches: the collector runs all day beside the tenants (issue 21, ≤ 50 MB). A
+    // chunk reads the store's newest rows once, in order; FTS5 writes its segments whole.
+    conn.execute_batch(&format!(
+        "PRAGMA main.cache_size = -{INDEX_CACHE_KIB}; PRAGMA store.cache_size = -{STORE_CACHE_KIB}"
+    ))?;
     Ok(conn)
 }
 
