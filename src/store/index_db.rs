@@ -30,6 +30,10 @@ pub const SCHEMA_NAME: &str = "idx";
 const INDEX_CACHE_KIB: i64 = 256;
 const STORE_CACHE_KIB: i64 = 256;
 
+/// rampart's mark on the file (`PRAGMA application_id`, "rmpi"): any other database found there is
+/// left alone, never emptied.
+const APPLICATION_ID: i64 = 0x726d_7069;
+
 /// The layout of the file; another version is emptied and rebuilt.
 const VERSION: i64 = 1;
 
@@ -86,38 +90,69 @@ pub fn files_of(db: &Path) -> [PathBuf; 3] {
     [super::beside(&path, "-wal"), super::beside(&path, "-shm"), path]
 }
 
-/// Why the indexes' files beside `db` are not to be believed: one that is not a plain file (a
-/// link could point anywhere) or belongs to a user who is neither the store's owner nor this
-/// process's. `None` when every one that exists is theirs.
-fn untrusted(db: &Path) -> Option<String> {
-    let owner = std::fs::metadata(db).ok()?.uid();
-    let me = nix::unistd::geteuid().as_raw();
-    files_of(db).into_iter().find_map(|file| {
-        let meta = std::fs::symlink_metadata(&file).ok()?;
-        if !meta.file_type().is_file() {
-            Some(format!("{} is not a plain file", file.display()))
-        } else if meta.uid() != owner && meta.uid() != me {
-            Some(format!("{} belongs to uid {}, the store to uid {owner}", file.display(), meta.uid()))
-        } else {
-            None
-        }
+/// Why no indexes are kept beside the store at `db`: its folder is writable by others than its
+/// owner, who could put files where the indexes and their `-wal` and `-shm` belong between a
+/// check and SQLite's opening them. Filters then scan. `None` when they may be kept.
+pub fn not_kept(db: &Path) -> Option<String> {
+    let dir = db.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let meta = std::fs::metadata(dir).ok()?;
+    (meta.mode() & 0o022 != 0).then(|| {
+        format!(
+            "{} is writable by others (mode {:o}): the filters' indexes are not kept beside a store there, \
+             filters scan; keep the store in a folder only its owner writes",
+            dir.display(),
+            meta.mode() & 0o7777
+        )
     })
 }
 
+/// Why `file` is not to be believed as part of the store's indexes: not a plain file with one
+/// name (a link could point anywhere), or owned by a user who is neither the store's `owner` nor
+/// this process's. `None` when it is fine or does not exist.
+fn foreign(file: &Path, owner: u32) -> Option<String> {
+    let meta = std::fs::symlink_metadata(file).ok()?;
+    let me = nix::unistd::geteuid().as_raw();
+    if !meta.file_type().is_file() || meta.nlink() != 1 {
+        Some(format!("{} is not a plain file", file.display()))
+    } else if meta.uid() != owner && meta.uid() != me {
+        Some(format!("{} belongs to uid {}, the store to uid {owner}", file.display(), meta.uid()))
+    } else {
+        None
+    }
+}
+
+/// The store's owner.
+fn owner_of(db: &Path) -> Result<std::fs::Metadata, StoreError> {
+    std::fs::metadata(db).map_err(|e| StoreError::Unreadable { path: db.to_owned(), cause: e.to_string() })
+}
+
 /// Makes the indexes' file ready for the store at `db` (whose connection is `store`, migrated):
-/// created with the store's mode when missing, emptied when it holds another layout or another
-/// store's indexes, made anew when it is not a database at all. Refuses a file it cannot trust.
+/// created with the store's mode (and, by root, its owner and group) when missing, emptied when it
+/// holds another layout or another store's indexes, made anew when it is not a database at all.
+/// A `-wal` or `-shm` of it that is not the owner's is removed (only the owner writes the
+/// indexes, so they hold nothing of theirs). Refuses an indexes' file it cannot trust, or a
+/// database there that is not rampart's indexes.
 pub(super) fn prepare(db: &Path, store: &Connection) -> Result<(), StoreError> {
+    if not_kept(db).is_some() {
+        return Ok(());
+    }
     let path = path_of(db);
-    if let Some(why) = untrusted(db) {
+    let like = owner_of(db)?;
+    if let Some(why) = foreign(&path, like.uid()) {
         return Err(StoreError::UntrustedIndex { path, why });
+    }
+    for file in &files_of(db)[..2] {
+        if let Some(why) = foreign(file, like.uid()) {
+            std::fs::remove_file(file).map_err(|e| StoreError::UntrustedIndex {
+                path: file.clone(),
+                why: format!("{why}, and it cannot be removed ({e})"),
+            })?;
+        }
     }
     let id: String =
         store.query_row("SELECT id FROM store_identity", [], |r| r.get(0)).map_err(|e| super::classify(db, e))?;
-    let like =
-        std::fs::metadata(db).map_err(|e| StoreError::Unreadable { path: db.to_owned(), cause: e.to_string() })?;
     create(&path, &like).map_err(|e| StoreError::Unreadable { path: path.clone(), cause: e.to_string() })?;
-    match build(&path, &id) {
+    let ours = match build(&path, &id) {
         Err(e)
             if matches!(
                 e.sqlite_error_code(),
@@ -128,15 +163,20 @@ pub(super) fn prepare(db: &Path, store: &Connection) -> Result<(), StoreError> {
                 let _ = std::fs::remove_file(file);
             }
             create(&path, &like).map_err(|e| StoreError::Unreadable { path: path.clone(), cause: e.to_string() })?;
-            build(&path, &id).map_err(|e| super::classify(&path, e))
+            build(&path, &id).map_err(|e| super::classify(&path, e))?
         }
-        other => other.map_err(|e| super::classify(&path, e)),
+        other => other.map_err(|e| super::classify(&path, e))?,
+    };
+    if !ours {
+        let why = format!("{} is a database, but not rampart's indexes", path.display());
+        return Err(StoreError::UntrustedIndex { path, why });
     }
+    Ok(())
 }
 
 /// Creates `path` empty unless it exists (never through a link), with the store's mode and, when
 /// made by root, its owner and group (as SQLite gives a store's `-wal`), so that the store's owner
-/// can write it and believes it.
+/// can write it, believes it, and the operators' group reads it.
 fn create(path: &Path, store: &std::fs::Metadata) -> std::io::Result<()> {
     let made = std::fs::OpenOptions::new()
         .write(true)
@@ -148,7 +188,7 @@ fn create(path: &Path, store: &std::fs::Metadata) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
         Ok(file) => {
-            if nix::unistd::geteuid().is_root() && store.uid() != 0 {
+            if nix::unistd::geteuid().is_root() {
                 std::os::unix::fs::fchown(&file, Some(store.uid()), Some(store.gid()))?;
             }
             Ok(())
@@ -166,17 +206,28 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// Brings the file at `path` to this layout, made from the store `id`.
-fn build(path: &Path, id: &str) -> rusqlite::Result<()> {
+/// Brings the file at `path` to this layout, made from the store `id`; `false` (touching
+/// nothing) when it is a database but not rampart's indexes.
+fn build(path: &Path, id: &str) -> rusqlite::Result<bool> {
     let conn = connect(path)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let mark: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    // Unmarked indexes of this layout were written by the first build that had the file.
+    let has_index_of = || -> rusqlite::Result<bool> {
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'index_of'", [], |r| r.get::<_, i64>(0))
+            .map(|n| n > 0)
+    };
+    if mark != APPLICATION_ID && (version != 0 || tables > 0) && !(mark == 0 && version == VERSION && has_index_of()?) {
+        return Ok(false);
+    }
     let of: Option<String> = if version == VERSION {
         conn.query_row("SELECT store FROM index_of", [], |r| r.get(0)).optional()?
     } else {
         None
     };
-    if of.as_deref() == Some(id) {
-        return Ok(());
+    if of.as_deref() == Some(id) && mark == APPLICATION_ID {
+        return Ok(true);
     }
     if version == 0 {
         // As the store's: 16 KiB pages (fewer page splits as FTS5 segments grow).
@@ -185,38 +236,55 @@ fn build(path: &Path, id: &str) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     super::transaction::immediate(&conn, |conn| {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version != 0 {
-            // Another layout or another store's: nothing in it is worth keeping.
-            let tables = |sql: &str| -> rusqlite::Result<Vec<String>> {
-                conn.prepare(sql)?.query_map([], |r| r.get(0))?.collect()
-            };
-            for t in tables("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")?
-            {
-                conn.execute_batch(&format!("DROP TABLE \"{}\"", t.replace('"', "\"\"")))?;
+        let of: Option<String> = if version == VERSION {
+            conn.query_row("SELECT store FROM index_of", [], |r| r.get(0)).optional()?
+        } else {
+            None
+        };
+        if of.as_deref() != Some(id) {
+            if version != 0 {
+                // Another layout or another store's: nothing in it is worth keeping.
+                let tables = |sql: &str| -> rusqlite::Result<Vec<String>> {
+                    conn.prepare(sql)?.query_map([], |r| r.get(0))?.collect()
+                };
+                for t in
+                    tables("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")?
+                {
+                    conn.execute_batch(&format!("DROP TABLE \"{}\"", t.replace('"', "\"\"")))?;
+                }
+                for t in tables("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")? {
+                    conn.execute_batch(&format!("DROP TABLE \"{}\"", t.replace('"', "\"\"")))?;
+                }
             }
-            for t in tables("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")? {
-                conn.execute_batch(&format!("DROP TABLE \"{}\"", t.replace('"', "\"\"")))?;
-            }
+            conn.execute_batch(&schema("main"))?;
+            conn.execute("INSERT INTO index_of (only, store) VALUES (1, ?1)", [id])?;
+            conn.pragma_update(None, "user_version", VERSION)?;
         }
-        conn.execute_batch(&schema("main"))?;
-        conn.execute("INSERT INTO index_of (only, store) VALUES (1, ?1)", [id])?;
-        conn.pragma_update(None, "user_version", VERSION)
-    })
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+    })?;
+    Ok(true)
 }
 
 /// Attaches the indexes to a store connection as [`SCHEMA_NAME`], read-only. When they cannot be
-/// believed or read (missing, not the store owner's, another layout or store, or a reader that
-/// cannot open them), empty tables in the connection's own temporary schema stand in: the
-/// filters then scan, as they do before the indexer has run.
+/// believed or read (not kept, missing, not the store owner's, another layout or store, or a
+/// reader that cannot open them), empty tables in the connection's own temporary schema stand
+/// in: the filters then scan, as they do before the indexer has run. A reader who is not the
+/// indexes' owner never makes their `-wal` or `-shm` (they would then be its own, and not
+/// believed): without them it reads the file as it stands.
 pub(super) fn attach(conn: &Connection, db: &Path) -> rusqlite::Result<()> {
     let path = path_of(db);
-    let usable = untrusted(db).is_none() && path.exists();
-    if usable {
-        let plain = super::file_uri(&path, "mode=ro");
-        let attached = attach_as(conn, &plain).or_else(|_| {
+    let owner = std::fs::metadata(db).map(|m| m.uid());
+    let files = files_of(db);
+    let believed = owner.is_ok_and(|owner| files.iter().all(|f| foreign(f, owner).is_none()));
+    if not_kept(db).is_none() && believed && path.exists() {
+        let me = nix::unistd::geteuid().as_raw();
+        let mine = std::fs::metadata(&path).is_ok_and(|m| m.uid() == me);
+        let live = files[..2].iter().all(|f| f.exists());
+        let uri = if mine || live { super::file_uri(&path, "mode=ro") } else { super::file_uri(&path, "immutable=1") };
+        let attached = attach_as(conn, &uri).or_else(|_| {
             // A reader that may not write beside the indexes cannot create their `-shm`; without
             // a `-wal` every committed page is in the file (as for the store, see `super::open`).
-            if super::beside(&path, "-wal").exists() {
+            if files[0].exists() {
                 Err(())
             } else {
                 attach_as(conn, &super::file_uri(&path, "immutable=1"))
@@ -253,6 +321,12 @@ fn attach_as(conn: &Connection, uri: &str) -> Result<(), ()> {
 /// store's. The store at `db` must have been opened with [`super::open`] read-write once (which
 /// prepares the file).
 pub fn open_writer(db: &Path) -> rusqlite::Result<Connection> {
+    if let Some(why) = not_kept(db) {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(why),
+        ));
+    }
     let conn = connect(&path_of(db))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     super::register_functions(&conn)?;
@@ -351,6 +425,43 @@ mod tests {
         let conn = open(&db, Access::ReadWrite).unwrap();
         assert_eq!(indexer::catch_up(&conn).unwrap().through, 1_000, "rebuilt once removed");
         assert_eq!(listed(&conn), 20);
+    }
+
+    /// Beside a store in a folder others may write, no indexes are made, read or kept: the store
+    /// opens, filters scan, and the indexer says why it does not run.
+    #[test]
+    fn no_indexes_are_kept_in_a_folder_others_may_write() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let db = dir.path().join("s.db");
+        let conn = open(&db, Access::ReadWrite).unwrap();
+        access::insert_many(&conn, &events(100, 1_760_000_000_000)).unwrap();
+        assert!(!path_of(&db).exists());
+        let refused = indexer::catch_up(&conn).unwrap_err().to_string();
+        assert!(refused.contains("is writable by others (mode 1777)"), "{refused}");
+        assert_eq!(indexer::indexed_through(&conn).unwrap(), 0);
+        assert_eq!(listed(&conn), 0);
+        let reader = open(&db, Access::ReadOnly).unwrap();
+        assert_eq!(access::last_id(&reader).unwrap(), 100);
+        assert!(!path_of(&db).exists(), "a reader makes none either");
+    }
+
+    /// A database of another kind where the indexes belong (a second store named `s.db-index`,
+    /// say) is never emptied: the store refuses to open beside it and says why.
+    #[test]
+    fn another_database_where_the_indexes_belong_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let other = open(&path_of(&db), Access::ReadWrite).unwrap();
+        access::insert_many(&other, &events(10, 1_760_000_000_000)).unwrap();
+        drop(other);
+        for file in &files_of(&db)[..2] {
+            let _ = std::fs::remove_file(file);
+        }
+        let refused = open(&db, Access::ReadWrite).unwrap_err();
+        assert!(refused.to_string().contains("s.db-index is a database, but not rampart's indexes"), "{refused}");
+        let other = open(&path_of(&db), Access::ReadOnly).unwrap();
+        assert_eq!(access::last_id(&other).unwrap(), 10, "untouched");
     }
 
     /// Indexes that are not a database (damaged, or another program's file) are made anew, with

@@ -265,6 +265,10 @@ pub fn catch_up(conn: &Connection) -> rusqlite::Result<Progress> {
 /// on the indexes' file (`store::index_db::open_writer`), on a blocking thread; resumes from the
 /// stored position after a restart. Runs until its task is dropped.
 pub async fn keep_indexed(db: PathBuf) {
+    if let Some(why) = super::index_db::not_kept(&db) {
+        tracing::warn!("{why}");
+        return;
+    }
     let mut indexer = Indexer::default();
     let mut conn: Option<Connection> = None;
     loop {

@@ -105,7 +105,11 @@ impl Checkpointer {
     }
 }
 
-/// SQLite's count of commits by other connections, as `reader` sees it (`None` when it cannot say).
+/// SQLite's count of commits by other connections, as `reader` sees it, to the store and to the
+/// indexes beside it (`store::index_db`; both only grow, so their sum changes whenever either
+/// does); `None` when it cannot say.
 pub fn data_version(reader: &Connection) -> Option<i64> {
-    reader.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok()
+    let store = reader.query_row("PRAGMA main.data_version", [], |r| r.get::<_, i64>(0)).ok()?;
+    let indexes = reader.query_row("PRAGMA idx.data_version", [], |r| r.get::<_, i64>(0)).unwrap_or(0);
+    Some(store + indexes)
 }

@@ -460,6 +460,12 @@ fn indexes_another_user_planted_beside_a_store_are_not_believed() {
     cp.args(["--reuid", &planter, "--regid", &planter, "--init-groups", "--", "cp"]).arg(&forged).arg(&planted);
     let (code, _, err) = said(&mut cp);
     assert_eq!(code, 0, "{err}");
+    // While the folder is open to everyone, no indexes are kept there at all (a file could be put
+    // where they belong between a check and SQLite's opening it); closed again, what was planted
+    // meanwhile stays, and its owner is what gives it away.
+    let kept = rampart::store::index_db::not_kept(&db).unwrap();
+    assert!(kept.contains("is writable by others") && kept.contains("filters scan"), "{kept}");
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let bin = env!("CARGO_BIN_EXE_rampart");
     let db_arg = db.to_str().unwrap();
@@ -480,4 +486,36 @@ fn indexes_another_user_planted_beside_a_store_are_not_believed() {
     let listed =
         said(Command::new(bin).args(["--db", db_arg, "access", "list", "--json", "--filter", "ip:203.0.113.66"]));
     assert_eq!(listed.1.matches("203.0.113.66").count(), 10, "{}", listed.1);
+    drop(conn);
+
+    // Another user only reading makes no files of its own beside the indexes (they would not be
+    // believed, and would keep the collector from starting).
+    for file in &rampart::store::index_db::files_of(&db)[..2] {
+        let _ = std::fs::remove_file(file);
+    }
+    let (code, out, err) = said(crate::support::users::as_user(&planter).args([
+        "--db",
+        db_arg,
+        "access",
+        "list",
+        "--json",
+        "--filter",
+        "ip:203.0.113.66",
+    ]));
+    assert_eq!((code, out.matches("203.0.113.66").count()), (0, 10), "{err}");
+    for file in &rampart::store::index_db::files_of(&db)[..2] {
+        assert!(!file.exists(), "{} made by a reader", file.display());
+    }
+    drop(store::open(&db, Access::ReadWrite).unwrap());
+
+    // A -wal of the indexes another user left there is removed by the owner's next open.
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let wal = &rampart::store::index_db::files_of(&db)[0];
+    let _ = std::fs::remove_file(wal);
+    let mut touch = Command::new("setpriv");
+    touch.args(["--reuid", &planter, "--regid", &planter, "--init-groups", "--", "touch"]).arg(wal);
+    assert_eq!(said(&mut touch).0, 0);
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    drop(store::open(&db, Access::ReadWrite).unwrap());
+    assert!(wal.metadata().map_or(true, |m| std::os::unix::fs::MetadataExt::uid(&m) == 0), "the planted -wal is gone");
 }
