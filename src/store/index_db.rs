@@ -397,6 +397,40 @@ mod tests {
         assert_eq!(listed(&reader), 70);
     }
 
+    /// Indexes removed while the collector's indexer runs are made anew and filled again from
+    /// the events, without a restart.
+    #[test]
+    fn indexes_removed_under_the_indexer_are_made_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let conn = open(&db, Access::ReadWrite).unwrap();
+        access::insert_many(&conn, &events(3_000, 1_760_000_000_000)).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let task = runtime.spawn(indexer::keep_indexed(db.clone()));
+        let caught_up = |want: i64| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                let reader = open(&db, Access::ReadOnly).unwrap();
+                if indexer::indexed_through(&reader).unwrap() == want {
+                    return reader;
+                }
+                assert!(std::time::Instant::now() < deadline, "never indexed through {want}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        };
+        caught_up(3_000);
+        let before = std::fs::metadata(path_of(&db)).unwrap().ino();
+        for file in files_of(&db) {
+            std::fs::remove_file(file).unwrap_or_default();
+        }
+        access::insert_many(&conn, &events(500, 1_760_100_000_000)).unwrap();
+        let reader = caught_up(3_500);
+        assert_eq!(listed(&reader), 70);
+        assert_ne!(std::fs::metadata(path_of(&db)).unwrap().ino(), before, "a new file");
+        task.abort();
+        let _ = runtime.block_on(task);
+    }
+
     /// A link lying where the indexes belong (it could point at any file, or at indexes made to
     /// hide rows) is refused by a writer, which says why, and ignored by a reader, which scans.
     #[test]

@@ -263,32 +263,38 @@ pub fn catch_up(conn: &Connection) -> rusqlite::Result<Progress> {
 
 /// The collector's indexer for the store at `db`: a step at a time, each a transaction of its own
 /// on the indexes' file (`store::index_db::open_writer`), on a blocking thread; resumes from the
-/// stored position after a restart. Runs until its task is dropped.
+/// stored position after a restart. When the file is removed or replaced under it, it starts again
+/// on a new one. Runs until its task is dropped.
 pub async fn keep_indexed(db: PathBuf) {
     if let Some(why) = super::index_db::not_kept(&db) {
         tracing::warn!("{why}");
         return;
     }
     let mut indexer = Indexer::default();
-    let mut conn: Option<Connection> = None;
+    let mut open: Option<(Connection, u64)> = None;
     loop {
         let db = db.clone();
         let ran = tokio::task::spawn_blocking(move || {
-            let step = match conn.take() {
-                Some(c) => Ok(c),
-                None => super::index_db::open_writer(&db),
+            let file = super::index_db::path_of(&db);
+            if open.as_ref().is_some_and(|(_, ino)| inode(&file) != Some(*ino)) {
+                open = None;
+                indexer = Indexer::default();
             }
-            .and_then(|c| {
+            let step = match open.take() {
+                Some(o) => Ok(o),
+                None => reopen(&db),
+            }
+            .and_then(|(c, ino)| {
                 let step = super::transaction::immediate(&c, |c| indexer.step(c));
-                conn = Some(c);
+                open = Some((c, ino));
                 step
             });
-            (indexer, conn, step)
+            (indexer, open, step)
         })
         .await;
         let Ok((back, kept, step)) = ran else { return };
         indexer = back;
-        conn = kept;
+        open = kept;
         match step {
             Ok(_) if indexer.idle() => tokio::time::sleep(IDLE).await,
             Ok(_) => tokio::task::yield_now().await,
@@ -298,4 +304,21 @@ pub async fn keep_indexed(db: PathBuf) {
             }
         }
     }
+}
+
+fn inode(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| m.ino())
+}
+
+/// The indexer's connection to the indexes of the store at `db`, made ready (and made anew when
+/// missing) by a read-write open of the store first, and the file's inode.
+fn reopen(db: &std::path::Path) -> rusqlite::Result<(Connection, u64)> {
+    let cannot = |why: String| {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN), Some(why))
+    };
+    drop(super::open(db, super::Access::ReadWrite).map_err(|e| cannot(e.to_string()))?);
+    let conn = super::index_db::open_writer(db)?;
+    let ino = inode(&super::index_db::path_of(db)).ok_or_else(|| cannot("the indexes' file went away".into()))?;
+    Ok((conn, ino))
 }
