@@ -151,7 +151,9 @@ pub(super) fn prepare(db: &Path, store: &Connection) -> Result<(), StoreError> {
     }
     let id: String =
         store.query_row("SELECT id FROM store_identity", [], |r| r.get(0)).map_err(|e| super::classify(db, e))?;
-    create(&path, &like).map_err(|e| StoreError::Unreadable { path: path.clone(), cause: e.to_string() })?;
+    let create =
+        || create(&path, &like).map_err(|e| StoreError::Unreadable { path: path.clone(), cause: e.to_string() });
+    create()?;
     let ours = match build(&path, &id) {
         Err(e)
             if matches!(
@@ -162,7 +164,7 @@ pub(super) fn prepare(db: &Path, store: &Connection) -> Result<(), StoreError> {
             for file in files_of(db) {
                 let _ = std::fs::remove_file(file);
             }
-            create(&path, &like).map_err(|e| StoreError::Unreadable { path: path.clone(), cause: e.to_string() })?;
+            create()?;
             build(&path, &id).map_err(|e| super::classify(&path, e))?
         }
         other => other.map_err(|e| super::classify(&path, e))?,
@@ -221,12 +223,7 @@ fn build(path: &Path, id: &str) -> rusqlite::Result<bool> {
     if mark != APPLICATION_ID && (version != 0 || tables > 0) && !(mark == 0 && version == VERSION && has_index_of()?) {
         return Ok(false);
     }
-    let of: Option<String> = if version == VERSION {
-        conn.query_row("SELECT store FROM index_of", [], |r| r.get(0)).optional()?
-    } else {
-        None
-    };
-    if of.as_deref() == Some(id) && mark == APPLICATION_ID {
+    if made_from(&conn, version)?.as_deref() == Some(id) && mark == APPLICATION_ID {
         return Ok(true);
     }
     if version == 0 {
@@ -236,12 +233,7 @@ fn build(path: &Path, id: &str) -> rusqlite::Result<bool> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     super::transaction::immediate(&conn, |conn| {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let of: Option<String> = if version == VERSION {
-            conn.query_row("SELECT store FROM index_of", [], |r| r.get(0)).optional()?
-        } else {
-            None
-        };
-        if of.as_deref() != Some(id) {
+        if made_from(conn, version)?.as_deref() != Some(id) {
             if version != 0 {
                 // Another layout or another store's: nothing in it is worth keeping.
                 let tables = |sql: &str| -> rusqlite::Result<Vec<String>> {
@@ -263,6 +255,14 @@ fn build(path: &Path, id: &str) -> rusqlite::Result<bool> {
         conn.pragma_update(None, "application_id", APPLICATION_ID)
     })?;
     Ok(true)
+}
+
+/// The store the indexes in a file of layout `version` were made from (`None` for another layout).
+fn made_from(conn: &Connection, version: i64) -> rusqlite::Result<Option<String>> {
+    if version != VERSION {
+        return Ok(None);
+    }
+    conn.query_row("SELECT store FROM index_of", [], |r| r.get(0)).optional()
 }
 
 /// Attaches the indexes to a store connection as [`SCHEMA_NAME`], read-only. When they cannot be
@@ -367,6 +367,22 @@ mod tests {
             .collect()
     }
 
+    /// A store in a folder of its own holding `n` events.
+    fn store(n: usize) -> (tempfile::TempDir, PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let conn = open(&db, Access::ReadWrite).unwrap();
+        access::insert_many(&conn, &events(n, 1_760_000_000_000)).unwrap();
+        (dir, db, conn)
+    }
+
+    /// Removes the indexes' files of the store at `db`, whichever exist.
+    fn remove_indexes(db: &Path) {
+        for file in files_of(db) {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
     /// Rows the address index lists (0 when the indexes are not read).
     fn listed(conn: &Connection) -> i64 {
         conn.query_row("SELECT count(*) FROM access_ip WHERE access_ip MATCH '\"203.0.113.7\"'", [], |r| r.get(0))
@@ -377,10 +393,7 @@ mod tests {
     /// that cannot be cut short), the store's writer commits at once, and readers see both.
     #[test]
     fn an_indexer_in_the_middle_of_a_transaction_never_holds_the_stores_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("s.db");
-        let conn = open(&db, Access::ReadWrite).unwrap();
-        access::insert_many(&conn, &events(3_000, 1_760_000_000_000)).unwrap();
+        let (_dir, db, conn) = store(3_000);
         let ix = open_writer(&db).unwrap();
         ix.execute_batch("BEGIN IMMEDIATE").unwrap();
         indexer::index_chunk(&ix, 2_000).unwrap();
@@ -401,10 +414,7 @@ mod tests {
     /// the events, without a restart.
     #[test]
     fn indexes_removed_under_the_indexer_are_made_anew() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("s.db");
-        let conn = open(&db, Access::ReadWrite).unwrap();
-        access::insert_many(&conn, &events(3_000, 1_760_000_000_000)).unwrap();
+        let (_dir, db, conn) = store(3_000);
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let task = runtime.spawn(indexer::keep_indexed(db.clone()));
         let caught_up = |want: i64| {
@@ -420,9 +430,7 @@ mod tests {
         };
         caught_up(3_000);
         let before = std::fs::metadata(path_of(&db)).unwrap().ino();
-        for file in files_of(&db) {
-            std::fs::remove_file(file).unwrap_or_default();
-        }
+        remove_indexes(&db);
         access::insert_many(&conn, &events(500, 1_760_100_000_000)).unwrap();
         let reader = caught_up(3_500);
         assert_eq!(listed(&reader), 70);
@@ -435,16 +443,11 @@ mod tests {
     /// hide rows) is refused by a writer, which says why, and ignored by a reader, which scans.
     #[test]
     fn a_link_where_the_indexes_belong_is_refused_and_never_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("s.db");
-        let conn = open(&db, Access::ReadWrite).unwrap();
-        access::insert_many(&conn, &events(1_000, 1_760_000_000_000)).unwrap();
+        let (dir, db, conn) = store(1_000);
         indexer::catch_up(&conn).unwrap();
         drop(conn);
         let elsewhere = dir.path().join("elsewhere");
-        for file in files_of(&db) {
-            let _ = std::fs::remove_file(&file);
-        }
+        remove_indexes(&db);
         std::fs::write(&elsewhere, b"not for rampart").unwrap();
         std::os::unix::fs::symlink(&elsewhere, path_of(&db)).unwrap();
         let refused = open(&db, Access::ReadWrite).unwrap_err();
@@ -502,16 +505,11 @@ mod tests {
     /// the store's mode; the store's own rows are untouched.
     #[test]
     fn a_damaged_index_file_is_made_anew_with_the_stores_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("s.db");
-        let conn = open(&db, Access::ReadWrite).unwrap();
-        access::insert_many(&conn, &events(1_000, 1_760_000_000_000)).unwrap();
+        let (_dir, db, conn) = store(1_000);
         indexer::catch_up(&conn).unwrap();
         drop(conn);
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
-        for file in files_of(&db) {
-            let _ = std::fs::remove_file(&file);
-        }
+        remove_indexes(&db);
         std::fs::write(path_of(&db), vec![0x5a; 65536]).unwrap();
         let conn = open(&db, Access::ReadWrite).unwrap();
         assert_eq!(indexer::indexed_through(&conn).unwrap(), 0);
