@@ -76,9 +76,26 @@ impl Judge {
     /// Judges the next events after the position (at most [`CHUNK`], none after `last` when
     /// given) and moves past them; `None` when there are none. The caller stores the result with
     /// [`detections::record`] and, if that says the store moved on, calls [`Judge::resume_at`].
+    /// The events are read one at a time, never held together: what the collector runs all day.
     pub fn next(&mut self, conn: &Connection, last: Option<i64>) -> rusqlite::Result<Option<Judged>> {
-        let batch = events(conn, self.position, last.unwrap_or(i64::MAX), CHUNK)?;
-        Ok(self.judge(&batch))
+        let (from, mut through, mut events, mut found) = (self.position, None, 0, Vec::new());
+        let detector = &mut self.detector;
+        let read = access::each_for_rules(conn, from, last.unwrap_or(i64::MAX), CHUNK, |e| {
+            found.extend(detector.observe(&e));
+            (through, events) = (Some(e.id), events + 1);
+        });
+        if let Err(e) = read {
+            if through.is_some() {
+                // The rules saw part of a chunk that will be read again: their windows go back to
+                // where the chunk began, so that no event is counted twice.
+                let _ = self.resume_at(conn, from);
+            }
+            return Err(e);
+        }
+        let Some(through) = through else { return Ok(None) };
+        found.extend(self.detector.flush());
+        self.position = through;
+        Ok(Some(Judged { from, through, events, found }))
     }
 
     /// Judges rows just stored as events `first`, `first + 1`, … in their order, and moves past

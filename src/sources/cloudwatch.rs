@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
 use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 
 use super::aws::{backoff, classify, client, credentials_problem, Problem, RequestBudget};
 use crate::config::cloudwatch::{GroupConfig, Settings};
@@ -130,6 +131,9 @@ pub struct Follower {
     last_refused: Option<String>,
     /// This host's own `[cloudwatch_publish]` group and stream: never read back (its rows are here already).
     own: Option<(String, String)>,
+    /// Answers when the last page sent is committed: the next waits for it, so a backfill holds a
+    /// page or two in memory, not the whole group.
+    in_flight: Option<oneshot::Receiver<()>>,
 }
 
 /// The outcome of a page of events.
@@ -232,6 +236,11 @@ impl Follower {
         if !access.0.is_empty() || batches.is_empty() {
             batches.push((Rows::Access(access.0), access.1));
         }
+        if let Some(committed) = self.in_flight.take() {
+            if committed.await.is_err() {
+                return false;
+            }
+        }
         // The page's unparsed lines and skipped keys go with its first batch.
         let mut unparsed = Some((page.unparsed, page.unparsed_keys, page.skipped_keys));
         for (rows, keys) in batches {
@@ -249,6 +258,10 @@ impl Follower {
             if self.writer.send(Write::Cursored(batch)).await.is_err() {
                 return false;
             }
+        }
+        match self.writer.committed_so_far().await {
+            Ok(committed) => self.in_flight = Some(committed),
+            Err(_) => return false,
         }
         true
     }
@@ -587,6 +600,7 @@ async fn follow_entry(
                         last_unparsed: None,
                         last_refused: None,
                         own: own.clone(),
+                        in_flight: None,
                     };
                     tasks.spawn(follower.run());
                 }

@@ -12,7 +12,7 @@ use crate::parse::jsonlines::FieldNames;
 use crate::parse::{combined, falco, jsonlines, TenantRule};
 use crate::store::status::Health;
 use crate::store::tails::Rows;
-use crate::store::writer::{Job, StoreWriter, Tables, Write};
+use crate::store::writer::{StoreWriter, Tables, Write};
 
 use super::tail::{Position, Tail};
 
@@ -103,15 +103,8 @@ pub async fn run(writer: StoreWriter, log: LogFile) {
                         return;
                     }
                     if tail.more() {
-                        let (done, stored) = oneshot::channel();
-                        let note: Job = Box::new(move |_| {
-                            let _ = done.send(());
-                            Tables::NONE
-                        });
-                        if writer.send(Write::Job(note)).await.is_err() {
-                            return;
-                        }
-                        in_flight = Some(stored);
+                        let Ok(committed) = writer.committed_so_far().await else { return };
+                        in_flight = Some(committed);
                     }
                 }
                 if log.path.exists() {

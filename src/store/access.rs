@@ -292,6 +292,19 @@ pub fn count_between(conn: &Connection, after: i64, through: i64) -> rusqlite::R
 /// bytes with invalid UTF-8 replaced, numbers written out as text where text is wanted, anything
 /// but a number as 0 where a number is.
 pub fn for_rules(conn: &Connection, after: i64, through: i64, limit: usize) -> rusqlite::Result<Vec<AccessEvent>> {
+    let mut events = Vec::new();
+    each_for_rules(conn, after, through, limit, |e| events.push(e))?;
+    Ok(events)
+}
+
+/// [`for_rules`] one event at a time, none kept: what the collector's rules read a chunk with.
+pub fn each_for_rules(
+    conn: &Connection,
+    after: i64,
+    through: i64,
+    limit: usize,
+    mut each: impl FnMut(AccessEvent),
+) -> rusqlite::Result<()> {
     use rusqlite::types::ValueRef;
     fn text(v: ValueRef<'_>) -> String {
         let bytes = match v {
@@ -316,8 +329,9 @@ pub fn for_rules(conn: &Connection, after: i64, through: i64, limit: usize) -> r
         "SELECT id, ts, tenant, src_ip, user, method, path, status, user_agent, target_tenant, flags \
          FROM access_events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
     )?;
-    let rows = stmt.query_map([after, through, limit as i64], |r| {
-        Ok(AccessEvent {
+    let mut rows = stmt.query([after, through, limit as i64])?;
+    while let Some(r) = rows.next()? {
+        each(AccessEvent {
             id: r.get(0)?,
             ts: number(r.get_ref(1)?),
             tenant: text(r.get_ref(2)?),
@@ -330,22 +344,27 @@ pub fn for_rules(conn: &Connection, after: i64, through: i64, limit: usize) -> r
             target_tenant: optional_text(r.get_ref(9)?),
             flags: number(r.get_ref(10)?),
             ..Default::default()
-        })
-    })?;
-    rows.collect()
+        });
+    }
+    Ok(())
 }
 
-/// Inserts many events.
-pub fn insert_many(conn: &Connection, events: &[AccessEvent]) -> rusqlite::Result<()> {
+/// Inserts many events (a slice, or the ones a filter keeps, not copied first).
+pub fn insert_many<'a, I>(conn: &Connection, events: I) -> rusqlite::Result<()>
+where
+    I: IntoIterator<Item = &'a AccessEvent>,
+    I::IntoIter: Clone,
+{
+    let events = events.into_iter();
     let mut bulk = Bulk::default();
-    events.iter().for_each(|e| bulk.push(&e.as_row()));
+    events.clone().for_each(|e| bulk.push(&e.as_row()));
     insert_bulk(conn, &bulk)?;
-    if events.iter().any(|e| e.host.is_some()) {
+    if events.clone().any(|e| e.host.is_some()) {
         // In one transaction of the one writer the rows took consecutive ids, the last one being
         // the last inserted; the host is set on those that have one.
-        let first = conn.last_insert_rowid() - events.len() as i64 + 1;
+        let first = conn.last_insert_rowid() - bulk.len() as i64 + 1;
         let mut set = conn.prepare_cached("UPDATE access_events SET host = ? WHERE id = ?")?;
-        for (i, e) in events.iter().enumerate() {
+        for (i, e) in events.enumerate() {
             if let Some(host) = &e.host {
                 set.execute(rusqlite::params![host, first + i as i64])?;
             }

@@ -79,9 +79,9 @@ pub fn store(conn: &Connection, batch: &Batch, now: i64) -> rusqlite::Result<Sto
     let mut stored = 0;
     match &batch.rows {
         Rows::Access(events) => {
-            let new: Vec<_> = events.iter().zip(&fresh).filter(|(_, f)| **f).map(|(e, _)| e.clone()).collect();
-            stored = new.len();
-            super::access::insert_many(conn, &new)?;
+            let new = events.iter().zip(&fresh).filter(|(_, f)| **f).map(|(e, _)| e);
+            stored = new.clone().count();
+            super::access::insert_many(conn, new)?;
         }
         Rows::Alerts(list) => {
             let before = alerts::last_id(conn)?;

@@ -221,6 +221,20 @@ impl StoreWriter {
         rx.await.map_err(|_| WriterGone)
     }
 
+    /// Answers once every write sent before it is committed. A source reading faster than the
+    /// store writes awaits the last batch's answer before it sends the next, so it runs at most one
+    /// batch ahead of what is committed and its memory holds a batch or two however far behind it
+    /// starts (the channel would otherwise queue everything it read).
+    pub async fn committed_so_far(&self) -> Result<tokio::sync::oneshot::Receiver<()>, WriterGone> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |_| {
+            let _ = done.send(());
+            Tables::NONE
+        });
+        self.send(Write::Job(job)).await?;
+        Ok(committed)
+    }
+
     /// For code outside the async runtime (and tests).
     pub fn blocking_send(&self, w: Write) -> Result<(), WriterGone> {
         self.tx.blocking_send(w).map_err(|_| WriterGone)
@@ -404,6 +418,28 @@ fn commit_data(conn: &Connection, data: &mut Vec<Write>, stats: &mut WriterStats
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A source that awaits [`StoreWriter::committed_so_far`] before its next batch runs at most
+    /// one batch ahead: when the answer comes, what it sent before is in the store for any reader.
+    #[tokio::test]
+    async fn committed_so_far_answers_once_what_was_sent_before_is_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let conn = crate::store::open(&path, crate::store::Access::ReadWrite).unwrap();
+        let (writer, thread) = StoreWriter::spawn(conn, Arc::new(ChangeNotes::default()));
+        let reader = crate::store::open(&path, crate::store::Access::ReadOnly).unwrap();
+        for n in 1..=20i64 {
+            let events = (0..500).map(|i| access::AccessEvent { ts: n * 1000 + i, ..Default::default() });
+            for event in events {
+                writer.send(Write::Access(event)).await.unwrap();
+            }
+            writer.committed_so_far().await.unwrap().await.unwrap();
+            let stored: i64 = reader.query_row("SELECT count(*) FROM access_events", [], |r| r.get(0)).unwrap();
+            assert_eq!(stored, n * 500);
+        }
+        drop(writer);
+        thread.join().unwrap();
+    }
 
     #[test]
     fn the_write_ahead_log_stays_bounded_under_steady_writes() {
