@@ -671,7 +671,8 @@ impl Detector {
     }
 
     /// Counts an event of the per-address rule in `which` place, whose bucket stands at `level`
-    /// after it (`emptied` before it): into its open incident, or raising the alert `raise` makes.
+    /// after it (`emptied` before it): into its open incident, or raising the alert `raise` makes
+    /// from the address's state (read only then: most events raise nothing).
     #[allow(clippy::too_many_arguments)]
     fn counted(
         &mut self,
@@ -681,11 +682,14 @@ impl Detector {
         ts: i64,
         (level, emptied): (f64, bool),
         out: &mut Vec<Detection>,
-        raise: impl FnOnce(&'static str, &Rule) -> Detection,
+        raise: impl FnOnce(&'static str, &Rule, &PerIp) -> Detection,
     ) {
         let (name, rule) = rule_of(&self.rules, which);
         let Some(ip) = self.per_ip.get_mut(address) else { return };
-        if incident::count(&mut ip.incidents[which], rule, id, ts, level, emptied, out, || raise(name, rule)) {
+        let mut slot = ip.incidents[which].take();
+        let changed = incident::count(&mut slot, rule, id, ts, level, emptied, out, || raise(name, rule, ip));
+        ip.incidents[which] = slot;
+        if changed {
             self.dirty.push(Dirty::Ip(address.clone(), which));
         }
     }
@@ -706,7 +710,7 @@ impl Detector {
         let ip = self.per_ip.entry(address.clone()).or_default();
         ip.last = ip.last.max(e.ts);
         let level = ip.single[which - WEB_ATTACK].count(e.ts, rule);
-        self.counted(&address, which, id, e.ts, level, out, |name, rule| {
+        self.counted(&address, which, id, e.ts, level, out, |name, rule, _| {
             let (text, why) = says();
             Detection::raised(alert(e, name, rule, text, why), vec![id])
         });
@@ -727,9 +731,9 @@ impl Detector {
         }
         let counted = ip.not_found.count(e.ts, r);
         ip.missed.push(id, r.threshold.clamp(1, 100));
-        let (ids, distinct) = (ip.missed.ids(), ip.missing.len());
         let level = counted.0;
-        self.counted(&address, SCAN, id, e.ts, counted, out, |name, rule| {
+        self.counted(&address, SCAN, id, e.ts, counted, out, |name, rule, ip| {
+            let (ids, distinct) = (ip.missed.ids(), ip.missing.len());
             let text = format!(
                 "{} asked {} for {distinct} different missing paths (bucket {level:.1}, fires at {})",
                 e.src_ip, e.tenant, rule.threshold
@@ -758,9 +762,9 @@ impl Detector {
         ip.last = ip.last.max(e.ts);
         let counted = ip.failures.count(e.ts, brute);
         ip.failed.push(id, brute.threshold.clamp(1, 100));
-        let ids = ip.failed.ids();
         let level = counted.0;
-        self.counted(&address, BRUTE_FORCE, id, e.ts, counted, out, |name, r| {
+        self.counted(&address, BRUTE_FORCE, id, e.ts, counted, out, |name, r, ip| {
+            let ids = ip.failed.ids();
             let text = format!(
                 "failed logins from {} on {}: the bucket holds {level:.1} (fires at {}, one leaks every {:.0}s)",
                 e.src_ip,
@@ -781,8 +785,9 @@ impl Detector {
         }
         ip.users.insert(user.into());
         let counted = ip.stuffing.count(e.ts, stuffing);
-        let (ids, distinct, level) = (ip.failed.ids(), ip.users.len(), counted.0);
-        self.counted(&address, STUFFING, id, e.ts, counted, out, |name, r| {
+        let level = counted.0;
+        self.counted(&address, STUFFING, id, e.ts, counted, out, |name, r, ip| {
+            let (ids, distinct) = (ip.failed.ids(), ip.users.len());
             let text = format!(
                 "{} tried {distinct} different users on {} without logging in as them (bucket {level:.1}, fires at {})",
                 e.src_ip, e.tenant, r.threshold
