@@ -16,7 +16,7 @@ use rusqlite::Connection;
 use crate::detect::judge::Verdict;
 use crate::detect::Rules;
 use crate::parse::{combined, falco};
-use crate::store::transaction::{Batched, Checkpointer};
+use crate::store::transaction::{Batched, LogKeeper};
 use crate::store::{access, alerts};
 
 use self::judging::Judging;
@@ -258,7 +258,8 @@ fn in_batches<I: Intake>(
         let _ = tx.send(chunk);
         (counts, read)
     })?;
-    let checkpointer = Checkpointer::start(conn, "ingest-ckpt");
+    // Before the batch begins: its checkpointer opens a connection of its own to the store.
+    let keeper = LogKeeper::start(conn, "ingest-ckpt", true);
     let mut judging = alongside.rules.and_then(|rules| Judging::start(conn, rules));
     let mut committed = 0u64;
     let mut pending = 0u64;
@@ -284,11 +285,8 @@ fn in_batches<I: Intake>(
                 judging.record_ready(conn)?;
             }
             if pending >= BATCH as u64 || (idle && pending > 0) {
-                bulk.commit_batch()?;
+                bulk.commit_batch(keeper.as_ref())?;
                 committed += std::mem::take(&mut pending);
-                if let Some(checkpointer) = &checkpointer {
-                    checkpointer.wake();
-                }
             }
         }
         if let Some(judging) = judging.take() {
@@ -301,8 +299,8 @@ fn in_batches<I: Intake>(
     if stored.is_err() {
         Batched::abandon(conn);
     }
-    if let Some(checkpointer) = checkpointer {
-        checkpointer.finish();
+    if let Some(keeper) = keeper {
+        keeper.finish();
     }
     // The rows are committed whatever the checkpoint manages.
     let restored = Batched::restore(conn);

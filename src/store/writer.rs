@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, Notify};
 
-use super::transaction::{checkpoint_passive, Checkpointer};
+use super::transaction::LogKeeper;
 use super::{access, alerts, bans, cursors, integrity, status, tails, tenants};
 
 /// A set of tables, as a bit set.
@@ -191,10 +191,10 @@ impl StoreWriter {
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
-                let keeper = LogKeeper::start(&conn);
+                let keeper = LogKeeper::start(&conn, "store-ckpt", false);
                 let stats = run(conn, rx, &notes, keeper.as_ref());
-                if let Some(LogKeeper(checkpointer)) = keeper {
-                    checkpointer.finish();
+                if let Some(keeper) = keeper {
+                    keeper.finish();
                 }
                 stats
             })
@@ -294,60 +294,6 @@ fn run(
     stats
 }
 
-/// Log frames (pages) from which the checkpointer copies the log into the database after each
-/// commit: SQLite's own automatic checkpoint threshold (16 MiB of 16 KiB pages).
-const WAKE_FRAMES: i64 = 1_000;
-/// Log frames from which the writer copies it itself after its commits, so the log stays bounded.
-pub const WAL_LIMIT_FRAMES: i64 = 4 * WAKE_FRAMES;
-
-thread_local! {
-    /// The frames in the write-ahead log after the last commit on this thread that wrote some
-    /// (noted by [`note_log`] on the writer's thread).
-    static LOG_FRAMES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
-}
-
-/// SQLite's hook after each commit on the writer's connection: notes how long the log is.
-/// Setting it turns SQLite's automatic checkpoints off on that connection (they are this hook).
-fn note_log(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
-    LOG_FRAMES.with(|f| f.set(i64::from(frames)));
-    Ok(())
-}
-
-/// The collector's checkpoints: on a [`Checkpointer`] beside the writer instead of SQLite's
-/// automatic ones, which run inside whichever commit crosses the threshold and held a live
-/// source's writes up to ~80 ms. A log is only started over from its beginning by a write that
-/// finds it wholly copied, which a checkpoint beside a busy writer may never leave it (the writer
-/// commits again while it copies); so from [`WAL_LIMIT_FRAMES`] the writer copies the last few
-/// frames itself after a commit (what the checkpointer copied it need not), and the log stays
-/// bounded.
-struct LogKeeper(Checkpointer);
-
-impl LogKeeper {
-    /// Starts on the writer's thread. None for a store in memory or one the writer may not write
-    /// (a read-only console's), or when no checkpointer can start: the writer's automatic
-    /// checkpoints then stay on.
-    fn start(conn: &Connection) -> Option<LogKeeper> {
-        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
-            return None;
-        }
-        let checkpointer = Checkpointer::start(conn, "store-ckpt")?;
-        conn.wal_hook(Some(note_log));
-        Some(LogKeeper(checkpointer))
-    }
-
-    /// After a commit on the writer's thread: wakes the checkpointer once the log is long, and
-    /// copies the rest of it here once it is too long.
-    fn committed(&self, conn: &Connection) {
-        let frames = LOG_FRAMES.with(std::cell::Cell::get);
-        if frames >= WAL_LIMIT_FRAMES {
-            checkpoint_passive(conn);
-            LOG_FRAMES.with(|f| f.set(0));
-        } else if frames >= WAKE_FRAMES {
-            self.0.wake();
-        }
-    }
-}
-
 fn run_job(conn: &Connection, job: Job) -> Tables {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!("cannot start a transaction for an action: {e}");
@@ -418,6 +364,7 @@ fn commit_data(conn: &Connection, data: &mut Vec<Write>, stats: &mut WriterStats
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::transaction::WAL_LIMIT_FRAMES;
 
     /// A source that awaits [`StoreWriter::committed_so_far`] before its next batch runs at most
     /// one batch ahead: when the answer comes, what it sent before is in the store for any reader.

@@ -126,6 +126,39 @@ fn an_import_the_store_stops_keeps_its_committed_transactions_and_says_how_many(
     assert_eq!(refused, stored - 1, "rows in file order, with no gap");
 }
 
+/// An import's write-ahead log stays bounded however big its file: beside a checkpointer that
+/// never quite catches up, SQLite starts a log over only when a write finds it wholly copied, and
+/// an import's log that was never started over grew as big as its store (1.2 GB at 10M rows).
+#[test]
+fn an_imports_write_ahead_log_stays_bounded() {
+    let long = "x".repeat(1_000);
+    let (dir, conn, log) = store_and_log(200_000, |i| format!("/{i}/{long}"));
+    let page: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    let wal = dir.path().join("i.db-wal");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The log's file only grows until the import ends (a log started over is written from its
+    // beginning again), so its largest size is what a look every few milliseconds sees last.
+    let watcher = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut largest = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            largest
+        })
+    };
+    let counts = rampart::ingest::access_file(&conn, &log, "acme", Default::default()).unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let largest = watcher.join().unwrap();
+    assert_eq!((counts.stored, counts.unparsed), (200_000, 0));
+    let stored = std::fs::metadata(dir.path().join("i.db")).unwrap().len();
+    let bound = 2 * rampart::store::transaction::WAL_LIMIT_FRAMES as u64 * page;
+    assert!(stored > bound, "the store ({stored} bytes) is bigger than the log may be");
+    assert!((1..=bound).contains(&largest), "the log reached {largest} bytes (bound {bound})");
+}
+
 #[test]
 fn an_import_while_a_console_reads_the_store_completes() {
     let (dir, conn, log) = store_and_log(120_000, |i| format!("/{i}"));
