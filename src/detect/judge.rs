@@ -29,12 +29,15 @@ pub struct Judge {
     rules: Rules,
     detector: Detector,
     position: i64,
+    /// The rules saw events past the position in a read that failed part-way: their windows go
+    /// back to the position before they see anything again, so that no event counts twice.
+    saw_ahead: bool,
 }
 
 impl Judge {
     /// Rules that will judge the events after the store's position.
     pub fn at_stored_position(conn: &Connection, rules: Rules) -> rusqlite::Result<Judge> {
-        let mut judge = Judge { detector: Detector::new(rules.clone()), rules, position: 0 };
+        let mut judge = Judge { detector: Detector::new(rules.clone()), rules, position: 0, saw_ahead: false };
         judge.refresh_context(conn)?;
         judge.resume_at(conn, detections::position(conn)?)?;
         Ok(judge)
@@ -57,10 +60,11 @@ impl Judge {
     /// so that an attack already alerted on is not alerted on twice and one that began there is
     /// still counted from its start.
     pub fn resume_at(&mut self, conn: &Connection, position: i64) -> rusqlite::Result<()> {
+        // Read first: a read that fails leaves the rules as they were.
+        let recent = events(conn, position.saturating_sub(RECALL), position, RECALL as usize)?;
         let mut detector = Detector::new(self.rules.clone());
         detector.addresses = std::mem::take(&mut self.detector.addresses);
         detector.isolated = std::mem::take(&mut self.detector.isolated);
-        let recent = events(conn, position.saturating_sub(RECALL), position, RECALL as usize)?;
         let newest = recent.iter().map(|e| e.ts).max().unwrap_or(0);
         let remembered = newest.saturating_sub(detector.memory_ms());
         for e in recent.iter().filter(|e| e.ts >= remembered) {
@@ -70,6 +74,7 @@ impl Judge {
         detector.flush();
         self.detector = detector;
         self.position = position;
+        self.saw_ahead = false;
         Ok(())
     }
 
@@ -78,6 +83,9 @@ impl Judge {
     /// [`detections::record`] and, if that says the store moved on, calls [`Judge::resume_at`].
     /// The events are read one at a time, never held together: what the collector runs all day.
     pub fn next(&mut self, conn: &Connection, last: Option<i64>) -> rusqlite::Result<Option<Judged>> {
+        if self.saw_ahead {
+            self.resume_at(conn, self.position)?;
+        }
         let (from, mut through, mut events, mut found) = (self.position, None, 0, Vec::new());
         let detector = &mut self.detector;
         let read = access::each_for_rules(conn, from, last.unwrap_or(i64::MAX), CHUNK, |e| {
@@ -85,11 +93,8 @@ impl Judge {
             (through, events) = (Some(e.id), events + 1);
         });
         if let Err(e) = read {
-            if through.is_some() {
-                // The rules saw part of a chunk that will be read again: their windows go back to
-                // where the chunk began, so that no event is counted twice.
-                let _ = self.resume_at(conn, from);
-            }
+            // Part of the chunk was seen, and will be read again.
+            self.saw_ahead |= through.is_some();
             return Err(e);
         }
         let Some(through) = through else { return Ok(None) };
@@ -233,4 +238,55 @@ pub fn judge_backlog(conn: &Connection, rules: &Rules) -> rusqlite::Result<Verdi
         }
     }
     Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{self, Access};
+
+    /// A read of the collector's chunk that fails part-way (here SQLite interrupted after the
+    /// rules saw some of it) is read again, and the rules see each event once: the brute force is
+    /// raised as if the read had never failed, not lost in the failed read's alerts and then
+    /// counted into an incident nobody was told of.
+    #[test]
+    fn a_chunk_read_again_after_a_failed_read_is_judged_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = store::open(&dir.path().join("j.db"), Access::ReadWrite).unwrap();
+        let failure = |i: i64| access::AccessEvent {
+            ts: 1_790_000_000_000 + i * 1_000,
+            tenant: "acme".into(),
+            src_ip: "198.51.100.7".into(),
+            method: "POST".into(),
+            path: "/login".into(),
+            status: 401,
+            ..Default::default()
+        };
+        access::insert_many(&conn, &(0..2_000).map(failure).collect::<Vec<_>>()).unwrap();
+        let judged = |fail_once: bool| {
+            let mut judge = Judge::at_stored_position(&conn, Rules::default()).unwrap();
+            if fail_once {
+                let mut steps = 0;
+                conn.progress_handler(
+                    50,
+                    Some(move || {
+                        steps += 1;
+                        steps == 40
+                    }),
+                );
+                let failed = judge.next(&conn, None);
+                conn.progress_handler(0, None::<fn() -> bool>);
+                assert!(failed.is_err(), "the read was interrupted");
+                assert!(judge.saw_ahead, "after the rules saw some of the chunk");
+            }
+            let mut found = Vec::new();
+            while let Some(chunk) = judge.next(&conn, None).unwrap() {
+                found.extend(chunk.found.into_iter().filter(|d| !d.update).map(|d| (d.alert.rule, d.events)));
+            }
+            (found, judge.position())
+        };
+        let whole = judged(false);
+        assert_eq!(whole.0.len(), 1, "one brute force, one alert: {:?}", whole.0);
+        assert_eq!(judged(true), whole);
+    }
 }

@@ -22,9 +22,10 @@ use crate::store::{access, alerts};
 use self::judging::Judging;
 use self::progress::Meter;
 
-/// Rows per transaction when importing; after each, a second connection copies the committed pages
-/// into the database file while the next batch is written.
+/// Rows per transaction when importing, and the most text: lines near the 64 KiB a column keeps
+/// would otherwise make one transaction, and the write-ahead log with it, gigabytes long.
 const BATCH: usize = 50_000;
+const BATCH_TEXT: usize = 16 << 20;
 /// How long a quiet input waits before what it gave is committed (a live `falco | rampart ingest
 /// falco -` shows each alert within this of Falco writing it).
 const IDLE_COMMIT: std::time::Duration = std::time::Duration::from_millis(200);
@@ -65,8 +66,10 @@ trait Intake: Send + 'static {
     fn chunk(&self) -> Self::Chunk;
     /// Parses `line` into `chunk`, or says why it is not a row.
     fn parse(&self, line: &str, chunk: &mut Self::Chunk) -> Result<(), String>;
-    /// Rows in the chunk, and whether it is big enough to hand over.
+    /// Rows in the chunk, about how many bytes of text they hold, and whether it is big enough
+    /// to hand over.
     fn rows(chunk: &Self::Chunk) -> usize;
+    fn text_len(chunk: &Self::Chunk) -> usize;
     fn full(chunk: &Self::Chunk) -> bool;
     fn store(conn: &Connection, chunk: &Self::Chunk) -> rusqlite::Result<()>;
     /// The access events of a stored chunk, for the detection rules; none by default.
@@ -103,6 +106,10 @@ impl Intake for AccessIntake {
         chunk.len()
     }
 
+    fn text_len(chunk: &access::Bulk) -> usize {
+        chunk.text_len()
+    }
+
     fn full(chunk: &access::Bulk) -> bool {
         chunk.len() >= CHUNK_ROWS || chunk.text_len() >= 8 << 20
     }
@@ -133,6 +140,10 @@ impl Intake for FalcoIntake {
 
     fn rows(chunk: &Vec<alerts::Alert>) -> usize {
         chunk.len()
+    }
+
+    fn text_len(chunk: &Vec<alerts::Alert>) -> usize {
+        chunk.iter().map(|a| a.output.len() + a.output_fields_json.len() + a.tags.len()).sum()
     }
 
     fn full(chunk: &Vec<alerts::Alert>) -> bool {
@@ -217,9 +228,10 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// Parses on one thread while storing on this one, in transactions of `BATCH` rows, with a third
-/// thread checkpointing what each transaction committed and, when asked, a fourth judging the
-/// stored access events ([`judging`]). Whatever stops an import early, the rows of the
+/// Parses on one thread while storing on this one, in transactions of `BATCH` rows (or
+/// `BATCH_TEXT` of text), with a third thread copying the write-ahead log into the store as it
+/// grows (a [`LogKeeper`]'s) and, when asked, a fourth judging the stored access events
+/// ([`judging`]). Whatever stops an import early, the rows of the
 /// transactions committed before it stay (judged or not, as the rules' position says), and the
 /// error says how many they are.
 fn in_batches<I: Intake>(
@@ -262,9 +274,8 @@ fn in_batches<I: Intake>(
     let keeper = LogKeeper::start(conn, "ingest-ckpt", true);
     let mut judging = alongside.rules.and_then(|rules| Judging::start(conn, rules));
     let mut committed = 0u64;
-    let mut pending = 0u64;
+    let (mut pending, mut pending_text) = (0u64, 0usize);
     let mut judged = Verdict::default();
-    // A bigger page cache; checkpoints by the checkpointer, not by the commits.
     let stored = (|| -> rusqlite::Result<()> {
         let bulk = Batched::begin(conn)?;
         loop {
@@ -273,6 +284,7 @@ fn in_batches<I: Intake>(
                 Ok(chunk) => {
                     I::store(conn, &chunk)?;
                     pending += I::rows(&chunk) as u64;
+                    pending_text += I::text_len(&chunk);
                     if let (Some(judging), Some(events)) = (judging.as_mut(), I::events(chunk)) {
                         judging.stored(conn.last_insert_rowid(), events);
                     }
@@ -284,9 +296,11 @@ fn in_batches<I: Intake>(
             if let Some(judging) = judging.as_mut() {
                 judging.record_ready(conn)?;
             }
-            if pending >= BATCH as u64 || (idle && pending > 0) {
+            if pending >= BATCH as u64 || pending_text >= BATCH_TEXT || (idle && pending > 0) {
                 bulk.commit_batch(keeper.as_ref())?;
                 committed += std::mem::take(&mut pending);
+                pending_text = 0;
+                bulk.begin_batch()?;
             }
         }
         if let Some(judging) = judging.take() {

@@ -18,7 +18,7 @@ pub fn immediate<T, E: From<rusqlite::Error>>(
     done
 }
 
-/// A bulk load: one write transaction committed every batch and begun again at once, with a
+/// A bulk load: one write transaction committed every batch and begun again, with a
 /// bigger page cache; its checkpoints are a [`LogKeeper`]'s, started before it (SQLite's automatic
 /// ones if none could start). [`Batched::finish`] or [`Batched::abandon`] ends it;
 /// [`Batched::restore`] puts SQLite's checkpoints back.
@@ -33,13 +33,18 @@ impl<'c> Batched<'c> {
         Ok(Batched { conn })
     }
 
-    /// Commits the batch so far and goes on in a new transaction, the log kept by `keeper`
-    /// between the two.
+    /// Commits the batch so far and keeps the log with `keeper`; [`Batched::begin_batch`] goes on
+    /// (apart, so that the caller counts what is committed even if no new batch can begin).
     pub fn commit_batch(&self, keeper: Option<&LogKeeper>) -> rusqlite::Result<()> {
         self.conn.execute_batch("COMMIT")?;
         if let Some(keeper) = keeper {
             keeper.committed(self.conn);
         }
+        Ok(())
+    }
+
+    /// Begins the next batch.
+    pub fn begin_batch(&self) -> rusqlite::Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE")
     }
 

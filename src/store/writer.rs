@@ -221,10 +221,11 @@ impl StoreWriter {
         rx.await.map_err(|_| WriterGone)
     }
 
-    /// Answers once every write sent before it is committed. A source reading faster than the
-    /// store writes awaits the last batch's answer before it sends the next, so it runs at most one
-    /// batch ahead of what is committed and its memory holds a batch or two however far behind it
-    /// starts (the channel would otherwise queue everything it read).
+    /// Answers once every write sent before it is done with (committed, or refused by the store
+    /// and logged, see `commit_data`). A source reading faster than the store writes awaits the
+    /// last batch's answer before it sends the next, so it runs at most one batch ahead of the
+    /// writer and its memory holds a batch or two however far behind it starts (the channel would
+    /// otherwise queue everything it read).
     pub async fn committed_so_far(&self) -> Result<tokio::sync::oneshot::Receiver<()>, WriterGone> {
         let (done, committed) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |_| {
