@@ -83,6 +83,10 @@ pub struct Filter {
     /// What the filter's positive terms require of a row, for an index to list the rows that
     /// might match (see `store::search`); the SQL alone decides which do.
     pub needles: Vec<Needle>,
+    /// The SQL keeps only rows an index listed (`store::search::narrow`, at most
+    /// `search::CANDIDATE_CAP`): read in one statement, not block by block (each block's statement
+    /// would ask the index again).
+    pub listed: bool,
 }
 
 /// What one positive term says every matching row holds.
@@ -180,7 +184,7 @@ pub fn compile(input: &str, fields: &Fields, now_ms: i64) -> Result<Option<Filte
         };
         clauses.push(if negated { format!("NOT IFNULL({clause}, 0)") } else { clause });
     }
-    Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params, needles }))
+    Ok(Some(Filter { text: input.trim().to_string(), sql: clauses.join(" AND "), params, needles, listed: false }))
 }
 
 /// `4xx` (any digit 1–9, either case) → 4: the hundreds of a class of numbers, 400 to 499.

@@ -80,6 +80,11 @@ fn access_by_time(conn: &Connection, filter: Option<&Filter>, limit: usize) -> r
         kept.truncate(limit);
         Ok(())
     };
+    if filter.is_some_and(|f| f.listed) {
+        // The index's few rows, found by id and sorted.
+        read(0, i64::MAX, &mut kept)?;
+        return whole_rows(conn, &kept);
+    }
     let through = zones::through(conn)?;
     read(through + 1, i64::MAX, &mut kept)?;
     // The blocks a match may lie in, newest first by their newest event.
@@ -101,7 +106,12 @@ fn access_by_time(conn: &Connection, filter: Option<&Filter>, limit: usize) -> r
         let first = block << zones::BLOCK_SHIFT;
         read(first, (first + zones::BLOCK - 1).min(through), &mut kept)?;
     }
-    // A row deleted since it was listed (a store whose newest events were dropped) is left out.
+    whole_rows(conn, &kept)
+}
+
+/// The whole rows of `kept`'s ids, in its order. A row deleted since it was listed (a store whose
+/// newest events were dropped) is left out.
+fn whole_rows(conn: &Connection, kept: &[(i64, i64)]) -> rusqlite::Result<Vec<AccessEvent>> {
     let mut row = conn.prepare_cached(&format!("{} WHERE id = ?", access::SELECT))?;
     let rows = kept.iter().map(|&(_, id)| row.query_row([id], access::from_row).optional());
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().flatten().collect())

@@ -49,6 +49,7 @@ fn rows_of(ip: &str) -> Filter {
         sql: "src_ip = ?".into(),
         params: vec![Value::Text(ip.into())],
         needles: vec![Needle::Address { column: "src_ip", ip: ip.into() }],
+        listed: false,
     }
 }
 

@@ -105,6 +105,7 @@ impl Scan {
                 sql: "1".into(),
                 params: vec![],
                 needles: vec![],
+                listed: false,
             }),
             wanted: 2 * q.per_side.max(1),
             rows: Vec::new(),

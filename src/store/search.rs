@@ -42,7 +42,7 @@ pub fn narrow(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<Fil
     );
     let mut params = vec![param];
     params.extend(filter.params.iter().cloned());
-    Ok(Some(Filter { sql, params, ..filter.clone() }))
+    Ok(Some(Filter { sql, params, listed: true, ..filter.clone() }))
 }
 
 /// The query listing candidate rows for the needles, and its one parameter: the rows of an
@@ -220,6 +220,19 @@ mod tests {
             if let Some(fast) = narrow(conn, &plain).unwrap() {
                 narrowed += 1;
                 assert_eq!(ids(conn, &fast), ids(conn, &plain), "filter {text}");
+                // The newest first by time, as `access list` and the console show them: the
+                // listed rows read at once, the plain filter block by block.
+                let newest = |f: &Filter| -> Vec<i64> {
+                    let rows = crate::store::newest::by_time(conn, crate::store::newest::Stream::Access, Some(f), 25);
+                    rows.unwrap()
+                        .iter()
+                        .map(|r| match r {
+                            crate::store::window::Row::Access(e) => e.id,
+                            other => panic!("not an access event: {other:?}"),
+                        })
+                        .collect()
+                };
+                assert_eq!(newest(&fast), newest(&plain), "filter {text}, newest first");
             }
         }
         narrowed
