@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 
 use super::aws::{backoff, classify, client, credentials_problem, Problem, RequestBudget};
 use crate::config::cloudwatch::{GroupConfig, Settings};
@@ -22,7 +21,7 @@ use crate::store::now_ms;
 use crate::store::status::Health;
 use crate::store::tails::Rows;
 use crate::store::unparsed;
-use crate::store::writer::{StoreWriter, Tables, Write};
+use crate::store::writer::{InFlight, StoreWriter, Tables, Write};
 
 /// Event ids stored within the overlap window, bounded: past `cap` the oldest are forgotten (the
 /// store's unique key still guards). An id is kept as its 64-bit hash under a key of this
@@ -131,9 +130,9 @@ pub struct Follower {
     last_refused: Option<String>,
     /// This host's own `[cloudwatch_publish]` group and stream: never read back (its rows are here already).
     own: Option<(String, String)>,
-    /// Answers when the last page sent is committed: the next waits for it, so a backfill holds a
-    /// page or two in memory, not the whole group.
-    in_flight: Option<oneshot::Receiver<()>>,
+    /// The last page sent, until the writer is done with it: the next waits for it, so a
+    /// backfill holds a page or two in memory, not the whole group.
+    in_flight: InFlight,
 }
 
 /// The outcome of a page of events.
@@ -236,10 +235,8 @@ impl Follower {
         if !access.0.is_empty() || batches.is_empty() {
             batches.push((Rows::Access(access.0), access.1));
         }
-        if let Some(committed) = self.in_flight.take() {
-            if committed.await.is_err() {
-                return false;
-            }
+        if !self.in_flight.settled().await {
+            return false;
         }
         // The page's unparsed lines and skipped keys go with its first batch.
         let mut unparsed = Some((page.unparsed, page.unparsed_keys, page.skipped_keys));
@@ -259,11 +256,7 @@ impl Follower {
                 return false;
             }
         }
-        match self.writer.committed_so_far().await {
-            Ok(committed) => self.in_flight = Some(committed),
-            Err(_) => return false,
-        }
-        true
+        self.in_flight.sent(&self.writer).await
     }
 
     async fn report(&self, health: Health, summary: String, detail: String) -> bool {
@@ -600,7 +593,7 @@ async fn follow_entry(
                         last_unparsed: None,
                         last_refused: None,
                         own: own.clone(),
-                        in_flight: None,
+                        in_flight: InFlight::default(),
                     };
                     tasks.spawn(follower.run());
                 }

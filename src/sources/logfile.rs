@@ -6,13 +6,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
 use crate::parse::jsonlines::FieldNames;
 use crate::parse::{combined, falco, jsonlines, TenantRule};
 use crate::store::status::Health;
 use crate::store::tails::Rows;
-use crate::store::writer::{StoreWriter, Tables, Write};
+use crate::store::writer::{InFlight, StoreWriter, Tables, Write};
 
 use super::tail::{Position, Tail};
 
@@ -81,8 +79,8 @@ pub async fn run(writer: StoreWriter, log: LogFile) {
     let mut state = resume.unwrap_or_default();
     let mut tail = Tail::new(&log.path, resume.map(|s| Position { inode: s.inode, offset: s.offset }));
     let mut last_reported = None;
-    // Word from the writer that the chunk sent last is committed.
-    let mut in_flight: Option<oneshot::Receiver<()>> = None;
+    // The chunk sent last, until the writer is done with it.
+    let mut in_flight = InFlight::default();
     loop {
         let report = match tail.read_new() {
             Ok(lines) => {
@@ -94,17 +92,14 @@ pub async fn run(writer: StoreWriter, log: LogFile) {
                     // Reading a large file runs at most one chunk ahead of what is committed, so
                     // memory holds a chunk or two however big the file (the writer's queue would
                     // otherwise take the whole file).
-                    if let Some(stored) = in_flight.take() {
-                        if stored.await.is_err() {
-                            return;
-                        }
+                    if !in_flight.settled().await {
+                        return;
                     }
                     if writer.send(Write::Tailed { path: path_text.clone(), state, rows }).await.is_err() {
                         return;
                     }
-                    if tail.more() {
-                        let Ok(committed) = writer.committed_so_far().await else { return };
-                        in_flight = Some(committed);
+                    if tail.more() && !in_flight.sent(&writer).await {
+                        return;
                     }
                 }
                 if log.path.exists() {

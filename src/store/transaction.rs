@@ -77,7 +77,7 @@ pub fn checkpoint_passive(conn: &Connection) {
 /// Copies the write-ahead log into the database on a connection and thread of its own, woken after
 /// a writer's commits, so that the writer's work and the copying overlap (an import's writer and
 /// the collector's).
-pub struct Checkpointer {
+struct Checkpointer {
     wake: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<()>,
     /// Held through each pass: the writer copying the log itself takes it too, so that its
@@ -88,7 +88,7 @@ pub struct Checkpointer {
 impl Checkpointer {
     /// A checkpointer for `conn`'s store, on a thread named `name`. None for a store in memory, or
     /// when no connection or thread can be had (the writer's own checkpoints then do it all).
-    pub fn start(conn: &Connection, name: &str) -> Option<Checkpointer> {
+    fn start(conn: &Connection, name: &str) -> Option<Checkpointer> {
         let path = conn.path().filter(|p| !p.is_empty())?;
         let own = super::open(std::path::Path::new(path), super::Access::ReadWrite).ok()?;
         let (wake, woken) = std::sync::mpsc::channel::<()>();
@@ -123,12 +123,12 @@ impl Checkpointer {
     }
 
     /// After a commit: copy what it wrote.
-    pub fn wake(&self) {
+    fn wake(&self) {
         let _ = self.wake.send(());
     }
 
     /// Waits for the pass under way, so that a final checkpoint has the log to itself.
-    pub fn finish(self) {
+    fn finish(self) {
         drop(self.wake);
         let _ = self.thread.join();
     }
@@ -162,7 +162,7 @@ fn note_log(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Resu
     Ok(())
 }
 
-/// A writer's checkpoints (the collector's and an import's): on a [`Checkpointer`] beside the
+/// A writer's checkpoints (the collector's and an import's): on a checkpointer beside the
 /// writer instead of SQLite's automatic ones, which run inside whichever commit crosses the
 /// threshold and held a live source's writes up to ~80 ms. A log is only started over from its
 /// beginning by a write that finds it wholly copied, which a checkpoint beside a busy writer may

@@ -222,10 +222,7 @@ impl StoreWriter {
     }
 
     /// Answers once every write sent before it is done with (committed, or refused by the store
-    /// and logged, see `commit_data`). A source reading faster than the store writes awaits the
-    /// last batch's answer before it sends the next, so it runs at most one batch ahead of the
-    /// writer and its memory holds a batch or two however far behind it starts (the channel would
-    /// otherwise queue everything it read).
+    /// and logged, see `commit_data`): what [`InFlight`] waits on.
     pub async fn committed_so_far(&self) -> Result<tokio::sync::oneshot::Receiver<()>, WriterGone> {
         let (done, committed) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |_| {
@@ -245,6 +242,31 @@ impl StoreWriter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the store writer has stopped (see the log file for why)")]
 pub struct WriterGone;
+
+/// A source's last batch, until the writer is done with it. A source reading faster than the
+/// store writes waits for it ([`InFlight::settled`]) before it sends the next, so it runs at most
+/// one batch ahead of the writer and its memory holds a batch or two however far behind it starts
+/// (the channel would otherwise queue everything it read).
+#[derive(Debug, Default)]
+pub struct InFlight(Option<tokio::sync::oneshot::Receiver<()>>);
+
+impl InFlight {
+    /// Waits until the writer is done with what was sent before [`InFlight::sent`]; false once
+    /// the writer is gone.
+    pub async fn settled(&mut self) -> bool {
+        match self.0.take() {
+            Some(done) => done.await.is_ok(),
+            None => true,
+        }
+    }
+
+    /// Marks everything sent to `writer` so far as the batch to wait for; false once the writer
+    /// is gone.
+    pub async fn sent(&mut self, writer: &StoreWriter) -> bool {
+        self.0 = writer.committed_so_far().await.ok();
+        self.0.is_some()
+    }
+}
 
 /// What the writer did in its life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
