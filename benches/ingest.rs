@@ -4,10 +4,11 @@
 //! Run: `cargo bench --bench ingest` (lnav from Debian is timed when installed).
 //! `benches/run` drives it with RAMPART_BENCH_LOG (a log to reuse, made if missing and kept),
 //! RAMPART_BENCH_LINES (its size), RAMPART_BENCH_ROUNDS, RAMPART_BENCH_STORE (where to keep the
-//! last run's store) and RAMPART_BENCH_IMPORT_ONLY (skip the sections after the import); each
+//! last run's store), RAMPART_BENCH_IMPORT_ONLY (skip the sections after the import) and
+//! RAMPART_BENCH_STAGES (only the import's stages, each alone: parse, judge, store); each
 //! series is also printed as one `BENCH {json}` line.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -92,6 +93,9 @@ fn main() {
     let size = std::fs::metadata(&log).unwrap().len();
     println!("{lines} combined-format lines, {:.0} MB", size as f64 / 1e6);
     let _ = std::fs::read(&log); // warm the page cache for everyone
+    if std::env::var_os("RAMPART_BENCH_STAGES").is_some() {
+        return stages(&log);
+    }
 
     // The two commands in turn, so that both see the same machine; a new store each time.
     let bin = env!("CARGO_BIN_EXE_rampart");
@@ -178,52 +182,79 @@ fn main() {
         return;
     }
 
-    let text = std::fs::read_to_string(&log).unwrap();
-    let t0 = Instant::now();
-    let parsed = text.lines().filter(|l| rampart::parse::combined::fields(l).is_ok()).count();
-    println!("parse only (one thread, file in memory): {parsed} lines in {:.2} s", t0.elapsed().as_secs_f64());
+    stages(&log);
+}
 
-    bulk_insert_in_place_vs_copied(&text);
+/// Each of the import's stages alone, on the same log in memory, best of 3 (one thread each; the
+/// import runs them side by side on threads of their own): parsing lines into packed batches, the
+/// detection rules over those batches as the import's judging thread reads them, and storing them.
+/// `RAMPART_BENCH_STAGES=1` runs only these, `=judge` or `=store` only that stage after parsing
+/// (for `perf record` on one stage).
+fn stages(log: &Path) {
+    let only = std::env::var("RAMPART_BENCH_STAGES").ok().filter(|s| s == "judge" || s == "store");
+    use rampart::store::access::Bulk;
+    let text = std::fs::read_to_string(log).unwrap();
+    let lines = text.lines().count();
+    let per_line = |secs: f64| secs * 1e9 / lines as f64;
+    let best = |f: &mut dyn FnMut() -> f64| (0..3).map(|_| f()).fold(f64::INFINITY, f64::min);
 
-    // The detection rules over the same events, in order, as the collector runs them.
-    let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&log).unwrap());
-    let events: Vec<_> = file
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            rampart::parse::combined::parse(&l.unwrap(), "acme", "bench").ok().map(|mut e| {
-                e.id = i as i64;
-                e
-            })
-        })
-        .collect();
-    let mut detector = rampart::detect::Detector::new(rampart::detect::Rules::default());
-    let t0 = Instant::now();
-    let alerts: usize = events.iter().map(|e| detector.observe(e).len()).sum();
-    let secs = t0.elapsed().as_secs_f64();
-    println!(
-        "detection rules: {} events in {secs:.2} s = {:.0} events/s ({alerts} alerts)",
-        events.len(),
-        events.len() as f64 / secs
-    );
+    // Timed into one batch used again (the import's batches are handed on and freed; the heap
+    // gives their room back to the next), then packed once more, untimed, for the next stages.
+    let parse_into = |bulk: &mut Bulk, each_full: &mut dyn FnMut(&mut Bulk)| {
+        for line in text.lines() {
+            if let Ok(fields) = rampart::parse::combined::fields(line) {
+                bulk.push(&fields.row("acme", "ingest:access.log"));
+                if bulk.len() == 8_192 {
+                    each_full(bulk);
+                }
+            }
+        }
+        each_full(bulk);
+    };
+    let parse = best(&mut || {
+        let mut bulk = Bulk::with_capacity(8_192, 8_192 * 160);
+        let t0 = Instant::now();
+        parse_into(&mut bulk, &mut Bulk::clear);
+        t0.elapsed().as_secs_f64()
+    });
+    let mut bulks = Vec::new();
+    parse_into(&mut Bulk::default(), &mut |bulk| bulks.push(std::mem::take(bulk)));
+    println!("stage parse (line to packed batch): {:.0} ns a line", per_line(parse));
+
+    if only.as_deref() != Some("store") {
+        judge_stage(&bulks, per_line);
+    }
+    if only.as_deref() != Some("judge") {
+        bulk_insert_in_place_vs_copied(&bulks, per_line);
+    }
+}
+
+fn judge_stage(bulks: &[rampart::store::access::Bulk], per_line: impl Fn(f64) -> f64) {
+    let best = |f: &mut dyn FnMut() -> f64| (0..3).map(|_| f()).fold(f64::INFINITY, f64::min);
+    let mut alerts = 0;
+    let judge = best(&mut || {
+        let mut detector = rampart::detect::Detector::new(rampart::detect::Rules::default());
+        let t0 = Instant::now();
+        let (mut id, mut raised) = (0, 0);
+        for bulk in bulks {
+            for row in bulk.rows() {
+                id += 1;
+                raised += detector.observe_row(id, &row).len();
+            }
+            raised += detector.flush().len();
+        }
+        alerts = raised;
+        t0.elapsed().as_secs_f64()
+    });
+    println!("stage judge (the rules over the packed batches): {:.0} ns a line ({alerts} alerts)", per_line(judge));
 }
 
 /// What the crate's one `unsafe` module buys: the same parsed rows stored once read by SQLite
 /// where they lie (the `rampart_bulk` table) and once bound row by row to 50-row statements, each
 /// text copied by SQLite (`SQLITE_TRANSIENT`, rusqlite's ordinary binding), alternating, a new
 /// store each time.
-fn bulk_insert_in_place_vs_copied(text: &str) {
+fn bulk_insert_in_place_vs_copied(bulks: &[rampart::store::access::Bulk], per_line: impl Fn(f64) -> f64) {
     use rampart::store::access::{self, Bulk, TextBinding};
-    let mut bulks = vec![Bulk::default()];
-    for line in text.lines() {
-        if let Ok(fields) = rampart::parse::combined::fields(line) {
-            let bulk = bulks.last_mut().unwrap();
-            bulk.push(&fields.row("acme", "bench"));
-            if bulk.len() == 8_192 {
-                bulks.push(Bulk::default());
-            }
-        }
-    }
     let rows: usize = bulks.iter().map(Bulk::len).sum();
     let dir = tempfile::tempdir().unwrap();
     let mut times = [(TextBinding::Table, Vec::new()), (TextBinding::Copied, Vec::new())];
@@ -251,6 +282,7 @@ fn bulk_insert_in_place_vs_copied(text: &str) {
         v[v.len() / 2]
     };
     let (in_place, copied) = (median(&times[0].1), median(&times[1].1));
+    println!("stage store (insert and commit, read in place, median of 3): {:.0} ns a line", per_line(in_place));
     println!(
         "bulk insert of {rows} parsed rows, read in place vs bound and copied (median of 3): {in_place:.2} s vs \
          {copied:.2} s — reading in place saves {:.0}% of the insert",

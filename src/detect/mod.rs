@@ -3,6 +3,7 @@
 //! are leaky buckets per key (an address, or the tenant a spray targets), so one rule catches the
 //! burst and the patient attacker while keeping a few numbers per key.
 
+mod few;
 pub mod grammar;
 pub mod incident;
 pub mod judge;
@@ -20,6 +21,7 @@ use serde::Deserialize;
 use crate::parse::decode::Target;
 use crate::store::access::{AccessEvent, Row};
 use crate::store::alerts::{Alert, Priority};
+use few::{Distinct, Recent};
 use incident::Incident;
 use login::{LoginPaths, Outcome, Pending};
 use probe::{Known, Probes};
@@ -376,23 +378,6 @@ impl Bucket {
     }
 }
 
-/// The newest events a bucket keeps to link to its alert.
-#[derive(Default)]
-struct Recent(VecDeque<i64>);
-
-impl Recent {
-    fn push(&mut self, id: i64, keep: usize) {
-        self.0.push_back(id);
-        while self.0.len() > keep {
-            self.0.pop_front();
-        }
-    }
-
-    fn ids(&self) -> Vec<i64> {
-        self.0.iter().copied().collect()
-    }
-}
-
 /// A source address as the rules key it: parsed when it is one (a fixed-size key, hashed and
 /// compared without following a pointer), else the text as it came.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -403,7 +388,7 @@ enum Address {
 
 impl Address {
     fn of(text: &str) -> Address {
-        text.parse().map_or_else(|_| Address::Other(text.into()), Address::Ip)
+        crate::parse::address::ip(text).map_or_else(|| Address::Other(text.into()), Address::Ip)
     }
 }
 
@@ -447,7 +432,7 @@ struct PerIp {
     users: HashSet<Box<str>, foldhash::fast::RandomState>,
     stuffing: Bucket,
     /// Different missing paths asked for (by hash), with the scan bucket.
-    missing: HashSet<u64, foldhash::fast::RandomState>,
+    missing: Distinct,
     not_found: Bucket,
     missed: Recent,
     /// The buckets of the rules that fire on one event (web attack, cross-tenant, isolated
@@ -457,6 +442,43 @@ struct PerIp {
     incidents: [Option<Box<Incident>>; 6],
     /// The newest event the rules kept state for.
     last: i64,
+}
+
+impl PerIp {
+    /// Counts an event of the per-address rule in `which` place, whose bucket stands at `level`
+    /// after it (`emptied` before it): into its open incident, or raising the alert `raise` makes
+    /// from the address's state (read only then: most events raise nothing). True when an open
+    /// incident grew (its alert is brought up to date at the next flush).
+    #[allow(clippy::too_many_arguments)]
+    fn counted(
+        &mut self,
+        rules: &Rules,
+        which: usize,
+        id: i64,
+        ts: i64,
+        (level, emptied): (f64, bool),
+        out: &mut Vec<Detection>,
+        raise: impl FnOnce(&'static str, &Rule, &PerIp) -> Detection,
+    ) -> bool {
+        let (name, rule) = rule_of(rules, which);
+        let mut slot = self.incidents[which].take();
+        let changed = incident::count(&mut slot, rule, id, ts, level, emptied, out, || raise(name, rule, self));
+        self.incidents[which] = slot;
+        changed
+    }
+
+    /// Whether a failed login as `user` counts in the stuffing bucket: a user this address has not
+    /// failed as since the bucket last emptied (it is then remembered).
+    fn stuffing_counts(&mut self, user: &str, ts: i64, stuffing: &Rule) -> bool {
+        if self.stuffing.drain(ts, stuffing.leak_ms()) == 0.0 {
+            self.users.clear();
+        }
+        if self.users.contains(user) || self.users.len() >= DISTINCT_KEPT {
+            return false;
+        }
+        self.users.insert(user.into());
+        true
+    }
 }
 
 /// A spray's bucket for one tenant: failed logins, and from which addresses and for which users.
@@ -670,30 +692,6 @@ impl Detector {
         out
     }
 
-    /// Counts an event of the per-address rule in `which` place, whose bucket stands at `level`
-    /// after it (`emptied` before it): into its open incident, or raising the alert `raise` makes
-    /// from the address's state (read only then: most events raise nothing).
-    #[allow(clippy::too_many_arguments)]
-    fn counted(
-        &mut self,
-        address: &Address,
-        which: usize,
-        id: i64,
-        ts: i64,
-        (level, emptied): (f64, bool),
-        out: &mut Vec<Detection>,
-        raise: impl FnOnce(&'static str, &Rule, &PerIp) -> Detection,
-    ) {
-        let (name, rule) = rule_of(&self.rules, which);
-        let Some(ip) = self.per_ip.get_mut(address) else { return };
-        let mut slot = ip.incidents[which].take();
-        let changed = incident::count(&mut slot, rule, id, ts, level, emptied, out, || raise(name, rule, ip));
-        ip.incidents[which] = slot;
-        if changed {
-            self.dirty.push(Dirty::Ip(address.clone(), which));
-        }
-    }
-
     /// An event a one-event rule fires on (a web attack, a crossing, an isolated tenant reached):
     /// one incident per address until the rule's bucket has emptied; `says` writes a new alert's
     /// text and fields.
@@ -710,10 +708,11 @@ impl Detector {
         let ip = self.per_ip.entry(address.clone()).or_default();
         ip.last = ip.last.max(e.ts);
         let level = ip.single[which - WEB_ATTACK].count(e.ts, rule);
-        self.counted(&address, which, id, e.ts, level, out, |name, rule, _| {
+        let changed = ip.counted(&self.rules, which, id, e.ts, level, out, |name, rule, _| {
             let (text, why) = says();
             Detection::raised(alert(e, name, rule, text, why), vec![id])
         });
+        mark(&mut self.dirty, changed, &address, which);
     }
 
     /// A missing path asked for: a new one fills the address's scan bucket.
@@ -732,7 +731,7 @@ impl Detector {
         let counted = ip.not_found.count(e.ts, r);
         ip.missed.push(id, r.threshold.clamp(1, 100));
         let level = counted.0;
-        self.counted(&address, SCAN, id, e.ts, counted, out, |name, rule, ip| {
+        let changed = ip.counted(&self.rules, SCAN, id, e.ts, counted, out, |name, rule, ip| {
             let (ids, distinct) = (ip.missed.ids(), ip.missing.len());
             let text = format!(
                 "{} asked {} for {distinct} different missing paths (bucket {level:.1}, fires at {})",
@@ -741,6 +740,7 @@ impl Detector {
             let why = serde_json::json!({ "rampart.bucket_level": round(level), "rampart.paths": distinct });
             Detection::raised(alert(e, name, rule, text, why), ids)
         });
+        mark(&mut self.dirty, changed, &address, SCAN);
     }
 
     /// A failed login (`e` as the login was posted): counted by the spray, brute-force and
@@ -763,7 +763,7 @@ impl Detector {
         let counted = ip.failures.count(e.ts, brute);
         ip.failed.push(id, brute.threshold.clamp(1, 100));
         let level = counted.0;
-        self.counted(&address, BRUTE_FORCE, id, e.ts, counted, out, |name, r, ip| {
+        let changed = ip.counted(&self.rules, BRUTE_FORCE, id, e.ts, counted, out, |name, r, ip| {
             let ids = ip.failed.ids();
             let text = format!(
                 "failed logins from {} on {}: the bucket holds {level:.1} (fires at {}, one leaks every {:.0}s)",
@@ -774,19 +774,14 @@ impl Detector {
             );
             Detection::raised(alert(e, name, r, text, serde_json::json!({ "rampart.bucket_level": round(level) })), ids)
         });
-        let Some(user) = e.user else { return };
+        mark(&mut self.dirty, changed, &address, BRUTE_FORCE);
         let stuffing = &self.rules.credential_stuffing;
-        let Some(ip) = self.per_ip.get_mut(&address) else { return };
-        if ip.stuffing.drain(e.ts, stuffing.leak_ms()) == 0.0 {
-            ip.users.clear();
-        }
-        if ip.users.contains(user) || ip.users.len() >= DISTINCT_KEPT {
+        if !e.user.is_some_and(|user| ip.stuffing_counts(user, e.ts, stuffing)) {
             return;
         }
-        ip.users.insert(user.into());
         let counted = ip.stuffing.count(e.ts, stuffing);
         let level = counted.0;
-        self.counted(&address, STUFFING, id, e.ts, counted, out, |name, r, ip| {
+        let changed = ip.counted(&self.rules, STUFFING, id, e.ts, counted, out, |name, r, ip| {
             let (ids, distinct) = (ip.failed.ids(), ip.users.len());
             let text = format!(
                 "{} tried {distinct} different users on {} without logging in as them (bucket {level:.1}, fires at {})",
@@ -795,6 +790,7 @@ impl Detector {
             let why = serde_json::json!({ "rampart.bucket_level": round(level), "rampart.users": distinct });
             Detection::raised(alert(e, name, r, text, why), ids)
         });
+        mark(&mut self.dirty, changed, &address, STUFFING);
     }
 
     /// A login posted to a login path and answered 2xx/3xx: how it went is told by what the same
@@ -914,6 +910,14 @@ impl Detector {
         let r = &self.rules.password_spray;
         self.sprays.retain(|_, s| s.bucket.drain(now, r.leak_ms()) > 0.0 || incident::open(&s.incident, now, r));
         self.pending.retain(|_, p| now - p.ts <= login::RETRY_MS);
+    }
+}
+
+/// Marks `address`'s incident of the rule in `which` place for the next flush, when counting an
+/// event into it `changed` it.
+fn mark(dirty: &mut Vec<Dirty>, changed: bool, address: &Address, which: usize) {
+    if changed {
+        dirty.push(Dirty::Ip(address.clone(), which));
     }
 }
 

@@ -206,6 +206,12 @@ impl Bulk {
         self.rows.len()
     }
 
+    /// Empties the batch, keeping its room for the next.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
