@@ -253,23 +253,17 @@ pub fn text_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
     })
 }
 
-/// Applies every pending migration, each in its own immediate transaction so that two processes
-/// opening the same new file never both apply one.
+/// Applies every pending migration in one immediate transaction, so that two processes opening the
+/// same new file never both apply one, and a store is never left between two of them.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    loop {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let Some(sql) = schema::MIGRATIONS.get(version as usize) else {
-            conn.execute_batch("COMMIT")?;
-            return Ok(());
-        };
-        let applied = conn.execute_batch(sql).and_then(|()| conn.pragma_update(None, "user_version", version + 1));
-        if let Err(e) = applied {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
+    transaction::immediate(conn, |conn| {
+        let mut version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        while let Some(sql) = schema::MIGRATIONS.get(version as usize) {
+            conn.execute_batch(sql)?;
+            version += 1;
         }
-        conn.execute_batch("COMMIT")?;
-    }
+        conn.pragma_update(None, "user_version", version)
+    })
 }
 
 fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
