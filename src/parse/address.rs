@@ -111,7 +111,8 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let len = 7 + (x % 10) as usize;
-            let t: String = (0..len).map(|i| alphabet[((x >> (i * 4 + 8)) % alphabet.len() as u64) as usize] as char).collect();
+            let t: String =
+                (0..len).map(|i| alphabet[((x >> (i * 4 + 8)) % alphabet.len() as u64) as usize] as char).collect();
             agrees(&t);
         }
     }

@@ -138,7 +138,7 @@ async fn follow(docker: Docker, writer: StoreWriter, f: Followed, started: Arc<N
         if !report(&writer, &f, Health::Ok, "following", detail).await {
             return;
         }
-        match read_stream(&docker, &writer, &f, &source, cursor.clone()).await {
+        match read_stream(&docker, &writer, &f, &source, cursor.clone(), &started).await {
             Ok(Some(after)) => cursor = after,
             Ok(None) => return,
             Err((after, why)) => {
@@ -172,12 +172,16 @@ async fn follow(docker: Docker, writer: StoreWriter, f: Followed, started: Arc<N
 
 /// Reads one stream of the container's log to its end, storing its lines with the cursor after
 /// them; returns the cursor (`None` once the writer is gone), or it and why the stream failed.
+/// The stream also ends when the container is said to have started again (`started`): a stream
+/// of the run before is not trusted to end by itself (the engine's follow of a log it rotates
+/// can stall), and its lines are read on from the cursor.
 async fn read_stream(
     docker: &Docker,
     writer: &StoreWriter,
     f: &Followed,
     source: &str,
     cursor: Cursor,
+    started: &Notify,
 ) -> Result<Option<Cursor>, (Cursor, String)> {
     let options = LogsOptionsBuilder::default()
         .follow(true)
@@ -190,8 +194,14 @@ async fn read_stream(
     let mut lines = Lines::new(cursor);
     let mut pending: Vec<Line> = Vec::new();
     let mut failed = None;
+    let restarted = started.notified();
+    tokio::pin!(restarted);
     loop {
-        let next = match tokio::time::timeout(FLUSH_AFTER, stream.next()).await {
+        let next = tokio::select! {
+            next = tokio::time::timeout(FLUSH_AFTER, stream.next()) => next,
+            () = &mut restarted => break,
+        };
+        let next = match next {
             Ok(next) => next,
             Err(_quiet) => {
                 if !flush(writer, f, source, &lines, &mut pending).await {

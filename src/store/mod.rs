@@ -257,10 +257,15 @@ pub fn text_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
 /// same new file never both apply one, and a store is never left between two of them.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     transaction::immediate(conn, |conn| {
-        let mut version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let mut version = found;
         while let Some(sql) = schema::MIGRATIONS.get(version as usize) {
             conn.execute_batch(sql)?;
             version += 1;
+        }
+        // Nothing is written to a store already at the latest schema.
+        if version == found {
+            return Ok(());
         }
         conn.pragma_update(None, "user_version", version)
     })
