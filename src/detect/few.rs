@@ -1,7 +1,7 @@
 //! The per-address collections of the rules, kept where they lie while they hold a few values and
 //! moved to the heap only past that: most addresses a rule keeps state for are counted once or
 //! twice and forgotten at the next sweep, and allocating (then freeing) a set and a queue for each
-//! was a third of what the rules cost in an import.
+//! was a fifth of what the rules cost in an import (perf, 1,000,000 lines).
 
 use std::collections::{HashSet, VecDeque};
 
