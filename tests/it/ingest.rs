@@ -104,6 +104,22 @@ fn a_stray_byte_costs_one_character_not_the_import() {
     assert_eq!(rows[0]["user_agent"], "agent \u{fffd}\u{fffd}");
 }
 
+/// A time offset whose four bytes hold a multi-byte character split the parser's slice in two: the
+/// import (and a collector following a tenant's log, which parses the same way) panicked.
+#[test]
+fn a_hostile_time_offset_is_a_line_not_parsed_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let log = dir.path().join("access.log");
+    let text = "203.0.113.1 - - [26/Nov/2026:10:00:00 +0\u{e9}0] \"GET /a HTTP/1.1\" 200 1 \"-\" \"curl\"\n\
+                203.0.113.2 - - [26/Nov/2026:10:00:01 +0000] \"GET /b HTTP/1.1\" 200 1 \"-\" \"curl\"\n";
+    std::fs::write(&log, text).unwrap();
+    let (code, _, err) = rampart(&db, &["ingest", "access", log.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 lines, 1 stored, 1 not parsed"), "{err}");
+    assert!(err.contains("the time is not written as"), "the line is counted with why: {err}");
+}
+
 #[test]
 fn an_import_the_store_stops_keeps_its_committed_transactions_and_says_how_many() {
     let (_dir, conn, log) = store_and_log(120_000, |i| if i == 70_000 { "/refused".into() } else { "/ok".into() });
