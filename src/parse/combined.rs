@@ -103,9 +103,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| {
-        b[r].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
-    };
+    let num = |r: std::ops::Range<usize>| digits(&b[r]);
     let day = num(0..2)?;
     // Compared as three-byte arrays (a few integer comparisons; twelve slice comparisons were a
     // `memcmp` call each).
@@ -120,21 +118,16 @@ pub fn parse_time(s: &str) -> Option<i64> {
     let offset_ms = if offset.is_empty() {
         0
     } else {
-        let (sign, digits) = match offset.as_bytes().first()? {
-            b'+' => (1, &offset[1..]),
-            b'-' => (-1, &offset[1..]),
+        // By bytes: a multi-byte character among the four must not split a slice in two.
+        let (sign, hhmm) = match offset.as_bytes() {
+            [b'+', rest @ ..] => (1, rest),
+            [b'-', rest @ ..] => (-1, rest),
             _ => return None,
         };
-        if digits.len() != 4 {
+        if hhmm.len() != 4 {
             return None;
         }
-        // By bytes: a multi-byte character among four bytes must not split a slice in two.
-        let d = digits.as_bytes();
-        if !d.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let two = |at: usize| i64::from(d[at] - b'0') * 10 + i64::from(d[at + 1] - b'0');
-        sign * (two(0) * 60 + two(2)) * 60_000
+        sign * (digits(&hhmm[..2])? * 60 + digits(&hhmm[2..])?) * 60_000
     };
     Some(utc - offset_ms)
 }
@@ -233,16 +226,16 @@ fn split_request(request: Cow<'_, str>) -> (Cow<'_, str>, Cow<'_, str>) {
 /// An HTTP status code: a whole number from 100 to 599. Anything else (`2.5e10`, `-5`, `0`) is no
 /// status, and a line without one is not an access log line (it is counted as not parsed).
 pub fn http_status(text: &str) -> Option<i64> {
-    digits(text).or_else(|| text.parse::<i64>().ok()).filter(|s| (100..=599).contains(s))
+    digits(text.as_bytes()).or_else(|| text.parse::<i64>().ok()).filter(|s| (100..=599).contains(s))
 }
 
-/// A short run of plain digits (a status, a size) as a number, without the standard parser's
-/// generality; `None` for anything else, which the callers hand to it.
-fn digits(text: &str) -> Option<i64> {
-    if text.is_empty() || text.len() > 18 {
+/// A short run of plain digits (a time's parts, a status, a size) as a number, without the
+/// standard parser's generality; `None` for anything else (the status and size hand that to it).
+fn digits(bytes: &[u8]) -> Option<i64> {
+    if bytes.is_empty() || bytes.len() > 18 {
         return None;
     }
-    text.bytes().try_fold(0i64, |n, c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    bytes.iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
 }
 
 /// Parses one combined-format line.
@@ -256,7 +249,7 @@ pub fn fields(line: &str) -> Result<Fields<'_>, Unparsed> {
     let ts = parse_time(time).ok_or(Unparsed::Time)?;
     let request = l.quoted().ok_or(Unparsed::Fields)?;
     let status = http_status(l.word().ok_or(Unparsed::Fields)?).ok_or(Unparsed::Status)?;
-    let bytes = l.word().map_or(0, |b| digits(b).unwrap_or_else(|| b.parse().unwrap_or(0)));
+    let bytes = l.word().map_or(0, |b| digits(b.as_bytes()).unwrap_or_else(|| b.parse().unwrap_or(0)));
     let referer = l.quoted();
     let user_agent = l.quoted().unwrap_or_default();
     let (method, path) = split_request(request);
