@@ -61,8 +61,8 @@ async fn every_event_is_stored_once_across_pages_streams_late_events_and_a_resta
     let group = "/ecs/production/flask-app";
     let streams = ["web-1", "web-2", "web-3"];
     moto::create(&client, group, &streams).await;
-    // 15,000 events over three streams, from 30 to 5 minutes ago: FilterLogEvents gives at most
-    // 10,000 a page, so the backfill takes several pages.
+    // 15,000 events over three streams, from 30 to 5 minutes ago: the collector asks for at most
+    // 5,000 a page, so the backfill takes several pages.
     let base = now_ms() - 30 * 60_000;
     let mut n = 0;
     for (s, stream) in streams.iter().enumerate() {
