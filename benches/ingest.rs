@@ -157,20 +157,16 @@ fn main() {
     if let Some(version) = &lnav_version {
         bench_line(&row, &format!("{version} -n"), "s", &theirs);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     match lnav_version {
         Some(_) => println!(
             "median of {rounds}: rampart {:.2} s, lnav {:.2} s (rampart / lnav = {:.2})",
-            median(&mut ours),
-            median(&mut theirs),
-            median(&mut ours) / median(&mut theirs)
+            median(&ours),
+            median(&theirs),
+            median(&ours) / median(&theirs)
         ),
         None => println!(
             "median of {rounds}: rampart {:.2} s; lnav is not installed (apt-get install lnav) — not compared",
-            median(&mut ours)
+            median(&ours)
         ),
     }
 
@@ -185,6 +181,18 @@ fn main() {
     stages(&log);
 }
 
+/// The middle value of `v` (the upper of the two middle ones for an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The shortest of three runs of `f`, which returns the seconds it took.
+fn best_of_3(f: &mut dyn FnMut() -> f64) -> f64 {
+    (0..3).map(|_| f()).fold(f64::INFINITY, f64::min)
+}
+
 /// Each of the import's stages alone, on the same log in memory, best of 3 (one thread each; the
 /// import runs them side by side on threads of their own): parsing lines into packed batches, the
 /// detection rules over those batches as the import's judging thread reads them, and storing them.
@@ -196,7 +204,6 @@ fn stages(log: &Path) {
     let text = std::fs::read_to_string(log).unwrap();
     let lines = text.lines().count();
     let per_line = |secs: f64| secs * 1e9 / lines as f64;
-    let best = |f: &mut dyn FnMut() -> f64| (0..3).map(|_| f()).fold(f64::INFINITY, f64::min);
 
     // Timed into one batch used again (the import's batches are handed on and freed; the heap
     // gives their room back to the next), then packed once more, untimed, for the next stages.
@@ -211,7 +218,7 @@ fn stages(log: &Path) {
         }
         each_full(bulk);
     };
-    let parse = best(&mut || {
+    let parse = best_of_3(&mut || {
         let mut bulk = Bulk::with_capacity(8_192, 8_192 * 160);
         let t0 = Instant::now();
         parse_into(&mut bulk, &mut Bulk::clear);
@@ -230,9 +237,8 @@ fn stages(log: &Path) {
 }
 
 fn judge_stage(bulks: &[rampart::store::access::Bulk], per_line: impl Fn(f64) -> f64) {
-    let best = |f: &mut dyn FnMut() -> f64| (0..3).map(|_| f()).fold(f64::INFINITY, f64::min);
     let mut alerts = 0;
-    let judge = best(&mut || {
+    let judge = best_of_3(&mut || {
         let mut detector = rampart::detect::Detector::new(rampart::detect::Rules::default());
         let t0 = Instant::now();
         let (mut id, mut raised) = (0, 0);
@@ -276,11 +282,6 @@ fn bulk_insert_in_place_vs_copied(bulks: &[rampart::store::access::Bulk], per_li
             let _ = std::fs::remove_file(&db);
         }
     }
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (in_place, copied) = (median(&times[0].1), median(&times[1].1));
     println!("stage store (insert and commit, read in place, median of 3): {:.0} ns a line", per_line(in_place));
     println!(
